@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { contactDeletedV1, contactUpsertedV1 } from '@mailbridge/contracts';
+import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import { AppError, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { ContactEntity } from './contact.entity';
+import { ContactsRepository } from './contacts.repository';
+
+export interface UpsertContactCommand {
+  readonly locationId: string;
+  readonly contactId: string;
+  readonly email: string;
+  readonly name?: string | null;
+  readonly assignedUserId?: string | null;
+  readonly createdAt?: string;
+}
+
+const MAX_LIST = 100;
+
+/** ADR-5: the whole address lower-cased; no dot or plus-tag folding. */
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+@Injectable()
+export class ContactsService {
+  constructor(
+    private readonly contacts: ContactsRepository,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+  ) {}
+
+  /** Creates or replaces a contact and publishes it (only when something changed, so a retried PUT is a no-op). */
+  async upsert(cmd: UpsertContactCommand): Promise<{ contact: ContactEntity; created: boolean }> {
+    return this.uow.run(async (tx) => {
+      const existing = await this.contacts.lockForUpdate(tx.manager, cmd.locationId, cmd.contactId);
+      const now = new Date();
+      const created = !existing || existing.deletedAt !== null;
+      const next: ContactEntity = Object.assign(existing ?? new ContactEntity(), {
+        locationId: cmd.locationId,
+        contactId: cmd.contactId,
+        email: cmd.email.trim(),
+        emailNormalized: normalizeEmail(cmd.email),
+        name: cmd.name === undefined ? (created ? null : existing!.name) : cmd.name,
+        assignedUserId:
+          cmd.assignedUserId === undefined ? (created ? null : existing!.assignedUserId) : cmd.assignedUserId,
+        createdAt: cmd.createdAt ? new Date(cmd.createdAt) : created || !existing ? now : existing.createdAt,
+        deletedAt: null,
+      });
+      if (existing && !created && sameContact(existing, next, cmd)) return { contact: existing, created: false };
+      next.revision = (existing?.revision ?? 0) + 1;
+      next.updatedAt = now;
+      const saved = await this.contacts.save(tx.manager, next);
+      tx.emit(contactUpsertedV1, {
+        locationId: saved.locationId,
+        contactId: saved.contactId,
+        email: saved.email,
+        name: saved.name,
+        assignedUserId: saved.assignedUserId,
+        createdAt: saved.createdAt.toISOString(),
+        revision: saved.revision,
+      });
+      return { contact: saved, created };
+    });
+  }
+
+  async remove(locationId: string, contactId: string): Promise<void> {
+    await this.uow.run(async (tx) => {
+      const existing = await this.contacts.lockForUpdate(tx.manager, locationId, contactId);
+      if (!existing || existing.deletedAt) throw contactNotFound(contactId);
+      existing.deletedAt = new Date();
+      existing.updatedAt = existing.deletedAt;
+      existing.revision += 1;
+      await this.contacts.save(tx.manager, existing);
+      tx.emit(contactDeletedV1, { locationId, contactId, revision: existing.revision });
+    });
+  }
+
+  async get(locationId: string, contactId: string): Promise<ContactEntity> {
+    const contact = await this.contacts.findActive(locationId, contactId);
+    if (!contact) throw contactNotFound(contactId);
+    return contact;
+  }
+
+  find(locationId: string, email?: string): Promise<ContactEntity[]> {
+    return email
+      ? this.contacts.findByEmail(locationId, normalizeEmail(email), MAX_LIST)
+      : this.contacts.list(locationId, MAX_LIST);
+  }
+}
+
+function sameContact(a: ContactEntity, b: ContactEntity, cmd: UpsertContactCommand): boolean {
+  return (
+    a.email === b.email &&
+    a.name === b.name &&
+    a.assignedUserId === b.assignedUserId &&
+    (!cmd.createdAt || a.createdAt.getTime() === b.createdAt.getTime())
+  );
+}
+
+function contactNotFound(contactId: string): AppError {
+  return new AppError('not_found', 'contact_not_found', `Contact ${contactId} does not exist in this location`);
+}

@@ -1,0 +1,4 @@
+import { Contacts1732400100000 } from './1732400100000-contacts';
+
+/** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
+export const migrations = [Contacts1732400100000];

@@ -1,0 +1,45 @@
+// Three kinds of test, one runner (see docs/testing.md):
+//   unit         *.spec.ts beside the code, no I/O
+//   integration  *.int.spec.ts beside the code, real PostgreSQL + Kafka mock cluster + provider emulators
+//   e2e          e2e/**/*.e2e-spec.ts, the services as separate processes, public surfaces only
+const { swcOptions } = require('./tools/swc-options.cjs');
+const { compilerOptions } = require('./tsconfig.base.json');
+
+const moduleNameMapper = Object.fromEntries(
+  Object.entries(compilerOptions.paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
+);
+
+const common = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['@swc/jest', swcOptions()] },
+  moduleNameMapper,
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: ['reflect-metadata'],
+};
+
+module.exports = {
+  maxWorkers: process.env.CI ? 2 : '50%',
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.int\\.spec\\.ts$'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int.spec.ts'],
+      globalSetup: '<rootDir>/tools/jest/global-setup.cjs',
+      testTimeout: 60_000,
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/e2e/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/tools/jest/global-setup.cjs',
+      testTimeout: 180_000,
+    },
+  ],
+};

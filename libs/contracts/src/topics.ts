@@ -1,0 +1,36 @@
+/**
+ * Every topic the platform uses, one constant each. Names are `<domain>.<stream>.v<major>`.
+ * NEVER rename or reuse a topic: a breaking change to a stream is a new topic (`.v2`) produced side by side.
+ * Every topic has a dead-letter twin, `<topic>.dlq`.
+ */
+export const Topics = {
+  /** Connection lifecycle, produced by identity-connections, keyed by connection id. */
+  identityConnections: 'identity.connections.v1',
+  /** Provider notifications handed off by the webhooks (mail-gateway internal), keyed by mailbox id. */
+  mailNotifications: 'mail.notifications.v1',
+  /** Every message observed in a watched mailbox, keyed by mailbox id. */
+  mailObserved: 'mail.observed.v1',
+  /** Send commands for mail-gateway, keyed by connection id. */
+  mailSend: 'mail.send.v1',
+  /** Results of send commands, keyed by connection id. */
+  mailDelivery: 'mail.delivery.v1',
+  /** Messages synced into (or skipped from) conversations, keyed by conversation id. */
+  syncMessages: 'sync.messages.v1',
+  /** Contacts as the CRM keeps them, keyed by location + contact id. */
+  conversationsContacts: 'conversations.contacts.v1',
+  /** Emails the CRM asked to send, keyed by conversation id. */
+  conversationsOutbound: 'conversations.outbound.v1',
+} as const;
+
+export type TopicName = (typeof Topics)[keyof typeof Topics];
+
+export const DLQ_SUFFIX = '.dlq';
+
+export function dlqTopic(topic: TopicName): `${TopicName}.dlq` {
+  return `${topic}${DLQ_SUFFIX}`;
+}
+
+export const ALL_TOPICS: readonly TopicName[] = Object.values(Topics);
+
+/** Every topic and its dead-letter twin: what a broker (or the Helm chart) must provide. */
+export const ALL_TOPICS_WITH_DLQ: readonly string[] = ALL_TOPICS.flatMap((t) => [t, dlqTopic(t)]);

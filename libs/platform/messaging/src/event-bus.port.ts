@@ -1,0 +1,123 @@
+import type { EventEnvelope } from '@mailbridge/contracts';
+
+/** An event ready to publish: its topic and its validated envelope. */
+export interface OutgoingEvent {
+  readonly topic: string;
+  readonly envelope: EventEnvelope;
+}
+
+export interface DeliveryContext {
+  readonly topic: string;
+  readonly groupId: string;
+  /** 1 on first delivery to the handler, then 2, 3... while retrying. */
+  readonly attempt: number;
+  readonly partition: number;
+  /** Kafka offset, or the in-process log position. */
+  readonly offset: string;
+}
+
+/** A handler receives an envelope that already passed schema validation. */
+export type EventHandler = (event: EventEnvelope, context: DeliveryContext) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Attempts in all (the first delivery included) before the event goes to the dead-letter topic. */
+  readonly maxAttempts: number;
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 200, maxDelayMs: 10_000 };
+
+export interface SubscriptionSpec {
+  /** One consumer group per service and purpose, e.g. `sync-engine.contacts`. */
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly handler: EventHandler;
+  readonly retry?: Partial<RetryPolicy>;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface BusHealth {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/**
+ * The one messaging port the services code against. Two adapters: Kafka (distributed) and in-process (embedded).
+ *
+ * Both promise the same things:
+ * - `publish` validates every envelope against the event catalog and resolves only once the events are durably
+ *   accepted (Kafka: acknowledged by the brokers; in-process: handled or dead-lettered by every subscribed group).
+ *   The outbox relay deletes its rows only after that.
+ * - events with the same key are handled in order within a group;
+ * - a handler error is retried with exponential backoff; after `maxAttempts`, or at once for an event that fails
+ *   validation or a `PermanentEventError`, the event goes to `<topic>.dlq` with the reason and the group moves on;
+ * - delivery is at least once: handlers deduplicate by envelope id (the persistence lib's inbox does it).
+ */
+export interface EventBus {
+  readonly transport: 'kafka' | 'in-process';
+  publish(events: readonly OutgoingEvent[]): Promise<void>;
+  subscribe(spec: SubscriptionSpec): Promise<Subscription>;
+  health(): Promise<BusHealth>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a handler for an event that can never succeed: no retries, straight to the dead-letter topic. */
+export class PermanentEventError extends Error {
+  readonly permanent = true;
+  constructor(
+    message: string,
+    readonly code = 'permanent_failure',
+  ) {
+    super(message);
+    this.name = 'PermanentEventError';
+  }
+}
+
+/** Headers written on every dead letter (Kafka headers; fields of the in-process dead-letter record). */
+export const DeadLetterHeaders = {
+  reason: 'x-dlq-reason',
+  errorCode: 'x-dlq-error-code',
+  originalTopic: 'x-dlq-original-topic',
+  originalPartition: 'x-dlq-original-partition',
+  originalOffset: 'x-dlq-original-offset',
+  groupId: 'x-dlq-group',
+  attempts: 'x-dlq-attempts',
+  failedAt: 'x-dlq-failed-at',
+} as const;
+
+export interface DeadLetter {
+  readonly topic: string;
+  readonly key: string | null;
+  /** The event exactly as it was received (it may not even be JSON). */
+  readonly value: string;
+  readonly headers: Record<(typeof DeadLetterHeaders)[keyof typeof DeadLetterHeaders], string>;
+}
+
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const exp = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, attempt - 1));
+  // Full jitter keeps a burst of failing consumers from retrying in lockstep.
+  return Math.round(exp / 2 + (random() * exp) / 2);
+}
+
+export function isPermanent(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    ((error as { permanent?: unknown }).permanent === true || (error as { code?: unknown }).code === 'event_invalid')
+  );
+}
+
+export function errorCodeOf(error: unknown): string {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : 'handler_failed';
+}
+
+export function errorMessageOf(error: unknown): string {
+  const base = error instanceof Error ? error.message : String(error);
+  const issues = (error as { issues?: unknown })?.issues;
+  return Array.isArray(issues) && issues.length ? `${base}: ${issues.join('; ')}` : base;
+}

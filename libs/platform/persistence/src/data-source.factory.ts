@@ -1,0 +1,66 @@
+import { DataSource, MixedList, EntitySchema } from 'typeorm';
+import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import type { Logger } from '@mailbridge/platform-observability';
+import { PlatformTables1732400000000 } from './platform-tables.migration';
+
+/* eslint-disable @typescript-eslint/no-unsafe-function-type -- TypeORM's own option types use Function */
+export interface ServiceDataSourceOptions {
+  readonly url: string;
+  /** The service's own schema: every entity and platform table of the service lives in it. */
+  readonly schema: string;
+  readonly entities: MixedList<Function | string | EntitySchema>;
+  /** The service's migrations, oldest first. The platform tables (outbox, inbox) are prepended. */
+  readonly migrations: MixedList<Function | string>;
+  readonly poolSize?: number;
+  readonly applicationName?: string;
+}
+/* eslint-enable @typescript-eslint/no-unsafe-function-type */
+
+/** The service schema a DataSource was created for. */
+export function schemaOf(dataSource: DataSource): string {
+  const schema = (dataSource.options as PostgresConnectionOptions).schema;
+  if (!schema) throw new Error('DataSource has no schema: create it with createServiceDataSource');
+  return schema;
+}
+
+export const SCHEMA_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+export function createServiceDataSource(options: ServiceDataSourceOptions): DataSource {
+  if (!SCHEMA_NAME.test(options.schema)) throw new Error(`Invalid schema name "${options.schema}"`);
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    schema: options.schema,
+    entities: options.entities,
+    migrations: [PlatformTables1732400000000, ...(options.migrations as unknown[] as never[])],
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    uuidExtension: 'pgcrypto',
+    extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? options.schema },
+    logging: false,
+  });
+}
+
+/**
+ * Connects and brings the schema up to date (migrations only, never `synchronize`).
+ * The schema itself is created first because TypeORM keeps its migrations table inside it.
+ */
+export async function initializeServiceDataSource(
+  dataSource: DataSource,
+  options: { runMigrations: boolean; logger?: Logger },
+): Promise<DataSource> {
+  if (!dataSource.isInitialized) await dataSource.initialize();
+  const schema = schemaOf(dataSource);
+  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  if (options.runMigrations) {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length) options.logger?.info({ schema, migrations: applied.map((m) => m.name) }, 'migrations applied');
+  } else if (await dataSource.showMigrations()) {
+    throw new Error(
+      `Schema "${schema}" has pending migrations: run the migrations job (or start with RUN_MIGRATIONS=true) first`,
+    );
+  }
+  return dataSource;
+}

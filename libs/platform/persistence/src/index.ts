@@ -1,0 +1,5 @@
+export * from './embedded-postgres';
+export * from './data-source.factory';
+export * from './platform-tables.migration';
+export * from './unit-of-work';
+export * from './outbox-relay';

@@ -1,0 +1,166 @@
+import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { contactUpsertedV1, eventCatalog, EventEnvelope } from '@mailbridge/contracts';
+import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbridge/platform-messaging';
+import { createLogger } from '@mailbridge/platform-observability';
+import { createTestDatabase, expectEventually, TestDatabase } from '@mailbridge/testing';
+import { createServiceDataSource, initializeServiceDataSource, schemaOf } from './data-source.factory';
+import { OutboxRelay } from './outbox-relay';
+import { UnitOfWork } from './unit-of-work';
+
+class Notes1700000000000 implements MigrationInterface {
+  name = 'Notes1700000000000';
+  async up(q: QueryRunner) {
+    await q.query(`CREATE TABLE "${schemaOf(q.connection)}".notes (id text PRIMARY KEY)`);
+  }
+  async down() {}
+}
+
+/** Records what reaches the bus; can be told to fail. */
+class RecordingBus implements EventBus {
+  readonly transport = 'in-process' as const;
+  published: OutgoingEvent[] = [];
+  failNext = 0;
+  async publish(events: readonly OutgoingEvent[]) {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('broker unavailable');
+    }
+    this.published.push(...events);
+  }
+  async subscribe(): Promise<Subscription> {
+    return { stop: async () => undefined };
+  }
+  async health(): Promise<BusHealth> {
+    return { ok: true };
+  }
+  async close() {}
+}
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const contact = (id: string) => ({
+  locationId: 'loc_a',
+  contactId: id,
+  email: `${id}@example.com`,
+  name: null,
+  assignedUserId: null,
+  createdAt: '2026-11-01T00:00:00.000Z',
+  revision: 1,
+});
+
+describe('transactional outbox and inbox (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let uow: UnitOfWork;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = createServiceDataSource({ url: db.url, schema: 'svc', entities: [], migrations: [Notes1700000000000] });
+    await initializeServiceDataSource(ds, { runMigrations: true });
+    uow = new UnitOfWork(ds, eventCatalog);
+  });
+  afterAll(async () => {
+    await ds.destroy();
+    await db.drop();
+  });
+  beforeEach(async () => {
+    await ds.query('TRUNCATE svc.notes, svc.outbox, svc.inbox, svc.outbox_lease');
+  });
+
+  const outboxCount = async () => Number((await ds.query('SELECT count(*)::int AS n FROM svc.outbox'))[0].n);
+
+  it('commits the state change and its event together; the relay publishes it once and empties the outbox', async () => {
+    await uow.run(async (tx) => {
+      await tx.manager.query(`INSERT INTO svc.notes (id) VALUES ('n1')`);
+      tx.emit(contactUpsertedV1, contact('c1'));
+    });
+    expect(await outboxCount()).toBe(1);
+    const bus = new RecordingBus();
+    const relay = new OutboxRelay({ dataSource: ds, bus, logger });
+    expect(await relay.drain()).toBe(1);
+    expect(bus.published).toHaveLength(1);
+    expect(bus.published[0].topic).toBe('conversations.contacts.v1');
+    expect(eventCatalog.parse(bus.published[0].envelope).payload).toEqual(contact('c1'));
+    expect(await outboxCount()).toBe(0);
+    expect(await relay.drain()).toBe(0);
+  });
+
+  it('a rolled-back transaction publishes nothing', async () => {
+    await expect(
+      uow.run(async (tx) => {
+        await tx.manager.query(`INSERT INTO svc.notes (id) VALUES ('n2')`);
+        tx.emit(contactUpsertedV1, contact('c2'));
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+    expect(await outboxCount()).toBe(0);
+    expect((await ds.query(`SELECT * FROM svc.notes`)).length).toBe(0);
+    const bus = new RecordingBus();
+    await new OutboxRelay({ dataSource: ds, bus, logger }).drain();
+    expect(bus.published).toHaveLength(0);
+  });
+
+  it('an invalid event fails the whole operation', async () => {
+    await expect(
+      uow.run(async (tx) => {
+        await tx.manager.query(`INSERT INTO svc.notes (id) VALUES ('n3')`);
+        tx.emit(contactUpsertedV1, { ...contact('c3'), email: 'not-an-address' });
+      }),
+    ).rejects.toThrow('Payload of contact.upserted@v1 is invalid');
+    expect((await ds.query(`SELECT * FROM svc.notes`)).length).toBe(0);
+  });
+
+  it('a relay that died after the commit publishes the event when it starts again', async () => {
+    await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact('c4')));
+    // The relay of the previous process died holding the lease; its lease lapses and a new relay takes over.
+    await ds.query(`INSERT INTO svc.outbox_lease (name, holder, expires_at) VALUES ('relay', 'dead', now() - interval '1 s')`);
+    const bus = new RecordingBus();
+    const relay = new OutboxRelay({ dataSource: ds, bus, logger, pollIntervalMs: 20 });
+    relay.start();
+    await expectEventually(() => expect(bus.published.map((e) => e.envelope.key)).toEqual(['loc_a:c4']));
+    await relay.stop();
+    expect(await outboxCount()).toBe(0);
+  });
+
+  it('keeps events while the bus is down and publishes them in commit order once it is back', async () => {
+    for (const id of ['a', 'b', 'c']) await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact(id)));
+    const bus = new RecordingBus();
+    bus.failNext = 2;
+    const relay = new OutboxRelay({ dataSource: ds, bus, logger, pollIntervalMs: 10 });
+    relay.start();
+    await expectEventually(() => expect(bus.published.map((e) => e.envelope.key)).toEqual(['loc_a:a', 'loc_a:b', 'loc_a:c']));
+    await relay.stop();
+  });
+
+  it('only one relay of a service publishes at a time (lease)', async () => {
+    await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact('c5')));
+    const busA = new RecordingBus();
+    const busB = new RecordingBus();
+    const a = new OutboxRelay({ dataSource: ds, bus: busA, logger });
+    const b = new OutboxRelay({ dataSource: ds, bus: busB, logger });
+    expect(await a.drain()).toBe(1);
+    await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact('c6')));
+    expect(await b.drain()).toBe(0); // a still holds the lease
+    expect(busB.published).toHaveLength(0);
+    expect(await a.drain()).toBe(1);
+  });
+
+  it('the inbox makes a redelivered event take effect once', async () => {
+    const event: Pick<EventEnvelope, 'id'> = { id: '5b0e8a56-8c1a-4d5e-9a7b-0c2f4e6d8a10' };
+    const effect = (tx: Parameters<Parameters<UnitOfWork['run']>[0]>[0]) =>
+      tx.manager.query(`INSERT INTO svc.notes (id) VALUES ('from-event')`).then(() => undefined);
+    expect(await uow.handleOnce('svc.test', event, effect)).toBe(true);
+    expect(await uow.handleOnce('svc.test', event, effect)).toBe(false);
+    expect(await uow.handleOnce('svc.other-consumer', event, async () => undefined)).toBe(true);
+    expect((await ds.query(`SELECT * FROM svc.notes`)).length).toBe(1);
+  });
+
+  it('a failed handler leaves no inbox record, so the redelivery runs it again', async () => {
+    const event = { id: '6c1f9b67-9d2b-4e6f-8b8c-1d3f5a7e9b21' };
+    await expect(
+      uow.handleOnce('svc.test', event, async () => {
+        throw new Error('transient');
+      }),
+    ).rejects.toThrow('transient');
+    expect(await uow.handleOnce('svc.test', event, async () => undefined)).toBe(true);
+  });
+});

@@ -1,0 +1,59 @@
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import type { EventEnvelope } from '@mailbridge/contracts';
+import type { DeliveryContext, EventBus, Subscription } from '@mailbridge/platform-messaging';
+import type { OutboxRelay } from '@mailbridge/platform-persistence';
+import type { Logger } from '@mailbridge/platform-observability';
+import { EVENT_BUS, LOGGER, OUTBOX_RELAY, SERVICE_HOST } from '../tokens';
+import { ON_EVENT_METADATA, OnEventOptions } from './on-event.decorator';
+import type { ServiceHost } from '../service-host';
+
+type Handler = (event: EventEnvelope, context: DeliveryContext) => Promise<void>;
+
+/**
+ * Finds every @OnEvent method once the application is initialised, subscribes it, and starts the outbox relay;
+ * on shutdown stops consuming first, then lets the relay publish what is left.
+ */
+@Injectable()
+export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_HOST) private readonly host: ServiceHost,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.relay.start();
+    const seen = new Set<string>();
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object') continue;
+      const proto = Object.getPrototypeOf(instance) as object;
+      for (const method of this.scanner.getAllMethodNames(proto)) {
+        const fn = instance[method];
+        if (typeof fn !== 'function') continue;
+        const options = this.reflector.get<OnEventOptions | undefined>(ON_EVENT_METADATA, fn);
+        if (!options) continue;
+        const groupId = `${this.host.name}.${options.group}`;
+        if (seen.has(groupId)) throw new Error(`Consumer group ${groupId} is declared twice`);
+        seen.add(groupId);
+        const handler = (fn as Handler).bind(instance);
+        this.subscriptions.push(
+          await this.bus.subscribe({ groupId, topics: [options.topic], handler, retry: options.retry }),
+        );
+        this.logger.info({ groupId, topic: options.topic }, 'consumer subscribed');
+      }
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.subscriptions.splice(0).map((s) => s.stop()));
+    await this.relay.stop();
+  }
+}

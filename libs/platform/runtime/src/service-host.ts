@@ -1,0 +1,39 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import type { EventBus } from '@mailbridge/platform-messaging';
+import type { Logger } from '@mailbridge/platform-observability';
+import type { Env } from '@mailbridge/platform-config';
+import type { AuthConfig } from './auth/jwt-verifier';
+
+/* eslint-disable @typescript-eslint/no-unsafe-function-type -- TypeORM's entity and migration lists are Function[] */
+/** What a service is: declared once in each app, hosted alone (distributed) or with the others (embedded). */
+export interface ServiceDefinition {
+  readonly name: 'identity-connections' | 'mail-gateway' | 'sync-engine' | 'conversations';
+  /** Its own PostgreSQL schema. */
+  readonly schema: string;
+  readonly defaultPort: number;
+  /** The app's root feature module (controllers, consumers, use cases). */
+  readonly module: Type | DynamicModule;
+  readonly entities: Function[];
+  readonly migrations: Function[];
+  readonly openApi: { readonly title: string; readonly description: string };
+  /** Extra set-up on the Nest application before it listens (e.g. raw-body routes). */
+  readonly configure?: (app: INestApplication) => void;
+}
+/* eslint-enable @typescript-eslint/no-unsafe-function-type */
+
+/** What the hosting process gives a service: where to listen, its database, the bus, shared settings. */
+export interface ServiceHost {
+  readonly name: ServiceDefinition['name'];
+  readonly port: number;
+  readonly host?: string;
+  readonly databaseUrl: string;
+  readonly runMigrations: boolean;
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  readonly auth: AuthConfig;
+  readonly internalApiToken: string;
+  /** Service-specific settings are read from here (process.env when standalone). */
+  readonly env: Env;
+  /** Largest JSON body accepted (bytes). */
+  readonly bodyLimitBytes?: number;
+}

@@ -1,0 +1,75 @@
+import { INestApplication, Module, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ServiceMetrics } from '@mailbridge/platform-observability';
+import { AppError } from './http/app-error';
+import { ErrorFilter } from './http/error.filter';
+import { requestContextMiddleware } from './http/request-context.middleware';
+import { NestPinoLogger } from './nest-logger';
+import { PlatformModule } from './platform.module';
+import type { ServiceDefinition, ServiceHost } from './service-host';
+
+export interface RunningService {
+  readonly name: string;
+  readonly url: string;
+  readonly app: INestApplication;
+  readonly metrics: ServiceMetrics;
+  close(): Promise<void>;
+}
+
+/** Builds, configures and starts one service on its port. Used by each app's main.ts and by the embedded launcher. */
+export async function startService(definition: ServiceDefinition, host: ServiceHost): Promise<RunningService> {
+  const metrics = new ServiceMetrics(definition.name);
+
+  @Module({ imports: [PlatformModule.forService(definition, host, metrics), definition.module] })
+  class ServiceRootModule {}
+
+  const app = await NestFactory.create<NestExpressApplication>(ServiceRootModule, {
+    logger: new NestPinoLogger(host.logger.child({ component: 'nest' })),
+    bodyParser: false,
+    abortOnError: false,
+  });
+  app.disable('x-powered-by');
+  app.set('trust proxy', 1);
+  app.use(requestContextMiddleware(host.logger, metrics));
+  app.useBodyParser('json', { limit: host.bodyLimitBytes ?? 1_048_576 });
+  app.useGlobalFilters(new ErrorFilter(host.logger));
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors) =>
+        new AppError(
+          'validation',
+          'invalid_request',
+          'Request is invalid',
+          errors.map((e) => ({ field: e.property, problems: Object.values(e.constraints ?? {}) })),
+        ),
+    }),
+  );
+  definition.configure?.(app);
+
+  const openApi = new DocumentBuilder()
+    .setTitle(definition.openApi.title)
+    .setDescription(definition.openApi.description)
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'crm')
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), {
+    jsonDocumentUrl: 'docs-json',
+  });
+
+  await app.listen(host.port, host.host ?? '0.0.0.0');
+  const address = app.getHttpServer().address() as { port: number };
+  const url = `http://localhost:${address.port}`;
+  host.logger.info({ url }, `${definition.name} listening`);
+  return {
+    name: definition.name,
+    url,
+    app,
+    metrics,
+    close: () => app.close(),
+  };
+}

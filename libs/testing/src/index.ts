@@ -1,0 +1,3 @@
+export * from './expect-eventually';
+export * from './postgres';
+export * from './kafka-mock-cluster';
