@@ -20,6 +20,9 @@ const common = {
 
 module.exports = {
   maxWorkers: process.env.CI ? 2 : '50%',
+  // Global on purpose: jest ignores testTimeout inside `projects`. Unit tests are fast anyway; integration tests start
+  // real servers. E2E files raise it further with jest.setTimeout.
+  testTimeout: 60_000,
   projects: [
     {
       ...common,
@@ -32,14 +35,12 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int.spec.ts'],
       globalSetup: '<rootDir>/tools/jest/global-setup.cjs',
-      testTimeout: 60_000,
     },
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/e2e/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/tools/jest/global-setup.cjs',
-      testTimeout: 180_000,
     },
   ],
 };

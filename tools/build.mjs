@@ -17,7 +17,13 @@ if (!projectRoot) {
   process.exit(2);
 }
 const outDir = path.join(root, 'dist', projectRoot);
-const sourceDirs = [path.join(root, projectRoot, 'src'), path.join(root, 'libs')];
+// The embedded launcher hosts the four services in its process, so its build carries their code too.
+const hosted = projectRoot === 'apps/embedded' ? ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations'] : [];
+const sourceDirs = [
+  path.join(root, projectRoot, 'src'),
+  ...hosted.map((app) => path.join(root, 'apps', app, 'src')),
+  path.join(root, 'libs'),
+];
 const isTest = (f) => /\.(spec|int\.spec|e2e-spec)\.ts$/.test(f) || f.includes(`${path.sep}__fixtures__${path.sep}`);
 
 async function* walk(dir) {

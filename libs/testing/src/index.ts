@@ -1,3 +1,4 @@
 export * from './expect-eventually';
 export * from './postgres';
 export * from './kafka-mock-cluster';
+export * from './processes';

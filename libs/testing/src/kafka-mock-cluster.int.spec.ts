@@ -59,7 +59,9 @@ describe('startKafkaMockCluster', () => {
       expect(await canConnect(servers[0])).toBe(true);
 
       parent.kill('SIGKILL');
-      await expectEventually(async () => expect(await canConnect(servers[0])).toBe(false), { timeoutMs: 5_000 });
+      await expectEventually(async () => expect(await canConnect(servers[0])).toBe(false), {
+        timeoutMs: 5_000,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,8 @@ describe('parseMockBootstrapServers', () => {
   });
 
   it('returns undefined until the line has arrived', () => {
-    expect(parseMockBootstrapServers('%7|1795397323.802|INIT|rdkafka#consumer-1| initialized\n')).toBeUndefined();
+    expect(
+      parseMockBootstrapServers('%7|1795397323.802|INIT|rdkafka#consumer-1| initialized\n'),
+    ).toBeUndefined();
   });
 });

@@ -50,7 +50,9 @@ function installExitHook(): void {
  * kcat runs without `-d mock`: the notice line carries the same bootstrap servers, and the debug
  * context would log every request, which would have to be drained for the whole run.
  */
-export async function startKafkaMockCluster(options: KafkaMockClusterOptions = {}): Promise<KafkaMockCluster> {
+export async function startKafkaMockCluster(
+  options: KafkaMockClusterOptions = {},
+): Promise<KafkaMockCluster> {
   const brokers = options.brokers ?? 3;
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
   const command = options.command ?? 'kcat';
@@ -92,7 +94,12 @@ export async function startKafkaMockCluster(options: KafkaMockClusterOptions = {
       reject(error);
     };
     const timer = setTimeout(
-      () => fail(new Error(`kcat did not print the mock cluster's bootstrap servers within ${startTimeoutMs} ms:\n${log}`)),
+      () =>
+        fail(
+          new Error(
+            `kcat did not print the mock cluster's bootstrap servers within ${startTimeoutMs} ms:\n${log}`,
+          ),
+        ),
       startTimeoutMs,
     );
     child.on('error', (error) => fail(error));

@@ -31,19 +31,21 @@ export class ContactsService {
     return this.uow.run(async (tx) => {
       const existing = await this.contacts.lockForUpdate(tx.manager, cmd.locationId, cmd.contactId);
       const now = new Date();
-      const created = !existing || existing.deletedAt !== null;
+      const live = existing && existing.deletedAt === null ? existing : null;
+      const snapshot = live ? { ...live } : null;
+      const created = live === null;
       const next: ContactEntity = Object.assign(existing ?? new ContactEntity(), {
         locationId: cmd.locationId,
         contactId: cmd.contactId,
         email: cmd.email.trim(),
         emailNormalized: normalizeEmail(cmd.email),
-        name: cmd.name === undefined ? (created ? null : existing!.name) : cmd.name,
-        assignedUserId:
-          cmd.assignedUserId === undefined ? (created ? null : existing!.assignedUserId) : cmd.assignedUserId,
-        createdAt: cmd.createdAt ? new Date(cmd.createdAt) : created || !existing ? now : existing.createdAt,
+        // Fields the request leaves out keep their value; a re-created contact starts afresh.
+        name: cmd.name === undefined ? (live?.name ?? null) : cmd.name,
+        assignedUserId: cmd.assignedUserId === undefined ? (live?.assignedUserId ?? null) : cmd.assignedUserId,
+        createdAt: cmd.createdAt ? new Date(cmd.createdAt) : (live?.createdAt ?? now),
         deletedAt: null,
       });
-      if (existing && !created && sameContact(existing, next, cmd)) return { contact: existing, created: false };
+      if (snapshot && sameContact(snapshot, next, cmd)) return { contact: next, created: false };
       next.revision = (existing?.revision ?? 0) + 1;
       next.updatedAt = now;
       const saved = await this.contacts.save(tx.manager, next);

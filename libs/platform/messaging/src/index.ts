@@ -1,3 +1,5 @@
 export * from './event-bus.port';
+export * from './bus-closed.error';
+export * from './dead-letter-admin';
 export * from './in-process.event-bus';
 export * from './kafka.event-bus';

@@ -12,7 +12,9 @@ class Notes1700000000000 implements MigrationInterface {
   async up(q: QueryRunner) {
     await q.query(`CREATE TABLE "${schemaOf(q.connection)}".notes (id text PRIMARY KEY)`);
   }
-  async down() {}
+  async down(q: QueryRunner) {
+    await q.query(`DROP TABLE "${schemaOf(q.connection)}".notes`);
+  }
 }
 
 /** Records what reaches the bus; can be told to fail. */
@@ -33,7 +35,9 @@ class RecordingBus implements EventBus {
   async health(): Promise<BusHealth> {
     return { ok: true };
   }
-  async close() {}
+  async close() {
+    this.published = [];
+  }
 }
 
 const logger = createLogger({ service: 'test', level: 'silent' });

@@ -25,6 +25,8 @@ export const standaloneConfigSchema = z
     RUN_MIGRATIONS: env.bool(true),
     KAFKA_BROKERS: kafkaBrokers(),
     KAFKA_CLIENT_ID: z.string().optional(),
+    /** Idempotent producer (keep on in production; librdkafka's mock cluster cannot grant producer ids). */
+    KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
     AUTH_JWT_ISSUER: z.string().optional(),
@@ -84,13 +86,16 @@ export async function runStandalone(definition: ServiceDefinition, processEnv: E
       return;
     }
     const metrics = new ServiceMetrics(`${definition.name}-bus`, { defaultMetrics: false });
-    const bus: EventBus = new KafkaEventBus({
+    const kafka = new KafkaEventBus({
       brokers: config.KAFKA_BROKERS,
       clientId: config.KAFKA_CLIENT_ID ?? definition.name,
       catalog: eventCatalog,
       logger: logger.child({ component: 'kafka' }),
       metrics,
+      idempotent: config.KAFKA_IDEMPOTENT_PRODUCER,
     });
+    await kafka.connect();
+    const bus: EventBus = kafka;
     const running = await startService(definition, {
       name: definition.name,
       port: config.PORT ?? definition.defaultPort,

@@ -1,4 +1,5 @@
 import { INestApplication, Module, ValidationPipe } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,6 +10,20 @@ import { requestContextMiddleware } from './http/request-context.middleware';
 import { NestPinoLogger } from './nest-logger';
 import { PlatformModule } from './platform.module';
 import type { ServiceDefinition, ServiceHost } from './service-host';
+
+/**
+ * body-parser's errors (malformed JSON, body too large) become AppErrors here, before Nest reduces them to a bare
+ * BadRequestException and the reason (and so our error code) is lost.
+ */
+function translateBodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  const e = err as { type?: string } | undefined;
+  if (e?.type === 'entity.parse.failed') return next(new AppError('validation', 'invalid_json', 'Request body is not valid JSON'));
+  if (e?.type === 'entity.too.large') return next(new AppError('too_large', 'payload_too_large', 'Request body is too large'));
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
+    return next(new AppError('validation', 'unsupported_encoding', 'Request body encoding is not supported'));
+  }
+  next(err);
+}
 
 export interface RunningService {
   readonly name: string;
@@ -34,6 +49,7 @@ export async function startService(definition: ServiceDefinition, host: ServiceH
   app.set('trust proxy', 1);
   app.use(requestContextMiddleware(host.logger, metrics));
   app.useBodyParser('json', { limit: host.bodyLimitBytes ?? 1_048_576 });
+  app.use(translateBodyParserErrors);
   app.useGlobalFilters(new ErrorFilter(host.logger));
   app.useGlobalPipes(
     new ValidationPipe({

@@ -178,7 +178,12 @@ export class GoogleAccounts {
     codeVerifier: string | undefined,
   ): GoogleTokenResponse {
     const record = this.codes.get(code);
-    if (!record || record.used || record.expiresAt < this.clock.now() || record.clientId !== client.clientId) {
+    if (
+      !record ||
+      record.used ||
+      record.expiresAt < this.clock.now() ||
+      record.clientId !== client.clientId
+    ) {
       throw new OAuthError(400, 'invalid_grant', 'Bad Request');
     }
     if (redirectUri !== record.redirectUri) throw new OAuthError(400, 'redirect_uri_mismatch', 'Bad Request');
@@ -189,7 +194,8 @@ export class GoogleAccounts {
               .update(codeVerifier ?? '')
               .digest('base64url')
           : codeVerifier;
-      if (expected !== record.codeChallenge) throw new OAuthError(400, 'invalid_grant', 'Invalid code verifier.');
+      if (expected !== record.codeChallenge)
+        throw new OAuthError(400, 'invalid_grant', 'Invalid code verifier.');
     }
     record.used = true;
     const { grant, firstConsent } = this.grantFor(record.sub, client.clientId, record.scopes);
@@ -212,7 +218,11 @@ export class GoogleAccounts {
     return this.tokenResponse(grant, record.scopes, false);
   }
 
-  private deadReason(record: RefreshTokenRecord, grant: Grant, client: GoogleOAuthClient): string | undefined {
+  private deadReason(
+    record: RefreshTokenRecord,
+    grant: Grant,
+    client: GoogleOAuthClient,
+  ): string | undefined {
     if (record.dead) return record.dead;
     if (grant.revoked) return 'revoked';
     const account = this.accountBySub(grant.sub);
@@ -225,7 +235,9 @@ export class GoogleAccounts {
   }
 
   private grantFor(sub: string, clientId: string, scopes: string[]): { grant: Grant; firstConsent: boolean } {
-    const existing = [...this.grants.values()].find((g) => g.sub === sub && g.clientId === clientId && !g.revoked);
+    const existing = [...this.grants.values()].find(
+      (g) => g.sub === sub && g.clientId === clientId && !g.revoked,
+    );
     if (existing) {
       scopes.forEach((s) => existing.scopes.add(s));
       return { grant: existing, firstConsent: false };
@@ -243,7 +255,12 @@ export class GoogleAccounts {
     return { grant, firstConsent: true };
   }
 
-  private tokenResponse(grant: Grant, scopes: string[], withRefresh: boolean, nonce?: string): GoogleTokenResponse {
+  private tokenResponse(
+    grant: Grant,
+    scopes: string[],
+    withRefresh: boolean,
+    nonce?: string,
+  ): GoogleTokenResponse {
     const now = this.clock.now();
     const granted = expandGoogleScopes(scopes);
     const access: AccessTokenRecord = {
@@ -275,7 +292,12 @@ export class GoogleAccounts {
   /** The 101st refresh token for one account and client silently invalidates the oldest. */
   private capRefreshTokens(grant: Grant): void {
     const live = [...this.refreshTokens.values()]
-      .filter((r) => !r.dead && this.grants.get(r.grantId)?.sub === grant.sub && this.grants.get(r.grantId)?.clientId === grant.clientId)
+      .filter(
+        (r) =>
+          !r.dead &&
+          this.grants.get(r.grantId)?.sub === grant.sub &&
+          this.grants.get(r.grantId)?.clientId === grant.clientId,
+      )
       .sort((a, b) => a.createdAt - b.createdAt);
     while (live.length > REFRESH_TOKENS_PER_CLIENT) {
       const oldest = live.shift();
@@ -363,7 +385,11 @@ export class GoogleAccounts {
   }
 
   /** Mints tokens without the browser dance, as if the user had consented (for tests and seed data). */
-  issueTokens(email: string, clientId: string, scopes: string[]): GoogleTokenResponse & { expiry_date: number } {
+  issueTokens(
+    email: string,
+    clientId: string,
+    scopes: string[],
+  ): GoogleTokenResponse & { expiry_date: number } {
     const account = this.account(email);
     if (!account) throw new Error(`no Google sandbox account ${email}`);
     const { grant } = this.grantFor(account.sub, clientId, scopes);

@@ -34,7 +34,12 @@ function redirectUriAllowed(client: GoogleOAuthClient, uri: string): boolean {
 export function googleOAuthRoutes(c: GoogleOAuthContext): Router {
   const router = new Router();
 
-  const finish = (ctx: RequestContext, params: URLSearchParams, email: string | undefined, deny: boolean): void => {
+  const finish = (
+    ctx: RequestContext,
+    params: URLSearchParams,
+    email: string | undefined,
+    deny: boolean,
+  ): void => {
     const redirectUri = params.get('redirect_uri') ?? '';
     const target = new URL(redirectUri);
     const state = params.get('state');
@@ -53,7 +58,9 @@ export function googleOAuthRoutes(c: GoogleOAuthContext): Router {
     const consent = c.consent();
     // Granular consent: unticked scopes are not granted, but openid/email/profile always are.
     const scopes = consent.grantScopes
-      ? requested.filter((s) => consent.grantScopes?.includes(s) || ['openid', 'email', 'profile'].includes(s))
+      ? requested.filter(
+          (s) => consent.grantScopes?.includes(s) || ['openid', 'email', 'profile'].includes(s),
+        )
       : requested;
     const prompt = (params.get('prompt') ?? '').split(/\s+/);
     const code = c.accounts.createCode({
@@ -81,7 +88,12 @@ export function googleOAuthRoutes(c: GoogleOAuthContext): Router {
     if (!client) return errorPage(ctx, 401, 'invalid_client', 'The OAuth client was not found.');
     const redirectUri = params.get('redirect_uri');
     if (!redirectUri || !redirectUriAllowed(client, redirectUri)) {
-      return errorPage(ctx, 400, 'redirect_uri_mismatch', `redirect_uri=${redirectUri ?? ''} is not registered.`);
+      return errorPage(
+        ctx,
+        400,
+        'redirect_uri_mismatch',
+        `redirect_uri=${redirectUri ?? ''} is not registered.`,
+      );
     }
     if (params.get('response_type') !== 'code') {
       const target = new URL(redirectUri);
@@ -92,8 +104,10 @@ export function googleOAuthRoutes(c: GoogleOAuthContext): Router {
     const hint = params.get('login_hint') ?? undefined;
     const hinted = hint && c.accounts.account(hint) ? hint : undefined;
     if (consent.mode === 'deny') return finish(ctx, params, undefined, true);
-    if (consent.mode === 'approve' && (consent.as ?? hinted)) return finish(ctx, params, consent.as ?? hinted, false);
-    if (consent.mode === 'auto' && (hinted ?? consent.as)) return finish(ctx, params, hinted ?? consent.as, false);
+    if (consent.mode === 'approve' && (consent.as ?? hinted))
+      return finish(ctx, params, consent.as ?? hinted, false);
+    if (consent.mode === 'auto' && (hinted ?? consent.as))
+      return finish(ctx, params, hinted ?? consent.as, false);
     const id = c.ids.base64url(18);
     c.pending.add(id, new URLSearchParams(params), c.clock.now());
     ctx.html(
@@ -148,7 +162,8 @@ export function googleOAuthRoutes(c: GoogleOAuthContext): Router {
         throw new OAuthError(400, 'unsupported_grant_type', `Invalid grant_type: ${grantType ?? ''}`);
       }
     } catch (e) {
-      if (e instanceof OAuthError) ctx.json200({ error: e.error, error_description: e.description }, e.status);
+      if (e instanceof OAuthError)
+        ctx.json200({ error: e.error, error_description: e.description }, e.status);
       else throw e;
     }
   };
@@ -175,22 +190,35 @@ export function googleOAuthRoutes(c: GoogleOAuthContext): Router {
   });
 
   const userinfo = (ctx: RequestContext): void => {
-    const bearer = /^Bearer\s+(.+)$/i.exec(ctx.header('authorization') ?? '')?.[1] ?? ctx.query.get('access_token') ?? undefined;
+    const bearer =
+      /^Bearer\s+(.+)$/i.exec(ctx.header('authorization') ?? '')?.[1] ??
+      ctx.query.get('access_token') ??
+      undefined;
     const record = c.accounts.authenticate(bearer);
     if (typeof record === 'string') {
-      throw new HttpError(401, {
-        error: 'invalid_request',
-        error_description: 'Invalid Credentials',
-      }, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
+      throw new HttpError(
+        401,
+        {
+          error: 'invalid_request',
+          error_description: 'Invalid Credentials',
+        },
+        { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+      );
     }
     const account = c.accounts.accountBySub(record.sub);
-    if (!account) throw new HttpError(401, { error: 'invalid_request', error_description: 'Invalid Credentials' });
+    if (!account)
+      throw new HttpError(401, { error: 'invalid_request', error_description: 'Invalid Credentials' });
     const canEmail = record.scopes.includes('https://www.googleapis.com/auth/userinfo.email');
     const canProfile = record.scopes.includes('https://www.googleapis.com/auth/userinfo.profile');
     ctx.json200({
       sub: account.sub,
       ...(canProfile
-        ? { name: account.name, given_name: account.givenName, family_name: account.familyName, picture: account.picture }
+        ? {
+            name: account.name,
+            given_name: account.givenName,
+            family_name: account.familyName,
+            picture: account.picture,
+          }
         : {}),
       ...(canEmail ? { email: account.email, email_verified: true } : {}),
     });
@@ -205,7 +233,9 @@ export function googleOAuthRoutes(c: GoogleOAuthContext): Router {
     });
   });
   router.add('GET', '/oauth2/v3/certs', (ctx) => {
-    ctx.json200({ keys: [c.signingKey.jwk] }, 200, { 'cache-control': 'public, max-age=21600, must-revalidate, no-transform' });
+    ctx.json200({ keys: [c.signingKey.jwk] }, 200, {
+      'cache-control': 'public, max-age=21600, must-revalidate, no-transform',
+    });
   });
   router.add('GET', '/.well-known/openid-configuration', (ctx) => {
     const base = c.baseUrl();

@@ -103,7 +103,10 @@ export class RequestContext {
   }
 
   json200(body: unknown, status = 200, headers: Headers = {}): void {
-    this.send(status, JSON.stringify(body), { 'content-type': 'application/json; charset=UTF-8', ...headers });
+    this.send(status, JSON.stringify(body), {
+      'content-type': 'application/json; charset=UTF-8',
+      ...headers,
+    });
   }
 
   html(body: string, status = 200): void {
@@ -115,23 +118,23 @@ export class RequestContext {
   }
 }
 
-export type Handler = (ctx: RequestContext) => Promise<void> | void;
+export type Handler<T = RequestContext> = (arg: T) => Promise<void> | void;
 
-interface Route {
+interface Route<T> {
   method: string;
   pattern: RegExp;
   keys: string[];
-  handler: Handler;
+  handler: Handler<T>;
 }
 
 /**
  * Tiny router: `/gmail/v1/users/:userId/messages/:id` templates (segments decoded) or RegExps with named groups.
  * The emulators parse their own odd URL shapes (Graph's `messages('id')`) before routing.
  */
-export class Router {
-  private readonly routes: Route[] = [];
+export class Router<T = RequestContext> {
+  private readonly routes: Route<T>[] = [];
 
-  add(method: string, path: string | RegExp, handler: Handler): this {
+  add(method: string, path: string | RegExp, handler: Handler<T>): this {
     if (path instanceof RegExp) {
       this.routes.push({ method, pattern: path, keys: [], handler });
       return this;
@@ -152,7 +155,10 @@ export class Router {
   }
 
   /** Finds the route for a path (allows callers to route a rewritten path). */
-  match(method: string, path: string): { handler: Handler; params: Record<string, string> } | 'method' | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { handler: Handler<T>; params: Record<string, string> } | 'method' | undefined {
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(path);
@@ -251,5 +257,8 @@ export function firstHeader(value: string | string[] | undefined): string | unde
 }
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 }

@@ -39,7 +39,9 @@ async function signingKey(commonName: string): Promise<SigningKey> {
   const jwk = createPublicKey(publicKey).export({ format: 'jwk' }) as Record<string, string>;
   // Google kids are 40 hex chars (a SHA-1 of the key); Microsoft's are shorter base64url strings.
   const digest = createHash('sha1').update(publicKey).digest();
-  const kid = commonName.includes('google') ? digest.toString('hex') : digest.toString('base64url').slice(0, 27);
+  const kid = commonName.includes('google')
+    ? digest.toString('hex')
+    : digest.toString('base64url').slice(0, 27);
   return {
     kid,
     privateKeyPem: privateKey,
@@ -101,7 +103,11 @@ export function keyMaterial(hostnames: string[] = [], fresh = false): Promise<Ke
 }
 
 /** Signs a compact RS256 JWT. */
-export function signJwt(key: SigningKey, payload: Record<string, unknown>, extraHeader: Record<string, string> = {}): string {
+export function signJwt(
+  key: SigningKey,
+  payload: Record<string, unknown>,
+  extraHeader: Record<string, string> = {},
+): string {
   const header = { alg: 'RS256', kid: key.kid, typ: 'JWT', ...extraHeader };
   const input = `${b64json(header)}.${b64json(payload)}`;
   const signature = sign('RSA-SHA256', Buffer.from(input), key.privateKeyPem).toString('base64url');

@@ -69,16 +69,21 @@ export function decodeCharset(bytes: Buffer, charset = 'utf-8'): string {
 /** Decodes RFC 2047 encoded-words; whitespace between adjacent encoded-words is dropped as the RFC says. */
 export function decodeEncodedWords(value: string): string {
   const decoded = value.replace(/(=\?[^?]+\?[bBqQ]\?[^?]*\?=)\s+(?==\?[^?]+\?[bBqQ]\?[^?]*\?=)/g, '$1');
-  const withWords = decoded.replace(/=\?([^?*]+)(?:\*[^?]*)?\?([bBqQ])\?([^?]*)\?=/g, (_m, charset: string, enc: string, text: string) => {
-    const bytes =
-      enc.toUpperCase() === 'B'
-        ? Buffer.from(text, 'base64')
-        : Buffer.from(
-            text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
-            'latin1',
-          );
-    return decodeCharset(bytes, charset);
-  });
+  const withWords = decoded.replace(
+    /=\?([^?*]+)(?:\*[^?]*)?\?([bBqQ])\?([^?]*)\?=/g,
+    (_m, charset: string, enc: string, text: string) => {
+      const bytes =
+        enc.toUpperCase() === 'B'
+          ? Buffer.from(text, 'base64')
+          : Buffer.from(
+              text
+                .replace(/_/g, ' ')
+                .replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+              'latin1',
+            );
+      return decodeCharset(bytes, charset);
+    },
+  );
   // Raw 8-bit header bytes were read as latin1; reinterpret them as UTF-8 when they form valid UTF-8.
   // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(withWords)) {
@@ -91,8 +96,9 @@ export function decodeEncodedWords(value: string): string {
 
 /** Encodes a header value as an RFC 2047 B encoded-word when it is not plain ASCII. */
 export function encodeWord(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+  return /^[\x20-\x7e]*$/.test(value)
+    ? value
+    : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
 export interface ParsedParameterHeader {
@@ -216,7 +222,7 @@ function unquote(s: string): string {
 
 export function formatAddress(a: EmailAddress): string {
   if (!a.name) return a.address;
-  // eslint-disable-next-line no-control-regex
+
   const name = /^[\x20-\x7e]*$/.test(a.name) ? `"${a.name.replace(/(["\\])/g, '\\$1')}"` : encodeWord(a.name);
   return `${name} <${a.address}>`;
 }

@@ -98,7 +98,8 @@ export function splitMultipart(body: Buffer, boundary: string): Buffer[] {
 }
 
 export function decodeTransfer(body: Buffer, encoding: string): Buffer {
-  if (encoding === 'base64') return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=_-]/g, ''), 'base64');
+  if (encoding === 'base64')
+    return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=_-]/g, ''), 'base64');
   if (encoding === 'quoted-printable') {
     const s = body.toString('latin1').replace(/=\r?\n/g, '');
     const out: number[] = [];

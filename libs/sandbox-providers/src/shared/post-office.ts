@@ -1,5 +1,13 @@
 import type { Clock } from './clock';
-import { type EmailAddress, parseAddressList, parseHeaderBlock, headerValue, splitMessage, rewriteHeaders, decodeEncodedWords } from './mime-headers';
+import {
+  type EmailAddress,
+  parseAddressList,
+  parseHeaderBlock,
+  headerValue,
+  splitMessage,
+  rewriteHeaders,
+  decodeEncodedWords,
+} from './mime-headers';
 
 export type ProviderName = 'google' | 'microsoft';
 
@@ -65,7 +73,9 @@ export class PostOffice {
     const headers = parseHeaderBlock(splitMessage(raw).head);
     const recipients =
       envelope?.recipients ??
-      ['to', 'cc', 'bcc'].flatMap((h) => parseAddressList(headerValue(headers, h)).map((a: EmailAddress) => a.address));
+      ['to', 'cc', 'bcc'].flatMap((h) =>
+        parseAddressList(headerValue(headers, h)).map((a: EmailAddress) => a.address),
+      );
     const unique = [...new Set(recipients.map((r) => r.toLowerCase()))];
     const from = envelope?.from ?? parseAddressList(headerValue(headers, 'from'))[0]?.address ?? '';
     const stripped = rewriteHeaders(raw, { Bcc: undefined });

@@ -1,5 +1,6 @@
 /** Reply/forward prefixes mail clients add in various languages (Re, Fwd, Fw, AW, WG, SV, VS, Antw, RV, TR, Réf). */
-const PREFIX = /^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|rv|tr|réf|ref|odp|enc)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+/i;
+const PREFIX =
+  /^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|rv|tr|réf|ref|odp|enc)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+/i;
 
 /** Subject as threading compares it: prefixes and `[tags]`-free whitespace-collapsed lower case. */
 export function normalizeSubject(subject: string | undefined): string {

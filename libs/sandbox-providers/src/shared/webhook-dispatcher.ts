@@ -139,7 +139,11 @@ export class WebhookDispatcher {
       status = res.status;
       await res.arrayBuffer().catch(() => undefined);
     } catch (e) {
-      error = controller.signal.aborted ? 'timeout' : e instanceof Error ? (e.cause as Error)?.message ?? e.message : String(e);
+      error = controller.signal.aborted
+        ? 'timeout'
+        : e instanceof Error
+          ? ((e.cause as Error)?.message ?? e.message)
+          : String(e);
     } finally {
       clearTimeout(timeout);
       this.controllers.delete(controller);
@@ -159,7 +163,13 @@ export class WebhookDispatcher {
     this.schedule(n, attempt + 1, Math.min(maxBackoffMs, minBackoffMs * 2 ** (attempt - 1)));
   }
 
-  private record(n: Notification, attempt: number, outcome: DeliveryRecord['outcome'], status?: number, error?: string): void {
+  private record(
+    n: Notification,
+    attempt: number,
+    outcome: DeliveryRecord['outcome'],
+    status?: number,
+    error?: string,
+  ): void {
     this.log.push({
       id: n.id,
       url: n.url,

@@ -19,6 +19,11 @@ export type AddressInput = string | MailAddress;
 
 const ADDR_SPEC = /^[^\s@]+@[^\s@]+$/;
 
+/** True for a plain `local@domain` (no spaces, exactly one `@`, both sides non-empty). */
+export function isAddrSpec(value: string): boolean {
+  return ADDR_SPEC.test(value);
+}
+
 /**
  * Parses the value of an address header (`To`, `Cc`, `From`, ...) or several values of it.
  * Handles display names (quoted, RFC 2047 encoded), comments, groups (their members are listed in place,

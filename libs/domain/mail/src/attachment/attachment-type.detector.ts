@@ -98,7 +98,11 @@ const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
 export function fileExtension(filename: string | null | undefined): string | undefined {
   if (!filename) return undefined;
   // Windows ignores trailing dots and spaces, so "x.exe. " is an .exe.
-  const base = filename.replace(/[. ]+$/, '').split(/[\\/]/).pop() ?? '';
+  const base =
+    filename
+      .replace(/[. ]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? '';
   const dot = base.lastIndexOf('.');
   if (dot <= 0 || dot === base.length - 1) return undefined;
   return base.slice(dot + 1).toLowerCase();
@@ -368,8 +372,10 @@ function detectText(buf: Buffer, ext: string | undefined): AttachmentType {
 
 function decodeText(buf: Buffer, allowLegacy8Bit: boolean): string | undefined {
   try {
-    if (startsWith(buf, [0xff, 0xfe])) return new TextDecoder('utf-16le', { fatal: true }).decode(buf.subarray(2), { stream: true });
-    if (startsWith(buf, [0xfe, 0xff])) return new TextDecoder('utf-16be', { fatal: true }).decode(buf.subarray(2), { stream: true });
+    if (startsWith(buf, [0xff, 0xfe]))
+      return new TextDecoder('utf-16le', { fatal: true }).decode(buf.subarray(2), { stream: true });
+    if (startsWith(buf, [0xfe, 0xff]))
+      return new TextDecoder('utf-16be', { fatal: true }).decode(buf.subarray(2), { stream: true });
     if (buf.includes(0)) return undefined;
     const body = startsWith(buf, [0xef, 0xbb, 0xbf]) ? buf.subarray(3) : buf;
     // `stream: true` tolerates a multi-byte sequence cut off by the end of the prefix.

@@ -88,7 +88,9 @@ const PROVIDER_NAMES: Record<MailProvider, string> = { google: 'Gmail', microsof
 export function attachmentSizeLimit(provider: MailProvider, limits?: AttachmentSizeLimits): number {
   const limit = limits?.[provider] ?? DEFAULT_ATTACHMENT_SIZE_LIMITS[provider];
   if (!Number.isSafeInteger(limit) || limit <= 0) {
-    throw new RangeError(`Attachment size limit for ${provider} must be a positive number of bytes, got ${limit}`);
+    throw new RangeError(
+      `Attachment size limit for ${provider} must be a positive number of bytes, got ${limit}`,
+    );
   }
   return limit;
 }
@@ -127,7 +129,11 @@ export function checkAttachments(
     if (attachment.size > limitBytes) reasons.push('attachment_too_large');
     if (!attachment.detected.supported) reasons.push('attachment_type_unsupported');
     const label = attachment.filename ? `"${attachment.filename}"` : `Attachment ${index + 1}`;
-    const base = { index, size: attachment.size, ...(attachment.filename ? { filename: attachment.filename } : {}) };
+    const base = {
+      index,
+      size: attachment.size,
+      ...(attachment.filename ? { filename: attachment.filename } : {}),
+    };
     if (reasons.length === 0) return { ...base, status: 'ok', reasons, action: 'keep' };
     const note =
       reasons[0] === 'attachment_too_large'
@@ -148,9 +154,16 @@ export function checkAttachments(
   if (direction === 'outbound') {
     const problem = oversized[0] ?? unsupported[0];
     if (problem) {
-      const reason: AttachmentReasonCode = oversized.length > 0 ? 'attachment_too_large' : 'attachment_type_unsupported';
+      const reason: AttachmentReasonCode =
+        oversized.length > 0 ? 'attachment_too_large' : 'attachment_type_unsupported';
       const notes = [...new Set([...oversized, ...unsupported])].map((v) => v.note).join('; ');
-      return { outcome: 'refuse', reason, message: `Email not sent: ${notes}`, limitBytes, attachments: verdicts };
+      return {
+        outcome: 'refuse',
+        reason,
+        message: `Email not sent: ${notes}`,
+        limitBytes,
+        attachments: verdicts,
+      };
     }
     return { outcome: 'accept', limitBytes, attachments: verdicts };
   }

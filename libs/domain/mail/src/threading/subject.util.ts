@@ -1,8 +1,47 @@
 // Reply and forward prefixes as mail clients write them in various languages (Outlook localizes them).
 // "VS" means forward in Danish/Norwegian but reply in Finnish, so it strips as a prefix but never
 // counts as a forward on its own.
-const REPLY_PREFIXES = ['re', 'aw', 'sv', 'antw', 'odp', 'res', 'r', 'rif', 'ynt', 'vá', 'απ', 'σχετ', 'השב', '回复', '回覆', '答复', '答覆'];
-const FORWARD_PREFIXES = ['fwd', 'fw', 'wg', 'tr', 'rv', 'enc', 'vb', 'vl', 'pd', 'doorst', 'İlt', 'ilt', 'tov', 'fs', 'πρθ', 'הועבר', '转发', '轉寄', '转寄', '轉發'];
+const REPLY_PREFIXES = [
+  're',
+  'aw',
+  'sv',
+  'antw',
+  'odp',
+  'res',
+  'r',
+  'rif',
+  'ynt',
+  'vá',
+  'απ',
+  'σχετ',
+  'השב',
+  '回复',
+  '回覆',
+  '答复',
+  '答覆',
+];
+const FORWARD_PREFIXES = [
+  'fwd',
+  'fw',
+  'wg',
+  'tr',
+  'rv',
+  'enc',
+  'vb',
+  'vl',
+  'pd',
+  'doorst',
+  'İlt',
+  'ilt',
+  'tov',
+  'fs',
+  'πρθ',
+  'הועבר',
+  '转发',
+  '轉寄',
+  '转寄',
+  '轉發',
+];
 const AMBIGUOUS_PREFIXES = ['vs'];
 
 function prefixPattern(words: readonly string[]): RegExp {

@@ -1,6 +1,6 @@
 import jwt, { JwtHeader, SigningKeyCallback } from 'jsonwebtoken';
-import jwksClient from 'jwks-rsa';
 import { AppError } from '../http/app-error';
+import { JwksKeySource } from './jwks-key-source';
 
 export interface AuthConfig {
   /** HS256 shared secret (the embedded default generates one). */
@@ -19,11 +19,11 @@ export interface CrmPrincipal {
 
 /** Verifies the CRM gateway's bearer tokens: signature, expiry, and the `sub` / `loc` claims we rely on. */
 export class JwtVerifier {
-  private readonly jwks?: jwksClient.JwksClient;
+  private readonly jwks?: JwksKeySource;
 
   constructor(private readonly config: AuthConfig) {
     if (!config.jwtSecret && !config.jwksUrl) throw new Error('AUTH_JWT_SECRET or AUTH_JWKS_URL must be configured');
-    if (config.jwksUrl) this.jwks = jwksClient({ jwksUri: config.jwksUrl, cache: true, rateLimit: true });
+    if (config.jwksUrl) this.jwks = new JwksKeySource(config.jwksUrl);
   }
 
   async verify(token: string): Promise<CrmPrincipal> {
@@ -52,7 +52,10 @@ export class JwtVerifier {
 
   private key(header: JwtHeader, cb: SigningKeyCallback): void {
     if (!this.jwks) return cb(null, this.config.jwtSecret);
-    this.jwks.getSigningKey(header.kid, (err, key) => cb(err, key?.getPublicKey()));
+    this.jwks.key(header.kid).then(
+      (key) => cb(null, key),
+      (err: Error) => cb(err),
+    );
   }
 }
 

@@ -41,17 +41,6 @@ export class ErrorFilter implements ExceptionFilter {
         body: { error: { code: exception.code, message: exception.message, ...withDetails(exception.details) } },
       };
     }
-    // body-parser errors: malformed JSON, body too large, bad encoding.
-    const bp = exception as { type?: string; status?: number; expose?: boolean };
-    if (bp && typeof bp.type === 'string' && typeof bp.status === 'number') {
-      if (bp.type === 'entity.parse.failed') {
-        return { status: 400, body: { error: { code: 'invalid_json', message: 'Request body is not valid JSON' } } };
-      }
-      if (bp.type === 'entity.too.large') {
-        return { status: 413, body: { error: { code: 'payload_too_large', message: 'Request body is too large' } } };
-      }
-      return { status: bp.status, body: { error: { code: CODE_BY_STATUS[bp.status] ?? 'bad_request', message: 'Request body could not be read' } } };
-    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();

@@ -31,6 +31,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
   async onApplicationBootstrap(): Promise<void> {
     this.relay.start();
     const seen = new Set<string>();
+    const specs: Array<{ groupId: string; options: OnEventOptions; handler: Handler }> = [];
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object') continue;
@@ -43,13 +44,18 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
         const groupId = `${this.host.name}.${options.group}`;
         if (seen.has(groupId)) throw new Error(`Consumer group ${groupId} is declared twice`);
         seen.add(groupId);
-        const handler = (fn as Handler).bind(instance);
+        specs.push({ groupId, options, handler: (fn as Handler).bind(instance) });
+      }
+    }
+    // In parallel: each Kafka group join takes seconds, and they are independent.
+    await Promise.all(
+      specs.map(async ({ groupId, options, handler }) => {
         this.subscriptions.push(
           await this.bus.subscribe({ groupId, topics: [options.topic], handler, retry: options.retry }),
         );
         this.logger.info({ groupId, topic: options.topic }, 'consumer subscribed');
-      }
-    }
+      }),
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { eventCatalog } from '@mailbridge/contracts';
+import { ConfigError, env, loadConfig } from '@mailbridge/platform-config';
+import { InProcessEventBus } from '@mailbridge/platform-messaging';
+import { createLogger } from '@mailbridge/platform-observability';
+import { startEmbeddedPostgres } from '@mailbridge/platform-persistence';
+import { RunningService, ServiceDefinition, startService } from '@mailbridge/platform-runtime';
+import { loadOrCreateSecrets } from './embedded-secrets';
+
+const embeddedConfigSchema = z.object({
+  /** Where the embedded database, object store and generated secrets live. */
+  MAILBRIDGE_DATA_DIR: z.string().default('.data'),
+  /** Services listen on BASE+1..BASE+4 (identity-connections, mail-gateway, sync-engine, conversations); 0 = any free port. */
+  MAILBRIDGE_PORT_BASE: env.port(3000),
+  MAILBRIDGE_HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: env.logLevel(),
+  /** When set, CRM tokens are verified with this secret instead of the generated one. */
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+});
+
+const SERVICES = [
+  ['identity-connections', 'identityConnectionsService'],
+  ['mail-gateway', 'mailGatewayService'],
+  ['sync-engine', 'syncEngineService'],
+  ['conversations', 'conversationsService'],
+] as const;
+
+/**
+ * The services are loaded from their built output beside this file (the embedded build compiles them too), by path
+ * rather than by import: an app never imports another app, and this launcher only hosts them.
+ */
+function loadDefinition(app: string, exportName: string): ServiceDefinition {
+  const mod = require(path.join(__dirname, '..', '..', app, 'src', 'service')) as Record<string, ServiceDefinition>;
+  const def = mod[exportName];
+  if (!def) throw new Error(`apps/${app}/src/service does not export ${exportName}`);
+  return def;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(embeddedConfigSchema);
+  const dataDir = path.resolve(config.MAILBRIDGE_DATA_DIR);
+  const logger = createLogger({ service: 'embedded', level: config.LOG_LEVEL });
+  const secrets = await loadOrCreateSecrets(dataDir);
+  const authJwtSecret = config.AUTH_JWT_SECRET ?? secrets.authJwtSecret;
+
+  const database = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
+  const bus = new InProcessEventBus({ catalog: eventCatalog, logger: logger.child({ component: 'bus' }) });
+  const serviceEnv = {
+    ...process.env,
+    OBJECT_STORE_DIR: process.env.OBJECT_STORE_DIR ?? path.join(dataDir, 'objects'),
+    TOKEN_ENCRYPTION_KEYS: process.env.TOKEN_ENCRYPTION_KEYS ?? `k1:${secrets.tokenEncryptionKey}`,
+  };
+
+  const running: RunningService[] = [];
+  for (const [index, [app, exportName]] of SERVICES.entries()) {
+    const definition = loadDefinition(app, exportName);
+    running.push(
+      await startService(definition, {
+        name: definition.name,
+        port: config.MAILBRIDGE_PORT_BASE === 0 ? 0 : config.MAILBRIDGE_PORT_BASE + index + 1,
+        host: config.MAILBRIDGE_HOST,
+        databaseUrl: database.url,
+        runMigrations: true,
+        bus,
+        logger: logger.child({ service: definition.name }),
+        auth: { jwtSecret: authJwtSecret },
+        internalApiToken: secrets.internalApiToken,
+        env: serviceEnv,
+      }),
+    );
+  }
+
+  const urls = Object.fromEntries(running.map((s) => [s.name, s.url]));
+  await fs.writeFile(
+    path.join(dataDir, 'embedded.json'),
+    JSON.stringify({ pid: process.pid, urls, startedAt: new Date().toISOString() }, null, 2),
+  );
+  const lines = [
+    '',
+    'Mailbridge is running (embedded: one process, in-process bus, PGlite in ' + path.relative(process.cwd(), dataDir) + ')',
+    ...running.map((s) => `  ${s.name.padEnd(22)} ${s.url}   (API docs: ${s.url}/docs)`),
+    '',
+    'Mint a CRM token:  npm run token -- --location loc_demo --user usr_demo',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    for (const s of [...running].reverse()) await s.close().catch((err) => logger.error({ err }, 'close failed'));
+    await bus.close();
+    await database.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    error instanceof ConfigError ? `embedded: ${error.message}\n` : `embedded: failed to start: ${String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import type { ServiceMetrics } from '@mailbridge/platform-observability';
+
+/** The bus's Prometheus series; both adapters report the same ones, told apart by the `transport` label. */
+export class BusMetrics {
+  constructor(
+    private readonly metrics: ServiceMetrics | undefined,
+    private readonly transport: 'kafka' | 'in-process',
+  ) {}
+
+  published(topic: string, count: number): void {
+    this.metrics
+      ?.counter('mailbridge_events_published_total', 'Events accepted by the bus', ['transport', 'topic'])
+      .inc({ transport: this.transport, topic }, count);
+  }
+
+  consumed(topic: string, group: string, seconds: number): void {
+    this.metrics
+      ?.counter('mailbridge_events_consumed_total', 'Events handled successfully', [
+        'transport',
+        'topic',
+        'group',
+      ])
+      .inc({ transport: this.transport, topic, group });
+    this.handlerDuration(topic, group, seconds);
+  }
+
+  /** One failed handler attempt (it may still be retried). */
+  failed(topic: string, group: string, code: string, seconds: number): void {
+    this.metrics
+      ?.counter('mailbridge_event_handler_failures_total', 'Failed handler attempts', [
+        'transport',
+        'topic',
+        'group',
+        'code',
+      ])
+      .inc({ transport: this.transport, topic, group, code });
+    this.handlerDuration(topic, group, seconds);
+  }
+
+  deadLettered(topic: string, group: string, code: string): void {
+    this.metrics
+      ?.counter('mailbridge_events_dead_lettered_total', 'Events sent to the dead-letter topic', [
+        'transport',
+        'topic',
+        'group',
+        'code',
+      ])
+      .inc({ transport: this.transport, topic, group, code });
+  }
+
+  private handlerDuration(topic: string, group: string, seconds: number): void {
+    this.metrics
+      ?.histogram(
+        'mailbridge_event_handler_duration_seconds',
+        'Time spent in event handlers, per attempt',
+        ['transport', 'topic', 'group'],
+        [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      )
+      .observe({ transport: this.transport, topic, group }, seconds);
+  }
+}

@@ -1,0 +1,220 @@
+import type { EventEnvelope } from '@mailbridge/contracts';
+import { createLogger } from '@mailbridge/platform-observability';
+import { expectEventually } from '@mailbridge/testing';
+import { BusClosedError } from './bus-closed.error';
+import { InProcessEventBus, virtualPartition } from './in-process.event-bus';
+import { describeEventBusContract } from './testing/bus-contract';
+import { PingPayload, TestEvents } from './testing/test-events';
+
+const logger = createLogger({ service: 'messaging-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+describeEventBusContract(
+  'InProcessEventBus',
+  async ({ catalog, retry, metrics }) => new InProcessEventBus({ catalog, logger, retry, metrics }),
+);
+
+describe('InProcessEventBus (embedded-mode guarantees)', () => {
+  const events = new TestEvents(
+    ['durable', 'stack', 'nested', 'closing', 'leaving', 'shared', 'retention'],
+    'inproc',
+  );
+  let bus: InProcessEventBus;
+
+  beforeEach(() => {
+    bus = new InProcessEventBus({
+      catalog: events.catalog,
+      logger,
+      retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 10 },
+    });
+  });
+  afterEach(async () => {
+    await bus.close();
+  });
+
+  function gate(): { promise: Promise<void>; open: () => void } {
+    let open: () => void = () => undefined;
+    const promise = new Promise<void>((r) => (open = r));
+    return { promise, open };
+  }
+
+  it('resolves publish only once every group subscribed at publish time has handled the events', async () => {
+    const handled: string[] = [];
+    const slow = gate();
+    await bus.subscribe({
+      groupId: 'fast',
+      topics: [events.topic('durable')],
+      handler: async () => void handled.push('fast'),
+    });
+    await bus.subscribe({
+      groupId: 'slow',
+      topics: [events.topic('durable')],
+      handler: async () => {
+        await slow.promise;
+        handled.push('slow');
+      },
+    });
+    let resolved = false;
+
+    const publishing = bus
+      .publish([events.ping('durable', { key: 'd', seq: 1 })])
+      .then(() => (resolved = true));
+
+    await expectEventually(() => expect(handled).toEqual(['fast']));
+    expect(resolved).toBe(false);
+    slow.open();
+    await publishing;
+    expect(handled.sort()).toEqual(['fast', 'slow']);
+  });
+
+  it('resolves publish at once with no subscriber, and the event waits in the log', async () => {
+    await bus.publish([events.ping('durable', { key: 'd', seq: 1 })]);
+
+    const seen: number[] = [];
+    await bus.subscribe({
+      groupId: 'later',
+      topics: [events.topic('durable')],
+      handler: async (event) => void seen.push((event as EventEnvelope<PingPayload>).payload.seq),
+    });
+    await expectEventually(() => expect(seen).toEqual([1]));
+  });
+
+  it("never runs a handler inside publish's call stack", async () => {
+    let inPublish = false;
+    const ranInPublish: boolean[] = [];
+    await bus.subscribe({
+      groupId: 'stack',
+      topics: [events.topic('stack')],
+      handler: async () => void ranInPublish.push(inPublish),
+    });
+
+    inPublish = true;
+    const publishing = bus.publish([events.ping('stack', { key: 's', seq: 1 })]);
+    inPublish = false;
+    await publishing;
+
+    expect(ranInPublish).toEqual([false]);
+  });
+
+  it('does not deadlock when a handler publishes on the partition it is handling', async () => {
+    const seen: number[] = [];
+    await bus.subscribe({
+      groupId: 'nested',
+      topics: [events.topic('nested')],
+      handler: async (event) => {
+        const { seq } = (event as EventEnvelope<PingPayload>).payload;
+        seen.push(seq);
+        // Handlers should write an outbox instead; if one publishes anyway it must not wait on itself.
+        if (seq === 1) await bus.publish([events.ping('nested', { key: 'n', seq: 2 })]);
+      },
+    });
+
+    await bus.publish([events.ping('nested', { key: 'n', seq: 1 })]);
+
+    await expectEventually(() => expect(seen).toEqual([1, 2]));
+  });
+
+  it('rejects publishers still waiting when the bus closes, once the running handler is done', async () => {
+    const blocked = gate();
+    let started = false;
+    let finished = false;
+    await bus.subscribe({
+      groupId: 'closing',
+      topics: [events.topic('closing')],
+      handler: async () => {
+        started = true;
+        await blocked.promise;
+        finished = true;
+      },
+    });
+    const publishing = bus.publish([1, 2].map((seq) => events.ping('closing', { key: 'c', seq })));
+    const outcome = publishing.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+
+    await expectEventually(() => expect(started).toBe(true));
+    const closing = bus.close();
+    blocked.open();
+    await closing;
+
+    expect(finished).toBe(true);
+    expect(await outcome).toBeInstanceOf(BusClosedError);
+  });
+
+  it('releases waiting publishers when the last member of a group leaves; the group resumes where it stopped', async () => {
+    const blocked = gate();
+    const seen: number[] = [];
+    let started = false;
+    const handler = async (event: EventEnvelope) => {
+      const { seq } = (event as EventEnvelope<PingPayload>).payload;
+      if (seq === 1) {
+        started = true;
+        await blocked.promise;
+      }
+      seen.push(seq);
+    };
+    const first = await bus.subscribe({ groupId: 'leaving', topics: [events.topic('leaving')], handler });
+    const publishing = bus.publish([1, 2].map((seq) => events.ping('leaving', { key: 'l', seq })));
+
+    await expectEventually(() => expect(started).toBe(true));
+    const stopping = first.stop();
+    blocked.open();
+    await stopping;
+    await publishing;
+    expect(seen).toEqual([1]);
+
+    await bus.subscribe({ groupId: 'leaving', topics: [events.topic('leaving')], handler });
+    await expectEventually(() => expect(seen).toEqual([1, 2]));
+  });
+
+  it('shares the partitions of a group between its subscriptions, each event handled once', async () => {
+    const handledBy = new Map<string, string>();
+    const handler = (member: string) => async (event: EventEnvelope) => {
+      expect(handledBy.has(event.id)).toBe(false);
+      handledBy.set(event.id, member);
+    };
+    await bus.subscribe({ groupId: 'shared', topics: [events.topic('shared')], handler: handler('a') });
+    await bus.subscribe({ groupId: 'shared', topics: [events.topic('shared')], handler: handler('b') });
+    const pings = Array.from({ length: 64 }, (_, i) => events.ping('shared', { key: `key-${i}`, seq: i }));
+
+    await bus.publish(pings);
+
+    expect(handledBy.size).toBe(64);
+    expect(new Set(handledBy.values())).toEqual(new Set(['a', 'b']));
+  });
+
+  it('drops what every group has handled beyond the retained history, never what a group still has to handle', async () => {
+    const small = new InProcessEventBus({ catalog: events.catalog, logger, partitions: 1, retainHandled: 2 });
+    try {
+      const seenBy = { a: [] as number[], late: [] as number[] };
+      const record = (into: number[]) => async (event: EventEnvelope) =>
+        void into.push((event as EventEnvelope<PingPayload>).payload.seq);
+      await small.subscribe({ groupId: 'a', topics: [events.topic('retention')], handler: record(seenBy.a) });
+
+      await small.publish(
+        Array.from({ length: 10 }, (_, i) => events.ping('retention', { key: 'r', seq: i })),
+      );
+      expect(seenBy.a).toHaveLength(10);
+
+      // A group subscribing now reads the retained history only.
+      await small.subscribe({
+        groupId: 'late',
+        topics: [events.topic('retention')],
+        handler: record(seenBy.late),
+      });
+      await expectEventually(() => expect(seenBy.late).toEqual([8, 9]));
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('virtualPartition', () => {
+  it('maps a key to the same partition every time, within range', () => {
+    const partitions = Array.from({ length: 200 }, (_, i) => virtualPartition(`key-${i}`, 8));
+    expect(partitions.every((p) => Number.isInteger(p) && p >= 0 && p < 8)).toBe(true);
+    expect(new Set(partitions).size).toBe(8);
+    expect(virtualPartition('key-7', 8)).toBe(partitions[7]);
+    expect(virtualPartition(null, 8)).toBe(0);
+  });
+});

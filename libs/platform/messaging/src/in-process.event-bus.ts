@@ -1,0 +1,383 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
+import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
+import { BusClosedError } from './bus-closed.error';
+import { BusMetrics } from './bus-metrics';
+import {
+  DeadLetterAdmin,
+  ListDeadLettersOptions,
+  ListedDeadLetter,
+  RawRecord,
+  replayHeaders,
+} from './dead-letter-admin';
+import type {
+  BusHealth,
+  DeadLetter,
+  EventBus,
+  OutgoingEvent,
+  RetryPolicy,
+  Subscription,
+  SubscriptionSpec,
+} from './event-bus.port';
+import { deliverRecord, ReceivedRecord, resolveRetryPolicy } from './event-delivery';
+
+export interface InProcessEventBusOptions {
+  readonly catalog: EventCatalog;
+  readonly logger: Logger;
+  readonly metrics?: ServiceMetrics;
+  /** Defaults for every subscription (a subscription's own `retry` wins). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Virtual partitions per topic: keys hash onto them; partitions are handled in parallel (default 8). */
+  readonly partitions?: number;
+  /**
+   * Records every group has handled that stay in each partition's log (default 10 000), so a group subscribing
+   * later still reads recent history; older ones are dropped, like Kafka retention. Unhandled records are always kept.
+   */
+  readonly retainHandled?: number;
+}
+
+/** One virtual partition: `records[i]` has offset `base + i`. */
+interface PartitionLog {
+  base: number;
+  readonly records: ReceivedRecord[];
+}
+
+function endOf(log: PartitionLog): number {
+  return log.base + log.records.length;
+}
+
+interface Member {
+  readonly spec: SubscriptionSpec;
+  readonly policy: RetryPolicy;
+  readonly abort: AbortController;
+  readonly inFlight: Set<Promise<unknown>>;
+}
+
+interface Waiter {
+  readonly offset: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** One consumer group's view of one topic: a cursor per partition, like committed offsets. */
+interface GroupCursor {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly members: Member[];
+  readonly next: number[];
+  readonly draining: (Promise<void> | undefined)[];
+  readonly waiters: Waiter[][];
+}
+
+// Marks code running inside one of this bus's handlers (see publish).
+const insideHandler = new AsyncLocalStorage<InProcessEventBus>();
+
+/** FNV-1a: a stable key → partition mapping, so a key always lands on the same virtual partition. */
+export function virtualPartition(key: string | null, partitions: number): number {
+  if (key === null) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
+}
+
+/**
+ * The embedded-mode bus: the same envelope, validation, ordering, retry and dead-letter semantics as Kafka,
+ * inside one process. Each topic is an in-memory log of serialized events split into virtual partitions; each group
+ * has its own cursor and starts from the beginning of the log (late subscribers miss nothing published earlier in the
+ * process lifetime). Partitions are handled in parallel, the events of one partition strictly in order.
+ *
+ * Durability: `publish` resolves only when every group subscribed at publish time has handled or dead-lettered the
+ * events (the outbox relay deletes its rows after that, and this bus is then the only copy). With no subscriber it
+ * resolves at once and the events wait in the log. A handler must not publish directly (it writes an outbox); if one
+ * does anyway, that publish does not wait, since waiting on its own partition would never end.
+ */
+export class InProcessEventBus implements EventBus, DeadLetterAdmin {
+  readonly transport = 'in-process' as const;
+  private readonly logs = new Map<string, PartitionLog[]>();
+  private readonly deadLetters = new Map<string, ListedDeadLetter[]>();
+  private readonly groups = new Map<string, GroupCursor>();
+  private readonly partitions: number;
+  private readonly retainHandled: number;
+  private readonly metrics: BusMetrics;
+  private readonly logger: Logger;
+  private closed = false;
+  private closing?: Promise<void>;
+
+  constructor(private readonly options: InProcessEventBusOptions) {
+    this.partitions = options.partitions ?? 8;
+    if (!Number.isInteger(this.partitions) || this.partitions < 1) {
+      throw new Error(`partitions must be a positive integer, got ${options.partitions}`);
+    }
+    this.retainHandled = options.retainHandled ?? 10_000;
+    this.metrics = new BusMetrics(options.metrics, 'in-process');
+    this.logger = options.logger.child({ component: 'in-process-bus' });
+    resolveRetryPolicy(options.retry);
+  }
+
+  async publish(events: readonly OutgoingEvent[]): Promise<void> {
+    this.assertOpen();
+    // Validate everything first: one invalid event rejects the whole batch and nothing is appended.
+    const records = events.map(({ topic, envelope }) => {
+      const parsed = this.options.catalog.parse(envelope, topic);
+      return {
+        topic,
+        record: {
+          key: parsed.key,
+          value: this.options.catalog.serialize(parsed),
+          headers: {
+            type: parsed.type,
+            version: String(parsed.version),
+            ...(parsed.correlationId ? { 'correlation-id': parsed.correlationId } : {}),
+            ...(parsed.traceparent ? { traceparent: parsed.traceparent } : {}),
+          },
+        },
+      };
+    });
+    const delivered = records.map(({ topic, record }) => this.append(topic, record));
+    for (const { topic } of records) this.metrics.published(topic, 1);
+    await this.awaitDelivery(delivered);
+  }
+
+  /** Appends records as they are, without validation (dead-letter replay, tools, tests of what foreign producers do). */
+  async publishRaw(topic: string, records: readonly RawRecord[]): Promise<void> {
+    this.assertOpen();
+    await this.awaitDelivery(records.map((r) => this.append(topic, r)));
+  }
+
+  async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+    this.assertOpen();
+    if (spec.topics.length === 0) throw new Error(`Subscription ${spec.groupId} names no topic`);
+    const member: Member = {
+      spec,
+      policy: resolveRetryPolicy(this.options.retry, spec.retry),
+      abort: new AbortController(),
+      inFlight: new Set(),
+    };
+    const cursors = [...new Set(spec.topics)].map((topic) => this.cursor(spec.groupId, topic));
+    for (const cursor of cursors) {
+      cursor.members.push(member);
+      for (let p = 0; p < this.partitions; p++) this.kick(cursor, p);
+    }
+    this.logger.info({ groupId: spec.groupId, topics: spec.topics }, 'subscribed');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      stop: () => (stopped ??= this.leave(member, cursors)),
+    };
+  }
+
+  async health(): Promise<BusHealth> {
+    if (this.closed) return { ok: false, detail: 'closed' };
+    const active = [...this.groups.values()].filter((g) => g.members.length > 0).length;
+    return { ok: true, detail: `in-process; ${active} active group subscription(s)` };
+  }
+
+  /** Stops every subscription (in-flight handlers finish first); publishers still waiting get a BusClosedError. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closed = true;
+    const members = new Set([...this.groups.values()].flatMap((g) => g.members));
+    for (const member of members) member.abort.abort();
+    await Promise.all([...members].flatMap((m) => [...m.inFlight]));
+    await Promise.all([...this.groups.values()].flatMap((g) => g.draining));
+    for (const group of this.groups.values()) {
+      group.members.length = 0;
+      for (const waiters of group.waiters) {
+        for (const w of waiters.splice(0))
+          w.reject(new BusClosedError('The bus closed before the event was handled'));
+      }
+    }
+  }
+
+  async listDeadLetters(topic: string, options: ListDeadLettersOptions = {}): Promise<ListedDeadLetter[]> {
+    return (this.deadLetters.get(topic) ?? []).slice(0, options.limit ?? 1_000);
+  }
+
+  async replayDeadLetters(
+    topic: string,
+    select: (letter: ListedDeadLetter) => boolean = () => true,
+  ): Promise<ListedDeadLetter[]> {
+    const letters = (this.deadLetters.get(topic) ?? []).filter(select);
+    await this.publishRaw(
+      topic,
+      letters.map((l) => ({ key: l.key, value: l.value, headers: replayHeaders(l.headers, l.position) })),
+    );
+    this.logger.info({ topic, count: letters.length }, 'dead letters replayed');
+    return letters;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BusClosedError();
+  }
+
+  private log(topic: string): PartitionLog[] {
+    let log = this.logs.get(topic);
+    if (!log) {
+      log = Array.from({ length: this.partitions }, () => ({ base: 0, records: [] }));
+      this.logs.set(topic, log);
+    }
+    return log;
+  }
+
+  private cursor(groupId: string, topic: string): GroupCursor {
+    const id = `${groupId}\u0000${topic}`;
+    let cursor = this.groups.get(id);
+    if (!cursor) {
+      cursor = {
+        groupId,
+        topic,
+        members: [],
+        // A new group starts at the oldest record still kept.
+        next: this.log(topic).map((p) => p.base),
+        draining: new Array<Promise<void> | undefined>(this.partitions).fill(undefined),
+        waiters: Array.from({ length: this.partitions }, () => []),
+      };
+      this.groups.set(id, cursor);
+    }
+    return cursor;
+  }
+
+  /** Appends one record and returns, per group subscribed right now, a promise settled once it is handled. */
+  private append(topic: string, raw: RawRecord): Promise<void>[] {
+    const partition = virtualPartition(raw.key, this.partitions);
+    const log = this.log(topic)[partition];
+    const offset = endOf(log);
+    log.records.push({
+      topic,
+      partition,
+      offset: String(offset),
+      key: raw.key,
+      value: raw.value,
+      headers: { ...raw.headers },
+    });
+    const pending: Promise<void>[] = [];
+    for (const cursor of this.groups.values()) {
+      if (cursor.topic !== topic || cursor.members.length === 0) continue;
+      pending.push(
+        new Promise<void>((resolve, reject) => cursor.waiters[partition].push({ offset, resolve, reject })),
+      );
+      this.kick(cursor, partition);
+    }
+    return pending;
+  }
+
+  private async awaitDelivery(pending: Promise<void>[][]): Promise<void> {
+    const all = pending.flat();
+    if (insideHandler.getStore() === this) {
+      // Waiting here could wait on the very partition this handler occupies: never block.
+      this.logger.debug('publish called from inside a handler; not waiting for delivery');
+      all.forEach((p) => p.catch(() => undefined));
+      return;
+    }
+    await Promise.all(all);
+  }
+
+  /** Starts draining a partition for a group unless it is already being drained. Never synchronously. */
+  private kick(cursor: GroupCursor, partition: number): void {
+    if (cursor.draining[partition] || this.closed) return;
+    if (cursor.next[partition] >= endOf(this.log(cursor.topic)[partition])) return;
+    // setImmediate: a handler never runs inside publish's call stack.
+    cursor.draining[partition] = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain(cursor, partition))
+      .catch((error: unknown) =>
+        this.logger.error(
+          { err: error, groupId: cursor.groupId, topic: cursor.topic, partition },
+          'drain failed',
+        ),
+      )
+      .finally(() => {
+        cursor.draining[partition] = undefined;
+        // Something may have arrived (or a member joined) while the last await settled.
+        this.kick(cursor, partition);
+      });
+  }
+
+  private async drain(cursor: GroupCursor, partition: number): Promise<void> {
+    const log = this.log(cursor.topic)[partition];
+    while (!this.closed && cursor.members.length > 0 && cursor.next[partition] < endOf(log)) {
+      const record = log.records[cursor.next[partition] - log.base];
+      // Partitions are shared among the group's members, as Kafka assigns them.
+      const member = cursor.members[partition % cursor.members.length];
+      if (member.abort.signal.aborted) return;
+      const delivery = deliverRecord(record, {
+        catalog: this.options.catalog,
+        groupId: cursor.groupId,
+        handler: (event, context) => insideHandler.run(this, () => member.spec.handler(event, context)),
+        policy: member.policy,
+        logger: this.logger,
+        metrics: this.metrics,
+        signal: member.abort.signal,
+      });
+      member.inFlight.add(delivery);
+      let outcome;
+      try {
+        outcome = await delivery;
+      } finally {
+        member.inFlight.delete(delivery);
+      }
+      if (outcome.status === 'aborted') continue; // the member left: the next member (if any) gets the record again
+      if (outcome.status === 'dead-lettered') this.storeDeadLetter(cursor.topic, outcome.deadLetter);
+      cursor.next[partition]++;
+      this.settleWaiters(cursor, partition);
+      this.trim(cursor.topic, partition);
+    }
+  }
+
+  /** Drops what every group has handled, beyond the retained history (in chunks: shifting an array is O(n)). */
+  private trim(topic: string, partition: number): void {
+    const log = this.log(topic)[partition];
+    let handled = Infinity;
+    for (const cursor of this.groups.values()) {
+      if (cursor.topic === topic) handled = Math.min(handled, cursor.next[partition]);
+    }
+    const droppable = handled - this.retainHandled - log.base;
+    if (handled === Infinity || droppable < Math.max(1, Math.min(1_000, this.retainHandled))) return;
+    log.records.splice(0, droppable);
+    log.base += droppable;
+  }
+
+  private settleWaiters(cursor: GroupCursor, partition: number): void {
+    const waiters = cursor.waiters[partition];
+    let settled = 0;
+    while (settled < waiters.length && waiters[settled].offset < cursor.next[partition])
+      waiters[settled++].resolve();
+    waiters.splice(0, settled);
+  }
+
+  private storeDeadLetter(topic: string, letter: DeadLetter): void {
+    let letters = this.deadLetters.get(topic);
+    if (!letters) {
+      letters = [];
+      this.deadLetters.set(topic, letters);
+    }
+    letters.push({ ...letter, topic: `${topic}${DLQ_SUFFIX}`, position: `0:${letters.length}` });
+  }
+
+  private async leave(member: Member, cursors: readonly GroupCursor[]): Promise<void> {
+    member.abort.abort();
+    for (const cursor of cursors) {
+      const i = cursor.members.indexOf(member);
+      if (i >= 0) cursor.members.splice(i, 1);
+    }
+    // Graceful: the handler that is running finishes (and its outcome is recorded) before stop resolves.
+    await Promise.all([...member.inFlight]);
+    for (const cursor of cursors) {
+      if (cursor.members.length > 0) {
+        for (let p = 0; p < this.partitions; p++) this.kick(cursor, p);
+        continue;
+      }
+      // No one left in the group: its pending publishers are released; the events wait in the log for the
+      // group's next subscription, exactly as with no subscriber at publish time.
+      await Promise.all(cursor.draining);
+      for (const waiters of cursor.waiters) for (const w of waiters.splice(0)) w.resolve();
+    }
+    this.logger.info({ groupId: member.spec.groupId, topics: member.spec.topics }, 'unsubscribed');
+  }
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEnvelope } from '@mailbridge/contracts';
+import { expectEventually, KafkaMockCluster, startKafkaMockCluster } from '@mailbridge/testing';
+import { Kafka, logLevel } from 'kafkajs';
+import type { DeliveryContext } from './event-bus.port';
+import { KafkaEventBus } from './kafka.event-bus';
+import { createTestKafkaBus } from './testing/kafka-test-bus';
+import { PingPayload, TestEvents } from './testing/test-events';
+
+// Kafka-only behaviour: what the wire carries, groups shared by several consumers, a consumer that dies between
+// its handler and its commit. The behaviour shared with the in-process bus is in the contract files.
+jest.setTimeout(40_000);
+
+const events = new TestEvents(['wire', 'shared-group', 'crash'], 'kafka');
+const eventually = <T>(assertion: () => T | Promise<T>) => expectEventually(assertion, { timeoutMs: 20_000 });
+
+let cluster: KafkaMockCluster;
+const buses: KafkaEventBus[] = [];
+
+function newBus(overrides: Parameters<typeof createTestKafkaBus>[2] = {}): KafkaEventBus {
+  const bus = createTestKafkaBus(
+    cluster.bootstrapServers,
+    { catalog: events.catalog, retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 50 } },
+    overrides,
+  );
+  buses.push(bus);
+  return bus;
+}
+
+beforeAll(async () => {
+  cluster = await startKafkaMockCluster({ brokers: 3 });
+});
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((b) => b.close()));
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+interface Delivery {
+  readonly event: EventEnvelope<PingPayload>;
+  readonly context: DeliveryContext;
+}
+
+describe('KafkaEventBus on the mock cluster', () => {
+  it('writes the envelope key as message key, the serialized envelope as value, and type/version/correlation headers', async () => {
+    const bus = newBus();
+    const sent = events.ping('wire', { key: 'wire-key', seq: 7 }, { correlationId: 'corr-wire' });
+    await bus.publish([sent]);
+
+    const kafka = new Kafka({
+      clientId: 'wire-reader',
+      brokers: cluster.bootstrapServers,
+      logLevel: logLevel.NOTHING,
+    });
+    const reader = kafka.consumer({ groupId: `wire-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    const seen: { key?: string; value?: string; headers: Record<string, string> }[] = [];
+    try {
+      await reader.connect();
+      await reader.subscribe({ topic: sent.topic, fromBeginning: true });
+      await reader.run({
+        eachMessage: async ({ message }) => {
+          const headers = Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+          );
+          seen.push({ key: message.key?.toString(), value: message.value?.toString(), headers });
+        },
+      });
+      await eventually(() => expect(seen).toHaveLength(1));
+    } finally {
+      await reader.disconnect();
+    }
+
+    expect(seen[0].key).toBe('wire-key');
+    expect(JSON.parse(seen[0].value ?? '')).toEqual(sent.envelope);
+    expect(seen[0].headers).toEqual({
+      type: 'kafka-wire.pinged',
+      version: '1',
+      'correlation-id': 'corr-wire',
+    });
+  });
+
+  it('shares the partitions of one group between two consumers without losing an event', async () => {
+    const groupId = `shared-${randomUUID().slice(0, 8)}`;
+    const handledBy = { a: [] as Delivery[], b: [] as Delivery[] };
+    const subscribe = (bus: KafkaEventBus, into: Delivery[]) =>
+      bus.subscribe({
+        groupId,
+        topics: [events.topic('shared-group')],
+        handler: async (event, context) => {
+          into.push({ event: event as EventEnvelope<PingPayload>, context });
+        },
+      });
+    await subscribe(newBus(), handledBy.a);
+    await subscribe(newBus(), handledBy.b);
+    // These keys cover all 4 partitions (murmur2), so both consumers get work whatever the assignment.
+    const keys = ['k-a', 'k-b', 'k-c', 'k-d', 'k-e', 'k-f', 'k-g', 'k-h'];
+    const pings = Array.from({ length: 200 }, (_, i) =>
+      events.ping('shared-group', { key: keys[i % 8], seq: i }),
+    );
+
+    await newBus().publish(pings);
+
+    const all = () => [...handledBy.a, ...handledBy.b];
+    await eventually(() =>
+      expect(new Set(all().map((d) => d.event.id))).toEqual(new Set(pings.map((p) => p.envelope.id))),
+    );
+    expect(handledBy.a.length).toBeGreaterThan(0);
+    expect(handledBy.b.length).toBeGreaterThan(0);
+    // Each consumer saw the keys it owns in order.
+    for (const deliveries of [handledBy.a, handledBy.b]) {
+      for (const key of keys) {
+        const seqs = deliveries.filter((d) => d.event.payload.key === key).map((d) => d.event.payload.seq);
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      }
+    }
+  });
+
+  it('gives the event again to the group when a consumer dies after its handler but before its commit', async () => {
+    const groupId = `crash-${randomUUID().slice(0, 8)}`;
+    const topic = events.topic('crash');
+    // The inbox (persistence lib) records handled ids with the effect; a Set stands in for it.
+    const inbox = new Set<string>();
+    const effects: string[] = [];
+    const applyOnce = (event: EventEnvelope) => {
+      if (inbox.has(event.id)) return;
+      inbox.add(event.id);
+      effects.push(event.id);
+    };
+
+    // Consumer A applies the effect, then hangs before returning: it never commits and cannot rejoin the group,
+    // like a process killed at that point. When B's join forces a rebalance, the coordinator evicts A.
+    let releaseA: () => void = () => undefined;
+    const hang = new Promise<void>((r) => (releaseA = r));
+    let handledByA = 0;
+    await newBus().subscribe({
+      groupId,
+      topics: [topic],
+      handler: async (event) => {
+        applyOnce(event);
+        handledByA++;
+        await hang;
+      },
+    });
+    const sent = events.ping('crash', { key: 'crash-key', seq: 1 });
+    await newBus().publish([sent]);
+    await eventually(() => expect(handledByA).toBe(1));
+
+    // Consumer B joins the same group, gets the partition once A is gone, and reads from the last commit.
+    const deliveredToB: string[] = [];
+    await newBus().subscribe({
+      groupId,
+      topics: [topic],
+      handler: async (event) => {
+        deliveredToB.push(event.id);
+        applyOnce(event);
+      },
+    });
+
+    try {
+      await eventually(() => expect(deliveredToB).toEqual([sent.envelope.id]));
+      expect(effects).toEqual([sent.envelope.id]);
+    } finally {
+      releaseA(); // its late commit is refused: the coordinator no longer knows the member
+    }
+  });
+
+  it('refuses an idempotent producer on the mock cluster with the reason (it reports no live controller)', async () => {
+    // If this starts failing, the mock cluster got a real controller: turn idempotence on in kafka-test-bus.ts.
+    await expect(newBus({ idempotent: true }).connect()).rejects.toThrow(
+      /controller 0, which is not one of its brokers/,
+    );
+  });
+
+  it('names its consumers in health', async () => {
+    const bus = newBus();
+    expect(await bus.health()).toEqual({ ok: false, detail: 'producer not connected' });
+    const groupId = `health-${randomUUID().slice(0, 8)}`;
+    await bus.subscribe({ groupId, topics: [events.topic('wire')], handler: async () => undefined });
+
+    expect(await bus.health()).toEqual({
+      ok: true,
+      detail: `producer connected; consumers: ${groupId}=running`,
+    });
+  });
+});

@@ -1,0 +1,463 @@
+import { randomUUID } from 'node:crypto';
+import { EventCatalog, EventEnvelope, EventValidationError } from '@mailbridge/contracts';
+import { currentContext, ServiceMetrics } from '@mailbridge/platform-observability';
+import { expectEventually } from '@mailbridge/testing';
+import type { DeadLetterAdmin, RawRecord } from '../dead-letter-admin';
+import {
+  DeadLetterHeaders,
+  DeliveryContext,
+  EventBus,
+  PermanentEventError,
+  RetryPolicy,
+  Subscription,
+} from '../event-bus.port';
+import { PingPayload, TestEvents } from './test-events';
+
+/** What the contract drives: the port, the dead-letter admin, and a raw producer for what validation would refuse. */
+export interface ContractBus extends EventBus, DeadLetterAdmin {
+  publishRaw(topic: string, records: readonly RawRecord[]): Promise<void>;
+}
+
+export interface ContractBusSetup {
+  readonly catalog: EventCatalog;
+  readonly retry: Partial<RetryPolicy>;
+  readonly metrics: ServiceMetrics;
+}
+
+export type ContractSection = 'delivery' | 'failures';
+
+export interface ContractOptions {
+  /** The sections to run (the Kafka suite spreads them over files to keep each one quick). */
+  readonly sections?: readonly ContractSection[];
+  /** How long an eventual assertion waits (Kafka group joins take seconds on the mock cluster). */
+  readonly eventuallyMs?: number;
+}
+
+export const CONTRACT_SCENARIOS = [
+  'round-trip',
+  'ordering',
+  'parallel',
+  'two-groups',
+  'late-subscriber',
+  'correlation',
+  'graceful-stop',
+  'health',
+  'retry',
+  'poison',
+  'permanent',
+  'invalid',
+  'invalid-publish',
+  'redelivery',
+  'replay',
+  'metrics',
+] as const;
+
+/** Keys that cover all 4 partitions of a mock-cluster topic (kafkajs' murmur2) and several virtual ones. */
+const SPREAD_KEYS = ['k-a', 'k-b', 'k-c', 'k-d', 'k-e', 'k-f', 'k-g', 'k-h'];
+
+interface Delivery {
+  readonly event: EventEnvelope<PingPayload>;
+  readonly context: DeliveryContext;
+}
+
+/**
+ * The behaviour both adapters promise (see EventBus), run against each of them. Every scenario uses its own topic
+ * and group, so a scenario's leftovers never reach another.
+ */
+export function describeEventBusContract(
+  name: string,
+  createBus: (setup: ContractBusSetup) => Promise<ContractBus>,
+  options: ContractOptions = {},
+): void {
+  const sections = new Set(options.sections ?? ['delivery', 'failures']);
+  const eventually = <T>(assertion: () => T | Promise<T>) =>
+    expectEventually(assertion, { timeoutMs: options.eventuallyMs ?? 10_000 });
+  const events = new TestEvents(CONTRACT_SCENARIOS);
+  const retry: Partial<RetryPolicy> = { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 50 };
+
+  describe(`${name} (event bus contract)`, () => {
+    let bus: ContractBus;
+    let metrics: ServiceMetrics;
+    const group = (scenario: string) => `contract.${scenario}.${randomUUID().slice(0, 8)}`;
+
+    beforeEach(async () => {
+      metrics = new ServiceMetrics('contract', { defaultMetrics: false });
+      bus = await createBus({ catalog: events.catalog, retry, metrics });
+    });
+
+    afterEach(async () => {
+      await bus.close();
+    });
+
+    /** Subscribes a handler that records every delivery (after running `behaviour`, which may throw). */
+    async function record(
+      scenario: string,
+      behaviour: (event: EventEnvelope<PingPayload>, context: DeliveryContext) => Promise<void> | void = () =>
+        undefined,
+      groupId = group(scenario),
+    ): Promise<{ deliveries: Delivery[]; subscription: Subscription; groupId: string }> {
+      const deliveries: Delivery[] = [];
+      const subscription = await bus.subscribe({
+        groupId,
+        topics: [events.topic(scenario)],
+        handler: async (event, context) => {
+          const ping = event as EventEnvelope<PingPayload>;
+          await behaviour(ping, context);
+          deliveries.push({ event: ping, context });
+        },
+      });
+      return { deliveries, subscription, groupId };
+    }
+
+    const seqs = (deliveries: readonly Delivery[], key?: string) =>
+      deliveries
+        .filter((d) => key === undefined || d.event.payload.key === key)
+        .map((d) => d.event.payload.seq);
+
+    if (sections.has('delivery')) {
+      it('delivers a published event with its envelope intact and where it came from', async () => {
+        const { deliveries, groupId } = await record('round-trip');
+        const sent = events.ping(
+          'round-trip',
+          { key: 'k1', seq: 1, note: 'hello' },
+          { correlationId: 'corr-rt' },
+        );
+
+        await bus.publish([sent]);
+
+        await eventually(() => expect(deliveries).toHaveLength(1));
+        expect(deliveries[0].event).toEqual(sent.envelope);
+        expect(deliveries[0].context).toEqual({
+          topic: sent.topic,
+          groupId,
+          attempt: 1,
+          partition: expect.any(Number),
+          offset: expect.stringMatching(/^\d+$/),
+        });
+      });
+
+      it('keeps the events of each key in order under load (5 keys x 200 events)', async () => {
+        const { deliveries } = await record('ordering', async (event) => {
+          // Yield now and then so partitions interleave.
+          if (event.payload.seq % 7 === 0) await new Promise((r) => setImmediate(r));
+        });
+        const keys = ['o-1', 'o-2', 'o-3', 'o-4', 'o-5'];
+        for (let batch = 0; batch < 10; batch++) {
+          const pings = [];
+          for (let i = 0; i < 20; i++) {
+            for (const key of keys) pings.push(events.ping('ordering', { key, seq: batch * 20 + i }));
+          }
+          await bus.publish(pings);
+        }
+
+        await eventually(() => expect(deliveries).toHaveLength(1000));
+        const expected = Array.from({ length: 200 }, (_, i) => i);
+        for (const key of keys) expect(seqs(deliveries, key)).toEqual(expected);
+      });
+
+      it('handles different partitions concurrently', async () => {
+        let inFlight = 0;
+        let overlapped = false;
+        const { deliveries } = await record('parallel', async () => {
+          inFlight++;
+          try {
+            // Each handler waits (bounded) for another one to run at the same time: only parallel partitions allow it.
+            await expectEventually(
+              () => {
+                if (overlapped || inFlight > 1) overlapped = true;
+                else throw new Error('alone');
+              },
+              { timeoutMs: 2_000, intervalMs: 5 },
+            ).catch(() => undefined);
+          } finally {
+            inFlight--;
+          }
+        });
+
+        await bus.publish(SPREAD_KEYS.map((key) => events.ping('parallel', { key, seq: 0 })));
+
+        await eventually(() => expect(deliveries).toHaveLength(SPREAD_KEYS.length));
+        expect(new Set(deliveries.map((d) => d.context.partition)).size).toBeGreaterThan(1);
+        expect(overlapped).toBe(true);
+      });
+
+      it('gives every event to each consumer group', async () => {
+        const [first, second] = await Promise.all([record('two-groups'), record('two-groups')]);
+        const pings = Array.from({ length: 20 }, (_, i) =>
+          events.ping('two-groups', { key: `g-${i % 3}`, seq: i }),
+        );
+
+        await bus.publish(pings);
+
+        const ids = pings.map((p) => p.envelope.id).sort();
+        await eventually(() => {
+          expect(first.deliveries.map((d) => d.event.id).sort()).toEqual(ids);
+          expect(second.deliveries.map((d) => d.event.id).sort()).toEqual(ids);
+        });
+        expect(new Set(first.deliveries.map((d) => d.context.groupId)).size).toBe(1);
+        expect(first.groupId).not.toBe(second.groupId);
+      });
+
+      it('lets a group that subscribes later read what was published before', async () => {
+        const early = events.ping('late-subscriber', { key: 'l1', seq: 1 });
+        await bus.publish([early]);
+
+        const { deliveries } = await record('late-subscriber');
+
+        await eventually(() => expect(deliveries.map((d) => d.event.id)).toEqual([early.envelope.id]));
+      });
+
+      it("runs the handler in the event's correlation context", async () => {
+        const seen: (string | undefined)[] = [];
+        const { deliveries } = await record('correlation', () => {
+          seen.push(currentContext()?.correlationId);
+        });
+
+        await bus.publish([events.ping('correlation', { key: 'c1', seq: 1 }, { correlationId: 'corr-42' })]);
+
+        await eventually(() => expect(deliveries).toHaveLength(1));
+        expect(seen).toEqual(['corr-42']);
+      });
+
+      it('lets the in-flight handler finish on stop, and the group resumes after it', async () => {
+        let release: () => void = () => undefined;
+        const released = new Promise<void>((r) => (release = r));
+        let firstStarted = false;
+        let firstFinished = false;
+        const groupId = group('graceful-stop');
+        const first = await record(
+          'graceful-stop',
+          async (event) => {
+            if (event.payload.seq === 1) {
+              firstStarted = true;
+              await released;
+              firstFinished = true;
+            }
+          },
+          groupId,
+        );
+        // Not awaited: the in-process bus resolves publish only once the (blocked) handler is done.
+        const published = bus.publish([1, 2].map((seq) => events.ping('graceful-stop', { key: 's1', seq })));
+        await eventually(() => expect(firstStarted).toBe(true));
+
+        const stopping = first.subscription.stop();
+        release();
+        await stopping;
+        expect(firstFinished).toBe(true);
+        expect(seqs(first.deliveries)).toContain(1);
+        await published;
+
+        // Same group again: the finished event was committed, so the group carries on after it.
+        const second = await record('graceful-stop', () => undefined, groupId);
+        await bus.publish([events.ping('graceful-stop', { key: 's1', seq: 3 })]);
+        await eventually(() => expect(seqs(second.deliveries)).toContain(3));
+        expect([...seqs(first.deliveries), ...seqs(second.deliveries)]).toEqual([1, 2, 3]);
+      });
+
+      it('reports health until closed', async () => {
+        await record('health');
+        await bus.publish([events.ping('health', { key: 'h1', seq: 1 })]);
+        expect((await bus.health()).ok).toBe(true);
+
+        await bus.close();
+        expect((await bus.health()).ok).toBe(false);
+        await expect(bus.publish([events.ping('health', { key: 'h1', seq: 2 })])).rejects.toThrow(/closed/);
+      });
+    }
+
+    if (sections.has('failures')) {
+      it('retries a failing handler with the attempt number until it succeeds', async () => {
+        const attempts: number[] = [];
+        const { deliveries } = await record('retry', (_event, context) => {
+          attempts.push(context.attempt);
+          if (context.attempt < 3) throw new Error(`transient failure ${context.attempt}`);
+        });
+
+        await bus.publish([events.ping('retry', { key: 'r1', seq: 1 })]);
+
+        await eventually(() => expect(deliveries).toHaveLength(1));
+        expect(attempts).toEqual([1, 2, 3]);
+        expect(deliveries[0].context.attempt).toBe(3);
+      });
+
+      it('dead-letters an event whose handler keeps failing, with the reason, and the key keeps flowing', async () => {
+        const poisonAttempts: number[] = [];
+        const { deliveries, groupId } = await record('poison', (event, context) => {
+          if (event.payload.note === 'poison') {
+            poisonAttempts.push(context.attempt);
+            throw new Error('cannot digest this');
+          }
+        });
+        const poison = events.ping('poison', { key: 'p1', seq: 1, note: 'poison' });
+
+        await bus.publish([
+          poison,
+          events.ping('poison', { key: 'p1', seq: 2 }),
+          events.ping('poison', { key: 'p1', seq: 3 }),
+        ]);
+
+        await eventually(() => expect(seqs(deliveries)).toEqual([2, 3]));
+        expect(poisonAttempts).toEqual([1, 2, 3]);
+        const letters = await eventually(async () => {
+          const found = await bus.listDeadLetters(poison.topic);
+          expect(found).toHaveLength(1);
+          return found;
+        });
+        const [letter] = letters;
+        expect(letter.topic).toBe(`${poison.topic}.dlq`);
+        expect(letter.key).toBe('p1');
+        expect(JSON.parse(letter.value)).toMatchObject({
+          id: poison.envelope.id,
+          payload: poison.envelope.payload,
+        });
+        expect(letter.headers).toMatchObject({
+          [DeadLetterHeaders.reason]: 'cannot digest this',
+          [DeadLetterHeaders.errorCode]: 'handler_failed',
+          [DeadLetterHeaders.originalTopic]: poison.topic,
+          [DeadLetterHeaders.originalPartition]: expect.stringMatching(/^\d+$/),
+          [DeadLetterHeaders.originalOffset]: expect.stringMatching(/^\d+$/),
+          [DeadLetterHeaders.groupId]: groupId,
+          [DeadLetterHeaders.attempts]: '3',
+        });
+        expect(Number.isNaN(Date.parse(letter.headers[DeadLetterHeaders.failedAt]))).toBe(false);
+      });
+
+      it('dead-letters at once on a PermanentEventError', async () => {
+        const attempts: number[] = [];
+        const { deliveries } = await record('permanent', (event, context) => {
+          if (event.payload.seq === 1) {
+            attempts.push(context.attempt);
+            throw new PermanentEventError('unknown mailbox', 'mailbox_unknown');
+          }
+        });
+
+        await bus.publish([1, 2].map((seq) => events.ping('permanent', { key: 'pe', seq })));
+
+        await eventually(() => expect(seqs(deliveries)).toEqual([2]));
+        expect(attempts).toEqual([1]);
+        const [letter] = await eventually(async () => {
+          const found = await bus.listDeadLetters(events.topic('permanent'));
+          expect(found).toHaveLength(1);
+          return found;
+        });
+        expect(letter.headers[DeadLetterHeaders.errorCode]).toBe('mailbox_unknown');
+        expect(letter.headers[DeadLetterHeaders.reason]).toBe('unknown mailbox');
+        expect(letter.headers[DeadLetterHeaders.attempts]).toBe('1');
+      });
+
+      it('dead-letters an event that fails validation without calling the handler', async () => {
+        const topic = events.topic('invalid');
+        const { deliveries } = await record('invalid');
+        const badPayload = events.ping('invalid', { key: 'i1', seq: 1 }).envelope;
+        const raw = [
+          { key: 'i1', value: 'this is not json' },
+          { key: 'i1', value: JSON.stringify({ ...badPayload, payload: { key: 'i1', seq: -5 } }) },
+        ];
+
+        await bus.publishRaw(topic, raw);
+        await bus.publish([events.ping('invalid', { key: 'i1', seq: 2 })]);
+
+        await eventually(() => expect(seqs(deliveries)).toEqual([2]));
+        const letters = await eventually(async () => {
+          const found = await bus.listDeadLetters(topic);
+          expect(found).toHaveLength(2);
+          return found;
+        });
+        expect(letters.map((l) => l.value).sort()).toEqual(raw.map((r) => r.value).sort());
+        for (const letter of letters) {
+          expect(letter.headers[DeadLetterHeaders.errorCode]).toBe('event_invalid');
+          expect(letter.headers[DeadLetterHeaders.attempts]).toBe('0');
+        }
+        expect(letters.map((l) => l.headers[DeadLetterHeaders.reason]).sort()).toEqual([
+          'Event value is not JSON',
+          expect.stringMatching(/^Payload of test-invalid\.pinged@v1 is invalid: seq: /),
+        ]);
+      });
+
+      it('rejects a publish with an invalid envelope and sends none of its events', async () => {
+        const valid = events.ping('invalid-publish', { key: 'v1', seq: 1 });
+        const invalid = events.ping('invalid-publish', { key: 'v1', seq: 2 });
+        const tampered = {
+          ...invalid,
+          envelope: { ...invalid.envelope, payload: { key: 'v1', seq: 'two' } },
+        };
+
+        await expect(bus.publish([valid, tampered])).rejects.toBeInstanceOf(EventValidationError);
+        await expect(
+          bus.publish([{ topic: events.topic('round-trip'), envelope: valid.envelope }]),
+        ).rejects.toThrow(/belongs on/);
+
+        const { deliveries } = await record('invalid-publish');
+        await bus.publish([events.ping('invalid-publish', { key: 'v1', seq: 3 })]);
+        // Same key, so anything sent before would have arrived before this one.
+        await eventually(() => expect(seqs(deliveries)).toContain(3));
+        expect(seqs(deliveries)).toEqual([3]);
+      });
+
+      it('delivers again an event whose handler failed after its effect; an inbox keeps the effect single', async () => {
+        const inbox = new Set<string>();
+        const effects: number[] = [];
+        const { deliveries } = await record('redelivery', (event, context) => {
+          // The inbox (persistence lib) records ids in the effect's transaction; a Set stands in for it.
+          if (!inbox.has(event.id)) {
+            inbox.add(event.id);
+            effects.push(event.payload.seq);
+          }
+          if (context.attempt === 1) throw new Error('crashed before acknowledging');
+        });
+
+        await bus.publish([events.ping('redelivery', { key: 'rd', seq: 1 })]);
+
+        await eventually(() => expect(deliveries).toHaveLength(1));
+        expect(deliveries[0].context.attempt).toBe(2);
+        expect(effects).toEqual([1]);
+      });
+
+      it('replays dead letters to their topic once the cause is fixed', async () => {
+        let broken = true;
+        const { deliveries } = await record('replay', () => {
+          if (broken) throw new PermanentEventError('dependency missing');
+        });
+        const sent = events.ping('replay', { key: 'rp', seq: 1 }, { correlationId: 'corr-replay' });
+        await bus.publish([sent]);
+        const [letter] = await eventually(async () => {
+          const found = await bus.listDeadLetters(sent.topic);
+          expect(found).toHaveLength(1);
+          return found;
+        });
+
+        broken = false;
+        const replayed = await bus.replayDeadLetters(sent.topic, (l) => l.position === letter.position);
+
+        expect(replayed.map((l) => l.position)).toEqual([letter.position]);
+        await eventually(() => expect(deliveries).toHaveLength(1));
+        expect(deliveries[0].event).toEqual(sent.envelope);
+      });
+
+      it('counts published, handled, failed and dead-lettered events per topic and group', async () => {
+        const { deliveries, groupId } = await record('metrics', (event) => {
+          if (event.payload.seq === 1) throw new PermanentEventError('no');
+        });
+        const topic = events.topic('metrics');
+
+        await bus.publish([1, 2].map((seq) => events.ping('metrics', { key: 'm', seq })));
+        await eventually(() => expect(seqs(deliveries)).toEqual([2]));
+
+        const value = async (metric: string) => {
+          const found = await metrics.registry.getSingleMetric(metric)?.get();
+          return (found?.values ?? [])
+            .filter((v) => v.labels.topic === topic && (v.labels.group ?? groupId) === groupId)
+            .filter(
+              (v) => !('le' in v.labels) && (v as { metricName?: string }).metricName !== `${metric}_sum`,
+            )
+            .reduce((sum, v) => sum + v.value, 0);
+        };
+        await eventually(async () => expect(await value('mailbridge_events_dead_lettered_total')).toBe(1));
+        expect(await value('mailbridge_events_published_total')).toBe(2);
+        expect(await value('mailbridge_events_consumed_total')).toBe(1);
+        expect(await value('mailbridge_event_handler_failures_total')).toBe(1);
+        expect(await value('mailbridge_event_handler_duration_seconds')).toBe(2); // the _count series
+      });
+    }
+  });
+}

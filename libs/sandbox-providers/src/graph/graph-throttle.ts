@@ -1,0 +1,47 @@
+import type { Clock } from '../shared/clock';
+import type { HttpError } from '../shared/http-kit';
+import { graphErrors } from './graph-errors';
+
+/** Outlook's per-app-and-mailbox limits: 4 concurrent requests and 10,000 requests per 10 minutes. */
+export class GraphThrottle {
+  concurrencyLimit = 4;
+  requestsPerWindow = 10_000;
+  readonly windowMs = 10 * 60_000;
+  private readonly active = new Map<string, number>();
+  private readonly recent = new Map<string, number[]>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Admits a request or says why not; the caller must `release()` when the response is done. */
+  enter(mailbox: string): { ok: true; release: () => void } | { ok: false; error: HttpError } {
+    const key = mailbox.toLowerCase();
+    const now = this.clock.now();
+    const window = (this.recent.get(key) ?? []).filter((t) => t > now - this.windowMs);
+    if (window.length >= this.requestsPerWindow) {
+      this.recent.set(key, window);
+      return {
+        ok: false,
+        error: graphErrors.throttled(Math.max(1, Math.ceil((window[0] + this.windowMs - now) / 1000))),
+      };
+    }
+    const active = this.active.get(key) ?? 0;
+    if (active >= this.concurrencyLimit) return { ok: false, error: graphErrors.concurrency(1) };
+    window.push(now);
+    this.recent.set(key, window);
+    this.active.set(key, active + 1);
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.active.set(key, Math.max(0, (this.active.get(key) ?? 1) - 1));
+      },
+    };
+  }
+
+  reset(): void {
+    this.active.clear();
+    this.recent.clear();
+  }
+}

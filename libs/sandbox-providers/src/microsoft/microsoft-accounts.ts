@@ -1,0 +1,446 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Clock } from '../shared/clock';
+import type { IdFactory } from '../shared/id-factory';
+import { type SigningKey, signJwt } from '../shared/key-material';
+
+export const GRAPH_RESOURCE = 'https://graph.microsoft.com/';
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+const DEFAULT_APP_PERMISSIONS = ['Mail.ReadWrite', 'Mail.Send', 'User.Read'];
+
+export interface MicrosoftApp {
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+  /** Delegated Graph permissions configured on the app (what `.default` expands to). */
+  permissions: string[];
+}
+
+export interface MicrosoftAccount {
+  oid: string;
+  tid: string;
+  upn: string;
+  displayName: string;
+  givenName: string;
+  surname: string;
+}
+
+interface Code {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  oid: string;
+  nonce?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+interface RefreshRecord {
+  oid: string;
+  clientId: string;
+  scopes: string[];
+  lastUsedAt: number;
+  revoked: boolean;
+}
+
+export interface MsAccessToken {
+  token: string;
+  oid: string;
+  clientId: string;
+  scopes: string[];
+  expiresAt: number;
+}
+
+/** AADSTS-style failure of the token endpoint. */
+export class AadError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly code: number,
+    readonly description: string,
+    readonly suberror?: string,
+  ) {
+    super(`AADSTS${code}: ${description}`);
+  }
+}
+
+const NINETY_DAYS_MS = 90 * 86_400_000;
+
+/** Graph scopes in the short form Entra echoes (`Mail.Send`), which MSAL needs for cache hits. */
+export function shortScope(scope: string): string {
+  return scope.startsWith(GRAPH_RESOURCE) ? scope.slice(GRAPH_RESOURCE.length) : scope;
+}
+
+/** Accounts, apps and tokens of the Microsoft identity platform emulator, shared with the Graph emulator. */
+export class MicrosoftAccounts {
+  private readonly accounts = new Map<string, MicrosoftAccount>();
+  readonly apps = new Map<string, MicrosoftApp>();
+  private readonly codes = new Map<string, Code>();
+  private readonly refreshTokens = new Map<string, RefreshRecord>();
+  private readonly accessTokens = new Map<string, MsAccessToken>();
+  private readonly consents = new Map<string, Set<string>>();
+  readonly tenantId: string;
+  accessTokenTtlSeconds = 3599;
+  private readonly revokeListeners: ((account: MicrosoftAccount) => void)[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ids: IdFactory,
+    private readonly signingKey: SigningKey,
+    private readonly issuerHost: () => string,
+  ) {
+    this.tenantId = ids.guid();
+  }
+
+  addApp(app: Omit<MicrosoftApp, 'permissions'> & { permissions?: string[] }): void {
+    this.apps.set(app.clientId, { ...app, permissions: app.permissions ?? DEFAULT_APP_PERMISSIONS });
+  }
+
+  addAccount(upn: string, displayName?: string): MicrosoftAccount {
+    const existing = this.account(upn);
+    if (existing) return existing;
+    const local = upn.split('@')[0];
+    const name = displayName ?? local.replace(/[._-]+/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase());
+    const [givenName, ...rest] = name.split(' ');
+    const account: MicrosoftAccount = {
+      oid: this.ids.guid(),
+      tid: this.tenantId,
+      upn,
+      displayName: name,
+      givenName,
+      surname: rest.join(' '),
+    };
+    this.accounts.set(upn.toLowerCase(), account);
+    return account;
+  }
+
+  account(upn: string): MicrosoftAccount | undefined {
+    return this.accounts.get(upn.toLowerCase());
+  }
+
+  accountByOid(oid: string): MicrosoftAccount | undefined {
+    return [...this.accounts.values()].find((a) => a.oid === oid);
+  }
+
+  listAccounts(): MicrosoftAccount[] {
+    return [...this.accounts.values()];
+  }
+
+  onRevoke(listener: (account: MicrosoftAccount) => void): void {
+    this.revokeListeners.push(listener);
+  }
+
+  app(clientId: string | undefined): MicrosoftApp {
+    const app = clientId ? this.apps.get(clientId) : undefined;
+    if (!app) {
+      throw new AadError(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId ?? ''}' was not found in the directory 'Sandbox'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      );
+    }
+    return app;
+  }
+
+  authenticateApp(clientId: string | undefined, secret: string | undefined): MicrosoftApp {
+    const app = this.app(clientId);
+    if (!secret) {
+      throw new AadError(
+        401,
+        'invalid_client',
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
+    }
+    if (secret !== app.clientSecret) {
+      throw new AadError(
+        401,
+        'invalid_client',
+        7000215,
+        'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.',
+      );
+    }
+    return app;
+  }
+
+  /** Expands `.default` and drops the resource prefix; OIDC scopes stay as they are. */
+  resolveScopes(app: MicrosoftApp, requested: string[]): string[] {
+    const out: string[] = [];
+    for (const s of requested) {
+      const short = shortScope(s);
+      if (short === '.default') out.push(...app.permissions);
+      else out.push(short);
+    }
+    return [...new Set(out)];
+  }
+
+  createCode(input: Omit<Code, 'expiresAt' | 'used'>): string {
+    const code = `1.A${this.ids.base64url(210)}`;
+    this.codes.set(code, { ...input, expiresAt: this.clock.now() + 10 * 60_000, used: false });
+    return code;
+  }
+
+  redeemCode(
+    app: MicrosoftApp,
+    code: string,
+    redirectUri: string | undefined,
+    verifier: string | undefined,
+    clientInfo: boolean,
+  ) {
+    const record = this.codes.get(code);
+    if (!record || record.clientId !== app.clientId) {
+      throw new AadError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
+    }
+    if (record.used) {
+      throw new AadError(
+        400,
+        'invalid_grant',
+        54005,
+        'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+      );
+    }
+    if (record.expiresAt < this.clock.now()) {
+      throw new AadError(
+        400,
+        'invalid_grant',
+        70008,
+        'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+      );
+    }
+    if (redirectUri !== record.redirectUri) {
+      throw new AadError(
+        400,
+        'invalid_grant',
+        50011,
+        `The redirect URI '${redirectUri ?? ''}' specified in the request does not match the redirect URI used to obtain the authorization code.`,
+      );
+    }
+    if (record.codeChallenge) {
+      const expected =
+        record.codeChallengeMethod === 'S256'
+          ? createHash('sha256')
+              .update(verifier ?? '')
+              .digest('base64url')
+          : verifier;
+      if (expected !== record.codeChallenge) {
+        throw new AadError(
+          400,
+          'invalid_grant',
+          501481,
+          'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+        );
+      }
+    }
+    record.used = true;
+    const consent = this.consents.get(`${record.oid}|${app.clientId}`) ?? new Set<string>();
+    this.resolveScopes(app, record.scopes).forEach((s) => consent.add(s));
+    this.consents.set(`${record.oid}|${app.clientId}`, consent);
+    return this.tokenResponse(app, record.oid, record.scopes, clientInfo, record.nonce);
+  }
+
+  refresh(app: MicrosoftApp, refreshToken: string, scopes: string[], clientInfo: boolean) {
+    const record = this.refreshTokens.get(refreshToken);
+    if (!record || record.clientId !== app.clientId) {
+      throw new AadError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
+    }
+    if (record.revoked) {
+      throw new AadError(
+        400,
+        'invalid_grant',
+        50173,
+        "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '2024-01-01T00:00:00.0000000Z' and the TokensValidFrom date (before which tokens are not valid) for this user is '2024-01-02T00:00:00.0000000Z'.",
+        'bad_token',
+      );
+    }
+    if (this.clock.now() - record.lastUsedAt > NINETY_DAYS_MS) {
+      throw new AadError(
+        400,
+        'invalid_grant',
+        700082,
+        'The refresh token has expired due to inactivity. The token was issued on 2024-01-01T00:00:00.0000000Z and was inactive for 90.00:00:00.',
+        'bad_token',
+      );
+    }
+    const consent = this.consents.get(`${record.oid}|${app.clientId}`) ?? new Set<string>();
+    const wanted = this.resolveScopes(app, scopes.length > 0 ? scopes : record.scopes).filter(
+      (s) => !OIDC_SCOPES.includes(s),
+    );
+    const missing = wanted.filter((s) => !consent.has(s));
+    if (missing.length > 0) {
+      throw new AadError(
+        400,
+        'invalid_grant',
+        65001,
+        `The user or administrator has not consented to use the application with ID '${app.clientId}' named 'Sandbox'. Send an interactive authorization request for this user and resource.`,
+        'consent_required',
+      );
+    }
+    record.lastUsedAt = this.clock.now();
+    return this.tokenResponse(app, record.oid, scopes.length > 0 ? scopes : record.scopes, clientInfo);
+  }
+
+  private tokenResponse(
+    app: MicrosoftApp,
+    oid: string,
+    requested: string[],
+    clientInfo: boolean,
+    nonce?: string,
+  ) {
+    const account = this.accountByOid(oid);
+    if (!account)
+      throw new AadError(400, 'invalid_grant', 50034, 'The user account does not exist in the directory.');
+    const resolved = this.resolveScopes(app, requested);
+    const resourceScopes = resolved.filter((s) => !OIDC_SCOPES.includes(s));
+    const echoed = [...resourceScopes, ...resolved.filter((s) => ['openid', 'profile', 'email'].includes(s))];
+    const now = this.clock.now();
+    const iat = Math.floor(now / 1000);
+    const expiresIn = this.accessTokenTtlSeconds;
+    const accessToken = signJwt(
+      this.signingKey,
+      {
+        aud: GRAPH_APP_ID,
+        iss: `https://sts.windows.net/${account.tid}/`,
+        iat,
+        nbf: iat,
+        exp: iat + expiresIn,
+        app_displayname: 'Mailbridge (sandbox)',
+        appid: app.clientId,
+        idtyp: 'user',
+        name: account.displayName,
+        oid: account.oid,
+        scp: resourceScopes.join(' '),
+        sub: this.ids.base64url(32),
+        tid: account.tid,
+        unique_name: account.upn,
+        upn: account.upn,
+        uti: this.ids.base64url(16),
+        ver: '1.0',
+      },
+      { nonce: this.ids.base64url(32) },
+    );
+    this.accessTokens.set(accessToken, {
+      token: accessToken,
+      oid,
+      clientId: app.clientId,
+      scopes: resourceScopes,
+      expiresAt: now + expiresIn * 1000,
+    });
+    const response: Record<string, unknown> = {
+      token_type: 'Bearer',
+      scope: echoed.join(' '),
+      expires_in: expiresIn,
+      ext_expires_in: expiresIn,
+      access_token: accessToken,
+    };
+    if (resolved.includes('offline_access') || requested.includes('offline_access')) {
+      const rt = `1.A${this.ids.base64url(600)}`;
+      this.refreshTokens.set(rt, {
+        oid,
+        clientId: app.clientId,
+        scopes: requested,
+        lastUsedAt: now,
+        revoked: false,
+      });
+      response.refresh_token = rt;
+    }
+    if (requested.includes('openid'))
+      response.id_token = this.idToken(app, account, nonce, requested.includes('email'));
+    if (clientInfo) {
+      response.client_info = Buffer.from(JSON.stringify({ uid: account.oid, utid: account.tid })).toString(
+        'base64url',
+      );
+    }
+    return response;
+  }
+
+  private idToken(
+    app: MicrosoftApp,
+    account: MicrosoftAccount,
+    nonce: string | undefined,
+    email: boolean,
+  ): string {
+    const iat = Math.floor(Date.now() / 1000);
+    return signJwt(this.signingKey, {
+      aud: app.clientId,
+      iss: `${this.issuerHost()}/${account.tid}/v2.0`,
+      iat,
+      nbf: iat,
+      exp: iat + 3600,
+      name: account.displayName,
+      ...(nonce ? { nonce } : {}),
+      oid: account.oid,
+      preferred_username: account.upn,
+      ...(email ? { email: account.upn } : {}),
+      rh: `0.A${this.ids.base64url(40)}.`,
+      sub: createHash('sha256').update(`${account.oid}|${app.clientId}`).digest('base64url').slice(0, 43),
+      tid: account.tid,
+      uti: this.ids.base64url(16),
+      ver: '2.0',
+    });
+  }
+
+  /** `revokeSignInSessions`, an admin revoke or a password reset: every refresh token of the user dies. */
+  revokeSessions(upn: string): number {
+    const account = this.account(upn);
+    if (!account) return 0;
+    let n = 0;
+    for (const r of this.refreshTokens.values()) {
+      if (r.oid === account.oid && !r.revoked) {
+        r.revoked = true;
+        n++;
+      }
+    }
+    for (const l of this.revokeListeners) l(account);
+    return n;
+  }
+
+  /** Ages every refresh token of the user past the 90-day inactivity limit. */
+  expireRefreshTokens(upn: string): number {
+    const account = this.account(upn);
+    let n = 0;
+    for (const r of this.refreshTokens.values()) {
+      if (account && r.oid === account.oid) {
+        r.lastUsedAt = this.clock.now() - NINETY_DAYS_MS - 1;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  expireAccessTokens(upn: string): number {
+    const account = this.account(upn);
+    let n = 0;
+    for (const a of this.accessTokens.values()) {
+      if (account && a.oid === account.oid && a.expiresAt > this.clock.now()) {
+        a.expiresAt = this.clock.now() - 1;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  issueTokens(upn: string, clientId: string, scopes: string[]) {
+    const account = this.account(upn);
+    if (!account) throw new Error(`no Microsoft sandbox account ${upn}`);
+    const app = this.app(clientId);
+    const requested = [...new Set([...scopes, 'openid', 'profile', 'offline_access'])];
+    const consent = this.consents.get(`${account.oid}|${clientId}`) ?? new Set<string>();
+    this.resolveScopes(app, requested).forEach((s) => consent.add(s));
+    this.consents.set(`${account.oid}|${clientId}`, consent);
+    return this.tokenResponse(app, account.oid, requested, true);
+  }
+
+  authenticate(token: string | undefined): MsAccessToken | 'invalid' | 'expired' {
+    const record = token ? this.accessTokens.get(token) : undefined;
+    if (!record) return 'invalid';
+    if (record.expiresAt <= this.clock.now()) return 'expired';
+    return record;
+  }
+
+  static traceIds(): { trace: string; correlation: string } {
+    return { trace: randomUUID(), correlation: randomUUID() };
+  }
+}
