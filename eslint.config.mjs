@@ -7,7 +7,19 @@ import prettier from 'eslint-config-prettier';
 const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@electric-sql/*', 'express'];
 
 export default [
-  { ignores: ['**/dist', '**/node_modules', '**/coverage', '**/tmp', '**/.nx', 'k8s/**', '**/*.cjs', '**/*.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      '**/dist',
+      '**/node_modules',
+      '**/coverage',
+      '**/tmp',
+      '**/.nx',
+      'k8s/**',
+      '**/*.cjs',
+      '**/*.mjs',
+      'jest.config.js',
+    ],
+  },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   prettier,
@@ -21,20 +33,65 @@ export default [
           allow: [],
           banTransitiveDependencies: false,
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:provider', 'type:sandbox'] },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [], bannedExternalImports: frameworkImports },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'], bannedExternalImports: frameworkImports },
-            { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform'] },
-            { sourceTag: 'type:provider', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform'] },
-            { sourceTag: 'type:sandbox', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:sandbox'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:domain',
+                'type:platform',
+                'type:provider',
+                'type:sandbox',
+              ],
+            },
+            {
+              sourceTag: 'type:contracts',
+              onlyDependOnLibsWithTags: [],
+              bannedExternalImports: frameworkImports,
+            },
+            {
+              sourceTag: 'type:domain',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'],
+              bannedExternalImports: frameworkImports,
+            },
+            {
+              sourceTag: 'type:platform',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform'],
+            },
+            {
+              sourceTag: 'type:provider',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform'],
+            },
+            {
+              sourceTag: 'type:sandbox',
+              onlyDependOnLibsWithTags: ['type:domain'],
+              bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'],
+            },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:sandbox'],
+            },
+            {
+              sourceTag: 'type:e2e',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'],
+            },
             { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:identity-connections', onlyDependOnLibsWithTags: ['scope:shared', 'scope:identity-connections'] },
-            { sourceTag: 'scope:mail-gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:mail-gateway'] },
-            { sourceTag: 'scope:sync-engine', onlyDependOnLibsWithTags: ['scope:shared', 'scope:sync-engine'] },
-            { sourceTag: 'scope:conversations', onlyDependOnLibsWithTags: ['scope:shared', 'scope:conversations'] },
+            {
+              sourceTag: 'scope:identity-connections',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:identity-connections'],
+            },
+            {
+              sourceTag: 'scope:mail-gateway',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:mail-gateway'],
+            },
+            {
+              sourceTag: 'scope:sync-engine',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:sync-engine'],
+            },
+            {
+              sourceTag: 'scope:conversations',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:conversations'],
+            },
             { sourceTag: 'scope:embedded', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
           ],
@@ -55,14 +112,51 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:provider', 'type:sandbox', 'type:testing'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:domain',
+                'type:platform',
+                'type:provider',
+                'type:sandbox',
+                'type:testing',
+              ],
+            },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:testing'] },
-            { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:testing'] },
-            { sourceTag: 'type:provider', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:testing', 'type:sandbox'] },
+            {
+              sourceTag: 'type:domain',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:testing'],
+            },
+            {
+              sourceTag: 'type:platform',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:testing'],
+            },
+            {
+              sourceTag: 'type:provider',
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:domain',
+                'type:platform',
+                'type:testing',
+                'type:sandbox',
+              ],
+            },
             { sourceTag: 'type:sandbox', onlyDependOnLibsWithTags: ['type:domain', 'type:testing'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:sandbox', 'type:testing'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'] },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: [
+                'type:contracts',
+                'type:domain',
+                'type:platform',
+                'type:sandbox',
+                'type:testing',
+              ],
+            },
+            {
+              sourceTag: 'type:e2e',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'],
+            },
             { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
           ],
         },

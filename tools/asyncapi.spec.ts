@@ -12,7 +12,11 @@ describe('docs/asyncapi.yaml', () => {
     const { document, diagnostics } = await new Parser().parse(fs.readFileSync(ASYNCAPI_PATH, 'utf8'));
     const errors = diagnostics.filter((d) => d.severity === 0);
     expect(errors.map((e) => `${e.path.join('.')}: ${e.message}`)).toEqual([]);
-    const names = document!.allMessages().all().map((m) => m.name());
-    for (const d of eventCatalog.definitions()) expect(names).toContain(`${d.type.replace(/\./g, '-')}-v${d.version}`);
+    const names = document!
+      .allMessages()
+      .all()
+      .map((m) => m.name());
+    for (const d of eventCatalog.definitions())
+      expect(names).toContain(`${d.type.replace(/\./g, '-')}-v${d.version}`);
   });
 });

@@ -18,13 +18,17 @@ if (!projectRoot) {
 }
 const outDir = path.join(root, 'dist', projectRoot);
 // The embedded launcher hosts the four services in its process, so its build carries their code too.
-const hosted = projectRoot === 'apps/embedded' ? ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations'] : [];
+const hosted =
+  projectRoot === 'apps/embedded'
+    ? ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations']
+    : [];
 const sourceDirs = [
   path.join(root, projectRoot, 'src'),
   ...hosted.map((app) => path.join(root, 'apps', app, 'src')),
   path.join(root, 'libs'),
 ];
-const isTest = (f) => /\.(spec|int\.spec|e2e-spec)\.ts$/.test(f) || f.includes(`${path.sep}__fixtures__${path.sep}`);
+const isTest = (f) =>
+  /\.(spec|int\.spec|e2e-spec)\.ts$/.test(f) || f.includes(`${path.sep}__fixtures__${path.sep}`);
 
 async function* walk(dir) {
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
@@ -47,7 +51,11 @@ for (const dir of sourceDirs) {
     await fs.mkdir(path.dirname(target), { recursive: true });
     if (file.endsWith('.ts')) {
       if (file.endsWith('.d.ts') || isTest(file)) continue;
-      const out = await transformFile(file, { ...options, filename: file, sourceFileName: path.relative(path.dirname(target), file) });
+      const out = await transformFile(file, {
+        ...options,
+        filename: file,
+        sourceFileName: path.relative(path.dirname(target), file),
+      });
       const js = target.replace(/\.ts$/, '.js');
       await fs.writeFile(js, `${out.code}\n//# sourceMappingURL=${path.basename(js)}.map\n`);
       if (out.map) await fs.writeFile(`${js}.map`, out.map);

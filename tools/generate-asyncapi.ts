@@ -7,8 +7,9 @@ import { buildAsyncApiDocument, eventCatalog } from '@mailbridge/contracts';
 export const ASYNCAPI_PATH = path.join(__dirname, '..', 'docs', 'asyncapi.yaml');
 
 export function renderAsyncApi(): string {
-  const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
-    .version;
+  const version = (
+    JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }
+  ).version;
   return `# Generated from libs/contracts by \`npm run docs:asyncapi\`. Do not edit by hand.\n${stringify(
     buildAsyncApiDocument(eventCatalog, version),
     { aliasDuplicateObjects: false },

@@ -29,7 +29,9 @@ module.exports = async function globalSetup() {
   try {
     execFileSync('kcat', ['-V'], { stdio: 'ignore' });
   } catch {
-    problems.push('kcat is not installed: it provides the Kafka mock cluster. Install it with `apt-get install kcat`.');
+    problems.push(
+      'kcat is not installed: it provides the Kafka mock cluster. Install it with `apt-get install kcat`.',
+    );
   }
   if (problems.length > 0) {
     throw new Error(`Test prerequisites missing:\n  - ${problems.join('\n  - ')}`);

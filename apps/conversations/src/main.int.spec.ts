@@ -15,11 +15,31 @@ describe('conversations started on its own', () => {
   };
 
   it.each([
-    ['KAFKA_BROKERS unset', { KAFKA_BROKERS: undefined }, 'conversations: Invalid configuration: KAFKA_BROKERS is required but not set'],
-    ['a malformed DATABASE_URL', { DATABASE_URL: 'mysql://db/x' }, 'conversations: Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
-    ['a malformed KAFKA_BROKERS', { KAFKA_BROKERS: 'kafka' }, 'conversations: Invalid configuration: KAFKA_BROKERS must be a comma-separated list of host:port'],
-    ['no way to verify CRM tokens', { AUTH_JWT_SECRET: undefined }, 'conversations: Invalid configuration: AUTH_JWT_SECRET or AUTH_JWKS_URL must be set (how CRM tokens are verified)'],
-    ['a short INTERNAL_API_TOKEN', { INTERNAL_API_TOKEN: 'short' }, 'conversations: Invalid configuration: INTERNAL_API_TOKEN must be at least 32 characters'],
+    [
+      'KAFKA_BROKERS unset',
+      { KAFKA_BROKERS: undefined },
+      'conversations: Invalid configuration: KAFKA_BROKERS is required but not set',
+    ],
+    [
+      'a malformed DATABASE_URL',
+      { DATABASE_URL: 'mysql://db/x' },
+      'conversations: Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL',
+    ],
+    [
+      'a malformed KAFKA_BROKERS',
+      { KAFKA_BROKERS: 'kafka' },
+      'conversations: Invalid configuration: KAFKA_BROKERS must be a comma-separated list of host:port',
+    ],
+    [
+      'no way to verify CRM tokens',
+      { AUTH_JWT_SECRET: undefined },
+      'conversations: Invalid configuration: AUTH_JWT_SECRET or AUTH_JWKS_URL must be set (how CRM tokens are verified)',
+    ],
+    [
+      'a short INTERNAL_API_TOKEN',
+      { INTERNAL_API_TOKEN: 'short' },
+      'conversations: Invalid configuration: INTERNAL_API_TOKEN must be at least 32 characters',
+    ],
   ])('exits non-zero with one line naming the variable: %s', async (_name, override, line) => {
     const proc = spawnNode(entry, [], { ...base, ...override });
     const code = await proc.exited;

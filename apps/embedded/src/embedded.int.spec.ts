@@ -20,9 +20,15 @@ describe('embedded default (npm start)', () => {
   });
 
   async function start() {
-    proc = spawnNode(entry, [], { MAILBRIDGE_DATA_DIR: dataDir, MAILBRIDGE_PORT_BASE: '0', LOG_LEVEL: 'warn' });
+    proc = spawnNode(entry, [], {
+      MAILBRIDGE_DATA_DIR: dataDir,
+      MAILBRIDGE_PORT_BASE: '0',
+      LOG_LEVEL: 'warn',
+    });
     await proc.waitFor(/Mint a CRM token/, 90_000);
-    const state = JSON.parse(await fs.readFile(path.join(dataDir, 'embedded.json'), 'utf8')) as { urls: Record<string, string> };
+    const state = JSON.parse(await fs.readFile(path.join(dataDir, 'embedded.json'), 'utf8')) as {
+      urls: Record<string, string>;
+    };
     const secrets = JSON.parse(await fs.readFile(path.join(dataDir, 'secrets.json'), 'utf8')) as {
       authJwtSecret: string;
       internalApiToken: string;
@@ -40,11 +46,19 @@ describe('embedded default (npm start)', () => {
 
   it('prints its URLs, takes a contact through the in-process bus into the projection, and keeps it across a restart', async () => {
     const { urls, secrets } = await start();
-    expect(Object.keys(urls).sort()).toEqual(['conversations', 'identity-connections', 'mail-gateway', 'sync-engine']);
+    expect(Object.keys(urls).sort()).toEqual([
+      'conversations',
+      'identity-connections',
+      'mail-gateway',
+      'sync-engine',
+    ]);
     expect(proc!.stdout()).toContain('npm run token');
     for (const url of Object.values(urls)) expect((await fetch(`${url}/health/ready`)).status).toBe(200);
 
-    const token = jwt.sign({ loc: 'loc_demo' }, secrets.authJwtSecret, { subject: 'usr_demo', algorithm: 'HS256' });
+    const token = jwt.sign({ loc: 'loc_demo' }, secrets.authJwtSecret, {
+      subject: 'usr_demo',
+      algorithm: 'HS256',
+    });
     const put = await fetch(`${urls.conversations}/v1/locations/loc_demo/contacts/ct_jane`, {
       method: 'PUT',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
@@ -53,9 +67,10 @@ describe('embedded default (npm start)', () => {
     expect(put.status).toBe(201);
     const started = Date.now();
     await expectEventually(
-      async () => expect(await projection(urls['sync-engine'], secrets.internalApiToken)).toEqual([
-        expect.objectContaining({ contactId: 'ct_jane', email: 'jane@example.com' }),
-      ]),
+      async () =>
+        expect(await projection(urls['sync-engine'], secrets.internalApiToken)).toEqual([
+          expect.objectContaining({ contactId: 'ct_jane', email: 'jane@example.com' }),
+        ]),
       { timeoutMs: 5_000, intervalMs: 20 },
     );
     process.stdout.write(`embedded: contact visible in the projection after ${Date.now() - started} ms\n`);

@@ -1,25 +1,14 @@
 import 'reflect-metadata';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { eventCatalog } from '@mailbridge/contracts';
-import { ConfigError, env, loadConfig } from '@mailbridge/platform-config';
+import { ConfigError, loadConfig } from '@mailbridge/platform-config';
 import { InProcessEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
 import { startEmbeddedPostgres } from '@mailbridge/platform-persistence';
 import { RunningService, ServiceDefinition, startService } from '@mailbridge/platform-runtime';
+import { embeddedConfigSchema } from './embedded.config';
 import { loadOrCreateSecrets } from './embedded-secrets';
-
-const embeddedConfigSchema = z.object({
-  /** Where the embedded database, object store and generated secrets live. */
-  MAILBRIDGE_DATA_DIR: z.string().default('.data'),
-  /** Services listen on BASE+1..BASE+4 (identity-connections, mail-gateway, sync-engine, conversations); 0 = any free port. */
-  MAILBRIDGE_PORT_BASE: env.port(3000),
-  MAILBRIDGE_HOST: z.string().default('127.0.0.1'),
-  LOG_LEVEL: env.logLevel(),
-  /** When set, CRM tokens are verified with this secret instead of the generated one. */
-  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-});
 
 const SERVICES = [
   ['identity-connections', 'identityConnectionsService'],
@@ -33,7 +22,10 @@ const SERVICES = [
  * rather than by import: an app never imports another app, and this launcher only hosts them.
  */
 function loadDefinition(app: string, exportName: string): ServiceDefinition {
-  const mod = require(path.join(__dirname, '..', '..', app, 'src', 'service')) as Record<string, ServiceDefinition>;
+  const mod = require(path.join(__dirname, '..', '..', app, 'src', 'service')) as Record<
+    string,
+    ServiceDefinition
+  >;
   const def = mod[exportName];
   if (!def) throw new Error(`apps/${app}/src/service does not export ${exportName}`);
   return def;
@@ -80,7 +72,9 @@ async function main(): Promise<void> {
   );
   const lines = [
     '',
-    'Mailbridge is running (embedded: one process, in-process bus, PGlite in ' + path.relative(process.cwd(), dataDir) + ')',
+    'Mailbridge is running (embedded: one process, in-process bus, PGlite in ' +
+      path.relative(process.cwd(), dataDir) +
+      ')',
     ...running.map((s) => `  ${s.name.padEnd(22)} ${s.url}   (API docs: ${s.url}/docs)`),
     '',
     'Mint a CRM token:  npm run token -- --location loc_demo --user usr_demo',
@@ -93,7 +87,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    for (const s of [...running].reverse()) await s.close().catch((err) => logger.error({ err }, 'close failed'));
+    for (const s of [...running].reverse())
+      await s.close().catch((err) => logger.error({ err }, 'close failed'));
     await bus.close();
     await database.stop();
     process.exit(0);
@@ -104,7 +99,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(
-    error instanceof ConfigError ? `embedded: ${error.message}\n` : `embedded: failed to start: ${String(error)}\n`,
+    error instanceof ConfigError
+      ? `embedded: ${error.message}\n`
+      : `embedded: failed to start: ${String(error)}\n`,
   );
   process.exit(1);
 });

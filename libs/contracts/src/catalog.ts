@@ -1,5 +1,15 @@
 import { EventCatalog } from './event-catalog';
+import { connectionEvents } from './events/connections.events';
 import { contactEvents } from './events/contacts.events';
+import { mailEvents } from './events/mail.events';
+import { sendingEvents } from './events/sending.events';
+import { syncEvents } from './events/sync.events';
 
 /** Every event the platform knows, at every version still produced or consumed. */
-export const eventCatalog = new EventCatalog([...contactEvents]);
+export const eventCatalog = new EventCatalog([
+  ...contactEvents,
+  ...connectionEvents,
+  ...mailEvents,
+  ...sendingEvents,
+  ...syncEvents,
+]);

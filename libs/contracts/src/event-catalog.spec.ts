@@ -9,7 +9,10 @@ const examplesDir = path.join(__dirname, 'examples');
 const examples = fs
   .readdirSync(examplesDir)
   .filter((f) => f.endsWith('.json'))
-  .map((f) => ({ file: f, json: JSON.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8')) as Record<string, unknown> }));
+  .map((f) => ({
+    file: f,
+    json: JSON.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8')) as Record<string, unknown>,
+  }));
 
 describe('event catalog', () => {
   it.each(examples)('golden example $file still parses, under its own topic and key', ({ file, json }) => {
@@ -43,7 +46,13 @@ describe('event catalog', () => {
       },
       { correlationId: 'corr-1' },
     );
-    expect(env).toMatchObject({ type: 'contact.upserted', version: 1, key: 'loc_1:c_1', locationId: 'loc_1', correlationId: 'corr-1' });
+    expect(env).toMatchObject({
+      type: 'contact.upserted',
+      version: 1,
+      key: 'loc_1:c_1',
+      locationId: 'loc_1',
+      correlationId: 'corr-1',
+    });
     expect(eventCatalog.parse(JSON.parse(eventCatalog.serialize(env)))).toEqual(env);
   });
 
@@ -52,9 +61,13 @@ describe('event catalog', () => {
     const badPayload = { ...good, payload: { ...(good.payload as object), email: 'nope' } };
     expect(() => eventCatalog.parse(badPayload)).toThrow(EventValidationError);
     expect(() => eventCatalog.parse(badPayload)).toThrow(/contact.upserted@v1 is invalid/);
-    expect(() => eventCatalog.parse({ ...good, type: 'contact.renamed' })).toThrow('Unknown event contact.renamed@v1');
+    expect(() => eventCatalog.parse({ ...good, type: 'contact.renamed' })).toThrow(
+      'Unknown event contact.renamed@v1',
+    );
     expect(() => eventCatalog.parse({ ...good, version: 2 })).toThrow('Unknown event contact.upserted@v2');
-    expect(() => eventCatalog.parse(good, Topics.mailObserved)).toThrow(/belongs on conversations.contacts.v1/);
+    expect(() => eventCatalog.parse(good, Topics.mailObserved)).toThrow(
+      /belongs on conversations.contacts.v1/,
+    );
     expect(() => eventCatalog.deserialize(Buffer.from('{oops'))).toThrow('Event value is not JSON');
     expect(() => eventCatalog.parse({ ...good, id: 'not-a-uuid' })).toThrow('Envelope is invalid');
   });

@@ -4,4 +4,8 @@ export * from './event-catalog';
 export * from './catalog';
 export * from './events/common';
 export * from './events/contacts.events';
+export * from './events/connections.events';
+export * from './events/mail.events';
+export * from './events/sending.events';
+export * from './events/sync.events';
 export { buildAsyncApiDocument } from './asyncapi';

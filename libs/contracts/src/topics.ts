@@ -8,6 +8,8 @@ export const Topics = {
   identityConnections: 'identity.connections.v1',
   /** Provider notifications handed off by the webhooks (mail-gateway internal), keyed by mailbox id. */
   mailNotifications: 'mail.notifications.v1',
+  /** Mailbox sync health and sync gaps (mail-gateway), keyed by mailbox id. */
+  mailMailboxes: 'mail.mailboxes.v1',
   /** Every message observed in a watched mailbox, keyed by mailbox id. */
   mailObserved: 'mail.observed.v1',
   /** Send commands for mail-gateway, keyed by connection id. */
@@ -16,6 +18,8 @@ export const Topics = {
   mailDelivery: 'mail.delivery.v1',
   /** Messages synced into (or skipped from) conversations, keyed by conversation id. */
   syncMessages: 'sync.messages.v1',
+  /** Contacts sync-engine asks conversations to create (Auto-BCC, BCC-1), keyed by location + address. */
+  syncContactRequests: 'sync.contact-requests.v1',
   /** Contacts as the CRM keeps them, keyed by location + contact id. */
   conversationsContacts: 'conversations.contacts.v1',
   /** Emails the CRM asked to send, keyed by conversation id. */

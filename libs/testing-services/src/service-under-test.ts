@@ -27,7 +27,10 @@ export async function startServiceUnderTest(
 ): Promise<ServiceUnderTest> {
   const authSecret = options.authSecret ?? randomBytes(32).toString('hex');
   const internalApiToken = options.internalApiToken ?? randomBytes(32).toString('hex');
-  const logger = createLogger({ service: definition.name, level: options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = createLogger({
+    service: definition.name,
+    level: options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
   const running = await startService(definition, {
     name: definition.name,
     port: 0,

@@ -6,9 +6,13 @@ export const WORKSPACE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** Builds an app exactly as CI and the Dockerfile do (`tools/build.mjs`), returning its entry file. */
 export async function buildApp(projectRoot: string): Promise<string> {
-  await promisify(execFile)(process.execPath, [path.join(WORKSPACE_ROOT, 'tools', 'build.mjs'), projectRoot], {
-    cwd: WORKSPACE_ROOT,
-  });
+  await promisify(execFile)(
+    process.execPath,
+    [path.join(WORKSPACE_ROOT, 'tools', 'build.mjs'), projectRoot],
+    {
+      cwd: WORKSPACE_ROOT,
+    },
+  );
   return path.join(WORKSPACE_ROOT, 'dist', projectRoot, projectRoot, 'src', 'main.js');
 }
 
@@ -25,7 +29,11 @@ export interface SpawnedProcess {
 }
 
 /** Runs a Node program of ours on the same Node binary as the tests (Node 24). */
-export function spawnNode(entry: string, args: string[], env: Record<string, string | undefined>): SpawnedProcess {
+export function spawnNode(
+  entry: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): SpawnedProcess {
   const child = spawn(process.execPath, [entry, ...args], {
     cwd: WORKSPACE_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,

@@ -56,21 +56,30 @@ export class ContactsController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Contact removed; recorded messages stay' })
   @ApiNotFoundResponse({ type: ErrorDto })
-  async remove(@Param('locationId') locationId: string, @Param('contactId') contactId: string): Promise<void> {
+  async remove(
+    @Param('locationId') locationId: string,
+    @Param('contactId') contactId: string,
+  ): Promise<void> {
     await this.contacts.remove(locationId, contactId);
   }
 
   @Get(':contactId')
   @ApiOkResponse({ type: ContactDto })
   @ApiNotFoundResponse({ type: ErrorDto })
-  async get(@Param('locationId') locationId: string, @Param('contactId') contactId: string): Promise<ContactDto> {
+  async get(
+    @Param('locationId') locationId: string,
+    @Param('contactId') contactId: string,
+  ): Promise<ContactDto> {
     return toDto(await this.contacts.get(locationId, contactId));
   }
 
   @Get()
   @ApiQuery({ name: 'email', required: false, description: 'Exact address, case-insensitive (ADR-5)' })
   @ApiOkResponse({ type: ContactListDto, description: 'Oldest first (ADR-3), at most 100' })
-  async find(@Param('locationId') locationId: string, @Query('email') email?: string): Promise<ContactListDto> {
+  async find(
+    @Param('locationId') locationId: string,
+    @Query('email') email?: string,
+  ): Promise<ContactListDto> {
     return { items: (await this.contacts.find(locationId, email)).map(toDto) };
   }
 }

@@ -41,7 +41,8 @@ export class ContactsService {
         emailNormalized: normalizeEmail(cmd.email),
         // Fields the request leaves out keep their value; a re-created contact starts afresh.
         name: cmd.name === undefined ? (live?.name ?? null) : cmd.name,
-        assignedUserId: cmd.assignedUserId === undefined ? (live?.assignedUserId ?? null) : cmd.assignedUserId,
+        assignedUserId:
+          cmd.assignedUserId === undefined ? (live?.assignedUserId ?? null) : cmd.assignedUserId,
         createdAt: cmd.createdAt ? new Date(cmd.createdAt) : (live?.createdAt ?? now),
         deletedAt: null,
       });
@@ -97,5 +98,9 @@ function sameContact(a: ContactEntity, b: ContactEntity, cmd: UpsertContactComma
 }
 
 function contactNotFound(contactId: string): AppError {
-  return new AppError('not_found', 'contact_not_found', `Contact ${contactId} does not exist in this location`);
+  return new AppError(
+    'not_found',
+    'contact_not_found',
+    `Contact ${contactId} does not exist in this location`,
+  );
 }

@@ -18,7 +18,9 @@ export class Contacts1732400100000 implements MigrationInterface {
         revision int NOT NULL,
         PRIMARY KEY (location_id, contact_id)
       )`);
-    await q.query(`CREATE INDEX contacts_location_email_idx ON conversations.contacts (location_id, email_normalized)`);
+    await q.query(
+      `CREATE INDEX contacts_location_email_idx ON conversations.contacts (location_id, email_normalized)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

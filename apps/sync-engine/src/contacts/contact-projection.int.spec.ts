@@ -13,7 +13,11 @@ import {
 import { ServiceUnderTest, startServiceUnderTest } from '@mailbridge/testing-services';
 import { syncEngineService } from '../service';
 
-const upserted = (contactId: string, revision: number, over: Partial<{ email: string; assignedUserId: string | null; createdAt: string }> = {}) =>
+const upserted = (
+  contactId: string,
+  revision: number,
+  over: Partial<{ email: string; assignedUserId: string | null; createdAt: string }> = {},
+) =>
   eventCatalog.create(contactUpsertedV1, {
     locationId: 'loc_k',
     contactId,
@@ -64,9 +68,10 @@ describe('sync-engine contact projection, fed over Kafka (mock cluster + Postgre
     await pg.connect();
     try {
       await expectEventually(async () => {
-        const { rows } = await pg.query('SELECT event_id FROM sync_engine.inbox WHERE event_id = ANY($1::uuid[])', [
-          events.map((e) => e.id),
-        ]);
+        const { rows } = await pg.query(
+          'SELECT event_id FROM sync_engine.inbox WHERE event_id = ANY($1::uuid[])',
+          [events.map((e) => e.id)],
+        );
         expect(rows).toHaveLength(events.length);
       });
     } finally {
@@ -81,7 +86,12 @@ describe('sync-engine contact projection, fed over Kafka (mock cluster + Postgre
         .query({ locationId: 'loc_k', ...(email ? { email } : {}) })
         .set('Authorization', `Bearer ${syncEngine.internalApiToken}`)
         .expect(200)
-    ).body.items as Array<{ contactId: string; email: string; assignedUserId: string | null; revision: number }>;
+    ).body.items as Array<{
+      contactId: string;
+      email: string;
+      assignedUserId: string | null;
+      revision: number;
+    }>;
 
   it('ADR-5: keeps each contact by location and lower-cased address, with its assignee and creation time', async () => {
     await publish(upserted('ct_1', 1, { email: 'Ann.Lee+crm@Example.COM' }));
@@ -107,7 +117,10 @@ describe('sync-engine contact projection, fed over Kafka (mock cluster + Postgre
       upserted('ct_early', 1, { email: 'SHARED@example.com', createdAt: '2026-03-01T00:00:00.000Z' }),
     );
     await expectEventually(async () =>
-      expect((await projection('shared@example.com')).map((c) => c.contactId)).toEqual(['ct_early', 'ct_late']),
+      expect((await projection('shared@example.com')).map((c) => c.contactId)).toEqual([
+        'ct_early',
+        'ct_late',
+      ]),
     );
   });
 
@@ -122,8 +135,14 @@ describe('sync-engine contact projection, fed over Kafka (mock cluster + Postgre
 
   it('a deletion removes the contact from matching, and a late older upsert does not bring it back', async () => {
     await publish(upserted('ct_3', 1));
-    await expectEventually(async () => expect((await projection()).map((c) => c.contactId)).toContain('ct_3'));
-    const deleted = eventCatalog.create(contactDeletedV1, { locationId: 'loc_k', contactId: 'ct_3', revision: 2 });
+    await expectEventually(async () =>
+      expect((await projection()).map((c) => c.contactId)).toContain('ct_3'),
+    );
+    const deleted = eventCatalog.create(contactDeletedV1, {
+      locationId: 'loc_k',
+      contactId: 'ct_3',
+      revision: 2,
+    });
     const late = upserted('ct_3', 1);
     await publish(deleted, late);
     await handled(deleted, late);

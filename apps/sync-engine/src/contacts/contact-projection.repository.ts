@@ -40,7 +40,12 @@ export class ContactProjectionRepository {
   }
 
   /** A deletion keeps the row (as a tombstone with its revision) so a late, older upsert cannot resurrect it. */
-  async markDeleted(tx: EntityManager, locationId: string, contactId: string, revision: number): Promise<void> {
+  async markDeleted(
+    tx: EntityManager,
+    locationId: string,
+    contactId: string,
+    revision: number,
+  ): Promise<void> {
     await tx.query(
       `UPDATE sync_engine.contact_projection SET deleted = true, revision = $3
        WHERE location_id = $1 AND contact_id = $2 AND revision < $3`,
@@ -64,6 +69,10 @@ export class ContactProjectionRepository {
   }
 
   list(locationId: string, limit: number): Promise<ContactProjectionEntity[]> {
-    return this.repo.find({ where: { locationId, deleted: false }, order: { createdAt: 'ASC' }, take: limit });
+    return this.repo.find({
+      where: { locationId, deleted: false },
+      order: { createdAt: 'ASC' },
+      take: limit,
+    });
   }
 }

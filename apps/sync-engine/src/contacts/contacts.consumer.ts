@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEnvelope, Topics, contactDeletedV1, contactUpsertedV1, eventCatalog } from '@mailbridge/contracts';
+import {
+  EventEnvelope,
+  Topics,
+  contactDeletedV1,
+  contactUpsertedV1,
+  eventCatalog,
+} from '@mailbridge/contracts';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { ContactProjectionRepository } from './contact-projection.repository';

@@ -17,7 +17,8 @@ export class InternalContactsController {
   @ApiQuery({ name: 'email', required: false })
   @ApiOkResponse({ description: '{ items: [...] }' })
   async find(@Query('locationId') locationId?: string, @Query('email') email?: string) {
-    if (!locationId) throw new AppError('validation', 'location_required', 'locationId query parameter is required');
+    if (!locationId)
+      throw new AppError('validation', 'location_required', 'locationId query parameter is required');
     const rows = email
       ? await this.projection.findByEmail(locationId, email.trim().toLowerCase())
       : await this.projection.list(locationId, 100);

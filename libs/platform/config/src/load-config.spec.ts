@@ -11,7 +11,12 @@ const schema = z.object({
 describe('loadConfig', () => {
   it('parses and applies defaults', () => {
     const c = loadConfig(schema, { KAFKA_BROKERS: 'a:9092, b:9093' });
-    expect(c).toEqual({ PORT: 3000, DATABASE_URL: undefined, KAFKA_BROKERS: ['a:9092', 'b:9093'], FEATURE: false });
+    expect(c).toEqual({
+      PORT: 3000,
+      DATABASE_URL: undefined,
+      KAFKA_BROKERS: ['a:9092', 'b:9093'],
+      FEATURE: false,
+    });
   });
 
   it('names a missing required variable', () => {
@@ -19,14 +24,20 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty value as unset', () => {
-    expect(() => loadConfig(schema, { KAFKA_BROKERS: '  ' })).toThrow('KAFKA_BROKERS is required but not set');
+    expect(() => loadConfig(schema, { KAFKA_BROKERS: '  ' })).toThrow(
+      'KAFKA_BROKERS is required but not set',
+    );
   });
 
   it('names a malformed variable and says what is expected', () => {
     expect(() => loadConfig(schema, { KAFKA_BROKERS: 'k:1', DATABASE_URL: 'mysql://x' })).toThrow(
       'Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL',
     );
-    expect(() => loadConfig(schema, { KAFKA_BROKERS: 'k:1', PORT: 'eighty' })).toThrow(/^Invalid configuration: PORT /);
-    expect(() => loadConfig(schema, { KAFKA_BROKERS: 'no-port' })).toThrow(/KAFKA_BROKERS must be a comma-separated/);
+    expect(() => loadConfig(schema, { KAFKA_BROKERS: 'k:1', PORT: 'eighty' })).toThrow(
+      /^Invalid configuration: PORT /,
+    );
+    expect(() => loadConfig(schema, { KAFKA_BROKERS: 'no-port' })).toThrow(
+      /KAFKA_BROKERS must be a comma-separated/,
+    );
   });
 });

@@ -71,6 +71,8 @@ export const env = {
  * Kafka broker list "host:port,host:port": validated here so a typo fails at boot, not at first publish.
  */
 export const kafkaBrokers = () =>
-  env.list().pipe(
-    z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be a comma-separated list of host:port')),
-  );
+  env
+    .list()
+    .pipe(
+      z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be a comma-separated list of host:port')),
+    );

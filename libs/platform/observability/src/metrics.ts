@@ -36,7 +36,13 @@ export class ServiceMetrics {
   histogram(name: string, help: string, labelNames: readonly string[] = [], buckets?: number[]): Histogram {
     let h = this.histograms.get(name);
     if (!h) {
-      h = new Histogram({ name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) });
+      h = new Histogram({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        ...(buckets ? { buckets } : {}),
+      });
       this.histograms.set(name, h);
     }
     return h;

@@ -56,7 +56,8 @@ export async function initializeServiceDataSource(
   await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
   if (options.runMigrations) {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length) options.logger?.info({ schema, migrations: applied.map((m) => m.name) }, 'migrations applied');
+    if (applied.length)
+      options.logger?.info({ schema, migrations: applied.map((m) => m.name) }, 'migrations applied');
   } else if (await dataSource.showMigrations()) {
     throw new Error(
       `Schema "${schema}" has pending migrations: run the migrations job (or start with RUN_MIGRATIONS=true) first`,

@@ -19,7 +19,9 @@ describe('embedded PostgreSQL (PGlite over the wire)', () => {
     const b = new Client(first.url);
     await a.connect();
     await b.connect();
-    await a.query('CREATE SCHEMA s1; CREATE TABLE s1.t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), v int)');
+    await a.query(
+      'CREATE SCHEMA s1; CREATE TABLE s1.t (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), v int)',
+    );
     await a.query('BEGIN');
     await a.query('INSERT INTO s1.t (v) VALUES (1)');
     // b's statement waits for a's transaction: the multiplexer gives a transaction the backend exclusively.

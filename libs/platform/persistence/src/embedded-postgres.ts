@@ -28,7 +28,9 @@ type WorkerMessage = { ready: true; port: number } | { error: string } | { stopp
  * (so nothing may rely on session state such as `search_path` — every table is schema-qualified), and an open
  * transaction holds the backend exclusively until it ends (so no code may await the bus while a transaction is open).
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions = {},
+): Promise<EmbeddedPostgres> {
   const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
   if (dataDir) await fs.mkdir(dataDir, { recursive: true });
   const host = options.host ?? '127.0.0.1';

@@ -85,7 +85,10 @@ export class OutboxRelay {
       } catch (error) {
         failures++;
         const delay = Math.min(10_000, poll * 2 ** Math.min(failures, 5));
-        this.options.logger.warn({ err: error, retryInMs: delay }, 'outbox relay could not publish; will retry');
+        this.options.logger.warn(
+          { err: error, retryInMs: delay },
+          'outbox relay could not publish; will retry',
+        );
         await this.sleep(delay);
       }
     }

@@ -58,7 +58,12 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    ds = createServiceDataSource({ url: db.url, schema: 'svc', entities: [], migrations: [Notes1700000000000] });
+    ds = createServiceDataSource({
+      url: db.url,
+      schema: 'svc',
+      entities: [],
+      migrations: [Notes1700000000000],
+    });
     await initializeServiceDataSource(ds, { runMigrations: true });
     uow = new UnitOfWork(ds, eventCatalog);
   });
@@ -116,7 +121,9 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
   it('a relay that died after the commit publishes the event when it starts again', async () => {
     await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact('c4')));
     // The relay of the previous process died holding the lease; its lease lapses and a new relay takes over.
-    await ds.query(`INSERT INTO svc.outbox_lease (name, holder, expires_at) VALUES ('relay', 'dead', now() - interval '1 s')`);
+    await ds.query(
+      `INSERT INTO svc.outbox_lease (name, holder, expires_at) VALUES ('relay', 'dead', now() - interval '1 s')`,
+    );
     const bus = new RecordingBus();
     const relay = new OutboxRelay({ dataSource: ds, bus, logger, pollIntervalMs: 20 });
     relay.start();
@@ -126,12 +133,15 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
   });
 
   it('keeps events while the bus is down and publishes them in commit order once it is back', async () => {
-    for (const id of ['a', 'b', 'c']) await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact(id)));
+    for (const id of ['a', 'b', 'c'])
+      await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact(id)));
     const bus = new RecordingBus();
     bus.failNext = 2;
     const relay = new OutboxRelay({ dataSource: ds, bus, logger, pollIntervalMs: 10 });
     relay.start();
-    await expectEventually(() => expect(bus.published.map((e) => e.envelope.key)).toEqual(['loc_a:a', 'loc_a:b', 'loc_a:c']));
+    await expectEventually(() =>
+      expect(bus.published.map((e) => e.envelope.key)).toEqual(['loc_a:a', 'loc_a:b', 'loc_a:c']),
+    );
     await relay.stop();
   });
 

@@ -2,6 +2,7 @@ export * from './tokens';
 export * from './service-host';
 export * from './start-service';
 export * from './run-standalone';
+export * from './standalone.config';
 export * from './platform.module';
 export * from './http/app-error';
 export * from './http/error.filter';

@@ -33,7 +33,11 @@ import {
 @Global()
 @Module({})
 export class PlatformModule {
-  static forService(definition: ServiceDefinition, host: ServiceHost, metrics: ServiceMetrics): DynamicModule {
+  static forService(
+    definition: ServiceDefinition,
+    host: ServiceHost,
+    metrics: ServiceMetrics,
+  ): DynamicModule {
     const relayHolder: { relay?: OutboxRelay } = {};
     return {
       module: PlatformModule,
@@ -66,7 +70,12 @@ export class PlatformModule {
           provide: OUTBOX_RELAY,
           inject: [DataSource],
           useFactory: (dataSource: DataSource) =>
-            (relayHolder.relay = new OutboxRelay({ dataSource, bus: host.bus, logger: host.logger, metrics })),
+            (relayHolder.relay = new OutboxRelay({
+              dataSource,
+              bus: host.bus,
+              logger: host.logger,
+              metrics,
+            })),
         },
         {
           provide: UNIT_OF_WORK,

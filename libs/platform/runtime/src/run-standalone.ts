@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { z } from 'zod';
 import { eventCatalog } from '@mailbridge/contracts';
-import { ConfigError, Env, env, kafkaBrokers, loadConfig } from '@mailbridge/platform-config';
+import { ConfigError, Env, loadConfig } from '@mailbridge/platform-config';
 import { EventBus, KafkaEventBus } from '@mailbridge/platform-messaging';
 import { ServiceMetrics, createLogger } from '@mailbridge/platform-observability';
 import {
@@ -10,48 +9,17 @@ import {
   startEmbeddedPostgres,
 } from '@mailbridge/platform-persistence';
 import type { ServiceDefinition } from './service-host';
+import { StandaloneConfig, standaloneConfigSchema } from './standalone.config';
 import { startService } from './start-service';
-
-/** Settings every service reads when it runs as its own process (distributed mode). */
-export const standaloneConfigSchema = z
-  .object({
-    PORT: env.port(0).optional(),
-    HOST: z.string().default('0.0.0.0'),
-    LOG_LEVEL: env.logLevel(),
-    /** PostgreSQL; unset = an embedded PGlite kept in DATA_DIR (single-machine use only). */
-    DATABASE_URL: env.url(['postgres', 'postgresql']).optional(),
-    DATA_DIR: z.string().default('.data'),
-    /** Run pending migrations at start. Kubernetes runs them in a pre-upgrade Job instead (`main.js migrate`). */
-    RUN_MIGRATIONS: env.bool(true),
-    KAFKA_BROKERS: kafkaBrokers(),
-    KAFKA_CLIENT_ID: z.string().optional(),
-    /** Idempotent producer (keep on in production; librdkafka's mock cluster cannot grant producer ids). */
-    KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
-    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
-    AUTH_JWT_ISSUER: z.string().optional(),
-    AUTH_JWT_AUDIENCE: z.string().optional(),
-    /** Shared credential of the /internal routes between services. */
-    INTERNAL_API_TOKEN: z.string().min(32, 'must be at least 32 characters'),
-    BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
-  })
-  .superRefine((c, ctx) => {
-    if (!c.AUTH_JWT_SECRET && !c.AUTH_JWKS_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['AUTH_JWT_SECRET'],
-        message: 'or AUTH_JWKS_URL must be set (how CRM tokens are verified)',
-      });
-    }
-  });
-
-export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
 
 /**
  * Entry point of a service running alone: validated configuration (one clear line and exit 1 when wrong), Kafka,
  * PostgreSQL, graceful shutdown on SIGTERM/SIGINT. `main.js migrate` only applies migrations and exits.
  */
-export async function runStandalone(definition: ServiceDefinition, processEnv: Env = process.env): Promise<void> {
+export async function runStandalone(
+  definition: ServiceDefinition,
+  processEnv: Env = process.env,
+): Promise<void> {
   let config: StandaloneConfig;
   try {
     config = loadConfig(standaloneConfigSchema, processEnv);
@@ -67,7 +35,9 @@ export async function runStandalone(definition: ServiceDefinition, processEnv: E
   let stopEmbedded: () => Promise<void> = async () => undefined;
   try {
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, definition.name, 'pglite') });
+      const embedded = await startEmbeddedPostgres({
+        dataDir: path.join(config.DATA_DIR, definition.name, 'pglite'),
+      });
       databaseUrl = embedded.url;
       stopEmbedded = () => embedded.stop();
       logger.warn('DATABASE_URL is not set: using an embedded PGlite database in DATA_DIR');

@@ -17,8 +17,10 @@ import type { ServiceDefinition, ServiceHost } from './service-host';
  */
 function translateBodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
   const e = err as { type?: string } | undefined;
-  if (e?.type === 'entity.parse.failed') return next(new AppError('validation', 'invalid_json', 'Request body is not valid JSON'));
-  if (e?.type === 'entity.too.large') return next(new AppError('too_large', 'payload_too_large', 'Request body is too large'));
+  if (e?.type === 'entity.parse.failed')
+    return next(new AppError('validation', 'invalid_json', 'Request body is not valid JSON'));
+  if (e?.type === 'entity.too.large')
+    return next(new AppError('too_large', 'payload_too_large', 'Request body is too large'));
   if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
     return next(new AppError('validation', 'unsupported_encoding', 'Request body encoding is not supported'));
   }
@@ -34,7 +36,10 @@ export interface RunningService {
 }
 
 /** Builds, configures and starts one service on its port. Used by each app's main.ts and by the embedded launcher. */
-export async function startService(definition: ServiceDefinition, host: ServiceHost): Promise<RunningService> {
+export async function startService(
+  definition: ServiceDefinition,
+  host: ServiceHost,
+): Promise<RunningService> {
   const metrics = new ServiceMetrics(definition.name);
 
   @Module({ imports: [PlatformModule.forService(definition, host, metrics), definition.module] })

@@ -295,6 +295,13 @@ describe('Microsoft Graph emulator driven by @microsoft/microsoft-graph-client',
       Object.keys(changes.value.find((v: { subject?: string }) => v.subject === 'Delta 4')).sort(),
     ).toEqual(['@odata.etag', 'id', 'subject']);
 
+    // Delta is per folder: Sent Items has its own round.
+    await client
+      .api('/me/sendMail')
+      .post({ message: { subject: 'Sent one', toRecipients: [{ emailAddress: { address: COLLEAGUE } }] } });
+    const sentDelta = await client.api("/me/mailFolders('sentitems')/messages/delta").select('subject').get();
+    expect(sentDelta.value.map((v: { subject: string }) => v.subject)).toEqual(['Sent one']);
+
     sandbox.control.expireDelta(box, 'inbox');
     const error = await client
       .api(changes['@odata.deltaLink'])

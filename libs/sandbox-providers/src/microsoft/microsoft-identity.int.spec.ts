@@ -20,14 +20,14 @@ describe('Microsoft identity emulator driven by @azure/msal-node', () => {
   });
   afterAll(() => sandbox.close());
 
-  async function signIn(cca = msalClient(env)) {
+  async function signIn(cca = msalClient(env), tenant = 'common') {
     const url = await cca.getAuthCodeUrl({
       scopes: SCOPES,
       redirectUri: REDIRECT,
       state: 'st-1',
       loginHint: USER,
     });
-    expect(url.startsWith(`${env.MICROSOFT_AUTHORITY_HOST}/common/oauth2/v2.0/authorize?`)).toBe(true);
+    expect(url.startsWith(`${env.MICROSOFT_AUTHORITY_HOST}/${tenant}/oauth2/v2.0/authorize?`)).toBe(true);
     const res = await fetch(url, { redirect: 'manual' });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location') ?? '');
@@ -127,6 +127,15 @@ describe('Microsoft identity emulator driven by @azure/msal-node', () => {
       sandbox.control.setConsent('microsoft', { mode: 'auto' });
     }
   });
+
+  it.each(['organizations', 'sandbox.mailbridge.test'])(
+    'works with the %s authority as well as common',
+    async (tenant) => {
+      const { result } = await signIn(msalClient({ ...env, MICROSOFT_TENANT: tenant }), tenant);
+      expect(result.account?.username).toBe(USER);
+      expect(result.tenantId).toBe(result.account?.tenantId);
+    },
+  );
 
   it('answers token errors in the AADSTS JSON shape', async () => {
     const res = await fetch(`${env.MICROSOFT_AUTHORITY_HOST}/common/oauth2/v2.0/token`, {

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { generate } from 'selfsigned';
 
 /** An RS256 signing key with the forms the certificate endpoints publish. */
@@ -53,14 +53,19 @@ async function signingKey(commonName: string): Promise<SigningKey> {
 
 async function tlsMaterial(hostnames: string[]): Promise<TlsMaterial> {
   const notAfterDate = new Date(Date.now() + 2 * 365 * 86_400_000);
-  const ca = await generate([{ name: 'commonName', value: 'Mailbridge Sandbox Providers CA' }], {
-    algorithm: 'sha256',
-    notAfterDate,
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    ],
-  });
+  // A unique subject per CA: OpenSSL picks trust anchors by subject, so two sandbox CAs with the same name in one
+  // process (several sandboxes, one trusted after the other) would fail with "certificate signature failure".
+  const ca = await generate(
+    [{ name: 'commonName', value: `Mailbridge Sandbox Providers CA ${randomBytes(4).toString('hex')}` }],
+    {
+      algorithm: 'sha256',
+      notAfterDate,
+      extensions: [
+        { name: 'basicConstraints', cA: true, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      ],
+    },
+  );
   const names = [...new Set(['localhost', ...hostnames])];
   const leaf = await generate([{ name: 'commonName', value: 'localhost' }], {
     algorithm: 'sha256',

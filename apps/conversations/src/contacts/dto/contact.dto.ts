@@ -13,7 +13,11 @@ export class UpsertContactDto {
   @MaxLength(512)
   name?: string | null;
 
-  @ApiPropertyOptional({ example: 'usr_sam', nullable: true, description: 'The CRM user the contact is assigned to' })
+  @ApiPropertyOptional({
+    example: 'usr_sam',
+    nullable: true,
+    description: 'The CRM user the contact is assigned to',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[^\s/]{1,128}$/, { message: 'assignedUserId must be an id without spaces or "/"' })

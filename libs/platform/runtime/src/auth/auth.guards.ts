@@ -10,7 +10,8 @@ type AuthedRequest = Request & { principal?: CrmPrincipal };
 function bearer(req: Request): string {
   const header = req.headers.authorization;
   const match = header?.match(/^Bearer\s+(\S+)$/i);
-  if (!match) throw new AppError('unauthenticated', 'missing_token', 'Authorization: Bearer <token> is required');
+  if (!match)
+    throw new AppError('unauthenticated', 'missing_token', 'Authorization: Bearer <token> is required');
   return match[1];
 }
 

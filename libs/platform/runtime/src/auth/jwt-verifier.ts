@@ -22,7 +22,8 @@ export class JwtVerifier {
   private readonly jwks?: JwksKeySource;
 
   constructor(private readonly config: AuthConfig) {
-    if (!config.jwtSecret && !config.jwksUrl) throw new Error('AUTH_JWT_SECRET or AUTH_JWKS_URL must be configured');
+    if (!config.jwtSecret && !config.jwksUrl)
+      throw new Error('AUTH_JWT_SECRET or AUTH_JWKS_URL must be configured');
     if (config.jwksUrl) this.jwks = new JwksKeySource(config.jwksUrl);
   }
 
@@ -38,14 +39,24 @@ export class JwtVerifier {
         },
         (err, decoded) => {
           if (err || !decoded || typeof decoded === 'string') {
-            reject(new AppError('unauthenticated', 'invalid_token', `Bearer token rejected: ${err?.message ?? 'malformed'}`));
+            reject(
+              new AppError(
+                'unauthenticated',
+                'invalid_token',
+                `Bearer token rejected: ${err?.message ?? 'malformed'}`,
+              ),
+            );
           } else resolve(decoded);
         },
       );
     });
     const loc = payload['loc'];
     if (typeof payload.sub !== 'string' || !payload.sub || typeof loc !== 'string' || !loc) {
-      throw new AppError('unauthenticated', 'invalid_token', 'Bearer token must carry "sub" and "loc" claims');
+      throw new AppError(
+        'unauthenticated',
+        'invalid_token',
+        'Bearer token must carry "sub" and "loc" claims',
+      );
     }
     return { userId: payload.sub, locationId: loc };
   }

@@ -37,7 +37,9 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
-export function isAppErrorLike(e: unknown): e is { kind: ErrorKind; code: string; message: string; details?: unknown } {
+export function isAppErrorLike(
+  e: unknown,
+): e is { kind: ErrorKind; code: string; message: string; details?: unknown } {
   return (
     typeof e === 'object' &&
     e !== null &&

@@ -38,13 +38,16 @@ export class ErrorFilter implements ExceptionFilter {
     if (isAppErrorLike(exception)) {
       return {
         status: STATUS_BY_KIND[exception.kind],
-        body: { error: { code: exception.code, message: exception.message, ...withDetails(exception.details) } },
+        body: {
+          error: { code: exception.code, message: exception.message, ...withDetails(exception.details) },
+        },
       };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      const r = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+      const r =
+        typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
       if (r.error && typeof r.error === 'object' && 'code' in (r.error as object)) {
         return { status, body: response as ErrorBody };
       }
@@ -56,12 +59,20 @@ export class ErrorFilter implements ExceptionFilter {
       const details = Array.isArray(r.message) ? { problems: r.message } : undefined;
       return {
         status,
-        body: { error: { code: (r.code as string) ?? CODE_BY_STATUS[status] ?? 'error', message, ...withDetails(details) } },
+        body: {
+          error: {
+            code: (r.code as string) ?? CODE_BY_STATUS[status] ?? 'error',
+            message,
+            ...withDetails(details),
+          },
+        },
       };
     }
     return {
       status: HttpStatus.INTERNAL_SERVER_ERROR,
-      body: { error: { code: 'internal_error', message: 'Something went wrong on our side; it has been logged' } },
+      body: {
+        error: { code: 'internal_error', message: 'Something went wrong on our side; it has been logged' },
+      },
     };
   }
 }

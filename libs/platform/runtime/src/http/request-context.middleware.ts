@@ -10,7 +10,10 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestContextMiddleware(logger: Logger, metrics: ServiceMetrics) {
   const requests = metrics.counter('http_requests_total', 'HTTP requests', ['method', 'route', 'status']);
-  const duration = metrics.histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route']);
+  const duration = metrics.histogram('http_request_duration_seconds', 'HTTP request duration', [
+    'method',
+    'route',
+  ]);
   return (req: Request, res: Response, next: NextFunction): void => {
     const given = req.header('x-correlation-id') ?? req.header('x-request-id');
     const correlationId = given && SAFE_ID.test(given) ? given : randomUUID();
@@ -24,7 +27,13 @@ export function requestContextMiddleware(logger: Logger, metrics: ServiceMetrics
       duration.observe({ method: req.method, route }, seconds);
       if (!req.path.startsWith('/health') && req.path !== '/metrics') {
         logger.info(
-          { correlationId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) },
+          {
+            correlationId,
+            method: req.method,
+            path: req.path,
+            status: res.statusCode,
+            ms: Math.round(seconds * 1000),
+          },
           'request',
         );
       }

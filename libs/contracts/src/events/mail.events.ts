@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { defineEvent } from '../event-catalog';
+import { Topics } from '../topics';
+import {
+  attachmentRef,
+  crmId,
+  emailAddress,
+  isoDateTime,
+  mailboxAddress,
+  objectKey,
+  providerName,
+  rfcMessageId,
+} from './common';
+
+/** Text and HTML bodies travel inline up to this many characters each; the whole raw message is in the object store. */
+export const MAX_INLINE_BODY_CHARS = 256 * 1024;
+
+/** A message as mail-gateway read it from a mailbox, provider-neutral. */
+export const canonicalMessage = z.object({
+  provider: providerName,
+  providerMessageId: z.string().min(1).max(1024),
+  providerThreadId: z.string().min(1).max(1024).nullable(),
+  rfcMessageId: rfcMessageId.nullable(),
+  inReplyTo: rfcMessageId.nullable(),
+  /** Oldest first, as in the header. */
+  references: z.array(rfcMessageId).max(200),
+  from: mailboxAddress.nullable(),
+  sender: mailboxAddress.nullable().optional(),
+  replyTo: z.array(mailboxAddress).max(100).optional(),
+  to: z.array(mailboxAddress).max(1000),
+  cc: z.array(mailboxAddress).max(1000),
+  /** Only known for messages the mailbox owner sent (their Sent copy keeps Bcc). */
+  bcc: z.array(mailboxAddress).max(1000),
+  subject: z.string().max(4096),
+  text: z.string().max(MAX_INLINE_BODY_CHARS).nullable(),
+  html: z.string().max(MAX_INLINE_BODY_CHARS).nullable(),
+  bodyTruncated: z.boolean(),
+  /** The Date header (when the author sent it); SYN-6 orders by it. */
+  sentAt: isoDateTime.nullable(),
+  /** When the provider accepted it (Gmail internalDate / Graph receivedDateTime). */
+  receivedAt: isoDateTime,
+  attachments: z.array(attachmentRef).max(500),
+  /** The whole RFC 822 message, when stored. */
+  rawObjectKey: objectKey.optional(),
+  /** Our own `X-Mailbridge-Ref` header, present on mail sent through the platform (SYN-5 recognises the Sent copy). */
+  mailbridgeRef: z.string().max(200).optional(),
+});
+export type CanonicalMessage = z.infer<typeof canonicalMessage>;
+
+export const messageObservedV1 = defineEvent({
+  type: 'message.observed',
+  version: 1,
+  topic: Topics.mailObserved,
+  description:
+    'A message appeared in a watched mailbox (Inbox or Sent), or reached a smart-BCC address. Emitted once per message per mailbox, before the sync cursor moves past it; consumers still deduplicate (at least once).',
+  payload: z.object({
+    mailboxId: z.uuid(),
+    /** `<provider>:<lower-cased address>`, as in connection events. */
+    mailboxKey: z.string().min(3).max(400),
+    mailboxAddress: emailAddress,
+    source: z.enum(['mailbox', 'smart_bcc']),
+    /** Relative to the mailbox owner: `outbound` when the owner sent it. */
+    direction: z.enum(['inbound', 'outbound']),
+    /** In the Sent folder / has the SENT label. */
+    inSent: z.boolean(),
+    labels: z.array(z.string().max(256)).max(100),
+    /** For smart-BCC mail: whose address received it. */
+    smartBcc: z.object({ locationId: crmId, userId: crmId }).optional(),
+    message: canonicalMessage,
+    observedAt: isoDateTime,
+  }),
+  key: (p) => p.mailboxId,
+});
+
+const mailboxConnections = z
+  .array(z.object({ connectionId: z.uuid(), locationId: crmId, userId: crmId }))
+  .max(1000);
+
+export const mailboxSyncHealthChangedV1 = defineEvent({
+  type: 'mailbox.sync-health-changed',
+  version: 1,
+  topic: Topics.mailMailboxes,
+  description:
+    'How a mailbox is syncing (CON-2: last synced, last error), so "connected but silently not syncing" is visible.',
+  payload: z.object({
+    mailboxId: z.uuid(),
+    mailboxKey: z.string().min(3).max(400),
+    connections: mailboxConnections,
+    stage: z.enum(['watching', 'catching_up', 'throttled', 'paused_auth', 'error', 'stopped']),
+    lastSyncedAt: isoDateTime.nullable(),
+    lastNotificationAt: isoDateTime.nullable(),
+    lastError: z
+      .object({ code: z.string().max(64), message: z.string().max(1000), at: isoDateTime })
+      .nullable(),
+  }),
+  key: (p) => p.mailboxId,
+});
+
+export const mailboxSyncGapV1 = defineEvent({
+  type: 'mailbox.sync-gap',
+  version: 1,
+  topic: Topics.mailMailboxes,
+  description:
+    'Messages in this time range may not have synced (the provider no longer had history that far back, CON-5). Shown to the CRM; never a silent jump.',
+  payload: z.object({
+    mailboxId: z.uuid(),
+    mailboxKey: z.string().min(3).max(400),
+    connections: mailboxConnections,
+    from: isoDateTime,
+    to: isoDateTime,
+    reason: z.string().max(200),
+  }),
+  key: (p) => p.mailboxId,
+});
+
+export const mailboxNotificationReceivedV1 = defineEvent({
+  type: 'mailbox.notification-received',
+  version: 1,
+  topic: Topics.mailNotifications,
+  description:
+    'mail-gateway internal: an authenticated provider notification, handed off durably by the webhook before it answers. The pull happens after.',
+  payload: z.object({
+    provider: providerName,
+    mailboxKey: z.string().min(3).max(400),
+    /** Gmail: the push historyId. */
+    historyId: z.string().max(40).optional(),
+    /** Graph: subscription, change type / lifecycle event, resource. */
+    subscriptionId: z.string().max(200).optional(),
+    lifecycleEvent: z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']).optional(),
+    changeType: z.string().max(64).optional(),
+    resource: z.string().max(2000).optional(),
+    receivedAt: isoDateTime,
+  }),
+  key: (p) => p.mailboxKey,
+});
+
+export const mailEvents = [
+  messageObservedV1,
+  mailboxSyncHealthChangedV1,
+  mailboxSyncGapV1,
+  mailboxNotificationReceivedV1,
+] as const;

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { defineEvent } from '../event-catalog';
+import { Topics } from '../topics';
+import { canonicalMessage } from './mail.events';
+import { crmId, emailAddress, isoDateTime, mailboxAddress, rfcMessageId } from './common';
+
+export const messageSyncedV1 = defineEvent({
+  type: 'message.synced',
+  version: 1,
+  topic: Topics.syncMessages,
+  description:
+    'sync-engine decided this message belongs in this conversation (the rule that decided it in `rule`). conversations records it once per conversation (SYN-5) in send order (SYN-6).',
+  payload: z.object({
+    /** Deterministic per (conversation, message): a redelivered decision carries the same id. */
+    deliveryId: z.uuid(),
+    locationId: crmId,
+    contactId: crmId,
+    conversationId: z.uuid(),
+    connectionId: z.uuid().nullable(),
+    userId: crmId.nullable(),
+    direction: z.enum(['inbound', 'outbound']),
+    source: z.enum(['crm', 'mailbox', 'smart_bcc']),
+    /** When this is the mailbox copy of an email the CRM sent: the CRM message it confirms. */
+    crmMessageId: z.uuid().nullable(),
+    message: canonicalMessage,
+    /** e.g. SYN-2, SYN-3, SYN-4, BCC-1, ADR-4. */
+    rule: z.string().max(16),
+  }),
+  key: (p) => p.conversationId,
+  locationId: (p) => p.locationId,
+});
+
+export const messageSkippedV1 = defineEvent({
+  type: 'message.skipped',
+  version: 1,
+  topic: Topics.syncMessages,
+  description:
+    'A message that did not sync, with why, so nothing disappears silently (ATT-1, CON-3, CON-4, sender_mismatch...). Only emitted where a location can be named.',
+  payload: z.object({
+    locationId: crmId,
+    userId: crmId.nullable(),
+    contactId: crmId.nullable(),
+    connectionId: z.uuid().nullable(),
+    mailboxKey: z.string().max(400).nullable(),
+    providerMessageId: z.string().max(1024).nullable(),
+    rfcMessageId: rfcMessageId.nullable(),
+    subject: z.string().max(4096).nullable(),
+    from: mailboxAddress.nullable(),
+    reason: z.string().max(64),
+    rule: z.string().max(16),
+    detail: z.string().max(2000),
+    occurredAt: isoDateTime,
+  }),
+  key: (p) => `location:${p.locationId}`,
+  locationId: (p) => p.locationId,
+});
+
+export const contactCreateRequestedV1 = defineEvent({
+  type: 'contact.create-requested',
+  version: 1,
+  topic: Topics.syncContactRequests,
+  description:
+    'Auto-BCC (BCC-1), the one case where a contact is created: conversations creates it with this id unless a contact with the address already exists in the location (then nothing).',
+  payload: z.object({
+    locationId: crmId,
+    /** Deterministic from (location, address), so retries converge on one contact. */
+    contactId: crmId,
+    email: emailAddress,
+    name: z.string().max(512).nullable(),
+    assignedUserId: crmId,
+    requestedAt: isoDateTime,
+  }),
+  key: (p) => `${p.locationId}:${p.email.toLowerCase()}`,
+  locationId: (p) => p.locationId,
+});
+
+export const syncEvents = [messageSyncedV1, messageSkippedV1, contactCreateRequestedV1] as const;

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { env, kafkaBrokers } from '@mailbridge/platform-config';
+
+/** Settings every service reads when it runs as its own process (distributed mode). */
+export const standaloneConfigSchema = z
+  .object({
+    PORT: env.port(0).optional(),
+    HOST: z.string().default('0.0.0.0'),
+    LOG_LEVEL: env.logLevel(),
+    /** PostgreSQL; unset = an embedded PGlite kept in DATA_DIR (single-machine use only). */
+    DATABASE_URL: env.url(['postgres', 'postgresql']).optional(),
+    DATA_DIR: z.string().default('.data'),
+    /** Run pending migrations at start. Kubernetes runs them in a pre-upgrade Job instead (`main.js migrate`). */
+    RUN_MIGRATIONS: env.bool(true),
+    KAFKA_BROKERS: kafkaBrokers(),
+    KAFKA_CLIENT_ID: z.string().optional(),
+    /** Idempotent producer (keep on in production; librdkafka's mock cluster cannot grant producer ids). */
+    KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
+    AUTH_JWT_ISSUER: z.string().optional(),
+    AUTH_JWT_AUDIENCE: z.string().optional(),
+    /** Shared credential of the /internal routes between services. */
+    INTERNAL_API_TOKEN: z.string().min(32, 'must be at least 32 characters'),
+    BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.AUTH_JWT_SECRET && !c.AUTH_JWKS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWT_SECRET'],
+        message: 'or AUTH_JWKS_URL must be set (how CRM tokens are verified)',
+      });
+    }
+  });
+
+export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
