@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { eventCatalog } from '@mailbridge/contracts';
 import { ConfigError, loadConfig } from '@mailbridge/platform-config';
@@ -31,6 +32,17 @@ function loadDefinition(app: string, exportName: string): ServiceDefinition {
   return def;
 }
 
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(embeddedConfigSchema);
   const dataDir = path.resolve(config.MAILBRIDGE_DATA_DIR);
@@ -40,11 +52,21 @@ async function main(): Promise<void> {
 
   const database = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
   const bus = new InProcessEventBus({ catalog: eventCatalog, logger: logger.child({ component: 'bus' }) });
-  const serviceEnv = {
+  const serviceEnv: Record<string, string | undefined> = {
     ...process.env,
     OBJECT_STORE_DIR: process.env.OBJECT_STORE_DIR ?? path.join(dataDir, 'objects'),
     TOKEN_ENCRYPTION_KEYS: process.env.TOKEN_ENCRYPTION_KEYS ?? `k1:${secrets.tokenEncryptionKey}`,
   };
+
+  // Ports are chosen before anything starts, so every service knows every public URL (OAuth redirect URIs, webhook
+  // URLs, the identity service's internal token route) from its first line of configuration.
+  const ports = await Promise.all(
+    SERVICES.map((_, i) => (config.MAILBRIDGE_PORT_BASE === 0 ? freePort(config.MAILBRIDGE_HOST) : config.MAILBRIDGE_PORT_BASE + i + 1)),
+  );
+  const publicUrls = Object.fromEntries(SERVICES.map(([app], i) => [app, `http://localhost:${ports[i]}`]));
+  for (const [app, url] of Object.entries(publicUrls)) {
+    serviceEnv[`${app.toUpperCase().replace(/-/g, '_')}_URL`] ??= url;
+  }
 
   const running: RunningService[] = [];
   for (const [index, [app, exportName]] of SERVICES.entries()) {
@@ -52,7 +74,7 @@ async function main(): Promise<void> {
     running.push(
       await startService(definition, {
         name: definition.name,
-        port: config.MAILBRIDGE_PORT_BASE === 0 ? 0 : config.MAILBRIDGE_PORT_BASE + index + 1,
+        port: ports[index],
         host: config.MAILBRIDGE_HOST,
         databaseUrl: database.url,
         runMigrations: true,
@@ -60,7 +82,7 @@ async function main(): Promise<void> {
         logger: logger.child({ service: definition.name }),
         auth: { jwtSecret: authJwtSecret },
         internalApiToken: secrets.internalApiToken,
-        env: serviceEnv,
+        env: { ...serviceEnv, PUBLIC_URL: publicUrls[app] },
       }),
     );
   }
