@@ -9,6 +9,13 @@ export const embeddedConfigSchema = z.object({
   MAILBRIDGE_PORT_BASE: env.port(3000),
   MAILBRIDGE_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
+  /**
+   * The provider emulators (Gmail, Google OAuth, Graph, Microsoft identity): `auto` starts them when no Google or
+   * Microsoft client id is configured, so the platform works with no accounts at all.
+   */
+  MAILBRIDGE_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  GOOGLE_CLIENT_ID: z.string().optional(),
+  MICROSOFT_CLIENT_ID: z.string().optional(),
   /** When set, CRM tokens are verified with this secret instead of the generated one. */
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });

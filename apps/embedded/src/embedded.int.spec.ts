@@ -53,6 +53,8 @@ describe('embedded default (npm start)', () => {
       'sync-engine',
     ]);
     expect(proc!.stdout()).toContain('npm run token');
+    // No provider credentials configured: the emulators stand in for Google and Microsoft.
+    expect(proc!.stdout()).toMatch(/Sandbox providers .*Gmail http:\/\/127\.0\.0\.1:\d+/);
     for (const url of Object.values(urls)) expect((await fetch(`${url}/health/ready`)).status).toBe(200);
 
     const token = jwt.sign({ loc: 'loc_demo' }, secrets.authJwtSecret, {

@@ -7,7 +7,13 @@ import { ConfigError, loadConfig } from '@mailbridge/platform-config';
 import { InProcessEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
 import { startEmbeddedPostgres } from '@mailbridge/platform-persistence';
-import { RunningService, ServiceDefinition, startService } from '@mailbridge/platform-runtime';
+import {
+  RunningService,
+  ServiceDefinition,
+  startService,
+  trustExtraCaCertificates,
+} from '@mailbridge/platform-runtime';
+import { SAMPLE_MAILBOXES, SandboxProviders, startSandboxProviders } from '@mailbridge/sandbox-providers';
 import { embeddedConfigSchema } from './embedded.config';
 import { loadOrCreateSecrets } from './embedded-secrets';
 
@@ -43,12 +49,26 @@ function freePort(host: string): Promise<number> {
   });
 }
 
+async function startSandbox(portBase: number, mailGatewayUrl: string): Promise<SandboxProviders> {
+  // Same ports as `npm run sandbox` by default (4010, 4011, 4020, 4030); free ports when the services use free ports.
+  const at = (offset: number) => (portBase === 0 ? 0 : portBase + offset);
+  return startSandboxProviders({
+    ports: { gmail: at(1010), google: at(1011), graph: at(1020), microsoft: at(1030) },
+    mailboxes: SAMPLE_MAILBOXES,
+    google: { pushEndpoint: `${mailGatewayUrl}/v1/webhooks/gmail` },
+  });
+}
+
 async function main(): Promise<void> {
   const config = loadConfig(embeddedConfigSchema);
   const dataDir = path.resolve(config.MAILBRIDGE_DATA_DIR);
   const logger = createLogger({ service: 'embedded', level: config.LOG_LEVEL });
   const secrets = await loadOrCreateSecrets(dataDir);
   const authJwtSecret = config.AUTH_JWT_SECRET ?? secrets.authJwtSecret;
+
+  const useSandbox =
+    config.MAILBRIDGE_SANDBOX === 'on' ||
+    (config.MAILBRIDGE_SANDBOX === 'auto' && !config.GOOGLE_CLIENT_ID && !config.MICROSOFT_CLIENT_ID);
 
   const database = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
   const bus = new InProcessEventBus({ catalog: eventCatalog, logger: logger.child({ component: 'bus' }) });
@@ -66,6 +86,14 @@ async function main(): Promise<void> {
   const publicUrls = Object.fromEntries(SERVICES.map(([app], i) => [app, `http://localhost:${ports[i]}`]));
   for (const [app, url] of Object.entries(publicUrls)) {
     serviceEnv[`${app.toUpperCase().replace(/-/g, '_')}_URL`] ??= url;
+  }
+
+  // Without Google/Microsoft credentials the services talk to the emulators, only through the same settings they
+  // would use for the real providers (no test branches in the services).
+  const sandbox = useSandbox ? await startSandbox(config.MAILBRIDGE_PORT_BASE, publicUrls['mail-gateway']) : undefined;
+  if (sandbox) {
+    Object.assign(serviceEnv, sandbox.platformEnv());
+    trustExtraCaCertificates(sandbox.caCertPem);
   }
 
   const running: RunningService[] = [];
@@ -99,6 +127,14 @@ async function main(): Promise<void> {
       ')',
     ...running.map((s) => `  ${s.name.padEnd(22)} ${s.url}   (API docs: ${s.url}/docs)`),
     '',
+    ...(sandbox
+      ? [
+          `Sandbox providers (no Google/Microsoft account needed): Gmail ${sandbox.urls.gmail}, Graph ${sandbox.urls.graph}`,
+          `  mailboxes: ${SAMPLE_MAILBOXES.map((m) => m.address).join(', ')}`,
+          `  control API: ${sandbox.urls.google}/_sandbox`,
+          '',
+        ]
+      : []),
     'Mint a CRM token:  npm run token -- --location loc_demo --user usr_demo',
     '',
   ];
@@ -112,6 +148,7 @@ async function main(): Promise<void> {
     for (const s of [...running].reverse())
       await s.close().catch((err) => logger.error({ err }, 'close failed'));
     await bus.close();
+    await sandbox?.close();
     await database.stop();
     process.exit(0);
   };

@@ -25,3 +25,4 @@ export type { DeliveryBehaviour, DeliveryRecord } from './shared/webhook-dispatc
 export type { GraphSubscription, LifecycleEvent } from './graph/graph-subscriptions';
 export type { PushTopic } from './gmail/pubsub-push';
 export { normalizeSubject } from './shared/subject';
+export { SAMPLE_MAILBOXES } from './sample-mailboxes';

@@ -1,28 +1,11 @@
 // Standalone sandbox: `npm run sandbox`. Starts every emulator on fixed ports with sample mailboxes, prints the
 // platform environment, and runs until interrupted.
 import { startSandboxProviders } from './sandbox-providers';
+import { SAMPLE_MAILBOXES } from './sample-mailboxes';
 
 const env = process.env;
 const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
 
-export const SAMPLE_MAILBOXES = [
-  { provider: 'google' as const, address: 'sam@gmail.sandbox.mailbridge.test', displayName: 'Sam Sandbox' },
-  {
-    provider: 'microsoft' as const,
-    address: 'sam@outlook.sandbox.mailbridge.test',
-    displayName: 'Sam Sandbox',
-  },
-  {
-    provider: 'google' as const,
-    address: 'casey@gmail.sandbox.mailbridge.test',
-    displayName: 'Casey Contact',
-  },
-  {
-    provider: 'microsoft' as const,
-    address: 'robin@outlook.sandbox.mailbridge.test',
-    displayName: 'Robin Contact',
-  },
-];
 
 async function main(): Promise<void> {
   const sandbox = await startSandboxProviders({

@@ -3,6 +3,7 @@ export * from './service-host';
 export * from './start-service';
 export * from './run-standalone';
 export * from './standalone.config';
+export * from './extra-ca-certificates';
 export * from './platform.module';
 export * from './http/app-error';
 export * from './http/error.filter';

@@ -11,6 +11,7 @@ import {
 import type { ServiceDefinition } from './service-host';
 import { StandaloneConfig, standaloneConfigSchema } from './standalone.config';
 import { startService } from './start-service';
+import { trustExtraCaCertificatesFile } from './extra-ca-certificates';
 
 /**
  * Entry point of a service running alone: validated configuration (one clear line and exit 1 when wrong), Kafka,
@@ -31,6 +32,7 @@ export async function runStandalone(
     throw error;
   }
   const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  if (config.EXTRA_CA_CERTS_FILE) trustExtraCaCertificatesFile(config.EXTRA_CA_CERTS_FILE);
   let databaseUrl = config.DATABASE_URL;
   let stopEmbedded: () => Promise<void> = async () => undefined;
   try {

@@ -22,6 +22,8 @@ export const standaloneConfigSchema = z
     AUTH_JWT_AUDIENCE: z.string().optional(),
     /** Shared credential of the /internal routes between services. */
     INTERNAL_API_TOKEN: z.string().min(32, 'must be at least 32 characters'),
+    /** PEM file of extra CAs to trust (private endpoints, TLS-inspecting proxies, the sandbox emulators). */
+    EXTRA_CA_CERTS_FILE: z.string().optional(),
     BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
   })
   .superRefine((c, ctx) => {
