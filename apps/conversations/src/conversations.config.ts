@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { env } from '@mailbridge/platform-config';
+import { MB, type AttachmentSizeLimits } from '@mailbridge/domain-mail';
+import type { ObjectStoreConfig } from '@mailbridge/platform-object-store';
+
+const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+/** conversations' own settings. Every default works for the embedded mode (`npm start`, nothing configured). */
+export const conversationsConfigSchema = z
+  .object({
+    /** `local` (a folder; the embedded launcher sets OBJECT_STORE_DIR) or `s3`. */
+    OBJECT_STORE_KIND: z.enum(['local', 's3']).default('local'),
+    OBJECT_STORE_DIR: z.string().min(1).default('.data/objects'),
+    S3_BUCKET: z.string().min(3).max(63).optional(),
+    S3_REGION: z.string().min(1).optional(),
+    S3_ENDPOINT: env.url(['https', 'http']).optional(),
+    S3_FORCE_PATH_STYLE: env.bool(false),
+    S3_PREFIX: z.string().optional(),
+    /** Optional static credentials; otherwise the AWS SDK's default chain (IRSA, instance profile...). */
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    /** CRM requests per minute per (token subject, location); 0 turns the limit off. */
+    RATE_LIMIT_PER_MINUTE: count(600),
+    /** JSON body limit of the send route only (inline base64 attachments); larger files go through uploads. */
+    SEND_BODY_LIMIT_BYTES: bytes(8 * MB),
+    /** Largest file `POST /uploads` accepts (streamed, never held in memory). */
+    UPLOAD_MAX_BYTES: bytes(25 * MB),
+    /** ATT-1, per attachment, by the provider of the sender's connection. */
+    ATTACHMENT_LIMIT_GOOGLE_BYTES: bytes(25 * MB),
+    ATTACHMENT_LIMIT_MICROSOFT_BYTES: bytes(3 * MB),
+    /** Per attachment when the sender has no active connection (the location provider sends it). */
+    ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES: bytes(25 * MB),
+    /** SND-4: individual emails per mailbox per rolling 24 hours. */
+    SENDING_CAP_GOOGLE: count(500),
+    SENDING_CAP_MICROSOFT: count(10_000),
+    /** To + Cc + Bcc of one send (the Gmail API takes at most 100). */
+    MAX_RECIPIENTS: z.coerce.number().int().min(1).max(1500).default(100),
+  })
+  .superRefine((c, ctx) => {
+    if (c.OBJECT_STORE_KIND !== 's3') return;
+    for (const key of ['S3_BUCKET', 'S3_REGION'] as const) {
+      if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
+    }
+    if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['S3_SECRET_ACCESS_KEY'],
+        message: 'and S3_ACCESS_KEY_ID must be set together',
+      });
+    }
+  });
+
+export type ConversationsConfig = z.infer<typeof conversationsConfigSchema>;
+
+export function objectStoreConfigOf(c: ConversationsConfig): ObjectStoreConfig {
+  if (c.OBJECT_STORE_KIND === 'local') return { kind: 'local', dir: c.OBJECT_STORE_DIR };
+  return {
+    kind: 's3',
+    bucket: c.S3_BUCKET ?? '',
+    region: c.S3_REGION ?? '',
+    ...(c.S3_ENDPOINT ? { endpoint: c.S3_ENDPOINT } : {}),
+    forcePathStyle: c.S3_FORCE_PATH_STYLE,
+    ...(c.S3_PREFIX ? { prefix: c.S3_PREFIX } : {}),
+    ...(c.S3_ACCESS_KEY_ID && c.S3_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } }
+      : {}),
+  };
+}
+
+export function attachmentLimitsOf(c: ConversationsConfig): Required<AttachmentSizeLimits> {
+  return { google: c.ATTACHMENT_LIMIT_GOOGLE_BYTES, microsoft: c.ATTACHMENT_LIMIT_MICROSOFT_BYTES };
+}
