@@ -1,102 +1,48 @@
 import nx from '@nx/eslint-plugin';
-import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 // Nest, TypeORM and Kafka are kept out of the event contracts and the pure domain; kafkajs lives in the
 // messaging lib only; the emulators never reach into the platform.
 const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@electric-sql/*', 'express'];
 
+/** Who may depend on whom. `forTests` lets test files (and only them) use the testing libs as well. */
+function depConstraints(forTests) {
+  const t = (...tags) => (forTests ? [...tags, 'type:testing'] : tags);
+  return [
+    { sourceTag: 'type:app', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain', 'type:platform', 'type:provider', 'type:sandbox') },
+    { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: t(), bannedExternalImports: frameworkImports },
+    { sourceTag: 'type:domain', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain'), bannedExternalImports: frameworkImports },
+    { sourceTag: 'type:platform', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain', 'type:platform') },
+    { sourceTag: 'type:provider', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain', 'type:platform', ...(forTests ? ['type:sandbox'] : [])) },
+    { sourceTag: 'type:sandbox', onlyDependOnLibsWithTags: t('type:domain'), bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'] },
+    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:sandbox', 'type:testing'] },
+    { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'] },
+    { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
+    // Scopes: production code of a service uses shared libs only (tests of several services live in e2e/).
+    ...(forTests
+      ? []
+      : ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations', 'embedded', 'e2e'].map((scope) => ({
+          sourceTag: `scope:${scope}`,
+          onlyDependOnLibsWithTags: ['scope:shared', `scope:${scope}`],
+        }))),
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  ];
+}
+
+const boundaries = (forTests) => [
+  'error',
+  { enforceBuildableLibDependency: false, allow: [], banTransitiveDependencies: false, depConstraints: depConstraints(forTests) },
+];
+
 export default [
-  {
-    ignores: [
-      '**/dist',
-      '**/node_modules',
-      '**/coverage',
-      '**/tmp',
-      '**/.nx',
-      'k8s/**',
-      '**/*.cjs',
-      '**/*.mjs',
-      'jest.config.js',
-    ],
-  },
+  { ignores: ['**/dist', '**/node_modules', '**/coverage', '**/tmp', '**/.nx', 'k8s/**', '**/*.cjs', '**/*.mjs', 'jest.config.js'] },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   prettier,
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          banTransitiveDependencies: false,
-          depConstraints: [
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: [
-                'type:contracts',
-                'type:domain',
-                'type:platform',
-                'type:provider',
-                'type:sandbox',
-              ],
-            },
-            {
-              sourceTag: 'type:contracts',
-              onlyDependOnLibsWithTags: [],
-              bannedExternalImports: frameworkImports,
-            },
-            {
-              sourceTag: 'type:domain',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain'],
-              bannedExternalImports: frameworkImports,
-            },
-            {
-              sourceTag: 'type:platform',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform'],
-            },
-            {
-              sourceTag: 'type:provider',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform'],
-            },
-            {
-              sourceTag: 'type:sandbox',
-              onlyDependOnLibsWithTags: ['type:domain'],
-              bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'],
-            },
-            {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:sandbox'],
-            },
-            {
-              sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'],
-            },
-            { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            {
-              sourceTag: 'scope:identity-connections',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:identity-connections'],
-            },
-            {
-              sourceTag: 'scope:mail-gateway',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:mail-gateway'],
-            },
-            {
-              sourceTag: 'scope:sync-engine',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:sync-engine'],
-            },
-            {
-              sourceTag: 'scope:conversations',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:conversations'],
-            },
-            { sourceTag: 'scope:embedded', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(false),
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'error',
@@ -104,63 +50,9 @@ export default [
   },
   {
     // Tests (and only tests) may use the testing libs, whatever the project's type.
-    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/src/testing/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', '**/src/testing/**/*.ts', '**/src/test-support/**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: [
-                'type:contracts',
-                'type:domain',
-                'type:platform',
-                'type:provider',
-                'type:sandbox',
-                'type:testing',
-              ],
-            },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing'] },
-            {
-              sourceTag: 'type:domain',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:testing'],
-            },
-            {
-              sourceTag: 'type:platform',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:testing'],
-            },
-            {
-              sourceTag: 'type:provider',
-              onlyDependOnLibsWithTags: [
-                'type:contracts',
-                'type:domain',
-                'type:platform',
-                'type:testing',
-                'type:sandbox',
-              ],
-            },
-            { sourceTag: 'type:sandbox', onlyDependOnLibsWithTags: ['type:domain', 'type:testing'] },
-            {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: [
-                'type:contracts',
-                'type:domain',
-                'type:platform',
-                'type:sandbox',
-                'type:testing',
-              ],
-            },
-            {
-              sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'],
-            },
-            { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(true),
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-console': 'off',
     },

@@ -1,0 +1,312 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
+import { AttachmentEntity } from './attachment.entity';
+import { MessageEntity } from './message.entity';
+
+/** A message to insert: everything but what the database assigns. */
+export type NewMessage = Omit<MessageEntity, 'seq' | 'createdAt' | 'updatedAt'>;
+export type NewAttachment = AttachmentEntity;
+
+/** What identifies one message however it arrives (SYN-5). */
+export interface MessageIdentity {
+  readonly deliveryId?: string | null;
+  readonly provider?: string | null;
+  readonly providerMessageId?: string | null;
+  readonly rfcMessageId?: string | null;
+}
+
+const MESSAGE_COLUMNS: ReadonlyArray<[keyof NewMessage, string, string?]> = [
+  ['locationId', 'location_id'],
+  ['messageId', 'message_id'],
+  ['conversationId', 'conversation_id'],
+  ['contactId', 'contact_id'],
+  ['userId', 'user_id'],
+  ['connectionId', 'connection_id'],
+  ['mailboxKey', 'mailbox_key'],
+  ['kind', 'kind'],
+  ['direction', 'direction'],
+  ['source', 'source'],
+  ['status', 'status'],
+  ['from', 'from_address', 'jsonb'],
+  ['to', 'to_addresses', 'jsonb'],
+  ['cc', 'cc_addresses', 'jsonb'],
+  ['bcc', 'bcc_addresses', 'jsonb'],
+  ['subject', 'subject'],
+  ['text', 'text_body'],
+  ['html', 'html_body'],
+  ['bodyTruncated', 'body_truncated'],
+  ['sortAt', 'sort_at'],
+  ['sentAt', 'sent_at'],
+  ['receivedAt', 'received_at'],
+  ['provider', 'provider'],
+  ['providerMessageId', 'provider_message_id'],
+  ['providerThreadId', 'provider_thread_id'],
+  ['rfcMessageId', 'rfc_message_id'],
+  ['inReplyTo', 'in_reply_to'],
+  ['references', '"references"', 'jsonb'],
+  ['deliveryId', 'delivery_id'],
+  ['rule', 'rule'],
+  ['idempotencyKey', 'idempotency_key'],
+  ['failureCode', 'failure_code'],
+  ['failureMessage', 'failure_message'],
+];
+
+/** Every query is scoped by location (the SND-4 count is by mailbox, see there). */
+@Injectable()
+export class MessagesRepository {
+  constructor(
+    @InjectRepository(MessageEntity) private readonly messages: Repository<MessageEntity>,
+    @InjectRepository(AttachmentEntity) private readonly attachments: Repository<AttachmentEntity>,
+  ) {}
+
+  find(locationId: string, messageId: string): Promise<MessageEntity | null> {
+    return this.messages.findOneBy({ locationId, messageId });
+  }
+
+  findInConversation(
+    locationId: string,
+    conversationId: string,
+    messageId: string,
+  ): Promise<MessageEntity | null> {
+    return this.messages.findOneBy({ locationId, conversationId, messageId });
+  }
+
+  /** SYN-6: send order, then arrival; the keyset continues after `after` (stable under inserts). */
+  page(
+    locationId: string,
+    conversationId: string,
+    after: { sortAt: string; seq: string } | undefined,
+    limit: number,
+  ): Promise<MessageEntity[]> {
+    const qb = this.messages
+      .createQueryBuilder('m')
+      .where('m.locationId = :locationId AND m.conversationId = :conversationId', {
+        locationId,
+        conversationId,
+      })
+      .orderBy('m.sortAt', 'ASC')
+      .addOrderBy('m.seq', 'ASC')
+      .take(limit);
+    if (after) {
+      qb.andWhere('(m.sortAt, m.seq) > (CAST(:sortAt AS timestamptz), CAST(:seq AS bigint))', after);
+    }
+    return qb.getMany();
+  }
+
+  attachmentsOf(locationId: string, messageIds: readonly string[]): Promise<AttachmentEntity[]> {
+    if (messageIds.length === 0) return Promise.resolve([]);
+    return this.attachments.find({
+      where: { locationId, messageId: In([...messageIds]) },
+      order: { messageId: 'ASC', position: 'ASC' },
+    });
+  }
+
+  findAttachment(locationId: string, attachmentId: string): Promise<AttachmentEntity | null> {
+    return this.attachments.findOneBy({ locationId, attachmentId });
+  }
+
+  /** Inserts unless the message is already recorded in its conversation (SYN-5); true when inserted. */
+  async insert(tx: EntityManager, message: NewMessage, attachments: readonly NewAttachment[]): Promise<boolean> {
+    const params = MESSAGE_COLUMNS.map(([prop, , type]) =>
+      type === 'jsonb' ? JSON.stringify(message[prop]) : message[prop],
+    );
+    const placeholders = MESSAGE_COLUMNS.map(([, , type], i) => (type ? `$${i + 1}::${type}` : `$${i + 1}`));
+    const inserted: unknown[] = await tx.query(
+      `INSERT INTO conversations.messages (${MESSAGE_COLUMNS.map(([, col]) => col).join(', ')}, created_at, updated_at)
+       VALUES (${placeholders.join(', ')}, now(), now())
+       ON CONFLICT DO NOTHING RETURNING message_id`,
+      params,
+    );
+    if (inserted.length === 0) return false;
+    await this.insertAttachments(tx, attachments);
+    return true;
+  }
+
+  /** One statement for all of a message's attachments. */
+  private async insertAttachments(tx: EntityManager, rows: readonly NewAttachment[]): Promise<void> {
+    if (rows.length === 0) return;
+    const col = <K extends keyof NewAttachment>(k: K) => rows.map((r) => r[k]);
+    await tx.query(
+      `INSERT INTO conversations.attachments
+         (location_id, attachment_id, message_id, position, filename, content_type, detected_kind, size, object_key,
+          sha256, content_id, inline, omitted_reason)
+       SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::text[],
+                            $8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[])`,
+      [
+        col('locationId'),
+        col('attachmentId'),
+        col('messageId'),
+        col('position'),
+        col('filename'),
+        col('contentType'),
+        col('detectedKind'),
+        col('size'),
+        col('objectKey'),
+        col('sha256'),
+        col('contentId'),
+        col('inline'),
+        col('omittedReason'),
+      ],
+    );
+  }
+
+  /** The message of this conversation that is the same as `id` by any of its identities (SYN-5), locked. */
+  async findSame(
+    tx: EntityManager,
+    locationId: string,
+    conversationId: string,
+    id: MessageIdentity,
+  ): Promise<MessageEntity | null> {
+    const any: string[] = [];
+    if (id.deliveryId) any.push('m.deliveryId = :deliveryId');
+    if (id.providerMessageId && id.provider) {
+      any.push('(m.provider = :provider AND m.providerMessageId = :providerMessageId)');
+    }
+    if (id.rfcMessageId) any.push('m.rfcMessageId = :rfcMessageId');
+    if (any.length === 0) return null;
+    return tx
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .setLock('pessimistic_write')
+      .where('m.locationId = :locationId AND m.conversationId = :conversationId', {
+        locationId,
+        conversationId,
+      })
+      .andWhere(`(${any.join(' OR ')})`, id)
+      .orderBy('m.seq', 'ASC')
+      .getOne();
+  }
+
+  /** A CRM message of this conversation by id, locked (the Sent copy names it, SYN-5). */
+  lockInConversation(
+    tx: EntityManager,
+    locationId: string,
+    conversationId: string,
+    messageId: string,
+  ): Promise<MessageEntity | null> {
+    return tx.getRepository(MessageEntity).findOne({
+      where: { locationId, conversationId, messageId },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  /**
+   * The mailbox copy of a message already recorded (e.g. the Sent copy of a CRM send): fills in what the
+   * provider knows, and a pending CRM message becomes sent. Its place in the conversation does not change.
+   */
+  async confirmFromMailbox(
+    tx: EntityManager,
+    locationId: string,
+    messageId: string,
+    copy: MessageIdentity & { providerThreadId: string | null; sentAt: Date | null; receivedAt: Date },
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE conversations.messages SET
+         status = CASE WHEN source = 'crm' THEN 'sent' ELSE status END,
+         failure_code = CASE WHEN source = 'crm' THEN NULL ELSE failure_code END,
+         failure_message = CASE WHEN source = 'crm' THEN NULL ELSE failure_message END,
+         delivery_id = COALESCE(delivery_id, $3),
+         provider = COALESCE(provider, $4),
+         provider_message_id = COALESCE(provider_message_id, $5),
+         rfc_message_id = COALESCE(rfc_message_id, $6),
+         provider_thread_id = COALESCE(provider_thread_id, $7),
+         sent_at = COALESCE(sent_at, $8),
+         received_at = COALESCE(received_at, $9),
+         updated_at = now()
+       WHERE location_id = $1 AND message_id = $2`,
+      [
+        locationId,
+        messageId,
+        copy.deliveryId ?? null,
+        copy.provider ?? null,
+        copy.providerMessageId ?? null,
+        copy.rfcMessageId ?? null,
+        copy.providerThreadId,
+        copy.sentAt,
+        copy.receivedAt,
+      ],
+    );
+  }
+
+  /** send.succeeded: the provider took it. A route through the location provider does not count against a cap. */
+  async markSent(
+    tx: EntityManager,
+    locationId: string,
+    messageId: string,
+    s: {
+      provider: string | null;
+      providerMessageId: string | null;
+      providerThreadId: string | null;
+      rfcMessageId: string;
+      sentAt: Date;
+      connectionId: string | null;
+      mailboxKey: string | null;
+    },
+  ): Promise<boolean> {
+    const updated: unknown[] = await tx.query(
+      `UPDATE conversations.messages SET
+         status = 'sent', failure_code = NULL, failure_message = NULL,
+         provider = COALESCE(provider, $3), provider_message_id = COALESCE(provider_message_id, $4),
+         provider_thread_id = COALESCE(provider_thread_id, $5), rfc_message_id = COALESCE(rfc_message_id, $6),
+         sent_at = $7, connection_id = $8,
+         mailbox_key = CASE WHEN kind = 'individual' THEN $9 ELSE NULL END, updated_at = now()
+       WHERE location_id = $1 AND message_id = $2 AND source = 'crm'
+       RETURNING message_id`,
+      [
+        locationId,
+        messageId,
+        s.provider,
+        s.providerMessageId,
+        s.providerThreadId,
+        s.rfcMessageId,
+        s.sentAt,
+        s.connectionId,
+        s.mailboxKey,
+      ],
+    );
+    return rowCount(updated) > 0;
+  }
+
+  /** send.failed: nothing went out; a message already confirmed sent (its Sent copy was seen) stays sent. */
+  async markFailed(
+    tx: EntityManager,
+    locationId: string,
+    messageId: string,
+    failure: { code: string; message: string },
+  ): Promise<boolean> {
+    const updated: unknown[] = await tx.query(
+      `UPDATE conversations.messages SET status = 'failed', failure_code = $3, failure_message = $4,
+         mailbox_key = NULL, updated_at = now()
+       WHERE location_id = $1 AND message_id = $2 AND source = 'crm' AND status <> 'sent'
+       RETURNING message_id`,
+      [locationId, messageId, failure.code, failure.message],
+    );
+    return rowCount(updated) > 0;
+  }
+
+  /**
+   * SND-4 pre-check: individual CRM emails routed through this mailbox since `since`. The cap belongs to the
+   * mailbox, which one user may connect in several locations, so this one count spans them; it returns numbers only.
+   */
+  async mailboxSends(
+    mailboxKey: string,
+    since: Date,
+    cap: number,
+  ): Promise<{ count: number; slotOpensAt: Date | null }> {
+    const rows: Array<{ count: string; nth: Date | null }> = await this.messages.query(
+      `SELECT count(*) AS count,
+              (array_agg(created_at ORDER BY created_at DESC))[$3] AS nth
+       FROM conversations.messages
+       WHERE mailbox_key = $1 AND created_at > $2 AND status IN ('pending', 'sent')`,
+      [mailboxKey, since, Math.max(cap, 1)],
+    );
+    return { count: Number(rows[0]?.count ?? 0), slotOpensAt: rows[0]?.nth ?? null };
+  }
+}
+
+/** TypeORM's `query` on UPDATE ... RETURNING answers [rows, count] with pg. */
+function rowCount(result: unknown[]): number {
+  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[1];
+  return result.length;
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { EventEnvelope, PayloadOf, mailboxSyncGapV1, messageSkippedV1, sendFailedV1 } from '@mailbridge/contracts';
+import { decodeCursor, encodeCursor, timestampCursor } from '../common/cursor';
+import type { SyncEventEntity } from './sync-event.entity';
+import { NewSyncEvent, SyncEventsRepository } from './sync-events.repository';
+
+const RULE_BY_SEND_FAILURE: Record<string, string> = {
+  sending_cap_reached: 'SND-4',
+  attachment_too_large: 'ATT-1',
+  attachment_type_unsupported: 'ATT-2',
+};
+
+export interface SyncEventPage {
+  readonly items: SyncEventEntity[];
+  readonly nextCursor: string | null;
+}
+
+/** Records what did not sync or send (so nothing disappears silently) and lists it for the CRM. */
+@Injectable()
+export class SyncEventsService {
+  constructor(private readonly events: SyncEventsRepository) {}
+
+  async recordSkipped(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof messageSkippedV1>>): Promise<void> {
+    const p = event.payload;
+    await this.events.insert(tx, [
+      {
+        ...blank(p.locationId, event.id, new Date(p.occurredAt)),
+        kind: 'message_skipped',
+        reason: p.reason,
+        rule: p.rule,
+        detail: p.detail,
+        contactId: p.contactId,
+        userId: p.userId,
+        connectionId: p.connectionId,
+        mailboxKey: p.mailboxKey,
+        providerMessageId: p.providerMessageId,
+        rfcMessageId: p.rfcMessageId,
+        subject: p.subject,
+        from: p.from,
+      },
+    ]);
+  }
+
+  /** CON-5: one entry per connection of the mailbox, each in that connection's location. */
+  async recordGap(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof mailboxSyncGapV1>>): Promise<void> {
+    const p = event.payload;
+    await this.events.insert(
+      tx,
+      p.connections.map((c) => ({
+        ...blank(c.locationId, event.id, new Date(event.occurredAt)),
+        kind: 'sync_gap',
+        reason: p.reason,
+        rule: 'CON-5',
+        detail: `Messages between ${p.from} and ${p.to} may not have synced (${p.reason})`,
+        userId: c.userId,
+        connectionId: c.connectionId,
+        mailboxKey: p.mailboxKey,
+        rangeFrom: new Date(p.from),
+        rangeTo: new Date(p.to),
+      })),
+    );
+  }
+
+  async recordSendFailed(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof sendFailedV1>>, subject: string | null): Promise<void> {
+    const p = event.payload;
+    await this.events.insert(tx, [
+      {
+        ...blank(p.locationId, event.id, new Date(p.failedAt)),
+        kind: 'send_failed',
+        reason: p.code,
+        rule: RULE_BY_SEND_FAILURE[p.code] ?? null,
+        detail: p.message,
+        contactId: p.contactId,
+        userId: p.userId,
+        connectionId: p.route?.kind === 'mailbox' ? p.route.connectionId : null,
+        mailboxKey: p.route?.kind === 'mailbox' ? p.route.mailboxKey : null,
+        messageId: p.sendId,
+        subject,
+      },
+    ]);
+  }
+
+  async page(q: {
+    locationId: string;
+    contactId?: string;
+    userId?: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<SyncEventPage> {
+    const after = q.cursor ? decodeCursor(q.cursor, timestampCursor) : undefined;
+    const rows = await this.events.page({
+      locationId: q.locationId,
+      contactId: q.contactId,
+      userId: q.userId,
+      after: after ? { occurredAt: after[0], seq: after[1] } : undefined,
+      limit: q.limit + 1,
+    });
+    const items = rows.slice(0, q.limit);
+    const last = rows.length > q.limit ? items[items.length - 1] : undefined;
+    return { items, nextCursor: last ? encodeCursor([last.occurredAt.toISOString(), last.seq]) : null };
+  }
+}
+
+function blank(locationId: string, sourceEventId: string, occurredAt: Date): NewSyncEvent {
+  return {
+    locationId,
+    syncEventId: randomUUID(),
+    kind: 'message_skipped',
+    reason: '',
+    rule: null,
+    detail: '',
+    contactId: null,
+    userId: null,
+    connectionId: null,
+    mailboxKey: null,
+    messageId: null,
+    providerMessageId: null,
+    rfcMessageId: null,
+    subject: null,
+    from: null,
+    rangeFrom: null,
+    rangeTo: null,
+    occurredAt,
+    sourceEventId,
+  };
+}

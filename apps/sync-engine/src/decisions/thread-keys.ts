@@ -1,0 +1,49 @@
+import type { CanonicalMessage } from '@mailbridge/contracts';
+
+/**
+ * A thread binding is found again through keys, each scoped to one mailbox: the provider thread id (`t:`) and the
+ * RFC Message-IDs of the thread's messages (`m:`).
+ */
+export const threadKey = (providerThreadId: string): string => `t:${providerThreadId}`;
+export const messageKey = (rfcMessageId: string): string => `m:${rfcMessageId}`;
+
+/** How an observed message found its binding (the matching order, best first). */
+export type MatchedBy = 'thread_id' | 'message_id' | 'in_reply_to' | 'references';
+
+export interface LookupKey {
+  readonly key: string;
+  readonly matchedBy: MatchedBy;
+}
+
+/**
+ * The keys to look a message up by, in the order they are trusted:
+ * 1. the provider thread id (the provider's own threading);
+ * 2. the message's own Message-ID (it was bound before, e.g. by Auto-BCC or a CRM send);
+ * 3. In-Reply-To (its direct parent);
+ * 4. References, newest first (the closest ancestor wins).
+ * A client that broke the provider thread (Outlook after a subject change, a client that starts a new Gmail thread)
+ * still lands through 3 and 4.
+ */
+export function lookupKeys(message: CanonicalMessage): LookupKey[] {
+  const keys: LookupKey[] = [];
+  const seen = new Set<string>();
+  const add = (key: string, matchedBy: MatchedBy) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    keys.push({ key, matchedBy });
+  };
+  if (message.providerThreadId) add(threadKey(message.providerThreadId), 'thread_id');
+  if (message.rfcMessageId) add(messageKey(message.rfcMessageId), 'message_id');
+  if (message.inReplyTo) add(messageKey(message.inReplyTo), 'in_reply_to');
+  for (const ref of [...message.references].reverse()) add(messageKey(ref), 'references');
+  return keys;
+}
+
+/** The keys a message contributes to its binding once it is part of the thread. */
+export function ownKeys(message: CanonicalMessage): Array<{ key: string; providerMessageId: string | null }> {
+  const keys: Array<{ key: string; providerMessageId: string | null }> = [];
+  if (message.providerThreadId) keys.push({ key: threadKey(message.providerThreadId), providerMessageId: null });
+  if (message.rfcMessageId)
+    keys.push({ key: messageKey(message.rfcMessageId), providerMessageId: message.providerMessageId });
+  return keys;
+}

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import jwt from 'jsonwebtoken';
+import { SAMPLE_MAILBOXES, SandboxProviders, startSandboxProviders } from '@mailbridge/sandbox-providers';
+import {
+  SpawnedProcess,
+  buildApp,
+  createTestDatabase,
+  expectEventually,
+  spawnNode,
+  startKafkaMockCluster,
+} from '@mailbridge/testing';
+
+export const SERVICES = ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface Platform {
+  readonly urls: Record<ServiceName, string>;
+  readonly sandbox: SandboxProviders;
+  readonly internalApiToken: string;
+  /** A CRM bearer token, as the CRM gateway would send it. */
+  token(locationId: string, userId: string): string;
+  /** kill -9 one service (no shutdown hook runs). */
+  kill(name: ServiceName): Promise<void>;
+  /** Starts a killed or stopped service again, with the same settings, and waits until it is ready. */
+  restart(name: ServiceName): Promise<void>;
+  logs(name: ServiceName): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The platform as in production, on one machine: each service its own process built by `tools/build.mjs` (as the
+ * Dockerfile does), Kafka (librdkafka's mock cluster), PostgreSQL (a fresh database), the provider emulators.
+ * Tests drive it only through public surfaces: the CRM HTTP API, the emulators' control API, SMTP.
+ */
+export async function startPlatform(options: { env?: Record<string, string> } = {}): Promise<Platform> {
+  const [entries, kafka, db, workDir] = await Promise.all([
+    Promise.all(SERVICES.map((s) => buildApp(`apps/${s}`))),
+    startKafkaMockCluster(),
+    createTestDatabase('mb_e2e'),
+    fs.mkdtemp(path.join(os.tmpdir(), 'mb-e2e-')),
+  ]);
+  const ports = await Promise.all(SERVICES.map(() => freePort()));
+  const urls = Object.fromEntries(SERVICES.map((s, i) => [s, `http://127.0.0.1:${ports[i]}`])) as Record<ServiceName, string>;
+  const sandbox = await startSandboxProviders({
+    mailboxes: SAMPLE_MAILBOXES,
+    google: { pushEndpoint: `${urls['mail-gateway']}/v1/webhooks/gmail` },
+  });
+  const authSecret = randomBytes(32).toString('hex');
+  const internalApiToken = randomBytes(32).toString('hex');
+  const common: Record<string, string> = {
+    KAFKA_BROKERS: kafka.bootstrapServers.join(','),
+    // The mock cluster cannot grant producer ids; production keeps idempotence on.
+    KAFKA_IDEMPOTENT_PRODUCER: 'false',
+    DATABASE_URL: db.url,
+    AUTH_JWT_SECRET: authSecret,
+    INTERNAL_API_TOKEN: internalApiToken,
+    TOKEN_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    OBJECT_STORE_DIR: path.join(workDir, 'objects'),
+    DATA_DIR: workDir,
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+    ...Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase().replace(/-/g, '_')}_URL`, urls[s]])),
+    ...sandbox.platformEnv(),
+    ...options.env,
+  };
+  const envOf = (s: ServiceName, i: number) => ({ ...common, PORT: String(ports[i]), HOST: '127.0.0.1', PUBLIC_URL: urls[s] });
+  const procs = new Map<ServiceName, SpawnedProcess>();
+  const logs = new Map<ServiceName, string>();
+
+  const ready = async (s: ServiceName) =>
+    expectEventually(
+      async () => {
+        const proc = procs.get(s)!;
+        if (proc.child.exitCode !== null) throw new Error(`${s} exited:\n${proc.stderr()}\n${proc.stdout()}`);
+        const res = await fetch(`${urls[s]}/health/ready`).catch(() => undefined);
+        expect(res?.status).toBe(200);
+      },
+      { timeoutMs: 90_000, intervalMs: 200 },
+    );
+  const launch = async (s: ServiceName) => {
+    const i = SERVICES.indexOf(s);
+    const proc = spawnNode(entries[i], [], envOf(s, i));
+    procs.set(s, proc);
+    await ready(s);
+  };
+  const remember = (s: ServiceName) => {
+    const proc = procs.get(s);
+    if (proc) logs.set(s, (logs.get(s) ?? '') + proc.stdout() + proc.stderr());
+  };
+
+  try {
+    for (const s of SERVICES) await launch(s);
+  } catch (error) {
+    await Promise.all([...procs.values()].map((p) => p.stop(2_000)));
+    await Promise.all([sandbox.close(), kafka.stop(), db.drop()]);
+    throw error;
+  }
+
+  return {
+    urls,
+    sandbox,
+    internalApiToken,
+    token: (locationId, userId) => jwt.sign({ loc: locationId }, authSecret, { subject: userId, algorithm: 'HS256' }),
+    async kill(s) {
+      const proc = procs.get(s)!;
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+      remember(s);
+    },
+    async restart(s) {
+      await launch(s);
+    },
+    logs: (s) => (logs.get(s) ?? '') + (procs.get(s)?.stdout() ?? '') + (procs.get(s)?.stderr() ?? ''),
+    async stop() {
+      await Promise.all([...procs.values()].map((p) => p.stop(10_000)));
+      await sandbox.close();
+      await kafka.stop();
+      await db.drop();
+      await fs.rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** JSON fetch against a service with a bearer token; returns status and body. */
+export async function api<T = unknown>(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+      ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      ...init.headers,
+    },
+    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+}

@@ -1,0 +1,222 @@
+import type { Readable } from 'node:stream';
+import { gmail, type gmail_v1 } from '@googleapis/gmail';
+import { mapGoogleError } from './google-error.mapper';
+import type { ProviderErrorCode } from './provider-error';
+
+export interface GmailApiConfig {
+  /** `GMAIL_API_ROOT_URL`: `https://gmail.googleapis.com/` or an emulator, with the trailing slash. */
+  readonly rootUrl: string;
+  /** Per request; a timed-out request is a `temporary` error. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** The fetch gaxios uses; Node's global by default (gaxios would otherwise import node-fetch). */
+  readonly fetchImplementation?: typeof fetch;
+}
+
+/** Quota units per call (Gmail quota reference), for per-mailbox budgets. */
+export const GMAIL_QUOTA_UNITS = {
+  getProfile: 1,
+  historyList: 2,
+  messagesGet: 5,
+  messagesList: 5,
+  messagesSend: 100,
+  watch: 100,
+  stop: 50,
+} as const;
+
+export interface GmailMessageRef {
+  readonly id: string;
+  readonly threadId: string;
+  readonly labelIds: readonly string[];
+}
+
+export interface GmailHistoryPage {
+  /** Records in increasing history id order; only `messagesAdded` matter to us. */
+  readonly records: ReadonlyArray<{ readonly id: string; readonly added: readonly GmailMessageRef[] }>;
+  readonly nextPageToken?: string;
+  /** The mailbox's current history id: the next cursor once there is no next page. */
+  readonly historyId: string;
+}
+
+export interface GmailRawMessage extends GmailMessageRef {
+  /** When Google accepted the message. */
+  readonly internalDate: Date;
+  readonly historyId: string;
+  /** The RFC 822 bytes. */
+  readonly raw: Buffer;
+}
+
+/**
+ * The Gmail calls the gateway makes, on the official `@googleapis/gmail` client pointed at a configurable root URL.
+ * Each call takes the mailbox's access token (obtained and cached by the caller) and throws only
+ * {@link GoogleProviderError}s. The client's own retries are off: the caller owns retry, budget and backoff policy.
+ */
+export class GmailApi {
+  private readonly client: gmail_v1.Gmail;
+
+  constructor(private readonly config: GmailApiConfig) {
+    this.client = gmail({
+      version: 'v1',
+      rootUrl: config.rootUrl,
+      retry: false,
+      timeout: config.timeoutMs ?? 30_000,
+      fetchImplementation: config.fetchImplementation ?? fetch,
+    });
+  }
+
+  private options(token: string, extra: Record<string, unknown> = {}) {
+    return { headers: { Authorization: `Bearer ${token}` }, ...extra };
+  }
+
+  private async call<T>(
+    operation: string,
+    run: () => Promise<{ data: T }>,
+    notFound?: ProviderErrorCode,
+  ): Promise<T> {
+    try {
+      return (await run()).data;
+    } catch (error) {
+      throw mapGoogleError(error, { operation, notFound });
+    }
+  }
+
+  async getProfile(token: string): Promise<{ emailAddress: string; historyId: string }> {
+    const data = await this.call('users.getProfile', () =>
+      this.client.users.getProfile({ userId: 'me' }, this.options(token)),
+    );
+    return { emailAddress: data.emailAddress ?? '', historyId: String(data.historyId ?? '') };
+  }
+
+  async watch(
+    token: string,
+    request: { topicName: string; labelIds: readonly string[] },
+  ): Promise<{ historyId: string; expiration: Date }> {
+    const data = await this.call('users.watch', () =>
+      this.client.users.watch(
+        {
+          userId: 'me',
+          requestBody: {
+            topicName: request.topicName,
+            labelIds: [...request.labelIds],
+            labelFilterBehavior: 'include',
+          },
+        },
+        this.options(token),
+      ),
+    );
+    return { historyId: String(data.historyId ?? ''), expiration: new Date(Number(data.expiration ?? 0)) };
+  }
+
+  async stop(token: string): Promise<void> {
+    await this.call('users.stop', () => this.client.users.stop({ userId: 'me' }, this.options(token)));
+  }
+
+  /** `history.list` of added messages after `startHistoryId`; a stale cursor is `cursor_expired`. */
+  async listHistory(
+    token: string,
+    request: { startHistoryId: string; pageToken?: string; maxResults?: number },
+  ): Promise<GmailHistoryPage> {
+    const data = await this.call(
+      'users.history.list',
+      () =>
+        this.client.users.history.list(
+          {
+            userId: 'me',
+            startHistoryId: request.startHistoryId,
+            historyTypes: ['messageAdded'],
+            maxResults: request.maxResults ?? 100,
+            ...(request.pageToken ? { pageToken: request.pageToken } : {}),
+          },
+          this.options(token),
+        ),
+      'cursor_expired',
+    );
+    return {
+      records: (data.history ?? []).map((h) => ({
+        id: String(h.id ?? ''),
+        added: (h.messagesAdded ?? [])
+          .map((a) => a.message)
+          .filter((m): m is gmail_v1.Schema$Message => !!m?.id)
+          .map((m) => ({ id: m.id ?? '', threadId: m.threadId ?? '', labelIds: m.labelIds ?? [] })),
+      })),
+      ...(data.nextPageToken ? { nextPageToken: data.nextPageToken } : {}),
+      historyId: String(data.historyId ?? ''),
+    };
+  }
+
+  /** The whole message (`format=raw`): ids, labels, dates and the RFC 822 bytes. */
+  async getRawMessage(token: string, id: string): Promise<GmailRawMessage> {
+    const data = await this.call('users.messages.get', () =>
+      this.client.users.messages.get({ userId: 'me', id, format: 'raw' }, this.options(token)),
+    );
+    return {
+      id: data.id ?? id,
+      threadId: data.threadId ?? '',
+      labelIds: data.labelIds ?? [],
+      internalDate: new Date(Number(data.internalDate ?? Date.now())),
+      historyId: String(data.historyId ?? ''),
+      // Google emits base64url; Node's decoder accepts either alphabet, padded or not.
+      raw: Buffer.from(data.raw ?? '', 'base64url'),
+    };
+  }
+
+  /** Labels and a few headers (`format=metadata`), e.g. the Message-ID Gmail actually used. */
+  async getMessageHeaders(
+    token: string,
+    id: string,
+    names: readonly string[],
+  ): Promise<GmailMessageRef & { headers: Record<string, string> }> {
+    const data = await this.call('users.messages.get', () =>
+      this.client.users.messages.get(
+        { userId: 'me', id, format: 'metadata', metadataHeaders: [...names] },
+        this.options(token),
+      ),
+    );
+    const headers: Record<string, string> = {};
+    for (const h of data.payload?.headers ?? []) {
+      if (h.name && h.value !== undefined && h.value !== null) headers[h.name.toLowerCase()] = h.value;
+    }
+    return { id: data.id ?? id, threadId: data.threadId ?? '', labelIds: data.labelIds ?? [], headers };
+  }
+
+  /** `messages.list` (newest first): ids only. */
+  async listMessages(
+    token: string,
+    request: { q?: string; labelIds?: readonly string[]; pageToken?: string; maxResults?: number },
+  ): Promise<{ messages: Array<{ id: string; threadId: string }>; nextPageToken?: string }> {
+    const data = await this.call('users.messages.list', () =>
+      this.client.users.messages.list(
+        {
+          userId: 'me',
+          maxResults: request.maxResults ?? 100,
+          ...(request.q ? { q: request.q } : {}),
+          ...(request.labelIds?.length ? { labelIds: [...request.labelIds] } : {}),
+          ...(request.pageToken ? { pageToken: request.pageToken } : {}),
+        },
+        this.options(token),
+      ),
+    );
+    return {
+      messages: (data.messages ?? []).map((m) => ({ id: m.id ?? '', threadId: m.threadId ?? '' })),
+      ...(data.nextPageToken ? { nextPageToken: data.nextPageToken } : {}),
+    };
+  }
+
+  /**
+   * `messages.send` through the upload path (multipart: thread id + the raw message, streamed), so large messages
+   * are not base64-inflated into a JSON body. The upload URL ignores the service-level root URL, hence the per-call
+   * `rootUrl`. Not retried here: a send is not idempotent.
+   */
+  async send(token: string, request: { raw: Readable | Buffer; threadId?: string }): Promise<GmailMessageRef> {
+    const data = await this.call('users.messages.send', () =>
+      this.client.users.messages.send(
+        {
+          userId: 'me',
+          requestBody: request.threadId ? { threadId: request.threadId } : {},
+          media: { mimeType: 'message/rfc822', body: request.raw },
+        },
+        this.options(token, { rootUrl: this.config.rootUrl }),
+      ),
+    );
+    return { id: data.id ?? '', threadId: data.threadId ?? '', labelIds: data.labelIds ?? [] };
+  }
+}
