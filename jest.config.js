@@ -23,6 +23,7 @@ module.exports = {
   // Global on purpose: jest ignores testTimeout inside `projects`. Unit tests are fast anyway; integration tests start
   // real servers. E2E files raise it further with jest.setTimeout.
   testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/tools/jest/summary-reporter.cjs'],
   projects: [
     {
       ...common,

@@ -274,15 +274,21 @@ export class MessagesRepository {
     locationId: string,
     messageId: string,
     failure: { code: string; message: string },
-  ): Promise<boolean> {
-    const updated: unknown[] = await tx.query(
+  ): Promise<{ outcome: 'failed' | 'already_sent' | 'missing'; subject: string | null }> {
+    const rows: Array<{ status: string; subject: string }> = await tx.query(
+      `SELECT status, subject FROM conversations.messages
+       WHERE location_id = $1 AND message_id = $2 AND source = 'crm' FOR UPDATE`,
+      [locationId, messageId],
+    );
+    if (rows.length === 0) return { outcome: 'missing', subject: null };
+    if (rows[0].status === 'sent') return { outcome: 'already_sent', subject: rows[0].subject };
+    await tx.query(
       `UPDATE conversations.messages SET status = 'failed', failure_code = $3, failure_message = $4,
          mailbox_key = NULL, updated_at = now()
-       WHERE location_id = $1 AND message_id = $2 AND source = 'crm' AND status <> 'sent'
-       RETURNING message_id`,
+       WHERE location_id = $1 AND message_id = $2`,
       [locationId, messageId, failure.code, failure.message],
     );
-    return rowCount(updated) > 0;
+    return { outcome: 'failed', subject: rows[0].subject };
   }
 
   /**

@@ -1,0 +1,78 @@
+import { Controller, Get, Header, Param, ParseUUIDPipe, Query, StreamableFile } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { AppError } from '@mailbridge/platform-runtime';
+import { ApiErrors, CrmController } from '../common/crm-route.decorator';
+import { DEFAULT_PAGE_SIZE } from '../common/cursor';
+import { PageQueryDto } from '../common/pagination.dto';
+import { MessageDto, MessagePageDto } from './dto/message.dto';
+import { toMessageDto } from './message.mapper';
+import { MessagesService } from './messages.service';
+
+/** Ids in paths are UUIDs; anything else is a 400 before any query. */
+export const uuidParam = (name: string) =>
+  new ParseUUIDPipe({
+    exceptionFactory: () => new AppError('validation', 'invalid_request', `${name} must be a UUID`),
+  });
+
+@ApiTags('messages')
+@CrmController()
+@Controller('v1/locations/:locationId')
+export class MessagesController {
+  constructor(private readonly messages: MessagesService) {}
+
+  @Get('conversations/:conversationId/messages')
+  @ApiOperation({
+    summary: "A conversation's messages in send order (SYN-6)",
+    description: 'Ordered by the date each message was sent, then arrival; cursor-paginated, stable under inserts.',
+  })
+  @ApiOkResponse({ type: MessagePageDto })
+  @ApiErrors({
+    400: '`invalid_request` (conversationId not a UUID, limit over 100), `invalid_cursor`',
+    404: '`conversation_not_found`',
+  })
+  async list(
+    @Param('locationId') locationId: string,
+    @Param('conversationId', uuidParam('conversationId')) conversationId: string,
+    @Query() q: PageQueryDto,
+  ): Promise<MessagePageDto> {
+    const page = await this.messages.page({
+      locationId,
+      conversationId,
+      cursor: q.cursor,
+      limit: q.limit ?? DEFAULT_PAGE_SIZE,
+    });
+    return { items: page.items.map(toMessageDto), nextCursor: page.nextCursor };
+  }
+
+  @Get('messages/:messageId')
+  @ApiOperation({ summary: 'One message, with its status and failure reason' })
+  @ApiOkResponse({ type: MessageDto })
+  @ApiErrors({ 400: '`invalid_request` (messageId not a UUID)', 404: '`message_not_found`' })
+  async get(
+    @Param('locationId') locationId: string,
+    @Param('messageId', uuidParam('messageId')) messageId: string,
+  ): Promise<MessageDto> {
+    return toMessageDto(await this.messages.get(locationId, messageId));
+  }
+
+  @Get('attachments/:attachmentId')
+  @Header('X-Content-Type-Options', 'nosniff')
+  @ApiOperation({ summary: "An attachment's bytes, with its detected content type and Content-Disposition" })
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' }, description: 'The bytes (ATT-3: from the object store)' })
+  @ApiErrors({
+    400: '`invalid_request` (attachmentId not a UUID)',
+    404: '`attachment_not_found`, `attachment_omitted` (left behind under ATT-1/ATT-2)',
+  })
+  async download(
+    @Param('locationId') locationId: string,
+    @Param('attachmentId', uuidParam('attachmentId')) attachmentId: string,
+  ): Promise<StreamableFile> {
+    const file = await this.messages.download(locationId, attachmentId);
+    return new StreamableFile(file.stream, {
+      type: file.contentType,
+      disposition: file.disposition,
+      length: file.size,
+    });
+  }
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { AttachmentEntity } from './attachment.entity';
+import { MessageEntity } from './message.entity';
+import { MessagesController } from './messages.controller';
+import { MessagesRepository } from './messages.repository';
+import { MessagesService } from './messages.service';
+import { RecordSyncedMessageUseCase } from './record-synced-message.use-case';
+import { SyncedMessagesConsumer } from './synced-messages.consumer';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([MessageEntity, AttachmentEntity]), ConversationsModule],
+  controllers: [MessagesController],
+  providers: [MessagesRepository, MessagesService, RecordSyncedMessageUseCase, SyncedMessagesConsumer],
+  exports: [MessagesRepository],
+})
+export class MessagesModule {}

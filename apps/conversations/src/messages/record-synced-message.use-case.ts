@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { conversationIdFor, type PayloadOf, type messageSyncedV1 } from '@mailbridge/contracts';
+import { PermanentEventError } from '@mailbridge/platform-messaging';
+import { ConversationsRepository } from '../conversations/conversations.repository';
+import { MessagesRepository, NewAttachment } from './messages.repository';
+
+export type MessageSynced = PayloadOf<typeof messageSyncedV1>;
+
+/**
+ * Records a message sync-engine placed in a conversation, once per conversation (SYN-5): a copy already recorded
+ * (same delivery, same provider message, same RFC Message-ID, or the CRM send it confirms) is merged into the
+ * existing entry instead of adding one. Its place is its send date, so late arrivals still list in order (SYN-6).
+ */
+@Injectable()
+export class RecordSyncedMessageUseCase {
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly conversations: ConversationsRepository,
+  ) {}
+
+  async execute(tx: EntityManager, p: MessageSynced): Promise<'recorded' | 'merged'> {
+    if (p.conversationId !== conversationIdFor(p.locationId, p.contactId)) {
+      throw new PermanentEventError(
+        `conversationId ${p.conversationId} is not the conversation of contact ${p.contactId}`,
+        'conversation_mismatch',
+      );
+    }
+    const m = p.message;
+    const identity = {
+      deliveryId: p.deliveryId,
+      provider: m.provider,
+      providerMessageId: m.providerMessageId,
+      rfcMessageId: m.rfcMessageId,
+    };
+    const copy = {
+      ...identity,
+      providerThreadId: m.providerThreadId,
+      sentAt: m.sentAt ? new Date(m.sentAt) : null,
+      receivedAt: new Date(m.receivedAt),
+    };
+    const existing =
+      (p.crmMessageId &&
+        (await this.messages.lockInConversation(tx, p.locationId, p.conversationId, p.crmMessageId))) ||
+      (await this.messages.findSame(tx, p.locationId, p.conversationId, identity));
+    if (existing) {
+      await this.messages.confirmFromMailbox(tx, p.locationId, existing.messageId, copy);
+      return 'merged';
+    }
+
+    // The delivery id is deterministic per (conversation, message): a replayed log rebuilds the same ids.
+    const messageId = p.deliveryId;
+    const sortAt = copy.sentAt ?? copy.receivedAt;
+    const attachments: NewAttachment[] = m.attachments.map((a, position) => ({
+      locationId: p.locationId,
+      attachmentId: randomUUID(),
+      messageId,
+      position,
+      filename: a.filename,
+      contentType: a.contentType,
+      detectedKind: a.detectedKind ?? null,
+      size: a.size,
+      objectKey: a.omittedReason ? null : (a.objectKey ?? null),
+      sha256: a.sha256 ?? null,
+      contentId: a.contentId ?? null,
+      inline: a.inline ?? false,
+      omittedReason: a.omittedReason ?? (a.objectKey ? null : 'not_stored'),
+    }));
+    const inserted = await this.messages.insert(
+      tx,
+      {
+        locationId: p.locationId,
+        messageId,
+        conversationId: p.conversationId,
+        contactId: p.contactId,
+        userId: p.userId,
+        connectionId: p.connectionId,
+        mailboxKey: null,
+        kind: null,
+        direction: p.direction,
+        source: p.source,
+        status: p.direction === 'inbound' ? 'received' : 'sent',
+        from: m.from,
+        to: m.to,
+        cc: m.cc,
+        bcc: m.bcc,
+        subject: m.subject,
+        text: m.text,
+        html: m.html,
+        bodyTruncated: m.bodyTruncated,
+        sortAt,
+        sentAt: copy.sentAt,
+        receivedAt: copy.receivedAt,
+        provider: m.provider,
+        providerMessageId: m.providerMessageId,
+        providerThreadId: m.providerThreadId,
+        rfcMessageId: m.rfcMessageId,
+        inReplyTo: m.inReplyTo,
+        references: m.references,
+        deliveryId: p.deliveryId,
+        rule: p.rule,
+        idempotencyKey: null,
+        failureCode: null,
+        failureMessage: null,
+      },
+      attachments,
+    );
+    if (!inserted) return 'merged';
+    await this.conversations.recordMessage(tx, {
+      locationId: p.locationId,
+      conversationId: p.conversationId,
+      contactId: p.contactId,
+      at: sortAt,
+      subject: m.subject,
+    });
+    return 'recorded';
+  }
+}

@@ -1,0 +1,26 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventEnvelope, Topics, eventCatalog, mailboxSyncGapV1, messageSkippedV1 } from '@mailbridge/contracts';
+import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { SyncEventsService } from './sync-events.service';
+
+/** message.skipped (ATT-1, CON-3, CON-4...) and mailbox.sync-gap (CON-5) become sync events the CRM can list. */
+@Injectable()
+export class SyncEventsConsumer {
+  constructor(
+    private readonly syncEvents: SyncEventsService,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+  ) {}
+
+  @OnEvent({ topic: Topics.syncMessages, group: 'skipped-messages' })
+  async onSyncMessage(event: EventEnvelope): Promise<void> {
+    if (!eventCatalog.is(event, messageSkippedV1)) return;
+    await this.uow.handleOnce('skipped-messages', event, (tx) => this.syncEvents.recordSkipped(tx.manager, event));
+  }
+
+  @OnEvent({ topic: Topics.mailMailboxes, group: 'sync-gaps' })
+  async onMailboxEvent(event: EventEnvelope): Promise<void> {
+    if (!eventCatalog.is(event, mailboxSyncGapV1)) return;
+    await this.uow.handleOnce('sync-gaps', event, (tx) => this.syncEvents.recordGap(tx.manager, event));
+  }
+}

@@ -1,0 +1,119 @@
+{{/*
+Names. The chart deploys one component per service; every per-service object is named <fullname>-<service>.
+*/}}
+{{- define "mailbridge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mailbridge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mailbridge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* <fullname>-<service>. Call with (dict "root" $ "service" "conversations"). */}}
+{{- define "mailbridge.componentName" -}}
+{{- printf "%s-%s" (include "mailbridge.fullname" .root) .service | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mailbridge.labels" -}}
+helm.sh/chart: {{ include "mailbridge.chart" . }}
+app.kubernetes.io/name: {{ include "mailbridge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mailbridge
+{{- end -}}
+
+{{/* Labels of one service's objects. Call with (dict "root" $ "service" $name). */}}
+{{- define "mailbridge.componentLabels" -}}
+{{ include "mailbridge.labels" .root }}
+app.kubernetes.io/component: {{ .service }}
+{{- end -}}
+
+{{/* Selector labels: immutable on a Deployment, so never add the version or the chart here. */}}
+{{- define "mailbridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mailbridge.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .service }}
+{{- end -}}
+
+{{/*
+A service's effective settings: serviceDefaults overlaid with services.<name> (maps merge, lists and scalars of the
+service win). Returned as YAML; use with fromYaml.
+*/}}
+{{- define "mailbridge.settings" -}}
+{{- $own := index .root.Values.services .service -}}
+{{- toYaml (mergeOverwrite (deepCopy .root.Values.serviceDefaults) (deepCopy $own)) -}}
+{{- end -}}
+
+{{/* The image of a service: [registry/]repository/<service>:tag (tag defaults to the chart's appVersion). */}}
+{{- define "mailbridge.image" -}}
+{{- $img := .root.Values.image -}}
+{{- $repo := printf "%s/%s" $img.repository .service -}}
+{{- if $img.registry -}}
+{{- $repo = printf "%s/%s" $img.registry $repo -}}
+{{- end -}}
+{{- printf "%s:%s" $repo (default .root.Chart.AppVersion $img.tag) -}}
+{{- end -}}
+
+{{/* What the image runs (the command the README documents); the migration Job appends "migrate". */}}
+{{- define "mailbridge.entrypoint" -}}
+{{- printf "dist/apps/%s/apps/%s/src/main.js" .service .service -}}
+{{- end -}}
+
+{{/*
+Non-secret environment of a service: config (shared) overlaid with services.<name>.config, each value rendered with
+tpl so values can refer to the release (e.g. another service's in-cluster URL). Empty values are kept: the services
+treat an empty variable as unset, and the key documents the setting. Returned as YAML.
+*/}}
+{{- define "mailbridge.configData" -}}
+{{- $own := index .root.Values.services .service -}}
+{{- $data := mergeOverwrite (deepCopy .root.Values.config) (deepCopy (default (dict) $own.config)) -}}
+{{- $out := dict -}}
+{{- range $key, $value := $data -}}
+{{- $_ := set $out $key (tpl (toString $value) $.root) -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Secret environment of a service as container env entries: secrets.env (shared) overlaid with services.<name>.secretEnv.
+Values always come from an existing Secret (secrets.existingSecret, or the entry's own secretName): the chart never
+holds secret values.
+*/}}
+{{- define "mailbridge.secretEnv" -}}
+{{- $own := index .root.Values.services .service -}}
+{{- $entries := mergeOverwrite (deepCopy .root.Values.secrets.env) (deepCopy (default (dict) $own.secretEnv)) -}}
+{{- range $name, $ref := $entries }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ default $.root.Values.secrets.existingSecret $ref.secretName | quote }}
+      key: {{ default $name $ref.key | quote }}
+      {{- if $ref.optional }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Variables the chart itself owns; listed once so the Deployment and the migration Job agree. */}}
+{{- define "mailbridge.fixedEnv" -}}
+- name: PORT
+  value: {{ .settings.port | toString | quote }}
+{{- end -}}
+
+{{- define "mailbridge.podSecurityContext" -}}
+{{- toYaml .podSecurityContext -}}
+{{- end -}}

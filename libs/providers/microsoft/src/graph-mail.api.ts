@@ -1,0 +1,406 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import {
+  AuthenticationHandler,
+  Client,
+  HTTPMessageHandler,
+  ResponseType,
+} from '@microsoft/microsoft-graph-client';
+import { mapGraphError } from './graph-error.mapper';
+import { MicrosoftProviderError } from './provider-error';
+
+export interface GraphApiConfig {
+  /** `MICROSOFT_GRAPH_BASE_URL`: `https://graph.microsoft.com` or an emulator (https). */
+  readonly baseUrl: string;
+  /** Per request; a timed-out request is a `temporary` error. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Chunk size of upload-session PUTs; Outlook wants at most 4 MiB. */
+  readonly uploadChunkBytes?: number;
+}
+
+/** The two folders the gateway follows (well-known names). */
+export type GraphFolder = 'inbox' | 'sentitems';
+
+export interface GraphRecipient {
+  readonly name?: string;
+  readonly address: string;
+}
+
+export interface GraphDeltaItem {
+  /** Immutable id (every request asks for them). */
+  readonly id: string;
+  readonly removed: boolean;
+  readonly receivedAt?: Date;
+  readonly conversationId?: string;
+  readonly internetMessageId?: string;
+  readonly isDraft?: boolean;
+}
+
+export interface GraphDeltaPage {
+  readonly items: readonly GraphDeltaItem[];
+  /** More pages in this round: call it next (verbatim). */
+  readonly nextLink?: string;
+  /** Round complete: the cursor for the next round. */
+  readonly deltaLink?: string;
+}
+
+export interface GraphMessageSummary {
+  readonly id: string;
+  readonly conversationId: string;
+  readonly internetMessageId: string;
+  readonly isDraft: boolean;
+  readonly parentFolderId?: string;
+}
+
+export interface GraphDraftInput {
+  readonly subject: string;
+  readonly body: { readonly contentType: 'text' | 'html'; readonly content: string };
+  readonly to: readonly GraphRecipient[];
+  readonly cc: readonly GraphRecipient[];
+  readonly bcc: readonly GraphRecipient[];
+  /** Only `x-` names are accepted by Graph. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface GraphSubscriptionInfo {
+  readonly id: string;
+  readonly expiresAt: Date;
+}
+
+const IMMUTABLE = 'IdType="ImmutableId"';
+const SUMMARY_FIELDS = 'id,conversationId,internetMessageId,isDraft,parentFolderId';
+const DELTA_FIELDS = 'id,receivedDateTime,conversationId,internetMessageId,isDraft';
+
+const recipients = (list: readonly GraphRecipient[]) =>
+  list.map((r) => ({ emailAddress: { address: r.address, ...(r.name ? { name: r.name } : {}) } }));
+
+function summary(m: Record<string, unknown>): GraphMessageSummary {
+  return {
+    id: String(m.id ?? ''),
+    conversationId: String(m.conversationId ?? ''),
+    internetMessageId: String(m.internetMessageId ?? ''),
+    isDraft: m.isDraft === true,
+    ...(typeof m.parentFolderId === 'string' ? { parentFolderId: m.parentFolderId } : {}),
+  };
+}
+
+/**
+ * The Microsoft Graph mail calls the gateway makes, on `@microsoft/microsoft-graph-client` pointed at a configurable
+ * base URL. Every request asks for immutable ids (they survive the move to Sent Items). The middleware chain is
+ * authentication + HTTP only: the client's RetryHandler is left out because the caller owns retries, Retry-After
+ * and per-mailbox concurrency. Throws only {@link MicrosoftProviderError}s.
+ */
+export class GraphMailApi {
+  private readonly baseUrl: string;
+  private readonly customHosts: Set<string>;
+
+  constructor(private readonly config: GraphApiConfig) {
+    const base = new URL(config.baseUrl);
+    this.baseUrl = `${base.origin}/`;
+    // The client only sends the token to Graph hosts and these (an emulator, a national cloud).
+    this.customHosts = new Set([base.hostname]);
+  }
+
+  private client(token: string): Client {
+    return Client.initWithMiddleware({
+      baseUrl: this.baseUrl,
+      defaultVersion: 'v1.0',
+      customHosts: this.customHosts,
+      middleware: [new AuthenticationHandler({ getAccessToken: async () => token }), new HTTPMessageHandler()],
+      fetchOptions: { signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000) },
+    });
+  }
+
+  private async call<T>(operation: string, run: (client: Client) => Promise<T>, token: string): Promise<T> {
+    try {
+      return await run(this.client(token));
+    } catch (error) {
+      throw mapGraphError(error, operation);
+    }
+  }
+
+  // ---- subscriptions ----
+
+  async createSubscription(
+    token: string,
+    request: {
+      folder: GraphFolder;
+      notificationUrl: string;
+      lifecycleNotificationUrl: string;
+      clientState: string;
+      expiresAt: Date;
+    },
+  ): Promise<GraphSubscriptionInfo> {
+    const folderName = request.folder === 'inbox' ? 'Inbox' : 'SentItems';
+    const created = await this.call(
+      'subscriptions.create',
+      (c) =>
+        c
+          .api('/subscriptions')
+          .header('Prefer', IMMUTABLE)
+          .post({
+            changeType: 'created',
+            resource: `me/mailFolders('${folderName}')/messages`,
+            notificationUrl: request.notificationUrl,
+            lifecycleNotificationUrl: request.lifecycleNotificationUrl,
+            clientState: request.clientState,
+            expirationDateTime: request.expiresAt.toISOString(),
+            latestSupportedTlsVersion: 'v1_2',
+          }) as Promise<{ id: string; expirationDateTime: string }>,
+      token,
+    );
+    return { id: created.id, expiresAt: new Date(created.expirationDateTime) };
+  }
+
+  async renewSubscription(token: string, id: string, expiresAt: Date): Promise<GraphSubscriptionInfo> {
+    const renewed = await this.call(
+      'subscriptions.renew',
+      (c) =>
+        c.api(`/subscriptions/${encodeURIComponent(id)}`).patch({
+          expirationDateTime: expiresAt.toISOString(),
+        }) as Promise<{ id: string; expirationDateTime: string }>,
+      token,
+    );
+    return { id: renewed.id ?? id, expiresAt: new Date(renewed.expirationDateTime) };
+  }
+
+  async deleteSubscription(token: string, id: string): Promise<void> {
+    await this.call(
+      'subscriptions.delete',
+      (c) => c.api(`/subscriptions/${encodeURIComponent(id)}`).responseType(ResponseType.RAW).delete(),
+      token,
+    );
+  }
+
+  // ---- reading ----
+
+  /**
+   * One page of a folder's delta round: from the start (`folder`) or from a stored next/delta link (`link`,
+   * followed verbatim). An expired delta state is `cursor_expired`.
+   */
+  async delta(
+    token: string,
+    from: { folder: GraphFolder; pageSize?: number } | { link: string; pageSize?: number },
+  ): Promise<GraphDeltaPage> {
+    const page = await this.call(
+      'messages.delta',
+      (c) => {
+        const prefer = `${IMMUTABLE}, odata.maxpagesize=${from.pageSize ?? 50}`;
+        const request =
+          'link' in from
+            ? c.api(from.link)
+            : c.api(`/me/mailFolders('${from.folder}')/messages/delta`).select(DELTA_FIELDS);
+        return request.header('Prefer', prefer).get() as Promise<{
+          value?: Array<Record<string, unknown>>;
+          '@odata.nextLink'?: string;
+          '@odata.deltaLink'?: string;
+        }>;
+      },
+      token,
+    );
+    return {
+      items: (page.value ?? []).map((m) => ({
+        id: String(m.id ?? ''),
+        removed: m['@removed'] !== undefined,
+        ...(typeof m.receivedDateTime === 'string' ? { receivedAt: new Date(m.receivedDateTime) } : {}),
+        ...(typeof m.conversationId === 'string' ? { conversationId: m.conversationId } : {}),
+        ...(typeof m.internetMessageId === 'string' ? { internetMessageId: m.internetMessageId } : {}),
+        ...(typeof m.isDraft === 'boolean' ? { isDraft: m.isDraft } : {}),
+      })),
+      ...(page['@odata.nextLink'] ? { nextLink: page['@odata.nextLink'] } : {}),
+      ...(page['@odata.deltaLink'] ? { deltaLink: page['@odata.deltaLink'] } : {}),
+    };
+  }
+
+  /** The message's raw RFC 822 (`$value`), streamed. */
+  async mime(token: string, id: string): Promise<Readable> {
+    const body = await this.call(
+      'messages.$value',
+      (c) =>
+        c
+          .api(`/me/messages/${encodeURIComponent(id)}/$value`)
+          .header('Prefer', IMMUTABLE)
+          .responseType(ResponseType.STREAM)
+          .get() as Promise<WebReadableStream<Uint8Array> | Readable | null>,
+      token,
+    );
+    if (!body) throw new MicrosoftProviderError('temporary', 'messages.$value: empty response');
+    return body instanceof Readable ? body : Readable.fromWeb(body);
+  }
+
+  async getMessage(token: string, id: string): Promise<GraphMessageSummary> {
+    const m = await this.call(
+      'messages.get',
+      (c) =>
+        c
+          .api(`/me/messages/${encodeURIComponent(id)}`)
+          .header('Prefer', IMMUTABLE)
+          .select(SUMMARY_FIELDS)
+          .get() as Promise<Record<string, unknown>>,
+      token,
+    );
+    return summary(m);
+  }
+
+  /** Messages with this RFC Message-ID (any folder), e.g. the Sent copy of a send whose outcome is unknown. */
+  async findByInternetMessageId(token: string, internetMessageId: string): Promise<GraphMessageSummary[]> {
+    const page = await this.call(
+      'messages.list',
+      (c) =>
+        c
+          .api('/me/messages')
+          .header('Prefer', IMMUTABLE)
+          .filter(`internetMessageId eq '${internetMessageId.replace(/'/g, "''")}'`)
+          .select(SUMMARY_FIELDS)
+          .top(10)
+          .get() as Promise<{ value?: Array<Record<string, unknown>> }>,
+      token,
+    );
+    return (page.value ?? []).map(summary);
+  }
+
+  // ---- sending ----
+
+  /** A new draft (`POST /me/messages`), or a reply draft in the original's conversation (`createReply`). */
+  async createDraft(
+    token: string,
+    input: GraphDraftInput,
+    replyToMessageId?: string | null,
+  ): Promise<GraphMessageSummary> {
+    const message = {
+      subject: input.subject,
+      body: { contentType: input.body.contentType, content: input.body.content },
+      toRecipients: recipients(input.to),
+      ccRecipients: recipients(input.cc),
+      bccRecipients: recipients(input.bcc),
+      ...(input.headers && Object.keys(input.headers).length > 0
+        ? { internetMessageHeaders: Object.entries(input.headers).map(([name, value]) => ({ name, value })) }
+        : {}),
+    };
+    const created = await this.call(
+      replyToMessageId ? 'messages.createReply' : 'messages.create',
+      (c) =>
+        (replyToMessageId
+          ? c
+              .api(`/me/messages/${encodeURIComponent(replyToMessageId)}/createReply`)
+              .header('Prefer', IMMUTABLE)
+              .post({ message })
+          : c.api('/me/messages').header('Prefer', IMMUTABLE).post(message)) as Promise<Record<string, unknown>>,
+      token,
+    );
+    return summary(created);
+  }
+
+  /** A file attachment under 3 MB, inline in one JSON request. */
+  async addAttachment(
+    token: string,
+    draftId: string,
+    file: { name: string; contentType: string; content: Buffer; contentId?: string; inline?: boolean },
+  ): Promise<void> {
+    await this.call(
+      'attachments.add',
+      (c) =>
+        c
+          .api(`/me/messages/${encodeURIComponent(draftId)}/attachments`)
+          .header('Prefer', IMMUTABLE)
+          .post({
+            '@odata.type': '#microsoft.graph.fileAttachment',
+            name: file.name,
+            contentType: file.contentType,
+            contentBytes: file.content.toString('base64'),
+            isInline: file.inline === true,
+            ...(file.contentId ? { contentId: file.contentId } : {}),
+          }),
+      token,
+    );
+  }
+
+  /**
+   * A file attachment of 3 MB or more: an upload session, then ranged PUTs of at most 4 MiB to the pre-authenticated
+   * upload URL (no Authorization header). Only one chunk is held in memory at a time.
+   */
+  async uploadLargeAttachment(
+    token: string,
+    draftId: string,
+    file: { name: string; contentType: string; size: number; content: Readable; contentId?: string; inline?: boolean },
+  ): Promise<void> {
+    const session = await this.call(
+      'attachments.createUploadSession',
+      (c) =>
+        c
+          .api(`/me/messages/${encodeURIComponent(draftId)}/attachments/createUploadSession`)
+          .header('Prefer', IMMUTABLE)
+          .post({
+            AttachmentItem: {
+              attachmentType: 'file',
+              name: file.name,
+              size: file.size,
+              contentType: file.contentType,
+              isInline: file.inline === true,
+              ...(file.contentId ? { contentId: file.contentId } : {}),
+            },
+          }) as Promise<{ uploadUrl: string }>,
+      token,
+    );
+    const chunkBytes = this.config.uploadChunkBytes ?? 4 * 1024 * 1024;
+    let offset = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      const chunk = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      const end = offset + chunk.length - 1;
+      let res: Response;
+      try {
+        res = await fetch(session.uploadUrl, {
+          method: 'PUT',
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-range': `bytes ${offset}-${end}/${file.size}`,
+          },
+          body: chunk,
+          signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000),
+        });
+      } catch (error) {
+        throw mapGraphError(error, 'attachments.upload');
+      }
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status !== 200 && res.status !== 201 && res.status !== 202) {
+        throw mapGraphError({ statusCode: res.status, headers: res.headers, message: 'upload chunk refused' }, 'attachments.upload');
+      }
+      offset = end + 1;
+    };
+    for await (const data of file.content) {
+      let buf = data as Buffer;
+      while (buf.length > 0) {
+        const take = Math.min(buf.length, chunkBytes - pendingBytes);
+        pending.push(buf.subarray(0, take));
+        pendingBytes += take;
+        buf = buf.subarray(take);
+        if (pendingBytes === chunkBytes) await flush();
+      }
+    }
+    if (pendingBytes > 0) await flush();
+    if (offset !== file.size) {
+      throw new MicrosoftProviderError('invalid_request', `attachments.upload: sent ${offset} of ${file.size} bytes`);
+    }
+  }
+
+  /** `POST /me/messages/{id}/send` (202): the draft goes out and moves to Sent Items, keeping its immutable id. */
+  async sendDraft(token: string, draftId: string): Promise<void> {
+    await this.call(
+      'messages.send',
+      (c) =>
+        c
+          .api(`/me/messages/${encodeURIComponent(draftId)}/send`)
+          .header('Prefer', IMMUTABLE)
+          .responseType(ResponseType.RAW)
+          .post(null),
+      token,
+    );
+  }
+}
+
+/** Graph accepts inline attachments only under this size; larger ones need an upload session. */
+export const GRAPH_INLINE_ATTACHMENT_LIMIT_BYTES = 3 * 1024 * 1024;
