@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ConversationsModule } from '../conversations/conversations.module';
+import { ConversationsFeatureModule } from '../conversations/conversations.module';
 import { AttachmentEntity } from './attachment.entity';
 import { MessageEntity } from './message.entity';
 import { MessagesController } from './messages.controller';
@@ -10,7 +10,7 @@ import { RecordSyncedMessageUseCase } from './record-synced-message.use-case';
 import { SyncedMessagesConsumer } from './synced-messages.consumer';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([MessageEntity, AttachmentEntity]), ConversationsModule],
+  imports: [TypeOrmModule.forFeature([MessageEntity, AttachmentEntity]), ConversationsFeatureModule],
   controllers: [MessagesController],
   providers: [MessagesRepository, MessagesService, RecordSyncedMessageUseCase, SyncedMessagesConsumer],
   exports: [MessagesRepository],
