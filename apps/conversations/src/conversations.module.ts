@@ -1,5 +1,21 @@
 import { Module } from '@nestjs/common';
+import { CommonModule } from './common/common.module';
+import { ConnectionsModule } from './connections/connections.module';
 import { ContactsModule } from './contacts/contacts.module';
+import { ConversationsFeatureModule } from './conversations/conversations.module';
+import { MessagesModule } from './messages/messages.module';
+import { SendingModule } from './sending/sending.module';
+import { SyncEventsModule } from './sync-events/sync-events.module';
 
-@Module({ imports: [ContactsModule] })
+@Module({
+  imports: [
+    CommonModule,
+    ContactsModule,
+    ConnectionsModule,
+    ConversationsFeatureModule,
+    MessagesModule,
+    SendingModule,
+    SyncEventsModule,
+  ],
+})
 export class ConversationsModule {}

@@ -1,7 +1,19 @@
+import type { INestApplication } from '@nestjs/common';
 import type { ServiceDefinition } from '@mailbridge/platform-runtime';
+import { CONVERSATIONS_CONFIG } from './common/tokens';
+import { ConnectionEntity } from './connections/connection.entity';
 import { ContactEntity } from './contacts/contact.entity';
+import type { ConversationsConfig } from './conversations.config';
 import { ConversationsModule } from './conversations.module';
+import { ConversationEntity } from './conversations/conversation.entity';
+import { AttachmentEntity } from './messages/attachment.entity';
+import { MessageEntity } from './messages/message.entity';
 import { migrations } from './migrations';
+import { installSendBodyParser } from './sending/send-body-parser';
+import { SEND_EMAIL_ROUTE } from './sending/sending.controller';
+import { IdempotencyKeyEntity } from './sending/idempotency-key.entity';
+import { UploadEntity } from './sending/upload.entity';
+import { SyncEventEntity } from './sync-events/sync-event.entity';
 
 /** The CRM-facing service: contacts, conversations, messages, sending, attachments, sync events. */
 export const conversationsService: ServiceDefinition = {
@@ -9,10 +21,26 @@ export const conversationsService: ServiceDefinition = {
   schema: 'conversations',
   defaultPort: 3004,
   module: ConversationsModule,
-  entities: [ContactEntity],
+  entities: [
+    ContactEntity,
+    ConversationEntity,
+    MessageEntity,
+    AttachmentEntity,
+    IdempotencyKeyEntity,
+    UploadEntity,
+    SyncEventEntity,
+    ConnectionEntity,
+  ],
   migrations,
   openApi: {
     title: 'Mailbridge conversations API',
-    description: 'What the CRM gateway calls: contacts, conversations, messages, sending email, attachments.',
+    description:
+      'What the CRM gateway calls: contacts, conversations, messages, sending email, attachments, sync events. ' +
+      'Every route takes a bearer JWT (`sub` = CRM user, `loc` = location) and only ever serves that location. ' +
+      'Errors are `{ "error": { "code", "message", "details"? } }`.',
+  },
+  configure: (app: INestApplication) => {
+    const config = app.get<ConversationsConfig>(CONVERSATIONS_CONFIG);
+    installSendBodyParser(app, `/${SEND_EMAIL_ROUTE}`, config.SEND_BODY_LIMIT_BYTES);
   },
 };

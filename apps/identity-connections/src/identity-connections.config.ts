@@ -35,7 +35,10 @@ export const identityConnectionsConfigSchema = z
     /** Domain of the per-user Auto-BCC addresses (BCC-1). */
     SMART_BCC_DOMAIN: z
       .string()
-      .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i, 'must be a domain name')
+      .regex(
+        /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i,
+        'must be a domain name',
+      )
       .default('bcc.mailbridge.localhost'),
 
     GOOGLE_CLIENT_ID: z.string().optional(),
@@ -67,7 +70,11 @@ export const identityConnectionsConfigSchema = z
       }
     }
     if (c.GOOGLE_CLIENT_ID && !c.GOOGLE_CLIENT_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['GOOGLE_CLIENT_SECRET'], message: 'is required with GOOGLE_CLIENT_ID' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GOOGLE_CLIENT_SECRET'],
+        message: 'is required with GOOGLE_CLIENT_ID',
+      });
     }
     if (c.MICROSOFT_CLIENT_ID && !c.MICROSOFT_CLIENT_SECRET) {
       ctx.addIssue({

@@ -1,6 +1,11 @@
 import type { ServiceDefinition } from '@mailbridge/platform-runtime';
+import { ConnectionEntity } from './connections/connection.entity';
 import { IdentityConnectionsModule } from './identity-connections.module';
 import { migrations } from './migrations';
+import { OAuthStateEntity } from './oauth/oauth-state.entity';
+import { SmartBccAddressEntity } from './smart-bcc/smart-bcc-address.entity';
+import { ConnectionTokenEntity } from './vault/connection-token.entity';
+import { TokenRevocationEntity } from './vault/token-revocation.entity';
 
 /** Connections of users to their mailboxes, OAuth consent, encrypted tokens. */
 export const identityConnectionsService: ServiceDefinition = {
@@ -8,7 +13,13 @@ export const identityConnectionsService: ServiceDefinition = {
   schema: 'identity_connections',
   defaultPort: 3001,
   module: IdentityConnectionsModule,
-  entities: [],
+  entities: [
+    ConnectionEntity,
+    ConnectionTokenEntity,
+    TokenRevocationEntity,
+    OAuthStateEntity,
+    SmartBccAddressEntity,
+  ],
   migrations,
   openApi: {
     title: 'Mailbridge identity-connections API',

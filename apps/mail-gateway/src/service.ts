@@ -1,6 +1,12 @@
 import type { ServiceDefinition } from '@mailbridge/platform-runtime';
+import { LeaseEntity } from './common/lease.entity';
 import { MailGatewayModule } from './mail-gateway.module';
+import { GraphFolderEntity } from './mailboxes/graph-folder.entity';
+import { MailboxConnectionEntity } from './mailboxes/mailbox-connection.entity';
+import { MailboxEntity } from './mailboxes/mailbox.entity';
 import { migrations } from './migrations';
+import { SendLogEntity } from './sending/send-log.entity';
+import { ObservedMessageEntity } from './sync/observed-message.entity';
 
 /** Where mail crosses the boundary: watches, webhooks, pulls, normalisation, sends. */
 export const mailGatewayService: ServiceDefinition = {
@@ -8,7 +14,14 @@ export const mailGatewayService: ServiceDefinition = {
   schema: 'mail_gateway',
   defaultPort: 3002,
   module: MailGatewayModule,
-  entities: [],
+  entities: [
+    MailboxEntity,
+    MailboxConnectionEntity,
+    GraphFolderEntity,
+    ObservedMessageEntity,
+    SendLogEntity,
+    LeaseEntity,
+  ],
   migrations,
   openApi: {
     title: 'Mailbridge mail-gateway',

@@ -96,16 +96,18 @@ holds secret values.
 {{- define "mailbridge.secretEnv" -}}
 {{- $own := index .root.Values.services .service -}}
 {{- $entries := mergeOverwrite (deepCopy .root.Values.secrets.env) (deepCopy (default (dict) $own.secretEnv)) -}}
-{{- range $name, $ref := $entries }}
-- name: {{ $name }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ default $.root.Values.secrets.existingSecret $ref.secretName | quote }}
-      key: {{ default $name $ref.key | quote }}
-      {{- if $ref.optional }}
-      optional: true
-      {{- end }}
-{{- end }}
+{{- $list := list -}}
+{{- range $name, $ref := $entries -}}
+{{- $ref = default (dict) $ref -}}
+{{- $selector := dict "name" (default $.root.Values.secrets.existingSecret $ref.secretName) "key" (default $name $ref.key) -}}
+{{- if $ref.optional -}}
+{{- $_ := set $selector "optional" true -}}
+{{- end -}}
+{{- $list = append $list (dict "name" $name "valueFrom" (dict "secretKeyRef" $selector)) -}}
+{{- end -}}
+{{- if $list -}}
+{{- toYaml $list -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Variables the chart itself owns; listed once so the Deployment and the migration Job agree. */}}
@@ -114,6 +116,30 @@ holds secret values.
   value: {{ .settings.port | toString | quote }}
 {{- end -}}
 
-{{- define "mailbridge.podSecurityContext" -}}
-{{- toYaml .podSecurityContext -}}
+{{/* The same non-secret environment as the ConfigMap, inline (for hooks, which run before the ConfigMap exists). */}}
+{{- define "mailbridge.configEnv" -}}
+{{- $list := list -}}
+{{- range $key, $value := fromYaml (include "mailbridge.configData" .) -}}
+{{- $list = append $list (dict "name" $key "value" (toString $value)) -}}
+{{- end -}}
+{{- if $list -}}
+{{- toYaml $list -}}
+{{- end -}}
+{{- end -}}
+
+{{/* In-cluster base URL of a service, e.g. for IDENTITY_CONNECTIONS_URL. Call with (dict "root" . "service" $name). */}}
+{{- define "mailbridge.serviceUrl" -}}
+{{- $own := index .root.Values.services .service -}}
+{{- printf "http://%s:%v" (include "mailbridge.componentName" .) $own.port -}}
+{{- end -}}
+
+{{/*
+Public base URL of the provider-facing routes (OAuth callback, webhooks): from ingress.providers.host, https when it
+has TLS. Empty without a host (the services then fall back to their localhost defaults, which no provider can reach).
+*/}}
+{{- define "mailbridge.providersUrl" -}}
+{{- $ing := .Values.ingress.providers -}}
+{{- if and $ing.enabled $ing.host -}}
+{{- printf "%s://%s" (ternary "https" "http" (not (empty $ing.tls))) $ing.host -}}
+{{- end -}}
 {{- end -}}

@@ -1,21 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiCreatedResponse,
-  ApiQuery,
-  ApiTags,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CrmAuthGuard } from '@mailbridge/platform-runtime';
+import { ApiErrors, CrmController } from '../common/crm-route.decorator';
+import { crmIdParam } from '../common/params';
 import { ContactEntity } from './contact.entity';
 import { ContactsService } from './contacts.service';
-import { ContactDto, ContactListDto, ErrorDto, UpsertContactDto } from './dto/contact.dto';
+import { ContactDto, ContactListDto, ContactQueryDto, UpsertContactDto } from './dto/contact.dto';
 
 const toDto = (c: ContactEntity): ContactDto => ({
   locationId: c.locationId,
@@ -29,10 +19,7 @@ const toDto = (c: ContactEntity): ContactDto => ({
 });
 
 @ApiTags('contacts')
-@ApiBearerAuth('crm')
-@ApiUnauthorizedResponse({ type: ErrorDto, description: 'Missing or invalid bearer token' })
-@ApiForbiddenResponse({ type: ErrorDto, description: 'The token is for another location' })
-@UseGuards(CrmAuthGuard)
+@CrmController()
 @Controller('v1/locations/:locationId/contacts')
 export class ContactsController {
   constructor(private readonly contacts: ContactsService) {}
@@ -40,10 +27,10 @@ export class ContactsController {
   @Put(':contactId')
   @ApiOkResponse({ type: ContactDto, description: 'Contact updated (or unchanged)' })
   @ApiCreatedResponse({ type: ContactDto, description: 'Contact created' })
-  @ApiBadRequestResponse({ type: ErrorDto })
+  @ApiErrors({ 400: '`invalid_request`, `invalid_json`' })
   async upsert(
     @Param('locationId') locationId: string,
-    @Param('contactId') contactId: string,
+    @Param('contactId', crmIdParam('contactId')) contactId: string,
     @Body() body: UpsertContactDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ContactDto> {
@@ -55,31 +42,31 @@ export class ContactsController {
   @Delete(':contactId')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Contact removed; recorded messages stay' })
-  @ApiNotFoundResponse({ type: ErrorDto })
+  @ApiErrors({ 400: '`invalid_request`', 404: '`contact_not_found`' })
   async remove(
     @Param('locationId') locationId: string,
-    @Param('contactId') contactId: string,
+    @Param('contactId', crmIdParam('contactId')) contactId: string,
   ): Promise<void> {
     await this.contacts.remove(locationId, contactId);
   }
 
   @Get(':contactId')
   @ApiOkResponse({ type: ContactDto })
-  @ApiNotFoundResponse({ type: ErrorDto })
+  @ApiErrors({ 400: '`invalid_request`', 404: '`contact_not_found`' })
   async get(
     @Param('locationId') locationId: string,
-    @Param('contactId') contactId: string,
+    @Param('contactId', crmIdParam('contactId')) contactId: string,
   ): Promise<ContactDto> {
     return toDto(await this.contacts.get(locationId, contactId));
   }
 
   @Get()
-  @ApiQuery({ name: 'email', required: false, description: 'Exact address, case-insensitive (ADR-5)' })
   @ApiOkResponse({ type: ContactListDto, description: 'Oldest first (ADR-3), at most 100' })
+  @ApiErrors({ 400: '`invalid_request`' })
   async find(
     @Param('locationId') locationId: string,
-    @Query('email') email?: string,
+    @Query() q: ContactQueryDto,
   ): Promise<ContactListDto> {
-    return { items: (await this.contacts.find(locationId, email)).map(toDto) };
+    return { items: (await this.contacts.find(locationId, q.email)).map(toDto) };
   }
 }

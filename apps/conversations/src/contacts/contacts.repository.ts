@@ -28,6 +28,10 @@ export class ContactsRepository {
     });
   }
 
+  findLiveByEmail(tx: EntityManager, locationId: string, emailNormalized: string): Promise<ContactEntity | null> {
+    return tx.getRepository(ContactEntity).findOneBy({ locationId, emailNormalized, deletedAt: IsNull() });
+  }
+
   /** Row lock inside a unit of work, so concurrent upserts of one contact get distinct revisions. */
   lockForUpdate(tx: EntityManager, locationId: string, contactId: string): Promise<ContactEntity | null> {
     return tx.getRepository(ContactEntity).findOne({

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { contactDeletedV1, contactUpsertedV1 } from '@mailbridge/contracts';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import { contactDeletedV1, contactUpsertedV1, type PayloadOf, contactCreateRequestedV1 } from '@mailbridge/contracts';
+import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { AppError, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { ContactEntity } from './contact.entity';
 import { ContactsRepository } from './contacts.repository';
@@ -61,6 +61,46 @@ export class ContactsService {
       });
       return { contact: saved, created };
     });
+  }
+
+  /**
+   * BCC-1, the one case where the platform creates a contact: with the requested id, unless a live contact with that
+   * address already exists in the location (then nothing). Runs in the caller's transaction (the consumer's inbox).
+   */
+  async createRequested(
+    tx: TransactionContext,
+    p: PayloadOf<typeof contactCreateRequestedV1>,
+  ): Promise<ContactEntity | null> {
+    const emailNormalized = normalizeEmail(p.email);
+    if (await this.contacts.findLiveByEmail(tx.manager, p.locationId, emailNormalized)) return null;
+    const existing = await this.contacts.lockForUpdate(tx.manager, p.locationId, p.contactId);
+    if (existing && existing.deletedAt === null) return null;
+    const now = new Date();
+    const saved = await this.contacts.save(
+      tx.manager,
+      Object.assign(existing ?? new ContactEntity(), {
+        locationId: p.locationId,
+        contactId: p.contactId,
+        email: p.email.trim(),
+        emailNormalized,
+        name: p.name,
+        assignedUserId: p.assignedUserId,
+        createdAt: new Date(p.requestedAt),
+        updatedAt: now,
+        deletedAt: null,
+        revision: (existing?.revision ?? 0) + 1,
+      }),
+    );
+    tx.emit(contactUpsertedV1, {
+      locationId: saved.locationId,
+      contactId: saved.contactId,
+      email: saved.email,
+      name: saved.name,
+      assignedUserId: saved.assignedUserId,
+      createdAt: saved.createdAt.toISOString(),
+      revision: saved.revision,
+    });
+    return saved;
   }
 
   async remove(locationId: string, contactId: string): Promise<void> {

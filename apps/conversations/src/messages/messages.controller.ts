@@ -1,18 +1,12 @@
-import { Controller, Get, Header, Param, ParseUUIDPipe, Query, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { AppError } from '@mailbridge/platform-runtime';
 import { ApiErrors, CrmController } from '../common/crm-route.decorator';
 import { DEFAULT_PAGE_SIZE } from '../common/cursor';
 import { PageQueryDto } from '../common/pagination.dto';
+import { uuidParam } from '../common/params';
 import { MessageDto, MessagePageDto } from './dto/message.dto';
 import { toMessageDto } from './message.mapper';
 import { MessagesService } from './messages.service';
-
-/** Ids in paths are UUIDs; anything else is a 400 before any query. */
-export const uuidParam = (name: string) =>
-  new ParseUUIDPipe({
-    exceptionFactory: () => new AppError('validation', 'invalid_request', `${name} must be a UUID`),
-  });
 
 @ApiTags('messages')
 @CrmController()

@@ -24,11 +24,7 @@ export class ConnectionsRepository {
   constructor(@InjectRepository(ConnectionEntity) private readonly repo: Repository<ConnectionEntity>) {}
 
   /** The current (active or reauth_required) connection, row-locked when inside a unit of work. */
-  findLive(
-    locationId: string,
-    userId: string,
-    tx?: EntityManager,
-  ): Promise<ConnectionEntity | null> {
+  findLive(locationId: string, userId: string, tx?: EntityManager): Promise<ConnectionEntity | null> {
     const where = { locationId, userId, status: In([...LIVE_STATUSES]) };
     return tx
       ? tx.getRepository(ConnectionEntity).findOne({ where, lock: { mode: 'pessimistic_write' } })

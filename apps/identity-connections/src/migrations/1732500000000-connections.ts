@@ -49,7 +49,9 @@ export class Connections1732500000000 implements MigrationInterface {
         access_expires_at timestamptz NOT NULL,
         refreshed_at timestamptz NOT NULL
       )`);
-    await q.query(`CREATE INDEX connection_tokens_key_idx ON identity_connections.connection_tokens (key_id)`);
+    await q.query(
+      `CREATE INDEX connection_tokens_key_idx ON identity_connections.connection_tokens (key_id)`,
+    );
 
     // Tokens of ended connections, kept (encrypted) only until the provider confirmed the revocation.
     await q.query(`

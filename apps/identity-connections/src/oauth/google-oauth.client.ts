@@ -76,7 +76,7 @@ export class GoogleOAuthClient implements OAuthProviderClient {
       state: request.state,
       code_challenge: request.codeChallenge,
       code_challenge_method: CodeChallengeMethod.S256,
-      login_hint: request.loginHint,
+      ...(request.loginHint ? { login_hint: request.loginHint } : {}),
     });
   }
 
@@ -175,6 +175,10 @@ export class GoogleOAuthClient implements OAuthProviderClient {
     const body = (await res.json().catch(() => ({}))) as { error?: unknown };
     // Already revoked or expired: the goal (a dead grant) is reached.
     if (res.status === 400 && body.error === 'invalid_token') return;
-    throw new ProviderRequestError(safeCode(body.error, `http_${res.status}`), isTransientStatus(res.status), res.status);
+    throw new ProviderRequestError(
+      safeCode(body.error, `http_${res.status}`),
+      isTransientStatus(res.status),
+      res.status,
+    );
   }
 }

@@ -35,8 +35,6 @@ export interface OAuthProviderClient {
   revoke(secrets: ProviderSecrets): Promise<void>;
 }
 
-export const OAUTH_PROVIDER_CLIENTS = Symbol('OAUTH_PROVIDER_CLIENTS');
-
 /** Mailbox key shared by every connection of one provider account (SYN-4). */
 export const mailboxKeyOf = (provider: ProviderName, address: string) =>
   `${provider}:${address.trim().toLowerCase()}`;

@@ -33,8 +33,8 @@ describe('return URL allow-list', () => {
   });
 
   it('appends the outcome and keeps the existing query', () => {
-    expect(withOutcome('http://localhost:3000/s?tab=mail', { status: 'error', reason: 'access_denied' })).toBe(
-      'http://localhost:3000/s?tab=mail&status=error&reason=access_denied',
-    );
+    expect(
+      withOutcome('http://localhost:3000/s?tab=mail', { status: 'error', reason: 'access_denied' }),
+    ).toBe('http://localhost:3000/s?tab=mail&status=error&reason=access_denied');
   });
 });

@@ -34,12 +34,20 @@ export function applyInboundAttachmentRules(
 ): InboundAttachmentResult {
   if (attachments.length === 0) return { outcome: 'accept', attachments: [], notes: [] };
   const verdict = checkAttachments(
-    attachments.map((a) => ({ filename: a.filename, size: a.size, detected: { supported: isSupportedKind(a.detectedKind) } })),
+    attachments.map((a) => ({
+      filename: a.filename,
+      size: a.size,
+      detected: { supported: isSupportedKind(a.detectedKind) },
+    })),
     { provider, limits, policy },
     'inbound',
   );
   if (verdict.outcome === 'skip') {
-    return { outcome: 'skip', reason: 'attachment_too_large', detail: verdict.message ?? 'attachment too large' };
+    return {
+      outcome: 'skip',
+      reason: 'attachment_too_large',
+      detail: verdict.message ?? 'attachment too large',
+    };
   }
   const notes: string[] = [];
   const kept = attachments.map((attachment, i) => {
@@ -71,7 +79,11 @@ export function checkOutboundAttachments(
 ): OutboundAttachmentResult {
   const missing = attachments.find((a) => !a.objectKey);
   if (missing) {
-    return { ok: false, code: 'attachment_unavailable', message: `Email not sent: "${missing.filename}" has no stored content` };
+    return {
+      ok: false,
+      code: 'attachment_unavailable',
+      message: `Email not sent: "${missing.filename}" has no stored content`,
+    };
   }
   const oversized = attachments.filter((a) => a.size > limitBytes);
   if (oversized.length > 0) {

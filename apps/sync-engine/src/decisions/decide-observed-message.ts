@@ -56,11 +56,13 @@ class DecisionBuilder {
     // SYN-5: a CRM email seen again (any mailbox) keeps the CRM message's id in its own conversation.
     const crm =
       d.crmMessageId ??
-      this.input.crmSends.find((s) => s.conversationId === d.conversationId && s.rfcMessageId === m.rfcMessageId)
-        ?.sendId ??
+      this.input.crmSends.find(
+        (s) => s.conversationId === d.conversationId && s.rfcMessageId === m.rfcMessageId,
+      )?.sendId ??
       null;
     const deliveryId = d.deliveryId ?? deliveryIdFor(d.conversationId, m, crm);
-    if (this.deliveries.some((x) => x.deliveryId === deliveryId && x.conversationId === d.conversationId)) return;
+    if (this.deliveries.some((x) => x.deliveryId === deliveryId && x.conversationId === d.conversationId))
+      return;
     this.rules.add(d.rule);
     this.deliveries.push({ ...d, deliveryId, crmMessageId: crm });
   }
@@ -68,7 +70,9 @@ class DecisionBuilder {
   skip(s: Skip): void {
     this.rules.add(s.rule);
     this.skips.push(s);
-    this.trace.push(`${s.rule}: skipped${s.locationId ? ` in ${s.locationId}` : ''} (${s.reason}): ${s.detail}`);
+    this.trace.push(
+      `${s.rule}: skipped${s.locationId ? ` in ${s.locationId}` : ''} (${s.reason}): ${s.detail}`,
+    );
   }
 
   addKeys(bindingId: string, mailboxKey: string, keys: readonly BindingKeyValue[]): void {
@@ -104,7 +108,7 @@ export function decideObservedMessage(input: ObservedDecisionInput): ObservedDec
 }
 
 function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder): void {
-  const { observed, policy } = input;
+  const { observed } = input;
   const m = observed.message;
   const mailboxKey = observed.mailboxKey;
   const isSmartBcc = smartBccTest(input);
@@ -118,7 +122,10 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
       ((m.rfcMessageId !== null && s.rfcMessageId === m.rfcMessageId) || s.sendId === m.mailbridgeRef),
   );
   if (send && observed.direction === 'outbound') {
-    b.step('SYN-5', `the mailbox copy of CRM email ${send.sendId}; recorded as that email (same delivery id)`);
+    b.step(
+      'SYN-5',
+      `the mailbox copy of CRM email ${send.sendId}; recorded as that email (same delivery id)`,
+    );
     b.deliver({
       deliveryId: send.sendId,
       locationId: send.locationId,
@@ -184,7 +191,15 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
       });
       continue;
     }
-    const message = attachmentsFor(input, b, clean, conn.locationId, conn.userId, match.contactId, conn.connectionId);
+    const message = attachmentsFor(
+      input,
+      b,
+      clean,
+      conn.locationId,
+      conn.userId,
+      match.contactId,
+      conn.connectionId,
+    );
     if (message) candidates.push({ conn, contact: match, message });
   }
 
@@ -193,7 +208,12 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
     locations.size > 1 ? 'SYN-4' : observed.direction === 'outbound' && isForward(m) ? 'ADR-4' : 'SYN-3';
   for (const { conn, contact, message } of candidates) {
     const conversationId = conversationIdFor(conn.locationId, contact.contactId);
-    const bindingId = bindingIdFor(mailboxKey, conn.locationId, conversationId, `message:${m.providerMessageId}`);
+    const bindingId = bindingIdFor(
+      mailboxKey,
+      conn.locationId,
+      conversationId,
+      `message:${m.providerMessageId}`,
+    );
     b.step(
       rule,
       `${observed.direction} mail with contact ${contact.contactId} (assigned to ${conn.userId}) in ${conn.locationId}: delivered, thread bound`,
@@ -305,7 +325,10 @@ function decideBoundThread(
 }
 
 /** The binding's end, also when the connection ended before the binding heard of it. */
-function endReason(binding: BindingView, connById: ReadonlyMap<string, ConnectionView>): BindingEndReason | null {
+function endReason(
+  binding: BindingView,
+  connById: ReadonlyMap<string, ConnectionView>,
+): BindingEndReason | null {
   if (binding.status === 'ended') return binding.endReason ?? 'connection_disconnected';
   const status = connById.get(binding.connectionId)?.status;
   if (status === 'disconnected') return 'connection_disconnected';
@@ -437,20 +460,21 @@ function attachmentsFor(
     if (a.omittedReason === 'attachment_type_unsupported') b.rules.add('ATT-2');
     if (a.omittedReason === 'attachment_too_large') b.rules.add('ATT-1');
   }
-  if (result.notes.length > 0) b.note(`ATT-1/ATT-2: left behind in ${locationId}: ${result.notes.join('; ')}`);
+  if (result.notes.length > 0)
+    b.note(`ATT-1/ATT-2: left behind in ${locationId}: ${result.notes.join('; ')}`);
   return { ...message, attachments: result.attachments };
 }
 
 function smartBccTest(input: ObservedDecisionInput): (normalized: string) => boolean {
   const domains = input.policy.smartBccDomains.map((d) => d.toLowerCase());
   const own = input.observed.source === 'smart_bcc' ? normalizeAddress(input.observed.mailboxAddress) : null;
-  return (a) =>
-    a === own || input.smartBccAddresses.has(a) || domains.some((d) => a.endsWith(`@${d}`));
+  return (a) => a === own || input.smartBccAddresses.has(a) || domains.some((d) => a.endsWith(`@${d}`));
 }
 
 /** BCC-1: the smart-BCC address is never shown as a recipient. */
 function cleanMessage(m: CanonicalMessage, isSmartBcc: (normalized: string) => boolean): CanonicalMessage {
-  const keep = (list: readonly MailboxAddress[]) => list.filter((a) => !isSmartBcc(normalizeAddress(a.address)));
+  const keep = (list: readonly MailboxAddress[]) =>
+    list.filter((a) => !isSmartBcc(normalizeAddress(a.address)));
   return { ...m, to: keep(m.to), cc: keep(m.cc), bcc: keep(m.bcc) };
 }
 
@@ -483,8 +507,21 @@ function decideSmartBcc(input: ObservedDecisionInput, b: DecisionBuilder): void 
   const userConns = input.connections.filter((c) => c.userId === userId);
   const userAddresses = new Set(userConns.map((c) => c.emailNormalized).filter((a): a is string => !!a));
   const from = m.from ? normalizeAddress(m.from.address) : null;
-  const skip = (reason: 'sender_mismatch' | 'no_recipient', detail: string, contactId: string | null = null) =>
-    b.skip({ locationId, userId, contactId, connectionId: null, reason, rule: 'BCC-1', detail, publish: true });
+  const skip = (
+    reason: 'sender_mismatch' | 'no_recipient',
+    detail: string,
+    contactId: string | null = null,
+  ) =>
+    b.skip({
+      locationId,
+      userId,
+      contactId,
+      connectionId: null,
+      reason,
+      rule: 'BCC-1',
+      detail,
+      publish: true,
+    });
 
   // Only the user's own mail is recorded through their address (when their addresses are known at all).
   if (userAddresses.size > 0 && (!from || !userAddresses.has(from))) {
@@ -519,13 +556,24 @@ function decideSmartBcc(input: ObservedDecisionInput, b: DecisionBuilder): void 
       name: first.name?.trim() || null,
       assignedUserId: userId,
     });
-    b.step('BCC-1', `no recipient is a contact: contact ${contactId} requested for ${normalizeAddress(first.address)}`);
+    b.step(
+      'BCC-1',
+      `no recipient is a contact: contact ${contactId} requested for ${normalizeAddress(first.address)}`,
+    );
   }
 
   const conn = userConns.find(
     (c) => c.locationId === locationId && c.status === 'active' && c.mailboxKey && c.emailNormalized === from,
   );
-  const message = attachmentsFor(input, b, cleanMessage(m, isSmartBcc), locationId, userId, contactId, conn?.connectionId ?? null);
+  const message = attachmentsFor(
+    input,
+    b,
+    cleanMessage(m, isSmartBcc),
+    locationId,
+    userId,
+    contactId,
+    conn?.connectionId ?? null,
+  );
   if (!message) return;
   const conversationId = conversationIdFor(locationId, contactId);
 
@@ -574,4 +622,3 @@ function decideSmartBcc(input: ObservedDecisionInput, b: DecisionBuilder): void 
     message,
   });
 }
-

@@ -184,7 +184,11 @@ export interface ObservedDecision {
   /** Kept aside and decided again if its thread becomes bound later (messages observed out of order, SYN-6). */
   readonly park: boolean;
   /** A smart-BCC address to remember (so it is stripped from the mailbox copies too). */
-  readonly learnedSmartBcc: { readonly address: string; readonly locationId: string; readonly userId: string } | null;
+  readonly learnedSmartBcc: {
+    readonly address: string;
+    readonly locationId: string;
+    readonly userId: string;
+  } | null;
   /** Every rule that contributed, e.g. ['SYN-2', 'ATT-2']. */
   readonly rules: readonly string[];
   /** Why, step by step, each step naming its rule: what GET /internal/decisions shows. */

@@ -24,7 +24,9 @@ export function messageIdentity(message: {
   providerMessageId: string;
   rfcMessageId: string | null;
 }): string {
-  return message.rfcMessageId ? `rfc:${message.rfcMessageId}` : `${message.provider}:${message.providerMessageId}`;
+  return message.rfcMessageId
+    ? `rfc:${message.rfcMessageId}`
+    : `${message.provider}:${message.providerMessageId}`;
 }
 
 /**
@@ -40,20 +42,32 @@ export function deliveryIdFor(
 }
 
 /** A new thread binding's id: deterministic from what created it, so the same decision twice is the same binding. */
-export function bindingIdFor(mailboxKey: string, locationId: string, conversationId: string, origin: string): string {
+export function bindingIdFor(
+  mailboxKey: string,
+  locationId: string,
+  conversationId: string,
+  origin: string,
+): string {
   return deterministicUuid('binding', mailboxKey, locationId, conversationId, origin);
 }
 
 /** BCC-1: the contact id asked for a new address, from (location, lower-cased address), so retries converge. */
 export function bccContactIdFor(locationId: string, address: string): string {
-  return `bcc-${createHash('sha256').update(`${locationId}\u0000${normalizeAddress(address)}`).digest('hex').slice(0, 32)}`;
+  return `bcc-${createHash('sha256')
+    .update(`${locationId}\u0000${normalizeAddress(address)}`)
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /**
  * The RFC Message-ID of a CRM email, generated once per CRM message (a retried send reuses it, so mail-gateway can
  * find an earlier attempt in Sent, and the Sent copy is recognised, SYN-5).
  */
-export function rfcMessageIdFor(crmMessageId: string, fromAddress: string | null, fallbackDomain: string): string {
+export function rfcMessageIdFor(
+  crmMessageId: string,
+  fromAddress: string | null,
+  fallbackDomain: string,
+): string {
   const domain = fromAddress?.includes('@') ? fromAddress.slice(fromAddress.lastIndexOf('@') + 1) : '';
   const safe = /^[A-Za-z0-9.-]+$/.test(domain) ? domain.toLowerCase() : fallbackDomain;
   return `<mb.${crmMessageId}@${safe}>`;

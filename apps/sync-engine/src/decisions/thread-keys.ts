@@ -42,7 +42,8 @@ export function lookupKeys(message: CanonicalMessage): LookupKey[] {
 /** The keys a message contributes to its binding once it is part of the thread. */
 export function ownKeys(message: CanonicalMessage): Array<{ key: string; providerMessageId: string | null }> {
   const keys: Array<{ key: string; providerMessageId: string | null }> = [];
-  if (message.providerThreadId) keys.push({ key: threadKey(message.providerThreadId), providerMessageId: null });
+  if (message.providerThreadId)
+    keys.push({ key: threadKey(message.providerThreadId), providerMessageId: null });
   if (message.rfcMessageId)
     keys.push({ key: messageKey(message.rfcMessageId), providerMessageId: message.providerMessageId });
   return keys;

@@ -47,10 +47,10 @@ export class ContactListDto {
   @ApiProperty({ type: [ContactDto] }) items!: ContactDto[];
 }
 
-export class ErrorDto {
-  @ApiProperty({
-    example: { code: 'location_forbidden', message: 'The token is not valid for this location' },
-    description: '{ code, message, details? }',
-  })
-  error!: { code: string; message: string; details?: unknown };
+export class ContactQueryDto {
+  @ApiPropertyOptional({ example: 'jane.doe@example.com', description: 'Exact address, case-insensitive (ADR-5)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  email?: string;
 }

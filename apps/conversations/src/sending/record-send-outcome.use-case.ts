@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { EventEnvelope, PayloadOf, sendFailedV1, sendSucceededV1 } from '@mailbridge/contracts';
+import { MessagesRepository } from '../messages/messages.repository';
+import { SyncEventsService } from '../sync-events/sync-events.service';
+
+/** A CRM send's status from mail-gateway's delivery reports: `sent` with the provider ids, or `failed` with why. */
+@Injectable()
+export class RecordSendOutcomeUseCase {
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly syncEvents: SyncEventsService,
+  ) {}
+
+  async succeeded(tx: EntityManager, p: PayloadOf<typeof sendSucceededV1>): Promise<void> {
+    const viaMailbox = p.route.kind === 'mailbox' ? p.route : null;
+    await this.messages.markSent(tx, p.locationId, p.sendId, {
+      provider: p.provider,
+      providerMessageId: p.providerMessageId,
+      providerThreadId: p.providerThreadId,
+      rfcMessageId: p.rfcMessageId,
+      sentAt: new Date(p.sentAt),
+      connectionId: viaMailbox?.connectionId ?? null,
+      // Only mail that went through the mailbox counts against its cap (SND-4).
+      mailboxKey: viaMailbox?.mailboxKey ?? null,
+    });
+  }
+
+  /** A failure is also a sync event (SND-4 caps, refusals...), unless the mailbox already showed it sent. */
+  async failed(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof sendFailedV1>>): Promise<void> {
+    const p = event.payload;
+    const result = await this.messages.markFailed(tx, p.locationId, p.sendId, { code: p.code, message: p.message });
+    if (result.outcome === 'already_sent') return;
+    await this.syncEvents.recordSendFailed(tx, event, result.subject);
+  }
+}

@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@mailbridge/platform-runtime';
+import type { ConnectionEntity } from './connection.entity';
+import { ConnectionsRepository } from './connections.repository';
+
+/** Read side: what the CRM and the other services may know about connections. */
+@Injectable()
+export class ConnectionQueriesService {
+  constructor(private readonly connections: ConnectionsRepository) {}
+
+  /** CON-2: the current connection, else the latest ended one; not found when the user never connected here. */
+  async status(locationId: string, userId: string): Promise<ConnectionEntity> {
+    const connection = await this.connections.findLatest(locationId, userId);
+    if (!connection) throw new AppError('not_found', 'connection_not_found', 'There is no email connection');
+    return connection;
+  }
+
+  /** Every connection of one provider account (`<provider>:<address>`, matched case-insensitively), newest first. */
+  async byMailbox(mailboxKey: string | undefined): Promise<ConnectionEntity[]> {
+    const match = /^(google|microsoft):(.+@.+)$/i.exec(mailboxKey?.trim() ?? '');
+    if (!match) {
+      throw new AppError('validation', 'mailbox_key_required', 'mailboxKey=<provider>:<address> is required');
+    }
+    return this.connections.findByMailboxKey(`${match[1].toLowerCase()}:${match[2].toLowerCase()}`, 500);
+  }
+}

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OAuthClientsModule } from '../oauth/oauth-clients.module';
+import { VaultModule } from '../vault/vault.module';
+import { AccessTokenService } from './access-token.service';
+import { ConnectionEntity } from './connection.entity';
+import { ConnectionLifecycleService } from './connection-lifecycle.service';
+import { ConnectionQueriesService } from './connection-queries.service';
+import { ConnectionsController } from './connections.controller';
+import { ConnectionsRepository } from './connections.repository';
+import { InternalConnectionsController } from './internal-connections.controller';
+import { SyncHealthConsumer } from './sync-health.consumer';
+import { TokenRevocationsService } from './token-revocations.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ConnectionEntity]), VaultModule, OAuthClientsModule],
+  controllers: [ConnectionsController, InternalConnectionsController],
+  providers: [
+    ConnectionsRepository,
+    ConnectionLifecycleService,
+    ConnectionQueriesService,
+    TokenRevocationsService,
+    AccessTokenService,
+    SyncHealthConsumer,
+  ],
+  exports: [ConnectionsRepository, ConnectionLifecycleService],
+})
+export class ConnectionsModule {}

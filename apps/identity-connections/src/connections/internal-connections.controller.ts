@@ -1,0 +1,90 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiGoneResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { AppError, InternalAuthGuard } from '@mailbridge/platform-runtime';
+import { ErrorDto } from '../common/error.dto';
+import { AccessTokenService, ConnectionEndedError } from './access-token.service';
+import { ConnectionQueriesService } from './connection-queries.service';
+import {
+  AccessTokenDto,
+  AccessTokenRequestDto,
+  InternalConnectionDto,
+  InternalConnectionListDto,
+} from './dto/connection.dto';
+import { toSnapshot } from './connection-snapshot';
+
+const uuid = new ParseUUIDPipe({
+  exceptionFactory: () => new AppError('not_found', 'connection_not_found', 'Unknown connection'),
+});
+
+/** Service-to-service routes (mail-gateway); not exposed by the ingress. */
+@ApiTags('internal')
+@ApiBearerAuth('internal')
+@ApiUnauthorizedResponse({ type: ErrorDto, description: 'Missing or wrong service credential' })
+@UseGuards(InternalAuthGuard)
+@Controller('internal/connections')
+export class InternalConnectionsController {
+  constructor(
+    private readonly tokens: AccessTokenService,
+    private readonly queries: ConnectionQueriesService,
+  ) {}
+
+  @Post(':connectionId/access-token')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'A fresh access token (refreshed when < 5 minutes remain; one refresh per connection at a time)',
+  })
+  @ApiOkResponse({ type: AccessTokenDto })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'connection_not_found' })
+  @ApiConflictResponse({ type: ErrorDto, description: 'reauth_required: the grant is dead (CON-5)' })
+  @ApiGoneResponse({ type: ErrorDto, description: 'connection_ended: disconnected or replaced' })
+  @ApiServiceUnavailableResponse({ type: ErrorDto, description: 'provider_unavailable' })
+  async accessToken(
+    @Param('connectionId', uuid) connectionId: string,
+    @Body() body: AccessTokenRequestDto,
+  ): Promise<AccessTokenDto> {
+    try {
+      return await this.tokens.accessToken(connectionId, body?.forceRefresh === true);
+    } catch (error) {
+      if (error instanceof ConnectionEndedError) {
+        throw new HttpException({ error: { code: error.code, message: error.message } }, 410);
+      }
+      throw error;
+    }
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Every connection of one mailbox (all locations), with status' })
+  @ApiQuery({ name: 'mailboxKey', required: true, example: 'google:sam@acme.example' })
+  @ApiOkResponse({ type: InternalConnectionListDto })
+  async byMailbox(@Query('mailboxKey') mailboxKey?: string): Promise<InternalConnectionListDto> {
+    const rows = await this.queries.byMailbox(mailboxKey);
+    return {
+      items: rows.map((c): InternalConnectionDto => ({
+        ...toSnapshot(c),
+        endedAt: c.endedAt?.toISOString() ?? null,
+      })),
+    };
+  }
+}

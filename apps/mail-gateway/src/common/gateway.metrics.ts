@@ -1,0 +1,97 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { ServiceMetrics } from '@mailbridge/platform-observability';
+import { METRICS } from '@mailbridge/platform-runtime';
+
+/** mail-gateway's Prometheus series, declared once. Mailboxes are labelled by id, never by address. */
+@Injectable()
+export class GatewayMetrics {
+  readonly webhookRequests: Counter;
+  readonly webhookRejected: Counter;
+  readonly webhookAckSeconds: Histogram;
+  readonly notificationsHandled: Counter;
+  readonly messagesObserved: Counter;
+  readonly pulls: Counter;
+  readonly pullSeconds: Histogram;
+  readonly providerErrors: Counter;
+  readonly syncGaps: Counter;
+  readonly sends: Counter;
+  readonly mailboxStage: Gauge;
+  readonly cursorAgeSeconds: Gauge;
+  readonly lastNotificationAgeSeconds: Gauge;
+  readonly lagSeconds: Gauge;
+  readonly mailboxLastErrorInfo: Gauge;
+
+  constructor(@Inject(METRICS) metrics: ServiceMetrics) {
+    this.webhookRequests = metrics.counter(
+      'mail_gateway_webhook_requests_total',
+      'Provider webhook requests by provider and outcome (accepted, rejected, validation, ignored)',
+      ['provider', 'outcome'],
+    );
+    this.webhookRejected = metrics.counter(
+      'mail_gateway_webhook_rejected_total',
+      'Unauthenticated webhook requests refused with 401, by reason',
+      ['provider', 'reason'],
+    );
+    this.webhookAckSeconds = metrics.histogram(
+      'mail_gateway_webhook_ack_seconds',
+      'Time to authenticate, hand off durably and answer a provider notification',
+      ['provider'],
+      [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    );
+    this.notificationsHandled = metrics.counter(
+      'mail_gateway_notifications_handled_total',
+      'Handed-off notifications turned into pull requests',
+      ['provider', 'kind'],
+    );
+    this.messagesObserved = metrics.counter(
+      'mail_gateway_messages_observed_total',
+      'message.observed events emitted',
+      ['provider', 'direction'],
+    );
+    this.pulls = metrics.counter('mail_gateway_pulls_total', 'Mailbox pulls by outcome', [
+      'provider',
+      'outcome',
+    ]);
+    this.pullSeconds = metrics.histogram('mail_gateway_pull_seconds', 'Duration of one mailbox pull', [
+      'provider',
+    ]);
+    this.providerErrors = metrics.counter(
+      'mail_gateway_provider_errors_total',
+      'Provider call failures by reduced code',
+      ['provider', 'code'],
+    );
+    this.syncGaps = metrics.counter('mail_gateway_sync_gaps_total', 'mailbox.sync-gap events emitted', [
+      'provider',
+    ]);
+    this.sends = metrics.counter('mail_gateway_sends_total', 'Send commands by route and outcome', [
+      'route',
+      'outcome',
+    ]);
+    this.mailboxStage = metrics.gauge(
+      'mail_gateway_mailbox_stage',
+      '1 for the stage each mailbox is in',
+      ['mailbox_id', 'provider', 'stage'],
+    );
+    this.cursorAgeSeconds = metrics.gauge(
+      'mail_gateway_mailbox_cursor_age_seconds',
+      'Seconds since the mailbox cursor was last confirmed up to date',
+      ['mailbox_id', 'provider'],
+    );
+    this.lastNotificationAgeSeconds = metrics.gauge(
+      'mail_gateway_mailbox_last_notification_age_seconds',
+      'Seconds since the last provider notification for the mailbox',
+      ['mailbox_id', 'provider'],
+    );
+    this.lagSeconds = metrics.gauge(
+      'mail_gateway_mailbox_lag_seconds',
+      'Seconds a requested pull has been waiting (0 when none is pending)',
+      ['mailbox_id', 'provider'],
+    );
+    this.mailboxLastErrorInfo = metrics.gauge(
+      'mail_gateway_mailbox_last_error_info',
+      '1 with the code of the mailbox last error, while it is the current one',
+      ['mailbox_id', 'provider', 'code'],
+    );
+  }
+}

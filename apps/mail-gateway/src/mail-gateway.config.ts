@@ -1,0 +1,154 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { env, loadConfig, type Env } from '@mailbridge/platform-config';
+import type { ObjectStoreConfig } from '@mailbridge/platform-object-store';
+
+const httpUrl = () => env.url(['https', 'http']);
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+const smtpOverrides = () =>
+  z.string().transform((value, ctx): Record<string, string> => {
+    try {
+      const parsed = JSON.parse(value) as unknown;
+      if (
+        parsed &&
+        typeof parsed === 'object' &&
+        !Array.isArray(parsed) &&
+        Object.values(parsed).every((v) => typeof v === 'string' && /^smtps?:\/\//.test(v))
+      ) {
+        return parsed as Record<string, string>;
+      }
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON object {"<locationId>": "smtp(s)://..."}' });
+    return z.NEVER;
+  });
+
+/**
+ * mail-gateway's own settings (read once at boot; every variable it reads is here). Every default works for the
+ * embedded mode (`npm start`, nothing configured), where the launcher supplies PUBLIC_URL, IDENTITY_CONNECTIONS_URL,
+ * OBJECT_STORE_DIR and, without real credentials, the sandbox providers' GOOGLE_*, GMAIL_*, MICROSOFT_* URLs.
+ */
+export const mailGatewayConfigSchema = z
+  .object({
+    /** This service's own base URL: webhooks are `${PUBLIC_URL}/v1/webhooks/{gmail|microsoft}`. */
+    PUBLIC_URL: httpUrl().default('http://localhost:3002'),
+    /** identity-connections, for access tokens (`POST /internal/connections/{id}/access-token`). */
+    IDENTITY_CONNECTIONS_URL: httpUrl().default('http://localhost:3001'),
+    /** Fallback folder for the location provider's pickup directory (standalone mode). */
+    DATA_DIR: z.string().default('.data'),
+
+    /** `local` (a folder; the embedded launcher sets OBJECT_STORE_DIR) or `s3`. Same names as conversations. */
+    OBJECT_STORE_KIND: z.enum(['local', 's3']).default('local'),
+    OBJECT_STORE_DIR: z.string().min(1).default('.data/objects'),
+    S3_BUCKET: z.string().min(3).max(63).optional(),
+    S3_REGION: z.string().min(1).optional(),
+    S3_ENDPOINT: httpUrl().optional(),
+    S3_FORCE_PATH_STYLE: env.bool(false),
+    S3_PREFIX: z.string().optional(),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+
+    /** Gmail API root (trailing slash); the sandbox in embedded mode. */
+    GMAIL_API_ROOT_URL: httpUrl().default('https://gmail.googleapis.com/'),
+    /** `projects/<project>/topics/<topic>` Gmail publishes watch notifications to; unset = poll only. */
+    GMAIL_PUBSUB_TOPIC: z
+      .string()
+      .regex(/^projects\/[^/]+\/topics\/[^/]+$/, 'must be projects/<project>/topics/<topic>')
+      .optional(),
+    /** Audience of the Pub/Sub push OIDC token; default `${PUBLIC_URL}/v1/webhooks/gmail` (Pub/Sub's own default). */
+    GMAIL_PUSH_AUDIENCE: z.string().min(1).optional(),
+    /** The service account the push subscription signs as; unset = every Gmail push is refused. */
+    GMAIL_PUSH_SERVICE_ACCOUNT: z.string().min(3).optional(),
+    /** Google's signing certificates (PEM map) that push tokens are verified against. */
+    GOOGLE_OAUTH_CERTS_URL: httpUrl().default('https://www.googleapis.com/oauth2/v1/certs'),
+    /** Re-call users.watch this often (Google: at least every 7 days, recommended daily). */
+    GMAIL_WATCH_RENEW_HOURS: seconds(24),
+    /** Per-mailbox Gmail budget (Google allows 15,000 per user per minute; keep headroom). */
+    GMAIL_QUOTA_UNITS_PER_MINUTE: int(12_000, 100),
+
+    MICROSOFT_GRAPH_BASE_URL: httpUrl().default('https://graph.microsoft.com'),
+    /** Lifetime asked for Graph subscriptions; renewed at half of it. ≤ 4,230 is valid under every documented maximum. */
+    GRAPH_SUBSCRIPTION_MINUTES: int(4_230, 45),
+    /** Graph allows 4 concurrent requests per app and mailbox. */
+    GRAPH_MAX_CONCURRENT_PER_MAILBOX: int(4, 1),
+
+    /** Safety net: a mailbox with no notification for this long is pulled anyway (default 5 minutes). */
+    SAFETY_NET_POLL_SECONDS: seconds(300),
+    /** How often the scheduler looks for due work (safety net, renewals, retries). */
+    SCHEDULER_TICK_MS: int(1_000, 10),
+    /** Mailboxes processed at once by this replica. */
+    PULL_CONCURRENCY: int(8, 1),
+    /** A mailbox is worked on by one replica at a time; this is how long its lease lasts without renewal. */
+    MAILBOX_LEASE_SECONDS: int(120, 5),
+    /** Per provider request. */
+    PROVIDER_TIMEOUT_MS: int(30_000, 100),
+    /** A Retry-After up to this long is waited out in place; a longer one pauses the mailbox instead. */
+    PROVIDER_MAX_INLINE_WAIT_MS: int(10_000, 0),
+    /** Attempts of one idempotent provider call on temporary errors and throttling. */
+    PROVIDER_MAX_ATTEMPTS: int(4, 1),
+
+    /** Expired cursor: at most this far back is re-listed; anything older is reported as a sync gap. */
+    GAP_RELIST_MAX_DAYS: seconds(7),
+    /** Expired cursor: at most this many messages per folder are re-listed; the rest is reported as a gap. */
+    GAP_RELIST_MAX_MESSAGES: int(2_000, 1),
+    /** The re-list starts this long before the last confirmed sync (clock skew, late indexing). */
+    GAP_SAFETY_MARGIN_MINUTES: seconds(10),
+
+    /** SND-4: emails per mailbox per rolling 24 hours sent through the platform. */
+    SEND_CAP_GOOGLE_PER_DAY: int(500),
+    SEND_CAP_MICROSOFT_PER_DAY: int(10_000),
+    /** Location provider (SND-1..3): an SMTP relay; unset = a pickup directory of .eml files. */
+    LOCATION_PROVIDER_SMTP_URL: env.url(['smtp', 'smtps']).optional(),
+    /** Per-location SMTP relays: `{"<locationId>": "smtp://..."}`. */
+    LOCATION_PROVIDER_SMTP_OVERRIDES: smtpOverrides().optional(),
+    /** Pickup directory when no relay is configured; default `<object store dir>/../mail-pickup`. */
+    LOCATION_PROVIDER_PICKUP_DIR: z.string().min(1).optional(),
+    /** From address of location-provider mail whose request names none. */
+    LOCATION_PROVIDER_DEFAULT_FROM: z.string().min(3).default('no-reply@mailbridge.localhost'),
+
+    /** A health event is re-sent at least this often while a mailbox syncs (CON-2 last-synced-at). */
+    HEALTH_HEARTBEAT_SECONDS: seconds(300),
+  })
+  .superRefine((c, ctx) => {
+    if (c.OBJECT_STORE_KIND !== 's3') return;
+    for (const key of ['S3_BUCKET', 'S3_REGION'] as const) {
+      if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
+    }
+  });
+
+export type MailGatewayConfig = z.infer<typeof mailGatewayConfigSchema>;
+
+/** Injection token of the validated configuration. */
+export const MAIL_GATEWAY_CONFIG = Symbol('MAIL_GATEWAY_CONFIG');
+
+export function loadMailGatewayConfig(source: Env): MailGatewayConfig {
+  return loadConfig(mailGatewayConfigSchema, source);
+}
+
+export function objectStoreConfigOf(c: MailGatewayConfig): ObjectStoreConfig {
+  if (c.OBJECT_STORE_KIND === 'local') return { kind: 'local', dir: c.OBJECT_STORE_DIR };
+  return {
+    kind: 's3',
+    bucket: c.S3_BUCKET ?? '',
+    region: c.S3_REGION ?? '',
+    ...(c.S3_ENDPOINT ? { endpoint: c.S3_ENDPOINT } : {}),
+    forcePathStyle: c.S3_FORCE_PATH_STYLE,
+    ...(c.S3_PREFIX ? { prefix: c.S3_PREFIX } : {}),
+    ...(c.S3_ACCESS_KEY_ID && c.S3_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } }
+      : {}),
+  };
+}
+
+export function gmailPushAudienceOf(c: MailGatewayConfig): string {
+  return c.GMAIL_PUSH_AUDIENCE ?? `${c.PUBLIC_URL.replace(/\/$/, '')}/v1/webhooks/gmail`;
+}
+
+export function pickupDirOf(c: MailGatewayConfig): string {
+  if (c.LOCATION_PROVIDER_PICKUP_DIR) return path.resolve(c.LOCATION_PROVIDER_PICKUP_DIR);
+  const base = c.OBJECT_STORE_KIND === 'local' ? path.dirname(path.resolve(c.OBJECT_STORE_DIR)) : c.DATA_DIR;
+  return path.resolve(base, 'mail-pickup');
+}

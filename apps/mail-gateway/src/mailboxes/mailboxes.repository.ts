@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { queryRows } from '../common/sql';
+import { GraphFolderEntity } from './graph-folder.entity';
+import { MailboxConnectionEntity } from './mailbox-connection.entity';
+import { MailboxEntity, type MailboxDesired, type MailboxStage } from './mailbox.entity';
+
+type Db = EntityManager | DataSource;
+
+/** Columns a use case may set, by entity property. */
+const MAILBOX_COLUMNS = {
+  desired: 'desired',
+  stage: 'stage',
+  historyId: 'history_id',
+  cursorSyncedAt: 'cursor_synced_at',
+  recovery: 'recovery',
+  watchExpiresAt: 'watch_expires_at',
+  watchRenewAt: 'watch_renew_at',
+  pullRequestedAt: 'pull_requested_at',
+  backoffUntil: 'backoff_until',
+  failures: 'failures',
+  lastNotificationAt: 'last_notification_at',
+  lastPullAt: 'last_pull_at',
+  lastSyncedAt: 'last_synced_at',
+  lastErrorCode: 'last_error_code',
+  lastErrorMessage: 'last_error_message',
+  lastErrorAt: 'last_error_at',
+  healthSignature: 'health_signature',
+  healthPublishedAt: 'health_published_at',
+} as const;
+
+export type MailboxPatch = Partial<{
+  [K in keyof typeof MAILBOX_COLUMNS]: K extends 'recovery' ? unknown : MailboxEntity[K];
+}>;
+
+const FOLDER_COLUMNS = {
+  link: 'link',
+  importAfter: 'import_after',
+  roundStartedAt: 'round_started_at',
+  syncedAt: 'synced_at',
+  subscriptionId: 'subscription_id',
+  clientStateDigest: 'client_state_digest',
+  subscriptionExpiresAt: 'subscription_expires_at',
+  subscriptionAction: 'subscription_action',
+} as const;
+
+export type FolderPatch = Partial<{ [K in keyof typeof FOLDER_COLUMNS]: GraphFolderEntity[K] }>;
+
+function setClause(
+  columns: Record<string, string>,
+  patch: Record<string, unknown>,
+  offset: number,
+): { sql: string; values: unknown[] } {
+  const parts: string[] = [];
+  const values: unknown[] = [];
+  for (const [key, value] of Object.entries(patch)) {
+    const column = columns[key];
+    if (!column || value === undefined) continue;
+    values.push(column === 'recovery' && value !== null ? JSON.stringify(value) : value);
+    parts.push(`${column} = $${offset + values.length}`);
+  }
+  return { sql: parts.join(', '), values };
+}
+
+export interface ConnectionChange {
+  readonly connectionId: string;
+  readonly mailboxId: string;
+  readonly locationId: string;
+  readonly userId: string;
+  readonly status: string;
+  readonly changedAt: Date;
+}
+
+/** Mailboxes, the connections pointing at them, and their Graph folders. */
+@Injectable()
+export class MailboxesRepository {
+  constructor(
+    private readonly dataSource: DataSource,
+    @InjectRepository(MailboxEntity) private readonly mailboxes: Repository<MailboxEntity>,
+    @InjectRepository(MailboxConnectionEntity) private readonly connections: Repository<MailboxConnectionEntity>,
+    @InjectRepository(GraphFolderEntity) private readonly folders: Repository<GraphFolderEntity>,
+  ) {}
+
+  findById(id: string, db?: EntityManager): Promise<MailboxEntity | null> {
+    return (db ? db.getRepository(MailboxEntity) : this.mailboxes).findOneBy({ id });
+  }
+
+  findByKey(mailboxKey: string, db?: EntityManager): Promise<MailboxEntity | null> {
+    return (db ? db.getRepository(MailboxEntity) : this.mailboxes).findOneBy({ mailboxKey });
+  }
+
+  /** The mailbox row, locked until the transaction ends (serialises cap checks and state transitions). */
+  async lock(tx: EntityManager, id: string): Promise<void> {
+    await tx.query(`SELECT id FROM mail_gateway.mailboxes WHERE id = $1 FOR UPDATE`, [id]);
+  }
+
+  /** The mailbox of a key, created (stage `starting`) on first sight. */
+  async ensure(tx: EntityManager, input: { mailboxKey: string; provider: string; emailAddress: string }): Promise<string> {
+    const rows = await queryRows<{ id: string }>(
+      tx,
+      `INSERT INTO mail_gateway.mailboxes (id, mailbox_key, provider, email_address, desired, stage)
+       VALUES ($1, $2, $3, $4, 'stopped', 'stopped')
+       ON CONFLICT (mailbox_key) DO UPDATE SET updated_at = now()
+       RETURNING id`,
+      [randomUUID(), input.mailboxKey, input.provider, input.emailAddress.toLowerCase()],
+    );
+    return rows[0].id;
+  }
+
+  async update(db: Db, id: string, patch: MailboxPatch): Promise<void> {
+    const { sql, values } = setClause(MAILBOX_COLUMNS, patch, 1);
+    if (!sql) return;
+    await db.query(`UPDATE mail_gateway.mailboxes SET ${sql}, updated_at = now() WHERE id = $1`, [id, ...values]);
+  }
+
+  /** Clears the pull request only if nobody asked again while the pull ran. */
+  async clearPullRequest(db: Db, id: string, seen: Date | null): Promise<void> {
+    await db.query(
+      `UPDATE mail_gateway.mailboxes SET pull_requested_at = NULL
+       WHERE id = $1 AND pull_requested_at IS NOT DISTINCT FROM $2`,
+      [id, seen],
+    );
+  }
+
+  async requestPull(db: Db, id: string, notifiedAt?: Date): Promise<void> {
+    await db.query(
+      `UPDATE mail_gateway.mailboxes
+          SET pull_requested_at = coalesce(pull_requested_at, now()),
+              last_notification_at = CASE WHEN $2::timestamptz IS NULL THEN last_notification_at
+                                          ELSE greatest(coalesce(last_notification_at, $2), $2) END
+        WHERE id = $1`,
+      [id, notifiedAt ?? null],
+    );
+  }
+
+  /** Applies a connection status unless a newer event already set it (events of one connection stay in order). */
+  async applyConnection(tx: EntityManager, c: ConnectionChange): Promise<void> {
+    await tx.query(
+      `INSERT INTO mail_gateway.mailbox_connections
+         (connection_id, mailbox_id, location_id, user_id, status, changed_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (connection_id) DO UPDATE SET
+         mailbox_id = EXCLUDED.mailbox_id, location_id = EXCLUDED.location_id, user_id = EXCLUDED.user_id,
+         status = EXCLUDED.status, changed_at = EXCLUDED.changed_at
+       WHERE mailbox_connections.changed_at <= EXCLUDED.changed_at`,
+      [c.connectionId, c.mailboxId, c.locationId, c.userId, c.status, c.changedAt],
+    );
+  }
+
+  async connectionById(tx: EntityManager, connectionId: string): Promise<MailboxConnectionEntity | null> {
+    return tx.getRepository(MailboxConnectionEntity).findOneBy({ connectionId });
+  }
+
+  connectionsOf(mailboxId: string, db?: EntityManager): Promise<MailboxConnectionEntity[]> {
+    return (db ? db.getRepository(MailboxConnectionEntity) : this.connections).find({
+      where: { mailboxId },
+      order: { changedAt: 'DESC' },
+    });
+  }
+
+  /** What the connections want of a mailbox: watched while ≥1 is active, paused while only re-auth ones remain. */
+  async desiredState(tx: EntityManager, mailboxId: string): Promise<MailboxDesired> {
+    const rows = await queryRows<{ status: string }>(
+      tx,
+      `SELECT DISTINCT status FROM mail_gateway.mailbox_connections WHERE mailbox_id = $1`,
+      [mailboxId],
+    );
+    const statuses = new Set(rows.map((r) => r.status));
+    if (statuses.has('active')) return 'active';
+    if (statuses.has('reauth_required')) return 'paused';
+    return 'stopped';
+  }
+
+  // ---- Graph folders ----
+
+  foldersOf(mailboxId: string, db?: EntityManager): Promise<GraphFolderEntity[]> {
+    return (db ? db.getRepository(GraphFolderEntity) : this.folders).find({
+      where: { mailboxId },
+      order: { folder: 'ASC' },
+    });
+  }
+
+  folderBySubscription(subscriptionId: string): Promise<GraphFolderEntity | null> {
+    return this.folders.findOneBy({ subscriptionId });
+  }
+
+  /** A followed folder, created with its baseline (`import_after`) when the mailbox starts without a cursor. */
+  /** Which mailbox a Graph subscription belongs to, and the digest its notifications' clientState must match. */
+  async subscriptionTargets(
+    subscriptionIds: readonly string[],
+  ): Promise<Map<string, { mailboxKey: string; clientStateDigest: string }>> {
+    const rows = await queryRows<{ subscription_id: string; mailbox_key: string; client_state_digest: string }>(
+      this.dataSource,
+      `SELECT f.subscription_id, m.mailbox_key, f.client_state_digest
+         FROM mail_gateway.graph_folders f JOIN mail_gateway.mailboxes m ON m.id = f.mailbox_id
+        WHERE f.subscription_id = ANY($1::text[]) AND f.client_state_digest IS NOT NULL`,
+      [[...subscriptionIds]],
+    );
+    return new Map(
+      rows.map((r) => [r.subscription_id, { mailboxKey: r.mailbox_key, clientStateDigest: r.client_state_digest }]),
+    );
+  }
+
+  async ensureFolder(db: Db, mailboxId: string, folder: string, importAfter: Date): Promise<void> {
+    await db.query(
+      `INSERT INTO mail_gateway.graph_folders (mailbox_id, folder, import_after) VALUES ($1, $2, $3)
+       ON CONFLICT (mailbox_id, folder) DO NOTHING`,
+      [mailboxId, folder, importAfter],
+    );
+  }
+
+  async updateFolder(db: Db, mailboxId: string, folder: string, patch: FolderPatch): Promise<void> {
+    const { sql, values } = setClause(FOLDER_COLUMNS, patch, 2);
+    if (!sql) return;
+    await db.query(`UPDATE mail_gateway.graph_folders SET ${sql} WHERE mailbox_id = $1 AND folder = $2`, [
+      mailboxId,
+      folder,
+      ...values,
+    ]);
+  }
+
+  async markSubscription(db: Db, subscriptionId: string, action: 'renew' | 'recreate'): Promise<string | null> {
+    const rows = await queryRows<{ mailbox_id: string }>(
+      db,
+      `UPDATE mail_gateway.graph_folders SET subscription_action = $2
+       WHERE subscription_id = $1 RETURNING mailbox_id`,
+      [subscriptionId, action],
+    );
+    return rows[0]?.mailbox_id ?? null;
+  }
+
+  async deleteFolders(db: Db, mailboxId: string): Promise<void> {
+    await db.query(`DELETE FROM mail_gateway.graph_folders WHERE mailbox_id = $1`, [mailboxId]);
+  }
+
+  /** Mailboxes with work due now (setup, stop, pull requests, safety-net polls, renewals, resumable re-lists). */
+  async due(safetyNetSeconds: number, limit: number): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(
+      this.dataSource,
+      `SELECT id FROM mail_gateway.mailboxes
+        WHERE (desired = 'stopped' AND stage <> 'stopped')
+           OR (desired = 'paused' AND stage <> 'paused_auth')
+           OR (desired = 'active' AND stage <> 'paused_auth'
+               AND (backoff_until IS NULL OR backoff_until <= now())
+               AND (stage IN ('starting', 'stopped')
+                    OR pull_requested_at IS NOT NULL
+                    OR recovery IS NOT NULL
+                    OR watch_renew_at <= now()
+                    OR greatest(coalesce(last_notification_at, '-infinity'), coalesce(last_pull_at, '-infinity'))
+                       < now() - make_interval(secs => $1)))
+        ORDER BY pull_requested_at NULLS LAST
+        LIMIT $2`,
+      [safetyNetSeconds, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Every mailbox, for the health gauges. */
+  all(): Promise<MailboxEntity[]> {
+    return this.mailboxes.find({ order: { createdAt: 'ASC' } });
+  }
+}
+
+export type { MailboxStage };

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { queryRows } from '../common/sql';
+import { AccessTokenClient } from './access-token.client';
+import type { CallTarget } from './provider-call.policy';
+import { AccessTokenUnavailableError } from './provider-failure';
+
+/** Call targets: a mailbox (any of its active connections can lend a token) or one connection (a send). */
+@Injectable()
+export class MailboxAccess {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tokens: AccessTokenClient,
+  ) {}
+
+  forMailbox(mailbox: { id: string; mailboxKey: string; provider: 'google' | 'microsoft' }): CallTarget {
+    let current: string | undefined;
+    return {
+      key: mailbox.mailboxKey,
+      provider: mailbox.provider,
+      token: async (forceRefresh) => {
+        if (forceRefresh && current) return this.tokens.tokenFor(current, true);
+        const connections = await queryRows<{ connection_id: string }>(
+          this.dataSource,
+          `SELECT connection_id FROM mail_gateway.mailbox_connections
+            WHERE mailbox_id = $1 AND status = 'active' ORDER BY changed_at DESC`,
+          [mailbox.id],
+        );
+        let refused: AccessTokenUnavailableError | undefined;
+        for (const { connection_id: connectionId } of connections) {
+          try {
+            const token = await this.tokens.tokenFor(connectionId, forceRefresh);
+            current = connectionId;
+            return token;
+          } catch (error) {
+            // This grant is dead or over; another connection to the same mailbox may still serve (SYN-4).
+            if (error instanceof AccessTokenUnavailableError && error.code === 'auth_revoked') {
+              refused = error;
+              continue;
+            }
+            throw error;
+          }
+        }
+        throw refused ?? new AccessTokenUnavailableError('auth_revoked', 'no active connection for this mailbox');
+      },
+    };
+  }
+
+  forConnection(connectionId: string, mailboxKey: string, provider: 'google' | 'microsoft'): CallTarget {
+    return {
+      key: mailboxKey,
+      provider,
+      token: (forceRefresh) => this.tokens.tokenFor(connectionId, forceRefresh),
+    };
+  }
+}

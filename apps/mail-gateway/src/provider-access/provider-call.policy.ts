@@ -1,0 +1,91 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from '@mailbridge/platform-observability';
+import { LOGGER } from '@mailbridge/platform-runtime';
+import { GatewayMetrics } from '../common/gateway.metrics';
+import { backoffWithJitter, sleep } from '../common/timing';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
+import { MailboxBudgets } from './mailbox-budget';
+import { MailboxThrottledError, asProviderFailure } from './provider-failure';
+
+/** Who a provider call is for: the mailbox whose budget it spends and how to get its access token. */
+export interface CallTarget {
+  /** The mailbox key: budgets and Retry-After pauses are per mailbox. */
+  readonly key: string;
+  readonly provider: 'google' | 'microsoft';
+  /** An access token; `forceRefresh` once the provider refused the previous one. */
+  token(forceRefresh: boolean): Promise<string>;
+}
+
+export interface CallOptions {
+  readonly operation: string;
+  /** Gmail quota units the call costs. */
+  readonly units?: number;
+  /**
+   * Whether repeating the call after a temporary failure is harmless. A send is not: its outcome is unknown after a
+   * timeout or 5xx, so the caller looks in Sent first (SND-6) instead of this policy retrying it blindly.
+   */
+  readonly idempotent: boolean;
+}
+
+/**
+ * How every provider call is made: within the mailbox's budget (Gmail quota units, Graph concurrency), with one
+ * forced token refresh on a 401 (identity-connections learns a grant died this way, CON-5), Retry-After honoured for
+ * the whole mailbox, and exponential backoff with jitter on temporary failures. A Retry-After too long to wait in
+ * place surfaces as {@link MailboxThrottledError} so the mailbox is paused instead of holding a worker.
+ */
+@Injectable()
+export class ProviderCallPolicy {
+  readonly budgets: MailboxBudgets;
+
+  constructor(
+    @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
+    private readonly metrics: GatewayMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.budgets = new MailboxBudgets({
+      gmailUnitsPerMinute: config.GMAIL_QUOTA_UNITS_PER_MINUTE,
+      graphMaxConcurrent: config.GRAPH_MAX_CONCURRENT_PER_MAILBOX,
+    });
+  }
+
+  async run<T>(target: CallTarget, options: CallOptions, call: (accessToken: string) => Promise<T>): Promise<T> {
+    const maxAttempts = this.config.PROVIDER_MAX_ATTEMPTS;
+    let forceRefresh = false;
+    let refreshed = false;
+    for (let attempt = 1; ; attempt++) {
+      const release = await this.budgets.acquire(target.key, target.provider, options.units ?? 1);
+      try {
+        const token = await target.token(forceRefresh);
+        forceRefresh = false;
+        return await call(token);
+      } catch (error) {
+        const failure = asProviderFailure(error);
+        if (!failure) throw error;
+        this.metrics.providerErrors.inc({ provider: target.provider, code: failure.code });
+        if (failure.tokenRejected && !refreshed) {
+          refreshed = true;
+          forceRefresh = true;
+          continue;
+        }
+        if (failure.code === 'rate_limited') {
+          const wait =
+            failure.retryAfterMs ??
+            backoffWithJitter(attempt, 1_000, Math.max(1_000, this.config.PROVIDER_MAX_INLINE_WAIT_MS));
+          this.budgets.pause(target.key, wait);
+          if (wait > this.config.PROVIDER_MAX_INLINE_WAIT_MS || attempt >= maxAttempts) {
+            throw new MailboxThrottledError(wait, `${options.operation}: throttled for ${wait} ms`);
+          }
+          this.logger.debug({ mailboxKey: target.key, wait, operation: options.operation }, 'throttled, waiting');
+          continue;
+        }
+        if (failure.code === 'temporary' && options.idempotent && attempt < maxAttempts) {
+          await sleep(backoffWithJitter(attempt, 250, 5_000));
+          continue;
+        }
+        throw error;
+      } finally {
+        release();
+      }
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { GmailSendDriver } from './gmail-send.driver';
+import { GraphSendDriver } from './graph-send.driver';
+import { LocationProviderDriver } from './location-provider.driver';
+import { SendConsumer } from './send.consumer';
+import { SendEmailUseCase } from './send-email.use-case';
+import { SendLogRepository } from './send-log.repository';
+
+/** Send commands through the user's mailbox or the location provider, at most once each (SND-6), within caps. */
+@Module({
+  providers: [SendLogRepository, GmailSendDriver, GraphSendDriver, LocationProviderDriver, SendEmailUseCase, SendConsumer],
+})
+export class SendingModule {}

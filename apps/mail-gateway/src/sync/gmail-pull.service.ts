@@ -1,0 +1,209 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from '@mailbridge/platform-observability';
+import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { GMAIL_QUOTA_UNITS, GmailApi, type GmailMessageRef } from '@mailbridge/providers-google';
+import { mapLimit } from '../common/timing';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
+import type { MailboxEntity } from '../mailboxes/mailbox.entity';
+import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
+import { MailboxAccess } from '../provider-access/mailbox-access';
+import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider-call.policy';
+import { asProviderFailure } from '../provider-access/provider-failure';
+import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
+import { ObservedMessagePublisher } from './observed-message.publisher';
+import { SyncHealthService } from './sync-health.service';
+
+const OBSERVED_LABELS = ['INBOX', 'SENT'];
+const SKIPPED_LABELS = ['DRAFT', 'SPAM', 'TRASH', 'CHAT'];
+const FETCH_CONCURRENCY = 4;
+
+/** Progress of a re-list after an expired history cursor, stored after every page so it resumes after a crash. */
+export interface GmailRecovery {
+  /** The mailbox's history id when the re-list began: the cursor once it is done. */
+  readonly newHistoryId: string;
+  /** Re-list messages received from here on (by date). */
+  readonly windowStart: string;
+  readonly startedAt: string;
+  readonly labelIndex: number;
+  readonly pageToken: string | null;
+  /** Messages listed so far under the current label. */
+  readonly listed: number;
+}
+
+const isObserved = (m: GmailMessageRef) =>
+  m.labelIds.some((l) => OBSERVED_LABELS.includes(l)) && !m.labelIds.some((l) => SKIPPED_LABELS.includes(l));
+
+/**
+ * Gmail pull: `history.list` from the stored cursor, every new Inbox/Sent message fetched raw, normalised and
+ * published, then the cursor moved, in one transaction per page (a crash in between re-pulls the page, the observed
+ * ids make it harmless). An expired cursor (404) starts a bounded, resumable re-list of the gap by date; what
+ * cannot be covered is reported as a sync gap, never skipped silently.
+ */
+@Injectable()
+export class GmailPullService {
+  constructor(
+    private readonly mailboxes: MailboxesRepository,
+    private readonly access: MailboxAccess,
+    private readonly policy: ProviderCallPolicy,
+    private readonly gmail: GmailApi,
+    private readonly normalizer: MessageNormalizer,
+    private readonly publisher: ObservedMessagePublisher,
+    private readonly health: SyncHealthService,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async pull(mailbox: MailboxEntity, keepAlive: () => Promise<void>): Promise<void> {
+    const target = this.access.forMailbox(mailbox);
+    if (mailbox.recovery) await this.relist(mailbox, target, keepAlive);
+    const current = await this.mailboxes.findById(mailbox.id);
+    if (!current?.historyId) return;
+    try {
+      await this.pullHistory(current, target, keepAlive);
+    } catch (error) {
+      if (asProviderFailure(error)?.code !== 'cursor_expired') throw error;
+      await this.beginRelist(current, target);
+      const again = await this.mailboxes.findById(mailbox.id);
+      if (again?.recovery) await this.relist(again, target, keepAlive);
+      const resumed = await this.mailboxes.findById(mailbox.id);
+      if (resumed?.historyId) await this.pullHistory(resumed, target, keepAlive);
+    }
+  }
+
+  private async pullHistory(mailbox: MailboxEntity, target: CallTarget, keepAlive: () => Promise<void>): Promise<void> {
+    const startedAt = new Date();
+    const startHistoryId = mailbox.historyId ?? '';
+    let pageToken: string | undefined;
+    for (;;) {
+      const page = await this.policy.run(
+        target,
+        { operation: 'users.history.list', units: GMAIL_QUOTA_UNITS.historyList, idempotent: true },
+        (t) => this.gmail.listHistory(t, { startHistoryId, pageToken, maxResults: 100 }),
+      );
+      const refs = page.records.flatMap((r) => r.added).filter(isObserved);
+      const messages = await this.fetchNew(mailbox, target, refs.map((r) => r.id));
+      const last = page.records[page.records.length - 1]?.id;
+      // Inside a paged answer the cursor moves to the last record handled; at the end, to the mailbox's history id.
+      const nextCursor = page.nextPageToken ? (last ?? startHistoryId) : page.historyId;
+      await this.uow.run(async (tx) => {
+        await this.publisher.publish(tx, mailbox, messages);
+        await this.mailboxes.update(tx.manager, mailbox.id, {
+          historyId: nextCursor,
+          ...(page.nextPageToken ? {} : { cursorSyncedAt: startedAt }),
+        });
+      });
+      await keepAlive();
+      if (!page.nextPageToken) return;
+      pageToken = page.nextPageToken;
+    }
+  }
+
+  /** Fetches and normalises the messages not observed yet; deleted-meanwhile ones (404) are skipped. */
+  private async fetchNew(mailbox: MailboxEntity, target: CallTarget, ids: readonly string[]): Promise<NormalizedMessage[]> {
+    const fresh = await this.publisher.unseen(mailbox.id, ids);
+    const fetched = await mapLimit(fresh, FETCH_CONCURRENCY, async (id) => {
+      try {
+        const raw = await this.policy.run(
+          target,
+          { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true },
+          (t) => this.gmail.getRawMessage(t, id),
+        );
+        if (!isObserved(raw)) return undefined;
+        return await this.normalizer.normalize(
+          {
+            provider: 'google',
+            providerMessageId: raw.id,
+            providerThreadId: raw.threadId,
+            receivedAt: raw.internalDate,
+            labels: raw.labelIds,
+            inSent: raw.labelIds.includes('SENT'),
+            raw: raw.raw,
+          },
+          mailbox.emailAddress,
+        );
+      } catch (error) {
+        if (asProviderFailure(error)?.code === 'not_found') return undefined;
+        throw error;
+      }
+    });
+    return fetched.filter((m): m is NormalizedMessage => m !== undefined);
+  }
+
+  /** The history cursor expired: note the current history id and the window to re-list, report what is beyond it. */
+  private async beginRelist(mailbox: MailboxEntity, target: CallTarget): Promise<void> {
+    const profile = await this.policy.run(
+      target,
+      { operation: 'users.getProfile', units: GMAIL_QUOTA_UNITS.getProfile, idempotent: true },
+      (t) => this.gmail.getProfile(t),
+    );
+    const now = new Date();
+    const lastSynced = mailbox.cursorSyncedAt ?? mailbox.lastSyncedAt ?? mailbox.createdAt;
+    const gapStart = new Date(lastSynced.getTime() - this.config.GAP_SAFETY_MARGIN_MINUTES * 60_000);
+    const oldestAllowed = new Date(now.getTime() - this.config.GAP_RELIST_MAX_DAYS * 86_400_000);
+    const windowStart = gapStart < oldestAllowed ? oldestAllowed : gapStart;
+    const recovery: GmailRecovery = {
+      newHistoryId: profile.historyId,
+      windowStart: windowStart.toISOString(),
+      startedAt: now.toISOString(),
+      labelIndex: 0,
+      pageToken: null,
+      listed: 0,
+    };
+    this.logger.warn({ mailboxId: mailbox.id, windowStart }, 'Gmail history expired: re-listing the gap');
+    await this.uow.run(async (tx) => {
+      if (gapStart < windowStart) await this.health.emitGap(tx, mailbox, gapStart, windowStart, 'history_expired');
+      await this.health.apply(tx, mailbox.id, { recovery, stage: 'catching_up' });
+    });
+  }
+
+  /** Re-lists Inbox then Sent by date, page by page, resuming where a previous attempt stopped. */
+  private async relist(mailbox: MailboxEntity, target: CallTarget, keepAlive: () => Promise<void>): Promise<void> {
+    let state = mailbox.recovery as GmailRecovery;
+    const windowStart = new Date(state.windowStart);
+    const after = Math.floor(windowStart.getTime() / 1000);
+    while (state.labelIndex < OBSERVED_LABELS.length) {
+      const label = OBSERVED_LABELS[state.labelIndex];
+      const page = await this.policy.run(
+        target,
+        { operation: 'users.messages.list', units: GMAIL_QUOTA_UNITS.messagesList, idempotent: true },
+        (t) =>
+          this.gmail.listMessages(t, {
+            q: `after:${after}`,
+            labelIds: [label],
+            pageToken: state.pageToken ?? undefined,
+            maxResults: 100,
+          }),
+      );
+      const messages = await this.fetchNew(mailbox, target, page.messages.map((m) => m.id));
+      const listed = state.listed + page.messages.length;
+      const limitReached = listed >= this.config.GAP_RELIST_MAX_MESSAGES && !!page.nextPageToken;
+      const labelDone = !page.nextPageToken || limitReached;
+      const next: GmailRecovery = labelDone
+        ? { ...state, labelIndex: state.labelIndex + 1, pageToken: null, listed: 0 }
+        : { ...state, pageToken: page.nextPageToken ?? null, listed };
+      // Newest first: when the limit stops the listing, the older rest of the window is the uncovered part.
+      const oldestCovered = messages.reduce<Date | undefined>((oldest, m) => {
+        const at = new Date(m.message.receivedAt);
+        return !oldest || at < oldest ? at : oldest;
+      }, undefined);
+      await this.uow.run(async (tx) => {
+        await this.publisher.publish(tx, mailbox, messages);
+        if (limitReached) {
+          await this.health.emitGap(tx, mailbox, windowStart, oldestCovered ?? new Date(), 'relist_limit_reached');
+        }
+        await this.mailboxes.update(tx.manager, mailbox.id, { recovery: next });
+      });
+      await keepAlive();
+      state = next;
+    }
+    await this.uow.run((tx) =>
+      this.health.apply(tx, mailbox.id, {
+        historyId: state.newHistoryId,
+        recovery: null,
+        cursorSyncedAt: new Date(state.startedAt),
+      }),
+    );
+  }
+}

@@ -1,0 +1,146 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from '@mailbridge/platform-observability';
+import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { GraphMailApi, type GraphDeltaItem, type GraphFolder } from '@mailbridge/providers-microsoft';
+import { mapLimit } from '../common/timing';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
+import type { GraphFolderEntity } from '../mailboxes/graph-folder.entity';
+import type { MailboxEntity } from '../mailboxes/mailbox.entity';
+import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
+import { MailboxAccess } from '../provider-access/mailbox-access';
+import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider-call.policy';
+import { asProviderFailure } from '../provider-access/provider-failure';
+import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
+import { GRAPH_FOLDERS } from './mailbox-watch.service';
+import { ObservedMessagePublisher } from './observed-message.publisher';
+import { SyncHealthService } from './sync-health.service';
+
+const FETCH_CONCURRENCY = 3;
+const PAGE_SIZE = 50;
+
+/**
+ * Graph pull, per folder (Inbox, Sent Items): the stored delta link (or next link of a round in progress) is
+ * followed page by page; every new message's MIME is streamed into the object store, parsed and published, then the
+ * link moves, in one transaction per page. A baseline round (CON-6) and a gap re-list after `410 Gone` are the same
+ * full round, observing only what was received after `import_after`; a gap older than the re-list window is
+ * reported as a sync gap.
+ */
+@Injectable()
+export class GraphPullService {
+  constructor(
+    private readonly mailboxes: MailboxesRepository,
+    private readonly access: MailboxAccess,
+    private readonly policy: ProviderCallPolicy,
+    private readonly graph: GraphMailApi,
+    private readonly normalizer: MessageNormalizer,
+    private readonly publisher: ObservedMessagePublisher,
+    private readonly health: SyncHealthService,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async pull(mailbox: MailboxEntity, keepAlive: () => Promise<void>): Promise<void> {
+    const target = this.access.forMailbox(mailbox);
+    const folders = await this.mailboxes.foldersOf(mailbox.id);
+    for (const name of GRAPH_FOLDERS) {
+      const folder = folders.find((f) => f.folder === name);
+      if (folder) await this.pullFolder(mailbox, folder, target, keepAlive);
+    }
+  }
+
+  private async pullFolder(
+    mailbox: MailboxEntity,
+    initial: GraphFolderEntity,
+    target: CallTarget,
+    keepAlive: () => Promise<void>,
+  ): Promise<void> {
+    let link = initial.link;
+    let importAfter = initial.importAfter;
+    let roundStartedAt = link ? initial.roundStartedAt : new Date();
+    const folder = initial.folder;
+    for (;;) {
+      if (!link) roundStartedAt = new Date();
+      let page;
+      try {
+        page = await this.policy.run(target, { operation: 'messages.delta', idempotent: true }, (t) =>
+          this.graph.delta(t, link ? { link } : { folder, pageSize: PAGE_SIZE }),
+        );
+      } catch (error) {
+        if (asProviderFailure(error)?.code !== 'cursor_expired') throw error;
+        importAfter = await this.beginRelist(mailbox, initial);
+        link = null;
+        continue;
+      }
+      const wanted = page.items.filter(
+        (i) => !i.removed && i.isDraft !== true && (!importAfter || (i.receivedAt && i.receivedAt >= importAfter)),
+      );
+      const messages = await this.fetchNew(mailbox, folder, target, wanted);
+      const next = page.nextLink ?? page.deltaLink ?? null;
+      const roundDone = !page.nextLink;
+      await this.uow.run(async (tx) => {
+        await this.publisher.publish(tx, mailbox, messages);
+        await this.mailboxes.updateFolder(tx.manager, mailbox.id, folder, {
+          link: next,
+          roundStartedAt,
+          ...(roundDone ? { importAfter: null, syncedAt: roundStartedAt } : { importAfter }),
+        });
+      });
+      await keepAlive();
+      link = next;
+      if (roundDone) return;
+    }
+  }
+
+  private async fetchNew(
+    mailbox: MailboxEntity,
+    folder: GraphFolder,
+    target: CallTarget,
+    items: readonly GraphDeltaItem[],
+  ): Promise<NormalizedMessage[]> {
+    const byId = new Map(items.map((i) => [i.id, i]));
+    const fresh = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
+    const fetched = await mapLimit(fresh, FETCH_CONCURRENCY, async (id) => {
+      const item = byId.get(id);
+      try {
+        // The stream is consumed inside the budgeted call, so the concurrency slot covers the download.
+        return await this.policy.run(target, { operation: 'messages.$value', idempotent: true }, async (t) =>
+          this.normalizer.normalize(
+            {
+              provider: 'microsoft',
+              providerMessageId: id,
+              providerThreadId: item?.conversationId ?? null,
+              receivedAt: item?.receivedAt ?? new Date(),
+              labels: [folder],
+              inSent: folder === 'sentitems',
+              raw: await this.graph.mime(t, id),
+            },
+            mailbox.emailAddress,
+          ),
+        );
+      } catch (error) {
+        // Moved or deleted before we fetched it: delta will say where it went.
+        if (asProviderFailure(error)?.code === 'not_found') return undefined;
+        throw error;
+      }
+    });
+    return fetched.filter((m): m is NormalizedMessage => m !== undefined);
+  }
+
+  /** 410 Gone: a new full round observes what arrived since the folder's last sync (bounded), reporting the rest. */
+  private async beginRelist(mailbox: MailboxEntity, folder: GraphFolderEntity): Promise<Date> {
+    const now = Date.now();
+    const lastSynced = folder.syncedAt ?? mailbox.cursorSyncedAt ?? mailbox.createdAt;
+    const gapStart = new Date(lastSynced.getTime() - this.config.GAP_SAFETY_MARGIN_MINUTES * 60_000);
+    const oldestAllowed = new Date(now - this.config.GAP_RELIST_MAX_DAYS * 86_400_000);
+    const importAfter = gapStart < oldestAllowed ? oldestAllowed : gapStart;
+    this.logger.warn({ mailboxId: mailbox.id, folder: folder.folder, importAfter }, 'Graph delta expired: re-listing');
+    await this.uow.run(async (tx) => {
+      if (gapStart < importAfter) await this.health.emitGap(tx, mailbox, gapStart, importAfter, 'delta_expired');
+      await this.mailboxes.updateFolder(tx.manager, mailbox.id, folder.folder, { link: null, importAfter });
+      await this.health.apply(tx, mailbox.id, { stage: 'catching_up' });
+    });
+    return importAfter;
+  }
+}

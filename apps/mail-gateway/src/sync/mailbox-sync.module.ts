@@ -1,0 +1,40 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApplyConnectionChangeUseCase } from '../mailboxes/apply-connection-change.use-case';
+import { ConnectionsConsumer } from '../mailboxes/connections.consumer';
+import { GraphFolderEntity } from '../mailboxes/graph-folder.entity';
+import { MailboxConnectionEntity } from '../mailboxes/mailbox-connection.entity';
+import { MailboxEntity } from '../mailboxes/mailbox.entity';
+import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
+import { GmailPullService } from './gmail-pull.service';
+import { GraphPullService } from './graph-pull.service';
+import { HandleNotificationUseCase } from './handle-notification.use-case';
+import { MailboxProcessor } from './mailbox-processor.service';
+import { MailboxWatchService } from './mailbox-watch.service';
+import { MessageNormalizer } from './message-normalizer.service';
+import { NotificationsConsumer } from './notifications.consumer';
+import { ObservedMessagePublisher } from './observed-message.publisher';
+import { SyncHealthService } from './sync-health.service';
+import { SyncScheduler } from './sync-scheduler.service';
+
+/** Mailboxes (from connection events), their watches, pulls, normalisation, observed events and health. */
+@Module({
+  imports: [TypeOrmModule.forFeature([MailboxEntity, MailboxConnectionEntity, GraphFolderEntity])],
+  providers: [
+    MailboxesRepository,
+    ApplyConnectionChangeUseCase,
+    ConnectionsConsumer,
+    HandleNotificationUseCase,
+    NotificationsConsumer,
+    SyncHealthService,
+    MailboxWatchService,
+    MessageNormalizer,
+    ObservedMessagePublisher,
+    GmailPullService,
+    GraphPullService,
+    MailboxProcessor,
+    SyncScheduler,
+  ],
+  exports: [MailboxesRepository, MessageNormalizer, ObservedMessagePublisher],
+})
+export class MailboxSyncModule {}

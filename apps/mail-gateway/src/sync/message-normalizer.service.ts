@@ -1,0 +1,140 @@
+import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  MAX_INLINE_BODY_CHARS,
+  emailAddress,
+  type CanonicalMessage,
+  type MailboxAddress,
+  type ProviderName,
+} from '@mailbridge/contracts';
+import { parseMimeStreaming, readPrefix, type MailAddress } from '@mailbridge/domain-mail';
+import type { ObjectStore } from '@mailbridge/platform-object-store';
+import { OBJECT_STORE } from '../common/tokens';
+
+/** Our own header on mail sent through the platform (SYN-5: the Sent copy is recognised by it). */
+export const MAILBRIDGE_REF_HEADER = 'X-Mailbridge-Ref';
+
+/** A raw message from anywhere: a mailbox pull, or (later) the smart-BCC SMTP receiver. */
+export interface RawMessageSource {
+  readonly provider: ProviderName;
+  readonly providerMessageId: string;
+  readonly providerThreadId: string | null;
+  /** When the provider (or receiver) accepted it. */
+  readonly receivedAt: Date;
+  readonly labels: readonly string[];
+  /** In the Sent folder / has the SENT label. */
+  readonly inSent: boolean;
+  /** RFC 822 bytes in memory, or a stream (stored first, then parsed back from the store). */
+  readonly raw: Buffer | Readable;
+}
+
+export interface NormalizedMessage {
+  readonly message: CanonicalMessage;
+  readonly direction: 'inbound' | 'outbound';
+  readonly inSent: boolean;
+  readonly labels: string[];
+}
+
+const HEAD_SCAN_BYTES = 256 * 1024;
+const MAX_REFERENCES = 200;
+const MAX_ADDRESSES = 1000;
+
+/** The value of one top-level header, unfolded; undefined when absent. */
+export function headerFromHead(head: Buffer, name: string): string | undefined {
+  const text = head.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  const block = (end === -1 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
+  const wanted = name.toLowerCase();
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted) return line.slice(colon + 1).trim();
+  }
+  return undefined;
+}
+
+function truncate(text: string | undefined, max: number): { value: string | null; truncated: boolean } {
+  if (text === undefined) return { value: null, truncated: false };
+  return text.length > max ? { value: text.slice(0, max), truncated: true } : { value: text, truncated: false };
+}
+
+/** Addresses the event contract accepts (a quoted local part with spaces, say, cannot be matched anyway). */
+function addresses(list: readonly MailAddress[] | undefined): MailboxAddress[] {
+  const out: MailboxAddress[] = [];
+  for (const a of list ?? []) {
+    if (out.length >= MAX_ADDRESSES || !emailAddress.safeParse(a.address).success) continue;
+    out.push(a.name ? { name: a.name.slice(0, 512), address: a.address } : { address: a.address });
+  }
+  return out;
+}
+
+const messageId = (id: string | undefined): string | null => (id && id.length <= 998 ? id : null);
+
+/** Keeps the root and the most recent ids, as threaders need (RFC 5322 §3.6.4 trimming). */
+function references(ids: readonly string[]): string[] {
+  const valid = ids.filter((id) => id.length <= 998);
+  return valid.length <= MAX_REFERENCES ? valid : [valid[0], ...valid.slice(valid.length - (MAX_REFERENCES - 1))];
+}
+
+/**
+ * Turns a raw message into the canonical, provider-neutral message of `message.observed`: the raw RFC 822 and every
+ * attachment go to the object store (content-addressed, streamed, ATT-3), bodies are inlined up to the contract's
+ * limit, and the direction is decided relative to the mailbox owner. The one entry point for every source of mail,
+ * so the smart-BCC receiver (a later issue) reuses it as is.
+ */
+@Injectable()
+export class MessageNormalizer {
+  constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore) {}
+
+  async normalize(source: RawMessageSource, ownerAddress: string): Promise<NormalizedMessage> {
+    const raw = await this.store.put(source.raw, { contentType: 'message/rfc822' });
+    const head = Buffer.isBuffer(source.raw)
+      ? source.raw.subarray(0, HEAD_SCAN_BYTES)
+      : await readPrefix(await this.store.get(raw.key), HEAD_SCAN_BYTES);
+    const body = Buffer.isBuffer(source.raw) ? source.raw : await this.store.get(raw.key);
+    const { message: parsed, sinkResults } = await parseMimeStreaming(body, (attachment, content) =>
+      this.store.put(content, { contentType: attachment.detected.mimeType }),
+    );
+
+    const text = truncate(parsed.text, MAX_INLINE_BODY_CHARS);
+    const html = truncate(parsed.html, MAX_INLINE_BODY_CHARS);
+    const from = addresses(parsed.from ? [parsed.from] : [])[0] ?? null;
+    const sender = addresses(parsed.sender ? [parsed.sender] : [])[0];
+    const ref = headerFromHead(head, MAILBRIDGE_REF_HEADER);
+    const owner = ownerAddress.toLowerCase();
+    const direction = source.inSent || from?.address.toLowerCase() === owner ? 'outbound' : 'inbound';
+
+    const message: CanonicalMessage = {
+      provider: source.provider,
+      providerMessageId: source.providerMessageId,
+      providerThreadId: source.providerThreadId || null,
+      rfcMessageId: messageId(parsed.messageId),
+      inReplyTo: messageId(parsed.inReplyTo),
+      references: references(parsed.references),
+      from,
+      ...(sender ? { sender } : {}),
+      replyTo: addresses(parsed.replyTo).slice(0, 100),
+      to: addresses(parsed.to),
+      cc: addresses(parsed.cc),
+      bcc: addresses(parsed.bcc),
+      subject: parsed.subject.slice(0, 4096),
+      text: text.value,
+      html: html.value,
+      bodyTruncated: text.truncated || html.truncated,
+      sentAt: parsed.date ?? null,
+      receivedAt: source.receivedAt.toISOString(),
+      attachments: parsed.attachments.slice(0, 500).map((a, i) => ({
+        objectKey: sinkResults[i].key,
+        filename: (a.filename ?? '').slice(0, 1024),
+        contentType: a.declaredContentType.slice(0, 255),
+        detectedKind: a.detected.kind,
+        size: a.size,
+        sha256: a.sha256,
+        ...(a.contentId && a.contentId.length <= 998 ? { contentId: a.contentId } : {}),
+        inline: a.inline,
+      })),
+      rawObjectKey: raw.key,
+      ...(ref ? { mailbridgeRef: ref.slice(0, 200) } : {}),
+    };
+    return { message, direction, inSent: source.inSent, labels: source.labels.slice(0, 100).map((l) => l.slice(0, 256)) };
+  }
+}

@@ -1,0 +1,166 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { mailboxSyncGapV1, mailboxSyncHealthChangedV1 } from '@mailbridge/contracts';
+import type { Logger } from '@mailbridge/platform-observability';
+import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
+import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { GatewayMetrics } from '../common/gateway.metrics';
+import { backoffWithJitter } from '../common/timing';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
+import type { MailboxEntity, MailboxStage } from '../mailboxes/mailbox.entity';
+import { MailboxesRepository, type MailboxPatch } from '../mailboxes/mailboxes.repository';
+import { asProviderFailure } from '../provider-access/provider-failure';
+
+const HEALTH_STAGES = new Set(['watching', 'catching_up', 'throttled', 'paused_auth', 'error', 'stopped']);
+
+/**
+ * Sync health per mailbox (CON-2: "connected but silently not syncing" must be visible): stage, last sync, last
+ * notification, last error. Every state change is recorded with a `mailbox.sync-health-changed` event when the
+ * stage or error changes (and as a heartbeat while syncing), and exported as Prometheus gauges.
+ */
+@Injectable()
+export class SyncHealthService {
+  constructor(
+    private readonly mailboxes: MailboxesRepository,
+    private readonly metrics: GatewayMetrics,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Applies a state change and, when it matters to the CRM, records the health event in the same transaction. */
+  async apply(tx: TransactionContext, mailboxId: string, patch: MailboxPatch): Promise<MailboxEntity | null> {
+    await this.mailboxes.update(tx.manager, mailboxId, patch);
+    const mailbox = await this.mailboxes.findById(mailboxId, tx.manager);
+    if (mailbox) await this.maybeEmit(tx, mailbox);
+    return mailbox;
+  }
+
+  /** A pull (or setup) finished: the mailbox is syncing, errors are cleared. */
+  async recordSuccess(
+    mailbox: MailboxEntity,
+    input: { pullRequestedSeen: Date | null; pulled: boolean; stage?: MailboxStage },
+  ): Promise<void> {
+    const now = new Date();
+    await this.uow.run(async (tx) => {
+      await this.mailboxes.clearPullRequest(tx.manager, mailbox.id, input.pullRequestedSeen);
+      await this.apply(tx, mailbox.id, {
+        stage: input.stage ?? 'watching',
+        failures: 0,
+        backoffUntil: null,
+        lastErrorCode: null,
+        lastErrorMessage: null,
+        lastErrorAt: null,
+        ...(input.pulled ? { lastPullAt: now, lastSyncedAt: now } : {}),
+      });
+    });
+  }
+
+  /**
+   * A failure, reduced to what it means for the mailbox: a dead grant pauses it keeping its cursor (CON-5), a
+   * Retry-After throttles it until then, anything else backs off exponentially. Nothing here loses the cursor.
+   */
+  async recordFailure(mailbox: MailboxEntity, error: unknown): Promise<void> {
+    const failure = asProviderFailure(error);
+    const now = Date.now();
+    const failures = mailbox.failures + 1;
+    let patch: MailboxPatch;
+    if (failure?.code === 'auth_revoked') {
+      patch = { stage: 'paused_auth', backoffUntil: null };
+    } else if (failure?.code === 'rate_limited') {
+      patch = {
+        stage: 'throttled',
+        backoffUntil: new Date(now + (failure.retryAfterMs ?? backoffWithJitter(failures, 1_000, 60_000))),
+      };
+    } else {
+      patch = { stage: 'error', backoffUntil: new Date(now + backoffWithJitter(failures, 1_000, 15 * 60_000)) };
+    }
+    const code = failure?.code ?? 'internal_error';
+    const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+    if (!failure) this.logger.error({ err: error, mailboxId: mailbox.id }, 'mailbox work failed');
+    else this.logger.warn({ mailboxId: mailbox.id, code, message }, 'mailbox provider failure');
+    await this.uow.run((tx) =>
+      this.apply(tx, mailbox.id, {
+        ...patch,
+        failures,
+        lastErrorCode: code,
+        lastErrorMessage: message,
+        lastErrorAt: new Date(now),
+      }),
+    );
+  }
+
+  /** CON-5 / expired cursors: a time range that may not have synced, shown to the CRM. Never a silent jump. */
+  async emitGap(tx: TransactionContext, mailbox: MailboxEntity, from: Date, to: Date, reason: string): Promise<void> {
+    if (to.getTime() <= from.getTime()) return;
+    const connections = await this.connectionsPayload(tx, mailbox.id);
+    tx.emit(mailboxSyncGapV1, {
+      mailboxId: mailbox.id,
+      mailboxKey: mailbox.mailboxKey,
+      connections,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      reason: reason.slice(0, 200),
+    });
+    this.metrics.syncGaps.inc({ provider: mailbox.provider });
+    this.logger.warn({ mailboxId: mailbox.id, from, to, reason }, 'sync gap reported');
+  }
+
+  private async connectionsPayload(tx: TransactionContext, mailboxId: string) {
+    return (await this.mailboxes.connectionsOf(mailboxId, tx.manager))
+      .filter((c) => c.status !== 'replaced')
+      .slice(0, 1000)
+      .map((c) => ({ connectionId: c.connectionId, locationId: c.locationId, userId: c.userId }));
+  }
+
+  private async maybeEmit(tx: TransactionContext, mailbox: MailboxEntity): Promise<void> {
+    const stage = mailbox.stage === 'starting' ? 'catching_up' : mailbox.stage;
+    if (!HEALTH_STAGES.has(stage)) return;
+    const signature = `${stage}|${mailbox.lastErrorCode ?? ''}`;
+    const heartbeatDue =
+      !mailbox.healthPublishedAt ||
+      Date.now() - mailbox.healthPublishedAt.getTime() > this.config.HEALTH_HEARTBEAT_SECONDS * 1000;
+    const synced =
+      mailbox.lastSyncedAt !== null &&
+      (!mailbox.healthPublishedAt || mailbox.lastSyncedAt > mailbox.healthPublishedAt);
+    if (signature === mailbox.healthSignature && !(heartbeatDue && synced)) return;
+    tx.emit(mailboxSyncHealthChangedV1, {
+      mailboxId: mailbox.id,
+      mailboxKey: mailbox.mailboxKey,
+      connections: await this.connectionsPayload(tx, mailbox.id),
+      stage: stage as 'watching',
+      lastSyncedAt: mailbox.lastSyncedAt?.toISOString() ?? null,
+      lastNotificationAt: mailbox.lastNotificationAt?.toISOString() ?? null,
+      lastError:
+        mailbox.lastErrorCode && mailbox.lastErrorAt
+          ? {
+              code: mailbox.lastErrorCode.slice(0, 64),
+              message: (mailbox.lastErrorMessage ?? '').slice(0, 1000),
+              at: mailbox.lastErrorAt.toISOString(),
+            }
+          : null,
+    });
+    await this.mailboxes.update(tx.manager, mailbox.id, { healthSignature: signature, healthPublishedAt: new Date() });
+  }
+
+  /** Prometheus gauges per mailbox, refreshed by the scheduler. */
+  async refreshGauges(): Promise<void> {
+    const now = Date.now();
+    const rows = await this.mailboxes.all();
+    this.metrics.mailboxStage.reset();
+    this.metrics.cursorAgeSeconds.reset();
+    this.metrics.lastNotificationAgeSeconds.reset();
+    this.metrics.lagSeconds.reset();
+    this.metrics.mailboxLastErrorInfo.reset();
+    for (const m of rows) {
+      const labels = { mailbox_id: m.id, provider: m.provider };
+      this.metrics.mailboxStage.set({ ...labels, stage: m.stage }, 1);
+      if (m.stage === 'stopped') continue;
+      const cursorAt = m.lastSyncedAt ?? m.cursorSyncedAt;
+      if (cursorAt) this.metrics.cursorAgeSeconds.set(labels, (now - cursorAt.getTime()) / 1000);
+      if (m.lastNotificationAt)
+        this.metrics.lastNotificationAgeSeconds.set(labels, (now - m.lastNotificationAt.getTime()) / 1000);
+      this.metrics.lagSeconds.set(labels, m.pullRequestedAt ? (now - m.pullRequestedAt.getTime()) / 1000 : 0);
+      if (m.lastErrorCode) this.metrics.mailboxLastErrorInfo.set({ ...labels, code: m.lastErrorCode }, 1);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { MailboxSyncModule } from '../sync/mailbox-sync.module';
+import { WebhookIntakeUseCase } from './webhook-intake.use-case';
+import { WebhooksController } from './webhooks.controller';
+
+@Module({
+  imports: [MailboxSyncModule],
+  controllers: [WebhooksController],
+  providers: [WebhookIntakeUseCase],
+})
+export class WebhooksModule {}

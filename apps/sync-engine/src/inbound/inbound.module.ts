@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { ThreadsModule } from '../threads/threads.module';
+import { MessageDecisionRepository } from './message-decision.repository';
+import { ObserveMessageUseCase } from './observe-message.use-case';
+import { ObservedMessagesConsumer } from './observed-messages.consumer';
+import { SyncContextRepository } from './sync-context.repository';
+
+/** Observed mailbox messages through the sync rules (SYN, ADR, ATT, BCC). */
+@Module({
+  imports: [ThreadsModule],
+  providers: [
+    SyncContextRepository,
+    MessageDecisionRepository,
+    ObserveMessageUseCase,
+    ObservedMessagesConsumer,
+  ],
+  exports: [ObserveMessageUseCase, MessageDecisionRepository],
+})
+export class InboundModule {}

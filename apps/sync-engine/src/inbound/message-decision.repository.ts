@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { ObservedDecision, ObservedMessage } from '../decisions/decision.types';
+import { returningRows } from '../persistence/returning';
+
+export interface ParkedMessage {
+  readonly eventId: string;
+  readonly observed: ObservedMessage;
+}
+
+/** Decisions (explainability, SYN-5 repeats), parked messages (SYN-6 out-of-order), learned smart-BCC addresses. */
+@Injectable()
+export class MessageDecisionRepository {
+  /** Records (or, for a parked message decided again, replaces) the decision for a message of a mailbox. */
+  async record(
+    tx: EntityManager,
+    eventId: string,
+    observed: ObservedMessage,
+    decision: ObservedDecision,
+  ): Promise<void> {
+    const m = observed.message;
+    await tx.query(
+      `INSERT INTO sync_engine.message_decision
+         (mailbox_key, provider_message_id, rfc_message_id, event_id, source, direction, outcome, rules, deliveries,
+          skips, trace)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (mailbox_key, provider_message_id) DO UPDATE SET
+         event_id = EXCLUDED.event_id, outcome = EXCLUDED.outcome, rules = EXCLUDED.rules,
+         deliveries = EXCLUDED.deliveries, skips = EXCLUDED.skips,
+         trace = message_decision.trace || EXCLUDED.trace, decided_at = now()`,
+      [
+        observed.mailboxKey,
+        m.providerMessageId,
+        m.rfcMessageId,
+        eventId,
+        observed.source,
+        observed.direction,
+        decision.park ? 'parked' : decision.outcome,
+        decision.rules,
+        JSON.stringify(
+          decision.deliveries.map((d) => ({
+            deliveryId: d.deliveryId,
+            locationId: d.locationId,
+            contactId: d.contactId,
+            conversationId: d.conversationId,
+            connectionId: d.connectionId,
+            direction: d.direction,
+            source: d.source,
+            rule: d.rule,
+            bindingId: d.bindingId,
+          })),
+        ),
+        JSON.stringify(decision.skips),
+        JSON.stringify(decision.trace),
+      ],
+    );
+  }
+
+  /** SYN-5: the same message observed again (push + poll, a re-emitted event): counted, nothing else. */
+  async countRepeat(tx: EntityManager, mailboxKey: string, providerMessageId: string): Promise<void> {
+    await tx.query(
+      `UPDATE sync_engine.message_decision SET repeats = repeats + 1
+       WHERE mailbox_key = $1 AND provider_message_id = $2`,
+      [mailboxKey, providerMessageId],
+    );
+  }
+
+  async park(
+    tx: EntityManager,
+    eventId: string,
+    observed: ObservedMessage,
+    keys: readonly string[],
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO sync_engine.parked_message (mailbox_key, provider_message_id, keys, event_id, observed)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (mailbox_key, provider_message_id) DO NOTHING`,
+      [observed.mailboxKey, observed.message.providerMessageId, keys, eventId, JSON.stringify(observed)],
+    );
+  }
+
+  /**
+   * Takes (deletes and returns) the parked messages of these mailboxes that one of these keys may now bind. Oldest
+   * first, so a thread is replayed in the order it was observed.
+   */
+  async takeParked(
+    tx: EntityManager,
+    mailboxKeys: readonly string[],
+    keys: readonly string[],
+    limit: number,
+  ): Promise<ParkedMessage[]> {
+    if (mailboxKeys.length === 0 || keys.length === 0) return [];
+    const rows = await returningRows<{ event_id: string; observed: ObservedMessage }>(
+      tx,
+      `DELETE FROM sync_engine.parked_message p
+       WHERE (p.mailbox_key, p.provider_message_id) IN (
+         SELECT mailbox_key, provider_message_id FROM sync_engine.parked_message
+         WHERE mailbox_key = ANY($1::text[]) AND keys && $2::text[]
+         ORDER BY parked_at, provider_message_id LIMIT $3)
+       RETURNING p.event_id, p.observed, p.parked_at, p.provider_message_id`,
+      [mailboxKeys, keys, limit],
+    );
+    return rows.map((r) => ({ eventId: r.event_id, observed: r.observed }));
+  }
+
+  /** Parked messages older than the retention are forgotten (they hold private mail). */
+  async expireParked(tx: EntityManager, mailboxKey: string, retentionHours: number): Promise<void> {
+    await tx.query(
+      `DELETE FROM sync_engine.parked_message
+       WHERE mailbox_key = $1 AND parked_at < now() - make_interval(hours => $2)`,
+      [mailboxKey, retentionHours],
+    );
+  }
+
+  async learnSmartBcc(tx: EntityManager, address: string, locationId: string, userId: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO sync_engine.smart_bcc_address (address, location_id, user_id) VALUES ($1, $2, $3)
+       ON CONFLICT (address) DO NOTHING`,
+      [address, locationId, userId],
+    );
+  }
+
+  /** Inspection: decisions for a provider message id or an RFC Message-ID, in any mailbox. */
+  async find(tx: EntityManager, messageId: string, limit: number): Promise<Array<Record<string, unknown>>> {
+    return tx.query(
+      `SELECT mailbox_key AS "mailboxKey", provider_message_id AS "providerMessageId",
+              rfc_message_id AS "rfcMessageId", event_id AS "eventId", source, direction, outcome, rules, deliveries,
+              skips, trace, repeats, decided_at AS "decidedAt"
+       FROM sync_engine.message_decision
+       WHERE provider_message_id = $1 OR rfc_message_id = $1
+       ORDER BY decided_at, mailbox_key LIMIT $2`,
+      [messageId, limit],
+    );
+  }
+}

@@ -1,0 +1,218 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { contactCreateRequestedV1, messageSkippedV1, messageSyncedV1 } from '@mailbridge/contracts';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
+import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
+import { decideObservedMessage } from '../decisions/decide-observed-message';
+import type { ObservedDecision, ObservedMessage, SyncPolicy } from '../decisions/decision.types';
+import { lookupKeys } from '../decisions/thread-keys';
+import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
+import { ThreadBindingRepository } from '../threads/thread-binding.repository';
+import { MessageDecisionRepository } from './message-decision.repository';
+import { SyncContextRepository } from './sync-context.repository';
+
+/** No connection event has told sync-engine about this mailbox yet: retried (the projection catches up), then dead-lettered. */
+export class MailboxNotKnownError extends Error {
+  readonly code = 'mailbox_not_known';
+  constructor(mailboxKey: string) {
+    super(`No connection is known for mailbox ${mailboxKey} yet`);
+    this.name = 'MailboxNotKnownError';
+  }
+}
+
+/** A key a decision added to a binding: parked messages of that mailbox carrying it get a second look. */
+interface AddedKey {
+  readonly mailboxKey: string;
+  readonly key: string;
+}
+
+const REPLAY_ROUNDS = 20;
+const REPLAY_BATCH = 50;
+
+/**
+ * One observed message through the sync rules: load its context, decide (pure), apply the decision (bindings,
+ * decision record, parked copy, outbox events) in the caller's transaction, then decide again the parked messages its
+ * new thread keys can now bind.
+ */
+@Injectable()
+export class ObserveMessageUseCase {
+  private readonly policy: SyncPolicy;
+
+  constructor(
+    private readonly context: SyncContextRepository,
+    private readonly decisions: MessageDecisionRepository,
+    private readonly bindings: ThreadBindingRepository,
+    @Inject(SYNC_ENGINE_CONFIG) private readonly config: SyncEngineConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
+  ) {
+    this.policy = {
+      attachmentLimits: {
+        ...(config.ATTACHMENT_LIMIT_GOOGLE_BYTES ? { google: config.ATTACHMENT_LIMIT_GOOGLE_BYTES } : {}),
+        ...(config.ATTACHMENT_LIMIT_MICROSOFT_BYTES
+          ? { microsoft: config.ATTACHMENT_LIMIT_MICROSOFT_BYTES }
+          : {}),
+      },
+      stripLocations: new Set(config.ATTACHMENT_POLICY_STRIP_LOCATIONS),
+      smartBccDomains: config.SMART_BCC_DOMAINS,
+    };
+  }
+
+  /** Returns the decision, or null when this message was already decided for this mailbox (SYN-5). */
+  async execute(
+    tx: TransactionContext,
+    eventId: string,
+    observed: ObservedMessage,
+  ): Promise<ObservedDecision | null> {
+    await this.bindings.lockMailboxes(tx.manager, [observed.mailboxKey]);
+    let ctx = await this.context.load(tx.manager, observed);
+    if (ctx.alreadyDecided) {
+      await this.decisions.countRepeat(tx.manager, observed.mailboxKey, observed.message.providerMessageId);
+      this.metrics
+        .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
+        .inc({ outcome: 'repeat' });
+      this.logger.debug(
+        {
+          mailboxKey: observed.mailboxKey,
+          providerMessageId: observed.message.providerMessageId,
+          rule: 'SYN-5',
+        },
+        'message already decided: repeat ignored',
+      );
+      return null;
+    }
+    if (observed.source === 'mailbox' && !ctx.connections.some((c) => c.mailboxKey === observed.mailboxKey)) {
+      throw new MailboxNotKnownError(observed.mailboxKey);
+    }
+    if (observed.source === 'smart_bcc') {
+      // The binding goes into the user's own mailbox: serialise with that mailbox too, then read again under the lock.
+      const own = ctx.connections
+        .map((c) => c.mailboxKey)
+        .filter((k): k is string => !!k && k !== observed.mailboxKey);
+      if (own.length > 0) {
+        await this.bindings.lockMailboxes(tx.manager, own);
+        ctx = await this.context.load(tx.manager, observed);
+      }
+    }
+    const decision = decideObservedMessage({ observed, ...ctx, policy: this.policy });
+    const added = await this.apply(tx, eventId, observed, decision);
+    await this.replayParked(tx, added);
+    return decision;
+  }
+
+  /**
+   * Decides again the parked messages that keys just added to bindings may now bind (a reply observed before the
+   * message that bound its thread). Bounded: a few rounds, a batch each.
+   */
+  async replayParked(tx: TransactionContext, added: readonly AddedKey[]): Promise<void> {
+    let pending = added;
+    for (let round = 0; round < REPLAY_ROUNDS && pending.length > 0; round++) {
+      const parked = await this.decisions.takeParked(
+        tx.manager,
+        [...new Set(pending.map((k) => k.mailboxKey))],
+        [...new Set(pending.map((k) => k.key))],
+        REPLAY_BATCH,
+      );
+      const next: AddedKey[] = [];
+      for (const p of parked) {
+        const ctx = await this.context.load(tx.manager, p.observed);
+        const decision = decideObservedMessage({ observed: p.observed, ...ctx, policy: this.policy });
+        this.logger.info(
+          {
+            mailboxKey: p.observed.mailboxKey,
+            providerMessageId: p.observed.message.providerMessageId,
+            rule: 'SYN-6',
+          },
+          'parked message decided again: its thread is now bound',
+        );
+        next.push(
+          ...(await this.apply(tx, p.eventId, p.observed, {
+            ...decision,
+            trace: ['SYN-6: decided again after its thread was bound', ...decision.trace],
+          })),
+        );
+      }
+      pending = next;
+    }
+  }
+
+  private async apply(
+    tx: TransactionContext,
+    eventId: string,
+    observed: ObservedMessage,
+    decision: ObservedDecision,
+  ): Promise<AddedKey[]> {
+    const m = observed.message;
+    const db = tx.manager;
+    await this.bindings.insertBindings(db, decision.newBindings);
+    await this.bindings.addKeys(db, decision.keyAdditions);
+    await this.decisions.record(db, eventId, observed, decision);
+    if (decision.park) {
+      await this.decisions.expireParked(db, observed.mailboxKey, this.config.PARKED_MESSAGE_RETENTION_HOURS);
+      await this.decisions.park(
+        db,
+        eventId,
+        observed,
+        lookupKeys(m).map((k) => k.key),
+      );
+    }
+    if (decision.learnedSmartBcc) {
+      const l = decision.learnedSmartBcc;
+      await this.decisions.learnSmartBcc(db, l.address, l.locationId, l.userId);
+    }
+    for (const c of decision.contactRequests) {
+      tx.emit(contactCreateRequestedV1, { ...c, requestedAt: observed.observedAt });
+    }
+    for (const d of decision.deliveries) {
+      tx.emit(messageSyncedV1, {
+        deliveryId: d.deliveryId,
+        locationId: d.locationId,
+        contactId: d.contactId,
+        conversationId: d.conversationId,
+        connectionId: d.connectionId,
+        userId: d.userId,
+        direction: d.direction,
+        source: d.source,
+        crmMessageId: d.crmMessageId,
+        message: d.message,
+        rule: d.rule,
+      });
+    }
+    for (const s of decision.skips) {
+      if (!s.publish || !s.locationId) continue;
+      tx.emit(messageSkippedV1, {
+        locationId: s.locationId,
+        userId: s.userId,
+        contactId: s.contactId,
+        connectionId: s.connectionId,
+        mailboxKey: observed.mailboxKey,
+        providerMessageId: m.providerMessageId,
+        rfcMessageId: m.rfcMessageId,
+        subject: m.subject,
+        from: m.from,
+        reason: s.reason,
+        rule: s.rule,
+        detail: s.detail.slice(0, 2000),
+        occurredAt: observed.observedAt,
+      });
+    }
+    this.metrics
+      .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
+      .inc({ outcome: decision.park ? 'parked' : decision.outcome });
+    this.logger.info(
+      {
+        mailboxKey: observed.mailboxKey,
+        providerMessageId: m.providerMessageId,
+        outcome: decision.outcome,
+        rules: decision.rules,
+        deliveries: decision.deliveries.map((d) => `${d.locationId}/${d.contactId} ${d.rule}`),
+        skips: decision.skips.map((s) => `${s.locationId ?? '-'} ${s.reason} ${s.rule}`),
+      },
+      'sync decision',
+    );
+    return [
+      ...decision.newBindings.flatMap((b) => b.keys.map((k) => ({ mailboxKey: b.mailboxKey, key: k.key }))),
+      ...decision.keyAdditions.flatMap((a) => a.keys.map((k) => ({ mailboxKey: a.mailboxKey, key: k.key }))),
+    ];
+  }
+}

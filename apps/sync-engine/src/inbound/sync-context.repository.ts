@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { normalizeAddress } from '@mailbridge/domain-mail';
+import { ConnectionRow, toConnectionView } from '../connections/connection-projection.repository';
+import type {
+  ConnectionView,
+  ContactView,
+  CrmSendView,
+  KeyMatch,
+  ObservedMessage,
+} from '../decisions/decision.types';
+import { lookupKeys } from '../decisions/thread-keys';
+import { BindingRow, toBindingView } from '../threads/thread-binding.repository';
+import type { BindingView } from '../decisions/decision.types';
+
+export interface SyncContext {
+  readonly connections: ConnectionView[];
+  readonly bindings: BindingView[];
+  readonly keyMatches: KeyMatch[];
+  readonly contacts: ContactView[];
+  readonly crmSends: CrmSendView[];
+  readonly smartBccAddresses: Set<string>;
+  /** The decision already taken for this message in this mailbox, if any (SYN-5 repeats). */
+  readonly alreadyDecided: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Every address of a message, lower-cased (ADR-5): what contacts and smart-BCC addresses are looked up by. */
+export function messageAddresses(observed: ObservedMessage): string[] {
+  const m = observed.message;
+  const all = [m.from, ...m.to, ...m.cc, ...m.bcc].filter((a): a is NonNullable<typeof a> => !!a);
+  return [...new Set(all.map((a) => normalizeAddress(a.address)))];
+}
+
+/**
+ * Loads everything the decision for one observed message reads, in one round trip: the mailbox's connections (and,
+ * for smart-BCC mail, the user's), the bindings the message's keys find, the contacts its addresses match in those
+ * locations, the CRM sends it may be a copy of, known smart-BCC addresses, and whether it was decided before.
+ */
+@Injectable()
+export class SyncContextRepository {
+  async load(tx: EntityManager, observed: ObservedMessage): Promise<SyncContext> {
+    const m = observed.message;
+    const smartBcc = observed.source === 'smart_bcc' ? (observed.smartBcc ?? null) : null;
+    // A smart-BCC copy's provider thread id belongs to the smart-BCC inbox, not to the user's mailbox.
+    const keys = lookupKeys(m)
+      .map((k) => k.key)
+      .filter((k) => !smartBcc || !k.startsWith('t:'));
+    const ref = m.mailbridgeRef && UUID.test(m.mailbridgeRef) ? m.mailbridgeRef : null;
+    const [row]: Array<{
+      connections: ConnectionRow[];
+      key_matches: Array<{ key: string; binding_id: string }>;
+      bindings: BindingRow[];
+      contacts: Array<{
+        location_id: string;
+        contact_id: string;
+        email_normalized: string;
+        assigned_user_id: string | null;
+        created_at: string;
+      }>;
+      sends: Array<{
+        send_id: string;
+        location_id: string;
+        user_id: string;
+        contact_id: string;
+        conversation_id: string;
+        connection_id: string | null;
+        mailbox_key: string | null;
+        binding_id: string | null;
+        rfc_message_id: string;
+      }>;
+      smart_bcc: string[];
+      decided: boolean;
+    }> = await tx.query(
+      `WITH conns AS (
+         SELECT connection_id, location_id, user_id, provider, email_normalized, mailbox_key, sync_scope, status
+         FROM sync_engine.connection_projection
+         WHERE mailbox_key = $1 OR ($2::text IS NOT NULL AND user_id = $2)
+       ),
+       mailboxes AS (
+         SELECT $1::text AS mailbox_key
+         UNION SELECT mailbox_key FROM conns WHERE $2::text IS NOT NULL AND user_id = $2 AND location_id = $3
+                                              AND mailbox_key IS NOT NULL
+       ),
+       matches AS (
+         SELECT key, binding_id FROM sync_engine.thread_key
+         WHERE mailbox_key IN (SELECT mailbox_key FROM mailboxes) AND key = ANY($4::text[])
+       )
+       SELECT
+         (SELECT coalesce(json_agg(c), '[]') FROM conns c) AS connections,
+         (SELECT coalesce(json_agg(x), '[]') FROM matches x) AS key_matches,
+         (SELECT coalesce(json_agg(b), '[]') FROM sync_engine.thread_binding b
+           WHERE b.binding_id IN (SELECT binding_id FROM matches)) AS bindings,
+         (SELECT coalesce(json_agg(json_build_object(
+             'location_id', ct.location_id, 'contact_id', ct.contact_id, 'email_normalized', ct.email_normalized,
+             'assigned_user_id', ct.assigned_user_id, 'created_at', ct.created_at)), '[]')
+           FROM sync_engine.contact_projection ct
+           WHERE NOT ct.deleted AND ct.email_normalized = ANY($5::text[])
+             AND (ct.location_id IN (SELECT location_id FROM conns WHERE mailbox_key = $1) OR ct.location_id = $3)
+         ) AS contacts,
+         (SELECT coalesce(json_agg(s), '[]') FROM (
+             SELECT send_id, location_id, user_id, contact_id, conversation_id, connection_id, mailbox_key, binding_id,
+                    rfc_message_id
+             FROM sync_engine.crm_send
+             WHERE status <> 'refused' AND (rfc_message_id = $6 OR send_id = $7::uuid)) s) AS sends,
+         (SELECT coalesce(json_agg(a.address), '[]') FROM sync_engine.smart_bcc_address a
+           WHERE a.address = ANY($5::text[])) AS smart_bcc,
+         EXISTS (SELECT 1 FROM sync_engine.message_decision d
+                 WHERE d.mailbox_key = $1 AND d.provider_message_id = $8) AS decided`,
+      [
+        observed.mailboxKey,
+        smartBcc?.userId ?? null,
+        smartBcc?.locationId ?? null,
+        keys,
+        messageAddresses(observed),
+        m.rfcMessageId,
+        ref,
+        m.providerMessageId,
+      ],
+    );
+    return {
+      connections: row.connections.map(toConnectionView),
+      bindings: row.bindings.map(toBindingView),
+      keyMatches: row.key_matches.map((k) => ({ key: k.key, bindingId: k.binding_id })),
+      contacts: row.contacts.map((c) => ({
+        locationId: c.location_id,
+        contactId: c.contact_id,
+        emailNormalized: c.email_normalized,
+        assignedUserId: c.assigned_user_id,
+        createdAt: new Date(c.created_at).toISOString(),
+      })),
+      crmSends: row.sends.map((s) => ({
+        sendId: s.send_id,
+        locationId: s.location_id,
+        userId: s.user_id,
+        contactId: s.contact_id,
+        conversationId: s.conversation_id,
+        connectionId: s.connection_id,
+        mailboxKey: s.mailbox_key,
+        bindingId: s.binding_id,
+        rfcMessageId: s.rfc_message_id,
+      })),
+      smartBccAddresses: new Set(row.smart_bcc),
+      alreadyDecided: row.decided,
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { loadConfig, type Env } from '@mailbridge/platform-config';
+
+const bytes = () => z.coerce.number().int().positive();
+const optionalList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+
+/** sync-engine's own settings. Every default keeps the embedded mode (`npm start`, no configuration) working. */
+export const syncEngineConfigSchema = z.object({
+  /** ATT-1: largest attachment (bytes) that syncs / is sent through a Gmail mailbox. Default 25 MB. */
+  ATTACHMENT_LIMIT_GOOGLE_BYTES: bytes().optional(),
+  /** ATT-1: the same for Outlook / Microsoft 365. Default 3 MB. */
+  ATTACHMENT_LIMIT_MICROSOFT_BYTES: bytes().optional(),
+  /** ATT-1: the same for mail the location's own sending service sends. Default 25 MB. */
+  ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES: bytes().default(25 * 1024 * 1024),
+  /** ATT-1: locations whose oversized-attachment policy is `strip` (comma-separated ids); all others `skip`. */
+  ATTACHMENT_POLICY_STRIP_LOCATIONS: optionalList(),
+  /** BCC-1: domains of the smart-BCC addresses (comma-separated); addresses seen on smart-BCC mail are learned too. */
+  SMART_BCC_DOMAINS: optionalList(),
+  /** Message-ID domain of a CRM email that has no From address (location provider without From). */
+  MESSAGE_ID_FALLBACK_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
+    .default('mailbridge.local'),
+  /** How long a message that did not sync is kept for a second look when its thread gets bound later. */
+  PARKED_MESSAGE_RETENTION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 30)
+    .default(72),
+});
+
+export type SyncEngineConfig = z.infer<typeof syncEngineConfigSchema>;
+
+export const SYNC_ENGINE_CONFIG = Symbol('SYNC_ENGINE_CONFIG');
+
+export function loadSyncEngineConfig(env: Env): SyncEngineConfig {
+  return loadConfig(syncEngineConfigSchema, env);
+}

@@ -1,0 +1,206 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type {
+  BindingEndReason,
+  BindingView,
+  KeyAddition,
+  KeyMatch,
+  NewBinding,
+} from '../decisions/decision.types';
+import { returningRows } from '../persistence/returning';
+
+export interface BindingRow {
+  binding_id: string;
+  mailbox_key: string;
+  location_id: string;
+  connection_id: string;
+  user_id: string;
+  contact_id: string;
+  conversation_id: string;
+  origin_rule: string;
+  status: 'active' | 'ended';
+  end_reason: BindingEndReason | null;
+}
+
+export function toBindingView(r: BindingRow): BindingView {
+  return {
+    bindingId: r.binding_id,
+    mailboxKey: r.mailbox_key,
+    locationId: r.location_id,
+    connectionId: r.connection_id,
+    userId: r.user_id,
+    contactId: r.contact_id,
+    conversationId: r.conversation_id,
+    originRule: r.origin_rule,
+    status: r.status,
+    endReason: r.end_reason,
+  };
+}
+
+export interface ThreadKeyRow {
+  readonly mailboxKey: string;
+  readonly key: string;
+  readonly bindingId: string;
+  readonly providerMessageId: string | null;
+}
+
+const BINDING_COLUMNS = `b.binding_id, b.mailbox_key, b.location_id, b.connection_id, b.user_id, b.contact_id,
+  b.conversation_id, b.origin_rule, b.status, b.end_reason`;
+
+/** Thread bindings and their keys. Writes are batched: one statement per table, whatever the number of rows. */
+@Injectable()
+export class ThreadBindingRepository {
+  /**
+   * Serialises the changes to one mailbox's bindings across consumers (observed messages, send results, connection
+   * events run in parallel): transaction-scoped advisory locks, taken in a fixed order so two never deadlock.
+   */
+  async lockMailboxes(tx: EntityManager, mailboxKeys: readonly (string | null | undefined)[]): Promise<void> {
+    const keys = [...new Set(mailboxKeys.filter((k): k is string => !!k))].sort();
+    for (const key of keys) {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, [`sync_engine.mailbox:${key}`]);
+    }
+  }
+
+  /** Bindings found by any of these keys in these mailboxes, and which key found which. */
+  async findByKeys(
+    tx: EntityManager,
+    mailboxKeys: readonly string[],
+    keys: readonly string[],
+  ): Promise<{ bindings: BindingView[]; keyMatches: KeyMatch[] }> {
+    if (mailboxKeys.length === 0 || keys.length === 0) return { bindings: [], keyMatches: [] };
+    const rows: Array<BindingRow & { key: string }> = await tx.query(
+      `SELECT k.key, ${BINDING_COLUMNS}
+       FROM sync_engine.thread_key k JOIN sync_engine.thread_binding b USING (binding_id)
+       WHERE k.mailbox_key = ANY($1::text[]) AND k.key = ANY($2::text[])`,
+      [mailboxKeys, keys],
+    );
+    const bindings = new Map<string, BindingView>();
+    for (const r of rows) bindings.set(r.binding_id, toBindingView(r));
+    return {
+      bindings: [...bindings.values()],
+      keyMatches: rows.map((r) => ({ key: r.key, bindingId: r.binding_id })),
+    };
+  }
+
+  /** All keys of these bindings (SND-5: the thread id and the provider ids of a thread's messages). */
+  async keysOf(tx: EntityManager, bindingIds: readonly string[]): Promise<ThreadKeyRow[]> {
+    if (bindingIds.length === 0) return [];
+    const rows: Array<{
+      mailbox_key: string;
+      key: string;
+      binding_id: string;
+      provider_message_id: string | null;
+    }> = await tx.query(
+      `SELECT mailbox_key, key, binding_id, provider_message_id FROM sync_engine.thread_key
+         WHERE binding_id = ANY($1::uuid[]) ORDER BY key`,
+      [bindingIds],
+    );
+    return rows.map((r) => ({
+      mailboxKey: r.mailbox_key,
+      key: r.key,
+      bindingId: r.binding_id,
+      providerMessageId: r.provider_message_id,
+    }));
+  }
+
+  async insertBindings(tx: EntityManager, bindings: readonly NewBinding[]): Promise<void> {
+    if (bindings.length === 0) return;
+    await tx.query(
+      `INSERT INTO sync_engine.thread_binding
+         (binding_id, mailbox_key, location_id, connection_id, user_id, contact_id, conversation_id, origin_rule, status)
+       SELECT *, 'active' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[],
+                                       $7::uuid[], $8::text[])
+       ON CONFLICT (binding_id) DO NOTHING`,
+      [
+        bindings.map((b) => b.bindingId),
+        bindings.map((b) => b.mailboxKey),
+        bindings.map((b) => b.locationId),
+        bindings.map((b) => b.connectionId),
+        bindings.map((b) => b.userId),
+        bindings.map((b) => b.contactId),
+        bindings.map((b) => b.conversationId),
+        bindings.map((b) => b.originRule),
+      ],
+    );
+    await this.addKeys(
+      tx,
+      bindings.map((b) => ({ bindingId: b.bindingId, mailboxKey: b.mailboxKey, keys: b.keys })),
+    );
+  }
+
+  /** Adds keys to bindings; a key already there keeps its provider message id unless it had none. */
+  async addKeys(tx: EntityManager, additions: readonly KeyAddition[]): Promise<void> {
+    const rows = additions.flatMap((a) =>
+      a.keys.map((k) => ({
+        mailboxKey: a.mailboxKey,
+        key: k.key,
+        bindingId: a.bindingId,
+        pmid: k.providerMessageId,
+      })),
+    );
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO sync_engine.thread_key (mailbox_key, key, binding_id, provider_message_id)
+       SELECT DISTINCT ON (m, k, b) m, k, b, p
+       FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[]) AS u(m, k, b, p)
+       ORDER BY m, k, b, p NULLS LAST
+       ON CONFLICT (mailbox_key, key, binding_id) DO UPDATE
+         SET provider_message_id = COALESCE(thread_key.provider_message_id, EXCLUDED.provider_message_id)`,
+      [
+        rows.map((r) => r.mailboxKey),
+        rows.map((r) => r.key),
+        rows.map((r) => r.bindingId),
+        rows.map((r) => r.pmid),
+      ],
+    );
+  }
+
+  /** CON-3 / CON-4: every active binding of the connection ends. Returns how many. */
+  async endForConnection(tx: EntityManager, connectionId: string, reason: BindingEndReason): Promise<number> {
+    const rows = await returningRows(
+      tx,
+      `UPDATE sync_engine.thread_binding SET status = 'ended', end_reason = $2, ended_at = now()
+       WHERE connection_id = $1 AND status = 'active' RETURNING binding_id`,
+      [connectionId, reason],
+    );
+    return rows.length;
+  }
+
+  /**
+   * SYN-4 retain-on-reply: the user replied from one location, so the thread's active bindings in the other locations
+   * (same mailbox, found by the thread's keys) end. Returns the ended binding ids.
+   */
+  async endElsewhere(
+    tx: EntityManager,
+    mailboxKey: string,
+    keys: readonly string[],
+    keepLocationId: string,
+  ): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const rows = await returningRows<{ binding_id: string }>(
+      tx,
+      `UPDATE sync_engine.thread_binding SET status = 'ended', end_reason = 'rebound_elsewhere', ended_at = now()
+       WHERE status = 'active' AND mailbox_key = $1 AND location_id <> $3
+         AND binding_id IN (SELECT binding_id FROM sync_engine.thread_key WHERE mailbox_key = $1 AND key = ANY($2::text[]))
+       RETURNING binding_id`,
+      [mailboxKey, keys, keepLocationId],
+    );
+    return rows.map((r) => r.binding_id);
+  }
+
+  /** Inspection: the bindings of a location's conversation, or found by a thread key of a mailbox. */
+  async list(
+    tx: EntityManager,
+    where: { locationId: string; conversationId?: string },
+    limit: number,
+  ): Promise<Array<BindingView & { keys: string[] }>> {
+    const rows: Array<BindingRow & { keys: string[] }> = await tx.query(
+      `SELECT ${BINDING_COLUMNS}, coalesce(array_agg(k.key ORDER BY k.key) FILTER (WHERE k.key IS NOT NULL), '{}') AS keys
+       FROM sync_engine.thread_binding b LEFT JOIN sync_engine.thread_key k USING (binding_id)
+       WHERE b.location_id = $1 AND ($2::uuid IS NULL OR b.conversation_id = $2::uuid)
+       GROUP BY b.binding_id ORDER BY b.created_at, b.binding_id LIMIT $3`,
+      [where.locationId, where.conversationId ?? null, limit],
+    );
+    return rows.map((r) => ({ ...toBindingView(r), keys: r.keys }));
+  }
+}
