@@ -12,7 +12,15 @@ import {
   scanEnvironment,
   variablesReadBy,
 } from './env-scan';
-import { CHART_DIR, K8sObject, PRODUCTION_VALUES, componentOf, containerEnvironment, ofKind, render } from './helm';
+import {
+  CHART_DIR,
+  K8sObject,
+  PRODUCTION_VALUES,
+  componentOf,
+  containerEnvironment,
+  ofKind,
+  render,
+} from './helm';
 
 let scan: EnvScan;
 const rendered: Record<string, K8sObject[]> = {};
@@ -76,14 +84,17 @@ describe.each(['default', 'production'])('chart with %s values', (variant) => {
     expect(missing.map(where)).toEqual([]);
   });
 
-  it.each(SERVICES)('%s gets only variables a service reads, and secrets only if it reads them', (service) => {
-    const { env } = environmentOf(variant, service);
-    const reads = variablesReadBy(scan, service);
-    const unknown = [...env.keys()].filter((v) => !scan.variables.has(v));
-    expect(unknown).toEqual([]);
-    const secretsNotRead = [...env].filter(([v, e]) => e.secret && !reads.has(v)).map(([v]) => v);
-    expect(secretsNotRead).toEqual([]);
-  });
+  it.each(SERVICES)(
+    '%s gets only variables a service reads, and secrets only if it reads them',
+    (service) => {
+      const { env } = environmentOf(variant, service);
+      const reads = variablesReadBy(scan, service);
+      const unknown = [...env.keys()].filter((v) => !scan.variables.has(v));
+      expect(unknown).toEqual([]);
+      const secretsNotRead = [...env].filter(([v, e]) => e.secret && !reads.has(v)).map(([v]) => v);
+      expect(secretsNotRead).toEqual([]);
+    },
+  );
 
   it.each(SERVICES)('%s gets credentials only from Secrets, each variable from one source', (service) => {
     const { container, env } = environmentOf(variant, service);
@@ -98,9 +109,12 @@ describe.each(['default', 'production'])('chart with %s values', (variant) => {
 
   it.each(SERVICES)('%s gets a non-optional Secret reference for every required credential', (service) => {
     const { env } = environmentOf(variant, service);
-    const required = [...variablesReadBy(scan, service)].filter(([v, r]) => r.required && SECRET_NAME.test(v));
+    const required = [...variablesReadBy(scan, service)].filter(
+      ([v, r]) => r.required && SECRET_NAME.test(v),
+    );
     expect(required.length).toBeGreaterThan(0);
-    for (const [variable] of required) expect([variable, env.get(variable)?.secret?.optional]).toEqual([variable, false]);
+    for (const [variable] of required)
+      expect([variable, env.get(variable)?.secret?.optional]).toEqual([variable, false]);
   });
 });
 
@@ -118,8 +132,12 @@ describe('chart with production values', () => {
 describe('chart environment policy', () => {
   it('leaves to their defaults only variables some service reads and the chart does not set', () => {
     for (const variable of Object.keys(LEFT_TO_DEFAULT)) {
-      expect([variable, SERVICES.some((s) => variablesReadBy(scan, s).has(variable))]).toEqual([variable, true]);
-      for (const service of SERVICES) expect([variable, environmentOf('default', service).env.has(variable)]).toEqual([variable, false]);
+      expect([variable, SERVICES.some((s) => variablesReadBy(scan, s).has(variable))]).toEqual([
+        variable,
+        true,
+      ]);
+      for (const service of SERVICES)
+        expect([variable, environmentOf('default', service).env.has(variable)]).toEqual([variable, false]);
     }
   });
 

@@ -126,9 +126,14 @@ function patternToRegExp(pattern: string): RegExp {
   for (let i = 0; i < p.length; i++) {
     const c = p[i];
     if (c === '*' && p[i + 1] === '*') {
-      re += '.*';
-      i++;
-      if (p[i + 1] === '/') i++;
+      // `**/` is zero or more directories; a trailing `**` is anything.
+      if (p[i + 2] === '/') {
+        re += '(?:.*/)?';
+        i += 2;
+      } else {
+        re += '.*';
+        i++;
+      }
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
     else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');

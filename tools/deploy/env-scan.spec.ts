@@ -112,7 +112,9 @@ describe('scanEnvironment', () => {
     );
     expect(declaration('LIST_VAR').defaultValue).toBe('a,b');
     expect(declaration('UNUSED_VAR')).toEqual(expect.objectContaining({ required: false, defaultValue: '' }));
-    expect(declaration('EXTENDED_VAR')).toEqual(expect.objectContaining({ schema: 'extended', defaultValue: '5' }));
+    expect(declaration('EXTENDED_VAR')).toEqual(
+      expect.objectContaining({ schema: 'extended', defaultValue: '5' }),
+    );
   });
 
   it('takes only keys that look like environment variables', () => {

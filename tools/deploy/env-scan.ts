@@ -95,7 +95,9 @@ function createWorkspaceProgram(rootNames: string[], base: ts.CompilerOptions): 
   host.resolveModuleNames = (names, containingFile) =>
     names.map((name) => {
       const resolved = ts.resolveModuleName(name, containingFile, options, host).resolvedModule;
-      return resolved && !resolved.isExternalLibraryImport && !resolved.resolvedFileName.includes('node_modules')
+      return resolved &&
+        !resolved.isExternalLibraryImport &&
+        !resolved.resolvedFileName.includes('node_modules')
         ? resolved
         : undefined;
     });
@@ -112,7 +114,11 @@ function topLevelStatement(node: ts.Node): ts.Statement | undefined {
 function isTypeOnly(node: ts.Node): boolean {
   if (ts.isExpressionWithTypeArguments(node)) {
     const clause = node.parent;
-    return !(ts.isHeritageClause(clause) && clause.token === ts.SyntaxKind.ExtendsKeyword && ts.isClassLike(clause.parent));
+    return !(
+      ts.isHeritageClause(clause) &&
+      clause.token === ts.SyntaxKind.ExtendsKeyword &&
+      ts.isClassLike(clause.parent)
+    );
   }
   return ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node);
 }
@@ -135,8 +141,7 @@ function reachableStatements(program: ts.Program, entry: string, isWorkspaceFile
     for (const statement of file.statements) if (ts.isExpressionStatement(statement)) queue.push(statement);
   };
   enqueueFile(entryFile);
-  while (queue.length > 0) {
-    const statement = queue.pop()!;
+  for (let statement = queue.pop(); statement; statement = queue.pop()) {
     if (seen.has(statement)) continue;
     seen.add(statement);
     if (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) continue;
@@ -202,8 +207,7 @@ function schemaKeys(file: ts.SourceFile): SchemaKey[] {
       const statement = topLevelStatement(node);
       for (const property of node.arguments[0].properties) {
         const name = property.name;
-        const variable =
-          name && (ts.isIdentifier(name) || ts.isStringLiteral(name)) ? name.text : undefined;
+        const variable = name && (ts.isIdentifier(name) || ts.isStringLiteral(name)) ? name.text : undefined;
         if (!variable || !ENV_NAME.test(variable) || !statement) continue;
         keys.push({
           variable,
@@ -336,7 +340,8 @@ export function variablesReadBy(scan: EnvScan, program: ProgramName): Map<string
  * Names that hold credentials: they must come from a Secret, never a ConfigMap or a plain value. URLs that carry a
  * password (PostgreSQL, SMTP relays) count. values.schema.json refuses the same names in `config`.
  */
-export const SECRET_NAME = /(SECRET|PASSWORD|PASSPHRASE|TOKEN|KEYS?|CREDENTIALS?)$|^DATABASE_URL$|_SMTP_(URL|OVERRIDES)$/;
+export const SECRET_NAME =
+  /(SECRET|PASSWORD|PASSPHRASE|TOKEN|KEYS?|CREDENTIALS?)$|^DATABASE_URL$|_SMTP_(URL|OVERRIDES)$/;
 
 export interface DirectEnvRead {
   readonly file: string;
@@ -346,9 +351,15 @@ export interface DirectEnvRead {
 
 /** Places allowed to touch process.env directly, with why. */
 const DIRECT_ENV_ALLOWED: readonly { readonly test: (file: string) => boolean; readonly why: string }[] = [
-  { test: (f) => f.endsWith('.config.ts'), why: 'the convention: every variable is a key of a config schema' },
+  {
+    test: (f) => f.endsWith('.config.ts'),
+    why: 'the convention: every variable is a key of a config schema',
+  },
   { test: (f) => /\.(spec|int\.spec|e2e-spec)\.ts$/.test(f), why: 'tests' },
-  { test: (f) => f.startsWith('apps/embedded/'), why: 'the embedded launcher hands its environment to the services' },
+  {
+    test: (f) => f.startsWith('apps/embedded/'),
+    why: 'the embedded launcher hands its environment to the services',
+  },
   { test: (f) => /^libs\/testing(-services)?\//.test(f), why: 'test helpers' },
   { test: (f) => /\/(testing|test-support)\//.test(f), why: 'test helpers inside libs' },
   {
@@ -408,7 +419,11 @@ export function directEnvReadsIn(file: string, text: string): DirectEnvRead[] {
       text: node.getText(source),
     });
   const visit = (node: ts.Node): void => {
-    if (ts.isPropertyAccessExpression(node) && ENV_NAME.test(node.name.text) && endsWithEnv(node.expression)) {
+    if (
+      ts.isPropertyAccessExpression(node) &&
+      ENV_NAME.test(node.name.text) &&
+      endsWithEnv(node.expression)
+    ) {
       report(node);
       return;
     }

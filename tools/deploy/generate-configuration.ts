@@ -67,13 +67,10 @@ export function renderConfigurationDoc(scan: EnvScan = scanEnvironment()): strin
   const values = readChartValues();
   const byFile = new Map<string, EnvDeclaration[]>();
   for (const d of scan.declarations) byFile.set(d.file, [...(byFile.get(d.file) ?? []), d]);
-  const files = [...byFile.keys()].sort(
-    (a, b) => rank(a, byFile.get(a)!) - rank(b, byFile.get(b)!) || a.localeCompare(b),
-  );
-  const sections = files.map((file) => {
+  const files = [...byFile].sort(([a, da], [b, db]) => rank(a, da) - rank(b, db) || a.localeCompare(b));
+  const sections = files.map(([file, declarations]) => {
     const seen = new Set<string>();
-    const rows = byFile
-      .get(file)!
+    const rows = declarations
       .filter((d) => !seen.has(d.variable) && seen.add(d.variable))
       .map((d) =>
         [

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { ALL_TOPICS, ALL_TOPICS_WITH_DLQ } from '@mailbridge/contracts';
 import { documentedMigrateCommand } from './documented-command';
 import { SERVICES } from './env-scan';
+import { controllerRoutes, samplePath } from './http-routes';
 import {
   CHART_DIR,
   K8sObject,
@@ -24,6 +25,8 @@ const VARIANTS = {
 };
 type Variant = keyof typeof VARIANTS;
 const rendered: Partial<Record<Variant, K8sObject[]>> = {};
+/** The routes the services serve, from their controllers. */
+const ROUTES = controllerRoutes();
 
 beforeAll(async () => {
   for (const [name, options] of Object.entries(VARIANTS)) rendered[name as Variant] = await render(options);
@@ -32,7 +35,8 @@ const objects = (variant: Variant) => rendered[variant]!;
 
 function byComponent(variant: Variant, kind: string, service: string): K8sObject {
   const found = ofKind(objects(variant), kind).filter((o) => componentOf(o) === service);
-  if (found.length !== 1) throw new Error(`${variant}: expected one ${kind} of ${service}, found ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`${variant}: expected one ${kind} of ${service}, found ${found.length}`);
   return found[0];
 }
 
@@ -47,51 +51,61 @@ describe.each(Object.keys(VARIANTS) as Variant[])('chart with %s values', (varia
     for (const kind of ['Deployment', 'ServiceAccount', 'ConfigMap', 'PodDisruptionBudget']) {
       expect(ofKind(objects(variant), kind).map(componentOf).sort()).toEqual([...SERVICES].sort());
     }
-    const httpServices = ofKind(objects(variant), 'Service').filter((s) => s.spec?.ports?.[0]?.name === 'http');
+    const httpServices = ofKind(objects(variant), 'Service').filter(
+      (s) => s.spec?.ports?.[0]?.name === 'http',
+    );
     expect(httpServices.map(componentOf).sort()).toEqual([...SERVICES].sort());
     expect(ofKind(objects(variant), 'Job').map(componentOf).sort()).toEqual(
       SERVICES.map((s) => `${s}-migrate`).sort(),
     );
   });
 
-  it.each(SERVICES)('%s: probes on /health/live and /health/ready, resources, non-root read-only container', (service) => {
-    const deployment = byComponent(variant, 'Deployment', service);
-    const pod = deployment.spec!.template!.spec;
-    expect(pod.containers).toHaveLength(1);
-    const [container] = pod.containers;
-    expect(container.ports?.find((p) => p.name === 'http')).toBeDefined();
-    expect(container.startupProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
-    expect(container.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
-    expect(container.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'http' });
-    expect(container.resources?.requests).toEqual(
-      expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
-    );
-    expect(container.resources?.limits).toEqual(expect.objectContaining({ memory: expect.anything() }));
-    expect(pod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true }));
-    expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
-    expect(container.securityContext).toEqual(
-      expect.objectContaining({
-        runAsNonRoot: true,
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: ['ALL'] },
-      }),
-    );
-    // The root filesystem is read-only: /tmp is the only writable place, and it must exist.
-    expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
-    expect(pod.volumes?.find((v) => v.name === 'tmp')?.emptyDir).toBeDefined();
-    expect(pod.automountServiceAccountToken).toBe(false);
-    expect(pod.serviceAccountName).toBe(byComponent(variant, 'ServiceAccount', service).metadata.name);
-  });
+  it.each(SERVICES)(
+    '%s: probes on /health/live and /health/ready, resources, non-root read-only container',
+    (service) => {
+      const deployment = byComponent(variant, 'Deployment', service);
+      const pod = deployment.spec!.template!.spec;
+      expect(pod.containers).toHaveLength(1);
+      const [container] = pod.containers;
+      expect(container.ports?.find((p) => p.name === 'http')).toBeDefined();
+      expect(container.startupProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(container.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(container.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      expect(container.resources?.requests).toEqual(
+        expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+      );
+      expect(container.resources?.limits).toEqual(expect.objectContaining({ memory: expect.anything() }));
+      expect(pod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true }));
+      expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
+      expect(container.securityContext).toEqual(
+        expect.objectContaining({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        }),
+      );
+      // The root filesystem is read-only: /tmp is the only writable place, and it must exist.
+      expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+      expect(pod.volumes?.find((v) => v.name === 'tmp')?.emptyDir).toBeDefined();
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.serviceAccountName).toBe(byComponent(variant, 'ServiceAccount', service).metadata.name);
+    },
+  );
 
   it.each(SERVICES)('%s: spread over zones and nodes, rolled without losing capacity', (service) => {
     const deployment = byComponent(variant, 'Deployment', service);
     const selector = deployment.spec!.selector!.matchLabels!;
     const spread = deployment.spec!.template!.spec.topologySpreadConstraints ?? [];
-    expect(spread.map((c) => c.topologyKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    expect(spread.map((c) => c.topologyKey).sort()).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
     for (const c of spread) expect(c.labelSelector?.matchLabels).toEqual(selector);
     expect(deployment.spec).toEqual(
-      expect.objectContaining({ strategy: { type: 'RollingUpdate', rollingUpdate: expect.objectContaining({ maxUnavailable: 0 }) } }),
+      expect.objectContaining({
+        strategy: { type: 'RollingUpdate', rollingUpdate: expect.objectContaining({ maxUnavailable: 0 }) },
+      }),
     );
     const pdb = byComponent(variant, 'PodDisruptionBudget', service);
     expect(pdb.spec?.selector?.matchLabels).toEqual(selector);
@@ -101,36 +115,44 @@ describe.each(Object.keys(VARIANTS) as Variant[])('chart with %s values', (varia
     expect(svc?.spec?.selector).toEqual(selector);
   });
 
-  it.each(SERVICES)('%s: runs the image command, never migrations, and gets the same configuration as its Job', (service) => {
-    const deployment = byComponent(variant, 'Deployment', service);
-    const [container] = deployment.spec!.template!.spec.containers;
-    expect(container.command).toBeUndefined();
-    expect(container.args).toBeUndefined();
-    const env = containerEnvironment(container, objects(variant));
-    expect(env.get('RUN_MIGRATIONS')).toEqual({ value: 'false' });
+  it.each(SERVICES)(
+    '%s: runs the image command, never migrations, and gets the same configuration as its Job',
+    (service) => {
+      const deployment = byComponent(variant, 'Deployment', service);
+      const [container] = deployment.spec!.template!.spec.containers;
+      expect(container.command).toBeUndefined();
+      expect(container.args).toBeUndefined();
+      const env = containerEnvironment(container, objects(variant));
+      expect(env.get('RUN_MIGRATIONS')).toEqual({ value: 'false' });
 
-    const job = byComponent(variant, 'Job', `${service}-migrate`);
-    expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
-    const [migrate] = job.spec!.template!.spec.containers;
-    expect(job.spec!.template!.spec.restartPolicy).toBe('Never');
-    expect(migrate.image).toBe(container.image);
-    expect(migrate.command).toEqual(documentedMigrateCommand(service));
-    // The migration validates the same configuration before it runs: same variables, same values (inline, because a
-    // pre-install hook runs before the release's ConfigMaps exist).
-    const jobEnv = containerEnvironment(migrate, objects(variant));
-    expect(migrate.envFrom).toBeUndefined();
-    const withoutRunMigrations = new Map([...env].filter(([k]) => k !== 'RUN_MIGRATIONS'));
-    expect(Object.fromEntries(jobEnv)).toEqual(Object.fromEntries(withoutRunMigrations));
-    expect(migrate.securityContext).toEqual(container.securityContext);
-  });
+      const job = byComponent(variant, 'Job', `${service}-migrate`);
+      expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+      const [migrate] = job.spec!.template!.spec.containers;
+      expect(job.spec!.template!.spec.restartPolicy).toBe('Never');
+      expect(migrate.image).toBe(container.image);
+      expect(migrate.command).toEqual(documentedMigrateCommand(service));
+      // The migration validates the same configuration before it runs: same variables, same values (inline, because a
+      // pre-install hook runs before the release's ConfigMaps exist).
+      const jobEnv = containerEnvironment(migrate, objects(variant));
+      expect(migrate.envFrom).toBeUndefined();
+      const withoutRunMigrations = new Map([...env].filter(([k]) => k !== 'RUN_MIGRATIONS'));
+      expect(Object.fromEntries(jobEnv)).toEqual(Object.fromEntries(withoutRunMigrations));
+      expect(migrate.securityContext).toEqual(container.securityContext);
+      // Same files too (e.g. the CA bundle EXTRA_CA_CERTS_FILE names, which the service loads before migrating).
+      expect(migrate.volumeMounts).toEqual(container.volumeMounts);
+    },
+  );
 
   it('never creates a Secret: secret variables reference the existing Secret(s) named in the values', () => {
     expect(ofKind(objects(variant), 'Secret')).toEqual([]);
     const values = parse(fs.readFileSync(path.join(CHART_DIR, 'values.yaml'), 'utf8')) as {
       secrets: { existingSecret: string };
     };
-    const production = parse(fs.readFileSync(PRODUCTION_VALUES, 'utf8')) as { secrets: { existingSecret: string } };
-    const expected = variant === 'production' ? production.secrets.existingSecret : values.secrets.existingSecret;
+    const production = parse(fs.readFileSync(PRODUCTION_VALUES, 'utf8')) as {
+      secrets: { existingSecret: string };
+    };
+    const expected =
+      variant === 'production' ? production.secrets.existingSecret : values.secrets.existingSecret;
     for (const deployment of ofKind(objects(variant), 'Deployment')) {
       const refs = (deployment.spec!.template!.spec.containers[0].env ?? [])
         .map((e) => e.valueFrom?.secretKeyRef?.name)
@@ -144,8 +166,8 @@ describe.each(Object.keys(VARIANTS) as Variant[])('chart with %s values', (varia
     const changed = await render({ ...VARIANTS[variant], set: ['config.LOG_LEVEL=debug'] });
     for (const service of SERVICES) {
       const before = byComponent(variant, 'Deployment', service).spec!.template!.metadata!.annotations!;
-      const after = changed.find((o) => o.kind === 'Deployment' && componentOf(o) === service)!.spec!.template!
-        .metadata!.annotations!;
+      const after = changed.find((o) => o.kind === 'Deployment' && componentOf(o) === service)!.spec!
+        .template!.metadata!.annotations!;
       expect(before['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
       expect(after['checksum/config']).not.toBe(before['checksum/config']);
     }
@@ -196,6 +218,23 @@ describe.each(Object.keys(VARIANTS) as Variant[])('chart with %s values', (varia
       '/health/ready',
     ])('does not expose %s', (requestPath) => {
       expect(routeOf(requestPath)).toBeUndefined();
+    });
+
+    it('finds the controllers of the services (sanity check of the route scan)', () => {
+      expect(ROUTES.filter((r) => r.path.startsWith('v1/')).length).toBeGreaterThan(5);
+      expect(ROUTES.filter((r) => r.path.startsWith('internal/')).length).toBeGreaterThan(0);
+    });
+
+    it.each(
+      ROUTES.filter((r) => r.path.startsWith('v1/')).map((r) => [`${r.method} /${r.path}`, r.service, r]),
+    )('routes %s (a controller route) to %s', (_name, service, route) => {
+      expect(routeOf(samplePath(route as (typeof ROUTES)[number]))).toBe(service);
+    });
+
+    it.each(
+      ROUTES.filter((r) => !r.path.startsWith('v1/')).map((r) => [`${r.method} /${r.path}`, r.service, r]),
+    )('does not expose %s of %s', (_name, _service, route) => {
+      expect(routeOf(samplePath(route as (typeof ROUTES)[number]))).toBeUndefined();
     });
 
     it('never routes to sync-engine', () => {
@@ -269,12 +308,32 @@ describe('chart values', () => {
   });
 
   it.each([
-    ['replicas "two"', 'services.conversations.replicaCount=two', /services\.conversations\.replicaCount: Invalid type/],
-    ['an ingress path to /internal', 'ingress.crm.paths[0].path=/internal/contacts', /path: Does not match pattern/],
+    [
+      'replicas "two"',
+      'services.conversations.replicaCount=two',
+      /services\.conversations\.replicaCount: Invalid type/,
+    ],
+    [
+      'an ingress path to /internal',
+      'ingress.crm.paths[0].path=/internal/contacts',
+      /path: Does not match pattern/,
+    ],
     ['a root container', 'services.sync-engine.securityContext.runAsNonRoot=false', /runAsNonRoot/],
-    ['a secret in the ConfigMap', 'config.DATABASE_URL=postgres://u:p@db/x', /config: Property name of "DATABASE_URL"/],
-    ['a malformed broker list', 'config.KAFKA_BROKERS=kafka', /config\.KAFKA_BROKERS: Does not match pattern/],
-    ['a dead-letter topic in the list', 'topics.list[0].name=mail.send.v1.dlq', /topics\.list\.0\.name: Must not validate/],
+    [
+      'a secret in the ConfigMap',
+      'config.DATABASE_URL=postgres://u:p@db/x',
+      /config: Property name of "DATABASE_URL"/,
+    ],
+    [
+      'a malformed broker list',
+      'config.KAFKA_BROKERS=kafka',
+      /config\.KAFKA_BROKERS: Does not match pattern/,
+    ],
+    [
+      'a dead-letter topic in the list',
+      'topics.list[0].name=mail.send.v1.dlq',
+      /topics\.list\.0\.name: Must not validate/,
+    ],
     ['an unknown service', 'services.billing.enabled=true', /Additional property billing is not allowed/],
     ['an ingress to sync-engine', 'ingress.crm.paths[0].service=sync-engine', /service: .*must be one of/i],
   ])('refuse %s (values.schema.json)', async (_what, set, message) => {

@@ -37,7 +37,11 @@ export async function helm(args: string[]): Promise<HelmResult> {
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(error) };
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? String(error),
+    };
   }
 }
 
@@ -70,7 +74,14 @@ export function helmTemplate(options: RenderOptions = {}): Promise<HelmResult> {
 }
 
 export function helmLint(options: RenderOptions = {}): Promise<HelmResult> {
-  return helm(['lint', '--strict', CHART_DIR, '--namespace', options.namespace ?? 'mailbridge', ...valueArgs(options)]);
+  return helm([
+    'lint',
+    '--strict',
+    CHART_DIR,
+    '--namespace',
+    options.namespace ?? 'mailbridge',
+    ...valueArgs(options),
+  ]);
 }
 
 // The parts of Kubernetes objects the tests read.
@@ -113,14 +124,22 @@ export interface PodSpec {
   serviceAccountName?: string;
   automountServiceAccountToken?: boolean;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; fsGroup?: number };
-  topologySpreadConstraints?: { topologyKey: string; labelSelector?: { matchLabels?: Record<string, string> } }[];
+  topologySpreadConstraints?: {
+    topologyKey: string;
+    labelSelector?: { matchLabels?: Record<string, string> };
+  }[];
   volumes?: { name: string; emptyDir?: object }[];
   restartPolicy?: string;
 }
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: {
     replicas?: number;
     selector?: { matchLabels?: Record<string, string> } & Record<string, string>;
@@ -171,12 +190,16 @@ export function containerEnvironment(
   container: Container,
   objects: K8sObject[],
 ): Map<string, { value?: string; secret?: { name: string; key: string; optional: boolean } }> {
-  const env = new Map<string, { value?: string; secret?: { name: string; key: string; optional: boolean } }>();
+  const env = new Map<
+    string,
+    { value?: string; secret?: { name: string; key: string; optional: boolean } }
+  >();
   for (const source of container.envFrom ?? []) {
     if (source.secretRef) throw new Error(`envFrom secretRef hides which variables ${container.name} gets`);
     const name = source.configMapRef?.name;
     const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
-    if (!configMap) throw new Error(`${container.name}: envFrom ConfigMap ${name} is not rendered by the chart`);
+    if (!configMap)
+      throw new Error(`${container.name}: envFrom ConfigMap ${name} is not rendered by the chart`);
     for (const [key, value] of Object.entries(configMap.data ?? {})) env.set(key, { value: String(value) });
   }
   for (const entry of container.env ?? []) {

@@ -40,7 +40,8 @@ export const conversationsConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.OBJECT_STORE_KIND !== 's3') return;
     for (const key of ['S3_BUCKET', 'S3_REGION'] as const) {
-      if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
+      if (!c[key])
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
     }
     if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) {
       ctx.addIssue({

@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   const urls = Object.fromEntries(running.map((s) => [s.name, s.url]));
   await fs.writeFile(
     path.join(dataDir, 'embedded.json'),
-    JSON.stringify({ pid: process.pid, urls, startedAt: new Date().toISOString() }, null, 2),
+    JSON.stringify({ pid: process.pid, urls, sandbox: sandbox?.urls ?? null, startedAt: new Date().toISOString() }, null, 2),
   );
   const lines = [
     '',

@@ -115,7 +115,8 @@ export const mailGatewayConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.OBJECT_STORE_KIND !== 's3') return;
     for (const key of ['S3_BUCKET', 'S3_REGION'] as const) {
-      if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
+      if (!c[key])
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
     }
   });
 

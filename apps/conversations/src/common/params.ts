@@ -13,7 +13,11 @@ const CRM_ID = /^[^\s/]{1,128}$/;
 export const crmIdParam = (name: string): PipeTransform<string, string> => ({
   transform(value: string): string {
     if (!CRM_ID.test(value)) {
-      throw new AppError('validation', 'invalid_request', `${name} must be 1-128 characters without spaces or "/"`);
+      throw new AppError(
+        'validation',
+        'invalid_request',
+        `${name} must be 1-128 characters without spaces or "/"`,
+      );
     }
     return value;
   },

@@ -33,7 +33,11 @@ export class ConnectionsConsumer {
     await this.uow.handleOnce(GROUP, event, async (tx) => {
       await this.connections.apply(tx.manager, connection, statusAfter(event, connection));
       if (eventCatalog.is(event, connectionUpdatedV1)) {
-        await this.connections.markReplaced(tx.manager, connection.locationId, event.payload.previousConnectionId);
+        await this.connections.markReplaced(
+          tx.manager,
+          connection.locationId,
+          event.payload.previousConnectionId,
+        );
       }
     });
   }

@@ -16,7 +16,11 @@ export class ConnectionsRepository {
     });
   }
 
-  async apply(tx: EntityManager, snapshot: ConnectionSnapshot, status: ConnectionEntity['status']): Promise<void> {
+  async apply(
+    tx: EntityManager,
+    snapshot: ConnectionSnapshot,
+    status: ConnectionEntity['status'],
+  ): Promise<void> {
     await tx.query(
       `INSERT INTO conversations.connections
          (connection_id, location_id, user_id, provider, email_address, mailbox_key, status, connected_at, updated_at)

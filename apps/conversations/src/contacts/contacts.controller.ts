@@ -63,10 +63,7 @@ export class ContactsController {
   @Get()
   @ApiOkResponse({ type: ContactListDto, description: 'Oldest first (ADR-3), at most 100' })
   @ApiErrors({ 400: '`invalid_request`' })
-  async find(
-    @Param('locationId') locationId: string,
-    @Query() q: ContactQueryDto,
-  ): Promise<ContactListDto> {
+  async find(@Param('locationId') locationId: string, @Query() q: ContactQueryDto): Promise<ContactListDto> {
     return { items: (await this.contacts.find(locationId, q.email)).map(toDto) };
   }
 }

@@ -28,7 +28,11 @@ export class ContactsRepository {
     });
   }
 
-  findLiveByEmail(tx: EntityManager, locationId: string, emailNormalized: string): Promise<ContactEntity | null> {
+  findLiveByEmail(
+    tx: EntityManager,
+    locationId: string,
+    emailNormalized: string,
+  ): Promise<ContactEntity | null> {
     return tx.getRepository(ContactEntity).findOneBy({ locationId, emailNormalized, deletedAt: IsNull() });
   }
 

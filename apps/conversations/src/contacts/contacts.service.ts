@@ -1,5 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { contactDeletedV1, contactUpsertedV1, type PayloadOf, contactCreateRequestedV1 } from '@mailbridge/contracts';
+import {
+  contactDeletedV1,
+  contactUpsertedV1,
+  type PayloadOf,
+  contactCreateRequestedV1,
+} from '@mailbridge/contracts';
 import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { AppError, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { ContactEntity } from './contact.entity';

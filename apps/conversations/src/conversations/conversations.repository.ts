@@ -14,9 +14,7 @@ export interface ConversationPageQuery {
 /** Every query is scoped by location. */
 @Injectable()
 export class ConversationsRepository {
-  constructor(
-    @InjectRepository(ConversationEntity) private readonly repo: Repository<ConversationEntity>,
-  ) {}
+  constructor(@InjectRepository(ConversationEntity) private readonly repo: Repository<ConversationEntity>) {}
 
   find(locationId: string, conversationId: string): Promise<ConversationEntity | null> {
     return this.repo.findOneBy({ locationId, conversationId });

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Param, Query, StreamableFile } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, CrmController } from '../common/crm-route.decorator';
 import { DEFAULT_PAGE_SIZE } from '../common/cursor';
 import { PageQueryDto } from '../common/pagination.dto';
@@ -17,7 +17,8 @@ export class MessagesController {
   @Get('conversations/:conversationId/messages')
   @ApiOperation({
     summary: "A conversation's messages in send order (SYN-6)",
-    description: 'Ordered by the date each message was sent, then arrival; cursor-paginated, stable under inserts.',
+    description:
+      'Ordered by the date each message was sent, then arrival; cursor-paginated, stable under inserts.',
   })
   @ApiOkResponse({ type: MessagePageDto })
   @ApiErrors({
@@ -52,8 +53,10 @@ export class MessagesController {
   @Get('attachments/:attachmentId')
   @Header('X-Content-Type-Options', 'nosniff')
   @ApiOperation({ summary: "An attachment's bytes, with its detected content type and Content-Disposition" })
-  @ApiProduces('application/octet-stream')
-  @ApiOkResponse({ schema: { type: 'string', format: 'binary' }, description: 'The bytes (ATT-3: from the object store)' })
+  @ApiOkResponse({
+    description: 'The bytes (ATT-3: from the object store), as the detected type, e.g. application/pdf',
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  })
   @ApiErrors({
     400: '`invalid_request` (attachmentId not a UUID)',
     404: '`attachment_not_found`, `attachment_omitted` (left behind under ATT-1/ATT-2)',

@@ -107,7 +107,11 @@ export class MessagesRepository {
   }
 
   /** Inserts unless the message is already recorded in its conversation (SYN-5); true when inserted. */
-  async insert(tx: EntityManager, message: NewMessage, attachments: readonly NewAttachment[]): Promise<boolean> {
+  async insert(
+    tx: EntityManager,
+    message: NewMessage,
+    attachments: readonly NewAttachment[],
+  ): Promise<boolean> {
     const params = MESSAGE_COLUMNS.map(([prop, , type]) =>
       type === 'jsonb' ? JSON.stringify(message[prop]) : message[prop],
     );

@@ -23,12 +23,23 @@ export class IdempotencyRepository {
          (location_id, idempotency_key, request_hash, message_id, response, created_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6)
        ON CONFLICT DO NOTHING RETURNING idempotency_key`,
-      [row.locationId, row.idempotencyKey, row.requestHash, row.messageId, JSON.stringify(row.response), row.createdAt],
+      [
+        row.locationId,
+        row.idempotencyKey,
+        row.requestHash,
+        row.messageId,
+        JSON.stringify(row.response),
+        row.createdAt,
+      ],
     );
     return inserted.length > 0;
   }
 
-  findIn(tx: EntityManager, locationId: string, idempotencyKey: string): Promise<IdempotencyKeyEntity | null> {
+  findIn(
+    tx: EntityManager,
+    locationId: string,
+    idempotencyKey: string,
+  ): Promise<IdempotencyKeyEntity | null> {
     return tx.getRepository(IdempotencyKeyEntity).findOneBy({ locationId, idempotencyKey });
   }
 }

@@ -47,7 +47,13 @@ export function withMultipartFile<T>(
     });
     parser.once('close', () => {
       if (!handled) {
-        reject(new AppError('validation', 'upload_file_missing', 'Send the file in a multipart field named "file"'));
+        reject(
+          new AppError(
+            'validation',
+            'upload_file_missing',
+            'Send the file in a multipart field named "file"',
+          ),
+        );
         return;
       }
       handled.then(resolve, reject);

@@ -29,7 +29,10 @@ export class RecordSendOutcomeUseCase {
   /** A failure is also a sync event (SND-4 caps, refusals...), unless the mailbox already showed it sent. */
   async failed(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof sendFailedV1>>): Promise<void> {
     const p = event.payload;
-    const result = await this.messages.markFailed(tx, p.locationId, p.sendId, { code: p.code, message: p.message });
+    const result = await this.messages.markFailed(tx, p.locationId, p.sendId, {
+      code: p.code,
+      message: p.message,
+    });
     if (result.outcome === 'already_sent') return;
     await this.syncEvents.recordSendFailed(tx, event, result.subject);
   }

@@ -12,6 +12,7 @@ import {
   checkAttachments,
   detectAttachmentType,
   formatSize,
+  sameAddress,
   type AttachmentCheckResult,
 } from '@mailbridge/domain-mail';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
@@ -89,7 +90,11 @@ export class SendEmailUseCase {
 
     const contact = await this.contacts.get(locationId, cmd.contactId);
     if (body.kind === 'individual' && body.userId !== cmd.actingUserId) {
-      throw new AppError('forbidden', 'user_forbidden', 'An individual email is sent by the signed-in user only');
+      throw new AppError(
+        'forbidden',
+        'user_forbidden',
+        'An individual email is sent by the signed-in user only',
+      );
     }
     const to = body.to?.length
       ? body.to.map(address)
@@ -107,10 +112,11 @@ export class SendEmailUseCase {
     }
 
     const connection = await this.connections.findActive(locationId, body.userId);
+    const viaMailbox = mailboxRoute(body.kind, connection, body.from);
     const attachments = await this.prepareAttachments(locationId, body);
-    this.checkAttachmentRules(attachments, connection);
-    const countsAgainstCap = body.kind === 'individual' && connection !== null;
-    if (countsAgainstCap) await this.checkSendingCap(connection);
+    this.checkAttachmentRules(attachments, viaMailbox);
+    const countsAgainstCap = body.kind === 'individual' && viaMailbox !== null;
+    if (countsAgainstCap) await this.checkSendingCap(viaMailbox);
 
     const conversationId = conversationIdFor(locationId, contact.contactId);
     const replyTo = body.replyToMessageId
@@ -171,12 +177,12 @@ export class SendEmailUseCase {
           userId: body.userId,
           connectionId: connection?.connectionId ?? null,
           // Counted against the mailbox's cap from now on (SND-4), unless the route turns out otherwise.
-          mailboxKey: countsAgainstCap ? connection.mailboxKey : null,
+          mailboxKey: countsAgainstCap ? viaMailbox.mailboxKey : null,
           kind: body.kind,
           direction: 'outbound',
           source: 'crm',
           status: 'pending',
-          from: from ?? (connection ? { address: connection.emailAddress } : null),
+          from: from ?? (viaMailbox ? { address: viaMailbox.emailAddress } : null),
           to,
           cc,
           bcc,
@@ -250,13 +256,22 @@ export class SendEmailUseCase {
     return requested.map((a, index) => {
       if (a.uploadId !== undefined) {
         if (a.contentBase64 !== undefined) {
-          throw new AppError('validation', 'invalid_attachment', `attachments[${index}]: give uploadId or contentBase64, not both`);
+          throw new AppError(
+            'validation',
+            'invalid_attachment',
+            `attachments[${index}]: give uploadId or contentBase64, not both`,
+          );
         }
         const upload = uploads.get(a.uploadId);
         if (!upload) {
-          throw new AppError('not_found', 'upload_not_found', `attachments[${index}]: no such upload in this location`, {
-            uploadId: a.uploadId,
-          });
+          throw new AppError(
+            'not_found',
+            'upload_not_found',
+            `attachments[${index}]: no such upload in this location`,
+            {
+              uploadId: a.uploadId,
+            },
+          );
         }
         return {
           filename: upload.filename,
@@ -275,9 +290,13 @@ export class SendEmailUseCase {
   /** ATT-1 and ATT-2, outbound: any oversized or unsupported attachment refuses the whole send. */
   private checkAttachmentRules(attachments: PreparedAttachment[], connection: ConnectionEntity | null): void {
     if (attachments.length === 0) return;
-    // Without a connection the location's own sending service sends it, with its own limit.
+    // Not through a mailbox: the location's own sending service sends it, with its own limit.
     const verdict: AttachmentCheckResult = connection
-      ? checkAttachments(attachments, { provider: connection.provider, limits: attachmentLimitsOf(this.config) }, 'outbound')
+      ? checkAttachments(
+          attachments,
+          { provider: connection.provider, limits: attachmentLimitsOf(this.config) },
+          'outbound',
+        )
       : checkAttachments(
           attachments,
           { provider: 'google', limits: { google: this.config.ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES } },
@@ -308,7 +327,8 @@ export class SendEmailUseCase {
    * cap again when it sends; this check makes the refusal immediate and says when a slot opens. A cap of 0 is off.
    */
   private async checkSendingCap(connection: ConnectionEntity): Promise<void> {
-    const cap = connection.provider === 'google' ? this.config.SENDING_CAP_GOOGLE : this.config.SENDING_CAP_MICROSOFT;
+    const cap =
+      connection.provider === 'google' ? this.config.SENDING_CAP_GOOGLE : this.config.SENDING_CAP_MICROSOFT;
     if (cap === 0) return;
     const { count, slotOpensAt } = await this.messages.mailboxSends(
       connection.mailboxKey,
@@ -342,7 +362,8 @@ export class SendEmailUseCase {
       messageId: original.messageId,
       rfcMessageId: original.rfcMessageId,
       references: original.references.slice(-200),
-      provider: original.provider === 'google' || original.provider === 'microsoft' ? original.provider : null,
+      provider:
+        original.provider === 'google' || original.provider === 'microsoft' ? original.provider : null,
       providerThreadId: original.providerThreadId,
       subject: original.subject,
     };
@@ -366,6 +387,22 @@ export class SendEmailUseCase {
     }
     return refs;
   }
+}
+
+/**
+ * SND-1..3 as sync-engine routes a send (it decides; this only picks which limits apply here): an individual email
+ * goes through the user's connected mailbox; a bulk one only from an Outlook mailbox and only when From is its
+ * address; workflow email never.
+ */
+function mailboxRoute(
+  kind: SendEmailDto['kind'],
+  connection: ConnectionEntity | null,
+  from: { address: string } | undefined,
+): ConnectionEntity | null {
+  if (!connection) return null;
+  if (kind === 'individual') return connection;
+  const fromConnected = from !== undefined && sameAddress(from.address, connection.emailAddress);
+  return kind === 'bulk' && connection.provider === 'microsoft' && fromConnected ? connection : null;
 }
 
 function replay(earlier: IdempotencyKeyEntity, requestHash: string): SendEmailResult {

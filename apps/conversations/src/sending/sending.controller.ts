@@ -20,7 +20,7 @@ export class SendingController {
   @ApiOperation({
     summary: 'Send an email to the contact (SND)',
     description:
-      'Stored as a pending message of the contact\'s conversation and requested; its status moves to `sent` or ' +
+      "Stored as a pending message of the contact's conversation and requested; its status moves to `sent` or " +
       '`failed` as delivery reports come back. Retrying with the same Idempotency-Key never sends twice (SND-6). ' +
       'Attachments are checked by content and size first (ATT-1, ATT-2), the sending cap too (SND-4): a refusal ' +
       'is a 422 and nothing is stored or sent.',
@@ -28,10 +28,14 @@ export class SendingController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: true,
-    description: 'Chosen by the caller, 1-255 visible ASCII characters; the same key + the same body = the same result',
+    description:
+      'Chosen by the caller, 1-255 visible ASCII characters; the same key + the same body = the same result',
     example: 'crm-req-881',
   })
-  @ApiAcceptedResponse({ type: SendEmailAcceptedDto, description: 'Accepted (or the earlier answer to this key)' })
+  @ApiAcceptedResponse({
+    type: SendEmailAcceptedDto,
+    description: 'Accepted (or the earlier answer to this key)',
+  })
   @ApiErrors({
     400: '`idempotency_key_required`, `invalid_idempotency_key`, `invalid_request`, `invalid_json`, `too_many_recipients`, `invalid_attachment`',
     404: '`contact_not_found`, `upload_not_found`, `reply_to_message_not_found`',

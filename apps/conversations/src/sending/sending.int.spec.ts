@@ -12,9 +12,9 @@ import {
 import { MB } from '@mailbridge/domain-mail';
 import { LocalFolderObjectStore, contentKeyFor } from '@mailbridge/platform-object-store';
 import { expectEventually } from '@mailbridge/testing';
-import { connection, synced } from '../__fixtures__/events';
-import { EXE, PDF, PNG, pdfOfSize } from '../__fixtures__/files';
-import { Harness, startHarness } from '../__fixtures__/harness';
+import { connection, synced } from '../testing/events';
+import { EXE, PDF, PNG, pdfOfSize } from '../testing/files';
+import { Harness, startHarness } from '../testing/harness';
 
 const LOC = 'loc_send';
 
@@ -170,7 +170,11 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     expect(res.status).toBe(422);
     expect(res.body.error).toMatchObject({
       code: 'attachment_too_large',
-      details: { limitBytes: 3 * MB, provider: 'microsoft', attachments: [{ index: 0, filename: 'plan.pdf' }] },
+      details: {
+        limitBytes: 3 * MB,
+        provider: 'microsoft',
+        attachments: [{ index: 0, filename: 'plan.pdf' }],
+      },
     });
     expect(res.body.error.message).toContain('3 MB limit for Outlook');
     await outboxDrained();
@@ -178,7 +182,9 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     expect(requested().filter((e) => (e.payload as { userId: string }).userId === 'usr_outlook')).toEqual([]);
     expect(await stored(big)).toBe(false);
     // The key was not used up by the refusal: the same request can be fixed and retried with it.
-    expect(await h.sql('SELECT 1 FROM conversations.idempotency_keys WHERE idempotency_key = $1', ['key-too-big'])).toEqual([]);
+    expect(
+      await h.sql('SELECT 1 FROM conversations.idempotency_keys WHERE idempotency_key = $1', ['key-too-big']),
+    ).toEqual([]);
   });
 
   it('ATT-1: the same file is within the Gmail limit, goes inline (the send route takes bodies over 1 MB) and is stored once', async () => {
@@ -198,6 +204,23 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
         size: 3 * MB + 1,
       },
     ]);
+  });
+
+  it("ATT-1: the limit follows the route (SND-2): Outlook bulk mail from the connected address gets the Outlook limit, from another address the location provider's", async () => {
+    const big = pdfOfSize(3 * MB + 10);
+    const fromMailbox = await send('usr_outlook', 'key-bulk-mailbox', {
+      kind: 'bulk',
+      from: { address: outlook.emailAddress.toUpperCase() },
+      attachments: [inline('plan.pdf', big)],
+    });
+    expect(fromMailbox.status).toBe(422);
+    expect(fromMailbox.body.error.code).toBe('attachment_too_large');
+    const viaLocation = await send('usr_outlook', 'key-bulk-location', {
+      kind: 'bulk',
+      from: { address: 'news@acme.example' },
+      attachments: [inline('plan.pdf', big)],
+    });
+    expect(viaLocation.status).toBe(202);
   });
 
   it('ATT-2: an attachment of an unsupported type is a 422 attachment_type_unsupported; nothing is published', async () => {
@@ -245,8 +268,9 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
       const res = await send('usr_gmail', 'key-upload', { attachments: [{ uploadId: up.body.uploadId }] });
       expect(res.status).toBe(202);
       await expectEventually(() => expect(requestsFor(res.body.messageId)).toHaveLength(1));
-      const [ref] = (requestsFor(res.body.messageId)[0].payload as { attachments: Array<Record<string, unknown>> })
-        .attachments;
+      const [ref] = (
+        requestsFor(res.body.messageId)[0].payload as { attachments: Array<Record<string, unknown>> }
+      ).attachments;
       expect(ref).toMatchObject({ filename: 'site-plan.pdf', size: 5 * MB, detectedKind: 'pdf' });
 
       const message = await h
@@ -437,7 +461,10 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
       },
     });
     await h.publish(messageSyncedV1, inbound);
-    const res = await send('usr_gmail', 'key-reply', { replyToMessageId: inbound.deliveryId, subject: 'Re: Your quote' });
+    const res = await send('usr_gmail', 'key-reply', {
+      replyToMessageId: inbound.deliveryId,
+      subject: 'Re: Your quote',
+    });
     expect(res.status).toBe(202);
     await expectEventually(() => expect(requestsFor(res.body.messageId)).toHaveLength(1));
     expect((requestsFor(res.body.messageId)[0].payload as { replyTo: unknown }).replyTo).toEqual({
@@ -468,20 +495,30 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     const event = await h.publish(contactCreateRequestedV1, request);
     await h.republish(event);
     await h.publish(contactCreateRequestedV1, request);
-    await h.publish(contactCreateRequestedV1, { ...request, contactId: 'ct_bcc_dup', email: 'jane.doe@EXAMPLE.com' });
+    await h.publish(contactCreateRequestedV1, {
+      ...request,
+      contactId: 'ct_bcc_dup',
+      email: 'jane.doe@EXAMPLE.com',
+    });
     const found = await h
       .http()
       .get(`/v1/locations/${LOC}/contacts/ct_bcc_new`)
       .set('Authorization', `Bearer ${token('usr_gmail')}`)
       .expect(200);
-    expect(found.body).toMatchObject({ email: 'New.Person@example.com', assignedUserId: 'usr_gmail', revision: 1 });
+    expect(found.body).toMatchObject({
+      email: 'New.Person@example.com',
+      assignedUserId: 'usr_gmail',
+      revision: 1,
+    });
     await h
       .http()
       .get(`/v1/locations/${LOC}/contacts/ct_bcc_dup`)
       .set('Authorization', `Bearer ${token('usr_gmail')}`)
       .expect(404);
     await expectEventually(() =>
-      expect(h.published.filter((e) => e.type === 'contact.upserted' && e.key === `${LOC}:ct_bcc_new`)).toHaveLength(1),
+      expect(
+        h.published.filter((e) => e.type === 'contact.upserted' && e.key === `${LOC}:ct_bcc_new`),
+      ).toHaveLength(1),
     );
     await outboxDrained();
     expect(h.published.filter((e) => e.key === `${LOC}:ct_bcc_dup`)).toEqual([]);
@@ -491,7 +528,10 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     const many = Array.from({ length: 60 }, (_, i) => ({ address: `r${i}@example.com` }));
     const tooMany = await send('usr_gmail', 'lim-1', { to: many, cc: many });
     expect(tooMany.status).toBe(400);
-    expect(tooMany.body.error).toMatchObject({ code: 'too_many_recipients', details: { max: 100, got: 120 } });
+    expect(tooMany.body.error).toMatchObject({
+      code: 'too_many_recipients',
+      details: { max: 100, got: 120 },
+    });
 
     const badAddress = await send('usr_gmail', 'lim-2', { to: [{ address: 'not an address' }] });
     expect(badAddress.status).toBe(400);
@@ -508,7 +548,9 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     expect(noContact.status).toBe(404);
     expect(noContact.body.error.code).toBe('contact_not_found');
 
-    const tooLarge = await send('usr_gmail', 'lim-6', { attachments: [inline('x.png', Buffer.alloc(5 * MB, 1))] });
+    const tooLarge = await send('usr_gmail', 'lim-6', {
+      attachments: [inline('x.png', Buffer.alloc(5 * MB, 1))],
+    });
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.body.error.code).toBe('payload_too_large');
 

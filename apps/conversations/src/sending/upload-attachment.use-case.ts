@@ -33,12 +33,21 @@ export class UploadAttachmentUseCase {
     const filename = cmd.filename.trim();
     if (!filename || filename.length > 255 || /[\r\n\\/]/.test(filename)) {
       cmd.content.resume();
-      throw new AppError('validation', 'invalid_filename', 'The file needs a plain file name of at most 255 characters');
+      throw new AppError(
+        'validation',
+        'invalid_filename',
+        'The file needs a plain file name of at most 255 characters',
+      );
     }
     const inspector = new AttachmentInspector(filename, this.config.UPLOAD_MAX_BYTES);
+    // Listened to from the start: the inspector may refuse the file before the store has begun reading it.
+    const refused = new Promise<never>((_, reject) => inspector.once('error', reject));
     cmd.content.once('error', (err) => inspector.destroy(err));
     cmd.content.pipe(inspector);
-    const stored = await this.store.put(inspector);
+    const putting = this.store.put(inspector);
+    refused.catch(() => undefined);
+    putting.catch(() => undefined);
+    const stored = await Promise.race([putting, refused]);
     const detected = inspector.detected;
     if (!detected) throw new Error('upload finished without a type decision');
     const upload: UploadEntity = {

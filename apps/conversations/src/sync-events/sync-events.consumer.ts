@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEnvelope, Topics, eventCatalog, mailboxSyncGapV1, messageSkippedV1 } from '@mailbridge/contracts';
+import {
+  EventEnvelope,
+  Topics,
+  eventCatalog,
+  mailboxSyncGapV1,
+  messageSkippedV1,
+} from '@mailbridge/contracts';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { SyncEventsService } from './sync-events.service';
@@ -15,7 +21,9 @@ export class SyncEventsConsumer {
   @OnEvent({ topic: Topics.syncMessages, group: 'skipped-messages' })
   async onSyncMessage(event: EventEnvelope): Promise<void> {
     if (!eventCatalog.is(event, messageSkippedV1)) return;
-    await this.uow.handleOnce('skipped-messages', event, (tx) => this.syncEvents.recordSkipped(tx.manager, event));
+    await this.uow.handleOnce('skipped-messages', event, (tx) =>
+      this.syncEvents.recordSkipped(tx.manager, event),
+    );
   }
 
   @OnEvent({ topic: Topics.mailMailboxes, group: 'sync-gaps' })

@@ -37,7 +37,10 @@ export class SyncEventsController {
   })
   @ApiOkResponse({ type: SyncEventPageDto })
   @ApiErrors({ 400: '`invalid_request` (e.g. limit over 100), `invalid_cursor`' })
-  async list(@Param('locationId') locationId: string, @Query() q: SyncEventQueryDto): Promise<SyncEventPageDto> {
+  async list(
+    @Param('locationId') locationId: string,
+    @Query() q: SyncEventQueryDto,
+  ): Promise<SyncEventPageDto> {
     const page = await this.syncEvents.page({
       locationId,
       contactId: q.contactId,

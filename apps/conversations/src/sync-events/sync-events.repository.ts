@@ -65,7 +65,10 @@ export class SyncEventsRepository {
     if (q.contactId) qb.andWhere('e.contactId = :contactId', { contactId: q.contactId });
     if (q.userId) qb.andWhere('e.userId = :userId', { userId: q.userId });
     if (q.after) {
-      qb.andWhere('(e.occurredAt, e.seq) < (CAST(:occurredAt AS timestamptz), CAST(:seq AS bigint))', q.after);
+      qb.andWhere(
+        '(e.occurredAt, e.seq) < (CAST(:occurredAt AS timestamptz), CAST(:seq AS bigint))',
+        q.after,
+      );
     }
     return qb.getMany();
   }

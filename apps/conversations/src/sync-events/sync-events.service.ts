@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { EventEnvelope, PayloadOf, mailboxSyncGapV1, messageSkippedV1, sendFailedV1 } from '@mailbridge/contracts';
+import type {
+  EventEnvelope,
+  PayloadOf,
+  mailboxSyncGapV1,
+  messageSkippedV1,
+  sendFailedV1,
+} from '@mailbridge/contracts';
 import { decodeCursor, encodeCursor, timestampCursor } from '../common/cursor';
 import type { SyncEventEntity } from './sync-event.entity';
 import { NewSyncEvent, SyncEventsRepository } from './sync-events.repository';
@@ -22,7 +28,10 @@ export interface SyncEventPage {
 export class SyncEventsService {
   constructor(private readonly events: SyncEventsRepository) {}
 
-  async recordSkipped(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof messageSkippedV1>>): Promise<void> {
+  async recordSkipped(
+    tx: EntityManager,
+    event: EventEnvelope<PayloadOf<typeof messageSkippedV1>>,
+  ): Promise<void> {
     const p = event.payload;
     await this.events.insert(tx, [
       {
@@ -44,7 +53,10 @@ export class SyncEventsService {
   }
 
   /** CON-5: one entry per connection of the mailbox, each in that connection's location. */
-  async recordGap(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof mailboxSyncGapV1>>): Promise<void> {
+  async recordGap(
+    tx: EntityManager,
+    event: EventEnvelope<PayloadOf<typeof mailboxSyncGapV1>>,
+  ): Promise<void> {
     const p = event.payload;
     await this.events.insert(
       tx,
@@ -63,7 +75,11 @@ export class SyncEventsService {
     );
   }
 
-  async recordSendFailed(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof sendFailedV1>>, subject: string | null): Promise<void> {
+  async recordSendFailed(
+    tx: EntityManager,
+    event: EventEnvelope<PayloadOf<typeof sendFailedV1>>,
+    subject: string | null,
+  ): Promise<void> {
     const p = event.payload;
     await this.events.insert(tx, [
       {

@@ -68,11 +68,11 @@ export class GatewayMetrics {
       'route',
       'outcome',
     ]);
-    this.mailboxStage = metrics.gauge(
-      'mail_gateway_mailbox_stage',
-      '1 for the stage each mailbox is in',
-      ['mailbox_id', 'provider', 'stage'],
-    );
+    this.mailboxStage = metrics.gauge('mail_gateway_mailbox_stage', '1 for the stage each mailbox is in', [
+      'mailbox_id',
+      'provider',
+      'stage',
+    ]);
     this.cursorAgeSeconds = metrics.gauge(
       'mail_gateway_mailbox_cursor_age_seconds',
       'Seconds since the mailbox cursor was last confirmed up to date',

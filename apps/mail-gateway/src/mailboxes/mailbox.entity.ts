@@ -2,13 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type MailboxDesired = 'active' | 'paused' | 'stopped';
 export type MailboxStage =
-  | 'starting'
-  | 'watching'
-  | 'catching_up'
-  | 'throttled'
-  | 'paused_auth'
-  | 'error'
-  | 'stopped';
+  'starting' | 'watching' | 'catching_up' | 'throttled' | 'paused_auth' | 'error' | 'stopped';
 
 /** One provider account (`<provider>:<address>`), watched once however many connections point at it (SYN-4). */
 @Entity({ schema: 'mail_gateway', name: 'mailboxes' })
@@ -39,6 +33,10 @@ export class MailboxEntity {
   /** Everything the provider received before this instant has been observed: where a gap re-list starts. */
   @Column({ name: 'cursor_synced_at', type: 'timestamptz', nullable: true })
   cursorSyncedAt!: Date | null;
+
+  /** When watching began without a cursor (CON-6): a gap re-list never reaches back before it. */
+  @Column({ name: 'baseline_at', type: 'timestamptz', nullable: true })
+  baselineAt!: Date | null;
 
   /** Progress of a resumable re-list after an expired Gmail cursor. */
   @Column({ type: 'jsonb', nullable: true })

@@ -15,6 +15,7 @@ const MAILBOX_COLUMNS = {
   stage: 'stage',
   historyId: 'history_id',
   cursorSyncedAt: 'cursor_synced_at',
+  baselineAt: 'baseline_at',
   recovery: 'recovery',
   watchExpiresAt: 'watch_expires_at',
   watchRenewAt: 'watch_renew_at',
@@ -79,7 +80,8 @@ export class MailboxesRepository {
   constructor(
     private readonly dataSource: DataSource,
     @InjectRepository(MailboxEntity) private readonly mailboxes: Repository<MailboxEntity>,
-    @InjectRepository(MailboxConnectionEntity) private readonly connections: Repository<MailboxConnectionEntity>,
+    @InjectRepository(MailboxConnectionEntity)
+    private readonly connections: Repository<MailboxConnectionEntity>,
     @InjectRepository(GraphFolderEntity) private readonly folders: Repository<GraphFolderEntity>,
   ) {}
 
@@ -97,7 +99,10 @@ export class MailboxesRepository {
   }
 
   /** The mailbox of a key, created (stage `starting`) on first sight. */
-  async ensure(tx: EntityManager, input: { mailboxKey: string; provider: string; emailAddress: string }): Promise<string> {
+  async ensure(
+    tx: EntityManager,
+    input: { mailboxKey: string; provider: string; emailAddress: string },
+  ): Promise<string> {
     const rows = await queryRows<{ id: string }>(
       tx,
       `INSERT INTO mail_gateway.mailboxes (id, mailbox_key, provider, email_address, desired, stage)
@@ -112,14 +117,20 @@ export class MailboxesRepository {
   async update(db: Db, id: string, patch: MailboxPatch): Promise<void> {
     const { sql, values } = setClause(MAILBOX_COLUMNS, patch, 1);
     if (!sql) return;
-    await db.query(`UPDATE mail_gateway.mailboxes SET ${sql}, updated_at = now() WHERE id = $1`, [id, ...values]);
+    await db.query(`UPDATE mail_gateway.mailboxes SET ${sql}, updated_at = now() WHERE id = $1`, [
+      id,
+      ...values,
+    ]);
   }
 
-  /** Clears the pull request only if nobody asked again while the pull ran. */
+  /**
+   * Clears the pull request only if nobody asked again while the pull ran (a later request has a later time; the
+   * column keeps microseconds, the value read back only milliseconds).
+   */
   async clearPullRequest(db: Db, id: string, seen: Date | null): Promise<void> {
     await db.query(
       `UPDATE mail_gateway.mailboxes SET pull_requested_at = NULL
-       WHERE id = $1 AND pull_requested_at IS NOT DISTINCT FROM $2`,
+       WHERE id = $1 AND pull_requested_at < coalesce($2::timestamptz, '-infinity') + interval '1 millisecond'`,
       [id, seen],
     );
   }
@@ -127,7 +138,7 @@ export class MailboxesRepository {
   async requestPull(db: Db, id: string, notifiedAt?: Date): Promise<void> {
     await db.query(
       `UPDATE mail_gateway.mailboxes
-          SET pull_requested_at = coalesce(pull_requested_at, now()),
+          SET pull_requested_at = clock_timestamp(),
               last_notification_at = CASE WHEN $2::timestamptz IS NULL THEN last_notification_at
                                           ELSE greatest(coalesce(last_notification_at, $2), $2) END
         WHERE id = $1`,
@@ -191,7 +202,11 @@ export class MailboxesRepository {
   async subscriptionTargets(
     subscriptionIds: readonly string[],
   ): Promise<Map<string, { mailboxKey: string; clientStateDigest: string }>> {
-    const rows = await queryRows<{ subscription_id: string; mailbox_key: string; client_state_digest: string }>(
+    const rows = await queryRows<{
+      subscription_id: string;
+      mailbox_key: string;
+      client_state_digest: string;
+    }>(
       this.dataSource,
       `SELECT f.subscription_id, m.mailbox_key, f.client_state_digest
          FROM mail_gateway.graph_folders f JOIN mail_gateway.mailboxes m ON m.id = f.mailbox_id
@@ -199,7 +214,10 @@ export class MailboxesRepository {
       [[...subscriptionIds]],
     );
     return new Map(
-      rows.map((r) => [r.subscription_id, { mailboxKey: r.mailbox_key, clientStateDigest: r.client_state_digest }]),
+      rows.map((r) => [
+        r.subscription_id,
+        { mailboxKey: r.mailbox_key, clientStateDigest: r.client_state_digest },
+      ]),
     );
   }
 
@@ -221,7 +239,11 @@ export class MailboxesRepository {
     ]);
   }
 
-  async markSubscription(db: Db, subscriptionId: string, action: 'renew' | 'recreate'): Promise<string | null> {
+  async markSubscription(
+    db: Db,
+    subscriptionId: string,
+    action: 'renew' | 'recreate',
+  ): Promise<string | null> {
     const rows = await queryRows<{ mailbox_id: string }>(
       db,
       `UPDATE mail_gateway.graph_folders SET subscription_action = $2

@@ -15,6 +15,7 @@ export class MailboxesAndSends1732500000000 implements MigrationInterface {
         stage text NOT NULL,
         history_id text,
         cursor_synced_at timestamptz,
+        baseline_at timestamptz,
         recovery jsonb,
         watch_expires_at timestamptz,
         watch_renew_at timestamptz,

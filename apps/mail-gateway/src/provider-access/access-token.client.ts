@@ -39,6 +39,12 @@ export class AccessTokenClient {
     return request;
   }
 
+  /** A still-valid token already held for this connection, without asking identity-connections. */
+  cached(connectionId: string): string | undefined {
+    const cached = this.cache.get(connectionId);
+    return cached && cached.expiresAt > Date.now() + 5_000 ? cached.accessToken : undefined;
+  }
+
   forget(connectionId: string): void {
     this.cache.delete(connectionId);
   }

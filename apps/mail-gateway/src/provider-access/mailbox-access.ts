@@ -13,7 +13,15 @@ export class MailboxAccess {
     private readonly tokens: AccessTokenClient,
   ) {}
 
-  forMailbox(mailbox: { id: string; mailboxKey: string; provider: 'google' | 'microsoft' }): CallTarget {
+  /**
+   * `lastWords`: the mailbox is being stopped because its connections ended (CON-4), whose grants identity-connections
+   * revokes at once; an access token we still hold may outlive that (Graph tokens do) and is enough to remove the
+   * subscriptions.
+   */
+  forMailbox(
+    mailbox: { id: string; mailboxKey: string; provider: 'google' | 'microsoft' },
+    options: { lastWords?: boolean } = {},
+  ): CallTarget {
     let current: string | undefined;
     return {
       key: mailbox.mailboxKey,
@@ -39,6 +47,17 @@ export class MailboxAccess {
               continue;
             }
             throw error;
+          }
+        }
+        if (options.lastWords && !forceRefresh) {
+          const ended = await queryRows<{ connection_id: string }>(
+            this.dataSource,
+            `SELECT connection_id FROM mail_gateway.mailbox_connections WHERE mailbox_id = $1`,
+            [mailbox.id],
+          );
+          for (const { connection_id: connectionId } of ended) {
+            const token = this.tokens.cached(connectionId);
+            if (token) return token;
           }
         }
         throw refused ?? new AccessTokenUnavailableError('auth_revoked', 'no active connection for this mailbox');

@@ -142,7 +142,9 @@ export class GmailPullService {
     const lastSynced = mailbox.cursorSyncedAt ?? mailbox.lastSyncedAt ?? mailbox.createdAt;
     const gapStart = new Date(lastSynced.getTime() - this.config.GAP_SAFETY_MARGIN_MINUTES * 60_000);
     const oldestAllowed = new Date(now.getTime() - this.config.GAP_RELIST_MAX_DAYS * 86_400_000);
-    const windowStart = gapStart < oldestAllowed ? oldestAllowed : gapStart;
+    // Never before the baseline: mail from before the mailbox was connected is not imported (CON-6).
+    const floor = new Date(Math.max(oldestAllowed.getTime(), mailbox.baselineAt?.getTime() ?? 0));
+    const windowStart = gapStart < floor ? floor : gapStart;
     const recovery: GmailRecovery = {
       newHistoryId: profile.historyId,
       windowStart: windowStart.toISOString(),
@@ -153,7 +155,9 @@ export class GmailPullService {
     };
     this.logger.warn({ mailboxId: mailbox.id, windowStart }, 'Gmail history expired: re-listing the gap');
     await this.uow.run(async (tx) => {
-      if (gapStart < windowStart) await this.health.emitGap(tx, mailbox, gapStart, windowStart, 'history_expired');
+      // What lies beyond the re-list window (and after the baseline) is reported, not skipped silently.
+      const gapFrom = new Date(Math.max(gapStart.getTime(), mailbox.baselineAt?.getTime() ?? 0));
+      await this.health.emitGap(tx, mailbox, gapFrom, oldestAllowed, 'history_expired');
       await this.health.apply(tx, mailbox.id, { recovery, stage: 'catching_up' });
     });
   }

@@ -134,10 +134,13 @@ export class GraphPullService {
     const lastSynced = folder.syncedAt ?? mailbox.cursorSyncedAt ?? mailbox.createdAt;
     const gapStart = new Date(lastSynced.getTime() - this.config.GAP_SAFETY_MARGIN_MINUTES * 60_000);
     const oldestAllowed = new Date(now - this.config.GAP_RELIST_MAX_DAYS * 86_400_000);
-    const importAfter = gapStart < oldestAllowed ? oldestAllowed : gapStart;
+    // Never before the baseline: mail from before the mailbox was connected is not imported (CON-6).
+    const floor = new Date(Math.max(oldestAllowed.getTime(), mailbox.baselineAt?.getTime() ?? 0));
+    const importAfter = gapStart < floor ? floor : gapStart;
     this.logger.warn({ mailboxId: mailbox.id, folder: folder.folder, importAfter }, 'Graph delta expired: re-listing');
     await this.uow.run(async (tx) => {
-      if (gapStart < importAfter) await this.health.emitGap(tx, mailbox, gapStart, importAfter, 'delta_expired');
+      const gapFrom = new Date(Math.max(gapStart.getTime(), mailbox.baselineAt?.getTime() ?? 0));
+      await this.health.emitGap(tx, mailbox, gapFrom, oldestAllowed, 'delta_expired');
       await this.mailboxes.updateFolder(tx.manager, mailbox.id, folder.folder, { link: null, importAfter });
       await this.health.apply(tx, mailbox.id, { stage: 'catching_up' });
     });

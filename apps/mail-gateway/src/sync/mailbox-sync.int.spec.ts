@@ -1,10 +1,13 @@
 import {
+  connectionDisconnectedV1,
+  connectionReactivatedV1,
   eventCatalog,
   mailboxNotificationReceivedV1,
   mailboxSyncGapV1,
   mailboxSyncHealthChangedV1,
   messageObservedV1,
 } from '@mailbridge/contracts';
+import type { ConnectionSnapshot } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
 
@@ -12,10 +15,12 @@ const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer 
 const SAM_GMAIL = 'sam@gmail.sandbox.test';
 const KIM_GMAIL = 'kim@gmail.sandbox.test';
 const SAM_OUTLOOK = 'sam@outlook.sandbox.test';
+const LEE_OUTLOOK = 'lee@outlook.sandbox.test';
 const ALEX = 'alex@example.com';
 
 describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)', () => {
   let h: GatewayHarness;
+  let kimConnection: ConnectionSnapshot;
 
   beforeAll(async () => {
     h = await startGatewayHarness({
@@ -24,6 +29,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
           { provider: 'google', address: SAM_GMAIL, displayName: 'Sam' },
           { provider: 'google', address: KIM_GMAIL, displayName: 'Kim' },
           { provider: 'microsoft', address: SAM_OUTLOOK, displayName: 'Sam' },
+          { provider: 'microsoft', address: LEE_OUTLOOK, displayName: 'Lee' },
         ],
       },
       // The safety net is what delivers mail whose notification was lost; short here so tests need not wait minutes.
@@ -31,7 +37,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     });
     await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'Before connecting', text: 'old' });
     await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'Before connecting', text: 'old' });
-    await Promise.all([
+    [, kimConnection] = await Promise.all([
       h.connect(SAM_GMAIL, 'google'),
       h.connect(KIM_GMAIL, 'google'),
       h.connect(SAM_OUTLOOK, 'microsoft'),
@@ -224,6 +230,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     }
     const sentInGap = await h.sandbox.control.send(SAM_GMAIL, { to: [ALEX], subject: 'Sent in the gap', text: 's' });
     h.sandbox.control.expireHistory(SAM_GMAIL);
+    const eventsBefore = h.log.events.length;
     h.sandbox.control.setNotificationBehaviour('google', { drop: false });
     const after = await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'After the gap', text: 'a' });
 
@@ -238,9 +245,17 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
         ).toEqual(expected),
       { timeoutMs: 30_000 },
     );
-    expect(
-      h.log.of(mailboxSyncHealthChangedV1, (p) => p.mailboxKey === `google:${SAM_GMAIL}` && p.stage === 'catching_up'),
-    ).not.toHaveLength(0);
+    // The pull met the expired cursor and re-listed (stage catching_up), then went back to watching.
+    await expectEventually(() =>
+      expect(
+        h.log.events
+          .slice(eventsBefore)
+          .filter((e) => eventCatalog.is(e, mailboxSyncHealthChangedV1))
+          .map((e) => e.payload as { mailboxKey: string; stage: string })
+          .filter((p) => p.mailboxKey === `google:${SAM_GMAIL}`)
+          .map((p) => p.stage),
+      ).toEqual(['catching_up', 'watching']),
+    );
     expect(h.log.of(mailboxSyncGapV1, (p) => p.mailboxKey === `google:${SAM_GMAIL}`)).toHaveLength(0);
     await expectEventually(async () => expect((await h.mailbox(SAM_GMAIL, 'google'))?.recovery).toBeNull());
   });
@@ -248,7 +263,8 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
   it('CON-5: history expired beyond the re-list window → the uncovered range is reported as a sync gap', async () => {
     h.sandbox.control.setNotificationBehaviour('google', { drop: true });
     await h.query(
-      `UPDATE mail_gateway.mailboxes SET cursor_synced_at = now() - interval '30 days',
+      `UPDATE mail_gateway.mailboxes SET baseline_at = now() - interval '60 days',
+              cursor_synced_at = now() - interval '30 days',
               last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`,
       [`google:${SAM_GMAIL}`],
     );
@@ -335,5 +351,96 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
       .map((p) => p.stage);
     expect(stages).not.toContain('error');
     expect(stages).not.toContain('paused_auth');
+  });
+
+  it('Graph delta expired (410): the folder is re-listed from its last sync and nothing in the gap is lost', async () => {
+    h.sandbox.control.setNotificationBehaviour('microsoft', { drop: true });
+    await h.query(`UPDATE mail_gateway.mailboxes SET last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`, [
+      `microsoft:${SAM_OUTLOOK}`,
+    ]);
+    const inGap = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'Delta gap', text: 'g' });
+    h.sandbox.control.expireDelta(SAM_OUTLOOK);
+    h.sandbox.control.setNotificationBehaviour('microsoft', { drop: false });
+    const after = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'After delta gap', text: 'a' });
+    await waitObserved(inGap.message.id);
+    await waitObserved(after.message.id);
+    await h.query(`UPDATE mail_gateway.mailboxes SET last_pull_at = now() WHERE mailbox_key = $1`, [
+      `microsoft:${SAM_OUTLOOK}`,
+    ]);
+    await handOffsConsumed();
+    // Only the gap was re-listed: older Inbox mail (observed long ago, or from before connecting) is not re-emitted.
+    const ids = h.log.of(messageObservedV1, (p) => p.mailboxKey === `microsoft:${SAM_OUTLOOK}`).map((p) => p.message.providerMessageId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(
+      h.log.of(
+        messageObservedV1,
+        (p) => p.mailboxKey === `microsoft:${SAM_OUTLOOK}` && p.message.subject === 'Before connecting',
+      ),
+    ).toHaveLength(0);
+    expect(h.log.of(mailboxSyncGapV1, (p) => p.mailboxKey === `microsoft:${SAM_OUTLOOK}`)).toHaveLength(0);
+  });
+
+  it('SYN-4 + CON-4: one mailbox is watched once for two connections, and stops when no active connection needs it', async () => {
+    const first = await h.connect(LEE_OUTLOOK, 'microsoft', 'loc_a');
+    const second = await h.connect(LEE_OUTLOOK, 'microsoft', 'loc_b');
+    expect(await h.query(`SELECT id FROM mail_gateway.mailboxes WHERE mailbox_key = $1`, [first.mailboxKey])).toHaveLength(1);
+    expect(h.sandbox.control.subscriptions(LEE_OUTLOOK)).toHaveLength(2);
+    const delivered = await h.sandbox.control.deliver(LEE_OUTLOOK, { from: ALEX, subject: 'For Lee', text: 'l' });
+    await waitObserved(delivered.message.id);
+    await handOffsConsumed();
+    expect(observedOf(delivered.message.id)).toHaveLength(1);
+
+    const disconnect = async (c: ConnectionSnapshot) => {
+      h.identity.ended.add(c.connectionId);
+      await h.publish(
+        eventCatalog.create(connectionDisconnectedV1, {
+          connection: { ...c, status: 'disconnected' },
+          disconnectedAt: new Date().toISOString(),
+        }),
+      );
+    };
+    await disconnect(first);
+    await expectEventually(async () =>
+      expect(
+        await h.query(`SELECT status FROM mail_gateway.mailbox_connections WHERE connection_id = $1`, [first.connectionId]),
+      ).toEqual([{ status: 'disconnected' }]),
+    );
+    expect((await h.mailbox(LEE_OUTLOOK, 'microsoft'))?.stage).toBe('watching');
+    expect(h.sandbox.control.subscriptions(LEE_OUTLOOK)).toHaveLength(2);
+
+    await disconnect(second);
+    await expectEventually(async () => expect((await h.mailbox(LEE_OUTLOOK, 'microsoft'))?.stage).toBe('stopped'));
+    expect(h.sandbox.control.subscriptions(LEE_OUTLOOK)).toHaveLength(0);
+    const [stopped] = await h.log.waitFor(
+      mailboxSyncHealthChangedV1,
+      (p) => p.mailboxKey === first.mailboxKey && p.stage === 'stopped',
+    );
+    expect(stopped.connections.map((c) => c.locationId).sort()).toEqual(['loc_a', 'loc_b']);
+  });
+
+  it('CON-5: a dead grant pauses the mailbox keeping its cursor; after re-consent sync resumes and nothing is lost', async () => {
+    h.sandbox.control.revokeTokens(KIM_GMAIL);
+    h.identity.reauthRequired.add(kimConnection.connectionId);
+    const cursor = (await h.mailbox(KIM_GMAIL, 'google'))?.history_id;
+    const whilePausing = await h.sandbox.control.deliver(KIM_GMAIL, { from: ALEX, subject: 'Grant died', text: 'd' });
+    await expectEventually(async () => expect((await h.mailbox(KIM_GMAIL, 'google'))?.stage).toBe('paused_auth'));
+    const [paused] = await h.log.waitFor(
+      mailboxSyncHealthChangedV1,
+      (p) => p.mailboxKey === kimConnection.mailboxKey && p.stage === 'paused_auth',
+    );
+    expect(paused.lastError?.code).toBe('auth_revoked');
+    expect(paused.connections).toEqual([
+      { connectionId: kimConnection.connectionId, locationId: kimConnection.locationId, userId: kimConnection.userId },
+    ]);
+    expect((await h.mailbox(KIM_GMAIL, 'google'))?.history_id).toBe(cursor);
+    const whilePaused = await h.sandbox.control.deliver(KIM_GMAIL, { from: ALEX, subject: 'While paused', text: 'p' });
+    expect(observedOf(whilePausing.message.id)).toHaveLength(0);
+
+    // The user re-consents: identity-connections serves tokens again and says so.
+    h.identity.reauthRequired.delete(kimConnection.connectionId);
+    await h.publish(eventCatalog.create(connectionReactivatedV1, { connection: kimConnection }));
+    await waitObserved(whilePausing.message.id);
+    await waitObserved(whilePaused.message.id);
+    await expectEventually(async () => expect((await h.mailbox(KIM_GMAIL, 'google'))?.stage).toBe('watching'));
   });
 });

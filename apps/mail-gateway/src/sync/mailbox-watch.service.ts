@@ -57,7 +57,7 @@ export class MailboxWatchService {
 
   /** No active connection needs the mailbox any more: stop notifications (best effort) and forget its cursors. */
   async stop(mailbox: MailboxEntity): Promise<void> {
-    const target = this.access.forMailbox(mailbox);
+    const target = this.access.forMailbox(mailbox, { lastWords: true });
     try {
       if (mailbox.provider === 'google') {
         if (this.config.GMAIL_PUBSUB_TOPIC && mailbox.watchExpiresAt) {
@@ -88,6 +88,7 @@ export class MailboxWatchService {
         stage: 'stopped',
         historyId: null,
         cursorSyncedAt: null,
+        baselineAt: null,
         recovery: null,
         watchExpiresAt: null,
         watchRenewAt: null,
@@ -136,7 +137,7 @@ export class MailboxWatchService {
         watchExpiresAt,
         watchRenewAt,
         ...(mailbox.stage === 'starting' || mailbox.stage === 'stopped' ? { stage: 'watching' } : {}),
-        ...(resumed ? {} : { cursorSyncedAt: now }),
+        ...(resumed ? {} : { cursorSyncedAt: now, baselineAt: now }),
         ...(resumed && mailbox.stage === 'starting' ? { pullRequestedAt: now } : {}),
       }),
     );
@@ -145,10 +146,12 @@ export class MailboxWatchService {
   private async setupGraph(mailbox: MailboxEntity): Promise<void> {
     const now = new Date();
     // Subscribe first, then baseline: a message arriving in between is received after `import_after`.
+    const fresh = (await this.mailboxes.foldersOf(mailbox.id)).length === 0;
     for (const folder of GRAPH_FOLDERS) await this.mailboxes.ensureFolder(this.dataSource, mailbox.id, folder, now);
     const renewAt = await this.ensureSubscriptions(mailbox);
     await this.uow.run((tx) =>
       this.health.apply(tx, mailbox.id, {
+        ...(fresh ? { baselineAt: now, cursorSyncedAt: now } : {}),
         stage: mailbox.stage === 'starting' || mailbox.stage === 'stopped' ? 'watching' : mailbox.stage,
         watchRenewAt: renewAt,
         pullRequestedAt: now,

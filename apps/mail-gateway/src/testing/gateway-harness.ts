@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -72,6 +73,8 @@ export class IdentityStub {
   readonly connections = new Map<string, { address: string; provider: 'google' | 'microsoft' }>();
   /** Connections whose grant is dead (409 reauth_required). */
   readonly reauthRequired = new Set<string>();
+  /** Disconnected or replaced connections (410 connection_ended). */
+  readonly ended = new Set<string>();
   readonly calls: Array<{ connectionId: string; forceRefresh: boolean }> = [];
   private readonly cache = new Map<string, { accessToken: string; expiresAt: string }>();
   private server?: http.Server;
@@ -110,6 +113,7 @@ export class IdentityStub {
     this.calls.push({ connectionId, forceRefresh });
     const connection = this.connections.get(connectionId);
     if (!connection) return send(404, { error: { code: 'connection_not_found' } });
+    if (this.ended.has(connectionId)) return send(410, { error: { code: 'connection_ended' } });
     if (this.reauthRequired.has(connectionId)) return send(409, { error: { code: 'reauth_required' } });
     let token = this.cache.get(connectionId);
     if (!token || forceRefresh) {
@@ -134,6 +138,8 @@ export interface GatewayHarness {
   readonly identity: IdentityStub;
   readonly log: EventLog;
   readonly internalApiToken: string;
+  /** The gateway's object store folder (attachments of sends are put here). */
+  readonly objectDir: string;
   gateway: RunningService;
   /** Publishes events as their producing service would (identity-connections, sync-engine). */
   publish(...events: EventEnvelope[]): Promise<void>;
@@ -264,6 +270,7 @@ export async function startGatewayHarness(
     identity,
     log,
     internalApiToken,
+    objectDir,
     gateway: await startGateway(),
     publish: (...events) =>
       producer.publish(
@@ -324,6 +331,7 @@ export async function startGatewayHarness(
       await sandbox.close();
       await db.drop();
       await kafka.stop();
+      await fs.rm(objectDir, { recursive: true, force: true });
     },
   };
   return harness;

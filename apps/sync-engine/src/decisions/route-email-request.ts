@@ -1,5 +1,6 @@
 import {
   PayloadOf,
+  ProviderName,
   SendRoute,
   conversationIdFor,
   emailRequestedV1,
@@ -49,6 +50,13 @@ export type RouteDecision =
 
 const PROVIDER_LABEL = { google: 'Gmail', microsoft: 'Outlook' } as const;
 
+/** A connection complete enough to send through (a placeholder is not). */
+type SendingConnection = ConnectionView & {
+  provider: ProviderName;
+  mailboxKey: string;
+  emailNormalized: string;
+};
+
 /**
  * SND-1..SND-3 and the outbound ATT-1/ATT-2 re-check for one CRM email request: a pure function of the request, the
  * requesting user's connections in the location, and the policy. Caps (SND-4) are mail-gateway's; idempotency (SND-6)
@@ -72,7 +80,7 @@ export function routeEmailRequest(
   }
   const active = connections
     .filter(
-      (c) =>
+      (c): c is SendingConnection =>
         c.locationId === request.locationId &&
         c.userId === request.userId &&
         c.status === 'active' &&
@@ -81,12 +89,12 @@ export function routeEmailRequest(
         c.emailNormalized !== null,
     )
     .sort((a, b) => a.connectionId.localeCompare(b.connectionId))[0];
-  const mailboxRoute = (c: ConnectionView): SendRoute => ({
+  const mailboxRoute = (c: SendingConnection): SendRoute => ({
     kind: 'mailbox',
     connectionId: c.connectionId,
-    provider: c.provider!,
-    mailboxKey: c.mailboxKey!,
-    fromAddress: c.emailNormalized!,
+    provider: c.provider,
+    mailboxKey: c.mailboxKey,
+    fromAddress: c.emailNormalized,
   });
   const locationProvider: SendRoute = { kind: 'location_provider' };
 
@@ -193,9 +201,8 @@ export function replyThreading(
     threadKeys.find((k) => k.key === stated)?.key ??
     threadKeys.find((k) => k.key.startsWith('t:'))?.key ??
     null;
-  const parent = replyTo.rfcMessageId
-    ? threadKeys.find((k) => k.key === messageKey(replyTo.rfcMessageId!) && k.providerMessageId)
-    : undefined;
+  const parentKey = replyTo.rfcMessageId ? messageKey(replyTo.rfcMessageId) : null;
+  const parent = parentKey ? threadKeys.find((k) => k.key === parentKey && k.providerMessageId) : undefined;
   return {
     providerThreadId: tKey ? tKey.slice(2) : null,
     providerMessageId: parent?.providerMessageId ?? null,

@@ -96,7 +96,8 @@ export class ObserveMessageUseCase {
     }
     const decision = decideObservedMessage({ observed, ...ctx, policy: this.policy });
     const added = await this.apply(tx, eventId, observed, decision);
-    await this.replayParked(tx, added);
+    // Most mailboxes have nothing parked: no second look needed, no query spent on it.
+    if (ctx.hasParked) await this.replayParked(tx, added);
     return decision;
   }
 
@@ -144,8 +145,7 @@ export class ObserveMessageUseCase {
   ): Promise<AddedKey[]> {
     const m = observed.message;
     const db = tx.manager;
-    await this.bindings.insertBindings(db, decision.newBindings);
-    await this.bindings.addKeys(db, decision.keyAdditions);
+    await this.bindings.save(db, decision.newBindings, decision.keyAdditions);
     await this.decisions.record(db, eventId, observed, decision);
     if (decision.park) {
       await this.decisions.expireParked(db, observed.mailboxKey, this.config.PARKED_MESSAGE_RETENTION_HOURS);

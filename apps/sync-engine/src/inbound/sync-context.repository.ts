@@ -22,6 +22,8 @@ export interface SyncContext {
   readonly smartBccAddresses: Set<string>;
   /** The decision already taken for this message in this mailbox, if any (SYN-5 repeats). */
   readonly alreadyDecided: boolean;
+  /** Whether any message of these mailboxes waits for a second look (SYN-6). */
+  readonly hasParked: boolean;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -72,6 +74,7 @@ export class SyncContextRepository {
       }>;
       smart_bcc: string[];
       decided: boolean;
+      has_parked: boolean;
     }> = await tx.query(
       `WITH conns AS (
          SELECT connection_id, location_id, user_id, provider, email_normalized, mailbox_key, sync_scope, status
@@ -107,7 +110,9 @@ export class SyncContextRepository {
          (SELECT coalesce(json_agg(a.address), '[]') FROM sync_engine.smart_bcc_address a
            WHERE a.address = ANY($5::text[])) AS smart_bcc,
          EXISTS (SELECT 1 FROM sync_engine.message_decision d
-                 WHERE d.mailbox_key = $1 AND d.provider_message_id = $8) AS decided`,
+                 WHERE d.mailbox_key = $1 AND d.provider_message_id = $8) AS decided,
+         EXISTS (SELECT 1 FROM sync_engine.parked_message p
+                 WHERE p.mailbox_key IN (SELECT mailbox_key FROM mailboxes)) AS has_parked`,
       [
         observed.mailboxKey,
         smartBcc?.userId ?? null,
@@ -143,6 +148,7 @@ export class SyncContextRepository {
       })),
       smartBccAddresses: new Set(row.smart_bcc),
       alreadyDecided: row.decided,
+      hasParked: row.has_parked,
     };
   }
 }

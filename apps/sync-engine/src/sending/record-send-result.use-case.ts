@@ -48,7 +48,7 @@ export class RecordSendResultUseCase {
         : []),
       { key: messageKey(result.rfcMessageId), providerMessageId: result.providerMessageId },
     ];
-    await this.bindings.addKeys(db, [{ bindingId: send.bindingId, mailboxKey, keys }]);
+    await this.bindings.save(db, [], [{ bindingId: send.bindingId, mailboxKey, keys }]);
     const ended = await this.bindings.endElsewhere(
       db,
       mailboxKey,

@@ -130,7 +130,7 @@ export class RouteEmailUseCase {
       const keys: BindingKeyValue[] = [{ key: messageKey(rfcMessageId), providerMessageId: null }];
       if (own) {
         bindingId = own.bindingId;
-        await this.bindings.addKeys(db, [{ bindingId, mailboxKey, keys }]);
+        await this.bindings.save(db, [], [{ bindingId, mailboxKey, keys }]);
       } else {
         // SYN-1: a new synced thread; a reply from the CRM also takes the thread it answers (SND-5).
         if (thread.providerThreadId)
@@ -147,7 +147,7 @@ export class RouteEmailUseCase {
           `send:${request.messageId}`,
         );
         createdBinding = true;
-        await this.bindings.insertBindings(db, [
+        await this.bindings.save(db, [
           {
             bindingId,
             mailboxKey,

@@ -44,6 +44,16 @@ export interface ThreadKeyRow {
   readonly providerMessageId: string | null;
 }
 
+/** Inserts keys from four array parameters starting at `$first`; a repeated key keeps its first provider id. */
+const insertKeys = (
+  first: number,
+) => `INSERT INTO sync_engine.thread_key (mailbox_key, key, binding_id, provider_message_id)
+  SELECT DISTINCT ON (m, k, b) m, k, b, p
+  FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::uuid[], $${first + 3}::text[]) AS u(m, k, b, p)
+  ORDER BY m, k, b, p NULLS LAST
+  ON CONFLICT (mailbox_key, key, binding_id) DO UPDATE
+    SET provider_message_id = COALESCE(thread_key.provider_message_id, EXCLUDED.provider_message_id)`;
+
 const BINDING_COLUMNS = `b.binding_id, b.mailbox_key, b.location_id, b.connection_id, b.user_id, b.contact_id,
   b.conversation_id, b.origin_rule, b.status, b.end_reason`;
 
@@ -103,14 +113,48 @@ export class ThreadBindingRepository {
     }));
   }
 
-  async insertBindings(tx: EntityManager, bindings: readonly NewBinding[]): Promise<void> {
-    if (bindings.length === 0) return;
+  /**
+   * Creates bindings and adds keys (to new or existing bindings) in one statement. A key already there keeps its
+   * provider message id unless it had none; a binding already there (same deterministic id) is left as it is.
+   */
+  async save(
+    tx: EntityManager,
+    bindings: readonly NewBinding[],
+    additions: readonly KeyAddition[] = [],
+  ): Promise<void> {
+    const keys = [
+      ...bindings.map((b) => ({ bindingId: b.bindingId, mailboxKey: b.mailboxKey, keys: b.keys })),
+      ...additions,
+    ].flatMap((a) =>
+      a.keys.map((k) => ({
+        mailboxKey: a.mailboxKey,
+        key: k.key,
+        bindingId: a.bindingId,
+        pmid: k.providerMessageId,
+      })),
+    );
+    if (bindings.length === 0 && keys.length === 0) return;
+    const keyParams = [
+      keys.map((k) => k.mailboxKey),
+      keys.map((k) => k.key),
+      keys.map((k) => k.bindingId),
+      keys.map((k) => k.pmid),
+    ];
+    if (bindings.length === 0) {
+      // The common case (a message joins a known thread): keys only, a simpler statement.
+      await tx.query(insertKeys(1), keyParams);
+      return;
+    }
     await tx.query(
-      `INSERT INTO sync_engine.thread_binding
-         (binding_id, mailbox_key, location_id, connection_id, user_id, contact_id, conversation_id, origin_rule, status)
-       SELECT *, 'active' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[],
-                                       $7::uuid[], $8::text[])
-       ON CONFLICT (binding_id) DO NOTHING`,
+      `WITH new_bindings AS (
+         INSERT INTO sync_engine.thread_binding
+           (binding_id, mailbox_key, location_id, connection_id, user_id, contact_id, conversation_id, origin_rule,
+            status)
+         SELECT *, 'active' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[],
+                                         $7::uuid[], $8::text[])
+         ON CONFLICT (binding_id) DO NOTHING
+       )
+       ${insertKeys(9)}`,
       [
         bindings.map((b) => b.bindingId),
         bindings.map((b) => b.mailboxKey),
@@ -120,37 +164,7 @@ export class ThreadBindingRepository {
         bindings.map((b) => b.contactId),
         bindings.map((b) => b.conversationId),
         bindings.map((b) => b.originRule),
-      ],
-    );
-    await this.addKeys(
-      tx,
-      bindings.map((b) => ({ bindingId: b.bindingId, mailboxKey: b.mailboxKey, keys: b.keys })),
-    );
-  }
-
-  /** Adds keys to bindings; a key already there keeps its provider message id unless it had none. */
-  async addKeys(tx: EntityManager, additions: readonly KeyAddition[]): Promise<void> {
-    const rows = additions.flatMap((a) =>
-      a.keys.map((k) => ({
-        mailboxKey: a.mailboxKey,
-        key: k.key,
-        bindingId: a.bindingId,
-        pmid: k.providerMessageId,
-      })),
-    );
-    if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO sync_engine.thread_key (mailbox_key, key, binding_id, provider_message_id)
-       SELECT DISTINCT ON (m, k, b) m, k, b, p
-       FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[]) AS u(m, k, b, p)
-       ORDER BY m, k, b, p NULLS LAST
-       ON CONFLICT (mailbox_key, key, binding_id) DO UPDATE
-         SET provider_message_id = COALESCE(thread_key.provider_message_id, EXCLUDED.provider_message_id)`,
-      [
-        rows.map((r) => r.mailboxKey),
-        rows.map((r) => r.key),
-        rows.map((r) => r.bindingId),
-        rows.map((r) => r.pmid),
+        ...keyParams,
       ],
     );
   }

@@ -48,7 +48,10 @@ export class ContactListDto {
 }
 
 export class ContactQueryDto {
-  @ApiPropertyOptional({ example: 'jane.doe@example.com', description: 'Exact address, case-insensitive (ADR-5)' })
+  @ApiPropertyOptional({
+    example: 'jane.doe@example.com',
+    description: 'Exact address, case-insensitive (ADR-5)',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(320)

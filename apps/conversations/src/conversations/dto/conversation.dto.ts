@@ -22,6 +22,11 @@ export class ConversationDto {
 export class ConversationPageDto {
   @ApiProperty({ type: [ConversationDto], description: 'Newest activity first' }) items!: ConversationDto[];
 
-  @ApiProperty({ example: null, nullable: true, type: String, description: 'Pass as `cursor` for the next page' })
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'Pass as `cursor` for the next page',
+  })
   nextCursor!: string | null;
 }

@@ -6,7 +6,10 @@ export class AddressDto {
 }
 
 export class MessageAttachmentDto {
-  @ApiProperty({ example: '7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d', description: 'Download with GET /attachments/{id}' })
+  @ApiProperty({
+    example: '7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+    description: 'Download with GET /attachments/{id}',
+  })
   id!: string;
 
   @ApiProperty({ example: 'quote.pdf' }) filename!: string;
@@ -18,7 +21,8 @@ export class MessageAttachmentDto {
 
   @ApiPropertyOptional({
     example: 'attachment_type_unsupported',
-    description: 'Set when the bytes were left behind (ATT-1 strip policy, ATT-2); the attachment cannot be downloaded',
+    description:
+      'Set when the bytes were left behind (ATT-1 strip policy, ATT-2); the attachment cannot be downloaded',
   })
   omittedReason?: string;
 }
@@ -42,7 +46,12 @@ export class MessageDto {
   @ApiProperty({ example: '65c48b93-bcb4-5439-b207-4a7df5f6da12' }) conversationId!: string;
   @ApiProperty({ example: 'ct_jane' }) contactId!: string;
 
-  @ApiProperty({ example: 'usr_sam', nullable: true, type: String, description: 'The CRM user who sent it or whose mailbox it came from' })
+  @ApiProperty({
+    example: 'usr_sam',
+    nullable: true,
+    type: String,
+    description: 'The CRM user who sent it or whose mailbox it came from',
+  })
   userId!: string | null;
 
   @ApiProperty({ enum: ['inbound', 'outbound'], example: 'outbound' }) direction!: string;
@@ -50,13 +59,19 @@ export class MessageDto {
   @ApiProperty({
     enum: ['crm', 'mailbox', 'smart_bcc'],
     example: 'crm',
-    description: '`crm`: sent from the CRM; `mailbox`: synced from the mailbox; `smart_bcc`: recorded through Auto-BCC',
+    description:
+      '`crm`: sent from the CRM; `mailbox`: synced from the mailbox; `smart_bcc`: recorded through Auto-BCC',
   })
   source!: string;
 
   @ApiProperty({ enum: ['pending', 'sent', 'failed', 'received'], example: 'sent' }) status!: string;
 
-  @ApiProperty({ enum: ['individual', 'bulk', 'workflow'], nullable: true, example: 'individual', type: String })
+  @ApiProperty({
+    enum: ['individual', 'bulk', 'workflow'],
+    nullable: true,
+    example: 'individual',
+    type: String,
+  })
   kind!: string | null;
 
   @ApiProperty({ type: AddressDto, nullable: true }) from!: AddressDto | null;
@@ -68,7 +83,8 @@ export class MessageDto {
 
   @ApiProperty({ example: 'Your quote' }) subject!: string;
   @ApiProperty({ example: 'Hi Jane, here is the quote.', nullable: true, type: String }) text!: string | null;
-  @ApiProperty({ example: '<p>Hi Jane, here is the quote.</p>', nullable: true, type: String }) html!: string | null;
+  @ApiProperty({ example: '<p>Hi Jane, here is the quote.</p>', nullable: true, type: String }) html!:
+    string | null;
 
   @ApiProperty({
     example: '2026-11-20T09:14:30.000Z',
@@ -78,8 +94,10 @@ export class MessageDto {
   })
   sentAt!: string | null;
 
-  @ApiProperty({ example: '2026-11-20T09:14:32.000Z', nullable: true, type: String }) receivedAt!: string | null;
-  @ApiProperty({ example: '2026-11-20T09:14:33.000Z', description: 'When the CRM recorded it' }) createdAt!: string;
+  @ApiProperty({ example: '2026-11-20T09:14:32.000Z', nullable: true, type: String }) receivedAt!:
+    string | null;
+  @ApiProperty({ example: '2026-11-20T09:14:33.000Z', description: 'When the CRM recorded it' })
+  createdAt!: string;
   @ApiProperty({ type: [MessageAttachmentDto] }) attachments!: MessageAttachmentDto[];
   @ApiProperty({ type: MessageProviderDto }) provider!: MessageProviderDto;
 
@@ -91,6 +109,11 @@ export class MessagePageDto {
   @ApiProperty({ type: [MessageDto], description: 'In send order (SYN-6): sent date, then arrival' })
   items!: MessageDto[];
 
-  @ApiProperty({ example: null, nullable: true, type: String, description: 'Pass as `cursor` for the next page' })
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'Pass as `cursor` for the next page',
+  })
   nextCursor!: string | null;
 }

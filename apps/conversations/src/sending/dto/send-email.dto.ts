@@ -46,7 +46,8 @@ export class InlineAttachmentDto {
 
   @ApiProperty({
     example: 'JVBERi0xLjQKJcfsj6IK',
-    description: 'The bytes, base64. The whole request is limited by SEND_BODY_LIMIT_BYTES; upload bigger files first',
+    description:
+      'The bytes, base64. The whole request is limited by SEND_BODY_LIMIT_BYTES; upload bigger files first',
   })
   contentBase64!: string;
 }
@@ -85,12 +86,15 @@ export class SendEmailDto {
   @ApiProperty({
     enum: ['individual', 'bulk', 'workflow'],
     example: 'individual',
-    description: 'SND-1..3: an individual email goes through the user\'s mailbox when connected',
+    description: "SND-1..3: an individual email goes through the user's mailbox when connected",
   })
   @IsIn(['individual', 'bulk', 'workflow'])
   kind!: 'individual' | 'bulk' | 'workflow';
 
-  @ApiProperty({ example: 'usr_sam', description: "The sending CRM user; for `individual`, the token's own user" })
+  @ApiProperty({
+    example: 'usr_sam',
+    description: "The sending CRM user; for `individual`, the token's own user",
+  })
   @IsString()
   @Matches(/^[^\s/]{1,128}$/, { message: 'userId must be an id without spaces or "/"' })
   userId!: string;
@@ -149,7 +153,9 @@ export class SendEmailDto {
   @ApiPropertyOptional({
     type: 'array',
     maxItems: MAX_ATTACHMENTS,
-    items: { oneOf: [{ $ref: getSchemaPath(InlineAttachmentDto) }, { $ref: getSchemaPath(UploadedAttachmentDto) }] },
+    items: {
+      oneOf: [{ $ref: getSchemaPath(InlineAttachmentDto) }, { $ref: getSchemaPath(UploadedAttachmentDto) }],
+    },
     description: 'ATT-1/ATT-2: checked by content and size before anything is stored or sent',
   })
   @IsOptional()
@@ -169,7 +175,10 @@ export class SendEmailDto {
 }
 
 export class SendEmailAcceptedDto {
-  @ApiProperty({ example: '5b0e8a56-8c1a-4d5e-9a7b-0c2f4e6d8a10', description: 'Also the send id through the whole flow' })
+  @ApiProperty({
+    example: '5b0e8a56-8c1a-4d5e-9a7b-0c2f4e6d8a10',
+    description: 'Also the send id through the whole flow',
+  })
   messageId!: string;
 
   @ApiProperty({ example: '65c48b93-bcb4-5439-b207-4a7df5f6da12' }) conversationId!: string;
@@ -177,10 +186,14 @@ export class SendEmailAcceptedDto {
 }
 
 export class UploadDto {
-  @ApiProperty({ example: 'b3d1f0e2-6a4c-4f1e-9d7a-2c5b8e0f1a3d', description: 'Use as `{ uploadId }` in a send' })
+  @ApiProperty({
+    example: 'b3d1f0e2-6a4c-4f1e-9d7a-2c5b8e0f1a3d',
+    description: 'Use as `{ uploadId }` in a send',
+  })
   uploadId!: string;
 
   @ApiProperty({ example: 'site-photos.zip' }) filename!: string;
   @ApiProperty({ example: 5242880 }) size!: number;
-  @ApiProperty({ example: 'application/zip', description: 'Detected from the content (ATT-2)' }) contentType!: string;
+  @ApiProperty({ example: 'application/zip', description: 'Detected from the content (ATT-2)' })
+  contentType!: string;
 }

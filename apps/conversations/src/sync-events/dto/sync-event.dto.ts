@@ -23,7 +23,8 @@ export class SyncEventDto {
   @ApiProperty({
     enum: ['message_skipped', 'send_failed', 'sync_gap'],
     example: 'message_skipped',
-    description: 'A mailbox message that did not sync, a CRM send that failed, or a time range that may not have synced',
+    description:
+      'A mailbox message that did not sync, a CRM send that failed, or a time range that may not have synced',
   })
   kind!: string;
 
@@ -67,6 +68,11 @@ export class SyncEventDto {
 export class SyncEventPageDto {
   @ApiProperty({ type: [SyncEventDto] }) items!: SyncEventDto[];
 
-  @ApiProperty({ example: null, nullable: true, type: String, description: 'Pass as `cursor` for the next page' })
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'Pass as `cursor` for the next page',
+  })
   nextCursor!: string | null;
 }

@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
-import {
-  EventDefinition,
-  EventEnvelope,
-  PayloadOf,
-  Topics,
-  eventCatalog,
-} from '@mailbridge/contracts';
+import { EventDefinition, EventEnvelope, PayloadOf, Topics, eventCatalog } from '@mailbridge/contracts';
 import type { Env } from '@mailbridge/platform-config';
 import { InProcessEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';

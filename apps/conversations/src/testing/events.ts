@@ -6,7 +6,9 @@ import {
   type messageSyncedV1,
 } from '@mailbridge/contracts';
 
-export function connection(over: Partial<ConnectionSnapshot> & Pick<ConnectionSnapshot, 'locationId' | 'userId'>): ConnectionSnapshot {
+export function connection(
+  over: Partial<ConnectionSnapshot> & Pick<ConnectionSnapshot, 'locationId' | 'userId'>,
+): ConnectionSnapshot {
   const provider = over.provider ?? 'google';
   const emailAddress = over.emailAddress ?? `${over.userId}@acme.example`;
   return {
