@@ -9,7 +9,6 @@ import { ConversationEntity } from './conversations/conversation.entity';
 import { AttachmentEntity } from './messages/attachment.entity';
 import { MessageEntity } from './messages/message.entity';
 import { migrations } from './migrations';
-import { installSendBodyParser } from './sending/send-body-parser';
 import { SEND_EMAIL_ROUTE } from './sending/sending.controller';
 import { IdempotencyKeyEntity } from './sending/idempotency-key.entity';
 import { UploadEntity } from './sending/upload.entity';
@@ -39,8 +38,11 @@ export const conversationsService: ServiceDefinition = {
       'Every route takes a bearer JWT (`sub` = CRM user, `loc` = location) and only ever serves that location. ' +
       'Errors are `{ "error": { "code", "message", "details"? } }`.',
   },
-  configure: (app: INestApplication) => {
-    const config = app.get<ConversationsConfig>(CONVERSATIONS_CONFIG);
-    installSendBodyParser(app, `/${SEND_EMAIL_ROUTE}`, config.SEND_BODY_LIMIT_BYTES);
-  },
+  // The send route takes inline base64 attachments (SEND_BODY_LIMIT_BYTES), more than the service-wide JSON limit.
+  jsonBodyLimits: (app: INestApplication) => [
+    {
+      path: `/${SEND_EMAIL_ROUTE}`,
+      limitBytes: app.get<ConversationsConfig>(CONVERSATIONS_CONFIG).SEND_BODY_LIMIT_BYTES,
+    },
+  ],
 };

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import {
   contactCreateRequestedV1,
   conversationIdFor,
+  eventCatalog,
   messageSkippedV1,
   messageSyncedV1,
   sendFailedV1,
   sendRequestedV1,
 } from '@mailbridge/contracts';
+import { expectEventually } from '@mailbridge/testing';
 import { attachment, MB } from './testing/builders';
 import {
   connected,
@@ -552,6 +554,33 @@ describe('sync-engine sync rules (PostgreSQL + in-process bus)', () => {
       (p) => p.message.providerMessageId === 'gm-bcc-reply',
     );
     expect(reply.conversationId).toBe(synced.conversationId);
+  });
+
+  it('SND-4: a send refused by the gateway for its sending cap is recorded as failed and never rerouted', async () => {
+    const { connection } = await setUp('loc_cap');
+    const request = emailRequested({ locationId: 'loc_cap' });
+    await h.publish(request);
+    const [send] = await h.log.waitFor(sendRequestedV1, (p) => p.sendId === request.payload.messageId);
+    await h.publish(
+      eventCatalog.create(sendFailedV1, {
+        sendId: send.sendId,
+        locationId: 'loc_cap',
+        userId: 'usr_sam',
+        contactId: 'ct_jane',
+        conversationId: send.conversationId,
+        route: send.route,
+        code: 'sending_cap_reached',
+        message: 'Gmail allows 500 emails per rolling day; resets at 10:00',
+        failedAt: '2026-11-20T09:00:02.000Z',
+      }),
+    );
+    await expectEventually(async () => {
+      const why = await h.get('/internal/decisions', { messageId: send.sendId }).expect(200);
+      expect(why.body.sends).toEqual([expect.objectContaining({ status: 'failed', route: send.route })]);
+    });
+    await h.drained();
+    expect(h.log.of(sendRequestedV1, (p) => p.sendId === send.sendId)).toHaveLength(1);
+    expect(send.route).toMatchObject({ kind: 'mailbox', connectionId: connection.connectionId });
   });
 
   it('the inspection routes refuse callers without the service credential', async () => {

@@ -4,6 +4,7 @@ import { createObjectStore } from '@mailbridge/platform-object-store';
 import { SERVICE_HOST, type ServiceHost } from '@mailbridge/platform-runtime';
 import { ConversationsConfig, conversationsConfigSchema, objectStoreConfigOf } from '../conversations.config';
 import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimiter } from './rate-limiter';
 import { CONVERSATIONS_CONFIG, OBJECT_STORE } from './tokens';
 
 /** What every capability of the service shares: its validated settings, the object store, the rate limit. */
@@ -20,8 +21,13 @@ import { CONVERSATIONS_CONFIG, OBJECT_STORE } from './tokens';
       inject: [CONVERSATIONS_CONFIG],
       useFactory: (config: ConversationsConfig) => createObjectStore(objectStoreConfigOf(config)),
     },
+    {
+      provide: RateLimiter,
+      inject: [CONVERSATIONS_CONFIG],
+      useFactory: (config: ConversationsConfig) => new RateLimiter(config.RATE_LIMIT_PER_MINUTE),
+    },
     RateLimitGuard,
   ],
-  exports: [CONVERSATIONS_CONFIG, OBJECT_STORE, RateLimitGuard],
+  exports: [CONVERSATIONS_CONFIG, OBJECT_STORE, RateLimiter, RateLimitGuard],
 })
 export class CommonModule {}

@@ -1,21 +1,16 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError, type CrmPrincipal } from '@mailbridge/platform-runtime';
-import type { ConversationsConfig } from '../conversations.config';
 import { RateLimiter } from './rate-limiter';
-import { CONVERSATIONS_CONFIG } from './tokens';
 
 /**
  * 429 `rate_limited` with `Retry-After` once a token (its subject in its location) exceeds RATE_LIMIT_PER_MINUTE.
- * Runs after CrmAuthGuard, which put the verified principal on the request.
+ * Runs after CrmAuthGuard, which put the verified principal on the request. Nest makes a guard instance per module
+ * that uses it; they share the one limiter of the service, so a token's budget spans every route.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
-  private readonly limiter: RateLimiter;
-
-  constructor(@Inject(CONVERSATIONS_CONFIG) config: ConversationsConfig) {
-    this.limiter = new RateLimiter(config.RATE_LIMIT_PER_MINUTE);
-  }
+  constructor(@Inject(RateLimiter) private readonly limiter: RateLimiter) {}
 
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();

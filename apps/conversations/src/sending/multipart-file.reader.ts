@@ -40,7 +40,7 @@ export function withMultipartFile<T>(
       handled = handle({ filename: info.filename ?? '', mimeType: info.mimeType || null, stream });
       handled.catch(() => stream.resume());
     });
-    parser.once('error', () => {
+    parser.on('error', () => {
       req.unpipe(parser);
       req.resume();
       reject(new AppError('validation', 'invalid_multipart', 'The multipart body could not be read'));
@@ -57,6 +57,10 @@ export function withMultipartFile<T>(
         return;
       }
       handled.then(resolve, reject);
+    });
+    // A client that goes away mid-upload: the file stream fails, so the store discards what it had.
+    req.once('close', () => {
+      if (!req.complete) parser.destroy(new Error('request aborted'));
     });
     req.pipe(parser);
   });

@@ -43,7 +43,9 @@ export class MailboxesAndSends1732500000000 implements MigrationInterface {
         status text NOT NULL,
         changed_at timestamptz NOT NULL
       )`);
-    await q.query(`CREATE INDEX mailbox_connections_mailbox_idx ON mail_gateway.mailbox_connections (mailbox_id)`);
+    await q.query(
+      `CREATE INDEX mailbox_connections_mailbox_idx ON mail_gateway.mailbox_connections (mailbox_id)`,
+    );
     await q.query(`
       CREATE TABLE mail_gateway.graph_folders (
         mailbox_id uuid NOT NULL REFERENCES mail_gateway.mailboxes (id),

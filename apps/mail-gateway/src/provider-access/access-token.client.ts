@@ -66,8 +66,7 @@ export class AccessTokenClient {
       );
     }
     const body = (await res.json().catch(() => undefined)) as
-      | { accessToken?: string; expiresAt?: string; error?: { code?: string } }
-      | undefined;
+      { accessToken?: string; expiresAt?: string; error?: { code?: string } } | undefined;
     if (res.status === 200 && body?.accessToken) {
       const expiresAt = Date.parse(body.expiresAt ?? '') || Date.now() + 10 * 60_000;
       this.cache.set(connectionId, { accessToken: body.accessToken, expiresAt });
@@ -75,12 +74,18 @@ export class AccessTokenClient {
     }
     this.cache.delete(connectionId);
     if (res.status === 409) {
-      throw new AccessTokenUnavailableError('auth_revoked', `connection ${connectionId} needs re-authentication`);
+      throw new AccessTokenUnavailableError(
+        'auth_revoked',
+        `connection ${connectionId} needs re-authentication`,
+      );
     }
     if (res.status === 410 || res.status === 404) {
       throw new AccessTokenUnavailableError('auth_revoked', `connection ${connectionId} has ended`, true);
     }
-    this.logger.warn({ connectionId, status: res.status, code: body?.error?.code }, 'access token request failed');
+    this.logger.warn(
+      { connectionId, status: res.status, code: body?.error?.code },
+      'access token request failed',
+    );
     throw new AccessTokenUnavailableError('temporary', `identity-connections answered ${res.status}`);
   }
 }

@@ -60,7 +60,9 @@ export class MailboxAccess {
             if (token) return token;
           }
         }
-        throw refused ?? new AccessTokenUnavailableError('auth_revoked', 'no active connection for this mailbox');
+        throw (
+          refused ?? new AccessTokenUnavailableError('auth_revoked', 'no active connection for this mailbox')
+        );
       },
     };
   }

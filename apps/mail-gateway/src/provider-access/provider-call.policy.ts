@@ -48,7 +48,11 @@ export class ProviderCallPolicy {
     });
   }
 
-  async run<T>(target: CallTarget, options: CallOptions, call: (accessToken: string) => Promise<T>): Promise<T> {
+  async run<T>(
+    target: CallTarget,
+    options: CallOptions,
+    call: (accessToken: string) => Promise<T>,
+  ): Promise<T> {
     const maxAttempts = this.config.PROVIDER_MAX_ATTEMPTS;
     let forceRefresh = false;
     let refreshed = false;
@@ -75,7 +79,10 @@ export class ProviderCallPolicy {
           if (wait > this.config.PROVIDER_MAX_INLINE_WAIT_MS || attempt >= maxAttempts) {
             throw new MailboxThrottledError(wait, `${options.operation}: throttled for ${wait} ms`);
           }
-          this.logger.debug({ mailboxKey: target.key, wait, operation: options.operation }, 'throttled, waiting');
+          this.logger.debug(
+            { mailboxKey: target.key, wait, operation: options.operation },
+            'throttled, waiting',
+          );
           continue;
         }
         if (failure.code === 'temporary' && options.idempotent && attempt < maxAttempts) {

@@ -54,7 +54,12 @@ export function asProviderFailure(error: unknown): ProviderFailure | undefined {
     return { code: error.code, message: error.message, tokenRejected: false };
   }
   if (error instanceof MailboxThrottledError) {
-    return { code: 'rate_limited', message: error.message, retryAfterMs: error.retryAfterMs, tokenRejected: false };
+    return {
+      code: 'rate_limited',
+      message: error.message,
+      retryAfterMs: error.retryAfterMs,
+      tokenRejected: false,
+    };
   }
   return undefined;
 }

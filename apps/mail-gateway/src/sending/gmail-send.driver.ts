@@ -34,7 +34,11 @@ export class GmailSendDriver implements SendRouteDriver {
     const found = await this.policy.run(
       target,
       { operation: 'users.messages.list', units: GMAIL_QUOTA_UNITS.messagesList, idempotent: true },
-      (t) => this.gmail.listMessages(t, { q: `rfc822msgid:${bare(command.rfcMessageId)} in:anywhere`, maxResults: 5 }),
+      (t) =>
+        this.gmail.listMessages(t, {
+          q: `rfc822msgid:${bare(command.rfcMessageId)} in:anywhere`,
+          maxResults: 5,
+        }),
     );
     const first = found.messages[0];
     return first ? this.outcome(target, first.id, first.threadId, command.rfcMessageId) : undefined;
@@ -63,10 +67,17 @@ export class GmailSendDriver implements SendRouteDriver {
   }
 
   /** Reads back the Message-ID Gmail actually used (it may differ from ours). */
-  private async outcome(target: CallTarget, id: string, threadId: string, ours: string): Promise<SentOutcome> {
+  private async outcome(
+    target: CallTarget,
+    id: string,
+    threadId: string,
+    ours: string,
+  ): Promise<SentOutcome> {
     const meta = await this.policy
-      .run(target, { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true }, (t) =>
-        this.gmail.getMessageHeaders(t, id, ['Message-ID']),
+      .run(
+        target,
+        { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true },
+        (t) => this.gmail.getMessageHeaders(t, id, ['Message-ID']),
       )
       .catch(() => undefined);
     return {

@@ -53,7 +53,11 @@ export class GraphSendDriver implements SendRouteDriver {
             this.graph.sendDraft(t, draftId),
           );
         }
-        return { providerMessageId: draft.id, providerThreadId: draft.conversationId, providerRfcMessageId: draft.internetMessageId };
+        return {
+          providerMessageId: draft.id,
+          providerThreadId: draft.conversationId,
+          providerRfcMessageId: draft.internetMessageId,
+        };
       } catch (error) {
         if (asProviderFailure(error)?.code !== 'not_found') throw error;
       }
@@ -65,7 +69,11 @@ export class GraphSendDriver implements SendRouteDriver {
     );
     const sent = found.find((m) => !m.isDraft);
     return sent
-      ? { providerMessageId: sent.id, providerThreadId: sent.conversationId, providerRfcMessageId: sent.internetMessageId }
+      ? {
+          providerMessageId: sent.id,
+          providerThreadId: sent.conversationId,
+          providerRfcMessageId: sent.internetMessageId,
+        }
       : undefined;
   }
 
@@ -98,10 +106,19 @@ export class GraphSendDriver implements SendRouteDriver {
       for (const a of command.attachments) {
         if (!a.objectKey) continue;
         const key = a.objectKey;
-        const file = { name: a.filename, contentType: a.contentType, contentId: a.contentId, inline: a.inline };
+        const file = {
+          name: a.filename,
+          contentType: a.contentType,
+          contentId: a.contentId,
+          inline: a.inline,
+        };
         if (a.size >= GRAPH_INLINE_ATTACHMENT_LIMIT_BYTES) {
           await this.policy.run(target, { operation: 'attachments.upload', idempotent: false }, async (t) =>
-            this.graph.uploadLargeAttachment(t, draft.id, { ...file, size: a.size, content: await this.store.get(key) }),
+            this.graph.uploadLargeAttachment(t, draft.id, {
+              ...file,
+              size: a.size,
+              content: await this.store.get(key),
+            }),
           );
         } else {
           const content = await readAll(await this.store.get(key));

@@ -34,7 +34,9 @@ interface SmtpError {
  * written as `<sendId>.eml` — a real, inspectable transport, announced in the logs at start.
  */
 @Injectable()
-export class LocationProviderDriver implements SendRouteDriver, OnApplicationBootstrap, OnApplicationShutdown {
+export class LocationProviderDriver
+  implements SendRouteDriver, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly transports = new Map<string, Transporter>();
   private readonly pickupDir: string;
 
@@ -62,7 +64,9 @@ export class LocationProviderDriver implements SendRouteDriver, OnApplicationBoo
   }
 
   private smtpUrl(locationId: string): string | undefined {
-    return this.config.LOCATION_PROVIDER_SMTP_OVERRIDES?.[locationId] ?? this.config.LOCATION_PROVIDER_SMTP_URL;
+    return (
+      this.config.LOCATION_PROVIDER_SMTP_OVERRIDES?.[locationId] ?? this.config.LOCATION_PROVIDER_SMTP_URL
+    );
   }
 
   private pickupFile(command: SendCommand): string {
@@ -89,7 +93,11 @@ export class LocationProviderDriver implements SendRouteDriver, OnApplicationBoo
       throw new NotSentError(error);
     }
     const url = this.smtpUrl(command.locationId);
-    const outcome = { providerMessageId: null, providerThreadId: null, providerRfcMessageId: command.rfcMessageId };
+    const outcome = {
+      providerMessageId: null,
+      providerThreadId: null,
+      providerRfcMessageId: command.rfcMessageId,
+    };
     if (!url) {
       await fs.mkdir(this.pickupDir, { recursive: true });
       const file = this.pickupFile(command);
@@ -108,7 +116,8 @@ export class LocationProviderDriver implements SendRouteDriver, OnApplicationBoo
       await transport.sendMail({ envelope: { from: from.address, to: envelopeRecipients(command) }, raw });
     } catch (error) {
       const e = error as SmtpError;
-      if (e.responseCode !== undefined && e.responseCode >= 500) throw new RelayRejectedError(e.message ?? 'rejected');
+      if (e.responseCode !== undefined && e.responseCode >= 500)
+        throw new RelayRejectedError(e.message ?? 'rejected');
       if ((e.responseCode !== undefined && e.responseCode >= 400) || BEFORE_DATA.test(e.command ?? '')) {
         throw new NotSentError(error);
       }

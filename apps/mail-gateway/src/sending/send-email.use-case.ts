@@ -25,7 +25,10 @@ export class SendRetryLaterError extends Error {
   }
 }
 
-const PROVIDER_LABEL: Record<ProviderName, string> = { google: 'Gmail', microsoft: 'Microsoft 365 / Outlook' };
+const PROVIDER_LABEL: Record<ProviderName, string> = {
+  google: 'Gmail',
+  microsoft: 'Microsoft 365 / Outlook',
+};
 
 type Claim = { kind: 'done' } | { kind: 'send' | 'verify'; log: SendLogEntity };
 
@@ -101,7 +104,9 @@ export class SendEmailUseCase {
       };
       if (route.kind === 'mailbox') {
         const cap =
-          route.provider === 'google' ? this.config.SEND_CAP_GOOGLE_PER_DAY : this.config.SEND_CAP_MICROSOFT_PER_DAY;
+          route.provider === 'google'
+            ? this.config.SEND_CAP_GOOGLE_PER_DAY
+            : this.config.SEND_CAP_MICROSOFT_PER_DAY;
         const usage = await this.log.capUsage(tx.manager, route.mailboxKey);
         if (usage.count >= cap) {
           const resetsAt = new Date((usage.oldest ?? new Date()).getTime() + 86_400_000).toISOString();
@@ -109,7 +114,12 @@ export class SendEmailUseCase {
             `Sending cap reached: ${route.fromAddress} has sent ${usage.count} emails through the platform in the ` +
             `last 24 hours, the cap for ${PROVIDER_LABEL[route.provider]} mailboxes is ${cap} per rolling day. ` +
             `Nothing was sent. The next email can be sent after ${resetsAt}.`;
-          await this.log.insert(tx.manager, { ...base, state: 'failed', errorCode: 'sending_cap_reached', errorMessage: message });
+          await this.log.insert(tx.manager, {
+            ...base,
+            state: 'failed',
+            errorCode: 'sending_cap_reached',
+            errorMessage: message,
+          });
           this.emitFailed(tx, command, 'sending_cap_reached', message);
           return { kind: 'done' };
         }
@@ -177,10 +187,18 @@ export class SendEmailUseCase {
     const notSent = error instanceof NotSentError;
     const cause = notSent ? error.cause : error;
     if (cause instanceof ObjectNotFoundError) {
-      return this.fail(command, 'attachment_missing', `An attachment's bytes are not in the object store (${cause.key}).`);
+      return this.fail(
+        command,
+        'attachment_missing',
+        `An attachment's bytes are not in the object store (${cause.key}).`,
+      );
     }
     if (cause instanceof RelayRejectedError) {
-      return this.fail(command, 'provider_rejected', `The location provider refused the email: ${cause.message}`);
+      return this.fail(
+        command,
+        'provider_rejected',
+        `The location provider refused the email: ${cause.message}`,
+      );
     }
     const failure = asProviderFailure(cause);
     if (failure?.code === 'auth_revoked') {
@@ -204,7 +222,8 @@ export class SendEmailUseCase {
         `The provider could not take the email after several attempts: ${(cause as Error)?.message ?? String(cause)}`,
       );
     }
-    if (definitelyNotSent) await this.uow.run((tx) => this.log.setState(tx.manager, command.sendId, 'not_sent'));
+    if (definitelyNotSent)
+      await this.uow.run((tx) => this.log.setState(tx.manager, command.sendId, 'not_sent'));
     throw new SendRetryLaterError(failure?.code ?? 'send_failed', (cause as Error)?.message ?? String(cause));
   }
 }

@@ -78,7 +78,12 @@ export class SendLogRepository {
     );
   }
 
-  async setState(tx: EntityManager, sendId: string, state: SendState, error?: { code: string; message: string }) {
+  async setState(
+    tx: EntityManager,
+    sendId: string,
+    state: SendState,
+    error?: { code: string; message: string },
+  ) {
     await tx.query(
       `UPDATE mail_gateway.send_log SET state = $2, error_code = $3, error_message = $4, updated_at = now()
         WHERE send_id = $1`,

@@ -84,7 +84,13 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
       contactId: 'ct_1',
       conversationId: randomUUID(),
       kind: 'individual',
-      route: { kind: 'mailbox', connectionId: c.connectionId, provider: c.provider, mailboxKey: c.mailboxKey, fromAddress: from },
+      route: {
+        kind: 'mailbox',
+        connectionId: c.connectionId,
+        provider: c.provider,
+        mailboxKey: c.mailboxKey,
+        fromAddress: from,
+      },
       to: [{ name: 'Contact', address: from.includes('gmail') ? CASEY : ROBIN }],
       cc: [],
       bcc: [],
@@ -115,7 +121,9 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
 
   it('SND-1: an individual email goes out through the Gmail mailbox, with our Message-ID, reference header and attachment', async () => {
     const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(2048), Buffer.from('\n%%EOF\n')]);
-    const c = command(SAM_GMAIL, { attachments: [await storeAttachment(pdf, 'offer.pdf', 'application/pdf')] });
+    const c = command(SAM_GMAIL, {
+      attachments: [await storeAttachment(pdf, 'offer.pdf', 'application/pdf')],
+    });
     await send(c);
     const ok = await succeeded(c);
     expect(ok).toMatchObject({
@@ -129,13 +137,24 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
     expect(received.from?.address).toBe(SAM_GMAIL);
     expect(received.headers.find((x) => x.name.toLowerCase() === 'x-mailbridge-ref')?.value).toBe(c.sendId);
     expect(received.attachments).toEqual([
-      expect.objectContaining({ filename: 'offer.pdf', size: pdf.length, contentBase64: pdf.toString('base64') }),
+      expect.objectContaining({
+        filename: 'offer.pdf',
+        size: pdf.length,
+        contentBase64: pdf.toString('base64'),
+      }),
     ]);
     const sentCopy = h.sandbox.control.mailbox(SAM_GMAIL).sent.find((m) => m.id === ok.providerMessageId);
     expect(sentCopy?.messageId).toBe(c.rfcMessageId);
     // The Sent copy comes back as observed mail carrying our reference (SYN-5 recognises it).
-    const [observed] = await h.log.waitFor(messageObservedV1, (p) => p.message.providerMessageId === ok.providerMessageId);
-    expect(observed).toMatchObject({ direction: 'outbound', inSent: true, message: { mailbridgeRef: c.sendId } });
+    const [observed] = await h.log.waitFor(
+      messageObservedV1,
+      (p) => p.message.providerMessageId === ok.providerMessageId,
+    );
+    expect(observed).toMatchObject({
+      direction: 'outbound',
+      inSent: true,
+      message: { mailbridgeRef: c.sendId },
+    });
   });
 
   it('SND-5: a Gmail reply sent from the CRM lands in the same provider thread', async () => {
@@ -159,26 +178,37 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
     await send(answer);
     const answered = await succeeded(answer);
     expect(answered.providerThreadId).toBe(sent.providerThreadId);
-    const sentCopy = h.sandbox.control.mailbox(SAM_GMAIL).sent.find((m) => m.id === answered.providerMessageId);
+    const sentCopy = h.sandbox.control
+      .mailbox(SAM_GMAIL)
+      .sent.find((m) => m.id === answered.providerMessageId);
     expect(sentCopy?.threadId).toBe(sent.providerThreadId);
     expect(inboxWith(CASEY, answer.rfcMessageId)[0]?.threadId).toBe(contactCopy.threadId);
   });
 
   it('SND-1 + SND-5 on Microsoft Graph: draft + send, a 3.5 MB attachment by upload session, and a reply in the same conversation', async () => {
-    const big = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(3.5 * 1024 * 1024), Buffer.from('\n%%EOF\n')]);
-    const first = command(SAM_OUTLOOK, { attachments: [await storeAttachment(big, 'big.pdf', 'application/pdf')] });
+    const big = Buffer.concat([
+      Buffer.from('%PDF-1.4\n'),
+      randomBytes(3.5 * 1024 * 1024),
+      Buffer.from('\n%%EOF\n'),
+    ]);
+    const first = command(SAM_OUTLOOK, {
+      attachments: [await storeAttachment(big, 'big.pdf', 'application/pdf')],
+    });
     await send(first);
     const sent = await succeeded(first);
     expect(sent).toMatchObject({ provider: 'microsoft', providerThreadId: expect.any(String) });
     const [atRobin] = h.sandbox.control.mailbox(ROBIN).inbox.filter((m) => m.messageId === sent.rfcMessageId);
     expect(atRobin.subject).toBe(first.subject);
-    expect(atRobin.headers.find((x) => x.name.toLowerCase() === 'x-mailbridge-ref')?.value).toBe(first.sendId);
+    expect(atRobin.headers.find((x) => x.name.toLowerCase() === 'x-mailbridge-ref')?.value).toBe(
+      first.sendId,
+    );
     expect(atRobin.attachments).toEqual([expect.objectContaining({ filename: 'big.pdf', size: big.length })]);
 
     const reply = await h.sandbox.control.send(ROBIN, { replyTo: atRobin.id, text: 'Got it' });
     const [incoming] = await h.log.waitFor(
       messageObservedV1,
-      (p) => p.mailboxKey === `microsoft:${SAM_OUTLOOK}` && p.message.rfcMessageId === reply.message.messageId,
+      (p) =>
+        p.mailboxKey === `microsoft:${SAM_OUTLOOK}` && p.message.rfcMessageId === reply.message.messageId,
     );
     expect(incoming.message.providerThreadId).toBe(sent.providerThreadId);
     const answer = command(SAM_OUTLOOK, {
@@ -188,7 +218,9 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
     await send(answer);
     const answered = await succeeded(answer);
     expect(answered.providerThreadId).toBe(sent.providerThreadId);
-    const sentCopy = h.sandbox.control.mailbox(SAM_OUTLOOK).sent.find((m) => m.id === answered.providerMessageId);
+    const sentCopy = h.sandbox.control
+      .mailbox(SAM_OUTLOOK)
+      .sent.find((m) => m.id === answered.providerMessageId);
     expect(sentCopy?.threadId).toBe(sent.providerThreadId);
     expect(sentCopy?.inReplyTo).toBe(reply.message.messageId);
   });
@@ -203,13 +235,17 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
       await send(c);
       const first = await succeeded(c);
       // The state a crash between the provider call and the commit leaves behind: the attempt is still "sending".
-      await h.query(`UPDATE mail_gateway.send_log SET state = 'sending', sent_at = NULL WHERE send_id = $1`, [c.sendId]);
+      await h.query(`UPDATE mail_gateway.send_log SET state = 'sending', sent_at = NULL WHERE send_id = $1`, [
+        c.sendId,
+      ]);
       await h.restartGateway();
       // The command is redelivered (the offset was never committed in that crash).
       await send(c);
       const second = await succeeded(c, 2);
       expect(second.providerMessageId).toBe(first.providerMessageId);
-      expect(h.sandbox.control.mailbox(contact).inbox.filter((m) => m.messageId === first.rfcMessageId)).toHaveLength(1);
+      expect(
+        h.sandbox.control.mailbox(contact).inbox.filter((m) => m.messageId === first.rfcMessageId),
+      ).toHaveLength(1);
       const [row] = await h.query<{ state: string; attempts: number }>(
         `SELECT state, attempts FROM mail_gateway.send_log WHERE send_id = $1`,
         [c.sendId],
@@ -277,7 +313,11 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
   });
 
   it('SND-3: without a relay, location-provider mail is written to the pickup directory as an .eml file', async () => {
-    const c = command(SAM_GMAIL, { kind: 'bulk', locationId: 'loc_pickup', route: { kind: 'location_provider' } });
+    const c = command(SAM_GMAIL, {
+      kind: 'bulk',
+      locationId: 'loc_pickup',
+      route: { kind: 'location_provider' },
+    });
     await send(c);
     await succeeded(c);
     const eml = await fs.readFile(path.join(pickupDir, `${c.sendId}.eml`), 'utf8');
@@ -294,7 +334,10 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
       await send(c);
       const [failed] = await h.log.waitFor(sendFailedV1, (p) => p.sendId === c.sendId);
       expect(failed.code).toBe('auth_revoked');
-      expect(h.identity.calls).toContainEqual({ connectionId: connections[SAM_GMAIL].connectionId, forceRefresh: true });
+      expect(h.identity.calls).toContainEqual({
+        connectionId: connections[SAM_GMAIL].connectionId,
+        forceRefresh: true,
+      });
     } finally {
       h.identity.reauthRequired.delete(connections[SAM_GMAIL].connectionId);
     }

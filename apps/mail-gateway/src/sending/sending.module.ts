@@ -8,6 +8,13 @@ import { SendLogRepository } from './send-log.repository';
 
 /** Send commands through the user's mailbox or the location provider, at most once each (SND-6), within caps. */
 @Module({
-  providers: [SendLogRepository, GmailSendDriver, GraphSendDriver, LocationProviderDriver, SendEmailUseCase, SendConsumer],
+  providers: [
+    SendLogRepository,
+    GmailSendDriver,
+    GraphSendDriver,
+    LocationProviderDriver,
+    SendEmailUseCase,
+    SendConsumer,
+  ],
 })
 export class SendingModule {}

@@ -72,7 +72,11 @@ export class GmailPullService {
     }
   }
 
-  private async pullHistory(mailbox: MailboxEntity, target: CallTarget, keepAlive: () => Promise<void>): Promise<void> {
+  private async pullHistory(
+    mailbox: MailboxEntity,
+    target: CallTarget,
+    keepAlive: () => Promise<void>,
+  ): Promise<void> {
     const startedAt = new Date();
     const startHistoryId = mailbox.historyId ?? '';
     let pageToken: string | undefined;
@@ -83,7 +87,11 @@ export class GmailPullService {
         (t) => this.gmail.listHistory(t, { startHistoryId, pageToken, maxResults: 100 }),
       );
       const refs = page.records.flatMap((r) => r.added).filter(isObserved);
-      const messages = await this.fetchNew(mailbox, target, refs.map((r) => r.id));
+      const messages = await this.fetchNew(
+        mailbox,
+        target,
+        refs.map((r) => r.id),
+      );
       const last = page.records[page.records.length - 1]?.id;
       // Inside a paged answer the cursor moves to the last record handled; at the end, to the mailbox's history id.
       const nextCursor = page.nextPageToken ? (last ?? startHistoryId) : page.historyId;
@@ -101,7 +109,11 @@ export class GmailPullService {
   }
 
   /** Fetches and normalises the messages not observed yet; deleted-meanwhile ones (404) are skipped. */
-  private async fetchNew(mailbox: MailboxEntity, target: CallTarget, ids: readonly string[]): Promise<NormalizedMessage[]> {
+  private async fetchNew(
+    mailbox: MailboxEntity,
+    target: CallTarget,
+    ids: readonly string[],
+  ): Promise<NormalizedMessage[]> {
     const fresh = await this.publisher.unseen(mailbox.id, ids);
     const fetched = await mapLimit(fresh, FETCH_CONCURRENCY, async (id) => {
       try {
@@ -163,7 +175,11 @@ export class GmailPullService {
   }
 
   /** Re-lists Inbox then Sent by date, page by page, resuming where a previous attempt stopped. */
-  private async relist(mailbox: MailboxEntity, target: CallTarget, keepAlive: () => Promise<void>): Promise<void> {
+  private async relist(
+    mailbox: MailboxEntity,
+    target: CallTarget,
+    keepAlive: () => Promise<void>,
+  ): Promise<void> {
     let state = mailbox.recovery as GmailRecovery;
     const windowStart = new Date(state.windowStart);
     const after = Math.floor(windowStart.getTime() / 1000);
@@ -180,7 +196,11 @@ export class GmailPullService {
             maxResults: 100,
           }),
       );
-      const messages = await this.fetchNew(mailbox, target, page.messages.map((m) => m.id));
+      const messages = await this.fetchNew(
+        mailbox,
+        target,
+        page.messages.map((m) => m.id),
+      );
       const listed = state.listed + page.messages.length;
       const limitReached = listed >= this.config.GAP_RELIST_MAX_MESSAGES && !!page.nextPageToken;
       const labelDone = !page.nextPageToken || limitReached;
@@ -195,7 +215,13 @@ export class GmailPullService {
       await this.uow.run(async (tx) => {
         await this.publisher.publish(tx, mailbox, messages);
         if (limitReached) {
-          await this.health.emitGap(tx, mailbox, windowStart, oldestCovered ?? new Date(), 'relist_limit_reached');
+          await this.health.emitGap(
+            tx,
+            mailbox,
+            windowStart,
+            oldestCovered ?? new Date(),
+            'relist_limit_reached',
+          );
         }
         await this.mailboxes.update(tx.manager, mailbox.id, { recovery: next });
       });

@@ -74,7 +74,8 @@ export class GraphPullService {
         continue;
       }
       const wanted = page.items.filter(
-        (i) => !i.removed && i.isDraft !== true && (!importAfter || (i.receivedAt && i.receivedAt >= importAfter)),
+        (i) =>
+          !i.removed && i.isDraft !== true && (!importAfter || (i.receivedAt && i.receivedAt >= importAfter)),
       );
       const messages = await this.fetchNew(mailbox, folder, target, wanted);
       const next = page.nextLink ?? page.deltaLink ?? null;
@@ -137,7 +138,10 @@ export class GraphPullService {
     // Never before the baseline: mail from before the mailbox was connected is not imported (CON-6).
     const floor = new Date(Math.max(oldestAllowed.getTime(), mailbox.baselineAt?.getTime() ?? 0));
     const importAfter = gapStart < floor ? floor : gapStart;
-    this.logger.warn({ mailboxId: mailbox.id, folder: folder.folder, importAfter }, 'Graph delta expired: re-listing');
+    this.logger.warn(
+      { mailboxId: mailbox.id, folder: folder.folder, importAfter },
+      'Graph delta expired: re-listing',
+    );
     await this.uow.run(async (tx) => {
       const gapFrom = new Date(Math.max(gapStart.getTime(), mailbox.baselineAt?.getTime() ?? 0));
       await this.health.emitGap(tx, mailbox, gapFrom, oldestAllowed, 'delta_expired');

@@ -48,7 +48,8 @@ export class MailboxProcessor {
         try {
           await this.perform(mailbox, work, keepAlive);
         } catch (error) {
-          if (work.includes('pull')) this.metrics.pulls.inc({ provider: mailbox.provider, outcome: 'failed' });
+          if (work.includes('pull'))
+            this.metrics.pulls.inc({ provider: mailbox.provider, outcome: 'failed' });
           const latest = (await this.mailboxes.findById(mailboxId)) ?? mailbox;
           await this.health.recordFailure(latest, error);
           break;
@@ -79,7 +80,9 @@ export class MailboxProcessor {
     if (work.includes('stop')) return this.watch.stop(mailbox);
     if (work.includes('pause')) {
       // Paused, not stopped: the cursor stays, sync resumes from it after re-consent (CON-5).
-      await this.uow.run((tx) => this.health.apply(tx, mailbox.id, { stage: 'paused_auth', backoffUntil: null }));
+      await this.uow.run((tx) =>
+        this.health.apply(tx, mailbox.id, { stage: 'paused_auth', backoffUntil: null }),
+      );
       return;
     }
     if (work.includes('setup')) {
@@ -94,6 +97,9 @@ export class MailboxProcessor {
     else await this.graphPull.pull(mailbox, keepAlive);
     await this.health.recordSuccess(mailbox, { pullRequestedSeen: requested, pulled: true });
     this.metrics.pulls.inc({ provider: mailbox.provider, outcome: 'ok' });
-    this.metrics.pullSeconds.observe({ provider: mailbox.provider }, Number(process.hrtime.bigint() - started) / 1e9);
+    this.metrics.pullSeconds.observe(
+      { provider: mailbox.provider },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
   }
 }

@@ -61,7 +61,9 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     });
   /** Waits until the gateway consumed every hand-off published so far (its inbox holds their ids). */
   const handOffsConsumed = async () => {
-    const ids = h.log.events.filter((e) => eventCatalog.is(e, mailboxNotificationReceivedV1)).map((e) => e.id);
+    const ids = h.log.events
+      .filter((e) => eventCatalog.is(e, mailboxNotificationReceivedV1))
+      .map((e) => e.id);
     await expectEventually(async () => {
       const rows = await h.query(
         `SELECT event_id FROM mail_gateway.inbox WHERE consumer = 'notifications' AND event_id = ANY($1::uuid[])`,
@@ -125,7 +127,9 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     expect(observed.labels).toContain('INBOX');
     // It came through the push path: an acknowledged Pub/Sub push and its durable hand-off.
     expect(gmailPushes(SAM_GMAIL).some((n) => n.outcome === 'acked')).toBe(true);
-    expect(h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === `google:${SAM_GMAIL}`).length).toBeGreaterThan(0);
+    expect(
+      h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === `google:${SAM_GMAIL}`).length,
+    ).toBeGreaterThan(0);
     await handOffsConsumed();
     expect(observedOf(delivered.message.id)).toHaveLength(1);
   });
@@ -172,12 +176,17 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
         from: { name: 'Alex Doe', address: ALEX },
         to: [{ address: SAM_OUTLOOK }],
         subject: 'Hello Outlook',
-        attachments: [expect.objectContaining({ filename: 'quote.pdf', detectedKind: 'pdf', size: PDF.length })],
+        attachments: [
+          expect.objectContaining({ filename: 'quote.pdf', detectedKind: 'pdf', size: PDF.length }),
+        ],
       },
     });
     expect(inbound.message.text).toContain('Hi there');
 
-    const sent = await h.sandbox.control.send(SAM_OUTLOOK, { replyTo: delivered.message.id, text: 'Thanks!' });
+    const sent = await h.sandbox.control.send(SAM_OUTLOOK, {
+      replyTo: delivered.message.id,
+      text: 'Thanks!',
+    });
     const outbound = await waitObserved(sent.message.id);
     expect(outbound).toMatchObject({
       direction: 'outbound',
@@ -192,7 +201,11 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
 
   it('SYN-5: a notification delivered three times produces one observed event', async () => {
     h.sandbox.control.setNotificationBehaviour('google', { duplicate: true });
-    const delivered = await h.sandbox.control.deliver(KIM_GMAIL, { from: ALEX, subject: 'Twice and more', text: 'x' });
+    const delivered = await h.sandbox.control.deliver(KIM_GMAIL, {
+      from: ALEX,
+      subject: 'Twice and more',
+      text: 'x',
+    });
     await waitObserved(delivered.message.id);
     await expectEventually(() =>
       expect(gmailPushes(KIM_GMAIL).filter((n) => n.outcome === 'acked').length).toBeGreaterThanOrEqual(2),
@@ -206,13 +219,19 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
       ).toBeGreaterThanOrEqual(3),
     );
     await handOffsConsumed();
-    await expectEventually(async () => expect((await h.mailbox(KIM_GMAIL, 'google'))?.pull_requested_at).toBeNull());
+    await expectEventually(async () =>
+      expect((await h.mailbox(KIM_GMAIL, 'google'))?.pull_requested_at).toBeNull(),
+    );
     expect(observedOf(delivered.message.id)).toHaveLength(1);
   });
 
   it('a dropped notification is made up for by the safety-net poll', async () => {
     h.sandbox.control.setNotificationBehaviour('google', { drop: true });
-    const delivered = await h.sandbox.control.deliver(KIM_GMAIL, { from: ALEX, subject: 'Lost ping', text: 'x' });
+    const delivered = await h.sandbox.control.deliver(KIM_GMAIL, {
+      from: ALEX,
+      subject: 'Lost ping',
+      text: 'x',
+    });
     expect(gmailPushes(KIM_GMAIL).some((n) => n.outcome === 'dropped')).toBe(true);
     await waitObserved(delivered.message.id);
     expect(observedOf(delivered.message.id)).toHaveLength(1);
@@ -221,18 +240,29 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
   it('Gmail history expired: the gap is re-listed and nothing in it is lost (compared by message id)', async () => {
     h.sandbox.control.setNotificationBehaviour('google', { drop: true });
     // Hold the safety net back, so the cursor is still the old one when history expires.
-    await h.query(`UPDATE mail_gateway.mailboxes SET last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`, [
-      `google:${SAM_GMAIL}`,
-    ]);
+    await h.query(
+      `UPDATE mail_gateway.mailboxes SET last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`,
+      [`google:${SAM_GMAIL}`],
+    );
     const inGap = [];
     for (let i = 0; i < 3; i++) {
-      inGap.push(await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: `In the gap ${i}`, text: `${i}` }));
+      inGap.push(
+        await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: `In the gap ${i}`, text: `${i}` }),
+      );
     }
-    const sentInGap = await h.sandbox.control.send(SAM_GMAIL, { to: [ALEX], subject: 'Sent in the gap', text: 's' });
+    const sentInGap = await h.sandbox.control.send(SAM_GMAIL, {
+      to: [ALEX],
+      subject: 'Sent in the gap',
+      text: 's',
+    });
     h.sandbox.control.expireHistory(SAM_GMAIL);
     const eventsBefore = h.log.events.length;
     h.sandbox.control.setNotificationBehaviour('google', { drop: false });
-    const after = await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'After the gap', text: 'a' });
+    const after = await h.sandbox.control.deliver(SAM_GMAIL, {
+      from: ALEX,
+      subject: 'After the gap',
+      text: 'a',
+    });
 
     const expected = [...inGap, sentInGap, after].map((d) => d.message.id).sort();
     await expectEventually(
@@ -268,10 +298,18 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
               last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`,
       [`google:${SAM_GMAIL}`],
     );
-    const inWindow = await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'Within the window', text: 'w' });
+    const inWindow = await h.sandbox.control.deliver(SAM_GMAIL, {
+      from: ALEX,
+      subject: 'Within the window',
+      text: 'w',
+    });
     h.sandbox.control.expireHistory(SAM_GMAIL);
     h.sandbox.control.setNotificationBehaviour('google', { drop: false });
-    const after = await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'After the long gap', text: 'a' });
+    const after = await h.sandbox.control.deliver(SAM_GMAIL, {
+      from: ALEX,
+      subject: 'After the long gap',
+      text: 'a',
+    });
 
     const [gap] = await h.log.waitFor(mailboxSyncGapV1, (p) => p.mailboxKey === `google:${SAM_GMAIL}`);
     const day = 86_400_000;
@@ -285,10 +323,15 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
 
   it('Graph missed: the lifecycle event catches the mailbox up by delta', async () => {
     h.sandbox.control.setNotificationBehaviour('microsoft', { drop: true });
-    await h.query(`UPDATE mail_gateway.mailboxes SET last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`, [
-      `microsoft:${SAM_OUTLOOK}`,
-    ]);
-    const delivered = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'Missed one', text: 'm' });
+    await h.query(
+      `UPDATE mail_gateway.mailboxes SET last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`,
+      [`microsoft:${SAM_OUTLOOK}`],
+    );
+    const delivered = await h.sandbox.control.deliver(SAM_OUTLOOK, {
+      from: ALEX,
+      subject: 'Missed one',
+      text: 'm',
+    });
     h.sandbox.control.setNotificationBehaviour('microsoft', { drop: false });
     expect(h.sandbox.control.lifecycle({ mailbox: SAM_OUTLOOK }, 'missed')).toBe(2);
     await h.log.waitFor(
@@ -320,7 +363,11 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
         ),
       ).toContain(recreated.id),
     );
-    const delivered = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'After recreate', text: 'r' });
+    const delivered = await h.sandbox.control.deliver(SAM_OUTLOOK, {
+      from: ALEX,
+      subject: 'After recreate',
+      text: 'r',
+    });
     await waitObserved(delivered.message.id);
     await expectEventually(() =>
       expect(
@@ -332,20 +379,40 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
   });
 
   it('a 429 storm with Retry-After slows the mailbox without failing it, and other mailboxes keep flowing', async () => {
-    h.sandbox.control.injectFault('gmail', { status: 429, count: 100_000, mailbox: SAM_GMAIL, retryAfterSeconds: 1 });
-    const throttled = await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'During the storm', text: 't' });
-    const flowing = await h.sandbox.control.deliver(KIM_GMAIL, { from: ALEX, subject: 'Unaffected', text: 'u' });
+    h.sandbox.control.injectFault('gmail', {
+      status: 429,
+      count: 100_000,
+      mailbox: SAM_GMAIL,
+      retryAfterSeconds: 1,
+    });
+    const throttled = await h.sandbox.control.deliver(SAM_GMAIL, {
+      from: ALEX,
+      subject: 'During the storm',
+      text: 't',
+    });
+    const flowing = await h.sandbox.control.deliver(KIM_GMAIL, {
+      from: ALEX,
+      subject: 'Unaffected',
+      text: 'u',
+    });
     await waitObserved(flowing.message.id);
-    await expectEventually(async () => expect((await h.mailbox(SAM_GMAIL, 'google'))?.stage).toBe('throttled'));
+    await expectEventually(async () =>
+      expect((await h.mailbox(SAM_GMAIL, 'google'))?.stage).toBe('throttled'),
+    );
     expect(observedOf(throttled.message.id)).toHaveLength(0);
     await h.log.waitFor(
       mailboxSyncHealthChangedV1,
-      (p) => p.mailboxKey === `google:${SAM_GMAIL}` && p.stage === 'throttled' && p.lastError?.code === 'rate_limited',
+      (p) =>
+        p.mailboxKey === `google:${SAM_GMAIL}` &&
+        p.stage === 'throttled' &&
+        p.lastError?.code === 'rate_limited',
     );
 
     h.sandbox.control.clearFaults();
     await waitObserved(throttled.message.id);
-    await expectEventually(async () => expect((await h.mailbox(SAM_GMAIL, 'google'))?.stage).toBe('watching'));
+    await expectEventually(async () =>
+      expect((await h.mailbox(SAM_GMAIL, 'google'))?.stage).toBe('watching'),
+    );
     const stages = h.log
       .of(mailboxSyncHealthChangedV1, (p) => p.mailboxKey === `google:${SAM_GMAIL}`)
       .map((p) => p.stage);
@@ -355,13 +422,22 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
 
   it('Graph delta expired (410): the folder is re-listed from its last sync and nothing in the gap is lost', async () => {
     h.sandbox.control.setNotificationBehaviour('microsoft', { drop: true });
-    await h.query(`UPDATE mail_gateway.mailboxes SET last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`, [
-      `microsoft:${SAM_OUTLOOK}`,
-    ]);
-    const inGap = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'Delta gap', text: 'g' });
+    await h.query(
+      `UPDATE mail_gateway.mailboxes SET last_pull_at = now() + interval '1 hour' WHERE mailbox_key = $1`,
+      [`microsoft:${SAM_OUTLOOK}`],
+    );
+    const inGap = await h.sandbox.control.deliver(SAM_OUTLOOK, {
+      from: ALEX,
+      subject: 'Delta gap',
+      text: 'g',
+    });
     h.sandbox.control.expireDelta(SAM_OUTLOOK);
     h.sandbox.control.setNotificationBehaviour('microsoft', { drop: false });
-    const after = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'After delta gap', text: 'a' });
+    const after = await h.sandbox.control.deliver(SAM_OUTLOOK, {
+      from: ALEX,
+      subject: 'After delta gap',
+      text: 'a',
+    });
     await waitObserved(inGap.message.id);
     await waitObserved(after.message.id);
     await h.query(`UPDATE mail_gateway.mailboxes SET last_pull_at = now() WHERE mailbox_key = $1`, [
@@ -369,7 +445,9 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     ]);
     await handOffsConsumed();
     // Only the gap was re-listed: older Inbox mail (observed long ago, or from before connecting) is not re-emitted.
-    const ids = h.log.of(messageObservedV1, (p) => p.mailboxKey === `microsoft:${SAM_OUTLOOK}`).map((p) => p.message.providerMessageId);
+    const ids = h.log
+      .of(messageObservedV1, (p) => p.mailboxKey === `microsoft:${SAM_OUTLOOK}`)
+      .map((p) => p.message.providerMessageId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(
       h.log.of(
@@ -383,9 +461,15 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
   it('SYN-4 + CON-4: one mailbox is watched once for two connections, and stops when no active connection needs it', async () => {
     const first = await h.connect(LEE_OUTLOOK, 'microsoft', 'loc_a');
     const second = await h.connect(LEE_OUTLOOK, 'microsoft', 'loc_b');
-    expect(await h.query(`SELECT id FROM mail_gateway.mailboxes WHERE mailbox_key = $1`, [first.mailboxKey])).toHaveLength(1);
+    expect(
+      await h.query(`SELECT id FROM mail_gateway.mailboxes WHERE mailbox_key = $1`, [first.mailboxKey]),
+    ).toHaveLength(1);
     expect(h.sandbox.control.subscriptions(LEE_OUTLOOK)).toHaveLength(2);
-    const delivered = await h.sandbox.control.deliver(LEE_OUTLOOK, { from: ALEX, subject: 'For Lee', text: 'l' });
+    const delivered = await h.sandbox.control.deliver(LEE_OUTLOOK, {
+      from: ALEX,
+      subject: 'For Lee',
+      text: 'l',
+    });
     await waitObserved(delivered.message.id);
     await handOffsConsumed();
     expect(observedOf(delivered.message.id)).toHaveLength(1);
@@ -402,14 +486,18 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     await disconnect(first);
     await expectEventually(async () =>
       expect(
-        await h.query(`SELECT status FROM mail_gateway.mailbox_connections WHERE connection_id = $1`, [first.connectionId]),
+        await h.query(`SELECT status FROM mail_gateway.mailbox_connections WHERE connection_id = $1`, [
+          first.connectionId,
+        ]),
       ).toEqual([{ status: 'disconnected' }]),
     );
     expect((await h.mailbox(LEE_OUTLOOK, 'microsoft'))?.stage).toBe('watching');
     expect(h.sandbox.control.subscriptions(LEE_OUTLOOK)).toHaveLength(2);
 
     await disconnect(second);
-    await expectEventually(async () => expect((await h.mailbox(LEE_OUTLOOK, 'microsoft'))?.stage).toBe('stopped'));
+    await expectEventually(async () =>
+      expect((await h.mailbox(LEE_OUTLOOK, 'microsoft'))?.stage).toBe('stopped'),
+    );
     expect(h.sandbox.control.subscriptions(LEE_OUTLOOK)).toHaveLength(0);
     const [stopped] = await h.log.waitFor(
       mailboxSyncHealthChangedV1,
@@ -422,18 +510,32 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     h.sandbox.control.revokeTokens(KIM_GMAIL);
     h.identity.reauthRequired.add(kimConnection.connectionId);
     const cursor = (await h.mailbox(KIM_GMAIL, 'google'))?.history_id;
-    const whilePausing = await h.sandbox.control.deliver(KIM_GMAIL, { from: ALEX, subject: 'Grant died', text: 'd' });
-    await expectEventually(async () => expect((await h.mailbox(KIM_GMAIL, 'google'))?.stage).toBe('paused_auth'));
+    const whilePausing = await h.sandbox.control.deliver(KIM_GMAIL, {
+      from: ALEX,
+      subject: 'Grant died',
+      text: 'd',
+    });
+    await expectEventually(async () =>
+      expect((await h.mailbox(KIM_GMAIL, 'google'))?.stage).toBe('paused_auth'),
+    );
     const [paused] = await h.log.waitFor(
       mailboxSyncHealthChangedV1,
       (p) => p.mailboxKey === kimConnection.mailboxKey && p.stage === 'paused_auth',
     );
     expect(paused.lastError?.code).toBe('auth_revoked');
     expect(paused.connections).toEqual([
-      { connectionId: kimConnection.connectionId, locationId: kimConnection.locationId, userId: kimConnection.userId },
+      {
+        connectionId: kimConnection.connectionId,
+        locationId: kimConnection.locationId,
+        userId: kimConnection.userId,
+      },
     ]);
     expect((await h.mailbox(KIM_GMAIL, 'google'))?.history_id).toBe(cursor);
-    const whilePaused = await h.sandbox.control.deliver(KIM_GMAIL, { from: ALEX, subject: 'While paused', text: 'p' });
+    const whilePaused = await h.sandbox.control.deliver(KIM_GMAIL, {
+      from: ALEX,
+      subject: 'While paused',
+      text: 'p',
+    });
     expect(observedOf(whilePausing.message.id)).toHaveLength(0);
 
     // The user re-consents: identity-connections serves tokens again and says so.
@@ -441,6 +543,8 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     await h.publish(eventCatalog.create(connectionReactivatedV1, { connection: kimConnection }));
     await waitObserved(whilePausing.message.id);
     await waitObserved(whilePaused.message.id);
-    await expectEventually(async () => expect((await h.mailbox(KIM_GMAIL, 'google'))?.stage).toBe('watching'));
+    await expectEventually(async () =>
+      expect((await h.mailbox(KIM_GMAIL, 'google'))?.stage).toBe('watching'),
+    );
   });
 });

@@ -61,8 +61,10 @@ export class MailboxWatchService {
     try {
       if (mailbox.provider === 'google') {
         if (this.config.GMAIL_PUBSUB_TOPIC && mailbox.watchExpiresAt) {
-          await this.policy.run(target, { operation: 'users.stop', units: GMAIL_QUOTA_UNITS.stop, idempotent: true }, (t) =>
-            this.gmail.stop(t),
+          await this.policy.run(
+            target,
+            { operation: 'users.stop', units: GMAIL_QUOTA_UNITS.stop, idempotent: true },
+            (t) => this.gmail.stop(t),
           );
         }
       } else {
@@ -118,7 +120,10 @@ export class MailboxWatchService {
       historyId ??= watch.historyId;
       watchExpiresAt = watch.expiration;
       watchRenewAt = new Date(
-        Math.min(now.getTime() + this.config.GMAIL_WATCH_RENEW_HOURS * HOUR_MS, watch.expiration.getTime() - HOUR_MS),
+        Math.min(
+          now.getTime() + this.config.GMAIL_WATCH_RENEW_HOURS * HOUR_MS,
+          watch.expiration.getTime() - HOUR_MS,
+        ),
       );
     } else if (!historyId) {
       // No Pub/Sub topic configured: the mailbox is followed by the safety-net poll alone.
@@ -147,7 +152,8 @@ export class MailboxWatchService {
     const now = new Date();
     // Subscribe first, then baseline: a message arriving in between is received after `import_after`.
     const fresh = (await this.mailboxes.foldersOf(mailbox.id)).length === 0;
-    for (const folder of GRAPH_FOLDERS) await this.mailboxes.ensureFolder(this.dataSource, mailbox.id, folder, now);
+    for (const folder of GRAPH_FOLDERS)
+      await this.mailboxes.ensureFolder(this.dataSource, mailbox.id, folder, now);
     const renewAt = await this.ensureSubscriptions(mailbox);
     await this.uow.run((tx) =>
       this.health.apply(tx, mailbox.id, {
@@ -182,13 +188,16 @@ export class MailboxWatchService {
     const id = folder.subscriptionId;
     const dueForRenewal =
       folder.subscriptionAction === 'renew' ||
-      (folder.subscriptionExpiresAt !== null && folder.subscriptionExpiresAt.getTime() - now < lifetimeMs / 2);
+      (folder.subscriptionExpiresAt !== null &&
+        folder.subscriptionExpiresAt.getTime() - now < lifetimeMs / 2);
     if (id && folder.subscriptionAction !== 'recreate') {
       if (!dueForRenewal && folder.subscriptionExpiresAt) return folder.subscriptionExpiresAt;
       try {
         // A renewing PATCH also reauthorizes (reauthorizationRequired).
-        const renewed = await this.policy.run(target, { operation: 'subscriptions.renew', idempotent: true }, (t) =>
-          this.graph.renewSubscription(t, id, expiresAt),
+        const renewed = await this.policy.run(
+          target,
+          { operation: 'subscriptions.renew', idempotent: true },
+          (t) => this.graph.renewSubscription(t, id, expiresAt),
         );
         await this.mailboxes.updateFolder(this.dataSource, mailbox.id, folder.folder, {
           subscriptionExpiresAt: renewed.expiresAt,
@@ -203,14 +212,17 @@ export class MailboxWatchService {
     const base = this.config.PUBLIC_URL.replace(/\/$/, '');
     // ≥128 random bits per subscription; only its digest is stored.
     const clientState = randomBytes(32).toString('base64url');
-    const created = await this.policy.run(target, { operation: 'subscriptions.create', idempotent: true }, (t) =>
-      this.graph.createSubscription(t, {
-        folder: folder.folder,
-        notificationUrl: `${base}/v1/webhooks/microsoft`,
-        lifecycleNotificationUrl: `${base}/v1/webhooks/microsoft/lifecycle`,
-        clientState,
-        expiresAt,
-      }),
+    const created = await this.policy.run(
+      target,
+      { operation: 'subscriptions.create', idempotent: true },
+      (t) =>
+        this.graph.createSubscription(t, {
+          folder: folder.folder,
+          notificationUrl: `${base}/v1/webhooks/microsoft`,
+          lifecycleNotificationUrl: `${base}/v1/webhooks/microsoft/lifecycle`,
+          clientState,
+          expiresAt,
+        }),
     );
     await this.uow.run(async (tx) => {
       await this.mailboxes.updateFolder(tx.manager, mailbox.id, folder.folder, {

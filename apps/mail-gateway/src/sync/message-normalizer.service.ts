@@ -47,14 +47,17 @@ export function headerFromHead(head: Buffer, name: string): string | undefined {
   const wanted = name.toLowerCase();
   for (const line of block.split(/\r?\n/)) {
     const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted) return line.slice(colon + 1).trim();
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted)
+      return line.slice(colon + 1).trim();
   }
   return undefined;
 }
 
 function truncate(text: string | undefined, max: number): { value: string | null; truncated: boolean } {
   if (text === undefined) return { value: null, truncated: false };
-  return text.length > max ? { value: text.slice(0, max), truncated: true } : { value: text, truncated: false };
+  return text.length > max
+    ? { value: text.slice(0, max), truncated: true }
+    : { value: text, truncated: false };
 }
 
 /** Addresses the event contract accepts (a quoted local part with spaces, say, cannot be matched anyway). */
@@ -72,7 +75,9 @@ const messageId = (id: string | undefined): string | null => (id && id.length <=
 /** Keeps the root and the most recent ids, as threaders need (RFC 5322 §3.6.4 trimming). */
 function references(ids: readonly string[]): string[] {
   const valid = ids.filter((id) => id.length <= 998);
-  return valid.length <= MAX_REFERENCES ? valid : [valid[0], ...valid.slice(valid.length - (MAX_REFERENCES - 1))];
+  return valid.length <= MAX_REFERENCES
+    ? valid
+    : [valid[0], ...valid.slice(valid.length - (MAX_REFERENCES - 1))];
 }
 
 /**
@@ -135,6 +140,11 @@ export class MessageNormalizer {
       rawObjectKey: raw.key,
       ...(ref ? { mailbridgeRef: ref.slice(0, 200) } : {}),
     };
-    return { message, direction, inSent: source.inSent, labels: source.labels.slice(0, 100).map((l) => l.slice(0, 256)) };
+    return {
+      message,
+      direction,
+      inSent: source.inSent,
+      labels: source.labels.slice(0, 100).map((l) => l.slice(0, 256)),
+    };
   }
 }

@@ -72,7 +72,10 @@ export class SyncHealthService {
         backoffUntil: new Date(now + (failure.retryAfterMs ?? backoffWithJitter(failures, 1_000, 60_000))),
       };
     } else {
-      patch = { stage: 'error', backoffUntil: new Date(now + backoffWithJitter(failures, 1_000, 15 * 60_000)) };
+      patch = {
+        stage: 'error',
+        backoffUntil: new Date(now + backoffWithJitter(failures, 1_000, 15 * 60_000)),
+      };
     }
     const code = failure?.code ?? 'internal_error';
     const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
@@ -90,7 +93,13 @@ export class SyncHealthService {
   }
 
   /** CON-5 / expired cursors: a time range that may not have synced, shown to the CRM. Never a silent jump. */
-  async emitGap(tx: TransactionContext, mailbox: MailboxEntity, from: Date, to: Date, reason: string): Promise<void> {
+  async emitGap(
+    tx: TransactionContext,
+    mailbox: MailboxEntity,
+    from: Date,
+    to: Date,
+    reason: string,
+  ): Promise<void> {
     if (to.getTime() <= from.getTime()) return;
     const connections = await this.connectionsPayload(tx, mailbox.id);
     tx.emit(mailboxSyncGapV1, {
@@ -139,7 +148,10 @@ export class SyncHealthService {
             }
           : null,
     });
-    await this.mailboxes.update(tx.manager, mailbox.id, { healthSignature: signature, healthPublishedAt: new Date() });
+    await this.mailboxes.update(tx.manager, mailbox.id, {
+      healthSignature: signature,
+      healthPublishedAt: new Date(),
+    });
   }
 
   /** Prometheus gauges per mailbox, refreshed by the scheduler. */

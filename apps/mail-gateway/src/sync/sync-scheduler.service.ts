@@ -53,7 +53,10 @@ export class SyncScheduler implements OnApplicationBootstrap, BeforeApplicationS
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      const due = await this.mailboxes.due(this.config.SAFETY_NET_POLL_SECONDS, this.config.PULL_CONCURRENCY * 4);
+      const due = await this.mailboxes.due(
+        this.config.SAFETY_NET_POLL_SECONDS,
+        this.config.PULL_CONCURRENCY * 4,
+      );
       for (const id of due) this.queued.add(id);
       this.drain();
       if (Date.now() - this.lastGauges > GAUGE_REFRESH_MS) {

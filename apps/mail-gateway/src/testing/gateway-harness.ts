@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -57,7 +58,7 @@ export class EventLog {
     return expectEventually(
       () => {
         const found = this.of(def, where);
-        expect(found.length).toBeGreaterThanOrEqual(count);
+        assert.ok(found.length >= count, `expected ${count} ${def.type} event(s), found ${found.length}`);
         return found;
       },
       { timeoutMs, intervalMs: 100 },
@@ -108,8 +109,9 @@ export class IdentityStub {
       return send(401, { error: { code: 'invalid_service_credential' } });
     }
     const connectionId = decodeURIComponent(match[1]);
-    const forceRefresh = (JSON.parse(Buffer.concat(chunks).toString() || '{}') as { forceRefresh?: boolean })
-      .forceRefresh === true;
+    const forceRefresh =
+      (JSON.parse(Buffer.concat(chunks).toString() || '{}') as { forceRefresh?: boolean }).forceRefresh ===
+      true;
     this.calls.push({ connectionId, forceRefresh });
     const connection = this.connections.get(connectionId);
     if (!connection) return send(404, { error: { code: 'connection_not_found' } });
@@ -144,7 +146,11 @@ export interface GatewayHarness {
   /** Publishes events as their producing service would (identity-connections, sync-engine). */
   publish(...events: EventEnvelope[]): Promise<void>;
   /** A connection of this sandbox mailbox becomes active; resolves once mail-gateway watches the mailbox. */
-  connect(address: string, provider: 'google' | 'microsoft', locationId?: string): Promise<ConnectionSnapshot>;
+  connect(
+    address: string,
+    provider: 'google' | 'microsoft',
+    locationId?: string,
+  ): Promise<ConnectionSnapshot>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   mailbox(address: string, provider: 'google' | 'microsoft'): Promise<Record<string, unknown> | undefined>;
   /** Stops the gateway (as a crash or a deploy would) and starts a fresh one on the same database and bus. */
@@ -193,7 +199,7 @@ function kafkaBus(brokers: string[], clientId: string): KafkaEventBus {
 }
 
 /**
- * mail-gateway as it runs in production, in this process: a real Nest app on a fixed port (its PUBLIC_URL must be
+ * Jest-free (the benchmark uses it too). mail-gateway as it runs in production, in this process: a real Nest app on a fixed port (its PUBLIC_URL must be
  * known before it starts: Graph subscriptions carry it), PostgreSQL, Kafka (mock cluster), the sandbox providers,
  * and identity-connections' token route played by {@link IdentityStub}.
  */
@@ -205,8 +211,15 @@ export async function startGatewayHarness(
     createTestDatabase('mb_gateway'),
     startSandboxProviders({
       ...options.sandbox,
-      google: { pushMinIntervalMs: 0, pushRetry: { minBackoffMs: 200, maxBackoffMs: 1_000 }, ...options.sandbox?.google },
-      microsoft: { notificationRetry: { minBackoffMs: 200, maxBackoffMs: 1_000 }, ...options.sandbox?.microsoft },
+      google: {
+        pushMinIntervalMs: 0,
+        pushRetry: { minBackoffMs: 200, maxBackoffMs: 1_000 },
+        ...options.sandbox?.google,
+      },
+      microsoft: {
+        notificationRetry: { minBackoffMs: 200, maxBackoffMs: 1_000 },
+        ...options.sandbox?.microsoft,
+      },
     }),
   ]);
   trustCa(sandbox.caCertPem);
@@ -274,7 +287,10 @@ export async function startGatewayHarness(
     gateway: await startGateway(),
     publish: (...events) =>
       producer.publish(
-        events.map((envelope) => ({ topic: eventCatalog.find(envelope.type, envelope.version)!.topic, envelope })),
+        events.map((envelope) => ({
+          topic: eventCatalog.find(envelope.type, envelope.version)!.topic,
+          envelope,
+        })),
       ),
     query,
     mailbox: async (address, provider) =>
@@ -300,15 +316,15 @@ export async function startGatewayHarness(
       await expectEventually(
         async () => {
           const mailbox = await harness.mailbox(address, provider);
-          expect(mailbox?.stage).toBe('watching');
+          assert.equal(mailbox?.stage, 'watching');
           if (provider === 'microsoft') {
             // The baseline round (CON-6) has run: both folders hold a delta link.
             const folders = await query<{ link: string | null; import_after: Date | null }>(
               `SELECT link, import_after FROM mail_gateway.graph_folders WHERE mailbox_id = $1`,
               [mailbox?.id],
             );
-            expect(folders).toHaveLength(2);
-            for (const f of folders) expect(f.import_after).toBeNull();
+            assert.equal(folders.length, 2);
+            for (const f of folders) assert.equal(f.import_after, null);
           }
         },
         { timeoutMs: 30_000, intervalMs: 100 },

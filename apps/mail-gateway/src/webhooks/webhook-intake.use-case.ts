@@ -59,7 +59,9 @@ export class WebhookIntakeUseCase {
    */
   async graphNotifications(body: unknown): Promise<number> {
     const items = parseGraphNotifications(body);
-    const targets = await this.mailboxes.subscriptionTargets([...new Set(items.map((i) => i.subscriptionId))]);
+    const targets = await this.mailboxes.subscriptionTargets([
+      ...new Set(items.map((i) => i.subscriptionId)),
+    ]);
     const authentic = items.flatMap((item) => {
       const target = targets.get(item.subscriptionId);
       return target && clientStateMatches(item.clientState, target.clientStateDigest)

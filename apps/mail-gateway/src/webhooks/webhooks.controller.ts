@@ -24,7 +24,10 @@ export class WebhooksController {
       'Verifies the push OIDC token (signature, issuer, audience, service account) before anything else; 401 otherwise. ' +
       'Answers 204 once the notification is durably handed off; the mailbox is pulled afterwards.',
   })
-  async gmail(@Headers('authorization') authorization: string | undefined, @Body() body: unknown): Promise<void> {
+  async gmail(
+    @Headers('authorization') authorization: string | undefined,
+    @Body() body: unknown,
+  ): Promise<void> {
     const timer = this.metrics.webhookAckSeconds.startTimer({ provider: 'google' });
     try {
       await this.intake.gmailPush(authorization, body);
@@ -61,7 +64,11 @@ export class WebhooksController {
     await this.handleGraph(validationToken, body, res);
   }
 
-  private async handleGraph(validationToken: string | undefined, body: unknown, res: Response): Promise<void> {
+  private async handleGraph(
+    validationToken: string | undefined,
+    body: unknown,
+    res: Response,
+  ): Promise<void> {
     if (typeof validationToken === 'string') {
       this.metrics.webhookRequests.inc({ provider: 'microsoft', outcome: 'validation' });
       // Express has already URL-decoded it; it goes back as opaque plain text.

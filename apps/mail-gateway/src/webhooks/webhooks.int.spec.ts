@@ -29,7 +29,8 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
   });
 
   const api = () => request(h.gateway.app.getHttpServer());
-  const handOffs = (mailboxKey: string) => h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === mailboxKey);
+  const handOffs = (mailboxKey: string) =>
+    h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === mailboxKey);
   const pushBody = (emailAddress: string) => ({
     message: {
       data: Buffer.from(JSON.stringify({ emailAddress, historyId: '999999' })).toString('base64'),
@@ -50,7 +51,11 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
     const before = handOffs(`microsoft:${SAM_OUTLOOK}`).length;
     await api()
       .post('/v1/webhooks/microsoft')
-      .send({ value: [{ subscriptionId: sub.id, clientState: sub.clientState, changeType: 'created', resource: 'x' }] })
+      .send({
+        value: [
+          { subscriptionId: sub.id, clientState: sub.clientState, changeType: 'created', resource: 'x' },
+        ],
+      })
       .expect(202);
     await expectEventually(() => expect(handOffs(`microsoft:${SAM_OUTLOOK}`).length).toBe(before + 1));
   };
@@ -75,7 +80,9 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
       },
     );
     const before = handOffs(`google:${SAM_GMAIL}`).length;
-    const rejectedBefore = await metric(/^mail_gateway_webhook_rejected_total\{.*provider="google".*reason="invalid_token"/);
+    const rejectedBefore = await metric(
+      /^mail_gateway_webhook_rejected_total\{.*provider="google".*reason="invalid_token"/,
+    );
     const res = await api()
       .post('/v1/webhooks/gmail')
       .set('Authorization', `Bearer ${forged}`)
@@ -89,7 +96,9 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
     expect(
       await metric(/^mail_gateway_webhook_rejected_total\{.*provider="google".*reason="invalid_token"/),
     ).toBe(rejectedBefore + 1);
-    expect(await metric(/^mail_gateway_webhook_rejected_total\{.*provider="google".*reason="missing_token"/)).toBe(1);
+    expect(
+      await metric(/^mail_gateway_webhook_rejected_total\{.*provider="google".*reason="missing_token"/),
+    ).toBe(1);
   });
 
   it('a genuine push token for the wrong audience or service account is refused with 401; the next right one is accepted', async () => {
@@ -99,20 +108,35 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
       metric(new RegExp(`^mail_gateway_webhook_rejected_total\\{.*provider="google".*reason="${reason}"`));
     const invalidBefore = await refusedFor('invalid_token');
 
-    h.sandbox.control.setPushEndpoint({ pushEndpoint: endpoint, audience: 'https://someone-else.example/push' });
-    const first = await h.sandbox.control.deliver(SAM_GMAIL, { from: 'alex@example.com', subject: 'Aud', text: 'a' });
-    await expectEventually(async () => expect(await refusedFor('invalid_token')).toBeGreaterThan(invalidBefore));
+    h.sandbox.control.setPushEndpoint({
+      pushEndpoint: endpoint,
+      audience: 'https://someone-else.example/push',
+    });
+    const first = await h.sandbox.control.deliver(SAM_GMAIL, {
+      from: 'alex@example.com',
+      subject: 'Aud',
+      text: 'a',
+    });
+    await expectEventually(async () =>
+      expect(await refusedFor('invalid_token')).toBeGreaterThan(invalidBefore),
+    );
 
     h.sandbox.control.setPushEndpoint({
       pushEndpoint: endpoint,
       audience: env.GMAIL_PUSH_AUDIENCE,
       serviceAccountEmail: 'intruder@evil.iam.gserviceaccount.com',
     });
-    const second = await h.sandbox.control.deliver(SAM_GMAIL, { from: 'alex@example.com', subject: 'SA', text: 's' });
+    const second = await h.sandbox.control.deliver(SAM_GMAIL, {
+      from: 'alex@example.com',
+      subject: 'SA',
+      text: 's',
+    });
     await expectEventually(async () => expect(await refusedFor('wrong_service_account')).toBeGreaterThan(0));
     await sentinel();
     expect(handOffs(`google:${SAM_GMAIL}`)).toHaveLength(before);
-    expect(h.sandbox.control.notifications('google').filter((n) => n.status === 401).length).toBeGreaterThan(1);
+    expect(h.sandbox.control.notifications('google').filter((n) => n.status === 401).length).toBeGreaterThan(
+      1,
+    );
 
     // The subscription fixed: the next notification is accepted and the pull brings everything since the cursor.
     h.sandbox.control.setPushEndpoint({
@@ -120,7 +144,11 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
       audience: env.GMAIL_PUSH_AUDIENCE,
       serviceAccountEmail: env.GMAIL_PUSH_SERVICE_ACCOUNT,
     });
-    const third = await h.sandbox.control.deliver(SAM_GMAIL, { from: 'alex@example.com', subject: 'OK', text: 'o' });
+    const third = await h.sandbox.control.deliver(SAM_GMAIL, {
+      from: 'alex@example.com',
+      subject: 'OK',
+      text: 'o',
+    });
     for (const d of [first, second, third]) {
       await h.log.waitFor(messageObservedV1, (p) => p.message.providerMessageId === d.message.id);
     }
@@ -132,7 +160,9 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
     const before = handOffs(`microsoft:${SAM_OUTLOOK}`).length;
     const bad = await api()
       .post('/v1/webhooks/microsoft')
-      .send({ value: [{ subscriptionId: sub.id, clientState: 'guessed', changeType: 'created', resource: 'r' }] });
+      .send({
+        value: [{ subscriptionId: sub.id, clientState: 'guessed', changeType: 'created', resource: 'r' }],
+      });
     expect(bad.status).toBe(401);
     expect(bad.body.error.code).toBe('invalid_client_state');
     await api()
@@ -148,7 +178,9 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
     expect(handOffs(`microsoft:${SAM_OUTLOOK}`)).toHaveLength(before + 1);
     expect(h.sandbox.control.subscriptions(SAM_OUTLOOK).map((s) => s.id)).toContain(sub.id);
     expect(
-      await metric(/^mail_gateway_webhook_rejected_total\{.*provider="microsoft".*reason="invalid_client_state"/),
+      await metric(
+        /^mail_gateway_webhook_rejected_total\{.*provider="microsoft".*reason="invalid_client_state"/,
+      ),
     ).toBe(3);
   });
 

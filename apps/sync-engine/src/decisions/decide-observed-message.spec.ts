@@ -563,6 +563,14 @@ describe('decideObservedMessage: connection changes (CON-3, CON-4)', () => {
     expect(published(d).map((s) => s.reason)).toEqual(['connection_disconnected']);
   });
 
+  it('SYN-2: a synced thread whose contact was deleted in the CRM no longer delivers (recorded, not published)', () => {
+    const d = decideObservedMessage(
+      decisionInput({ observed: reply, bindings: [{ ...bound, contactDeleted: true }], keyMatches: matches }),
+    );
+    expect(d.deliveries).toEqual([]);
+    expect(d.skips).toEqual([expect.objectContaining({ reason: 'contact_deleted', publish: false })]);
+  });
+
   it('CON-3: after update email, a reply in a thread synced through the old mailbox is skipped with its reason', () => {
     const d = decideObservedMessage(
       decisionInput({

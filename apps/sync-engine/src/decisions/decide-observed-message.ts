@@ -2,7 +2,7 @@ import { CanonicalMessage, MailboxAddress, conversationIdFor } from '@mailbridge
 import { isForward, normalizeAddress, recipientsInHeaderOrder } from '@mailbridge/domain-mail';
 import { applyInboundAttachmentRules } from './attachments';
 import type {
-  BindingEndReason,
+  InactiveReason,
   BindingKeyValue,
   BindingView,
   ConnectionView,
@@ -22,10 +22,20 @@ import { LookupKey, lookupKeys, messageKey, ownKeys } from './thread-keys';
 export const isLive = (c: Pick<ConnectionView, 'status'>): boolean =>
   c.status === 'active' || c.status === 'reauth_required';
 
-const END_RULE: Record<BindingEndReason, string> = {
+const END_RULE: Record<InactiveReason, string> = {
   connection_disconnected: 'CON-4',
   connection_replaced: 'CON-3',
   rebound_elsewhere: 'SYN-4',
+  contact_deleted: 'SYN-2',
+};
+
+const END_DETAIL: Record<InactiveReason, string> = {
+  connection_disconnected:
+    'the thread was synced through a connection that was disconnected; it does not sync again',
+  connection_replaced:
+    'the thread was synced through a mailbox that was replaced (update email); it no longer syncs',
+  rebound_elsewhere: 'the user replied to this thread from another location; it syncs there only',
+  contact_deleted: 'the contact of this thread was deleted in the CRM',
 };
 
 /** Accumulates one decision; the decide functions only say what happens and why. */
@@ -262,14 +272,14 @@ function decideBoundThread(
   const { observed } = input;
   const m = observed.message;
   const active: BindingView[] = [];
-  const ended = new Map<string, { binding: BindingView; reason: BindingEndReason }>();
+  const ended = new Map<string, { binding: BindingView; reason: InactiveReason }>();
   for (const binding of [...bindings].sort((x, y) => x.bindingId.localeCompare(y.bindingId))) {
     const reason = endReason(binding, connById);
     if (!reason) active.push(binding);
     else {
       const prev = ended.get(binding.locationId);
       // A location that lost its connection says so, rather than "bound elsewhere".
-      if (!prev || (prev.reason === 'rebound_elsewhere' && reason !== 'rebound_elsewhere'))
+      if (!prev || (prev.reason !== 'connection_disconnected' && prev.reason !== 'connection_replaced'))
         ended.set(binding.locationId, { binding, reason });
     }
   }
@@ -312,27 +322,23 @@ function decideBoundThread(
       connectionId: binding.connectionId,
       reason: reason === 'rebound_elsewhere' ? 'thread_bound_elsewhere' : reason,
       rule,
-      detail:
-        reason === 'connection_disconnected'
-          ? 'the thread was synced through a connection that was disconnected; it does not sync again'
-          : reason === 'connection_replaced'
-            ? 'the thread was synced through a mailbox that was replaced (update email); it no longer syncs'
-            : 'the user replied to this thread from another location; it syncs there only',
-      // A user's choice of another location is not news to this one.
-      publish: reason !== 'rebound_elsewhere',
+      detail: END_DETAIL[reason],
+      // A user's choice of another location is not news to this one, nor is mail of a contact it deleted.
+      publish: reason === 'connection_disconnected' || reason === 'connection_replaced',
     });
   }
 }
 
-/** The binding's end, also when the connection ended before the binding heard of it. */
+/** Why the binding does not deliver (also when its connection ended before it heard of it); null when it does. */
 function endReason(
   binding: BindingView,
   connById: ReadonlyMap<string, ConnectionView>,
-): BindingEndReason | null {
+): InactiveReason | null {
   if (binding.status === 'ended') return binding.endReason ?? 'connection_disconnected';
   const status = connById.get(binding.connectionId)?.status;
   if (status === 'disconnected') return 'connection_disconnected';
   if (status === 'replaced') return 'connection_replaced';
+  if (binding.contactDeleted) return 'contact_deleted';
   return null;
 }
 

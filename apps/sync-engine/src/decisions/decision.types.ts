@@ -27,6 +27,9 @@ export interface ConnectionView {
 /** Why a binding no longer syncs. */
 export type BindingEndReason = 'connection_disconnected' | 'connection_replaced' | 'rebound_elsewhere';
 
+/** Why a binding does not deliver now: it ended, or its contact was deleted from the CRM. */
+export type InactiveReason = BindingEndReason | 'contact_deleted';
+
 /** A synced thread: one provider thread of one mailbox bound to one conversation of one location through one connection. */
 export interface BindingView {
   readonly bindingId: string;
@@ -40,6 +43,8 @@ export interface BindingView {
   readonly originRule: string;
   readonly status: 'active' | 'ended';
   readonly endReason: BindingEndReason | null;
+  /** The bound contact was deleted in the CRM: no new mail matches it (contact.deleted). */
+  readonly contactDeleted?: boolean;
 }
 
 /** One key of the observed message that found a binding (see thread-keys.ts). */
@@ -127,6 +132,7 @@ export type SkipReason =
   | 'no_recipient'
   | 'no_matching_contact'
   | 'thread_bound_elsewhere'
+  | 'contact_deleted'
   | 'no_live_connection'
   | 'duplicate';
 

@@ -138,6 +138,15 @@ describe('routeEmailRequest', () => {
     expect(routeOf(request({ attachments: [attachment()] }), [gmail]).outcome).toBe('send');
   });
 
+  it('ATT-3: an attachment without an object store key is refused: bytes never travel in events', () => {
+    const inline = attachment({ objectKey: undefined });
+    expect(routeOf(request({ attachments: [inline] }), [gmail])).toMatchObject({
+      outcome: 'refuse',
+      code: 'attachment_unavailable',
+      rule: 'ATT-3',
+    });
+  });
+
   it('refuses a request whose conversation is not the contact’s', () => {
     expect(
       routeOf(request({ conversationId: conversationIdFor('loc_a', 'ct_other') }), [gmail]),

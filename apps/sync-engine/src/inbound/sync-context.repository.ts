@@ -78,8 +78,10 @@ export class SyncContextRepository {
     }> = await tx.query(
       `WITH conns AS (
          SELECT connection_id, location_id, user_id, provider, email_normalized, mailbox_key, sync_scope, status
-         FROM sync_engine.connection_projection
-         WHERE mailbox_key = $1 OR ($2::text IS NOT NULL AND user_id = $2)
+         FROM sync_engine.connection_projection WHERE mailbox_key = $1
+         UNION
+         SELECT connection_id, location_id, user_id, provider, email_normalized, mailbox_key, sync_scope, status
+         FROM sync_engine.connection_projection WHERE $2::text IS NOT NULL AND user_id = $2
        ),
        mailboxes AS (
          SELECT $1::text AS mailbox_key
@@ -93,14 +95,19 @@ export class SyncContextRepository {
        SELECT
          (SELECT coalesce(json_agg(c), '[]') FROM conns c) AS connections,
          (SELECT coalesce(json_agg(x), '[]') FROM matches x) AS key_matches,
-         (SELECT coalesce(json_agg(b), '[]') FROM sync_engine.thread_binding b
-           WHERE b.binding_id IN (SELECT binding_id FROM matches)) AS bindings,
+         (SELECT coalesce(json_agg(x), '[]') FROM (
+             SELECT b.*, coalesce(ct.deleted, false) AS contact_deleted
+             FROM sync_engine.thread_binding b
+             LEFT JOIN sync_engine.contact_projection ct
+               ON ct.location_id = b.location_id AND ct.contact_id = b.contact_id
+             WHERE b.binding_id IN (SELECT binding_id FROM matches)) x) AS bindings,
          (SELECT coalesce(json_agg(json_build_object(
              'location_id', ct.location_id, 'contact_id', ct.contact_id, 'email_normalized', ct.email_normalized,
              'assigned_user_id', ct.assigned_user_id, 'created_at', ct.created_at)), '[]')
            FROM sync_engine.contact_projection ct
            WHERE NOT ct.deleted AND ct.email_normalized = ANY($5::text[])
-             AND (ct.location_id IN (SELECT location_id FROM conns WHERE mailbox_key = $1) OR ct.location_id = $3)
+             AND ct.location_id IN (SELECT location_id FROM conns WHERE mailbox_key = $1
+                                    UNION ALL SELECT $3::text WHERE $3::text IS NOT NULL)
          ) AS contacts,
          (SELECT coalesce(json_agg(s), '[]') FROM (
              SELECT send_id, location_id, user_id, contact_id, conversation_id, connection_id, mailbox_key, binding_id,

@@ -20,6 +20,7 @@ export interface BindingRow {
   origin_rule: string;
   status: 'active' | 'ended';
   end_reason: BindingEndReason | null;
+  contact_deleted?: boolean;
 }
 
 export function toBindingView(r: BindingRow): BindingView {
@@ -34,6 +35,7 @@ export function toBindingView(r: BindingRow): BindingView {
     originRule: r.origin_rule,
     status: r.status,
     endReason: r.end_reason,
+    ...(r.contact_deleted ? { contactDeleted: true } : {}),
   };
 }
 

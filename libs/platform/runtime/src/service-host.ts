@@ -16,7 +16,12 @@ export interface ServiceDefinition {
   readonly entities: Function[];
   readonly migrations: Function[];
   readonly openApi: { readonly title: string; readonly description: string };
-  /** Extra set-up on the Nest application before it listens (e.g. raw-body routes). */
+  /**
+   * Routes that accept a larger JSON body than the service-wide limit (e.g. inline attachments), resolved once the
+   * application exists so they can come from the service's configuration. Express path patterns.
+   */
+  readonly jsonBodyLimits?: (app: INestApplication) => ReadonlyArray<{ path: string; limitBytes: number }>;
+  /** Extra set-up on the Nest application before it listens. */
   readonly configure?: (app: INestApplication) => void;
 }
 /* eslint-enable @typescript-eslint/no-unsafe-function-type */

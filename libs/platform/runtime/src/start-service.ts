@@ -1,5 +1,5 @@
 import { INestApplication, Module, ValidationPipe } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -53,6 +53,8 @@ export async function startService(
   app.disable('x-powered-by');
   app.set('trust proxy', 1);
   app.use(requestContextMiddleware(host.logger, metrics));
+  // Route-specific parsers first: body-parser skips a body that is already read, so the global limit applies elsewhere.
+  for (const { path, limitBytes } of definition.jsonBodyLimits?.(app) ?? []) app.use(path, json({ limit: limitBytes }));
   app.useBodyParser('json', { limit: host.bodyLimitBytes ?? 1_048_576 });
   app.use(translateBodyParserErrors);
   app.useGlobalFilters(new ErrorFilter(host.logger));

@@ -206,7 +206,10 @@ export class GmailApi {
    * are not base64-inflated into a JSON body. The upload URL ignores the service-level root URL, hence the per-call
    * `rootUrl`. Not retried here: a send is not idempotent.
    */
-  async send(token: string, request: { raw: Readable | Buffer; threadId?: string }): Promise<GmailMessageRef> {
+  async send(
+    token: string,
+    request: { raw: Readable | Buffer; threadId?: string },
+  ): Promise<GmailMessageRef> {
     const data = await this.call('users.messages.send', () =>
       this.client.users.messages.send(
         {

@@ -23,7 +23,8 @@ const NETWORK_CODES = new Set([
 
 function networkCode(error: unknown): string | undefined {
   const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
-  for (const code of [e?.code, e?.cause?.code]) if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+  for (const code of [e?.code, e?.cause?.code])
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
   return undefined;
 }
 
@@ -81,7 +82,8 @@ export function mapGoogleError(
   if (status === 429 || (status === 403 && reason !== undefined && RATE_LIMIT_REASONS.has(reason))) {
     return new GoogleProviderError('rate_limited', text, details);
   }
-  if (status === 401) return new GoogleProviderError('auth_revoked', text, { ...details, tokenRejected: true });
+  if (status === 401)
+    return new GoogleProviderError('auth_revoked', text, { ...details, tokenRejected: true });
   if (status === 403) {
     return new GoogleProviderError(
       reason === undefined || AUTH_REASONS.has(reason) ? 'auth_revoked' : 'invalid_request',

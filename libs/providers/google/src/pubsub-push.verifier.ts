@@ -46,15 +46,21 @@ export class PushTokenVerifier {
 
   async verify(authorization: string | undefined): Promise<void> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-    if (!match) throw new PushVerificationError('missing_token', 'Authorization: Bearer <OIDC token> is required');
+    if (!match)
+      throw new PushVerificationError('missing_token', 'Authorization: Bearer <OIDC token> is required');
     let payload;
     try {
-      payload = (await this.client.verifyIdToken({ idToken: match[1], audience: this.config.audience })).getPayload();
+      payload = (
+        await this.client.verifyIdToken({ idToken: match[1], audience: this.config.audience })
+      ).getPayload();
     } catch (error) {
       throw new PushVerificationError('invalid_token', `push token rejected: ${(error as Error).message}`);
     }
     if (!payload || payload.email !== this.config.serviceAccountEmail || payload.email_verified !== true) {
-      throw new PushVerificationError('wrong_service_account', 'push token is not from the expected service account');
+      throw new PushVerificationError(
+        'wrong_service_account',
+        'push token is not from the expected service account',
+      );
     }
   }
 }

@@ -43,12 +43,18 @@ export function mapGraphError(error: unknown, operation: string): MicrosoftProvi
   const code = typeof e.code === 'string' ? e.code : undefined;
   const text = `${operation}: ${e.message || code || 'request failed'}`;
   // The client reports -1 when no response came back (network failure, abort, timeout).
-  if (status === undefined || status <= 0) return new MicrosoftProviderError('temporary', text, { reason: code });
+  if (status === undefined || status <= 0)
+    return new MicrosoftProviderError('temporary', text, { reason: code });
   const details = { status, reason: code, retryAfterMs: retryAfterOf(e.headers) };
   if (status === 429) return new MicrosoftProviderError('rate_limited', text, details);
-  if (status === 401) return new MicrosoftProviderError('auth_revoked', text, { ...details, tokenRejected: true });
+  if (status === 401)
+    return new MicrosoftProviderError('auth_revoked', text, { ...details, tokenRejected: true });
   if (status === 403) {
-    return new MicrosoftProviderError(code && !AUTH_CODES.has(code) ? 'invalid_request' : 'auth_revoked', text, details);
+    return new MicrosoftProviderError(
+      code && !AUTH_CODES.has(code) ? 'invalid_request' : 'auth_revoked',
+      text,
+      details,
+    );
   }
   if (status === 404) return new MicrosoftProviderError('not_found', text, details);
   if (status === 410) return new MicrosoftProviderError('cursor_expired', text, details);

@@ -106,7 +106,10 @@ export class GraphMailApi {
       baseUrl: this.baseUrl,
       defaultVersion: 'v1.0',
       customHosts: this.customHosts,
-      middleware: [new AuthenticationHandler({ getAccessToken: async () => token }), new HTTPMessageHandler()],
+      middleware: [
+        new AuthenticationHandler({ getAccessToken: async () => token }),
+        new HTTPMessageHandler(),
+      ],
       fetchOptions: { signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000) },
     });
   }
@@ -167,7 +170,11 @@ export class GraphMailApi {
   async deleteSubscription(token: string, id: string): Promise<void> {
     await this.call(
       'subscriptions.delete',
-      (c) => c.api(`/subscriptions/${encodeURIComponent(id)}`).responseType(ResponseType.RAW).delete(),
+      (c) =>
+        c
+          .api(`/subscriptions/${encodeURIComponent(id)}`)
+          .responseType(ResponseType.RAW)
+          .delete(),
       token,
     );
   }
@@ -285,7 +292,9 @@ export class GraphMailApi {
               .api(`/me/messages/${encodeURIComponent(replyToMessageId)}/createReply`)
               .header('Prefer', IMMUTABLE)
               .post({ message })
-          : c.api('/me/messages').header('Prefer', IMMUTABLE).post(message)) as Promise<Record<string, unknown>>,
+          : c.api('/me/messages').header('Prefer', IMMUTABLE).post(message)) as Promise<
+          Record<string, unknown>
+        >,
       token,
     );
     return summary(created);
@@ -322,7 +331,14 @@ export class GraphMailApi {
   async uploadLargeAttachment(
     token: string,
     draftId: string,
-    file: { name: string; contentType: string; size: number; content: Readable; contentId?: string; inline?: boolean },
+    file: {
+      name: string;
+      contentType: string;
+      size: number;
+      content: Readable;
+      contentId?: string;
+      inline?: boolean;
+    },
   ): Promise<void> {
     const session = await this.call(
       'attachments.createUploadSession',
@@ -367,7 +383,10 @@ export class GraphMailApi {
       }
       await res.arrayBuffer().catch(() => undefined);
       if (res.status !== 200 && res.status !== 201 && res.status !== 202) {
-        throw mapGraphError({ statusCode: res.status, headers: res.headers, message: 'upload chunk refused' }, 'attachments.upload');
+        throw mapGraphError(
+          { statusCode: res.status, headers: res.headers, message: 'upload chunk refused' },
+          'attachments.upload',
+        );
       }
       offset = end + 1;
     };
@@ -383,7 +402,10 @@ export class GraphMailApi {
     }
     if (pendingBytes > 0) await flush();
     if (offset !== file.size) {
-      throw new MicrosoftProviderError('invalid_request', `attachments.upload: sent ${offset} of ${file.size} bytes`);
+      throw new MicrosoftProviderError(
+        'invalid_request',
+        `attachments.upload: sent ${offset} of ${file.size} bytes`,
+      );
     }
   }
 

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { MAX_INLINE_BODY_CHARS } from '@mailbridge/contracts';
+import { composeMime } from '@mailbridge/domain-mail';
+import type { ObjectBody, ObjectStore } from '@mailbridge/platform-object-store';
+import { MessageNormalizer, headerFromHead } from './message-normalizer.service';
+
+/** An in-memory content-addressed store (the real ones have their own contract suite). */
+class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, Buffer>();
+  async put(body: ObjectBody) {
+    const chunks: Buffer[] = [];
+    if (Buffer.isBuffer(body) || body instanceof Uint8Array) chunks.push(Buffer.from(body));
+    else for await (const c of body) chunks.push(Buffer.from(c as Buffer));
+    const bytes = Buffer.concat(chunks);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const key = `sha256-${sha256}`;
+    const created = !this.objects.has(key);
+    this.objects.set(key, bytes);
+    return { key, sha256, size: bytes.length, created };
+  }
+  async get(key: string) {
+    return Readable.from([this.objects.get(key)!]);
+  }
+  async head(key: string) {
+    return { key, sha256: key.slice(7), size: this.objects.get(key)!.length };
+  }
+  async exists(key: string) {
+    return this.objects.has(key);
+  }
+}
+
+const PNG = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  Buffer.alloc(300, 7),
+]);
+
+describe('MessageNormalizer', () => {
+  const source = (raw: Buffer | Readable, over: Partial<{ inSent: boolean }> = {}) => ({
+    provider: 'google' as const,
+    providerMessageId: 'm1',
+    providerThreadId: 't1',
+    receivedAt: new Date('2026-01-02T03:04:05.000Z'),
+    labels: ['INBOX'],
+    inSent: false,
+    raw,
+    ...over,
+  });
+
+  it('stores the raw message and every attachment by content, and reads our reference header', async () => {
+    const store = new MemoryStore();
+    const { raw } = await composeMime({
+      from: 'Ann <ann@example.com>',
+      to: ['sam@example.com'],
+      subject: 'Hi',
+      text: 'Body',
+      messageId: '<x1@example.com>',
+      attachments: [{ filename: 'p.png', content: PNG, contentType: 'image/png' }],
+      headers: { 'X-Mailbridge-Ref': 'send-42' },
+    });
+    const normalized = await new MessageNormalizer(store).normalize(
+      source(Readable.from([raw])),
+      'SAM@example.com',
+    );
+    expect(normalized.direction).toBe('inbound');
+    expect(normalized.message).toMatchObject({
+      rfcMessageId: '<x1@example.com>',
+      from: { name: 'Ann', address: 'ann@example.com' },
+      mailbridgeRef: 'send-42',
+      receivedAt: '2026-01-02T03:04:05.000Z',
+      attachments: [{ filename: 'p.png', detectedKind: 'png', size: PNG.length, inline: false }],
+    });
+    expect(store.objects.get(normalized.message.rawObjectKey!)).toEqual(raw);
+    expect(store.objects.get(normalized.message.attachments[0].objectKey!)).toEqual(PNG);
+  });
+
+  it('direction is outbound for the owner (case-insensitive) or anything in Sent; bodies are truncated to the contract', async () => {
+    const store = new MemoryStore();
+    const { raw } = await composeMime({
+      from: 'sam@example.com',
+      to: ['x@example.com'],
+      subject: 'Long',
+      text: 'a'.repeat(MAX_INLINE_BODY_CHARS + 10),
+    });
+    const n = await new MessageNormalizer(store).normalize(source(raw), 'Sam@Example.com');
+    expect(n.direction).toBe('outbound');
+    expect(n.message.bodyTruncated).toBe(true);
+    expect(n.message.text).toHaveLength(MAX_INLINE_BODY_CHARS);
+    const sent = await new MessageNormalizer(store).normalize(
+      source(raw, { inSent: true }),
+      'other@example.com',
+    );
+    expect(sent.direction).toBe('outbound');
+  });
+
+  it('headerFromHead unfolds and matches names case-insensitively, only in the top header block', () => {
+    const head = Buffer.from('Subject: a\r\nx-mailbridge-REF: one\r\n two\r\n\r\nX-Mailbridge-Ref: body\r\n');
+    expect(headerFromHead(head, 'X-Mailbridge-Ref')).toBe('one two');
+    expect(headerFromHead(Buffer.from('Subject: a\r\n\r\n'), 'X-Mailbridge-Ref')).toBeUndefined();
+  });
+});
