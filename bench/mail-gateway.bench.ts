@@ -21,7 +21,8 @@ import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../apps/mail-gateway/src/testing/gateway-harness';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const MAILBOXES = Number(args.get('mailboxes') ?? 10);
 const MESSAGES = Number(args.get('messages') ?? 400);
 const REQUESTS = Number(args.get('requests') ?? 2000);
@@ -80,7 +81,10 @@ async function fire(
 }
 
 /** A genuine Pub/Sub push: briefly point the subscription at a capture server, let one message trigger it. */
-async function capturePush(h: GatewayHarness, address: string): Promise<{ authorization: string; body: string }> {
+async function capturePush(
+  h: GatewayHarness,
+  address: string,
+): Promise<{ authorization: string; body: string }> {
   let captured: { authorization: string; body: string } | undefined;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -121,8 +125,12 @@ async function main(): Promise<void> {
       ...gmail.map((a) => h.connect(a, 'google')),
       ...outlook.map((a) => h.connect(a, 'microsoft')),
     ]);
-    out(`mail-gateway bench: ${MAILBOXES} Gmail + ${MAILBOXES} Outlook mailboxes, Kafka mock cluster, PostgreSQL`);
-    out(`  connect → watching (watch / subscriptions + baseline): ${Math.round(performance.now() - connectStarted)} ms for ${2 * MAILBOXES} mailboxes`);
+    out(
+      `mail-gateway bench: ${MAILBOXES} Gmail + ${MAILBOXES} Outlook mailboxes, Kafka mock cluster, PostgreSQL`,
+    );
+    out(
+      `  connect → watching (watch / subscriptions + baseline): ${Math.round(performance.now() - connectStarted)} ms for ${2 * MAILBOXES} mailboxes`,
+    );
 
     // 1. webhook ack latency
     const push = await capturePush(h, gmail[0]);
@@ -137,13 +145,19 @@ async function main(): Promise<void> {
       `${base}/v1/webhooks/microsoft`,
       { 'content-type': 'application/json' },
       JSON.stringify({
-        value: [{ subscriptionId: sub.id, clientState: sub.clientState, changeType: 'created', resource: 'x' }],
+        value: [
+          { subscriptionId: sub.id, clientState: sub.clientState, changeType: 'created', resource: 'x' },
+        ],
       }),
     );
     const fmt = (r: Awaited<ReturnType<typeof fire>>) =>
       `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${Math.round(r.perSecond)} req/s, statuses ${JSON.stringify(r.statuses)}`;
-    out(`  webhook ack, Gmail push (JWT verified + hand-off), ${REQUESTS} requests x${CONCURRENCY}: ${fmt(gmailAck)}`);
-    out(`  webhook ack, Graph notification (clientState + hand-off), ${REQUESTS} requests x${CONCURRENCY}: ${fmt(graphAck)}`);
+    out(
+      `  webhook ack, Gmail push (JWT verified + hand-off), ${REQUESTS} requests x${CONCURRENCY}: ${fmt(gmailAck)}`,
+    );
+    out(
+      `  webhook ack, Graph notification (clientState + hand-off), ${REQUESTS} requests x${CONCURRENCY}: ${fmt(graphAck)}`,
+    );
     // Let the replayed hand-offs drain (they only coalesce into pulls of mailboxes with nothing new).
     await expectEventually(
       async () => {
@@ -197,7 +211,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -3,8 +3,14 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import jwt from 'jsonwebtoken';
-import { SAMPLE_MAILBOXES, SandboxProviders, startSandboxProviders } from '@mailbridge/sandbox-providers';
+import {
+  SAMPLE_MAILBOXES,
+  SandboxProviders,
+  SandboxProvidersOptions,
+  startSandboxProviders,
+} from '@mailbridge/sandbox-providers';
 import {
   SpawnedProcess,
   buildApp,
@@ -13,6 +19,7 @@ import {
   spawnNode,
   startKafkaMockCluster,
 } from '@mailbridge/testing';
+import { SmtpReceiver, startSmtpReceiver } from './smtp-receiver';
 
 export const SERVICES = ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -20,6 +27,8 @@ export type ServiceName = (typeof SERVICES)[number];
 export interface Platform {
   readonly urls: Record<ServiceName, string>;
   readonly sandbox: SandboxProviders;
+  /** The location's own sending service (SND-1..3): an SMTP relay every location-provider email reaches. */
+  readonly locationProvider: SmtpReceiver;
   readonly internalApiToken: string;
   /** A CRM bearer token, as the CRM gateway would send it. */
   token(locationId: string, userId: string): string;
@@ -27,8 +36,18 @@ export interface Platform {
   kill(name: ServiceName): Promise<void>;
   /** Starts a killed or stopped service again, with the same settings, and waits until it is ready. */
   restart(name: ServiceName): Promise<void>;
+  /** Everything the service wrote to stdout and stderr, across restarts. */
   logs(name: ServiceName): string;
   stop(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  /** Extra environment for every service (e.g. a small sending cap); the only way tests configure the services. */
+  env?: Record<string, string>;
+  /** Emulator settings (e.g. faster Pub/Sub / Graph notification retries for the kill tests). */
+  sandbox?: Pick<SandboxProvidersOptions, 'google' | 'microsoft'>;
+  /** Written into the log directory name when E2E_LOG_DIR is set. */
+  label?: string;
 }
 
 function freePort(): Promise<number> {
@@ -44,22 +63,32 @@ function freePort(): Promise<number> {
 
 /**
  * The platform as in production, on one machine: each service its own process built by `tools/build.mjs` (as the
- * Dockerfile does), Kafka (librdkafka's mock cluster), PostgreSQL (a fresh database), the provider emulators.
- * Tests drive it only through public surfaces: the CRM HTTP API, the emulators' control API, SMTP.
+ * Dockerfile does), Kafka (librdkafka's mock cluster), PostgreSQL (a fresh database), the provider emulators and an
+ * SMTP relay as the location provider. Tests drive it only through public surfaces: the CRM HTTP API, the emulators'
+ * control API, SMTP (and internal routes, with the service credential, for inspection only).
+ *
+ * `E2E_LOG_LEVEL=debug` raises the services' log level; `E2E_LOG_DIR=<dir>` keeps each service's log there.
  */
-export async function startPlatform(options: { env?: Record<string, string> } = {}): Promise<Platform> {
-  const [entries, kafka, db, workDir] = await Promise.all([
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const [entries, kafka, db, workDir, locationProvider] = await Promise.all([
     Promise.all(SERVICES.map((s) => buildApp(`apps/${s}`))),
     startKafkaMockCluster(),
     createTestDatabase('mb_e2e'),
     fs.mkdtemp(path.join(os.tmpdir(), 'mb-e2e-')),
+    startSmtpReceiver(),
   ]);
   const ports = await Promise.all(SERVICES.map(() => freePort()));
-  const urls = Object.fromEntries(SERVICES.map((s, i) => [s, `http://127.0.0.1:${ports[i]}`])) as Record<ServiceName, string>;
+  const urls = Object.fromEntries(SERVICES.map((s, i) => [s, `http://127.0.0.1:${ports[i]}`])) as Record<
+    ServiceName,
+    string
+  >;
   const sandbox = await startSandboxProviders({
     mailboxes: SAMPLE_MAILBOXES,
-    google: { pushEndpoint: `${urls['mail-gateway']}/v1/webhooks/gmail` },
+    google: { ...options.sandbox?.google, pushEndpoint: `${urls['mail-gateway']}/v1/webhooks/gmail` },
+    ...(options.sandbox?.microsoft ? { microsoft: options.sandbox.microsoft } : {}),
   });
+  // The test process plays the user's browser on the Microsoft consent screen (https, the emulators' own CA).
+  tls.setDefaultCACertificates([...tls.getCACertificates('default'), sandbox.caCertPem]);
   const authSecret = randomBytes(32).toString('hex');
   const internalApiToken = randomBytes(32).toString('hex');
   const common: Record<string, string> = {
@@ -73,11 +102,19 @@ export async function startPlatform(options: { env?: Record<string, string> } = 
     OBJECT_STORE_DIR: path.join(workDir, 'objects'),
     DATA_DIR: workDir,
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+    LOCATION_PROVIDER_SMTP_URL: locationProvider.url,
+    // The tests poll the CRM API far faster than a person would; the limiter is proven in conversations' own tests.
+    RATE_LIMIT_PER_MINUTE: '0',
     ...Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase().replace(/-/g, '_')}_URL`, urls[s]])),
     ...sandbox.platformEnv(),
     ...options.env,
   };
-  const envOf = (s: ServiceName, i: number) => ({ ...common, PORT: String(ports[i]), HOST: '127.0.0.1', PUBLIC_URL: urls[s] });
+  const envOf = (s: ServiceName, i: number) => ({
+    ...common,
+    PORT: String(ports[i]),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: urls[s],
+  });
   const procs = new Map<ServiceName, SpawnedProcess>();
   const logs = new Map<ServiceName, string>();
 
@@ -100,34 +137,47 @@ export async function startPlatform(options: { env?: Record<string, string> } = 
   const remember = (s: ServiceName) => {
     const proc = procs.get(s);
     if (proc) logs.set(s, (logs.get(s) ?? '') + proc.stdout() + proc.stderr());
+    procs.delete(s);
   };
+  const logsOf = (s: ServiceName) =>
+    (logs.get(s) ?? '') + (procs.get(s)?.stdout() ?? '') + (procs.get(s)?.stderr() ?? '');
 
   try {
     for (const s of SERVICES) await launch(s);
   } catch (error) {
     await Promise.all([...procs.values()].map((p) => p.stop(2_000)));
-    await Promise.all([sandbox.close(), kafka.stop(), db.drop()]);
+    await Promise.all([sandbox.close(), kafka.stop(), db.drop(), locationProvider.close()]);
     throw error;
   }
 
   return {
     urls,
     sandbox,
+    locationProvider,
     internalApiToken,
-    token: (locationId, userId) => jwt.sign({ loc: locationId }, authSecret, { subject: userId, algorithm: 'HS256' }),
+    token: (locationId, userId) =>
+      jwt.sign({ loc: locationId }, authSecret, { subject: userId, algorithm: 'HS256', expiresIn: 3600 }),
     async kill(s) {
-      const proc = procs.get(s)!;
+      const proc = procs.get(s);
+      if (!proc) throw new Error(`${s} is not running`);
       proc.child.kill('SIGKILL');
       await proc.exited;
       remember(s);
     },
     async restart(s) {
+      if (procs.has(s)) throw new Error(`${s} is still running`);
       await launch(s);
     },
-    logs: (s) => (logs.get(s) ?? '') + (procs.get(s)?.stdout() ?? '') + (procs.get(s)?.stderr() ?? ''),
+    logs: logsOf,
     async stop() {
       await Promise.all([...procs.values()].map((p) => p.stop(10_000)));
+      if (process.env.E2E_LOG_DIR) {
+        const dir = path.join(process.env.E2E_LOG_DIR, `${options.label ?? 'e2e'}-${Date.now()}`);
+        await fs.mkdir(dir, { recursive: true });
+        await Promise.all(SERVICES.map((s) => fs.writeFile(path.join(dir, `${s}.log`), logsOf(s))));
+      }
       await sandbox.close();
+      await locationProvider.close();
       await kafka.stop();
       await db.drop();
       await fs.rm(workDir, { recursive: true, force: true });
@@ -150,5 +200,13 @@ export async function api<T = unknown>(
     body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
   });
   const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+  let body: unknown = undefined;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  return { status: res.status, body: body as T, headers: res.headers };
 }

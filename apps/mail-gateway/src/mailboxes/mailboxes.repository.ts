@@ -264,9 +264,10 @@ export class MailboxesRepository {
       `SELECT id FROM mail_gateway.mailboxes
         WHERE (desired = 'stopped' AND stage <> 'stopped')
            OR (desired = 'paused' AND stage <> 'paused_auth')
-           OR (desired = 'active' AND stage <> 'paused_auth'
+           OR (desired = 'active'
                AND (backoff_until IS NULL OR backoff_until <= now())
                AND (stage IN ('starting', 'stopped')
+                    OR (stage = 'paused_auth' AND backoff_until IS NOT NULL)
                     OR pull_requested_at IS NOT NULL
                     OR recovery IS NOT NULL
                     OR watch_renew_at <= now()

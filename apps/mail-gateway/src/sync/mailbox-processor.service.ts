@@ -65,8 +65,9 @@ export class MailboxProcessor {
     const now = Date.now();
     if (m.desired === 'stopped') return m.stage === 'stopped' ? [] : ['stop'];
     if (m.desired === 'paused') return m.stage === 'paused_auth' ? [] : ['pause'];
-    if (m.stage === 'paused_auth') return [];
     if (m.backoffUntil && m.backoffUntil.getTime() > now) return [];
+    // Paused by a refused grant while a connection still says active: try again (the pull asks for a token).
+    if (m.stage === 'paused_auth') return m.backoffUntil ? ['pull'] : [];
     if (m.stage === 'starting' || m.stage === 'stopped') return ['setup'];
     const work: Work[] = [];
     if (m.watchRenewAt && m.watchRenewAt.getTime() <= now) work.push('renew');

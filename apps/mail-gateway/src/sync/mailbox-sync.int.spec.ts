@@ -378,6 +378,18 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     );
   });
 
+  it('Graph reauthorizationRequired: the subscription is renewed (reauthorized, later expiry), same id', async () => {
+    const [sub] = h.sandbox.control.subscriptions(SAM_OUTLOOK);
+    const expiresBefore = sub.expiration;
+    h.sandbox.control.lifecycle({ subscriptionId: sub.id }, 'reauthorizationRequired');
+    expect(sub.reauthorizationRequired).toBe(true);
+    await expectEventually(() => {
+      const now = h.sandbox.control.subscriptions(SAM_OUTLOOK).find((s) => s.id === sub.id);
+      expect(now?.reauthorizationRequired).toBe(false);
+      expect(now!.expiration).toBeGreaterThan(expiresBefore);
+    });
+  });
+
   it('a 429 storm with Retry-After slows the mailbox without failing it, and other mailboxes keep flowing', async () => {
     h.sandbox.control.injectFault('gmail', {
       status: 429,

@@ -10,6 +10,9 @@ import type { MailboxEntity, MailboxStage } from '../mailboxes/mailbox.entity';
 import { MailboxesRepository, type MailboxPatch } from '../mailboxes/mailboxes.repository';
 import { asProviderFailure } from '../provider-access/provider-failure';
 
+/** A mailbox paused by a dead grant while a connection still says active is retried this often. */
+const AUTH_RETRY_MS = 15 * 60_000;
+
 const HEALTH_STAGES = new Set(['watching', 'catching_up', 'throttled', 'paused_auth', 'error', 'stopped']);
 
 /**
@@ -65,7 +68,8 @@ export class SyncHealthService {
     const failures = mailbox.failures + 1;
     let patch: MailboxPatch;
     if (failure?.code === 'auth_revoked') {
-      patch = { stage: 'paused_auth', backoffUntil: null };
+      // Re-consent normally arrives as an event; the occasional retry covers one that raced this failure.
+      patch = { stage: 'paused_auth', backoffUntil: new Date(now + AUTH_RETRY_MS) };
     } else if (failure?.code === 'rate_limited') {
       patch = {
         stage: 'throttled',

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { mailboxNotificationReceivedV1 } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
@@ -6,6 +6,7 @@ import { AppError, LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { PushTokenVerifier, PushVerificationError, decodeGmailPush } from '@mailbridge/providers-google';
 import { clientStateMatches, parseGraphNotifications } from '@mailbridge/providers-microsoft';
 import { GatewayMetrics } from '../common/gateway.metrics';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 
 export type IntakeOutcome = 'accepted' | 'ignored';
@@ -16,14 +17,23 @@ export type IntakeOutcome = 'accepted' | 'ignored';
  * counted, and leave nothing behind.
  */
 @Injectable()
-export class WebhookIntakeUseCase {
+export class WebhookIntakeUseCase implements OnApplicationBootstrap {
   constructor(
+    @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
     private readonly pushVerifier: PushTokenVerifier,
     private readonly mailboxes: MailboxesRepository,
     private readonly metrics: GatewayMetrics,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.GMAIL_PUSH_SERVICE_ACCOUNT) {
+      this.logger.warn(
+        'GMAIL_PUSH_SERVICE_ACCOUNT is not set: every Gmail push is refused; Gmail mailboxes sync by the safety-net poll only',
+      );
+    }
+  }
 
   /** Gmail via Pub/Sub push: the OIDC token is verified before the body is even looked at. */
   async gmailPush(authorization: string | undefined, body: unknown): Promise<IntakeOutcome> {

@@ -184,6 +184,13 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
     ).toBe(3);
   });
 
+  it('the served OpenAPI document describes the webhook routes', async () => {
+    const doc = (await api().get('/docs-json').expect(200)).body as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/webhooks/gmail', '/v1/webhooks/microsoft', '/v1/webhooks/microsoft/lifecycle']),
+    );
+  });
+
   it('the Graph validation handshake is answered in text/plain with the decoded token, on both URLs', async () => {
     for (const path of ['/v1/webhooks/microsoft', '/v1/webhooks/microsoft/lifecycle']) {
       const res = await api()

@@ -35,8 +35,11 @@ export class ApplyConnectionChangeUseCase {
         ? { ...change.connection, status: 'disconnected' as const }
         : change.connection;
     const ends = snapshot.status === 'disconnected' || snapshot.status === 'replaced';
-    // Bindings of the mailbox change: serialise with the message decisions of that mailbox.
-    await this.bindings.lockMailboxes(m, [snapshot.mailboxKey]);
+    // Bindings of these mailboxes change: serialise with the message decisions of those mailboxes (all locks at
+    // once, in order).
+    const previousMailbox =
+      change.kind === 'replaced' ? await this.connections.mailboxOf(m, change.previousConnectionId) : null;
+    await this.bindings.lockMailboxes(m, [snapshot.mailboxKey, previousMailbox]);
     const stored = await this.connections.upsert(m, snapshot, ends ? change.at : null);
     await this.endBindingsIfEnded(tx, stored.connectionId, stored.status);
 
@@ -47,7 +50,6 @@ export class ApplyConnectionChangeUseCase {
         snapshot,
         change.at,
       );
-      if (previous.mailboxKey) await this.bindings.lockMailboxes(m, [previous.mailboxKey]);
       await this.endBindingsIfEnded(tx, previous.connectionId, previous.status);
     }
   }

@@ -91,6 +91,15 @@ export class ConnectionProjectionRepository {
     return toConnectionView(rows[0]);
   }
 
+  /** The mailbox a connection watches, when known. */
+  async mailboxOf(tx: EntityManager, connectionId: string): Promise<string | null> {
+    const rows: Array<{ mailbox_key: string | null }> = await tx.query(
+      `SELECT mailbox_key FROM sync_engine.connection_projection WHERE connection_id = $1`,
+      [connectionId],
+    );
+    return rows[0]?.mailbox_key ?? null;
+  }
+
   /** The user's connections in a location (routing, SND-1/SND-2). */
   async forUser(tx: EntityManager, locationId: string, userId: string): Promise<ConnectionView[]> {
     const rows: ConnectionRow[] = await tx.query(
