@@ -30,7 +30,9 @@ describe('contacts across processes (Kafka mock cluster, PostgreSQL, separate se
     });
     expect(put.status).toBe(201);
     await expectEventually(async () =>
-      expect(await projection('loc_e2e')).toEqual([expect.objectContaining({ contactId: 'ct_1', email: 'pat@example.com' })]),
+      expect(await projection('loc_e2e')).toEqual([
+        expect.objectContaining({ contactId: 'ct_1', email: 'pat@example.com' }),
+      ]),
     );
   });
 
@@ -51,7 +53,8 @@ describe('contacts across processes (Kafka mock cluster, PostgreSQL, separate se
       async () => {
         const items = await projection('loc_kill');
         expect(items).toHaveLength(40);
-        for (const c of items) expect(c).toMatchObject({ email: expect.stringMatching(/-b@example\.com$/), revision: 2 });
+        for (const c of items)
+          expect(c).toMatchObject({ email: expect.stringMatching(/-b@example\.com$/), revision: 2 });
       },
       { timeoutMs: 60_000 },
     );

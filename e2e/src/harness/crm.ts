@@ -35,7 +35,13 @@ export interface CrmMessage {
   html: string | null;
   sentAt: string | null;
   receivedAt: string | null;
-  attachments: Array<{ id: string; filename: string; contentType: string; size: number; omittedReason?: string }>;
+  attachments: Array<{
+    id: string;
+    filename: string;
+    contentType: string;
+    size: number;
+    omittedReason?: string;
+  }>;
   provider: { name: string | null; messageId: string | null; threadId: string | null };
   failure: { code: string; message: string } | null;
 }
@@ -76,7 +82,9 @@ export interface SendBody {
   subject: string;
   text?: string;
   html?: string;
-  attachments?: Array<{ filename: string; contentType: string; contentBase64: string } | { uploadId: string }>;
+  attachments?: Array<
+    { filename: string; contentType: string; contentBase64: string } | { uploadId: string }
+  >;
   replyToMessageId?: string;
 }
 
@@ -114,7 +122,8 @@ export class CrmUser {
       token: this.token,
       body: { returnUrl: RETURN_URL },
     });
-    if (started.status !== 200) throw new Error(`authorize answered ${started.status}: ${JSON.stringify(started.body)}`);
+    if (started.status !== 200)
+      throw new Error(`authorize answered ${started.status}: ${JSON.stringify(started.body)}`);
     const authorize = new URL(started.body.authorizeUrl);
     authorize.searchParams.set('login_hint', mailbox);
     let next = authorize.toString();
@@ -122,7 +131,8 @@ export class CrmUser {
       if (next.startsWith(RETURN_URL)) return new URL(next);
       const res = await fetch(next, { redirect: 'manual' });
       const location = res.headers.get('location');
-      if (!location) throw new Error(`${next} answered ${res.status} without a redirect: ${await res.text()}`);
+      if (!location)
+        throw new Error(`${next} answered ${res.status} without a redirect: ${await res.text()}`);
       next = new URL(location, next).toString();
     }
     throw new Error(`too many redirects, last ${next}`);
@@ -143,11 +153,19 @@ export class CrmUser {
   }
 
   disconnect() {
-    return api<ConnectionStatus>(this.connectionUrl, { method: 'DELETE', token: this.token, body: { confirm: true } });
+    return api<ConnectionStatus>(this.connectionUrl, {
+      method: 'DELETE',
+      token: this.token,
+      body: { confirm: true },
+    });
   }
 
   setSyncScope(syncScope: 'crm_threads' | 'contact_mail') {
-    return api<ConnectionStatus>(this.connectionUrl, { method: 'PATCH', token: this.token, body: { syncScope } });
+    return api<ConnectionStatus>(this.connectionUrl, {
+      method: 'PATCH',
+      token: this.token,
+      body: { syncScope },
+    });
   }
 
   // ---- contacts, sending, conversations (conversations) ----
@@ -156,9 +174,28 @@ export class CrmUser {
     contactId: string,
     body: { email: string; name?: string; assignedUserId?: string | null; createdAt?: string },
   ): Promise<void> {
-    const res = await api(`${this.locationUrl}/contacts/${contactId}`, { method: 'PUT', token: this.token, body });
+    const res = await api(`${this.locationUrl}/contacts/${contactId}`, {
+      method: 'PUT',
+      token: this.token,
+      body,
+    });
     if (res.status !== 200 && res.status !== 201)
       throw new Error(`PUT contact answered ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+
+  /**
+   * Waits until sync-engine's contact projection (internal inspection route) holds these contacts: a scenario that
+   * depends on which contact a message matches must not race the contact events it just caused.
+   */
+  async contactsProjected(contactIds: string[]): Promise<void> {
+    await eventually(async () => {
+      const res = await api<{ items: Array<{ contactId: string }> }>(
+        `${this.platform.urls['sync-engine']}/internal/contacts?locationId=${encodeURIComponent(this.locationId)}`,
+        { token: this.platform.internalApiToken },
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.items.map((c) => c.contactId)).toEqual(expect.arrayContaining(contactIds));
+    });
   }
 
   async contactsByEmail(email: string): Promise<Array<{ contactId: string; email: string }>> {
@@ -172,15 +209,17 @@ export class CrmUser {
 
   /** POST …/emails as the CRM does it; `idempotencyKey` defaults to a fresh one. */
   send(contactId: string, body: SendBody, idempotencyKey: string = randomUUID()) {
-    return api<{ messageId: string; conversationId: string; status: string; error?: { code: string; details?: unknown } }>(
-      `${this.locationUrl}/contacts/${contactId}/emails`,
-      {
-        method: 'POST',
-        token: this.token,
-        headers: { 'Idempotency-Key': idempotencyKey },
-        body: { kind: 'individual', userId: this.userId, ...body },
-      },
-    );
+    return api<{
+      messageId: string;
+      conversationId: string;
+      status: string;
+      error?: { code: string; details?: unknown };
+    }>(`${this.locationUrl}/contacts/${contactId}/emails`, {
+      method: 'POST',
+      token: this.token,
+      headers: { 'Idempotency-Key': idempotencyKey },
+      body: { kind: 'individual', userId: this.userId, ...body },
+    });
   }
 
   /** Sends, expects the 202, and waits until the platform reports the email sent; returns the CRM message. */
@@ -239,12 +278,16 @@ export class CrmUser {
 
   async syncEvents(query: { contactId?: string; userId?: string } = {}): Promise<SyncEvent[]> {
     const qs = new URLSearchParams({ limit: '100', ...query }).toString();
-    const res = await api<{ items: SyncEvent[] }>(`${this.locationUrl}/sync-events?${qs}`, { token: this.token });
+    const res = await api<{ items: SyncEvent[] }>(`${this.locationUrl}/sync-events?${qs}`, {
+      token: this.token,
+    });
     expect(res.status).toBe(200);
     return res.body.items;
   }
 
-  async attachment(attachmentId: string): Promise<{ status: number; bytes: Buffer; contentType: string | null }> {
+  async attachment(
+    attachmentId: string,
+  ): Promise<{ status: number; bytes: Buffer; contentType: string | null }> {
     const res = await fetch(`${this.locationUrl}/attachments/${attachmentId}`, {
       headers: { Authorization: `Bearer ${this.token}` },
     });
@@ -273,7 +316,11 @@ export function mailbox(platform: Platform, address: string): MailboxView {
 }
 
 /** Inbox and Sent copies of a mailbox whose subject contains `subject`. */
-export function copies(platform: Platform, address: string, subject: string): { inbox: MailView[]; sent: MailView[] } {
+export function copies(
+  platform: Platform,
+  address: string,
+  subject: string,
+): { inbox: MailView[]; sent: MailView[] } {
   const box = mailbox(platform, address);
   return {
     inbox: box.inbox.filter((m) => m.subject.includes(subject)),
@@ -287,7 +334,9 @@ export function header(message: MailView, name: string): string | undefined {
 }
 
 export interface Decisions {
-  messages: Array<{ outcome: string; rules: string[]; skips?: Array<{ reason: string }> } & Record<string, unknown>>;
+  messages: Array<
+    { outcome: string; rules: string[]; skips?: Array<{ reason: string }> } & Record<string, unknown>
+  >;
   sends: Array<Record<string, unknown>>;
 }
 
@@ -317,10 +366,13 @@ export async function waitUntilObserved(platform: Platform, address: string): Pr
         subject: `e2e probe ${++probeCounter}`,
         text: 'Is anyone watching this mailbox?',
       });
-      await expectEventually(async () => expect((await decisions(platform, probe.message.id)).messages).not.toHaveLength(0), {
-        timeoutMs: 5_000,
-        intervalMs: 250,
-      });
+      await expectEventually(
+        async () => expect((await decisions(platform, probe.message.id)).messages).not.toHaveLength(0),
+        {
+          timeoutMs: 5_000,
+          intervalMs: 250,
+        },
+      );
     },
     { timeoutMs: 120_000, intervalMs: 0 },
   );

@@ -46,7 +46,8 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
       simpleParser(stream)
         .then((mail) => {
           const headers: Record<string, string> = {};
-          for (const line of mail.headerLines) headers[line.key] = line.line.slice(line.key.length + 1).trim();
+          for (const line of mail.headerLines)
+            headers[line.key] = line.line.slice(line.key.length + 1).trim();
           received.push({
             envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address.toLowerCase() : '',
             envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),

@@ -187,7 +187,11 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
   it('the served OpenAPI document describes the webhook routes', async () => {
     const doc = (await api().get('/docs-json').expect(200)).body as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/webhooks/gmail', '/v1/webhooks/microsoft', '/v1/webhooks/microsoft/lifecycle']),
+      expect.arrayContaining([
+        '/v1/webhooks/gmail',
+        '/v1/webhooks/microsoft',
+        '/v1/webhooks/microsoft/lifecycle',
+      ]),
     );
   });
 
