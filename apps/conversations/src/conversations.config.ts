@@ -32,8 +32,8 @@ export const conversationsConfigSchema = z
     /** Per attachment when the sender has no active connection (the location provider sends it). */
     ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES: bytes(25 * MB),
     /** SND-4: individual emails per mailbox per rolling 24 hours. */
-    SENDING_CAP_GOOGLE: count(500),
-    SENDING_CAP_MICROSOFT: count(10_000),
+    SEND_CAP_GOOGLE_PER_DAY: count(500),
+    SEND_CAP_MICROSOFT_PER_DAY: count(10_000),
     /** To + Cc + Bcc of one send (the Gmail API takes at most 100). */
     MAX_RECIPIENTS: z.coerce.number().int().min(1).max(1500).default(100),
   })

@@ -27,7 +27,7 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
 
   beforeAll(async () => {
     h = await startHarness({
-      SENDING_CAP_MICROSOFT: '2',
+      SEND_CAP_MICROSOFT_PER_DAY: '2',
       UPLOAD_MAX_BYTES: String(6 * MB),
       SEND_BODY_LIMIT_BYTES: String(6 * MB),
     });
