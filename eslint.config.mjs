@@ -9,33 +9,89 @@ const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@electric-sq
 function depConstraints(forTests) {
   const t = (...tags) => (forTests ? [...tags, 'type:testing'] : tags);
   return [
-    { sourceTag: 'type:app', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain', 'type:platform', 'type:provider', 'type:sandbox') },
+    {
+      sourceTag: 'type:app',
+      onlyDependOnLibsWithTags: t(
+        'type:contracts',
+        'type:domain',
+        'type:platform',
+        'type:provider',
+        'type:sandbox',
+      ),
+    },
     { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: t(), bannedExternalImports: frameworkImports },
-    { sourceTag: 'type:domain', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain'), bannedExternalImports: frameworkImports },
-    { sourceTag: 'type:platform', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain', 'type:platform') },
-    { sourceTag: 'type:provider', onlyDependOnLibsWithTags: t('type:contracts', 'type:domain', 'type:platform', ...(forTests ? ['type:sandbox'] : [])) },
-    { sourceTag: 'type:sandbox', onlyDependOnLibsWithTags: t('type:domain'), bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'] },
-    { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:domain', 'type:platform', 'type:sandbox', 'type:testing'] },
+    {
+      sourceTag: 'type:domain',
+      onlyDependOnLibsWithTags: t('type:contracts', 'type:domain'),
+      bannedExternalImports: frameworkImports,
+    },
+    {
+      sourceTag: 'type:platform',
+      onlyDependOnLibsWithTags: t('type:contracts', 'type:domain', 'type:platform'),
+    },
+    {
+      sourceTag: 'type:provider',
+      onlyDependOnLibsWithTags: t(
+        'type:contracts',
+        'type:domain',
+        'type:platform',
+        ...(forTests ? ['type:sandbox'] : []),
+      ),
+    },
+    {
+      sourceTag: 'type:sandbox',
+      onlyDependOnLibsWithTags: t('type:domain'),
+      bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'],
+    },
+    {
+      sourceTag: 'type:testing',
+      onlyDependOnLibsWithTags: [
+        'type:contracts',
+        'type:domain',
+        'type:platform',
+        'type:sandbox',
+        'type:testing',
+      ],
+    },
     { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'] },
     { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
     // Scopes: production code of a service uses shared libs only (tests of several services live in e2e/).
     ...(forTests
       ? []
-      : ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations', 'embedded', 'e2e'].map((scope) => ({
-          sourceTag: `scope:${scope}`,
-          onlyDependOnLibsWithTags: ['scope:shared', `scope:${scope}`],
-        }))),
+      : ['identity-connections', 'mail-gateway', 'sync-engine', 'conversations', 'embedded', 'e2e'].map(
+          (scope) => ({
+            sourceTag: `scope:${scope}`,
+            onlyDependOnLibsWithTags: ['scope:shared', `scope:${scope}`],
+          }),
+        )),
     { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   ];
 }
 
 const boundaries = (forTests) => [
   'error',
-  { enforceBuildableLibDependency: false, allow: [], banTransitiveDependencies: false, depConstraints: depConstraints(forTests) },
+  {
+    enforceBuildableLibDependency: false,
+    allow: [],
+    banTransitiveDependencies: false,
+    depConstraints: depConstraints(forTests),
+  },
 ];
 
 export default [
-  { ignores: ['**/dist', '**/node_modules', '**/coverage', '**/tmp', '**/.nx', 'k8s/**', '**/*.cjs', '**/*.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      '**/dist',
+      '**/node_modules',
+      '**/coverage',
+      '**/tmp',
+      '**/.nx',
+      'k8s/**',
+      '**/*.cjs',
+      '**/*.mjs',
+      'jest.config.js',
+    ],
+  },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   prettier,

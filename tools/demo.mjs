@@ -18,7 +18,10 @@ const jwt = require('jsonwebtoken');
 const LOCATION = 'loc_demo';
 const USER = 'usr_demo';
 const CONTACT = { id: 'ct_casey', email: 'casey@gmail.sandbox.mailbridge.test', name: 'Casey Contact' };
-const MAILBOXES = { gmail: 'sam@gmail.sandbox.mailbridge.test', outlook: 'sam@outlook.sandbox.mailbridge.test' };
+const MAILBOXES = {
+  gmail: 'sam@gmail.sandbox.mailbridge.test',
+  outlook: 'sam@outlook.sandbox.mailbridge.test',
+};
 
 const dataDir = path.resolve(process.env.MAILBRIDGE_DATA_DIR ?? '.data');
 function readJson(file) {
@@ -33,7 +36,8 @@ function fail(message) {
 
 const state = readJson('embedded.json');
 const secrets = readJson('secrets.json');
-if (!state.sandbox) fail('the platform runs without the sandbox providers (provider credentials are configured).');
+if (!state.sandbox)
+  fail('the platform runs without the sandbox providers (provider credentials are configured).');
 const token = jwt.sign({ loc: LOCATION }, process.env.AUTH_JWT_SECRET ?? secrets.authJwtSecret, {
   subject: USER,
   algorithm: 'HS256',
@@ -76,7 +80,10 @@ async function connect(provider = 'gmail') {
   const mailbox = MAILBOXES[provider] ?? fail(`unknown provider ${provider} (gmail or outlook)`);
   const api = provider === 'gmail' ? 'google' : 'microsoft';
   const base = `${state.urls['identity-connections']}/v1/locations/${LOCATION}/users/${USER}/email-connection`;
-  const auth = await call(`${base}/${api}/authorize`, { method: 'POST', body: { returnUrl: 'http://localhost/demo' } });
+  const auth = await call(`${base}/${api}/authorize`, {
+    method: 'POST',
+    body: { returnUrl: 'http://localhost/demo' },
+  });
   if (auth.status !== 200) fail(`authorize answered ${auth.status}: ${JSON.stringify(auth.body)}`);
   // The CLI plays the user's browser: it picks Sam's mailbox on the consent screen (login_hint) and follows redirects.
   let next = `${auth.body.authorizeUrl}&login_hint=${encodeURIComponent(mailbox)}`;
@@ -87,7 +94,9 @@ async function connect(provider = 'gmail') {
   const result = next ? new URL(next).searchParams : undefined;
   if (result?.get('status') !== 'connected') fail(`connect failed: ${next ?? 'no redirect back'}`);
   const status = await call(base);
-  console.log(`connected ${status.body.emailAddress} (${status.body.provider}) for ${USER} in ${LOCATION}: ${status.body.status}`);
+  console.log(
+    `connected ${status.body.emailAddress} (${status.body.provider}) for ${USER} in ${LOCATION}: ${status.body.status}`,
+  );
 }
 
 async function ensureContact() {
@@ -100,15 +109,20 @@ async function ensureContact() {
 
 async function send(text = 'Hi Casey, here is the quote we discussed.') {
   await ensureContact();
-  const res = await call(`${state.urls.conversations}/v1/locations/${LOCATION}/contacts/${CONTACT.id}/emails`, {
-    method: 'POST',
-    headers: { 'Idempotency-Key': randomUUID() },
-    body: { kind: 'individual', userId: USER, subject: 'Your quote', text },
-  });
+  const res = await call(
+    `${state.urls.conversations}/v1/locations/${LOCATION}/contacts/${CONTACT.id}/emails`,
+    {
+      method: 'POST',
+      headers: { 'Idempotency-Key': randomUUID() },
+      body: { kind: 'individual', userId: USER, subject: 'Your quote', text },
+    },
+  );
   if (res.status !== 202) fail(`send answered ${res.status}: ${JSON.stringify(res.body)}`);
   console.log(`sent from the CRM: message ${res.body.messageId} (${res.body.status})`);
   const sent = await waitFor('the email to leave through the mailbox', async () => {
-    const m = await call(`${state.urls.conversations}/v1/locations/${LOCATION}/messages/${res.body.messageId}`);
+    const m = await call(
+      `${state.urls.conversations}/v1/locations/${LOCATION}/messages/${res.body.messageId}`,
+    );
     return m.body?.status === 'sent' || m.body?.status === 'failed' ? m.body : undefined;
   });
   if (sent.status === 'failed') fail(`the send failed: ${JSON.stringify(sent)}`);
@@ -132,10 +146,14 @@ async function reply(text = 'Thanks Sam, looks good!') {
 }
 
 async function messages() {
-  const convs = await call(`${state.urls.conversations}/v1/locations/${LOCATION}/conversations?contactId=${CONTACT.id}`);
+  const convs = await call(
+    `${state.urls.conversations}/v1/locations/${LOCATION}/conversations?contactId=${CONTACT.id}`,
+  );
   const conversation = convs.body?.items?.[0];
   if (!conversation) return [];
-  const list = await call(`${state.urls.conversations}/v1/locations/${LOCATION}/conversations/${conversation.id}/messages`);
+  const list = await call(
+    `${state.urls.conversations}/v1/locations/${LOCATION}/conversations/${conversation.id}/messages`,
+  );
   return list.body?.items ?? [];
 }
 
@@ -145,7 +163,9 @@ async function show() {
   console.log(`Conversation with ${CONTACT.name} <${CONTACT.email}> in ${LOCATION}:`);
   for (const m of items) {
     const who = m.direction === 'outbound' ? 'Sam  ->' : 'Casey->';
-    console.log(`  ${m.sentAt}  ${who} [${m.source}/${m.status}] ${m.subject}: ${(m.text ?? '').split('\n')[0]}`);
+    console.log(
+      `  ${m.sentAt}  ${who} [${m.source}/${m.status}] ${m.subject}: ${(m.text ?? '').split('\n')[0]}`,
+    );
   }
 }
 

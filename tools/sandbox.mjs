@@ -4,8 +4,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 
 execFileSync(process.execPath, ['tools/build.mjs', 'libs/sandbox-providers'], { stdio: 'inherit' });
-const child = spawn(process.execPath, ['dist/libs/sandbox-providers/libs/sandbox-providers/src/main.js', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
+const child = spawn(
+  process.execPath,
+  ['dist/libs/sandbox-providers/libs/sandbox-providers/src/main.js', ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code) => process.exit(code ?? 0));

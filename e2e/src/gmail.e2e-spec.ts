@@ -276,8 +276,8 @@ describe('Gmail two-way sync (e2e)', () => {
     const sent = await crm.sendAndWait('ct_lee', {
       subject: 'Cc and Bcc',
       text: 'To all of you',
-      cc: [ccBox],
-      bcc: [bccBox],
+      cc: [{ address: ccBox }],
+      bcc: [{ address: bccBox }],
     });
     expect(sent.cc).toEqual([expect.objectContaining({ address: ccBox })]);
     expect(sent.bcc).toEqual([expect.objectContaining({ address: bccBox })]);

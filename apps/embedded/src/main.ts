@@ -81,7 +81,11 @@ async function main(): Promise<void> {
   // Ports are chosen before anything starts, so every service knows every public URL (OAuth redirect URIs, webhook
   // URLs, the identity service's internal token route) from its first line of configuration.
   const ports = await Promise.all(
-    SERVICES.map((_, i) => (config.MAILBRIDGE_PORT_BASE === 0 ? freePort(config.MAILBRIDGE_HOST) : config.MAILBRIDGE_PORT_BASE + i + 1)),
+    SERVICES.map((_, i) =>
+      config.MAILBRIDGE_PORT_BASE === 0
+        ? freePort(config.MAILBRIDGE_HOST)
+        : config.MAILBRIDGE_PORT_BASE + i + 1,
+    ),
   );
   const publicUrls = Object.fromEntries(SERVICES.map(([app], i) => [app, `http://localhost:${ports[i]}`]));
   for (const [app, url] of Object.entries(publicUrls)) {
@@ -90,7 +94,9 @@ async function main(): Promise<void> {
 
   // Without Google/Microsoft credentials the services talk to the emulators, only through the same settings they
   // would use for the real providers (no test branches in the services).
-  const sandbox = useSandbox ? await startSandbox(config.MAILBRIDGE_PORT_BASE, publicUrls['mail-gateway']) : undefined;
+  const sandbox = useSandbox
+    ? await startSandbox(config.MAILBRIDGE_PORT_BASE, publicUrls['mail-gateway'])
+    : undefined;
   if (sandbox) {
     Object.assign(serviceEnv, sandbox.platformEnv());
     trustExtraCaCertificates(sandbox.caCertPem);
@@ -118,7 +124,11 @@ async function main(): Promise<void> {
   const urls = Object.fromEntries(running.map((s) => [s.name, s.url]));
   await fs.writeFile(
     path.join(dataDir, 'embedded.json'),
-    JSON.stringify({ pid: process.pid, urls, sandbox: sandbox?.urls ?? null, startedAt: new Date().toISOString() }, null, 2),
+    JSON.stringify(
+      { pid: process.pid, urls, sandbox: sandbox?.urls ?? null, startedAt: new Date().toISOString() },
+      null,
+      2,
+    ),
   );
   const lines = [
     '',

@@ -75,10 +75,10 @@ export interface ConnectionStatus {
 export interface SendBody {
   kind?: 'individual' | 'bulk' | 'workflow';
   userId?: string;
-  from?: string;
-  to?: string[];
-  cc?: string[];
-  bcc?: string[];
+  from?: Address;
+  to?: Address[];
+  cc?: Address[];
+  bcc?: Address[];
   subject: string;
   text?: string;
   html?: string;

@@ -6,7 +6,6 @@ import { SAMPLE_MAILBOXES } from './sample-mailboxes';
 const env = process.env;
 const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
 
-
 async function main(): Promise<void> {
   const sandbox = await startSandboxProviders({
     host: env.SANDBOX_HOST ?? '127.0.0.1',

@@ -328,7 +328,9 @@ export class SendEmailUseCase {
    */
   private async checkSendingCap(connection: ConnectionEntity): Promise<void> {
     const cap =
-      connection.provider === 'google' ? this.config.SEND_CAP_GOOGLE_PER_DAY : this.config.SEND_CAP_MICROSOFT_PER_DAY;
+      connection.provider === 'google'
+        ? this.config.SEND_CAP_GOOGLE_PER_DAY
+        : this.config.SEND_CAP_MICROSOFT_PER_DAY;
     if (cap === 0) return;
     const { count, slotOpensAt } = await this.messages.mailboxSends(
       connection.mailboxKey,

@@ -97,7 +97,11 @@ export interface DeadLetter {
   readonly headers: Record<(typeof DeadLetterHeaders)[keyof typeof DeadLetterHeaders], string>;
 }
 
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, attempt - 1));
   // Full jitter keeps a burst of failing consumers from retrying in lockstep.
   return Math.round(exp / 2 + (random() * exp) / 2);
@@ -107,7 +111,8 @@ export function isPermanent(error: unknown): boolean {
   return (
     typeof error === 'object' &&
     error !== null &&
-    ((error as { permanent?: unknown }).permanent === true || (error as { code?: unknown }).code === 'event_invalid')
+    ((error as { permanent?: unknown }).permanent === true ||
+      (error as { code?: unknown }).code === 'event_invalid')
   );
 }
 

@@ -38,7 +38,13 @@ describe('transactional outbox over Kafka', () => {
     ds = createServiceDataSource({ url: db.url, schema: 'svc', entities: [], migrations: [] });
     await initializeServiceDataSource(ds, { runMigrations: true });
     const bus = (clientId: string) =>
-      new KafkaEventBus({ brokers: kafka.bootstrapServers, clientId, catalog: eventCatalog, logger, idempotent: false });
+      new KafkaEventBus({
+        brokers: kafka.bootstrapServers,
+        clientId,
+        catalog: eventCatalog,
+        logger,
+        idempotent: false,
+      });
     producerBus = bus('producer');
     consumerBus = bus('consumer');
     await consumerBus.subscribe({
@@ -66,7 +72,9 @@ describe('transactional outbox over Kafka', () => {
     await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact('committed')));
     const relay = new OutboxRelay({ dataSource: ds, bus: producerBus, logger, pollIntervalMs: 50 });
     relay.start();
-    await expectEventually(() => expect(received.map((e) => e.key)).toContain('loc_k:committed'), { timeoutMs: 30_000 });
+    await expectEventually(() => expect(received.map((e) => e.key)).toContain('loc_k:committed'), {
+      timeoutMs: 30_000,
+    });
     await relay.stop();
     expect(received.map((e) => e.key)).not.toContain('loc_k:rolled-back');
     expect(received.filter((e) => e.key === 'loc_k:committed')).toHaveLength(1);
@@ -79,7 +87,9 @@ describe('transactional outbox over Kafka', () => {
     expect(received.map((e) => e.id)).not.toContain(envelope.id);
     const restarted = new OutboxRelay({ dataSource: ds, bus: producerBus, logger, pollIntervalMs: 50 });
     restarted.start();
-    await expectEventually(() => expect(received.map((e) => e.id)).toContain(envelope.id), { timeoutMs: 30_000 });
+    await expectEventually(() => expect(received.map((e) => e.id)).toContain(envelope.id), {
+      timeoutMs: 30_000,
+    });
     await restarted.stop();
     expect(Number((await ds.query('SELECT count(*)::int AS n FROM svc.outbox'))[0].n)).toBe(0);
   });

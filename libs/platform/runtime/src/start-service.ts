@@ -54,7 +54,8 @@ export async function startService(
   app.set('trust proxy', 1);
   app.use(requestContextMiddleware(host.logger, metrics));
   // Route-specific parsers first: body-parser skips a body that is already read, so the global limit applies elsewhere.
-  for (const { path, limitBytes } of definition.jsonBodyLimits?.(app) ?? []) app.use(path, json({ limit: limitBytes }));
+  for (const { path, limitBytes } of definition.jsonBodyLimits?.(app) ?? [])
+    app.use(path, json({ limit: limitBytes }));
   app.useBodyParser('json', { limit: host.bodyLimitBytes ?? 1_048_576 });
   app.use(translateBodyParserErrors);
   app.useGlobalFilters(new ErrorFilter(host.logger));
