@@ -94,6 +94,7 @@ async function connect(provider = 'gmail') {
   const result = next ? new URL(next).searchParams : undefined;
   if (result?.get('status') !== 'connected') fail(`connect failed: ${next ?? 'no redirect back'}`);
   const status = await call(base);
+  if (status.status !== 200) fail(`status answered ${status.status}: ${JSON.stringify(status.body)}`);
   console.log(
     `connected ${status.body.emailAddress} (${status.body.provider}) for ${USER} in ${LOCATION}: ${status.body.status}`,
   );

@@ -10,6 +10,7 @@ import { startEmbeddedPostgres } from '@mailbridge/platform-persistence';
 import {
   RunningService,
   ServiceDefinition,
+  assertSupportedNode,
   startService,
   trustExtraCaCertificates,
 } from '@mailbridge/platform-runtime';
@@ -60,6 +61,7 @@ async function startSandbox(portBase: number, mailGatewayUrl: string): Promise<S
 }
 
 async function main(): Promise<void> {
+  assertSupportedNode('embedded');
   const config = loadConfig(embeddedConfigSchema);
   const dataDir = path.resolve(config.MAILBRIDGE_DATA_DIR);
   const logger = createLogger({ service: 'embedded', level: config.LOG_LEVEL });

@@ -111,6 +111,35 @@ export const mailGatewayConfigSchema = z
 
     /** A health event is re-sent at least this often while a mailbox syncs (CON-2 last-synced-at). */
     HEALTH_HEARTBEAT_SECONDS: seconds(300),
+
+    /** Auto-BCC (BCC-1): the SMTP receiver of smart-BCC mail runs in this service. */
+    SMTP_ENABLED: env.bool(true),
+    /** Address it listens on; default the HTTP bind address (HOST). */
+    SMTP_HOST: z.string().min(1).optional(),
+    /**
+     * Port it listens on (0 = any free port, for tests). Unset: 2525, best effort (a second local stack on the same
+     * machine keeps running without it); set: the service does not start if it cannot listen there.
+     */
+    SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    /** Name in the greeting and EHLO reply; default the machine's host name. */
+    SMTP_HOSTNAME: z.string().min(1).optional(),
+    /** PEM certificate (chain) and key files for STARTTLS; unset = STARTTLS is not offered (plain SMTP only). */
+    SMTP_TLS_CERT_FILE: z.string().min(1).optional(),
+    SMTP_TLS_KEY_FILE: z.string().min(1).optional(),
+    /** Largest message accepted (SIZE, 552 beyond); default 35 MiB (a 25 MB attachment base64-encoded). */
+    SMTP_MAX_MESSAGE_BYTES: int(36_700_160, 1_024),
+    /** Connections at once, in total and per client IP address (421 beyond). */
+    SMTP_MAX_CLIENTS: int(200, 1),
+    SMTP_MAX_CONNECTIONS_PER_IP: int(10, 1),
+    /** Mail transactions (MAIL FROM) per client IP address per minute (451 beyond). */
+    SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE: int(120, 1),
+    /** Domains of smart-BCC addresses; a recipient at another domain is refused (550) without a lookup. Unset = every
+     * recipient is looked up at identity-connections. */
+    SMART_BCC_DOMAINS: env.list().optional(),
+    /** Senders accepted besides the user's connected mailbox address: addresses or `@domain` (BCC-1 sender check). */
+    SMART_BCC_ALLOWED_SENDERS: env.list().optional(),
+    /** How long a smart-BCC address lookup (found or not found) is reused. */
+    SMART_BCC_LOOKUP_CACHE_SECONDS: int(60, 0),
   })
   .superRefine((c, ctx) => {
     if (c.OBJECT_STORE_KIND !== 's3') return;
@@ -153,3 +182,6 @@ export function pickupDirOf(c: MailGatewayConfig): string {
   const base = c.OBJECT_STORE_KIND === 'local' ? path.dirname(path.resolve(c.OBJECT_STORE_DIR)) : c.DATA_DIR;
   return path.resolve(base, 'mail-pickup');
 }
+
+/** Default Auto-BCC SMTP port when SMTP_PORT is unset. */
+export const DEFAULT_SMTP_PORT = 2525;

@@ -4,6 +4,7 @@ export * from './start-service';
 export * from './run-standalone';
 export * from './standalone.config';
 export * from './extra-ca-certificates';
+export * from './node-version';
 export * from './platform.module';
 export * from './http/app-error';
 export * from './http/error.filter';

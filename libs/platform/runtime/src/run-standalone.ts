@@ -12,6 +12,7 @@ import type { ServiceDefinition } from './service-host';
 import { StandaloneConfig, standaloneConfigSchema } from './standalone.config';
 import { startService } from './start-service';
 import { trustExtraCaCertificatesFile } from './extra-ca-certificates';
+import { assertSupportedNode } from './node-version';
 
 /**
  * Entry point of a service running alone: validated configuration (one clear line and exit 1 when wrong), Kafka,
@@ -21,6 +22,7 @@ export async function runStandalone(
   definition: ServiceDefinition,
   processEnv: Env = process.env,
 ): Promise<void> {
+  assertSupportedNode(definition.name);
   let config: StandaloneConfig;
   try {
     config = loadConfig(standaloneConfigSchema, processEnv);
