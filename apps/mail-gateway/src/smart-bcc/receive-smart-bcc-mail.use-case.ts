@@ -7,7 +7,11 @@ import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { queryRows } from '../common/sql';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
-import { MessageNormalizer, headerFromHead, type NormalizedMessage } from '../sync/message-normalizer.service';
+import {
+  MessageNormalizer,
+  headerFromHead,
+  type NormalizedMessage,
+} from '../sync/message-normalizer.service';
 import { ObservedMessagePublisher } from '../sync/observed-message.publisher';
 import { checkSmartBccSender } from './sender-check';
 import type { SmartBccOwner } from './smart-bcc-directory';
@@ -153,7 +157,11 @@ export class ReceiveSmartBccMailUseCase {
   }
 
   /** Records the message as handled for this address; false when it already was (a redelivery). */
-  private async claim(tx: TransactionContext, mailboxId: string, providerMessageId: string): Promise<boolean> {
+  private async claim(
+    tx: TransactionContext,
+    mailboxId: string,
+    providerMessageId: string,
+  ): Promise<boolean> {
     const rows = await queryRows<{ provider_message_id: string }>(
       tx.manager,
       `INSERT INTO mail_gateway.observed_messages (mailbox_id, provider_message_id) VALUES ($1, $2)

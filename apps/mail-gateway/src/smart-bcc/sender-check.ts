@@ -4,8 +4,7 @@ export type SenderVerdict = { readonly ok: true } | { readonly ok: false; readon
 
 function allowedBy(list: readonly string[]): (address: string) => boolean {
   const entries = list.map((e) => e.trim().toLowerCase()).filter(Boolean);
-  return (address) =>
-    entries.some((e) => (e.startsWith('@') ? address.endsWith(e) : address === e));
+  return (address) => entries.some((e) => (e.startsWith('@') ? address.endsWith(e) : address === e));
 }
 
 /**
@@ -24,7 +23,8 @@ export function checkSmartBccSender(input: {
   if (!owner.emailAddress) return { ok: true };
   const listed = allowedBy(input.allowedSenders);
   const own = owner.emailAddress.toLowerCase();
-  const allowed = (a: string | null): a is string => !!a && (a.toLowerCase() === own || listed(a.toLowerCase()));
+  const allowed = (a: string | null): a is string =>
+    !!a && (a.toLowerCase() === own || listed(a.toLowerCase()));
   const problems: string[] = [];
   if (!allowed(input.headerFrom)) problems.push(`From ${input.headerFrom ?? '(none)'}`);
   if (!allowed(input.envelopeFrom)) problems.push(`MAIL FROM ${input.envelopeFrom || '<>'}`);

@@ -70,7 +70,9 @@ export class SmartBccDirectory {
         signal: AbortSignal.timeout(this.config.PROVIDER_TIMEOUT_MS),
       });
     } catch (error) {
-      throw new SmartBccLookupUnavailableError(`identity-connections unreachable: ${(error as Error).message}`);
+      throw new SmartBccLookupUnavailableError(
+        `identity-connections unreachable: ${(error as Error).message}`,
+      );
     }
     let owner: SmartBccOwner | null;
     if (res.status === 404) {

@@ -1,12 +1,7 @@
 import fs from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
-import {
-  Inject,
-  Injectable,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '@mailbridge/platform-observability';
 import { LOGGER, SERVICE_HOST, type ServiceHost } from '@mailbridge/platform-runtime';
@@ -55,7 +50,9 @@ export class SmtpReceiver implements OnApplicationBootstrap, OnApplicationShutdo
         ? { cert: fs.readFileSync(c.SMTP_TLS_CERT_FILE), key: fs.readFileSync(c.SMTP_TLS_KEY_FILE) }
         : undefined;
     if (!tls) {
-      this.logger.warn('Auto-BCC SMTP receiver without SMTP_TLS_CERT_FILE/SMTP_TLS_KEY_FILE: STARTTLS is not offered');
+      this.logger.warn(
+        'Auto-BCC SMTP receiver without SMTP_TLS_CERT_FILE/SMTP_TLS_KEY_FILE: STARTTLS is not offered',
+      );
     }
     this.server = new SMTPServer({
       name: c.SMTP_HOSTNAME ?? os.hostname(),
@@ -90,11 +87,12 @@ export class SmtpReceiver implements OnApplicationBootstrap, OnApplicationShutdo
 
     const port = c.SMTP_PORT ?? DEFAULT_SMTP_PORT;
     const hostname = c.SMTP_HOST ?? this.host.host ?? '127.0.0.1';
+    const server = this.server;
+    const raw = (server as unknown as { server: net.Server }).server;
     try {
       await new Promise<void>((resolve, reject) => {
-        const raw = (this.server as unknown as { server: net.Server }).server;
         raw.once('error', reject);
-        this.server!.listen(port, hostname, () => {
+        server.listen(port, hostname, () => {
           raw.off('error', reject);
           resolve();
         });
@@ -108,7 +106,6 @@ export class SmtpReceiver implements OnApplicationBootstrap, OnApplicationShutdo
       );
       return;
     }
-    const raw = (this.server as unknown as { server: net.Server }).server;
     this.listening = raw.address() as net.AddressInfo;
     this.logger.info(
       { host: this.listening.address, port: this.listening.port, starttls: !!tls },
