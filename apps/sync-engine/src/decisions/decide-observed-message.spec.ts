@@ -184,7 +184,24 @@ describe('decideObservedMessage: threads started in the mailbox (SYN-3)', () => 
     expect(d.deliveries).toEqual([]);
     expect(d.contactRequests).toEqual([]);
     expect(d.skips).toEqual([expect.objectContaining({ reason: 'no_matching_contact', publish: false })]);
-    // Kept aside: if its thread is bound later (out-of-order arrival), it is decided again.
+    // It replies to nothing, so no later binding can make it part of a synced thread: it is not kept aside, and a
+    // later message of the same provider thread (say the user forwards it to a contact) never pulls it in.
+    expect(d.park).toBe(false);
+  });
+
+  it('SYN-6: a reply seen before the message it answers is kept aside for a second look (its parent may bind later)', () => {
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: observed({
+          message: {
+            from: { address: 'newsletter@shop.example' },
+            inReplyTo: '<parent@x.example>',
+            references: ['<parent@x.example>'],
+          },
+        }),
+      }),
+    );
+    expect(d.deliveries).toEqual([]);
     expect(d.park).toBe(true);
   });
 

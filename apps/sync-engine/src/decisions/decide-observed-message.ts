@@ -16,7 +16,7 @@ import type {
   Skip,
 } from './decision.types';
 import { bccContactIdFor, bindingIdFor, deliveryIdFor } from './ids';
-import { LookupKey, lookupKeys, messageKey, ownKeys } from './thread-keys';
+import { LookupKey, lookupKeys, messageKey, ownKeys, replyKeys } from './thread-keys';
 
 /** A connection that still syncs: re-authentication pauses the provider, not the rules (CON-5). */
 export const isLive = (c: Pick<ConnectionView, 'status'>): boolean =>
@@ -255,11 +255,11 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
       });
     }
   }
-  // Kept for a second look when its thread gets bound later (a reply seen before the message that binds it).
+  // Kept for a second look when a message it replies to gets bound later (a reply seen before its parent).
   b.park =
     b.deliveries.length === 0 &&
     !b.skips.some((s) => s.reason === 'attachment_too_large') &&
-    lookupKeys(m).length > 0;
+    replyKeys(m).length > 0;
 }
 
 function decideBoundThread(

@@ -39,6 +39,13 @@ export function lookupKeys(message: CanonicalMessage): LookupKey[] {
   return keys;
 }
 
+/** The Message-IDs a message replies to (In-Reply-To, References), as keys: what ties it to earlier messages. */
+export function replyKeys(message: CanonicalMessage): string[] {
+  return lookupKeys(message)
+    .filter((k) => k.matchedBy === 'in_reply_to' || k.matchedBy === 'references')
+    .map((k) => k.key);
+}
+
 /** The keys a message contributes to its binding once it is part of the thread. */
 export function ownKeys(message: CanonicalMessage): Array<{ key: string; providerMessageId: string | null }> {
   const keys: Array<{ key: string; providerMessageId: string | null }> = [];

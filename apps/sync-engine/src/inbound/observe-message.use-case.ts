@@ -5,7 +5,7 @@ import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability'
 import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { decideObservedMessage } from '../decisions/decide-observed-message';
 import type { ObservedDecision, ObservedMessage, SyncPolicy } from '../decisions/decision.types';
-import { lookupKeys } from '../decisions/thread-keys';
+import { replyKeys } from '../decisions/thread-keys';
 import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
 import { ThreadBindingRepository } from '../threads/thread-binding.repository';
 import { MessageDecisionRepository } from './message-decision.repository';
@@ -149,12 +149,10 @@ export class ObserveMessageUseCase {
     await this.decisions.record(db, eventId, observed, decision);
     if (decision.park) {
       await this.decisions.expireParked(db, observed.mailboxKey, this.config.PARKED_MESSAGE_RETENTION_HOURS);
-      await this.decisions.park(
-        db,
-        eventId,
-        observed,
-        lookupKeys(m).map((k) => k.key),
-      );
+      // Only its ancestors' Message-IDs: it gets a second look when a message it replies to becomes bound (it was
+      // observed before its parent), never because a later message of the same provider thread was bound — an earlier
+      // private message (say, a vendor's mail the user later forwards to a contact) must stay private (SYN-3).
+      await this.decisions.park(db, eventId, observed, replyKeys(m));
     }
     if (decision.learnedSmartBcc) {
       const l = decision.learnedSmartBcc;
