@@ -58,6 +58,53 @@ describe('decideObservedMessage: synced threads (SYN-2)', () => {
     expect(d.newBindings).toEqual([]);
   });
 
+  it('SYN-2, SYN-3: mail that only shares the provider thread and reached the mailbox before the message that bound it stays private', () => {
+    // Sam forwarded a vendor's mail to a contact (ADR-4): the forward bound the Gmail thread; the vendor's earlier mail
+    // in that thread is not part of the synced conversation, whatever order the two are observed in.
+    const byForward = binding({
+      bindingId: 'b0000000-0000-4000-8000-000000000009',
+      originRule: 'ADR-4',
+      originAt: '2026-11-20T10:00:00.000Z',
+    });
+    const vendorMail = observed({
+      message: { from: { address: 'vendor@supplier.example' }, receivedAt: '2026-11-20T09:59:00.000Z' },
+    });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: vendorMail,
+        bindings: [byForward],
+        keyMatches: [{ key: threadKey('th-1'), bindingId: byForward.bindingId }],
+        contacts: [],
+      }),
+    );
+    expect(d.deliveries).toEqual([]);
+    expect(d.skips).toEqual([
+      expect.objectContaining({ reason: 'predates_synced_thread', rule: 'SYN-2', publish: false }),
+    ]);
+    expect(d.keyAdditions).toEqual([]);
+
+    // A reply into the thread is part of it even when its clock says earlier (Date skew): found by its headers.
+    const reply = observed({
+      message: {
+        receivedAt: '2026-11-20T09:59:00.000Z',
+        inReplyTo: '<fwd@gmail.example>',
+        references: ['<fwd@gmail.example>'],
+      },
+    });
+    const r = decideObservedMessage(
+      decisionInput({
+        observed: reply,
+        bindings: [byForward],
+        keyMatches: [
+          { key: threadKey('th-1'), bindingId: byForward.bindingId },
+          { key: messageKey('<fwd@gmail.example>'), bindingId: byForward.bindingId },
+        ],
+        contacts: [],
+      }),
+    );
+    expect(r.deliveries).toHaveLength(1);
+  });
+
   it('SYN-2: a message the user writes in a synced thread from Gmail is recorded as outbound', () => {
     const d = decideObservedMessage(
       decisionInput({

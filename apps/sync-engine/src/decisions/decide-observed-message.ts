@@ -251,6 +251,7 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
         contactId: contact.contactId,
         conversationId,
         originRule: rule,
+        originAt: m.receivedAt,
         keys: ownKeys(m),
       });
     }
@@ -273,6 +274,11 @@ function decideBoundThread(
   const m = observed.message;
   const active: BindingView[] = [];
   const ended = new Map<string, { binding: BindingView; reason: InactiveReason }>();
+  // Found through its headers (its own Message-ID, In-Reply-To, References) it belongs to the thread; found only
+  // through the provider thread id it may be older mail of that thread.
+  const inThreadByHeaders = lookupKeys(m).some(
+    (k) => k.matchedBy !== 'thread_id' && input.keyMatches.some((km) => km.key === k.key),
+  );
   for (const binding of [...bindings].sort((x, y) => x.bindingId.localeCompare(y.bindingId))) {
     const reason = endReason(binding, connById);
     if (!reason) active.push(binding);
@@ -284,6 +290,22 @@ function decideBoundThread(
     }
   }
   for (const binding of active) {
+    // SYN-2 syncs the *later* messages of a synced thread. Mail that reached the mailbox before the message that bound
+    // the thread, and does not reply into it (say a vendor's mail the user then forwarded to a contact, ADR-4), stays
+    // private whatever order it is observed in (SYN-3).
+    if (!inThreadByHeaders && binding.originAt && Date.parse(m.receivedAt) < Date.parse(binding.originAt)) {
+      b.skip({
+        locationId: binding.locationId,
+        userId: binding.userId,
+        contactId: binding.contactId,
+        connectionId: binding.connectionId,
+        reason: 'predates_synced_thread',
+        rule: 'SYN-2',
+        detail: `reached the mailbox before the message that made the thread synced (${binding.originAt})`,
+        publish: false,
+      });
+      continue;
+    }
     const message = attachmentsFor(
       input,
       b,

@@ -41,6 +41,11 @@ export interface BindingView {
   readonly conversationId: string;
   /** The rule that created it: SYN-1 (CRM send), SYN-3/SYN-4/ADR-4 (contact mail), BCC-1. */
   readonly originRule: string;
+  /**
+   * When the message that created the binding reached the mailbox (null for CRM sends: nothing precedes them).
+   * Mail of the same provider thread that reached the mailbox earlier, and does not reply into the thread, never syncs.
+   */
+  readonly originAt?: string | null;
   readonly status: 'active' | 'ended';
   readonly endReason: BindingEndReason | null;
   /** The bound contact was deleted in the CRM: no new mail matches it (contact.deleted). */
@@ -134,6 +139,7 @@ export type SkipReason =
   | 'thread_bound_elsewhere'
   | 'contact_deleted'
   | 'no_live_connection'
+  | 'predates_synced_thread'
   | 'duplicate';
 
 export interface Skip {
@@ -163,6 +169,8 @@ export interface NewBinding {
   readonly contactId: string;
   readonly conversationId: string;
   readonly originRule: string;
+  /** See BindingView.originAt. */
+  readonly originAt?: string | null;
   readonly keys: readonly BindingKeyValue[];
 }
 

@@ -28,6 +28,10 @@ export class ThreadBindingEntity {
   @Column({ name: 'origin_rule', type: 'text' })
   originRule!: string;
 
+  /** When the message that created it reached the mailbox; null for CRM sends. */
+  @Column({ name: 'origin_at', type: 'timestamptz', nullable: true })
+  originAt!: Date | null;
+
   @Column({ type: 'text' })
   status!: 'active' | 'ended';
 

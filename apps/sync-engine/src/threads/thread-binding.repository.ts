@@ -18,6 +18,7 @@ export interface BindingRow {
   contact_id: string;
   conversation_id: string;
   origin_rule: string;
+  origin_at?: string | Date | null;
   status: 'active' | 'ended';
   end_reason: BindingEndReason | null;
   contact_deleted?: boolean;
@@ -33,6 +34,7 @@ export function toBindingView(r: BindingRow): BindingView {
     contactId: r.contact_id,
     conversationId: r.conversation_id,
     originRule: r.origin_rule,
+    originAt: r.origin_at ? new Date(r.origin_at).toISOString() : null,
     status: r.status,
     endReason: r.end_reason,
     ...(r.contact_deleted ? { contactDeleted: true } : {}),
@@ -57,7 +59,7 @@ const insertKeys = (
     SET provider_message_id = COALESCE(thread_key.provider_message_id, EXCLUDED.provider_message_id)`;
 
 const BINDING_COLUMNS = `b.binding_id, b.mailbox_key, b.location_id, b.connection_id, b.user_id, b.contact_id,
-  b.conversation_id, b.origin_rule, b.status, b.end_reason`;
+  b.conversation_id, b.origin_rule, b.origin_at, b.status, b.end_reason`;
 
 /** Thread bindings and their keys. Writes are batched: one statement per table, whatever the number of rows. */
 @Injectable()
@@ -151,12 +153,12 @@ export class ThreadBindingRepository {
       `WITH new_bindings AS (
          INSERT INTO sync_engine.thread_binding
            (binding_id, mailbox_key, location_id, connection_id, user_id, contact_id, conversation_id, origin_rule,
-            status)
+            origin_at, status)
          SELECT *, 'active' FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[],
-                                         $7::uuid[], $8::text[])
+                                         $7::uuid[], $8::text[], $9::timestamptz[])
          ON CONFLICT (binding_id) DO NOTHING
        )
-       ${insertKeys(9)}`,
+       ${insertKeys(10)}`,
       [
         bindings.map((b) => b.bindingId),
         bindings.map((b) => b.mailboxKey),
@@ -166,6 +168,7 @@ export class ThreadBindingRepository {
         bindings.map((b) => b.contactId),
         bindings.map((b) => b.conversationId),
         bindings.map((b) => b.originRule),
+        bindings.map((b) => b.originAt ?? null),
         ...keyParams,
       ],
     );
