@@ -442,10 +442,12 @@ describe('identity-connections: connection lifecycle (CON-2..CON-5) against the 
       userId: 'usr_rita',
       connectionId: expect.any(String),
       emailAddress: GOOGLE_OTHER,
+      provider: 'google',
     });
     expect((await resolve(await get('loc_other', 'usr_rita'))).body).toMatchObject({
       connectionId: null,
       emailAddress: null,
+      provider: null,
     });
     expect((await resolve(`bcc-${'a'.repeat(26)}@bcc.mailbridge.localhost`)).status).toBe(404);
     expect((await resolve(a.replace('bcc.mailbridge.localhost', 'evil.example'))).status).toBe(404);

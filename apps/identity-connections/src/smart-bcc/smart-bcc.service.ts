@@ -31,6 +31,8 @@ export interface SmartBccOwner {
   readonly userId: string;
   readonly connectionId: string | null;
   readonly emailAddress: string | null;
+  /** Provider of the active connection: the receiver labels smart-BCC mail with it (its attachment limits apply). */
+  readonly provider: 'google' | 'microsoft' | null;
 }
 
 /** BCC-1: one stable Auto-BCC address per (location, user), created on first request. */
@@ -79,6 +81,7 @@ export class SmartBccService {
       userId: row.userId,
       connectionId: active?.connectionId ?? null,
       emailAddress: active?.emailAddress ?? null,
+      provider: active?.provider ?? null,
     };
   }
 }

@@ -82,8 +82,9 @@ export class ReceiveSmartBccMailUseCase {
 
     const normalized = await this.normalizer.normalize(
       {
-        // The contract names a mail provider; smart-BCC mail has none of its own (see docs/mail-gateway.md).
-        provider: 'google',
+        // Smart-BCC mail has no provider of its own: it is labelled with the user's connected one (whose attachment
+        // limits then apply); without a connection, Gmail's (see docs/mail-gateway.md).
+        provider: pending.find((o) => o.provider)?.provider ?? 'google',
         providerMessageId,
         providerThreadId: null,
         receivedAt: mail.receivedAt,

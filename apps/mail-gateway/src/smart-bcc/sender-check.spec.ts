@@ -6,6 +6,7 @@ const owner = {
   userId: 'usr_1',
   connectionId: '7d5e1c1e-5d0e-4a53-9a43-5c6f1a3b2c10',
   emailAddress: 'sam@acme.example',
+  provider: 'google' as const,
 };
 
 describe('smart-BCC sender check (BCC-1)', () => {

@@ -12,6 +12,8 @@ export interface SmartBccOwner {
   readonly connectionId: string | null;
   /** Its mailbox address: the sender the user's smart-BCC mail must come from. */
   readonly emailAddress: string | null;
+  /** The user's connected provider, when there is an active connection. */
+  readonly provider: 'google' | 'microsoft' | null;
 }
 
 /** identity-connections could not answer: the SMTP client is told to try again later (4xx). */
@@ -79,7 +81,13 @@ export class SmartBccDirectory {
       owner = null;
     } else if (res.status === 200) {
       const body = (await res.json().catch(() => undefined)) as
-        | { locationId?: unknown; userId?: unknown; connectionId?: unknown; emailAddress?: unknown }
+        | {
+            locationId?: unknown;
+            userId?: unknown;
+            connectionId?: unknown;
+            emailAddress?: unknown;
+            provider?: unknown;
+          }
         | undefined;
       if (typeof body?.locationId !== 'string' || typeof body.userId !== 'string') {
         throw new SmartBccLookupUnavailableError('identity-connections answered an unexpected body');
@@ -90,6 +98,7 @@ export class SmartBccDirectory {
         userId: body.userId,
         connectionId: typeof body.connectionId === 'string' ? body.connectionId : null,
         emailAddress: typeof body.emailAddress === 'string' ? body.emailAddress.toLowerCase() : null,
+        provider: body.provider === 'google' || body.provider === 'microsoft' ? body.provider : null,
       };
     } else {
       throw new SmartBccLookupUnavailableError(`identity-connections answered ${res.status}`);

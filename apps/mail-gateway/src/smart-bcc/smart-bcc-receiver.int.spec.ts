@@ -29,6 +29,8 @@ const OWNER = {
   userId: 'usr_sam',
   connectionId: randomUUID(),
   emailAddress: USER_MAILBOX,
+  // The user's connected provider labels the smart-BCC copy (its attachment limits apply).
+  provider: 'microsoft',
 };
 const MAX_BYTES = 200_000;
 
@@ -202,6 +204,7 @@ describe('mail-gateway Auto-BCC SMTP receiver (BCC-1)', () => {
     expect(event.message).toEqual(
       expect.objectContaining({
         rfcMessageId: id,
+        provider: 'microsoft',
         from: { name: 'Sam', address: USER_MAILBOX },
         to: [{ name: 'New Lead', address: 'new.lead@example.org' }],
         subject: 'Our proposal',
