@@ -1,4 +1,12 @@
-import { CrmUser, copies, createMailbox, eventually, header, waitUntilObserved } from './harness/crm';
+import {
+  CrmUser,
+  copies,
+  createMailbox,
+  deliverToSmartBcc,
+  eventually,
+  header,
+  waitUntilObserved,
+} from './harness/crm';
 import { Platform, SERVICES, startPlatform } from './harness/platform.harness';
 
 jest.setTimeout(300_000);
@@ -170,7 +178,7 @@ describe('connections, routing and caps (e2e)', () => {
     ]);
   });
 
-  it('CON-5: when the user revokes access at Google the connection becomes reauth_required and the CRM sees it; mail that arrives meanwhile is not lost and syncs once the user re-consents (same connection), even after the provider dropped its history', async () => {
+  it('CON-5, SYN-6: when the user revokes access at Google the connection becomes reauth_required and the CRM sees it; mail that arrives meanwhile is not lost and syncs, in order, once the user re-consents (same connection), even after the provider dropped its history', async () => {
     const sam = createMailbox(platform, 'google', 'sam');
     const vic = createMailbox(platform, 'google', 'vic');
     const crm = new CrmUser(platform, 'loc_c3', 'usr_sam');
@@ -181,14 +189,25 @@ describe('connections, routing and caps (e2e)', () => {
     const control = platform.sandbox.control;
 
     expect(control.revokeTokens(sam)).toBeGreaterThan(0);
-    const whilePaused1 = await control.send(vic, { replyTo: thread.atContact.id, text: 'Are you there?' });
+    // Vic's two replies carry the same Date second (mail clients write whole seconds): SYN-6 then orders them by
+    // their arrival in the mailbox, whatever order the platform gets them in.
+    const written = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const reply = (text: string) =>
+      control.deliver(sam, {
+        from: vic,
+        subject: 'Re: Renewal',
+        inReplyTo: thread.atContact.messageId,
+        date: written,
+        text,
+      });
+    const whilePaused1 = await reply('Are you there?');
     const status = await eventually(async () => {
       const s = (await crm.connection()).body;
       expect(s.status).toBe('reauth_required');
       return s;
     });
     expect(status.connectionId).toBe(connection.connectionId);
-    const whilePaused2 = await control.send(vic, { replyTo: thread.atContact.id, text: 'Hello again?' });
+    const whilePaused2 = await reply('Hello again?');
     // Meanwhile Google forgets the mailbox's history (the cursor the gateway kept is now too old).
     control.expireHistory(sam);
 
@@ -199,11 +218,9 @@ describe('connections, routing and caps (e2e)', () => {
       expect(all.filter((m) => m.direction === 'inbound')).toHaveLength(2);
       return all;
     });
-    const inSam = copies(platform, sam, 'Renewal').inbox;
-    const idOf = (messageId: string | undefined) => inSam.find((m) => m.messageId === messageId)?.id;
     expect(list.filter((m) => m.direction === 'inbound').map((m) => m.provider.messageId)).toEqual([
-      idOf(whilePaused1.message.messageId),
-      idOf(whilePaused2.message.messageId),
+      whilePaused1.message.id,
+      whilePaused2.message.id,
     ]);
     expect((await crm.connection()).body.status).toBe('active');
   });
@@ -398,9 +415,106 @@ describe('connections, routing and caps (e2e)', () => {
     expect(inA).not.toContain(laterInSam.id);
   });
 
-  it.todo(
-    'BCC-1: mail the user sends from any client with their smart-BCC address in Bcc is recorded under the recipient contact, creating it if needed (needs the smart-BCC SMTP receiver, a later issue)',
-  );
+  it('BCC-1, SYN-2, SYN-5: mail the user sends from any mail client with the smart-BCC address in Bcc or Cc is recorded under the recipient, creating the contact only when none exists, and its thread syncs; the smart-BCC address is never a contact nor a shown recipient; another sender is refused with a sync event', async () => {
+    const sam = createMailbox(platform, 'google', 'sam');
+    const newcomer = createMailbox(platform, 'google', 'newcomer');
+    const crm = new CrmUser(platform, 'loc_c8', 'usr_sam');
+    await crm.putContact('ct_known', { email: 'known@client.example', assignedUserId: 'usr_someone_else' });
+    await crm.contactsProjected(['ct_known']);
+    await crm.connect('google', sam);
+    await waitUntilObserved(platform, sam);
+    const smartBcc = await crm.smartBccAddress();
+    const control = platform.sandbox.control;
+    /** Sam writes from Gmail; Gmail's servers hand the copy for the smart-BCC address to its MX (the receiver). */
+    const sendFromGmail = async (message: Parameters<typeof control.send>[1]) => {
+      const before = control.outbound().length;
+      const sent = await control.send(sam, message);
+      const relayed = control
+        .outbound()
+        .slice(before)
+        .filter((o) => o.recipients.includes(smartBcc));
+      expect(relayed).toHaveLength(1);
+      await deliverToSmartBcc(platform, {
+        envelopeFrom: sam,
+        envelopeTo: [smartBcc],
+        raw: Buffer.from(relayed[0].rawBase64, 'base64'),
+      });
+      return sent;
+    };
+
+    // Someone who is not a contact yet, smart-BCC in Bcc: the contact is created, assigned to Sam.
+    const first = await sendFromGmail({
+      to: [newcomer],
+      bcc: [smartBcc],
+      subject: 'Nice to meet you',
+      text: 'Hello!',
+    });
+    const created = await eventually(async () => {
+      const list = await crm.contactsByEmail(newcomer);
+      expect(list).toHaveLength(1);
+      return list[0];
+    });
+    expect(created.assignedUserId).toBe('usr_sam');
+    const recorded = await eventually(async () => {
+      const list = await crm.messages(created.contactId);
+      expect(list).toHaveLength(1);
+      return list[0];
+    });
+    expect(recorded).toMatchObject({
+      direction: 'outbound',
+      source: 'smart_bcc',
+      subject: 'Nice to meet you',
+    });
+    expect(JSON.stringify([recorded.to, recorded.cc, recorded.bcc ?? []])).not.toContain(smartBcc);
+    expect(await crm.contactsByEmail(smartBcc)).toEqual([]);
+
+    // Sam has an active connection for that mailbox, so the thread is synced: the reply comes in (SYN-2), and the
+    // Gmail Sent copy of the first message never became a second entry (SYN-5).
+    const atNewcomer = copies(platform, newcomer, 'Nice to meet you').inbox[0];
+    expect(atNewcomer.messageId).toBe(first.message.messageId);
+    await control.send(newcomer, { replyTo: atNewcomer.id, text: 'Likewise!' });
+    await eventually(async () =>
+      expect((await crm.messages(created.contactId)).map((m) => [m.direction, m.source])).toEqual([
+        ['outbound', 'smart_bcc'],
+        ['inbound', 'mailbox'],
+      ]),
+    );
+
+    // An existing contact (assigned to someone else: the user asked explicitly), smart-BCC in Cc: no new contact.
+    await sendFromGmail({
+      to: ['known@client.example'],
+      cc: [smartBcc],
+      subject: 'For the record',
+      text: 'Logged.',
+    });
+    const known = await eventually(async () => {
+      const list = await crm.messages('ct_known');
+      expect(list).toHaveLength(1);
+      return list[0];
+    });
+    expect(known).toMatchObject({ direction: 'outbound', source: 'smart_bcc', subject: 'For the record' });
+    expect(JSON.stringify([known.to, known.cc, known.bcc ?? []])).not.toContain(smartBcc);
+    expect(await crm.contactsByEmail('known@client.example')).toHaveLength(1);
+
+    // Someone else uses Sam's smart-BCC address: nothing is recorded, the CRM is told.
+    await deliverToSmartBcc(platform, {
+      envelopeFrom: 'mallory@elsewhere.example',
+      envelopeTo: [smartBcc],
+      message: {
+        from: 'mallory@elsewhere.example',
+        to: ['victim@client.example'],
+        bcc: [smartBcc],
+        subject: 'Forged',
+        text: 'Log me!',
+      },
+    });
+    await eventually(async () =>
+      expect(await crm.syncEvents({ userId: 'usr_sam' })).toEqual(
+        expect.arrayContaining([expect.objectContaining({ reason: 'sender_mismatch', rule: 'BCC-1' })]),
+      ),
+    );
+    expect(await crm.contactsByEmail('victim@client.example')).toEqual([]);
+  });
 
   it('CON-1: no OAuth token (Google access/refresh, Microsoft refresh) appears in any service log line or CRM response, after connects, sends, pulls, refreshes, re-consents and disconnects', async () => {
     // A forced refresh on both providers, so refreshed tokens pass through the platform too.

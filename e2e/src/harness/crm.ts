@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import nodemailer from 'nodemailer';
 import type { MailboxView, MailView, ProviderName } from '@mailbridge/sandbox-providers';
 import { expectEventually } from '@mailbridge/testing';
 import { Platform, api } from './platform.harness';
@@ -160,6 +161,16 @@ export class CrmUser {
     });
   }
 
+  /** The user's Auto-BCC address (BCC-1). */
+  async smartBccAddress(): Promise<string> {
+    const res = await api<{ address: string }>(
+      `${this.platform.urls['identity-connections']}/v1/locations/${this.locationId}/users/${this.userId}/smart-bcc`,
+      { token: this.token },
+    );
+    expect(res.status).toBe(200);
+    return res.body.address;
+  }
+
   setSyncScope(syncScope: 'crm_threads' | 'contact_mail') {
     return api<ConnectionStatus>(this.connectionUrl, {
       method: 'PATCH',
@@ -198,11 +209,14 @@ export class CrmUser {
     });
   }
 
-  async contactsByEmail(email: string): Promise<Array<{ contactId: string; email: string }>> {
-    const res = await api<{ items: Array<{ contactId: string; email: string }> }>(
-      `${this.locationUrl}/contacts?email=${encodeURIComponent(email)}`,
-      { token: this.token },
-    );
+  async contactsByEmail(
+    email: string,
+  ): Promise<
+    Array<{ contactId: string; email: string; name: string | null; assignedUserId: string | null }>
+  > {
+    const res = await api<{
+      items: Array<{ contactId: string; email: string; name: string | null; assignedUserId: string | null }>;
+    }>(`${this.locationUrl}/contacts?email=${encodeURIComponent(email)}`, { token: this.token });
     expect(res.status).toBe(200);
     return res.body.items;
   }
@@ -315,17 +329,16 @@ export function mailbox(platform: Platform, address: string): MailboxView {
   return platform.sandbox.control.mailbox(address);
 }
 
-/** Inbox and Sent copies of a mailbox whose subject contains `subject`. */
+/** Inbox and Sent copies of a mailbox whose subject contains `subject` (a string), or matches it (a RegExp). */
 export function copies(
   platform: Platform,
   address: string,
-  subject: string,
+  subject: string | RegExp,
 ): { inbox: MailView[]; sent: MailView[] } {
   const box = mailbox(platform, address);
-  return {
-    inbox: box.inbox.filter((m) => m.subject.includes(subject)),
-    sent: box.sent.filter((m) => m.subject.includes(subject)),
-  };
+  const matches = (m: MailView) =>
+    typeof subject === 'string' ? m.subject.includes(subject) : subject.test(m.subject);
+  return { inbox: box.inbox.filter(matches), sent: box.sent.filter(matches) };
 }
 
 /** The value of a header of a message as the mailbox holds it. */
@@ -376,4 +389,34 @@ export async function waitUntilObserved(platform: Platform, address: string): Pr
     },
     { timeoutMs: 120_000, intervalMs: 0 },
   );
+}
+
+/**
+ * Delivers mail over SMTP to mail-gateway's Auto-BCC receiver, as the sending mail system does once the user's client
+ * has put the smart-BCC address in Bcc or Cc (the MX of the smart-BCC domain points there). `raw` is the message as
+ * it left the user's mailbox; otherwise one is composed.
+ */
+export async function deliverToSmartBcc(
+  platform: Platform,
+  input: {
+    envelopeFrom: string;
+    envelopeTo: string[];
+    raw?: Buffer;
+    message?: { from: string; to: string[]; cc?: string[]; bcc?: string[]; subject: string; text: string };
+  },
+): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: platform.smartBccSmtp.host,
+    port: platform.smartBccSmtp.port,
+    secure: false,
+    ignoreTLS: true,
+  });
+  try {
+    await transport.sendMail({
+      envelope: { from: input.envelopeFrom, to: input.envelopeTo },
+      ...(input.raw ? { raw: input.raw } : input.message),
+    });
+  } finally {
+    transport.close();
+  }
 }

@@ -29,6 +29,8 @@ export interface Platform {
   readonly sandbox: SandboxProviders;
   /** The location's own sending service (SND-1..3): an SMTP relay every location-provider email reaches. */
   readonly locationProvider: SmtpReceiver;
+  /** mail-gateway's Auto-BCC SMTP receiver (BCC-1), where mail clients deliver smart-BCC copies. */
+  readonly smartBccSmtp: { host: string; port: number };
   readonly internalApiToken: string;
   /** A CRM bearer token, as the CRM gateway would send it. */
   token(locationId: string, userId: string): string;
@@ -78,6 +80,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     startSmtpReceiver(),
   ]);
   const ports = await Promise.all(SERVICES.map(() => freePort()));
+  // A port of its own, so two platforms (two e2e files on two jest workers) never compete for the default 2525.
+  const smartBccSmtpPort = await freePort();
   const urls = Object.fromEntries(SERVICES.map((s, i) => [s, `http://127.0.0.1:${ports[i]}`])) as Record<
     ServiceName,
     string
@@ -103,6 +107,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     DATA_DIR: workDir,
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     LOCATION_PROVIDER_SMTP_URL: locationProvider.url,
+    SMTP_PORT: String(smartBccSmtpPort),
     // The tests poll the CRM API far faster than a person would; the limiter is proven in conversations' own tests.
     RATE_LIMIT_PER_MINUTE: '0',
     ...Object.fromEntries(SERVICES.map((s) => [`${s.toUpperCase().replace(/-/g, '_')}_URL`, urls[s]])),
@@ -154,6 +159,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     urls,
     sandbox,
     locationProvider,
+    smartBccSmtp: { host: '127.0.0.1', port: smartBccSmtpPort },
     internalApiToken,
     token: (locationId, userId) =>
       jwt.sign({ loc: locationId }, authSecret, { subject: userId, algorithm: 'HS256', expiresIn: 3600 }),
