@@ -13,9 +13,9 @@ jest.setTimeout(300_000);
 
 /**
  * SND-4 needs a mailbox that has sent its daily cap. Sending 500 emails through the whole stack would take most of
- * the CI budget, so this platform runs with a Gmail cap of 3 — in conversations (the synchronous 422 pre-check) and in
- * mail-gateway (the last line before the provider). The cap value is the only difference from the defaults; every
- * other scenario here sends at most two emails per Gmail mailbox.
+ * the CI budget, so this platform runs with a Gmail cap of 3 (`SEND_CAP_GOOGLE_PER_DAY`, read by conversations for the
+ * synchronous 422 pre-check and by mail-gateway, the last line before the provider). The cap value is the only
+ * difference from the defaults; every other scenario here sends at most two emails per Gmail mailbox.
  */
 const GMAIL_CAP = 3;
 
@@ -28,7 +28,6 @@ describe('connections, routing and caps (e2e)', () => {
     platform = await startPlatform({
       label: 'connections',
       env: {
-        SENDING_CAP_GOOGLE: String(GMAIL_CAP),
         SEND_CAP_GOOGLE_PER_DAY: String(GMAIL_CAP),
         // Everything the services log is searched for tokens (CON-1), so let them log everything.
         LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'debug',

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { buildApp } from '@mailbridge/testing';
 import { documentedStartCommand } from './documented-command';
 import {
   ParsedDockerfile,
@@ -107,11 +108,8 @@ describe('docker/Dockerfile', () => {
   });
 
   describe(`after building ${BUILT} with tools/build.mjs`, () => {
-    beforeAll(() => {
-      execFileSync(process.execPath, [path.join('tools', 'build.mjs'), `apps/${BUILT}`], {
-        cwd: WORKSPACE_ROOT,
-      });
-    });
+    // tools/build.mjs through buildApp: once per test run, never under the feet of an e2e test running the same app.
+    beforeAll(() => buildApp(`apps/${BUILT}`), 120_000);
 
     it('finds every path the image copies from the build stage in the build output', () => {
       for (const copy of copiesOf(stage(BUILT))) {

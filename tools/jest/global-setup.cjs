@@ -20,6 +20,8 @@ function reachable(url) {
 }
 
 module.exports = async function globalSetup() {
+  // Names this run: libs/testing's buildApp builds each app once per run, whatever the number of workers.
+  process.env.MAILBRIDGE_TEST_RUN_ID ??= `${Date.now()}-${process.pid}`;
   const problems = [];
   if (!(await reachable(postgresUrl()))) {
     problems.push(

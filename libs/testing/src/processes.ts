@@ -1,19 +1,61 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 export const WORKSPACE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** Builds an app exactly as CI and the Dockerfile do (`tools/build.mjs`), returning its entry file. */
+/**
+ * Builds an app exactly as CI and the Dockerfile do (`tools/build.mjs`), returning its entry file. Once per test run
+ * (jest's global setup names the run): test files run in parallel workers, and a rebuild would delete the files of
+ * processes another file is running. A lock file keeps two workers from building the same app at once.
+ */
 export async function buildApp(projectRoot: string): Promise<string> {
-  await promisify(execFile)(
-    process.execPath,
-    [path.join(WORKSPACE_ROOT, 'tools', 'build.mjs'), projectRoot],
-    {
-      cwd: WORKSPACE_ROOT,
-    },
+  const entry = path.join(WORKSPACE_ROOT, 'dist', projectRoot, projectRoot, 'src', 'main.js');
+  const runId = process.env.MAILBRIDGE_TEST_RUN_ID ?? `pid-${process.pid}`;
+  const marker = path.join(WORKSPACE_ROOT, 'dist', projectRoot, `.built-${runId}`);
+  const lock = path.join(WORKSPACE_ROOT, 'dist', `.${projectRoot.replace(/\//g, '_')}.build-lock`);
+  await fs.mkdir(path.dirname(lock), { recursive: true });
+  const release = await acquireLock(lock);
+  try {
+    if (await exists(marker)) return entry;
+    await promisify(execFile)(
+      process.execPath,
+      [path.join(WORKSPACE_ROOT, 'tools', 'build.mjs'), projectRoot],
+      {
+        cwd: WORKSPACE_ROOT,
+      },
+    );
+    await fs.writeFile(marker, '');
+    return entry;
+  } finally {
+    await release();
+  }
+}
+
+const exists = (file: string) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
   );
-  return path.join(WORKSPACE_ROOT, 'dist', projectRoot, projectRoot, 'src', 'main.js');
+
+async function acquireLock(file: string, staleMs = 180_000): Promise<() => Promise<void>> {
+  for (;;) {
+    try {
+      const handle = await fs.open(file, 'wx');
+      await handle.close();
+      return () => fs.rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A worker that died holding the lock must not block the run forever.
+      const age = await fs.stat(file).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
+      if (age > staleMs) await fs.rm(file, { force: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 export interface SpawnedProcess {
