@@ -13,6 +13,36 @@ describe('embedded PostgreSQL (PGlite over the wire)', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  // A correctness check under concurrency. It did not reproduce the Parse/Bind interleaving seen under e2e load (see
+  // keepExtendedQueriesTogether in the worker), so it does not prove that fix.
+  it("answers many connections' parameterized queries correctly when they run at once", async () => {
+    const pg = await startEmbeddedPostgres();
+    const clients = Array.from({ length: 4 }, () => new Client(pg.url));
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+      // Different parameter counts per connection: an interleaved Bind would meet another connection's statement.
+      const results = await Promise.all(
+        clients.map((c, i) =>
+          Promise.all(
+            Array.from({ length: 60 }, (_, n) => {
+              const params = Array.from({ length: i + 1 }, (_, k) => n * 10 + k);
+              const sql = `SELECT ${params.map((_, k) => `$${k + 1}::int`).join(' + ')} AS total`;
+              return c.query<{ total: number }>(sql, params).then((r) => r.rows[0].total);
+            }),
+          ),
+        ),
+      );
+      results.forEach((totals, i) =>
+        totals.forEach((total, n) =>
+          expect(total).toBe(Array.from({ length: i + 1 }, (_, k) => n * 10 + k).reduce((a, b) => a + b, 0)),
+        ),
+      );
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+      await pg.stop();
+    }
+  });
+
   it('serves the pg driver, keeps data in its folder across restarts, and serialises concurrent transactions', async () => {
     const first = await startEmbeddedPostgres({ dataDir: path.join(dir, 'db') });
     const a = new Client(first.url);
