@@ -173,6 +173,9 @@ async function show() {
 async function walkthrough() {
   await connect('gmail');
   await send();
+  // A person takes more than a second between steps. Date headers have one-second resolution, and a reply dated within
+  // the same second as the CRM's send is listed before it (a known ordering bug in conversations, see the issue note).
+  await sleep(1_500);
   await reply();
   await waitFor("Casey's reply in the CRM conversation", async () =>
     (await messages()).some((m) => m.direction === 'inbound'),
