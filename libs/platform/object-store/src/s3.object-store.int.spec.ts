@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { createObjectStore } from './object-store.factory';
 import { describeObjectStoreContract, type ObjectStoreHarness } from './object-store.contract-suite';
@@ -81,6 +81,74 @@ describe('S3ObjectStore layout', () => {
     // s3rver does not implement AbortMultipartUpload, so the SDK may report that failure instead of ours.
     await expect(harness.store.put(Readable.from(failing()))).rejects.toThrow();
     expect(await harness.listRaw()).toEqual([]);
+  });
+
+  it('ATT-3: a copy the server refuses while a concurrent writer stores the same content still resolves', async () => {
+    // s3rver (like other S3-compatible servers) can answer one of two simultaneous writes to a key with a 500.
+    // Reproduced deterministically: the copy reaches the server, then the client sees an InternalError.
+    const racing = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: CREDENTIALS,
+      maxAttempts: 1,
+    });
+    let refused = 0;
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'CopyObjectCommand' && refused++ === 0) {
+          throw new S3ServiceException({
+            name: 'InternalError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+            message: 'We encountered an internal error. Please try again.',
+          });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'refuseFirstCopy' },
+    );
+    const prefix = `run-${testNumber}-racing/`;
+    const store = new S3ObjectStore(
+      { bucket: BUCKET, region: 'us-east-1', endpoint, forcePathStyle: true, prefix },
+      racing,
+    );
+    const bytes = Buffer.from('stored by the other writer');
+    const stored = await store.put(bytes);
+    expect(refused).toBe(1);
+    expect(stored).toMatchObject({ created: false, size: bytes.length });
+    expect(await listKeys(prefix)).toEqual([
+      `sha256/${stored.sha256.slice(0, 2)}/${stored.sha256.slice(2, 4)}/${stored.sha256}`,
+    ]);
+    racing.destroy();
+  });
+
+  it('a copy refused with a client error is not retried', async () => {
+    const refusing = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+    let copies = 0;
+    refusing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'CopyObjectCommand') return next(args);
+        copies++;
+        throw new S3ServiceException({
+          name: 'AccessDenied',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 403 },
+          message: 'Access Denied',
+        });
+      },
+      { step: 'initialize', name: 'denyCopy' },
+    );
+    const prefix = `run-${testNumber}-denied/`;
+    const store = new S3ObjectStore(
+      { bucket: BUCKET, region: 'us-east-1', endpoint, forcePathStyle: true, prefix },
+      refusing,
+    );
+    await expect(store.put(Buffer.from('denied'))).rejects.toThrow('Access Denied');
+    expect(copies).toBe(1);
+    expect(await listKeys(prefix)).toEqual([]);
+    refusing.destroy();
   });
 
   it('is built by createObjectStore from an s3 config with its own client', async () => {

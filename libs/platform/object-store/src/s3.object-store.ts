@@ -41,6 +41,8 @@ export interface S3ObjectStoreConfig {
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** Copy attempts to a content key before a server error stands (each after the SDK's own retries). */
+const COPY_ATTEMPTS = 4;
 
 /**
  * ATT-3 on S3. The key is only known once every byte has been hashed, so a put first streams the bytes to a
@@ -100,19 +102,10 @@ export class S3ObjectStore implements ObjectStore {
         throw new ObjectIntegrityError(options.expectedSha256, sha256);
       }
       const key = contentKeyFor(sha256);
-      if (await this.exists(key)) return { key, sha256, size: meter.byteCount(), created: false };
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: this.objectKey(key),
-          // URL-encoded per segment: '/' must stay a separator for S3-compatible servers.
-          CopySource: `${this.bucket}/${tmpKey.split('/').map(encodeURIComponent).join('/')}`,
-          MetadataDirective: 'REPLACE',
-          ...(options.contentType ? { ContentType: options.contentType } : {}),
-          Metadata: { sha256 },
-        }),
-      );
-      return { key, sha256, size: meter.byteCount(), created: true };
+      const size = meter.byteCount();
+      if (await this.holds(key, size)) return { key, sha256, size, created: false };
+      const created = await this.copyToContentKey(tmpKey, key, sha256, size, options.contentType);
+      return { key, sha256, size, created };
     } finally {
       if (uploaded) {
         await this.client
@@ -158,6 +151,52 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Copies the finished temporary object to its content key. Writers of the same content race here, and
+   * S3-compatible servers may refuse one of two simultaneous writes to a key (a 500 or 503) even after the
+   * SDK's retries. The key is content-addressed, so once a complete object of the right size is there the
+   * put is done, whoever wrote it; otherwise the copy is tried again a few times before the error stands.
+   */
+  private async copyToContentKey(
+    tmpKey: string,
+    key: string,
+    sha256: string,
+    size: number,
+    contentType: string | undefined,
+  ): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: this.objectKey(key),
+            // URL-encoded per segment: '/' must stay a separator for S3-compatible servers.
+            CopySource: `${this.bucket}/${tmpKey.split('/').map(encodeURIComponent).join('/')}`,
+            MetadataDirective: 'REPLACE',
+            ...(contentType ? { ContentType: contentType } : {}),
+            Metadata: { sha256 },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isServerError(error)) throw error;
+        await delay(50 * 2 ** attempt);
+        if (await this.holds(key, size).catch(() => false)) return false;
+        if (attempt >= COPY_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** True when a complete object (its full size) is stored under the content key. */
+  private async holds(key: string, size: number): Promise<boolean> {
+    try {
+      return (await this.head(key)).size === size;
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return false;
+      throw error;
+    }
+  }
+
   /** Closes the SDK's connection pool (only needed when the store owns the client). */
   destroy(): void {
     this.client.destroy();
@@ -166,6 +205,14 @@ export class S3ObjectStore implements ObjectStore {
   private objectKey(key: string): string {
     return `${this.prefix}${contentPath(key)}`;
   }
+}
+
+function isServerError(error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 0) >= 500;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function notFoundOr(error: unknown, key: string): unknown {
