@@ -18,5 +18,12 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
 
 export const timestampCursor = z.tuple([z.iso.datetime({ offset: true }), z.string().regex(/^\d{1,19}$/)]);
 
+/** A conversation's messages (SYN-6): date second, provider receivedAt, seq. */
+export const messageCursor = z.tuple([
+  z.iso.datetime({ offset: true }),
+  z.iso.datetime({ offset: true }),
+  z.string().regex(/^\d{1,19}$/),
+]);
+
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;

@@ -74,9 +74,20 @@ export class MessageEntity {
   @Column({ name: 'body_truncated', type: 'boolean' })
   bodyTruncated!: boolean;
 
-  /** SYN-6 order: the Date header (else when received); for a CRM send, when it was requested. Never changes. */
+  /** The message's own date: the Date header (else when received); for a CRM send, when it was requested. */
   @Column({ name: 'sort_at', type: 'timestamptz' })
   sortAt!: Date;
+
+  /**
+   * SYN-6 listing key with `sortReceivedAt` and `seq` (see message-order.ts): the date at whole-second resolution.
+   * Written by MessagesRepository only: computed on insert, and again when a CRM send is sent or seen in the mailbox.
+   */
+  @Column({ name: 'sort_second', type: 'timestamptz', insert: false, update: false })
+  sortSecond!: Date;
+
+  /** SYN-6 tie-break within a second: when the provider received it (ms); for a CRM send, see message-order.ts. */
+  @Column({ name: 'sort_received_at', type: 'timestamptz', insert: false, update: false })
+  sortReceivedAt!: Date;
 
   @Column({ name: 'sent_at', type: 'timestamptz', nullable: true })
   sentAt!: Date | null;

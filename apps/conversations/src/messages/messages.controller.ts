@@ -18,7 +18,9 @@ export class MessagesController {
   @ApiOperation({
     summary: "A conversation's messages in send order (SYN-6)",
     description:
-      'Ordered by the date each message was sent, then arrival; cursor-paginated, stable under inserts.',
+      'Ordered by the date each message was sent (whole seconds, like a Date header), then when the provider ' +
+      'received it (a pending CRM send: when it was requested), then arrival; a reply is never listed before the ' +
+      'message it answers. Cursor-paginated, stable under inserts.',
   })
   @ApiOkResponse({ type: MessagePageDto })
   @ApiErrors({

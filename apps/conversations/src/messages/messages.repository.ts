@@ -3,10 +3,21 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 import { AttachmentEntity } from './attachment.entity';
 import { MessageEntity } from './message.entity';
+import { type SortKey, placeInThread, sameSortKey, sortKeyOf } from './message-order';
 
-/** A message to insert: everything but what the database assigns. */
-export type NewMessage = Omit<MessageEntity, 'seq' | 'createdAt' | 'updatedAt'>;
+/** A message to insert: everything but what the database assigns and its place (SYN-6), computed on insert. */
+export type NewMessage = Omit<
+  MessageEntity,
+  'seq' | 'sortSecond' | 'sortReceivedAt' | 'createdAt' | 'updatedAt'
+>;
 export type NewAttachment = AttachmentEntity;
+
+/** The keyset position of a message in its conversation's list (SYN-6). */
+export interface MessageCursor {
+  readonly second: string;
+  readonly receivedAt: string;
+  readonly seq: string;
+}
 
 /** What identifies one message however it arrives (SYN-5). */
 export interface MessageIdentity {
@@ -72,11 +83,14 @@ export class MessagesRepository {
     return this.messages.findOneBy({ locationId, conversationId, messageId });
   }
 
-  /** SYN-6: send order, then arrival; the keyset continues after `after` (stable under inserts). */
+  /**
+   * SYN-6: by date (whole seconds), then when the provider received it, then arrival. The keyset continues after
+   * `after`; seq makes the key unique, so pages stay exact under inserts.
+   */
   page(
     locationId: string,
     conversationId: string,
-    after: { sortAt: string; seq: string } | undefined,
+    after: MessageCursor | undefined,
     limit: number,
   ): Promise<MessageEntity[]> {
     const qb = this.messages
@@ -85,11 +99,16 @@ export class MessagesRepository {
         locationId,
         conversationId,
       })
-      .orderBy('m.sortAt', 'ASC')
+      .orderBy('m.sortSecond', 'ASC')
+      .addOrderBy('m.sortReceivedAt', 'ASC')
       .addOrderBy('m.seq', 'ASC')
       .take(limit);
     if (after) {
-      qb.andWhere('(m.sortAt, m.seq) > (CAST(:sortAt AS timestamptz), CAST(:seq AS bigint))', after);
+      qb.andWhere(
+        `(m.sortSecond, m.sortReceivedAt, m.seq) >
+         (CAST(:second AS timestamptz), CAST(:receivedAt AS timestamptz), CAST(:seq AS bigint))`,
+        after,
+      );
     }
     return qb.getMany();
   }
@@ -112,12 +131,22 @@ export class MessagesRepository {
     message: NewMessage,
     attachments: readonly NewAttachment[],
   ): Promise<boolean> {
-    const params = MESSAGE_COLUMNS.map(([prop, , type]) =>
-      type === 'jsonb' ? JSON.stringify(message[prop]) : message[prop],
-    );
-    const placeholders = MESSAGE_COLUMNS.map(([, , type], i) => (type ? `$${i + 1}::${type}` : `$${i + 1}`));
+    const key = await this.placeOf(tx, message, sortKeyOf(message));
+    const params = [
+      ...MESSAGE_COLUMNS.map(([prop, , type]) =>
+        type === 'jsonb' ? JSON.stringify(message[prop]) : message[prop],
+      ),
+      key.second,
+      key.receivedAt,
+    ];
+    const columns = [...MESSAGE_COLUMNS.map(([, col]) => col), 'sort_second', 'sort_received_at'];
+    const placeholders = [
+      ...MESSAGE_COLUMNS.map(([, , type], i) => (type ? `$${i + 1}::${type}` : `$${i + 1}`)),
+      `$${MESSAGE_COLUMNS.length + 1}`,
+      `$${MESSAGE_COLUMNS.length + 2}`,
+    ];
     const inserted: unknown[] = await tx.query(
-      `INSERT INTO conversations.messages (${MESSAGE_COLUMNS.map(([, col]) => col).join(', ')}, created_at, updated_at)
+      `INSERT INTO conversations.messages (${columns.join(', ')}, created_at, updated_at)
        VALUES (${placeholders.join(', ')}, now(), now())
        ON CONFLICT DO NOTHING RETURNING message_id`,
       params,
@@ -125,6 +154,78 @@ export class MessagesRepository {
     if (inserted.length === 0) return false;
     await this.insertAttachments(tx, attachments);
     return true;
+  }
+
+  /**
+   * A message's place (SYN-6): its own key, kept after the message it replies to and before its replies already
+   * recorded in the conversation (In-Reply-To; both lookups are indexed). The parent row is read FOR SHARE so a
+   * concurrent move of that parent (a CRM send being sent) is seen, not raced.
+   */
+  private async placeOf(
+    tx: EntityManager,
+    m: Pick<MessageEntity, 'locationId' | 'conversationId' | 'messageId' | 'inReplyTo' | 'rfcMessageId'>,
+    own: SortKey,
+  ): Promise<SortKey> {
+    type KeyRow = { sort_second: Date; sort_received_at: Date };
+    const toKey = (r: KeyRow | undefined): SortKey | undefined =>
+      r && { second: r.sort_second, receivedAt: r.sort_received_at };
+    const [parent]: KeyRow[] = m.inReplyTo
+      ? await tx.query(
+          `SELECT sort_second, sort_received_at FROM conversations.messages
+           WHERE location_id = $1 AND conversation_id = $2 AND rfc_message_id = $3 AND message_id <> $4
+           FOR SHARE`,
+          [m.locationId, m.conversationId, m.inReplyTo, m.messageId],
+        )
+      : [];
+    const [firstReply]: KeyRow[] = m.rfcMessageId
+      ? await tx.query(
+          `SELECT sort_second, sort_received_at FROM conversations.messages
+           WHERE location_id = $1 AND conversation_id = $2 AND in_reply_to = $3 AND message_id <> $4
+           ORDER BY sort_second, sort_received_at, seq LIMIT 1`,
+          [m.locationId, m.conversationId, m.rfcMessageId, m.messageId],
+        )
+      : [];
+    return placeInThread(own, { parent: toKey(parent), firstReply: toKey(firstReply) });
+  }
+
+  /**
+   * A CRM send's place follows what is learnt about it (SYN-6): its provider sentAt once sent, when the mailbox
+   * received it once its Sent copy is seen. Synced messages never move (their key only depends on what they came with).
+   */
+  private async repositionCrmSend(tx: EntityManager, locationId: string, messageId: string): Promise<void> {
+    const [row]: Array<{
+      conversation_id: string;
+      sort_at: Date;
+      sent_at: Date | null;
+      received_at: Date | null;
+      in_reply_to: string | null;
+      rfc_message_id: string | null;
+      sort_second: Date;
+      sort_received_at: Date;
+    }> = await tx.query(
+      `SELECT conversation_id, sort_at, sent_at, received_at, in_reply_to, rfc_message_id, sort_second,
+              sort_received_at
+       FROM conversations.messages WHERE location_id = $1 AND message_id = $2 AND source = 'crm'`,
+      [locationId, messageId],
+    );
+    if (!row) return;
+    const key = await this.placeOf(
+      tx,
+      {
+        locationId,
+        conversationId: row.conversation_id,
+        messageId,
+        inReplyTo: row.in_reply_to,
+        rfcMessageId: row.rfc_message_id,
+      },
+      sortKeyOf({ sortAt: row.sort_at, sentAt: row.sent_at, receivedAt: row.received_at }),
+    );
+    if (sameSortKey(key, { second: row.sort_second, receivedAt: row.sort_received_at })) return;
+    await tx.query(
+      `UPDATE conversations.messages SET sort_second = $3, sort_received_at = $4
+       WHERE location_id = $1 AND message_id = $2`,
+      [locationId, messageId, key.second, key.receivedAt],
+    );
   }
 
   /** One statement for all of a message's attachments. */
@@ -197,7 +298,7 @@ export class MessagesRepository {
 
   /**
    * The mailbox copy of a message already recorded (e.g. the Sent copy of a CRM send): fills in what the
-   * provider knows, and a pending CRM message becomes sent. Its place in the conversation does not change.
+   * provider knows, and a pending CRM message becomes sent. Only a CRM send's place can change with it (SYN-6).
    */
   async confirmFromMailbox(
     tx: EntityManager,
@@ -231,6 +332,7 @@ export class MessagesRepository {
         copy.receivedAt,
       ],
     );
+    await this.repositionCrmSend(tx, locationId, messageId);
   }
 
   /** send.succeeded: the provider took it. A route through the location provider does not count against a cap. */
@@ -269,7 +371,9 @@ export class MessagesRepository {
         s.mailboxKey,
       ],
     );
-    return rowCount(updated) > 0;
+    if (rowCount(updated) === 0) return false;
+    await this.repositionCrmSend(tx, locationId, messageId);
+    return true;
   }
 
   /** send.failed: nothing went out; a message already confirmed sent (its Sent copy was seen) stays sent. */

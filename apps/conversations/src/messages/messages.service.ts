@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@mailbridge/platform-runtime';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
-import { decodeCursor, encodeCursor, timestampCursor } from '../common/cursor';
+import { decodeCursor, encodeCursor, messageCursor } from '../common/cursor';
 import { OBJECT_STORE } from '../common/tokens';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import type { AttachmentEntity } from './attachment.entity';
@@ -31,21 +31,21 @@ export class MessagesService {
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
   ) {}
 
-  /** SYN-6: sent date, then arrival. The keyset cursor is stable under inserts. */
+  /** SYN-6: date (whole seconds), then when received, then arrival. The keyset cursor is stable under inserts. */
   async page(q: {
     locationId: string;
     conversationId: string;
     cursor?: string;
     limit: number;
   }): Promise<{ items: MessageView[]; nextCursor: string | null }> {
-    const after = q.cursor ? decodeCursor(q.cursor, timestampCursor) : undefined;
+    const after = q.cursor ? decodeCursor(q.cursor, messageCursor) : undefined;
     if (!(await this.conversations.find(q.locationId, q.conversationId))) {
       throw new AppError('not_found', 'conversation_not_found', 'No such conversation in this location');
     }
     const rows = await this.messages.page(
       q.locationId,
       q.conversationId,
-      after ? { sortAt: after[0], seq: after[1] } : undefined,
+      after ? { second: after[0], receivedAt: after[1], seq: after[2] } : undefined,
       q.limit + 1,
     );
     const page = rows.slice(0, q.limit);
@@ -59,7 +59,9 @@ export class MessagesService {
         message,
         attachments: attachments.filter((a) => a.messageId === message.messageId),
       })),
-      nextCursor: last ? encodeCursor([last.sortAt.toISOString(), last.seq]) : null,
+      nextCursor: last
+        ? encodeCursor([last.sortSecond.toISOString(), last.sortReceivedAt.toISOString(), last.seq])
+        : null,
     };
   }
 

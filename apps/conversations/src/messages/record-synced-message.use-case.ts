@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import { conversationIdFor, type PayloadOf, type messageSyncedV1 } from '@mailbridge/contracts';
 import { PermanentEventError } from '@mailbridge/platform-messaging';
 import { ConversationsRepository } from '../conversations/conversations.repository';
+import { normalizeMessageId } from './message-id';
 import { MessagesRepository, NewAttachment } from './messages.repository';
 
 export type MessageSynced = PayloadOf<typeof messageSyncedV1>;
@@ -11,7 +12,8 @@ export type MessageSynced = PayloadOf<typeof messageSyncedV1>;
 /**
  * Records a message sync-engine placed in a conversation, once per conversation (SYN-5): a copy already recorded
  * (same delivery, same provider message, same RFC Message-ID, or the CRM send it confirms) is merged into the
- * existing entry instead of adding one. Its place is its send date, so late arrivals still list in order (SYN-6).
+ * existing entry instead of adding one. Its place is its Date header (whole seconds), then when the provider received
+ * it, so late arrivals still list in order (SYN-6; see message-order.ts).
  */
 @Injectable()
 export class RecordSyncedMessageUseCase {
@@ -28,11 +30,12 @@ export class RecordSyncedMessageUseCase {
       );
     }
     const m = p.message;
+    const rfcMessageId = normalizeMessageId(m.rfcMessageId);
     const identity = {
       deliveryId: p.deliveryId,
       provider: m.provider,
       providerMessageId: m.providerMessageId,
-      rfcMessageId: m.rfcMessageId,
+      rfcMessageId,
     };
     const copy = {
       ...identity,
@@ -95,8 +98,8 @@ export class RecordSyncedMessageUseCase {
         provider: m.provider,
         providerMessageId: m.providerMessageId,
         providerThreadId: m.providerThreadId,
-        rfcMessageId: m.rfcMessageId,
-        inReplyTo: m.inReplyTo,
+        rfcMessageId,
+        inReplyTo: normalizeMessageId(m.inReplyTo),
         references: m.references,
         deliveryId: p.deliveryId,
         rule: p.rule,

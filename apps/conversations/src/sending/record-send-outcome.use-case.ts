@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { EventEnvelope, PayloadOf, sendFailedV1, sendSucceededV1 } from '@mailbridge/contracts';
+import { normalizeMessageId } from '../messages/message-id';
 import { MessagesRepository } from '../messages/messages.repository';
 import { SyncEventsService } from '../sync-events/sync-events.service';
 
@@ -18,7 +19,7 @@ export class RecordSendOutcomeUseCase {
       provider: p.provider,
       providerMessageId: p.providerMessageId,
       providerThreadId: p.providerThreadId,
-      rfcMessageId: p.rfcMessageId,
+      rfcMessageId: normalizeMessageId(p.rfcMessageId) ?? p.rfcMessageId,
       sentAt: new Date(p.sentAt),
       connectionId: viaMailbox?.connectionId ?? null,
       // Only mail that went through the mailbox counts against its cap (SND-4).

@@ -106,7 +106,11 @@ export class MessageDto {
 }
 
 export class MessagePageDto {
-  @ApiProperty({ type: [MessageDto], description: 'In send order (SYN-6): sent date, then arrival' })
+  @ApiProperty({
+    type: [MessageDto],
+    description:
+      'In send order (SYN-6): sent date (whole seconds), then when the provider received it, then arrival',
+  })
   items!: MessageDto[];
 
   @ApiProperty({

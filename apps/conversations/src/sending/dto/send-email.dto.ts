@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
-  IsBase64,
   IsEmail,
   IsIn,
   IsOptional,
@@ -15,6 +14,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { IsBase64Text } from './is-base64-text';
 
 export const MAX_ATTACHMENTS = 20;
 export const MAX_ADDRESSES_PER_FIELD = 100;
@@ -77,7 +77,7 @@ export class OutgoingAttachmentDto {
 
   @ValidateIf((a: OutgoingAttachmentDto) => a.uploadId === undefined)
   @IsString()
-  @IsBase64(undefined, { message: 'contentBase64 must be base64' })
+  @IsBase64Text({ message: 'contentBase64 must be base64' })
   contentBase64?: string;
 }
 
