@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfig, type Env } from '@mailbridge/platform-config';
+import { env, loadConfig, type Env } from '@mailbridge/platform-config';
 
 const bytes = () => z.coerce.number().int().positive();
 const optionalList = () =>
@@ -30,6 +30,14 @@ export const syncEngineConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name')
     .default('mailbridge.local'),
+  /**
+   * SND-1: identity-connections, asked for the user's connections when a CRM email is routed (its answer is fresher
+   * than the event projection, which may not yet have taken in a connect or disconnect the CRM already shows). Unset:
+   * routing uses the projection alone.
+   */
+  IDENTITY_CONNECTIONS_URL: env.url(['https', 'http']).optional(),
+  /** How long routing waits for identity-connections before it falls back to the projection (logged). */
+  IDENTITY_LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2000),
   /** How long a message that did not sync is kept for a second look when its thread gets bound later. */
   PARKED_MESSAGE_RETENTION_HOURS: z.coerce
     .number()

@@ -137,6 +137,23 @@ describe('identity-connections: connection lifecycle (CON-2..CON-5) against the 
         endedAt: expect.any(String),
       }),
     ]);
+    // sync-engine routes with the user's own listing (newest first): the replacement is active, the old one ended.
+    const mine = await h
+      .http()
+      .get('/internal/connections')
+      .query({ locationId: 'loc_a', userId: 'usr_sam' })
+      .set('Authorization', `Bearer ${h.internalApiToken}`);
+    expect(mine.status).toBe(200);
+    expect((mine.body.items as Snapshot[]).map((c) => [c.connectionId, c.status])).toEqual([
+      [current.connectionId, 'active'],
+      [first.connectionId, 'replaced'],
+    ]);
+    const half = await h
+      .http()
+      .get('/internal/connections')
+      .query({ userId: 'usr_sam' })
+      .set('Authorization', `Bearer ${h.internalApiToken}`);
+    expect([half.status, half.body.error?.code]).toEqual([400, 'user_required']);
     // Nobody else uses the old mailbox, so its grant was revoked at Google and our copy destroyed.
     expect((await tokenInfo(oldToken.body.accessToken as string)).status).toBe(400);
     expect(await h.sql(`SELECT 1 FROM identity_connections.token_revocations`)).toEqual([]);

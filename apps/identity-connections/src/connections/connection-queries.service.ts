@@ -15,6 +15,19 @@ export class ConnectionQueriesService {
     return connection;
   }
 
+  /**
+   * Every connection of one user in one location, newest first: sync-engine routes a CRM email with this answer,
+   * because its projection may not have taken in a connect or disconnect the CRM has already seen.
+   */
+  async forUser(locationId: string | undefined, userId: string | undefined): Promise<ConnectionEntity[]> {
+    const location = locationId?.trim();
+    const user = userId?.trim();
+    if (!location || !user) {
+      throw new AppError('validation', 'user_required', 'locationId and userId are both required');
+    }
+    return this.connections.findForUser(location, user, 100);
+  }
+
   /** Every connection of one provider account (`<provider>:<address>`, matched case-insensitively), newest first. */
   async byMailbox(mailboxKey: string | undefined): Promise<ConnectionEntity[]> {
     const match = /^(google|microsoft):(.+@.+)$/i.exec(mailboxKey?.trim() ?? '');

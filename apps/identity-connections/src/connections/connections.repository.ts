@@ -50,6 +50,11 @@ export class ConnectionsRepository {
     return this.repo.find({ where: { mailboxKey }, order: { connectedAt: 'DESC' }, take: limit });
   }
 
+  /** Every connection of one user in one location, newest first. */
+  findForUser(locationId: string, userId: string, limit: number): Promise<ConnectionEntity[]> {
+    return this.repo.find({ where: { locationId, userId }, order: { connectedAt: 'DESC' }, take: limit });
+  }
+
   /** Another user of the same location already holds this mailbox (it would sync twice). */
   async heldByAnotherUser(
     tx: EntityManager,

@@ -11,6 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import {
+  ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
   ApiGoneResponse,
@@ -75,11 +76,27 @@ export class InternalConnectionsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Every connection of one mailbox (all locations), with status' })
-  @ApiQuery({ name: 'mailboxKey', required: true, example: 'google:sam@acme.example' })
+  @ApiOperation({
+    summary:
+      'Every connection of one mailbox (all locations), or of one user in one location (sync-engine routing), with status',
+  })
+  @ApiQuery({ name: 'mailboxKey', required: false, example: 'google:sam@acme.example' })
+  @ApiQuery({ name: 'locationId', required: false, example: 'loc_acme' })
+  @ApiQuery({ name: 'userId', required: false, example: 'usr_sam' })
   @ApiOkResponse({ type: InternalConnectionListDto })
-  async byMailbox(@Query('mailboxKey') mailboxKey?: string): Promise<InternalConnectionListDto> {
-    const rows = await this.queries.byMailbox(mailboxKey);
+  @ApiBadRequestResponse({
+    type: ErrorDto,
+    description: 'mailbox_key_required / user_required: give mailboxKey, or locationId and userId',
+  })
+  async list(
+    @Query('mailboxKey') mailboxKey?: string,
+    @Query('locationId') locationId?: string,
+    @Query('userId') userId?: string,
+  ): Promise<InternalConnectionListDto> {
+    const rows =
+      mailboxKey === undefined && (locationId !== undefined || userId !== undefined)
+        ? await this.queries.forUser(locationId, userId)
+        : await this.queries.byMailbox(mailboxKey);
     return {
       items: rows.map((c): InternalConnectionDto => ({
         ...toSnapshot(c),

@@ -83,7 +83,7 @@ export class GmailSendDriver implements SendRouteDriver {
     return {
       providerMessageId: id,
       providerThreadId: threadId || meta?.threadId || null,
-      providerRfcMessageId: meta?.headers['message-id'] ?? ours,
+      providerRfcMessageId: meta?.headers['message-id']?.trim() || ours,
     };
   }
 }

@@ -5,6 +5,7 @@ import { ObjectNotFoundError } from '@mailbridge/platform-object-store';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { GatewayMetrics } from '../common/gateway.metrics';
+import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { AccessTokenUnavailableError, asProviderFailure } from '../provider-access/provider-failure';
 import { GmailSendDriver } from './gmail-send.driver';
@@ -42,6 +43,7 @@ type Claim = { kind: 'done' } | { kind: 'send' | 'verify'; log: SendLogEntity };
 export class SendEmailUseCase {
   constructor(
     private readonly log: SendLogRepository,
+    private readonly mailboxes: MailboxesRepository,
     private readonly gmail: GmailSendDriver,
     private readonly graph: GraphSendDriver,
     private readonly locationProvider: LocationProviderDriver,
@@ -103,6 +105,22 @@ export class SendEmailUseCase {
         rfcMessageId: command.rfcMessageId,
       };
       if (route.kind === 'mailbox') {
+        // CON-4/CON-3: never through a connection this service already knows ended (sync-engine may have routed
+        // before it learned); refused, not rerouted: the user sees why and can send again.
+        const connection = await this.mailboxes.connectionById(tx.manager, route.connectionId);
+        if (connection && (connection.status === 'disconnected' || connection.status === 'replaced')) {
+          const message =
+            `${route.fromAddress} was ${connection.status === 'disconnected' ? 'disconnected' : 'replaced by another mailbox'} ` +
+            `before this email was sent. Nothing was sent; send it again to use the current route.`;
+          await this.log.insert(tx.manager, {
+            ...base,
+            state: 'failed',
+            errorCode: 'connection_ended',
+            errorMessage: message,
+          });
+          this.emitFailed(tx, command, 'connection_ended', message);
+          return { kind: 'done' };
+        }
         const cap =
           route.provider === 'google'
             ? this.config.SEND_CAP_GOOGLE_PER_DAY

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import {
+  connectionDisconnectedV1,
   eventCatalog,
   messageObservedV1,
   sendFailedV1,
@@ -323,6 +324,46 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
     const eml = await fs.readFile(path.join(pickupDir, `${c.sendId}.eml`), 'utf8');
     expect(eml).toContain(`Message-ID: ${c.rfcMessageId}`);
     expect(eml).toContain(c.subject);
+  });
+
+  it('CON-4: a send routed through a connection this service knows was disconnected is refused with connection_ended; nothing is sent', async () => {
+    // A second connection of the same mailbox (another location), then disconnected: the mailbox stays watched for
+    // loc_1, so only the connection's own status can stop the send.
+    const other = await h.connect(SAM_GMAIL, 'google', 'loc_2');
+    await h.publish(
+      eventCatalog.create(connectionDisconnectedV1, {
+        connection: { ...other, status: 'disconnected' },
+        disconnectedAt: new Date().toISOString(),
+      }),
+    );
+    await expectEventually(async () =>
+      expect(
+        await h.query(`SELECT status FROM mail_gateway.mailbox_connections WHERE connection_id = $1`, [
+          other.connectionId,
+        ]),
+      ).toEqual([{ status: 'disconnected' }]),
+    );
+    // sync-engine routed it before it learned of the disconnect.
+    const c = command(SAM_GMAIL, {
+      locationId: 'loc_2',
+      userId: other.userId,
+      route: {
+        kind: 'mailbox',
+        connectionId: other.connectionId,
+        provider: 'google',
+        mailboxKey: other.mailboxKey,
+        fromAddress: SAM_GMAIL,
+      },
+    });
+    await send(c);
+    const [failed] = await h.log.waitFor(sendFailedV1, (p) => p.sendId === c.sendId);
+    expect(failed.code).toBe('connection_ended');
+    expect(failed.message).toContain(`${SAM_GMAIL} was disconnected before this email was sent`);
+    const marker = command(SAM_GMAIL);
+    await send(marker);
+    await succeeded(marker);
+    expect(inboxWith(CASEY, c.rfcMessageId)).toHaveLength(0);
+    expect(h.log.of(sendSucceededV1, (p) => p.sendId === c.sendId)).toHaveLength(0);
   });
 
   it('CON-5: a send through a connection whose grant is dead fails with auth_revoked, nothing is sent', async () => {

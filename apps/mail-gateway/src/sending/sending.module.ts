@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MailboxSyncModule } from '../sync/mailbox-sync.module';
 import { GmailSendDriver } from './gmail-send.driver';
 import { GraphSendDriver } from './graph-send.driver';
 import { LocationProviderDriver } from './location-provider.driver';
@@ -8,6 +9,7 @@ import { SendLogRepository } from './send-log.repository';
 
 /** Send commands through the user's mailbox or the location provider, at most once each (SND-6), within caps. */
 @Module({
+  imports: [MailboxSyncModule],
   providers: [
     SendLogRepository,
     GmailSendDriver,

@@ -50,7 +50,7 @@ describe('decideObservedMessage: synced threads (SYN-2)', () => {
         bindingId: bound.bindingId,
         mailboxKey: SAM_GMAIL_KEY,
         keys: [
-          { key: threadKey('th-1'), providerMessageId: null },
+          { key: threadKey('th-1'), providerMessageId: null, firstAt: '2026-11-20T09:00:02.000Z' },
           { key: messageKey('<m1@mail.example.com>'), providerMessageId: 'gm-1' },
         ],
       },
@@ -82,6 +82,8 @@ describe('decideObservedMessage: synced threads (SYN-2)', () => {
       expect.objectContaining({ reason: 'predates_synced_thread', rule: 'SYN-2', publish: false }),
     ]);
     expect(d.keyAdditions).toEqual([]);
+    // Kept aside: an even earlier message of the thread that syncs on its own may still be observed.
+    expect(d.park).toBe(true);
 
     // A reply into the thread is part of it even when its clock says earlier (Date skew): found by its headers.
     const reply = observed({
@@ -103,6 +105,56 @@ describe('decideObservedMessage: synced threads (SYN-2)', () => {
       }),
     );
     expect(r.deliveries).toHaveLength(1);
+  });
+
+  it('SYN-2, SYN-3, SYN-6: an earlier contact message observed after a later one bound the thread syncs, and the thread syncs from it on', () => {
+    const byLater = binding({
+      bindingId: 'b0000000-0000-4000-8000-00000000000a',
+      conversationId: CONV_A,
+      originRule: 'SYN-3',
+      originAt: '2026-11-20T10:00:00.000Z',
+    });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: observed({ message: { receivedAt: '2026-11-20T09:30:00.000Z' } }),
+        bindings: [byLater],
+        keyMatches: [
+          { key: threadKey('th-1'), bindingId: byLater.bindingId, firstAt: '2026-11-20T10:00:00.000Z' },
+        ],
+        connections: [connection({ connectionId: byLater.connectionId })],
+      }),
+    );
+    // As if observed first: Jane's own mail syncs (SYN-3), and mail of the thread from 09:30 on is later mail (SYN-2).
+    expect(d.deliveries.map((x) => [x.conversationId, x.bindingId])).toEqual([[CONV_A, byLater.bindingId]]);
+    expect(d.keyAdditions[0].keys).toContainEqual({
+      key: threadKey('th-1'),
+      providerMessageId: null,
+      firstAt: '2026-11-20T09:30:00.000Z',
+    });
+    expect(d.park).toBe(false);
+  });
+
+  it('SYN-2: older mail is judged by the first synced message of its own provider thread, not of the binding', () => {
+    // The binding started at 09:00 in another provider thread; th-1 joined it (a reply) with its first message at 10:00.
+    const joined = binding({
+      bindingId: 'b0000000-0000-4000-8000-00000000000c',
+      originRule: 'SYN-3',
+      originAt: '2026-11-20T09:00:00.000Z',
+    });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: observed({
+          message: { from: { address: 'vendor@supplier.example' }, receivedAt: '2026-11-20T09:30:00.000Z' },
+        }),
+        bindings: [joined],
+        keyMatches: [
+          { key: threadKey('th-1'), bindingId: joined.bindingId, firstAt: '2026-11-20T10:00:00.000Z' },
+        ],
+        contacts: [],
+      }),
+    );
+    expect(d.deliveries).toEqual([]);
+    expect(d.skips).toEqual([expect.objectContaining({ reason: 'predates_synced_thread' })]);
   });
 
   it('SYN-2: a message the user writes in a synced thread from Gmail is recorded as outbound', () => {
@@ -231,9 +283,9 @@ describe('decideObservedMessage: threads started in the mailbox (SYN-3)', () => 
     expect(d.deliveries).toEqual([]);
     expect(d.contactRequests).toEqual([]);
     expect(d.skips).toEqual([expect.objectContaining({ reason: 'no_matching_contact', publish: false })]);
-    // It replies to nothing, so no later binding can make it part of a synced thread: it is not kept aside, and a
-    // later message of the same provider thread (say the user forwards it to a contact) never pulls it in.
-    expect(d.park).toBe(false);
+    // Kept aside by its thread id: should an earlier message of its thread sync, it is later mail of a synced thread
+    // (SYN-2); a later message (say the user forwards it to a contact) binding the thread leaves it private.
+    expect(d.park).toBe(true);
   });
 
   it('SYN-6: a reply seen before the message it answers is kept aside for a second look (its parent may bind later)', () => {

@@ -16,7 +16,7 @@ import type {
   Skip,
 } from './decision.types';
 import { bccContactIdFor, bindingIdFor, deliveryIdFor } from './ids';
-import { LookupKey, lookupKeys, messageKey, ownKeys, replyKeys } from './thread-keys';
+import { LookupKey, lookupKeys, messageKey, ownKeys, parkKeys, threadKey } from './thread-keys';
 
 /** A connection that still syncs: re-authentication pauses the provider, not the rules (CON-5). */
 export const isLive = (c: Pick<ConnectionView, 'status'>): boolean =>
@@ -156,16 +156,16 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
 
   // A thread that was ever bound is decided by its bindings only (SYN-2, SYN-4, CON-3, CON-4).
   const bindings = input.bindings.filter((x) => x.mailboxKey === mailboxKey);
-  const found = matchBindings(lookupKeys(m), input.keyMatches, bindings);
-  if (found) {
-    b.note(`thread found by ${found.matchedBy} (${found.key}): ${found.bindings.length} binding(s)`);
-    decideBoundThread(input, b, found.bindings, connById, clean);
-    return;
-  }
-
   const live = input.connections
     .filter((c) => c.mailboxKey === mailboxKey && isLive(c))
     .sort((x, y) => x.locationId.localeCompare(y.locationId) || x.connectionId.localeCompare(y.connectionId));
+  const found = matchBindings(lookupKeys(m), input.keyMatches, bindings);
+  if (found) {
+    b.note(`thread found by ${found.matchedBy} (${found.key}): ${found.bindings.length} binding(s)`);
+    decideBoundThread(input, b, found.bindings, connById, clean, notCounterpartTest(input, live, isSmartBcc));
+    return;
+  }
+
   if (live.length === 0) {
     b.skip({
       locationId: null,
@@ -181,9 +181,7 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
   }
 
   // SYN-3 / SYN-4: not a synced thread; each connection of the mailbox looks for its user's contact.
-  const owner = normalizeAddress(observed.mailboxAddress);
-  const notCounterpart = (a: string) =>
-    a === owner || isSmartBcc(a) || live.some((c) => c.emailNormalized === a);
+  const notCounterpart = notCounterpartTest(input, live, isSmartBcc);
   const candidates: Array<{ conn: ConnectionView; contact: ContactView; message: CanonicalMessage }> = [];
   for (const conn of live) {
     const match = counterpartContact(input, conn, observed.direction, m, notCounterpart, b);
@@ -256,11 +254,22 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
       });
     }
   }
-  // Kept for a second look when a message it replies to gets bound later (a reply seen before its parent).
+  // Kept for a second look when its thread or a message it replies to gets bound later (SYN-6: the binding message,
+  // or an earlier one of the thread, may be observed after it).
   b.park =
     b.deliveries.length === 0 &&
     !b.skips.some((s) => s.reason === 'attachment_too_large') &&
-    replyKeys(m).length > 0;
+    parkKeys(m).length > 0;
+}
+
+/** Addresses that are never the counterpart: the mailbox itself, the user's other connected addresses, smart-BCC. */
+function notCounterpartTest(
+  input: ObservedDecisionInput,
+  live: readonly ConnectionView[],
+  isSmartBcc: (normalized: string) => boolean,
+): (normalized: string) => boolean {
+  const owner = normalizeAddress(input.observed.mailboxAddress);
+  return (a) => a === owner || isSmartBcc(a) || live.some((c) => c.emailNormalized === a);
 }
 
 function decideBoundThread(
@@ -269,6 +278,7 @@ function decideBoundThread(
   bindings: readonly BindingView[],
   connById: ReadonlyMap<string, ConnectionView>,
   clean: CanonicalMessage,
+  notCounterpart: (normalized: string) => boolean,
 ): void {
   const { observed } = input;
   const m = observed.message;
@@ -289,11 +299,19 @@ function decideBoundThread(
         ended.set(binding.locationId, { binding, reason });
     }
   }
+  const ownThread = m.providerThreadId ? threadKey(m.providerThreadId) : null;
   for (const binding of active) {
-    // SYN-2 syncs the *later* messages of a synced thread. Mail that reached the mailbox before the message that bound
-    // the thread, and does not reply into it (say a vendor's mail the user then forwarded to a contact, ADR-4), stays
-    // private whatever order it is observed in (SYN-3).
-    if (!inThreadByHeaders && binding.originAt && Date.parse(m.receivedAt) < Date.parse(binding.originAt)) {
+    // SYN-2 syncs the *later* messages of a synced thread. Mail that reached the mailbox before the first synced message
+    // of its provider thread, and does not reply into the thread (say a vendor's mail the user then forwarded to a
+    // contact, ADR-4), stays private whatever order it is observed in (SYN-3). Mail that syncs on its own (SYN-3) syncs
+    // anyway, as if observed first: its key moves the thread's firstAt back and the older mail kept aside is decided
+    // again (SYN-6).
+    const since = binding.originAt
+      ? (input.keyMatches.find((k) => k.bindingId === binding.bindingId && k.key === ownThread)?.firstAt ??
+        binding.originAt)
+      : null;
+    const earlier = !inThreadByHeaders && !!since && Date.parse(m.receivedAt) < Date.parse(since);
+    if (earlier && !syncsOnItsOwn(input, binding, connById, notCounterpart)) {
       b.skip({
         locationId: binding.locationId,
         userId: binding.userId,
@@ -301,7 +319,7 @@ function decideBoundThread(
         connectionId: binding.connectionId,
         reason: 'predates_synced_thread',
         rule: 'SYN-2',
-        detail: `reached the mailbox before the message that made the thread synced (${binding.originAt})`,
+        detail: `reached the mailbox before the first synced message of its thread (${since})`,
         publish: false,
       });
       continue;
@@ -315,6 +333,14 @@ function decideBoundThread(
       binding.contactId,
       binding.connectionId,
     );
+    if (earlier) {
+      // Refused for its attachments it would not have synced the thread either.
+      if (!message) continue;
+      b.step(
+        'SYN-3',
+        `older mail that syncs on its own in ${binding.locationId}: the thread syncs from it on`,
+      );
+    }
     // The message's own keys join the thread either way, so its replies still find it.
     b.addKeys(binding.bindingId, binding.mailboxKey, ownKeys(m));
     if (!message) continue;
@@ -349,6 +375,25 @@ function decideBoundThread(
       publish: reason === 'connection_disconnected' || reason === 'connection_replaced',
     });
   }
+  // Older mail stays aside: an earlier message of the thread that syncs on its own may still be observed.
+  b.park =
+    b.deliveries.length === 0 &&
+    b.skips.some((s) => s.reason === 'predates_synced_thread') &&
+    !b.skips.some((s) => s.reason === 'attachment_too_large');
+}
+
+/** SYN-3: whether the message, were its thread not bound, would start this binding's synced thread itself. */
+function syncsOnItsOwn(
+  input: ObservedDecisionInput,
+  binding: BindingView,
+  connById: ReadonlyMap<string, ConnectionView>,
+  notCounterpart: (normalized: string) => boolean,
+): boolean {
+  const conn = connById.get(binding.connectionId);
+  if (!conn || !isLive(conn) || conn.syncScope !== 'contact_mail') return false;
+  const { observed } = input;
+  const { assigned } = findCounterpart(input, conn, observed.direction, observed.message, notCounterpart);
+  return assigned?.contactId === binding.contactId;
 }
 
 /** Why the binding does not deliver (also when its connection ended before it heard of it); null when it does. */
@@ -392,17 +437,7 @@ function counterpartContact(
   excluded: (normalized: string) => boolean,
   b: DecisionBuilder,
 ): ContactView | null {
-  const addresses =
-    direction === 'inbound'
-      ? m.from
-        ? [normalizeAddress(m.from.address)]
-        : []
-      : recipientsInHeaderOrder(m).map((r) => normalizeAddress(r.address));
-  const owners = addresses
-    .filter((a) => !excluded(a))
-    .map((a) => owningContact(input.contacts, conn.locationId, a))
-    .filter((c): c is ContactView => c !== null);
-  const assigned = owners.find((c) => c.assignedUserId === conn.userId);
+  const { assigned, other } = findCounterpart(input, conn, direction, m, excluded);
   if (assigned) {
     b.step(
       direction === 'inbound' ? 'ADR-1' : 'ADR-2',
@@ -411,7 +446,6 @@ function counterpartContact(
     if (sharedNote(input.contacts, assigned)) b.rules.add('ADR-3');
     return assigned;
   }
-  const other = owners[0];
   b.skip({
     locationId: conn.locationId,
     userId: conn.userId,
@@ -426,6 +460,27 @@ function counterpartContact(
     publish: other !== undefined,
   });
   return null;
+}
+
+/** The counterpart contacts of the message in the connection's location: the one assigned to its user, if any. */
+function findCounterpart(
+  input: ObservedDecisionInput,
+  conn: ConnectionView,
+  direction: 'inbound' | 'outbound',
+  m: CanonicalMessage,
+  excluded: (normalized: string) => boolean,
+): { assigned: ContactView | undefined; other: ContactView | undefined } {
+  const addresses =
+    direction === 'inbound'
+      ? m.from
+        ? [normalizeAddress(m.from.address)]
+        : []
+      : recipientsInHeaderOrder(m).map((r) => normalizeAddress(r.address));
+  const owners = addresses
+    .filter((a) => !excluded(a))
+    .map((a) => owningContact(input.contacts, conn.locationId, a))
+    .filter((c): c is ContactView => c !== null);
+  return { assigned: owners.find((c) => c.assignedUserId === conn.userId), other: owners[0] };
 }
 
 function sharedNote(contacts: readonly ContactView[], chosen: ContactView): string {

@@ -42,8 +42,9 @@ export interface BindingView {
   /** The rule that created it: SYN-1 (CRM send), SYN-3/SYN-4/ADR-4 (contact mail), BCC-1. */
   readonly originRule: string;
   /**
-   * When the message that created the binding reached the mailbox (null for CRM sends: nothing precedes them).
-   * Mail of the same provider thread that reached the mailbox earlier, and does not reply into the thread, never syncs.
+   * When the message that created the binding reached the mailbox (null for CRM sends and smart-BCC: nothing precedes
+   * them). When set, mail of a bound provider thread that reached the mailbox before that thread's first synced message
+   * (KeyMatch.firstAt; this for a key without one) and does not reply into the thread syncs only if it would on its own.
    */
   readonly originAt?: string | null;
   readonly status: 'active' | 'ended';
@@ -56,6 +57,8 @@ export interface BindingView {
 export interface KeyMatch {
   readonly key: string;
   readonly bindingId: string;
+  /** See BindingKeyValue.firstAt. */
+  readonly firstAt?: string | null;
 }
 
 export interface ContactView {
@@ -158,6 +161,8 @@ export interface BindingKeyValue {
   readonly key: string;
   /** For `m:` keys, the message's id in this mailbox (Graph replies need it). */
   readonly providerMessageId: string | null;
+  /** For `t:` keys: when the earliest synced message of that provider thread reached the mailbox (kept the earliest). */
+  readonly firstAt?: string | null;
 }
 
 export interface NewBinding {

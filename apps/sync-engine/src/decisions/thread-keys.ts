@@ -46,11 +46,25 @@ export function replyKeys(message: CanonicalMessage): string[] {
     .map((k) => k.key);
 }
 
+/**
+ * What a message that did not sync waits for: any of its lookup keys becoming bound (its provider thread, itself, a
+ * message it replies to). It is decided again then; mail older than its thread's first synced message stays private.
+ */
+export function parkKeys(message: CanonicalMessage): string[] {
+  return lookupKeys(message).map((k) => k.key);
+}
+
 /** The keys a message contributes to its binding once it is part of the thread. */
-export function ownKeys(message: CanonicalMessage): Array<{ key: string; providerMessageId: string | null }> {
-  const keys: Array<{ key: string; providerMessageId: string | null }> = [];
+export function ownKeys(
+  message: CanonicalMessage,
+): Array<{ key: string; providerMessageId: string | null; firstAt?: string }> {
+  const keys: Array<{ key: string; providerMessageId: string | null; firstAt?: string }> = [];
   if (message.providerThreadId)
-    keys.push({ key: threadKey(message.providerThreadId), providerMessageId: null });
+    keys.push({
+      key: threadKey(message.providerThreadId),
+      providerMessageId: null,
+      firstAt: message.receivedAt,
+    });
   if (message.rfcMessageId)
     keys.push({ key: messageKey(message.rfcMessageId), providerMessageId: message.providerMessageId });
   return keys;

@@ -6,6 +6,7 @@ import { returningRows } from '../persistence/returning';
 export interface ParkedMessage {
   readonly eventId: string;
   readonly observed: ObservedMessage;
+  readonly parkedAt: string;
 }
 
 /** Decisions (explainability, SYN-5 repeats), parked messages (SYN-6 out-of-order), learned smart-BCC addresses. */
@@ -65,16 +66,26 @@ export class MessageDecisionRepository {
     );
   }
 
+  /** `parkedAt`: when it was first parked, for a message parked again after a second look (retention counts from it). */
   async park(
     tx: EntityManager,
     eventId: string,
     observed: ObservedMessage,
     keys: readonly string[],
+    parkedAt: string | null = null,
   ): Promise<void> {
     await tx.query(
-      `INSERT INTO sync_engine.parked_message (mailbox_key, provider_message_id, keys, event_id, observed)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (mailbox_key, provider_message_id) DO NOTHING`,
-      [observed.mailboxKey, observed.message.providerMessageId, keys, eventId, JSON.stringify(observed)],
+      `INSERT INTO sync_engine.parked_message (mailbox_key, provider_message_id, keys, event_id, observed, parked_at)
+       VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()))
+       ON CONFLICT (mailbox_key, provider_message_id) DO NOTHING`,
+      [
+        observed.mailboxKey,
+        observed.message.providerMessageId,
+        keys,
+        eventId,
+        JSON.stringify(observed),
+        parkedAt,
+      ],
     );
   }
 
@@ -89,7 +100,11 @@ export class MessageDecisionRepository {
     limit: number,
   ): Promise<ParkedMessage[]> {
     if (mailboxKeys.length === 0 || keys.length === 0) return [];
-    const rows = await returningRows<{ event_id: string; observed: ObservedMessage }>(
+    const rows = await returningRows<{
+      event_id: string;
+      observed: ObservedMessage;
+      parked_at: Date | string;
+    }>(
       tx,
       `DELETE FROM sync_engine.parked_message p
        WHERE (p.mailbox_key, p.provider_message_id) IN (
@@ -99,7 +114,11 @@ export class MessageDecisionRepository {
        RETURNING p.event_id, p.observed, p.parked_at, p.provider_message_id`,
       [mailboxKeys, keys, limit],
     );
-    return rows.map((r) => ({ eventId: r.event_id, observed: r.observed }));
+    return rows.map((r) => ({
+      eventId: r.event_id,
+      observed: r.observed,
+      parkedAt: new Date(r.parked_at).toISOString(),
+    }));
   }
 
   /** Parked messages older than the retention are forgotten (they hold private mail). */

@@ -5,7 +5,7 @@ import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability'
 import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { decideObservedMessage } from '../decisions/decide-observed-message';
 import type { ObservedDecision, ObservedMessage, SyncPolicy } from '../decisions/decision.types';
-import { replyKeys } from '../decisions/thread-keys';
+import { parkKeys } from '../decisions/thread-keys';
 import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
 import { ThreadBindingRepository } from '../threads/thread-binding.repository';
 import { MessageDecisionRepository } from './message-decision.repository';
@@ -20,7 +20,7 @@ export class MailboxNotKnownError extends Error {
   }
 }
 
-/** A key a decision added to a binding: parked messages of that mailbox carrying it get a second look. */
+/** A key a decision added to a binding (or moved back): parked messages of that mailbox carrying it get a second look. */
 interface AddedKey {
   readonly mailboxKey: string;
   readonly key: string;
@@ -127,10 +127,13 @@ export class ObserveMessageUseCase {
           'parked message decided again: its thread is now bound',
         );
         next.push(
-          ...(await this.apply(tx, p.eventId, p.observed, {
-            ...decision,
-            trace: ['SYN-6: decided again after its thread was bound', ...decision.trace],
-          })),
+          ...(await this.apply(
+            tx,
+            p.eventId,
+            p.observed,
+            { ...decision, trace: ['SYN-6: decided again after its thread was bound', ...decision.trace] },
+            p.parkedAt,
+          )),
         );
       }
       pending = next;
@@ -142,17 +145,17 @@ export class ObserveMessageUseCase {
     eventId: string,
     observed: ObservedMessage,
     decision: ObservedDecision,
+    parkedAt: string | null = null,
   ): Promise<AddedKey[]> {
     const m = observed.message;
     const db = tx.manager;
-    await this.bindings.save(db, decision.newBindings, decision.keyAdditions);
+    const changed = await this.bindings.save(db, decision.newBindings, decision.keyAdditions);
     await this.decisions.record(db, eventId, observed, decision);
     if (decision.park) {
       await this.decisions.expireParked(db, observed.mailboxKey, this.config.PARKED_MESSAGE_RETENTION_HOURS);
-      // Only its ancestors' Message-IDs: it gets a second look when a message it replies to becomes bound (it was
-      // observed before its parent), never because a later message of the same provider thread was bound — an earlier
-      // private message (say, a vendor's mail the user later forwards to a contact) must stay private (SYN-3).
-      await this.decisions.park(db, eventId, observed, replyKeys(m));
+      // A second look when its thread or a message it replies to becomes bound; an earlier private message of a thread
+      // bound later (a vendor's mail the user then forwards to a contact) still stays private then (predates check).
+      await this.decisions.park(db, eventId, observed, parkKeys(m), parkedAt);
     }
     if (decision.learnedSmartBcc) {
       const l = decision.learnedSmartBcc;
@@ -208,9 +211,7 @@ export class ObserveMessageUseCase {
       },
       'sync decision',
     );
-    return [
-      ...decision.newBindings.flatMap((b) => b.keys.map((k) => ({ mailboxKey: b.mailboxKey, key: k.key }))),
-      ...decision.keyAdditions.flatMap((a) => a.keys.map((k) => ({ mailboxKey: a.mailboxKey, key: k.key }))),
-    ];
+    // Only new or moved keys: a key already bound as it was changes no parked message's decision.
+    return changed;
   }
 }

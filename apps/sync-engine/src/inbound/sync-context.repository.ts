@@ -52,7 +52,7 @@ export class SyncContextRepository {
     const ref = m.mailbridgeRef && UUID.test(m.mailbridgeRef) ? m.mailbridgeRef : null;
     const [row]: Array<{
       connections: ConnectionRow[];
-      key_matches: Array<{ key: string; binding_id: string }>;
+      key_matches: Array<{ key: string; binding_id: string; first_at: string | null }>;
       bindings: BindingRow[];
       contacts: Array<{
         location_id: string;
@@ -89,7 +89,7 @@ export class SyncContextRepository {
                                               AND mailbox_key IS NOT NULL
        ),
        matches AS (
-         SELECT key, binding_id FROM sync_engine.thread_key
+         SELECT key, binding_id, first_at FROM sync_engine.thread_key
          WHERE mailbox_key IN (SELECT mailbox_key FROM mailboxes) AND key = ANY($4::text[])
        )
        SELECT
@@ -134,7 +134,11 @@ export class SyncContextRepository {
     return {
       connections: row.connections.map(toConnectionView),
       bindings: row.bindings.map(toBindingView),
-      keyMatches: row.key_matches.map((k) => ({ key: k.key, bindingId: k.binding_id })),
+      keyMatches: row.key_matches.map((k) => ({
+        key: k.key,
+        bindingId: k.binding_id,
+        firstAt: k.first_at ? new Date(k.first_at).toISOString() : null,
+      })),
       contacts: row.contacts.map((c) => ({
         locationId: c.location_id,
         contactId: c.contact_id,

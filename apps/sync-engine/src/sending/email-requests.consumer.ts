@@ -15,6 +15,9 @@ export class EmailRequestsConsumer {
   @OnEvent({ topic: Topics.conversationsOutbound, group: 'send-routing' })
   async onEmailRequested(event: EventEnvelope): Promise<void> {
     if (!eventCatalog.is(event, emailRequestedV1)) return;
-    await this.uow.handleOnce('send-routing', event, (tx) => this.routeEmail.execute(tx, event.payload));
+    const current = await this.routeEmail.currentConnections(event.payload);
+    await this.uow.handleOnce('send-routing', event, (tx) =>
+      this.routeEmail.execute(tx, event.payload, current),
+    );
   }
 }

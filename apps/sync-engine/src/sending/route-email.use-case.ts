@@ -4,7 +4,8 @@ import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type { Logger } from '@mailbridge/platform-observability';
 import { LOGGER } from '@mailbridge/platform-runtime';
 import { ConnectionProjectionRepository } from '../connections/connection-projection.repository';
-import type { BindingKeyValue } from '../decisions/decision.types';
+import { IdentityConnectionsClient, mergeConnections } from '../connections/identity-connections.client';
+import type { BindingKeyValue, ConnectionView } from '../decisions/decision.types';
 import { bindingIdFor } from '../decisions/ids';
 import {
   EmailRequest,
@@ -32,6 +33,7 @@ export class RouteEmailUseCase {
   constructor(
     private readonly sends: CrmSendRepository,
     private readonly connections: ConnectionProjectionRepository,
+    private readonly identity: IdentityConnectionsClient,
     private readonly bindings: ThreadBindingRepository,
     private readonly observe: ObserveMessageUseCase,
     @Inject(SYNC_ENGINE_CONFIG) config: SyncEngineConfig,
@@ -49,7 +51,21 @@ export class RouteEmailUseCase {
     };
   }
 
-  async execute(tx: TransactionContext, request: EmailRequest): Promise<void> {
+  /**
+   * SND-1: the owner's current answer, because the CRM may already show a connect or disconnect the projection has not
+   * taken in yet (another topic). Asked before the transaction: the embedded database runs one transaction at a time,
+   * and identity-connections needs it to answer.
+   */
+  currentConnections(request: EmailRequest): Promise<ConnectionView[] | null> {
+    return this.identity.forUser(request.locationId, request.userId);
+  }
+
+  /** `current`: what `currentConnections` answered (null: the projection alone). */
+  async execute(
+    tx: TransactionContext,
+    request: EmailRequest,
+    current: readonly ConnectionView[] | null,
+  ): Promise<void> {
     const db = tx.manager;
     if (await this.sends.find(db, request.messageId)) {
       this.logger.info(
@@ -58,11 +74,20 @@ export class RouteEmailUseCase {
       );
       return;
     }
-    const decision = routeEmailRequest(
-      request,
+    const { connections, changed } = mergeConnections(
       await this.connections.forUser(db, request.locationId, request.userId),
-      this.policy,
+      current,
     );
+    const routed = routeEmailRequest(request, connections, this.policy);
+    const decision = changed.length
+      ? {
+          ...routed,
+          trace: [
+            `SND-1: identity-connections is ahead of the connection events (${changed.join(', ')})`,
+            ...routed.trace,
+          ],
+        }
+      : routed;
     const base = {
       sendId: request.messageId,
       locationId: request.locationId,

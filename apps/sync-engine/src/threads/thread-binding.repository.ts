@@ -48,15 +48,27 @@ export interface ThreadKeyRow {
   readonly providerMessageId: string | null;
 }
 
-/** Inserts keys from four array parameters starting at `$first`; a repeated key keeps its first provider id. */
+/**
+ * Inserts keys from five array parameters starting at `$first`; a repeated key keeps its first provider id and its
+ * earliest first_at (LEAST ignores nulls). Returns the keys that are new or changed: only they can change a decision.
+ */
 const insertKeys = (
   first: number,
-) => `INSERT INTO sync_engine.thread_key (mailbox_key, key, binding_id, provider_message_id)
-  SELECT DISTINCT ON (m, k, b) m, k, b, p
-  FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::uuid[], $${first + 3}::text[]) AS u(m, k, b, p)
+) => `INSERT INTO sync_engine.thread_key (mailbox_key, key, binding_id, provider_message_id, first_at)
+  SELECT DISTINCT ON (m, k, b) m, k, b, p, min(f) OVER (PARTITION BY m, k, b)
+  FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::uuid[], $${first + 3}::text[],
+              $${first + 4}::timestamptz[]) AS u(m, k, b, p, f)
   ORDER BY m, k, b, p NULLS LAST
   ON CONFLICT (mailbox_key, key, binding_id) DO UPDATE
-    SET provider_message_id = COALESCE(thread_key.provider_message_id, EXCLUDED.provider_message_id)`;
+    SET provider_message_id = COALESCE(thread_key.provider_message_id, EXCLUDED.provider_message_id),
+        first_at = LEAST(thread_key.first_at, EXCLUDED.first_at)
+    WHERE (thread_key.provider_message_id IS NULL AND EXCLUDED.provider_message_id IS NOT NULL)
+       OR EXCLUDED.first_at < thread_key.first_at
+       OR (thread_key.first_at IS NULL AND EXCLUDED.first_at IS NOT NULL)
+  RETURNING mailbox_key, key`;
+
+const changedKeys = (rows: Array<{ mailbox_key: string; key: string }>) =>
+  rows.map((r) => ({ mailboxKey: r.mailbox_key, key: r.key }));
 
 const BINDING_COLUMNS = `b.binding_id, b.mailbox_key, b.location_id, b.connection_id, b.user_id, b.contact_id,
   b.conversation_id, b.origin_rule, b.origin_at, b.status, b.end_reason`;
@@ -120,12 +132,13 @@ export class ThreadBindingRepository {
   /**
    * Creates bindings and adds keys (to new or existing bindings) in one statement. A key already there keeps its
    * provider message id unless it had none; a binding already there (same deterministic id) is left as it is.
+   * Returns the keys added or changed (what parked messages wait for).
    */
   async save(
     tx: EntityManager,
     bindings: readonly NewBinding[],
     additions: readonly KeyAddition[] = [],
-  ): Promise<void> {
+  ): Promise<Array<{ mailboxKey: string; key: string }>> {
     const keys = [
       ...bindings.map((b) => ({ bindingId: b.bindingId, mailboxKey: b.mailboxKey, keys: b.keys })),
       ...additions,
@@ -135,21 +148,23 @@ export class ThreadBindingRepository {
         key: k.key,
         bindingId: a.bindingId,
         pmid: k.providerMessageId,
+        firstAt: k.firstAt ?? null,
       })),
     );
-    if (bindings.length === 0 && keys.length === 0) return;
+    if (bindings.length === 0 && keys.length === 0) return [];
     const keyParams = [
       keys.map((k) => k.mailboxKey),
       keys.map((k) => k.key),
       keys.map((k) => k.bindingId),
       keys.map((k) => k.pmid),
+      keys.map((k) => k.firstAt),
     ];
     if (bindings.length === 0) {
       // The common case (a message joins a known thread): keys only, a simpler statement.
-      await tx.query(insertKeys(1), keyParams);
-      return;
+      return changedKeys(await returningRows(tx, insertKeys(1), keyParams));
     }
-    await tx.query(
+    const rows = await returningRows<{ mailbox_key: string; key: string }>(
+      tx,
       `WITH new_bindings AS (
          INSERT INTO sync_engine.thread_binding
            (binding_id, mailbox_key, location_id, connection_id, user_id, contact_id, conversation_id, origin_rule,
@@ -172,6 +187,7 @@ export class ThreadBindingRepository {
         ...keyParams,
       ],
     );
+    return changedKeys(rows);
   }
 
   /** CON-3 / CON-4: every active binding of the connection ends. Returns how many. */

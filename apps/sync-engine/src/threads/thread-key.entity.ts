@@ -15,4 +15,8 @@ export class ThreadKeyEntity {
   /** For `m:` keys: that message's id in this mailbox (a Graph reply needs it, SND-5). */
   @Column({ name: 'provider_message_id', type: 'text', nullable: true })
   providerMessageId!: string | null;
+
+  /** For `t:` keys: when the earliest synced message of that provider thread reached the mailbox (SYN-2). */
+  @Column({ name: 'first_at', type: 'timestamptz', nullable: true })
+  firstAt!: Date | null;
 }
