@@ -11,3 +11,4 @@ export * from './threading/forward.util';
 export * from './mime/canonical-message.types';
 export * from './mime/mime.parser';
 export * from './mime/mime.composer';
+export * from './provider/provider-error';

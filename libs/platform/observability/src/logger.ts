@@ -19,11 +19,16 @@ const SECRET_KEYS = [
   'password',
   'clientSecret',
   'client_secret',
-  'code',
+  'authorizationCode',
   'token',
   'secret',
 ];
-const redactPaths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `req.headers.${k.toLowerCase()}`]);
+// An OAuth authorization code travels as `code` in a callback's query; elsewhere `code` is an error code we want to see.
+const redactPaths = [
+  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `req.headers.${k.toLowerCase()}`]),
+  'query.code',
+  '*.query.code',
+];
 
 export interface CreateLoggerOptions {
   readonly service: string;

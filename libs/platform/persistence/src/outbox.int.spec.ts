@@ -4,6 +4,7 @@ import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbrid
 import { createLogger } from '@mailbridge/platform-observability';
 import { createTestDatabase, expectEventually, TestDatabase } from '@mailbridge/testing';
 import { createServiceDataSource, initializeServiceDataSource, schemaOf } from './data-source.factory';
+import { InboxPruner } from './inbox-pruner';
 import { OutboxRelay } from './outbox-relay';
 import { UnitOfWork } from './unit-of-work';
 
@@ -176,5 +177,21 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
       }),
     ).rejects.toThrow('transient');
     expect(await uow.handleOnce('svc.test', event, async () => undefined)).toBe(true);
+  });
+  it('the inbox forgets handled event ids after the retention, in batches, and still deduplicates recent ones', async () => {
+    const handled: string[] = [];
+    const recent = eventCatalog.create(contactUpsertedV1, contact('c-recent'));
+    await uow.handleOnce('contacts', recent, async () => void handled.push('recent'));
+    // 12 ids handled 40 days ago (older than any redelivery can be).
+    await ds.query(
+      `INSERT INTO svc.inbox (consumer, event_id, processed_at)
+       SELECT 'contacts', gen_random_uuid(), now() - interval '40 days' FROM generate_series(1, 12)`,
+    );
+    const pruner = new InboxPruner({ dataSource: ds, logger, retentionDays: 30, batchSize: 5 });
+    expect(await pruner.pruneOnce()).toBe(12);
+    expect(await ds.query('SELECT event_id FROM svc.inbox')).toEqual([{ event_id: recent.id }]);
+    await uow.handleOnce('contacts', recent, async () => void handled.push('again'));
+    expect(handled).toEqual(['recent']);
+    expect(await pruner.pruneOnce()).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { eventCatalog } from '@mailbridge/contracts';
 import { ServiceMetrics } from '@mailbridge/platform-observability';
 import {
+  InboxPruner,
   OutboxRelay,
   UnitOfWork,
   createServiceDataSource,
@@ -17,6 +18,7 @@ import { EventSubscriptions } from './messaging/event-subscriptions';
 import type { ServiceDefinition, ServiceHost } from './service-host';
 import {
   EVENT_BUS,
+  INBOX_PRUNER,
   INTERNAL_API_TOKEN,
   JWT_VERIFIER,
   LOGGER,
@@ -76,6 +78,16 @@ export class PlatformModule {
               logger: host.logger,
               metrics,
             })),
+        },
+        {
+          provide: INBOX_PRUNER,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) =>
+            new InboxPruner({
+              dataSource,
+              logger: host.logger,
+              retentionDays: host.inboxRetentionDays ?? 30,
+            }),
         },
         {
           provide: UNIT_OF_WORK,

@@ -9,7 +9,7 @@ import {
   startEmbeddedPostgres,
 } from '@mailbridge/platform-persistence';
 import type { ServiceDefinition } from './service-host';
-import { StandaloneConfig, standaloneConfigSchema } from './standalone.config';
+import { StandaloneConfig, kafkaSecurityOf, standaloneConfigSchema } from './standalone.config';
 import { startService } from './start-service';
 import { trustExtraCaCertificatesFile } from './extra-ca-certificates';
 import { assertSupportedNode } from './node-version';
@@ -67,6 +67,7 @@ export async function runStandalone(
       logger: logger.child({ component: 'kafka' }),
       metrics,
       idempotent: config.KAFKA_IDEMPOTENT_PRODUCER,
+      ...kafkaSecurityOf(config),
     });
     await kafka.connect();
     const bus: EventBus = kafka;
@@ -87,6 +88,7 @@ export async function runStandalone(
       internalApiToken: config.INTERNAL_API_TOKEN,
       env: processEnv,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      inboxRetentionDays: config.INBOX_RETENTION_DAYS,
     });
     let closing = false;
     const shutdown = async (signal: string) => {

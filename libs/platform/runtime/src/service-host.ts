@@ -41,4 +41,6 @@ export interface ServiceHost {
   readonly env: Env;
   /** Largest JSON body accepted (bytes). */
   readonly bodyLimitBytes?: number;
+  /** How long handled event ids stay in the inbox (days, default 30): longer than any redelivery can come. */
+  readonly inboxRetentionDays?: number;
 }

@@ -16,6 +16,12 @@ export const standaloneConfigSchema = z
     KAFKA_CLIENT_ID: z.string().optional(),
     /** Idempotent producer (keep on in production; librdkafka's mock cluster cannot grant producer ids). */
     KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
+    /** TLS to the brokers (system CAs plus EXTRA_CA_CERTS_FILE). */
+    KAFKA_SSL: env.bool(false),
+    /** SASL authentication; with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset = none. */
+    KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+    KAFKA_SASL_USERNAME: z.string().optional(),
+    KAFKA_SASL_PASSWORD: z.string().optional(),
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     AUTH_JWKS_URL: env.url(['https', 'http']).optional(),
     AUTH_JWT_ISSUER: z.string().optional(),
@@ -25,8 +31,25 @@ export const standaloneConfigSchema = z
     /** PEM file of extra CAs to trust (private endpoints, TLS-inspecting proxies, the sandbox emulators). */
     EXTRA_CA_CERTS_FILE: z.string().optional(),
     BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    /** Days a handled event id is kept for deduplication; longer than the topics' retention plus the worst lag. */
+    INBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   })
   .superRefine((c, ctx) => {
+    if (c.KAFKA_SASL_MECHANISM && (!c.KAFKA_SASL_USERNAME || !c.KAFKA_SASL_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_SASL_MECHANISM'],
+        message: 'needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD',
+      });
+    }
+    if (!c.KAFKA_SASL_MECHANISM && (c.KAFKA_SASL_USERNAME || c.KAFKA_SASL_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_SASL_MECHANISM'],
+        message:
+          'must be set when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is (plain, scram-sha-256, scram-sha-512)',
+      });
+    }
     if (!c.AUTH_JWT_SECRET && !c.AUTH_JWKS_URL) {
       ctx.addIssue({
         code: 'custom',
@@ -37,3 +60,25 @@ export const standaloneConfigSchema = z
   });
 
 export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
+
+/** The broker security options of kafkajs, from the settings above. */
+type SaslMechanism = NonNullable<StandaloneConfig['KAFKA_SASL_MECHANISM']>;
+/** One object type per mechanism, as kafkajs declares SASL options. */
+export type KafkaSasl = {
+  [M in SaslMechanism]: { mechanism: M; username: string; password: string };
+}[SaslMechanism];
+
+export function kafkaSecurityOf(c: StandaloneConfig): { ssl?: true; sasl?: KafkaSasl } {
+  return {
+    ...(c.KAFKA_SSL ? { ssl: true as const } : {}),
+    ...(c.KAFKA_SASL_MECHANISM && c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD
+      ? {
+          sasl: {
+            mechanism: c.KAFKA_SASL_MECHANISM,
+            username: c.KAFKA_SASL_USERNAME,
+            password: c.KAFKA_SASL_PASSWORD,
+          },
+        }
+      : {}),
+  };
+}

@@ -3,28 +3,57 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { ServiceMetrics } from '@mailbridge/platform-observability';
+import { ServiceMetrics, type Logger } from '@mailbridge/platform-observability';
 import { AppError } from './http/app-error';
 import { ErrorFilter } from './http/error.filter';
 import { requestContextMiddleware } from './http/request-context.middleware';
 import { NestPinoLogger } from './nest-logger';
 import { PlatformModule } from './platform.module';
 import type { ServiceDefinition, ServiceHost } from './service-host';
+import { validationProblems } from './http/validation-problems';
 
 /**
  * body-parser's errors (malformed JSON, body too large) become AppErrors here, before Nest reduces them to a bare
- * BadRequestException and the reason (and so our error code) is lost.
+ * BadRequestException and the reason (and so our error code) is lost. Any other error of the client's making is a 4xx
+ * too: left as it is, ErrorFilter would answer (and log) it as a 500 internal error.
  */
-function translateBodyParserErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
-  const e = err as { type?: string } | undefined;
-  if (e?.type === 'entity.parse.failed')
-    return next(new AppError('validation', 'invalid_json', 'Request body is not valid JSON'));
-  if (e?.type === 'entity.too.large')
-    return next(new AppError('too_large', 'payload_too_large', 'Request body is too large'));
-  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
-    return next(new AppError('validation', 'unsupported_encoding', 'Request body encoding is not supported'));
-  }
-  next(err);
+function translateBodyParserErrors(logger: Logger) {
+  return (err: unknown, req: Request, _res: Response, next: NextFunction): void => {
+    const e = err as
+      { type?: string; code?: string; status?: number; received?: number; expected?: number } | undefined;
+    if (e?.type === 'entity.parse.failed')
+      return next(new AppError('validation', 'invalid_json', 'Request body is not valid JSON'));
+    if (e?.type === 'entity.too.large')
+      return next(new AppError('too_large', 'payload_too_large', 'Request body is too large'));
+    if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
+      return next(
+        new AppError('validation', 'unsupported_encoding', 'Request body encoding is not supported'),
+      );
+    }
+    // The client closed the connection before its body arrived (gave up, timed out, crashed): nothing failed on our
+    // side and nobody reads the answer, so it is one info line and a 4xx, not an internal error with a stack trace.
+    // raw-body reports it as `request.aborted`; Node can also fail the stream with ECONNRESET "aborted".
+    if (e?.type === 'request.aborted' || e?.code === 'ECONNRESET' || e?.code === 'ECONNABORTED') {
+      logger.info(
+        { method: req.method, path: req.path, received: e.received, expected: e.expected },
+        'request aborted by the client',
+      );
+      return next(
+        new AppError(
+          'validation',
+          'request_aborted',
+          'The client closed the connection before sending the whole body',
+        ),
+      );
+    }
+    if (e?.type === 'request.size.invalid')
+      return next(
+        new AppError('validation', 'invalid_body_length', 'Request body does not match its Content-Length'),
+      );
+    if (typeof e?.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+      return next(new AppError('validation', 'invalid_body', 'Request body could not be read'));
+    next(err);
+  };
 }
 
 export interface RunningService {
@@ -57,7 +86,7 @@ export async function startService(
   for (const { path, limitBytes } of definition.jsonBodyLimits?.(app) ?? [])
     app.use(path, json({ limit: limitBytes }));
   app.useBodyParser('json', { limit: host.bodyLimitBytes ?? 1_048_576 });
-  app.use(translateBodyParserErrors);
+  app.use(translateBodyParserErrors(host.logger));
   app.useGlobalFilters(new ErrorFilter(host.logger));
   app.useGlobalPipes(
     new ValidationPipe({
@@ -65,12 +94,7 @@ export async function startService(
       forbidNonWhitelisted: true,
       transform: true,
       exceptionFactory: (errors) =>
-        new AppError(
-          'validation',
-          'invalid_request',
-          'Request is invalid',
-          errors.map((e) => ({ field: e.property, problems: Object.values(e.constraints ?? {}) })),
-        ),
+        new AppError('validation', 'invalid_request', 'Request is invalid', validationProblems(errors)),
     }),
   );
   definition.configure?.(app);

@@ -4,6 +4,7 @@ export const METRICS = Symbol('METRICS');
 export const EVENT_BUS = Symbol('EVENT_BUS');
 export const UNIT_OF_WORK = Symbol('UNIT_OF_WORK');
 export const OUTBOX_RELAY = Symbol('OUTBOX_RELAY');
+export const INBOX_PRUNER = Symbol('INBOX_PRUNER');
 export const JWT_VERIFIER = Symbol('JWT_VERIFIER');
 export const INTERNAL_API_TOKEN = Symbol('INTERNAL_API_TOKEN');
 export const SERVICE_HOST = Symbol('SERVICE_HOST');

@@ -41,7 +41,10 @@ export function parseHeaderBlock(head: string): Header[] {
   for (const line of head.split(/\r?\n/)) {
     if (line === '') continue;
     if (/^[ \t]/.test(line) && headers.length > 0) {
-      headers[headers.length - 1].value += ' ' + line.trim();
+      // RFC 5322 unfolding; a value that starts on the next line (nodemailer folds a long Message-ID so) has no
+      // leading space, as Gmail returns it.
+      const last = headers[headers.length - 1];
+      last.value = last.value ? `${last.value} ${line.trim()}` : line.trim();
       continue;
     }
     const colon = line.indexOf(':');

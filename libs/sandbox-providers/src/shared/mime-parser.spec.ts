@@ -2,6 +2,7 @@ import {
   decodeEncodedWords,
   parseAddressList,
   parseMessageIds,
+  parseHeaderBlock,
   parseParameterHeader,
   rewriteHeaders,
   splitMessage,
@@ -107,6 +108,14 @@ describe('header helpers', () => {
       value: 'text/plain',
       params: { charset: 'utf-8', format: 'flowed' },
     });
+  });
+
+  it('unfolds a header whose value starts on the next line without a leading space (as Gmail returns it)', () => {
+    const headers = parseHeaderBlock('Message-ID:\r\n <long.id@box.example>\r\nSubject: a\r\n b');
+    expect(headers).toEqual([
+      { name: 'Message-ID', value: '<long.id@box.example>' },
+      { name: 'Subject', value: 'a b' },
+    ]);
   });
 
   it('extracts message ids with brackets', () => {
