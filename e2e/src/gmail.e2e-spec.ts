@@ -473,4 +473,30 @@ describe('Gmail two-way sync (e2e)', () => {
     await waitUntilObserved(platform, sam);
     expect(await crm.messages('ct_ola')).toHaveLength(3);
   });
+
+  it('SYN-6: an auto-reply dated within the same second as the CRM email it answers is listed after that email', async () => {
+    const sam = createMailbox(platform, 'google', 'sam');
+    const crm = new CrmUser(platform, 'loc_g8', 'usr_sam');
+    await crm.putContact('ct_ooo', { email: 'ooo@example.com', assignedUserId: 'usr_sam' });
+    await crm.connect('google', sam);
+    await waitUntilObserved(platform, sam);
+    const sent = await crm.sendAndWait('ct_ooo', { subject: 'Meeting', text: 'Can we meet on Friday?' });
+    const sentCopy = copies(platform, sam, 'Meeting').sent[0];
+    // An out-of-office responder answers at once: its Date header (whole seconds, like every Date header) is the
+    // second in which the CRM email was written.
+    const requestedAt = Date.parse((await crm.message(sent.id))!.createdAt);
+    const autoReply = await platform.sandbox.control.deliver(sam, {
+      from: 'ooo@example.com',
+      subject: 'Automatic reply: Meeting',
+      inReplyTo: sentCopy.messageId,
+      date: new Date(Math.floor(requestedAt / 1000) * 1000),
+      text: 'I am out of the office until Monday.',
+    });
+    const list = await eventually(async () => {
+      const all = await crm.messages('ct_ooo');
+      expect(all).toHaveLength(2);
+      return all;
+    });
+    expect(list.map((m) => m.provider.messageId)).toEqual([sentCopy.id, autoReply.message.id]);
+  });
 });

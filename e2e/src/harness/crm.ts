@@ -36,6 +36,8 @@ export interface CrmMessage {
   html: string | null;
   sentAt: string | null;
   receivedAt: string | null;
+  /** When the CRM recorded it (for a CRM send: when it was requested). */
+  createdAt: string;
   attachments: Array<{
     id: string;
     filename: string;
