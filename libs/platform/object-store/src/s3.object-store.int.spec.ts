@@ -125,7 +125,12 @@ describe('S3ObjectStore layout', () => {
   });
 
   it('a copy refused with a client error is not retried', async () => {
-    const refusing = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+    const refusing = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: CREDENTIALS,
+    });
     let copies = 0;
     refusing.middlewareStack.add(
       (next, context) => async (args) => {
