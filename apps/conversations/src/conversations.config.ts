@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { env } from '@mailbridge/platform-config';
 import { MB, type AttachmentSizeLimits } from '@mailbridge/domain-mail';
 import type { ObjectStoreConfig } from '@mailbridge/platform-object-store';
+import type { RetentionRule } from '@mailbridge/platform-persistence';
 
 const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const count = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -36,6 +37,10 @@ export const conversationsConfigSchema = z
     SEND_CAP_MICROSOFT_PER_DAY: count(10_000),
     /** To + Cc + Bcc of one send (the Gmail API takes at most 100). */
     MAX_RECIPIENTS: z.coerce.number().int().min(1).max(1500).default(100),
+    /** SND-6: how long a send's Idempotency-Key is remembered; a retry after that is a new send. */
+    IDEMPOTENCY_KEY_RETENTION_HOURS: z.coerce.number().int().min(24).default(168),
+    /** An upload not used by a send within this long is forgotten (its id is then `upload_not_found`). */
+    UPLOAD_RETENTION_HOURS: z.coerce.number().int().min(1).default(24),
   })
   .superRefine((c, ctx) => {
     if (c.OBJECT_STORE_KIND !== 's3') return;
@@ -67,6 +72,24 @@ export function objectStoreConfigOf(c: ConversationsConfig): ObjectStoreConfig {
       ? { credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } }
       : {}),
   };
+}
+
+/** conversations' expiring rows (the platform prunes them hourly). */
+export function retentionRulesOf(c: ConversationsConfig): RetentionRule[] {
+  return [
+    {
+      table: 'idempotency_keys',
+      keyColumns: ['location_id', 'idempotency_key'],
+      writtenAtColumn: 'created_at',
+      retentionHours: c.IDEMPOTENCY_KEY_RETENTION_HOURS,
+    },
+    {
+      table: 'uploads',
+      keyColumns: ['location_id', 'upload_id'],
+      writtenAtColumn: 'created_at',
+      retentionHours: c.UPLOAD_RETENTION_HOURS,
+    },
+  ];
 }
 
 export function attachmentLimitsOf(c: ConversationsConfig): Required<AttachmentSizeLimits> {

@@ -3,7 +3,7 @@ import type { ServiceDefinition } from '@mailbridge/platform-runtime';
 import { CONVERSATIONS_CONFIG } from './common/tokens';
 import { ConnectionEntity } from './connections/connection.entity';
 import { ContactEntity } from './contacts/contact.entity';
-import type { ConversationsConfig } from './conversations.config';
+import { retentionRulesOf, type ConversationsConfig } from './conversations.config';
 import { ConversationsModule } from './conversations.module';
 import { ConversationEntity } from './conversations/conversation.entity';
 import { AttachmentEntity } from './messages/attachment.entity';
@@ -45,4 +45,5 @@ export const conversationsService: ServiceDefinition = {
       limitBytes: app.get<ConversationsConfig>(CONVERSATIONS_CONFIG).SEND_BODY_LIMIT_BYTES,
     },
   ],
+  retention: (app: INestApplication) => retentionRulesOf(app.get<ConversationsConfig>(CONVERSATIONS_CONFIG)),
 };

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { env, loadConfig, type Env } from '@mailbridge/platform-config';
 import type { ObjectStoreConfig } from '@mailbridge/platform-object-store';
+import type { RetentionRule } from '@mailbridge/platform-persistence';
 
 const httpUrl = () => env.url(['https', 'http']);
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -96,6 +97,11 @@ export const mailGatewayConfigSchema = z
     GAP_RELIST_MAX_MESSAGES: int(2_000, 1),
     /** The re-list starts this long before the last confirmed sync (clock skew, late indexing). */
     GAP_SAFETY_MARGIN_MINUTES: seconds(10),
+    /**
+     * How long a provider message id is remembered as observed. Longer than any re-list (GAP_RELIST_MAX_DAYS);
+     * a message seen again after that is fetched and published once more, and sync-engine ignores it (SYN-5).
+     */
+    OBSERVED_MESSAGE_RETENTION_DAYS: int(30, 1),
 
     /** SND-4: emails per mailbox per rolling 24 hours sent through the platform. */
     SEND_CAP_GOOGLE_PER_DAY: int(500),
@@ -142,6 +148,13 @@ export const mailGatewayConfigSchema = z
     SMART_BCC_LOOKUP_CACHE_SECONDS: int(60, 0),
   })
   .superRefine((c, ctx) => {
+    if (c.OBSERVED_MESSAGE_RETENTION_DAYS <= c.GAP_RELIST_MAX_DAYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OBSERVED_MESSAGE_RETENTION_DAYS'],
+        message: 'must be more than GAP_RELIST_MAX_DAYS (a re-list must find the ids it already published)',
+      });
+    }
     if (c.OBJECT_STORE_KIND !== 's3') return;
     for (const key of ['S3_BUCKET', 'S3_REGION'] as const) {
       if (!c[key])
@@ -156,6 +169,18 @@ export const MAIL_GATEWAY_CONFIG = Symbol('MAIL_GATEWAY_CONFIG');
 
 export function loadMailGatewayConfig(source: Env): MailGatewayConfig {
   return loadConfig(mailGatewayConfigSchema, source);
+}
+
+/** mail-gateway's expiring rows (the platform prunes them hourly). */
+export function retentionRulesOf(c: MailGatewayConfig): RetentionRule[] {
+  return [
+    {
+      table: 'observed_messages',
+      keyColumns: ['mailbox_id', 'provider_message_id'],
+      writtenAtColumn: 'observed_at',
+      retentionHours: c.OBSERVED_MESSAGE_RETENTION_DAYS * 24,
+    },
+  ];
 }
 
 export function objectStoreConfigOf(c: MailGatewayConfig): ObjectStoreConfig {

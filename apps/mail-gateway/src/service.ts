@@ -1,5 +1,7 @@
+import type { INestApplication } from '@nestjs/common';
 import type { ServiceDefinition } from '@mailbridge/platform-runtime';
 import { LeaseEntity } from './common/lease.entity';
+import { MAIL_GATEWAY_CONFIG, retentionRulesOf, type MailGatewayConfig } from './mail-gateway.config';
 import { MailGatewayModule } from './mail-gateway.module';
 import { GraphFolderEntity } from './mailboxes/graph-folder.entity';
 import { MailboxConnectionEntity } from './mailboxes/mailbox-connection.entity';
@@ -27,4 +29,5 @@ export const mailGatewayService: ServiceDefinition = {
     title: 'Mailbridge mail-gateway',
     description: 'Provider webhooks (Gmail Pub/Sub push, Microsoft Graph notifications) and health.',
   },
+  retention: (app: INestApplication) => retentionRulesOf(app.get<MailGatewayConfig>(MAIL_GATEWAY_CONFIG)),
 };

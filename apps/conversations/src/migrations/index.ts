@@ -1,10 +1,12 @@
 import { Contacts1732400100000 } from './1732400100000-contacts';
 import { ConversationsMessages1732400200000 } from './1732400200000-conversations-messages';
 import { MessageSortKey1732400300000 } from './1732400300000-message-sort-key';
+import { RetentionIndexes1732400400000 } from './1732400400000-retention-indexes';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
   Contacts1732400100000,
   ConversationsMessages1732400200000,
   MessageSortKey1732400300000,
+  RetentionIndexes1732400400000,
 ];

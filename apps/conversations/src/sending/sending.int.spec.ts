@@ -12,6 +12,8 @@ import {
 } from '@mailbridge/contracts';
 import { MB } from '@mailbridge/domain-mail';
 import { LocalFolderObjectStore, contentKeyFor } from '@mailbridge/platform-object-store';
+import type { RetentionPruner } from '@mailbridge/platform-persistence';
+import { RETENTION_PRUNER } from '@mailbridge/platform-runtime';
 import { expectEventually } from '@mailbridge/testing';
 import { connection, synced } from '../testing/events';
 import { EXE, PDF, PNG, pdfOfSize } from '../testing/files';
@@ -77,6 +79,9 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     new LocalFolderObjectStore(h.objectDir).exists(
       contentKeyFor(createHash('sha256').update(bytes).digest('hex')),
     );
+
+  /** What the hourly retention job does, now. */
+  const pruneExpired = () => h.svc.app.get<RetentionPruner>(RETENTION_PRUNER).pruneOnce();
 
   it('SND-6: two identical POSTs with one Idempotency-Key store one pending message and publish one email.requested', async () => {
     const first = await send('usr_gmail', 'key-twice', {});
@@ -157,6 +162,31 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     await outboxDrained();
     expect(await messageCount()).toBe(before);
     expect(requested().filter((e) => (e.payload as { subject: string }).subject === 'Two')).toEqual([]);
+  });
+
+  it('SND-6: a key older than IDEMPOTENCY_KEY_RETENTION_HOURS is forgotten (a retry is a new send); a recent one still replays', async () => {
+    const old = await send('usr_gmail', 'key-old', { subject: 'Last week' });
+    const recent = await send('usr_gmail', 'key-recent', { subject: 'Today' });
+    expect([old.status, recent.status]).toEqual([202, 202]);
+    // The default retention is 7 days: age one key past it.
+    await h.sql(
+      `UPDATE conversations.idempotency_keys SET created_at = now() - interval '169 hours' WHERE idempotency_key = $1`,
+      ['key-old'],
+    );
+    expect(await pruneExpired()).toBeGreaterThanOrEqual(1);
+    expect(
+      await h.sql<{ idempotency_key: string }>(
+        `SELECT idempotency_key FROM conversations.idempotency_keys WHERE idempotency_key IN ('key-old', 'key-recent')`,
+      ),
+    ).toEqual([{ idempotency_key: 'key-recent' }]);
+
+    const replay = await send('usr_gmail', 'key-recent', { subject: 'Today' });
+    expect(replay.status).toBe(202);
+    expect(replay.body.messageId).toBe(recent.body.messageId);
+    const again = await send('usr_gmail', 'key-old', { subject: 'Last week' });
+    expect(again.status).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.body.messageId).not.toBe(old.body.messageId);
   });
 
   it('SND-6: a send without an Idempotency-Key is a 400 and stores nothing', async () => {
@@ -393,6 +423,27 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
         .send({ file: 'x' });
       expect(json.status).toBe(400);
       expect(json.body.error.code).toBe('multipart_required');
+    });
+
+    it('an upload not used within UPLOAD_RETENTION_HOURS is forgotten: a send naming it is a 404 upload_not_found', async () => {
+      const fresh = await upload('usr_gmail', PDF, 'fresh.pdf');
+      const stale = await upload('usr_gmail', Buffer.concat([PDF, Buffer.from('stale')]), 'stale.pdf');
+      expect([fresh.status, stale.status]).toEqual([201, 201]);
+      await h.sql(
+        `UPDATE conversations.uploads SET created_at = now() - interval '25 hours' WHERE upload_id = $1`,
+        [stale.body.uploadId],
+      );
+      expect(await pruneExpired()).toBeGreaterThanOrEqual(1);
+
+      const late = await send('usr_gmail', 'key-stale-upload', {
+        attachments: [{ uploadId: stale.body.uploadId }],
+      });
+      expect(late.status).toBe(404);
+      expect(late.body.error.code).toBe('upload_not_found');
+      const onTime = await send('usr_gmail', 'key-fresh-upload', {
+        attachments: [{ uploadId: fresh.body.uploadId }],
+      });
+      expect(onTime.status).toBe(202);
     });
 
     it('does not let a send use an upload id that does not exist in the location', async () => {

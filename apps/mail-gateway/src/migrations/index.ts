@@ -1,4 +1,5 @@
 import { MailboxesAndSends1732500000000 } from './1732500000000-mailboxes-and-sends';
+import { ObservedMessagesRetention1732500100000 } from './1732500100000-observed-messages-retention';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
-export const migrations = [MailboxesAndSends1732500000000];
+export const migrations = [MailboxesAndSends1732500000000, ObservedMessagesRetention1732500100000];

@@ -8,6 +8,8 @@ import {
   messageObservedV1,
 } from '@mailbridge/contracts';
 import type { ConnectionSnapshot } from '@mailbridge/contracts';
+import type { RetentionPruner } from '@mailbridge/platform-persistence';
+import { RETENTION_PRUNER } from '@mailbridge/platform-runtime';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
 
@@ -223,6 +225,24 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
       expect((await h.mailbox(KIM_GMAIL, 'google'))?.pull_requested_at).toBeNull(),
     );
     expect(observedOf(delivered.message.id)).toHaveLength(1);
+  });
+
+  it('observed ids older than OBSERVED_MESSAGE_RETENTION_DAYS are forgotten; recent ones are kept', async () => {
+    const recent = await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'Recent', text: 'r' });
+    const { mailboxId } = await waitObserved(recent.message.id);
+    await h.query(
+      `INSERT INTO mail_gateway.observed_messages (mailbox_id, provider_message_id, observed_at)
+       SELECT $1, 'expired-' || n, now() - interval '31 days' FROM generate_series(1, 3) AS n`,
+      [mailboxId],
+    );
+    const pruned = await h.gateway.app.get<RetentionPruner>(RETENTION_PRUNER).pruneOnce();
+    expect(pruned).toBeGreaterThanOrEqual(3);
+    const left = await h.query<{ provider_message_id: string }>(
+      `SELECT provider_message_id FROM mail_gateway.observed_messages WHERE mailbox_id = $1`,
+      [mailboxId],
+    );
+    expect(left.map((r) => r.provider_message_id)).toContain(recent.message.id);
+    expect(left.filter((r) => r.provider_message_id.startsWith('expired-'))).toEqual([]);
   });
 
   it('a dropped notification is made up for by the safety-net poll', async () => {

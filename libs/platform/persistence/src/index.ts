@@ -3,4 +3,4 @@ export * from './data-source.factory';
 export * from './platform-tables.migration';
 export * from './unit-of-work';
 export * from './outbox-relay';
-export * from './inbox-pruner';
+export * from './retention-pruner';

@@ -4,7 +4,7 @@ import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbrid
 import { createLogger } from '@mailbridge/platform-observability';
 import { createTestDatabase, expectEventually, TestDatabase } from '@mailbridge/testing';
 import { createServiceDataSource, initializeServiceDataSource, schemaOf } from './data-source.factory';
-import { InboxPruner } from './inbox-pruner';
+import { RetentionPruner, inboxRetention } from './retention-pruner';
 import { OutboxRelay } from './outbox-relay';
 import { UnitOfWork } from './unit-of-work';
 
@@ -187,11 +187,28 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
       `INSERT INTO svc.inbox (consumer, event_id, processed_at)
        SELECT 'contacts', gen_random_uuid(), now() - interval '40 days' FROM generate_series(1, 12)`,
     );
-    const pruner = new InboxPruner({ dataSource: ds, logger, retentionDays: 30, batchSize: 5 });
+    const pruner = new RetentionPruner({ dataSource: ds, logger, rules: [inboxRetention(30)], batchSize: 5 });
     expect(await pruner.pruneOnce()).toBe(12);
     expect(await ds.query('SELECT event_id FROM svc.inbox')).toEqual([{ event_id: recent.id }]);
     await uow.handleOnce('contacts', recent, async () => void handled.push('again'));
     expect(handled).toEqual(['recent']);
     expect(await pruner.pruneOnce()).toBe(0);
+  });
+
+  it('a retention rule must name plain identifiers, a key and a positive retention (names are spliced into SQL)', () => {
+    const pruner = new RetentionPruner({ dataSource: ds, logger, rules: [] });
+    const rule = {
+      table: 'inbox',
+      keyColumns: ['consumer'],
+      writtenAtColumn: 'processed_at',
+      retentionHours: 1,
+    };
+    expect(() => pruner.add({ ...rule, table: 'inbox; DROP TABLE svc.outbox' })).toThrow(
+      /not a plain identifier/,
+    );
+    expect(() => pruner.add({ ...rule, keyColumns: ['"consumer"'] })).toThrow(/not a plain identifier/);
+    expect(() => pruner.add({ ...rule, keyColumns: [] })).toThrow(/needs a key/);
+    expect(() => pruner.add({ ...rule, retentionHours: 0 })).toThrow(/positive retention/);
+    expect(() => pruner.add(rule)).not.toThrow();
   });
 });

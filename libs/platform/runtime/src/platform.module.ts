@@ -5,8 +5,9 @@ import { DataSource } from 'typeorm';
 import { eventCatalog } from '@mailbridge/contracts';
 import { ServiceMetrics } from '@mailbridge/platform-observability';
 import {
-  InboxPruner,
   OutboxRelay,
+  RetentionPruner,
+  inboxRetention,
   UnitOfWork,
   createServiceDataSource,
   initializeServiceDataSource,
@@ -18,7 +19,7 @@ import { EventSubscriptions } from './messaging/event-subscriptions';
 import type { ServiceDefinition, ServiceHost } from './service-host';
 import {
   EVENT_BUS,
-  INBOX_PRUNER,
+  RETENTION_PRUNER,
   INTERNAL_API_TOKEN,
   JWT_VERIFIER,
   LOGGER,
@@ -80,13 +81,13 @@ export class PlatformModule {
             })),
         },
         {
-          provide: INBOX_PRUNER,
+          provide: RETENTION_PRUNER,
           inject: [DataSource],
           useFactory: (dataSource: DataSource) =>
-            new InboxPruner({
+            new RetentionPruner({
               dataSource,
               logger: host.logger,
-              retentionDays: host.inboxRetentionDays ?? 30,
+              rules: [inboxRetention(host.inboxRetentionDays ?? 30)],
             }),
         },
         {

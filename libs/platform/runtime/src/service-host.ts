@@ -2,6 +2,7 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { EventBus } from '@mailbridge/platform-messaging';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { Env } from '@mailbridge/platform-config';
+import type { RetentionRule } from '@mailbridge/platform-persistence';
 import type { AuthConfig } from './auth/jwt-verifier';
 
 /* eslint-disable @typescript-eslint/no-unsafe-function-type -- TypeORM's entity and migration lists are Function[] */
@@ -23,6 +24,8 @@ export interface ServiceDefinition {
   readonly jsonBodyLimits?: (app: INestApplication) => ReadonlyArray<{ path: string; limitBytes: number }>;
   /** Extra set-up on the Nest application before it listens. */
   readonly configure?: (app: INestApplication) => void;
+  /** The service's own tables whose rows expire (the platform already prunes the inbox), from its configuration. */
+  readonly retention?: (app: INestApplication) => readonly RetentionRule[];
 }
 /* eslint-enable @typescript-eslint/no-unsafe-function-type */
 

@@ -11,6 +11,8 @@ import { NestPinoLogger } from './nest-logger';
 import { PlatformModule } from './platform.module';
 import type { ServiceDefinition, ServiceHost } from './service-host';
 import { validationProblems } from './http/validation-problems';
+import type { RetentionPruner } from '@mailbridge/platform-persistence';
+import { RETENTION_PRUNER } from './tokens';
 
 /**
  * body-parser's errors (malformed JSON, body too large) become AppErrors here, before Nest reduces them to a bare
@@ -98,6 +100,7 @@ export async function startService(
     }),
   );
   definition.configure?.(app);
+  app.get<RetentionPruner>(RETENTION_PRUNER).add(...(definition.retention?.(app) ?? []));
 
   const openApi = new DocumentBuilder()
     .setTitle(definition.openApi.title)

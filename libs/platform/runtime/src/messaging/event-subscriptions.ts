@@ -2,9 +2,9 @@ import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown }
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { EventEnvelope } from '@mailbridge/contracts';
 import type { DeliveryContext, EventBus, Subscription } from '@mailbridge/platform-messaging';
-import type { InboxPruner, OutboxRelay } from '@mailbridge/platform-persistence';
+import type { RetentionPruner, OutboxRelay } from '@mailbridge/platform-persistence';
 import type { Logger } from '@mailbridge/platform-observability';
-import { EVENT_BUS, INBOX_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST } from '../tokens';
+import { EVENT_BUS, RETENTION_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST } from '../tokens';
 import { ON_EVENT_METADATA, OnEventOptions } from './on-event.decorator';
 import type { ServiceHost } from '../service-host';
 
@@ -12,7 +12,7 @@ type Handler = (event: EventEnvelope, context: DeliveryContext) => Promise<void>
 
 /**
  * Finds every @OnEvent method once the application is initialised, subscribes it, and starts the outbox relay and the
- * inbox pruner; on shutdown stops consuming first, then lets the relay publish what is left.
+ * retention pruner; on shutdown stops consuming first, then lets the relay publish what is left.
  */
 @Injectable()
 export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -24,14 +24,14 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     private readonly reflector: Reflector,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
-    @Inject(INBOX_PRUNER) private readonly inboxPruner: InboxPruner,
+    @Inject(RETENTION_PRUNER) private readonly retentionPruner: RetentionPruner,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SERVICE_HOST) private readonly host: ServiceHost,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.relay.start();
-    this.inboxPruner.start();
+    this.retentionPruner.start();
     const seen = new Set<string>();
     const specs: Array<{ groupId: string; options: OnEventOptions; handler: Handler }> = [];
     for (const wrapper of this.discovery.getProviders()) {
@@ -63,6 +63,6 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((s) => s.stop()));
     await this.relay.stop();
-    await this.inboxPruner.stop();
+    await this.retentionPruner.stop();
   }
 }
