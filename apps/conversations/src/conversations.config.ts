@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { env } from '@mailbridge/platform-config';
 import { MB, type AttachmentSizeLimits } from '@mailbridge/domain-mail';
-import type { ObjectStoreConfig } from '@mailbridge/platform-object-store';
+import { checkObjectStoreSettings, objectStoreSettingsSchema } from '@mailbridge/platform-object-store';
 import type { RetentionRule } from '@mailbridge/platform-persistence';
 
 const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -10,17 +9,7 @@ const count = (fallback: number) => z.coerce.number().int().min(0).default(fallb
 /** conversations' own settings. Every default works for the embedded mode (`npm start`, nothing configured). */
 export const conversationsConfigSchema = z
   .object({
-    /** `local` (a folder; the embedded launcher sets OBJECT_STORE_DIR) or `s3`. */
-    OBJECT_STORE_KIND: z.enum(['local', 's3']).default('local'),
-    OBJECT_STORE_DIR: z.string().min(1).default('.data/objects'),
-    S3_BUCKET: z.string().min(3).max(63).optional(),
-    S3_REGION: z.string().min(1).optional(),
-    S3_ENDPOINT: env.url(['https', 'http']).optional(),
-    S3_FORCE_PATH_STYLE: env.bool(false),
-    S3_PREFIX: z.string().optional(),
-    /** Optional static credentials; otherwise the AWS SDK's default chain (IRSA, instance profile...). */
-    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
-    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    ...objectStoreSettingsSchema.shape,
     /** CRM requests per minute per (token subject, location); 0 turns the limit off. */
     RATE_LIMIT_PER_MINUTE: count(600),
     /** JSON body limit of the send route only (inline base64 attachments); larger files go through uploads. */
@@ -42,37 +31,9 @@ export const conversationsConfigSchema = z
     /** An upload not used by a send within this long is forgotten (its id is then `upload_not_found`). */
     UPLOAD_RETENTION_HOURS: z.coerce.number().int().min(1).default(24),
   })
-  .superRefine((c, ctx) => {
-    if (c.OBJECT_STORE_KIND !== 's3') return;
-    for (const key of ['S3_BUCKET', 'S3_REGION'] as const) {
-      if (!c[key])
-        ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
-    }
-    if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['S3_SECRET_ACCESS_KEY'],
-        message: 'and S3_ACCESS_KEY_ID must be set together',
-      });
-    }
-  });
+  .superRefine(checkObjectStoreSettings);
 
 export type ConversationsConfig = z.infer<typeof conversationsConfigSchema>;
-
-export function objectStoreConfigOf(c: ConversationsConfig): ObjectStoreConfig {
-  if (c.OBJECT_STORE_KIND === 'local') return { kind: 'local', dir: c.OBJECT_STORE_DIR };
-  return {
-    kind: 's3',
-    bucket: c.S3_BUCKET ?? '',
-    region: c.S3_REGION ?? '',
-    ...(c.S3_ENDPOINT ? { endpoint: c.S3_ENDPOINT } : {}),
-    forcePathStyle: c.S3_FORCE_PATH_STYLE,
-    ...(c.S3_PREFIX ? { prefix: c.S3_PREFIX } : {}),
-    ...(c.S3_ACCESS_KEY_ID && c.S3_SECRET_ACCESS_KEY
-      ? { credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } }
-      : {}),
-  };
-}
 
 /** conversations' expiring rows (the platform prunes them hourly). */
 export function retentionRulesOf(c: ConversationsConfig): RetentionRule[] {

@@ -73,7 +73,7 @@ describe('embedded default (npm start)', () => {
         expect(await projection(urls['sync-engine'], secrets.internalApiToken)).toEqual([
           expect.objectContaining({ contactId: 'ct_jane', email: 'jane@example.com' }),
         ]),
-      { timeoutMs: 5_000, intervalMs: 20 },
+      { timeoutMs: 15_000, intervalMs: 20 },
     );
     process.stdout.write(`embedded: contact visible in the projection after ${Date.now() - started} ms\n`);
 

@@ -20,4 +20,18 @@ describe('mail-gateway configuration', () => {
       loadMailGatewayConfig({ OBSERVED_MESSAGE_RETENTION_DAYS: '8' }).OBSERVED_MESSAGE_RETENTION_DAYS,
     ).toBe(8);
   });
+
+  it('checks the shared object-store settings as conversations does: bucket and region for s3, both credentials', () => {
+    expect(() => loadMailGatewayConfig({ OBJECT_STORE_KIND: 's3', S3_REGION: 'eu-west-1' })).toThrow(
+      /S3_BUCKET/,
+    );
+    expect(() =>
+      loadMailGatewayConfig({
+        OBJECT_STORE_KIND: 's3',
+        S3_BUCKET: 'mail',
+        S3_REGION: 'eu-west-1',
+        S3_ACCESS_KEY_ID: 'AKIA',
+      }),
+    ).toThrow(/S3_SECRET_ACCESS_KEY/);
+  });
 });

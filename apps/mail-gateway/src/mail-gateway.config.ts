@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { env, loadConfig, type Env } from '@mailbridge/platform-config';
-import type { ObjectStoreConfig } from '@mailbridge/platform-object-store';
+import { checkObjectStoreSettings, objectStoreSettingsSchema } from '@mailbridge/platform-object-store';
 import type { RetentionRule } from '@mailbridge/platform-persistence';
 
 const httpUrl = () => env.url(['https', 'http']);
@@ -41,16 +41,8 @@ export const mailGatewayConfigSchema = z
     /** Fallback folder for the location provider's pickup directory (standalone mode). */
     DATA_DIR: z.string().default('.data'),
 
-    /** `local` (a folder; the embedded launcher sets OBJECT_STORE_DIR) or `s3`. Same names as conversations. */
-    OBJECT_STORE_KIND: z.enum(['local', 's3']).default('local'),
-    OBJECT_STORE_DIR: z.string().min(1).default('.data/objects'),
-    S3_BUCKET: z.string().min(3).max(63).optional(),
-    S3_REGION: z.string().min(1).optional(),
-    S3_ENDPOINT: httpUrl().optional(),
-    S3_FORCE_PATH_STYLE: env.bool(false),
-    S3_PREFIX: z.string().optional(),
-    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
-    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    /** The object store conversations shares (the same variables). */
+    ...objectStoreSettingsSchema.shape,
 
     /** Gmail API root (trailing slash); the sandbox in embedded mode. */
     GMAIL_API_ROOT_URL: httpUrl().default('https://gmail.googleapis.com/'),
@@ -155,11 +147,7 @@ export const mailGatewayConfigSchema = z
         message: 'must be more than GAP_RELIST_MAX_DAYS (a re-list must find the ids it already published)',
       });
     }
-    if (c.OBJECT_STORE_KIND !== 's3') return;
-    for (const key of ['S3_BUCKET', 'S3_REGION'] as const) {
-      if (!c[key])
-        ctx.addIssue({ code: 'custom', path: [key], message: 'is required when OBJECT_STORE_KIND=s3' });
-    }
+    checkObjectStoreSettings(c, ctx);
   });
 
 export type MailGatewayConfig = z.infer<typeof mailGatewayConfigSchema>;
@@ -181,21 +169,6 @@ export function retentionRulesOf(c: MailGatewayConfig): RetentionRule[] {
       retentionHours: c.OBSERVED_MESSAGE_RETENTION_DAYS * 24,
     },
   ];
-}
-
-export function objectStoreConfigOf(c: MailGatewayConfig): ObjectStoreConfig {
-  if (c.OBJECT_STORE_KIND === 'local') return { kind: 'local', dir: c.OBJECT_STORE_DIR };
-  return {
-    kind: 's3',
-    bucket: c.S3_BUCKET ?? '',
-    region: c.S3_REGION ?? '',
-    ...(c.S3_ENDPOINT ? { endpoint: c.S3_ENDPOINT } : {}),
-    forcePathStyle: c.S3_FORCE_PATH_STYLE,
-    ...(c.S3_PREFIX ? { prefix: c.S3_PREFIX } : {}),
-    ...(c.S3_ACCESS_KEY_ID && c.S3_SECRET_ACCESS_KEY
-      ? { credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } }
-      : {}),
-  };
 }
 
 export function gmailPushAudienceOf(c: MailGatewayConfig): string {

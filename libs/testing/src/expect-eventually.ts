@@ -6,7 +6,8 @@ export async function expectEventually<T>(
   assertion: () => T | Promise<T>,
   options: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  // Generous: on a loaded 2-core CI machine Kafka rebalances and relays can take seconds; a pass returns at once.
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const intervalMs = options.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -60,7 +60,7 @@ describe('startKafkaMockCluster', () => {
 
       parent.kill('SIGKILL');
       await expectEventually(async () => expect(await canConnect(servers[0])).toBe(false), {
-        timeoutMs: 5_000,
+        timeoutMs: 15_000,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { loadConfig } from '@mailbridge/platform-config';
-import { createObjectStore } from '@mailbridge/platform-object-store';
+import { createObjectStore, objectStoreConfigOf } from '@mailbridge/platform-object-store';
 import { SERVICE_HOST, type ServiceHost } from '@mailbridge/platform-runtime';
-import { ConversationsConfig, conversationsConfigSchema, objectStoreConfigOf } from '../conversations.config';
+import { ConversationsConfig, conversationsConfigSchema } from '../conversations.config';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimiter } from './rate-limiter';
 import { CONVERSATIONS_CONFIG, OBJECT_STORE } from './tokens';

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Global, Module } from '@nestjs/common';
-import { createObjectStore } from '@mailbridge/platform-object-store';
+import { createObjectStore, objectStoreConfigOf } from '@mailbridge/platform-object-store';
 import { SERVICE_HOST, type ServiceHost } from '@mailbridge/platform-runtime';
-import {
-  MAIL_GATEWAY_CONFIG,
-  loadMailGatewayConfig,
-  objectStoreConfigOf,
-  type MailGatewayConfig,
-} from '../mail-gateway.config';
+import { MAIL_GATEWAY_CONFIG, loadMailGatewayConfig, type MailGatewayConfig } from '../mail-gateway.config';
 import { AccessTokenClient } from '../provider-access/access-token.client';
 import { MailboxAccess } from '../provider-access/mailbox-access';
 import { ProviderCallPolicy } from '../provider-access/provider-call.policy';

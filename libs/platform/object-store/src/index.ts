@@ -10,3 +10,9 @@ export {
   s3ObjectStoreConfigSchema,
   type ObjectStoreConfig,
 } from './object-store.factory';
+export {
+  objectStoreSettingsSchema,
+  checkObjectStoreSettings,
+  objectStoreConfigOf,
+  type ObjectStoreSettings,
+} from './object-store.config';
