@@ -10,7 +10,7 @@ const count = (fallback: number) => z.coerce.number().int().min(0).default(fallb
 export const conversationsConfigSchema = z
   .object({
     ...objectStoreSettingsSchema.shape,
-    /** CRM requests per minute per (token subject, location); 0 turns the limit off. */
+    /** CRM requests per minute per (token subject, location), across all replicas; 0 turns the limit off. */
     RATE_LIMIT_PER_MINUTE: count(600),
     /** JSON body limit of the send route only (inline base64 attachments); larger files go through uploads. */
     SEND_BODY_LIMIT_BYTES: bytes(8 * MB),
@@ -49,6 +49,13 @@ export function retentionRulesOf(c: ConversationsConfig): RetentionRule[] {
       keyColumns: ['location_id', 'upload_id'],
       writtenAtColumn: 'created_at',
       retentionHours: c.UPLOAD_RETENTION_HOURS,
+    },
+    // A bucket idle for a minute is full again; a missing row is a full bucket.
+    {
+      table: 'rate_limit_buckets',
+      keyColumns: ['bucket_key'],
+      writtenAtColumn: 'refreshed_at',
+      retentionHours: 1,
     },
   ];
 }

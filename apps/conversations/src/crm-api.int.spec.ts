@@ -330,6 +330,53 @@ describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () 
     }
   });
 
+  it('the rate limit is one budget across replicas: concurrent requests to two instances are granted exactly the limit', async () => {
+    const bus = new InProcessEventBus({
+      catalog: eventCatalog,
+      logger: createLogger({ service: 'bus', level: 'silent' }),
+    });
+    const replicas: ServiceUnderTest[] = [];
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        replicas.push(
+          await startServiceUnderTest(conversationsService, {
+            databaseUrl: h.db.url,
+            bus,
+            env: { OBJECT_STORE_DIR: h.objectDir, RATE_LIMIT_PER_MINUTE: '4' },
+          }),
+        );
+      }
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          request(replicas[i % 2].app.getHttpServer())
+            .get(`/v1/locations/${A}/contacts`)
+            .set('Authorization', `Bearer ${replicas[i % 2].token(A, 'usr_replicated')}`)
+            .then((r) => r.status),
+        ),
+      );
+      // In memory per process this was 8 (4 per replica).
+      expect(statuses.filter((s) => s === 200)).toHaveLength(4);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(6);
+      // 4 per minute refill one token every 15 s: move the bucket's clock back instead of waiting.
+      await h.sql(
+        `UPDATE conversations.rate_limit_buckets SET refreshed_at = refreshed_at - interval '15 seconds'`,
+      );
+      const after = (i: number) =>
+        request(replicas[i].app.getHttpServer())
+          .get(`/v1/locations/${A}/contacts`)
+          .set('Authorization', `Bearer ${replicas[i].token(A, 'usr_replicated')}`);
+      expect((await after(1)).status).toBe(200);
+      const refused = await after(0);
+      expect(refused.status).toBe(429);
+      // The next token is 15 s away, less the moments these requests took.
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(10);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(15);
+    } finally {
+      for (const r of replicas) await r.close();
+      await bus.close();
+    }
+  });
+
   it('serves an OpenAPI document that validates and lists every route with its error responses and examples', async () => {
     const doc = (await h.http().get('/docs-json').expect(200)).body;
     expect(await validateOpenApi(doc)).toEqual({ valid: true });

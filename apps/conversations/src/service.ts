@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { ServiceDefinition } from '@mailbridge/platform-runtime';
+import { RateLimitBucketEntity } from './common/rate-limit-bucket.entity';
 import { CONVERSATIONS_CONFIG } from './common/tokens';
 import { ConnectionEntity } from './connections/connection.entity';
 import { ContactEntity } from './contacts/contact.entity';
@@ -29,6 +30,7 @@ export const conversationsService: ServiceDefinition = {
     UploadEntity,
     SyncEventEntity,
     ConnectionEntity,
+    RateLimitBucketEntity,
   ],
   migrations,
   openApi: {

@@ -4,7 +4,7 @@ import { createObjectStore, objectStoreConfigOf } from '@mailbridge/platform-obj
 import { SERVICE_HOST, type ServiceHost } from '@mailbridge/platform-runtime';
 import { ConversationsConfig, conversationsConfigSchema } from '../conversations.config';
 import { RateLimitGuard } from './rate-limit.guard';
-import { RateLimiter } from './rate-limiter';
+import { RateLimitRepository } from './rate-limit.repository';
 import { CONVERSATIONS_CONFIG, OBJECT_STORE } from './tokens';
 
 /** What every capability of the service shares: its validated settings, the object store, the rate limit. */
@@ -21,13 +21,9 @@ import { CONVERSATIONS_CONFIG, OBJECT_STORE } from './tokens';
       inject: [CONVERSATIONS_CONFIG],
       useFactory: (config: ConversationsConfig) => createObjectStore(objectStoreConfigOf(config)),
     },
-    {
-      provide: RateLimiter,
-      inject: [CONVERSATIONS_CONFIG],
-      useFactory: (config: ConversationsConfig) => new RateLimiter(config.RATE_LIMIT_PER_MINUTE),
-    },
+    RateLimitRepository,
     RateLimitGuard,
   ],
-  exports: [CONVERSATIONS_CONFIG, OBJECT_STORE, RateLimiter, RateLimitGuard],
+  exports: [CONVERSATIONS_CONFIG, OBJECT_STORE, RateLimitRepository, RateLimitGuard],
 })
 export class CommonModule {}

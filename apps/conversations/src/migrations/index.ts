@@ -2,6 +2,7 @@ import { Contacts1732400100000 } from './1732400100000-contacts';
 import { ConversationsMessages1732400200000 } from './1732400200000-conversations-messages';
 import { MessageSortKey1732400300000 } from './1732400300000-message-sort-key';
 import { RetentionIndexes1732400400000 } from './1732400400000-retention-indexes';
+import { RateLimitBuckets1732400500000 } from './1732400500000-rate-limit-buckets';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   ConversationsMessages1732400200000,
   MessageSortKey1732400300000,
   RetentionIndexes1732400400000,
+  RateLimitBuckets1732400500000,
 ];
