@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, loadConfig, type Env } from '@mailbridge/platform-config';
+import type { RetentionRule } from '@mailbridge/platform-persistence';
 
 const bytes = () => z.coerce.number().int().positive();
 const optionalList = () =>
@@ -38,11 +39,14 @@ export const syncEngineConfigSchema = z.object({
   IDENTITY_CONNECTIONS_URL: env.url(['https', 'http']).optional(),
   /** How long routing waits for identity-connections before it falls back to the projection (logged). */
   IDENTITY_LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2000),
-  /** How long a message that did not sync is kept for a second look when its thread gets bound later. */
+  /**
+   * How long a message that did not sync is kept for a second look when its thread gets bound later. It holds private
+   * mail: older ones are never decided again and are deleted by the hourly retention job.
+   */
   PARKED_MESSAGE_RETENTION_HOURS: z.coerce
     .number()
     .int()
-    .min(0)
+    .min(1)
     .max(24 * 30)
     .default(72),
 });
@@ -53,4 +57,16 @@ export const SYNC_ENGINE_CONFIG = Symbol('SYNC_ENGINE_CONFIG');
 
 export function loadSyncEngineConfig(env: Env): SyncEngineConfig {
   return loadConfig(syncEngineConfigSchema, env);
+}
+
+/** sync-engine's expiring rows (the platform prunes them hourly). */
+export function retentionRulesOf(c: SyncEngineConfig): RetentionRule[] {
+  return [
+    {
+      table: 'parked_message',
+      keyColumns: ['mailbox_key', 'provider_message_id'],
+      writtenAtColumn: 'parked_at',
+      retentionHours: c.PARKED_MESSAGE_RETENTION_HOURS,
+    },
+  ];
 }

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { RetentionPruner } from '@mailbridge/platform-persistence';
+import { RETENTION_PRUNER } from '@mailbridge/platform-runtime';
 import {
   contactCreateRequestedV1,
   conversationIdFor,
@@ -414,6 +417,55 @@ describe('sync-engine sync rules (PostgreSQL + in-process bus)', () => {
     expect(why.body.messages[0].trace.join('\n')).toMatch(
       /SYN-3.*no_matching_contact[\s\S]*SYN-6: decided again/,
     );
+  });
+
+  it('SYN-6: a message parked longer than PARKED_MESSAGE_RETENTION_HOURS stays private when its thread is bound later, and is deleted', async () => {
+    const { observe, conversationId, address } = await setUp('loc_order_late');
+    const db = h.service.app.get(DataSource);
+    await h.publish(
+      observe({
+        message: {
+          providerMessageId: 'gm-l2',
+          providerThreadId: 'th-order-late',
+          rfcMessageId: '<l2@partner.example>',
+          inReplyTo: '<l1@example.com>',
+          references: ['<l1@example.com>'],
+          from: { address: 'colleague@partner.example' },
+          to: [{ address }, { address: 'jane@example.com' }],
+          sentAt: '2026-11-20T09:05:00.000Z',
+        },
+      }),
+    );
+    await h.drained();
+    // Parked 73 hours ago: past the default 72.
+    await db.query(
+      `UPDATE sync_engine.parked_message SET parked_at = now() - interval '73 hours' WHERE provider_message_id = 'gm-l2'`,
+    );
+    await h.publish(
+      observe({
+        message: {
+          providerMessageId: 'gm-l1',
+          providerThreadId: 'th-order-late',
+          rfcMessageId: '<l1@example.com>',
+          sentAt: '2026-11-20T09:00:00.000Z',
+        },
+      }),
+    );
+    await h.log.waitFor(messageSyncedV1, (p) => p.message.providerMessageId === 'gm-l1');
+    await h.drained();
+    expect(
+      h.log.of(
+        messageSyncedV1,
+        (p) => p.conversationId === conversationId && p.message.providerMessageId === 'gm-l2',
+      ),
+    ).toEqual([]);
+    // The retention job deletes what can no longer be decided again.
+    await h.service.app.get<RetentionPruner>(RETENTION_PRUNER).pruneOnce();
+    expect(
+      await db.query(
+        `SELECT provider_message_id FROM sync_engine.parked_message WHERE provider_message_id = 'gm-l2'`,
+      ),
+    ).toEqual([]);
   });
 
   it('ATT-1: an Outlook message with a 4 MB attachment is skipped and the CRM told; policy strip keeps the message', async () => {

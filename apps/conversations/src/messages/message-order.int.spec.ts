@@ -225,14 +225,69 @@ describe("conversations: the order of a conversation's messages (SYN-6, real app
     ]);
   });
 
-  it('SYN-6: a cursor from another list shape is a 400 invalid_cursor', async () => {
-    const legacy = Buffer.from(JSON.stringify(['2026-11-20T11:00:00.000Z', '1'])).toString('base64url');
+  it("SYN-6: the previous release's cursor ([sortAt, seq]) continues after its row; one naming no row of the conversation is a 400 invalid_cursor", async () => {
+    await contact('ct_cursor');
+    for (const [subject, ms] of [
+      ['c1', 100],
+      ['c2', 200],
+      ['c3', 300],
+    ] as const) {
+      await inbound('ct_cursor', subject, {
+        date: '2026-11-20T12:00:00.000Z',
+        receivedAt: `2026-11-20T12:00:00.${ms}Z`,
+      });
+    }
+    const [c1] = await h.sql<{ seq: string; sort_at: Date }>(
+      `SELECT seq::text AS seq, sort_at FROM conversations.messages WHERE subject = 'c1' AND location_id = $1`,
+      [LOC],
+    );
+    const legacy = (seq: string) =>
+      Buffer.from(JSON.stringify([c1.sort_at.toISOString(), seq])).toString('base64url');
+    const after = await page('ct_cursor', 10, legacy(c1.seq));
+    expect(after.items.map((m) => m.subject)).toEqual(['c2', 'c3']);
+
     const res = await h
       .http()
       .get(`/v1/locations/${LOC}/conversations/${conversationIdFor(LOC, 'ct_cursor')}/messages`)
-      .query({ cursor: legacy })
+      .query({ cursor: legacy('999999999') })
       .set('Authorization', auth());
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_cursor');
+    const otherShape = Buffer.from(JSON.stringify(['x', 1, 2, 3])).toString('base64url');
+    const shape = await h
+      .http()
+      .get(`/v1/locations/${LOC}/conversations/${conversationIdFor(LOC, 'ct_cursor')}/messages`)
+      .query({ cursor: otherShape })
+      .set('Authorization', auth());
+    expect(shape.status).toBe(400);
+    expect(shape.body.error.code).toBe('invalid_cursor');
+  });
+
+  it('SYN-6: a row inserted by the previous release (no sort columns) gets its listing key from the migration trigger', async () => {
+    await contact('ct_old_writer');
+    await inbound('ct_old_writer', 'new-writer', {
+      date: '2026-11-20T13:00:05.000Z',
+      receivedAt: '2026-11-20T13:00:05.500Z',
+    });
+    // What the previous version inserts: every column it knew, none of the sort key.
+    await h.sql(
+      `INSERT INTO conversations.messages (message_id, location_id, conversation_id, contact_id, direction, source,
+         status, from_address, to_addresses, cc_addresses, bcc_addresses, subject, sent_at, received_at, sort_at,
+         created_at, updated_at)
+       SELECT gen_random_uuid(), location_id, conversation_id, contact_id, direction, source, status, from_address,
+         to_addresses, cc_addresses, bcc_addresses, 'old-writer', '2026-11-20T13:00:01.000Z',
+         '2026-11-20T13:00:01.250Z', '2026-11-20T13:00:01.000Z', now(), now()
+       FROM conversations.messages WHERE subject = 'new-writer' AND location_id = $1`,
+      [LOC],
+    );
+    const [row] = await h.sql<{ sort_second: Date; sort_received_at: Date }>(
+      `SELECT sort_second, sort_received_at FROM conversations.messages WHERE subject = 'old-writer'`,
+    );
+    expect(row.sort_second.toISOString()).toBe('2026-11-20T13:00:01.000Z');
+    expect(row.sort_received_at.toISOString()).toBe('2026-11-20T13:00:01.250Z');
+    expect((await page('ct_old_writer', 10)).items.map((m) => m.subject)).toEqual([
+      'old-writer',
+      'new-writer',
+    ]);
   });
 });

@@ -113,6 +113,19 @@ export class MessagesRepository {
     return qb.getMany();
   }
 
+  /** Where the message with this seq sits in the listing order (for a previous release's cursor). */
+  async sortKeyOfSeq(
+    locationId: string,
+    conversationId: string,
+    seq: string,
+  ): Promise<{ second: Date; receivedAt: Date } | null> {
+    const row = await this.messages.findOne({
+      select: { sortSecond: true, sortReceivedAt: true },
+      where: { locationId, conversationId, seq },
+    });
+    return row && { second: row.sortSecond, receivedAt: row.sortReceivedAt };
+  }
+
   attachmentsOf(locationId: string, messageIds: readonly string[]): Promise<AttachmentEntity[]> {
     if (messageIds.length === 0) return Promise.resolve([]);
     return this.attachments.find({
@@ -173,6 +186,7 @@ export class MessagesRepository {
       ? await tx.query(
           `SELECT sort_second, sort_received_at FROM conversations.messages
            WHERE location_id = $1 AND conversation_id = $2 AND rfc_message_id = $3 AND message_id <> $4
+           ORDER BY seq LIMIT 1
            FOR SHARE`,
           [m.locationId, m.conversationId, m.inReplyTo, m.messageId],
         )
@@ -344,7 +358,7 @@ export class MessagesRepository {
       provider: string | null;
       providerMessageId: string | null;
       providerThreadId: string | null;
-      rfcMessageId: string;
+      rfcMessageId: string | null;
       sentAt: Date;
       connectionId: string | null;
       mailboxKey: string | null;

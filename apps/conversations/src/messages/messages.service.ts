@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@mailbridge/platform-runtime';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
-import { decodeCursor, encodeCursor, messageCursor } from '../common/cursor';
+import { decodeCursor, encodeCursor, messageCursor, timestampCursor } from '../common/cursor';
 import { OBJECT_STORE } from '../common/tokens';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import type { AttachmentEntity } from './attachment.entity';
@@ -38,16 +39,15 @@ export class MessagesService {
     cursor?: string;
     limit: number;
   }): Promise<{ items: MessageView[]; nextCursor: string | null }> {
-    const after = q.cursor ? decodeCursor(q.cursor, messageCursor) : undefined;
+    const cursor = q.cursor ? decodeCursor(q.cursor, z.union([messageCursor, timestampCursor])) : undefined;
     if (!(await this.conversations.find(q.locationId, q.conversationId))) {
       throw new AppError('not_found', 'conversation_not_found', 'No such conversation in this location');
     }
-    const rows = await this.messages.page(
-      q.locationId,
-      q.conversationId,
-      after ? { second: after[0], receivedAt: after[1], seq: after[2] } : undefined,
-      q.limit + 1,
-    );
+    const after =
+      cursor?.length === 2
+        ? await this.positionOfLegacyCursor(q.locationId, q.conversationId, cursor[1])
+        : cursor && { second: cursor[0], receivedAt: cursor[1], seq: cursor[2] };
+    const rows = await this.messages.page(q.locationId, q.conversationId, after, q.limit + 1);
     const page = rows.slice(0, q.limit);
     const attachments = await this.messages.attachmentsOf(
       q.locationId,
@@ -63,6 +63,20 @@ export class MessagesService {
         ? encodeCursor([last.sortSecond.toISOString(), last.sortReceivedAt.toISOString(), last.seq])
         : null,
     };
+  }
+
+  /**
+   * The previous release's cursors were `[sortAt, seq]`. Its last row (seq) is where the page ended, so a client
+   * paginating across an upgrade continues from that row's place in today's order.
+   */
+  private async positionOfLegacyCursor(
+    locationId: string,
+    conversationId: string,
+    seq: string,
+  ): Promise<{ second: string; receivedAt: string; seq: string }> {
+    const row = await this.messages.sortKeyOfSeq(locationId, conversationId, seq);
+    if (!row) throw new AppError('validation', 'invalid_cursor', 'cursor is not one this API returned');
+    return { second: row.second.toISOString(), receivedAt: row.receivedAt.toISOString(), seq };
   }
 
   async get(locationId: string, messageId: string): Promise<MessageView> {

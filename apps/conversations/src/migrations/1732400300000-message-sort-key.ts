@@ -19,14 +19,28 @@ export class MessageSortKey1732400300000 implements MigrationInterface {
       UPDATE conversations.messages SET
         sort_second = to_timestamp(floor(extract(epoch FROM COALESCE(sent_at, sort_at)))),
         sort_received_at = COALESCE(received_at, sent_at, sort_at)`);
+    // Expand, not contract (docs/deploy.md): the previous version keeps inserting rows during a rolling upgrade without
+    // knowing these columns, so a trigger fills them the same way for its inserts (new code writes them itself, with
+    // the thread adjustment). A send outcome the previous version records keeps the request-time key until the
+    // message is next re-dated. Drop the trigger, and the old index below, once no release older than this one runs.
+    await q.query(`
+      CREATE FUNCTION conversations.messages_fill_sort_key() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.sort_second := COALESCE(NEW.sort_second,
+          to_timestamp(floor(extract(epoch FROM COALESCE(NEW.sent_at, NEW.sort_at)))));
+        NEW.sort_received_at := COALESCE(NEW.sort_received_at, NEW.received_at, NEW.sent_at, NEW.sort_at);
+        RETURN NEW;
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER messages_fill_sort_key BEFORE INSERT ON conversations.messages
+        FOR EACH ROW EXECUTE FUNCTION conversations.messages_fill_sort_key()`);
     await q.query(`
       ALTER TABLE conversations.messages
         ALTER COLUMN sort_second SET NOT NULL,
         ALTER COLUMN sort_received_at SET NOT NULL`);
-    await q.query(`DROP INDEX conversations.messages_conversation_order_idx`);
-    // The listing order and the keyset of its pagination.
+    // The listing order and the keyset of its pagination. The previous version's index stays while it may run.
     await q.query(`
-      CREATE INDEX messages_conversation_order_idx
+      CREATE INDEX messages_conversation_sort_idx
         ON conversations.messages (location_id, conversation_id, sort_second, sort_received_at, seq)`);
     // Message-IDs are compared exactly (SYN-5; the thread order below): stored without surrounding whitespace, as
     // new rows are (message-id.ts). A Message-ID whose trimmed form another row of its conversation has stays as it is.
@@ -50,10 +64,9 @@ export class MessageSortKey1732400300000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX conversations.messages_in_reply_to_idx`);
-    await q.query(`DROP INDEX conversations.messages_conversation_order_idx`);
-    await q.query(`
-      CREATE INDEX messages_conversation_order_idx
-        ON conversations.messages (location_id, conversation_id, sort_at, seq)`);
+    await q.query(`DROP INDEX conversations.messages_conversation_sort_idx`);
+    await q.query(`DROP TRIGGER messages_fill_sort_key ON conversations.messages`);
+    await q.query(`DROP FUNCTION conversations.messages_fill_sort_key()`);
     await q.query(`
       ALTER TABLE conversations.messages DROP COLUMN sort_received_at, DROP COLUMN sort_second`);
   }

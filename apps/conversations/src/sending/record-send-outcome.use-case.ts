@@ -19,7 +19,7 @@ export class RecordSendOutcomeUseCase {
       provider: p.provider,
       providerMessageId: p.providerMessageId,
       providerThreadId: p.providerThreadId,
-      rfcMessageId: normalizeMessageId(p.rfcMessageId) ?? p.rfcMessageId,
+      rfcMessageId: normalizeMessageId(p.rfcMessageId),
       sentAt: new Date(p.sentAt),
       connectionId: viaMailbox?.connectionId ?? null,
       // Only mail that went through the mailbox counts against its cap (SND-4).

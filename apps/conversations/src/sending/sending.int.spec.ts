@@ -80,7 +80,7 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
       contentKeyFor(createHash('sha256').update(bytes).digest('hex')),
     );
 
-  /** What the hourly retention job does, now. */
+  /** What the hourly retention job does, now (its own first round may have run already: assert on rows, not counts). */
   const pruneExpired = () => h.svc.app.get<RetentionPruner>(RETENTION_PRUNER).pruneOnce();
 
   it('SND-6: two identical POSTs with one Idempotency-Key store one pending message and publish one email.requested', async () => {
@@ -173,7 +173,7 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
       `UPDATE conversations.idempotency_keys SET created_at = now() - interval '169 hours' WHERE idempotency_key = $1`,
       ['key-old'],
     );
-    expect(await pruneExpired()).toBeGreaterThanOrEqual(1);
+    await pruneExpired();
     expect(
       await h.sql<{ idempotency_key: string }>(
         `SELECT idempotency_key FROM conversations.idempotency_keys WHERE idempotency_key IN ('key-old', 'key-recent')`,
@@ -433,7 +433,7 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
         `UPDATE conversations.uploads SET created_at = now() - interval '25 hours' WHERE upload_id = $1`,
         [stale.body.uploadId],
       );
-      expect(await pruneExpired()).toBeGreaterThanOrEqual(1);
+      await pruneExpired();
 
       const late = await send('usr_gmail', 'key-stale-upload', {
         attachments: [{ uploadId: stale.body.uploadId }],

@@ -235,8 +235,8 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
        SELECT $1, 'expired-' || n, now() - interval '31 days' FROM generate_series(1, 3) AS n`,
       [mailboxId],
     );
-    const pruned = await h.gateway.app.get<RetentionPruner>(RETENTION_PRUNER).pruneOnce();
-    expect(pruned).toBeGreaterThanOrEqual(3);
+    // The service's own first round may already have run: the rows left are what counts.
+    await h.gateway.app.get<RetentionPruner>(RETENTION_PRUNER).pruneOnce();
     const left = await h.query<{ provider_message_id: string }>(
       `SELECT provider_message_id FROM mail_gateway.observed_messages WHERE mailbox_id = $1`,
       [mailboxId],

@@ -32,7 +32,10 @@ export class IdentityConnectionsClient {
         headers: { authorization: `Bearer ${this.internalToken}` },
         signal: AbortSignal.timeout(this.config.IDENTITY_LOOKUP_TIMEOUT_MS),
       });
-      if (res.status !== 200) throw new Error(`answered ${res.status}`);
+      if (res.status !== 200) {
+        await res.body?.cancel(); // frees the socket now rather than at garbage collection
+        throw new Error(`answered ${res.status}`);
+      }
       const parsed = answerSchema.safeParse(await res.json());
       if (!parsed.success) throw new Error(`answered an unexpected body: ${parsed.error.message}`);
       return parsed.data.items.map(toView);

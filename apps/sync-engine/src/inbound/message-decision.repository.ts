@@ -91,13 +91,15 @@ export class MessageDecisionRepository {
 
   /**
    * Takes (deletes and returns) the parked messages of these mailboxes that one of these keys may now bind. Oldest
-   * first, so a thread is replayed in the order it was observed.
+   * first, so a thread is replayed in the order it was observed. One parked longer than the retention is never
+   * decided again (the retention job deletes it).
    */
   async takeParked(
     tx: EntityManager,
     mailboxKeys: readonly string[],
     keys: readonly string[],
     limit: number,
+    retentionHours: number,
   ): Promise<ParkedMessage[]> {
     if (mailboxKeys.length === 0 || keys.length === 0) return [];
     const rows = await returningRows<{
@@ -110,24 +112,16 @@ export class MessageDecisionRepository {
        WHERE (p.mailbox_key, p.provider_message_id) IN (
          SELECT mailbox_key, provider_message_id FROM sync_engine.parked_message
          WHERE mailbox_key = ANY($1::text[]) AND keys && $2::text[]
+           AND parked_at >= now() - make_interval(hours => $4::int)
          ORDER BY parked_at, provider_message_id LIMIT $3)
        RETURNING p.event_id, p.observed, p.parked_at, p.provider_message_id`,
-      [mailboxKeys, keys, limit],
+      [mailboxKeys, keys, limit, retentionHours],
     );
     return rows.map((r) => ({
       eventId: r.event_id,
       observed: r.observed,
       parkedAt: new Date(r.parked_at).toISOString(),
     }));
-  }
-
-  /** Parked messages older than the retention are forgotten (they hold private mail). */
-  async expireParked(tx: EntityManager, mailboxKey: string, retentionHours: number): Promise<void> {
-    await tx.query(
-      `DELETE FROM sync_engine.parked_message
-       WHERE mailbox_key = $1 AND parked_at < now() - make_interval(hours => $2)`,
-      [mailboxKey, retentionHours],
-    );
   }
 
   async learnSmartBcc(tx: EntityManager, address: string, locationId: string, userId: string): Promise<void> {

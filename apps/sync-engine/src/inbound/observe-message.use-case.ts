@@ -113,6 +113,7 @@ export class ObserveMessageUseCase {
         [...new Set(pending.map((k) => k.mailboxKey))],
         [...new Set(pending.map((k) => k.key))],
         REPLAY_BATCH,
+        this.config.PARKED_MESSAGE_RETENTION_HOURS,
       );
       const next: AddedKey[] = [];
       for (const p of parked) {
@@ -152,7 +153,6 @@ export class ObserveMessageUseCase {
     const changed = await this.bindings.save(db, decision.newBindings, decision.keyAdditions);
     await this.decisions.record(db, eventId, observed, decision);
     if (decision.park) {
-      await this.decisions.expireParked(db, observed.mailboxKey, this.config.PARKED_MESSAGE_RETENTION_HOURS);
       // A second look when its thread or a message it replies to becomes bound; an earlier private message of a thread
       // bound later (a vendor's mail the user then forwards to a contact) still stays private then (predates check).
       await this.decisions.park(db, eventId, observed, parkKeys(m), parkedAt);

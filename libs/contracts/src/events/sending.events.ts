@@ -121,7 +121,7 @@ export const sendFailedV1 = defineEvent({
   version: 1,
   topic: Topics.mailDelivery,
   description:
-    'The email was not sent and will not be retried. Codes include sending_cap_reached (SND-4), attachment_too_large, attachment_type_unsupported, no_active_connection, auth_revoked, provider_rejected.',
+    'The email was not sent and will not be retried. Codes include sending_cap_reached (SND-4), attachment_too_large, attachment_type_unsupported, no_active_connection, connection_ended (CON-4: the route names a connection that has ended), auth_revoked, provider_rejected.',
   payload: z.object({
     sendId: z.uuid(),
     locationId: crmId,

@@ -43,6 +43,8 @@ export class RetentionPruner {
   private readonly rules: RetentionRule[] = [];
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
+  /** Set by stop(): a long round ends after its current batch; the next start picks up what is left. */
+  private stopping = false;
 
   constructor(private readonly options: RetentionPrunerOptions) {
     this.schema = schemaOf(options.dataSource);
@@ -65,6 +67,7 @@ export class RetentionPruner {
 
   start(): void {
     if (this.timer) return;
+    this.stopping = false;
     const interval = this.options.intervalMs ?? 3_600_000;
     // Replicas started together do not all prune at the same moment.
     const tick = (delay: number) => {
@@ -88,6 +91,7 @@ export class RetentionPruner {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
@@ -97,6 +101,7 @@ export class RetentionPruner {
   async pruneOnce(): Promise<number> {
     let total = 0;
     for (const rule of this.rules) {
+      if (this.stopping) break;
       const pruned = await this.pruneTable(rule);
       if (pruned) this.options.logger.info({ table: rule.table, pruned }, 'retention: expired rows deleted');
       total += pruned;
@@ -125,7 +130,7 @@ export class RetentionPruner {
       );
       const n = rows[0]?.n ?? 0;
       total += n;
-      if (n < batch) return total;
+      if (n < batch || this.stopping) return total;
     }
   }
 }
