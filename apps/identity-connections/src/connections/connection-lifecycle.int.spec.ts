@@ -154,6 +154,12 @@ describe('identity-connections: connection lifecycle (CON-2..CON-5) against the 
       .query({ userId: 'usr_sam' })
       .set('Authorization', `Bearer ${h.internalApiToken}`);
     expect([half.status, half.body.error?.code]).toEqual([400, 'user_required']);
+    const mixed = await h
+      .http()
+      .get('/internal/connections')
+      .query({ mailboxKey: `google:${GOOGLE_USER}`, userId: 'usr_sam' })
+      .set('Authorization', `Bearer ${h.internalApiToken}`);
+    expect([mixed.status, mixed.body.error?.code]).toEqual([400, 'invalid_request']);
     // Nobody else uses the old mailbox, so its grant was revoked at Google and our copy destroyed.
     expect((await tokenInfo(oldToken.body.accessToken as string)).status).toBe(400);
     expect(await h.sql(`SELECT 1 FROM identity_connections.token_revocations`)).toEqual([]);

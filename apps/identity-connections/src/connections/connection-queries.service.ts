@@ -19,6 +19,19 @@ export class ConnectionQueriesService {
    * Every connection of one user in one location, newest first: sync-engine routes a CRM email with this answer,
    * because its projection may not have taken in a connect or disconnect the CRM has already seen.
    */
+  /** The internal list route's two forms: by mailbox, or by user. Mixing them is refused rather than half-honoured. */
+  async list(q: { mailboxKey?: string; locationId?: string; userId?: string }): Promise<ConnectionEntity[]> {
+    const byUser = q.locationId !== undefined || q.userId !== undefined;
+    if (q.mailboxKey !== undefined && byUser) {
+      throw new AppError(
+        'validation',
+        'invalid_request',
+        'give either mailboxKey, or locationId and userId, not both',
+      );
+    }
+    return byUser ? this.forUser(q.locationId, q.userId) : this.byMailbox(q.mailboxKey);
+  }
+
   async forUser(locationId: string | undefined, userId: string | undefined): Promise<ConnectionEntity[]> {
     const location = locationId?.trim();
     const user = userId?.trim();

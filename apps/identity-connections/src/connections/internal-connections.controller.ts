@@ -86,17 +86,15 @@ export class InternalConnectionsController {
   @ApiOkResponse({ type: InternalConnectionListDto })
   @ApiBadRequestResponse({
     type: ErrorDto,
-    description: 'mailbox_key_required / user_required: give mailboxKey, or locationId and userId',
+    description:
+      'mailbox_key_required / user_required: give mailboxKey, or locationId and userId; invalid_request: both forms',
   })
   async list(
     @Query('mailboxKey') mailboxKey?: string,
     @Query('locationId') locationId?: string,
     @Query('userId') userId?: string,
   ): Promise<InternalConnectionListDto> {
-    const rows =
-      mailboxKey === undefined && (locationId !== undefined || userId !== undefined)
-        ? await this.queries.forUser(locationId, userId)
-        : await this.queries.byMailbox(mailboxKey);
+    const rows = await this.queries.list({ mailboxKey, locationId, userId });
     return {
       items: rows.map((c): InternalConnectionDto => ({
         ...toSnapshot(c),

@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from '@mailbridge/platform-observability';
-import { INTERNAL_API_TOKEN, LOGGER } from '@mailbridge/platform-runtime';
+import {
+  INTERNAL_API_TOKEN,
+  LOGGER,
+  callInternalService,
+  type InternalServiceResponse,
+} from '@mailbridge/platform-runtime';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { AccessTokenUnavailableError } from './provider-failure';
 
@@ -50,22 +55,20 @@ export class AccessTokenClient {
   }
 
   private async fetchToken(connectionId: string, forceRefresh: boolean): Promise<string> {
-    const url = `${this.config.IDENTITY_CONNECTIONS_URL.replace(/\/$/, '')}/internal/connections/${encodeURIComponent(connectionId)}/access-token`;
-    let res: Response;
+    let res: InternalServiceResponse;
     try {
-      res = await fetch(url, {
+      res = await callInternalService({
+        baseUrl: this.config.IDENTITY_CONNECTIONS_URL,
+        path: `/internal/connections/${encodeURIComponent(connectionId)}/access-token`,
         method: 'POST',
-        headers: { authorization: `Bearer ${this.internalToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ forceRefresh }),
-        signal: AbortSignal.timeout(this.config.PROVIDER_TIMEOUT_MS),
+        json: { forceRefresh },
+        token: this.internalToken,
+        timeoutMs: this.config.PROVIDER_TIMEOUT_MS,
       });
     } catch (error) {
-      throw new AccessTokenUnavailableError(
-        'temporary',
-        `identity-connections unreachable: ${(error as Error).message}`,
-      );
+      throw new AccessTokenUnavailableError('temporary', (error as Error).message);
     }
-    const body = (await res.json().catch(() => undefined)) as
+    const body = res.body as
       { accessToken?: string; expiresAt?: string; error?: { code?: string } } | undefined;
     if (res.status === 200 && body?.accessToken) {
       const expiresAt = Date.parse(body.expiresAt ?? '') || Date.now() + 10 * 60_000;

@@ -1,5 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { INTERNAL_API_TOKEN } from '@mailbridge/platform-runtime';
+import {
+  INTERNAL_API_TOKEN,
+  callInternalService,
+  type InternalServiceResponse,
+} from '@mailbridge/platform-runtime';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 
 /** Whose smart-BCC address this is (identity-connections' `GET /internal/smart-bcc/{address}`). */
@@ -64,23 +68,22 @@ export class SmartBccDirectory {
   }
 
   private async lookup(address: string): Promise<SmartBccOwner | null> {
-    const url = `${this.config.IDENTITY_CONNECTIONS_URL.replace(/\/$/, '')}/internal/smart-bcc/${encodeURIComponent(address)}`;
-    let res: Response;
+    let res: InternalServiceResponse;
     try {
-      res = await fetch(url, {
-        headers: { authorization: `Bearer ${this.internalToken}` },
-        signal: AbortSignal.timeout(this.config.PROVIDER_TIMEOUT_MS),
+      res = await callInternalService({
+        baseUrl: this.config.IDENTITY_CONNECTIONS_URL,
+        path: `/internal/smart-bcc/${encodeURIComponent(address)}`,
+        token: this.internalToken,
+        timeoutMs: this.config.PROVIDER_TIMEOUT_MS,
       });
     } catch (error) {
-      throw new SmartBccLookupUnavailableError(
-        `identity-connections unreachable: ${(error as Error).message}`,
-      );
+      throw new SmartBccLookupUnavailableError((error as Error).message);
     }
     let owner: SmartBccOwner | null;
     if (res.status === 404) {
       owner = null;
     } else if (res.status === 200) {
-      const body = (await res.json().catch(() => undefined)) as
+      const body = res.body as
         | {
             locationId?: unknown;
             userId?: unknown;

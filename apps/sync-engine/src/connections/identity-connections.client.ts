@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { connectionSnapshot, type ConnectionSnapshot } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
-import { INTERNAL_API_TOKEN, LOGGER } from '@mailbridge/platform-runtime';
+import { INTERNAL_API_TOKEN, LOGGER, callInternalService } from '@mailbridge/platform-runtime';
 import type { ConnectionView } from '../decisions/decision.types';
 import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
 
@@ -26,17 +26,15 @@ export class IdentityConnectionsClient {
   /** The user's connections, or null when not configured or identity-connections could not answer (logged). */
   async forUser(locationId: string, userId: string): Promise<ConnectionView[] | null> {
     if (!this.baseUrl) return null;
-    const url = `${this.baseUrl}/internal/connections?${new URLSearchParams({ locationId, userId })}`;
     try {
-      const res = await fetch(url, {
-        headers: { authorization: `Bearer ${this.internalToken}` },
-        signal: AbortSignal.timeout(this.config.IDENTITY_LOOKUP_TIMEOUT_MS),
+      const res = await callInternalService({
+        baseUrl: this.baseUrl,
+        path: `/internal/connections?${new URLSearchParams({ locationId, userId })}`,
+        token: this.internalToken,
+        timeoutMs: this.config.IDENTITY_LOOKUP_TIMEOUT_MS,
       });
-      if (res.status !== 200) {
-        await res.body?.cancel(); // frees the socket now rather than at garbage collection
-        throw new Error(`answered ${res.status}`);
-      }
-      const parsed = answerSchema.safeParse(await res.json());
+      if (res.status !== 200) throw new Error(`answered ${res.status}`);
+      const parsed = answerSchema.safeParse(res.body);
       if (!parsed.success) throw new Error(`answered an unexpected body: ${parsed.error.message}`);
       return parsed.data.items.map(toView);
     } catch (error) {

@@ -11,3 +11,4 @@ export * from './http/error.filter';
 export * from './auth/jwt-verifier';
 export * from './auth/auth.guards';
 export * from './messaging/on-event.decorator';
+export * from './http/internal-service.client';
