@@ -10,9 +10,7 @@ import {
   connectionConnectedV1,
   eventCatalog,
   type ConnectionSnapshot,
-  type EventDefinition,
   type EventEnvelope,
-  type PayloadOf,
 } from '@mailbridge/contracts';
 import { KafkaEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
@@ -29,6 +27,7 @@ import {
   type KafkaMockCluster,
   type TestDatabase,
 } from '@mailbridge/testing';
+import { EventLog } from '@mailbridge/testing-services';
 import { mailGatewayService } from '../service';
 
 /** Everything mail-gateway publishes, recorded as another service would see it. */
@@ -38,33 +37,6 @@ export const GATEWAY_OUTPUT_TOPICS = [
   Topics.mailDelivery,
   Topics.mailNotifications,
 ];
-
-export class EventLog {
-  readonly events: EventEnvelope[] = [];
-
-  of<D extends EventDefinition>(def: D, where: (p: PayloadOf<D>) => boolean = () => true): PayloadOf<D>[] {
-    return this.events
-      .filter((e) => eventCatalog.is(e, def))
-      .map((e) => e.payload as PayloadOf<D>)
-      .filter(where);
-  }
-
-  async waitFor<D extends EventDefinition>(
-    def: D,
-    where: (p: PayloadOf<D>) => boolean = () => true,
-    count = 1,
-    timeoutMs = 30_000,
-  ): Promise<PayloadOf<D>[]> {
-    return expectEventually(
-      () => {
-        const found = this.of(def, where);
-        assert.ok(found.length >= count, `expected ${count} ${def.type} event(s), found ${found.length}`);
-        return found;
-      },
-      { timeoutMs, intervalMs: 100 },
-    );
-  }
-}
 
 /**
  * identity-connections' internal token route, played by the test: hands out access tokens obtained from the

@@ -1,11 +1,11 @@
 import { Client } from 'pg';
 import request from 'supertest';
-import { EventEnvelope, eventCatalog, PayloadOf, EventDefinition, Topics } from '@mailbridge/contracts';
+import { EventEnvelope, eventCatalog, Topics } from '@mailbridge/contracts';
 import type { EventBus } from '@mailbridge/platform-messaging';
 import { InProcessEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
 import { TestDatabase, createTestDatabase, expectEventually } from '@mailbridge/testing';
-import { ServiceUnderTest, startServiceUnderTest } from '@mailbridge/testing-services';
+import { EventLog, ServiceUnderTest, startServiceUnderTest } from '@mailbridge/testing-services';
 import { syncEngineService } from '../service';
 
 /** What sync-engine publishes, as another service would see it. */
@@ -15,30 +15,6 @@ export const OUTPUT_TOPICS = [
   Topics.mailDelivery,
   Topics.syncContactRequests,
 ];
-
-export class EventLog {
-  readonly events: EventEnvelope[] = [];
-
-  of<D extends EventDefinition>(def: D, where: (p: PayloadOf<D>) => boolean = () => true): PayloadOf<D>[] {
-    return this.events
-      .filter((e) => eventCatalog.is(e, def))
-      .map((e) => e.payload as PayloadOf<D>)
-      .filter(where);
-  }
-
-  /** Waits until at least `count` events match, then returns them. */
-  async waitFor<D extends EventDefinition>(
-    def: D,
-    where: (p: PayloadOf<D>) => boolean = () => true,
-    count = 1,
-  ): Promise<PayloadOf<D>[]> {
-    return expectEventually(() => {
-      const found = this.of(def, where);
-      expect(found.length).toBeGreaterThanOrEqual(count);
-      return found;
-    });
-  }
-}
 
 export interface Harness {
   readonly service: ServiceUnderTest;
