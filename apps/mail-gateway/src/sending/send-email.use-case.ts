@@ -104,6 +104,17 @@ export class SendEmailUseCase {
         kind: command.kind,
         rfcMessageId: command.rfcMessageId,
       };
+      // Refused before the provider is called: recorded as failed and told, never retried.
+      const refuse = async (code: string, message: string): Promise<Claim> => {
+        await this.log.insert(tx.manager, {
+          ...base,
+          state: 'failed',
+          errorCode: code,
+          errorMessage: message,
+        });
+        this.emitFailed(tx, command, code, message);
+        return { kind: 'done' };
+      };
       if (route.kind === 'mailbox') {
         // CON-4/CON-3: never through a connection this service already knows ended (sync-engine may have routed
         // before it learned); refused, not rerouted: the user sees why and can send again.
@@ -112,14 +123,7 @@ export class SendEmailUseCase {
           const message =
             `${route.fromAddress} was ${connection.status === 'disconnected' ? 'disconnected' : 'replaced by another mailbox'} ` +
             `before this email was sent. Nothing was sent; send it again to use the current route.`;
-          await this.log.insert(tx.manager, {
-            ...base,
-            state: 'failed',
-            errorCode: 'connection_ended',
-            errorMessage: message,
-          });
-          this.emitFailed(tx, command, 'connection_ended', message);
-          return { kind: 'done' };
+          return refuse('connection_ended', message);
         }
         const cap =
           route.provider === 'google'
@@ -132,14 +136,7 @@ export class SendEmailUseCase {
             `Sending cap reached: ${route.fromAddress} has sent ${usage.count} emails through the platform in the ` +
             `last 24 hours, the cap for ${PROVIDER_LABEL[route.provider]} mailboxes is ${cap} per rolling day. ` +
             `Nothing was sent. The next email can be sent after ${resetsAt}.`;
-          await this.log.insert(tx.manager, {
-            ...base,
-            state: 'failed',
-            errorCode: 'sending_cap_reached',
-            errorMessage: message,
-          });
-          this.emitFailed(tx, command, 'sending_cap_reached', message);
-          return { kind: 'done' };
+          return refuse('sending_cap_reached', message);
         }
       }
       await this.log.insert(tx.manager, { ...base, state: 'sending' });
