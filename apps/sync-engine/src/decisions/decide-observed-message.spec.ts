@@ -13,7 +13,7 @@ import {
 } from '../testing/builders';
 import { decideObservedMessage } from './decide-observed-message';
 import { bccContactIdFor, deliveryIdFor } from './ids';
-import { messageKey, threadKey } from './thread-keys';
+import { identityKey, lookupKeys, messageKey, ownKeys, threadKey } from './thread-keys';
 
 const CONN_A = '3f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a70';
 const CONN_B = '4f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a71';
@@ -52,6 +52,7 @@ describe('decideObservedMessage: synced threads (SYN-2)', () => {
         keys: [
           { key: threadKey('th-1'), providerMessageId: null, firstAt: '2026-11-20T09:00:02.000Z' },
           { key: messageKey('<m1@mail.example.com>'), providerMessageId: 'gm-1' },
+          { key: identityKey(observed().message), providerMessageId: 'gm-1' },
         ],
       },
     ]);
@@ -257,6 +258,7 @@ describe('decideObservedMessage: threads started in the mailbox (SYN-3)', () => 
     expect(d.newBindings[0].keys.map((k) => k.key)).toEqual([
       threadKey('th-1'),
       messageKey('<m1@mail.example.com>'),
+      identityKey(observed().message),
     ]);
   });
 
@@ -427,7 +429,7 @@ describe('decideObservedMessage: recorded once (SYN-5)', () => {
     // It teaches the binding the provider thread id of the CRM thread.
     expect(d.keyAdditions[0]).toMatchObject({
       bindingId: send.bindingId,
-      keys: [{ key: threadKey('th-new') }, expect.anything()],
+      keys: [{ key: threadKey('th-new') }, expect.anything(), expect.anything()],
     });
     expect(d.newBindings).toEqual([]);
   });
@@ -766,7 +768,10 @@ describe('decideObservedMessage: Auto-BCC (BCC-1)', () => {
         locationId: 'loc_a',
         connectionId: CONN_A,
         originRule: 'BCC-1',
-        keys: [{ key: messageKey('<m1@mail.example.com>'), providerMessageId: null }],
+        keys: [
+          { key: messageKey('<m1@mail.example.com>'), providerMessageId: null },
+          { key: identityKey(bccMessage().message), providerMessageId: null },
+        ],
       }),
     ]);
     const without = decideObservedMessage(
@@ -803,5 +808,151 @@ describe('decideObservedMessage: Auto-BCC (BCC-1)', () => {
     expect(d.deliveries.map((x) => x.contactId)).toEqual(['ct_jane']);
     expect(d.deliveries[0].message.to).toEqual([]);
     expect(d.deliveries[0].message.bcc).toEqual([]);
+  });
+});
+
+describe('decideObservedMessage: a reused Message-ID (loss path 5)', () => {
+  const REUSED = '<xxxx@broken-mailer.example>';
+  const janeMail = observed({ message: { rfcMessageId: REUSED, providerMessageId: 'gm-jane' } });
+  const janeBinding = binding({
+    bindingId: 'b0000000-0000-4000-8000-0000000000a5',
+    conversationId: CONV_A,
+    originRule: 'SYN-3',
+  });
+  // What the binding holds after Jane's mail synced (her own keys), and what the loader finds for a message.
+  const stored = ownKeys(janeMail.message).map((k) => ({ key: k.key, bindingId: janeBinding.bindingId }));
+  const matchesFor = (o: typeof janeMail) =>
+    stored.filter((k) => lookupKeys(o.message).some((l) => l.key === k.key));
+  const bobMail = (over: Parameters<typeof observed>[0] = {}) =>
+    observed({
+      ...over,
+      message: {
+        rfcMessageId: REUSED,
+        providerMessageId: 'gm-bob',
+        providerThreadId: 'th-bob',
+        from: { name: 'Bob', address: 'bob@example.com' },
+        subject: 'Order 42',
+        sentAt: '2026-11-21T08:00:00.000Z',
+        receivedAt: '2026-11-21T08:00:01.000Z',
+        ...over.message,
+      },
+    });
+  const janeDelivery = decideObservedMessage(decisionInput({ observed: janeMail })).deliveries[0];
+
+  it('loss path 5 / SYN-5: a foreign message reusing a recorded Message-ID, from another sender of the same location, syncs into its own conversation', () => {
+    const bob = bobMail();
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: bob,
+        bindings: [janeBinding],
+        keyMatches: matchesFor(bob),
+        contacts: [contact(), contact({ contactId: 'ct_bob', emailNormalized: 'bob@example.com' })],
+        messageIdTaken: true,
+      }),
+    );
+    expect(d.deliveries).toEqual([
+      expect.objectContaining({ conversationId: conversationIdFor('loc_a', 'ct_bob'), rule: 'SYN-3' }),
+    ]);
+    expect(d.deliveries.some((x) => x.conversationId === CONV_A)).toBe(false);
+    expect(d.deliveries[0].deliveryId).not.toBe(janeDelivery.deliveryId);
+    expect(d.messageIdCollision).toBe(true);
+  });
+
+  it('loss path 5 / SYN-5: a foreign message reusing a recorded Message-ID, from a sender that is a contact in another location only, syncs there', () => {
+    const bob = bobMail();
+    const connB = connection({ connectionId: CONN_B, locationId: 'loc_b' });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: bob,
+        connections: [connection(), connB],
+        bindings: [janeBinding],
+        keyMatches: matchesFor(bob),
+        contacts: [
+          contact(),
+          contact({ locationId: 'loc_b', contactId: 'ct_bob', emailNormalized: 'bob@example.com' }),
+        ],
+        messageIdTaken: true,
+      }),
+    );
+    expect(d.deliveries.map((x) => [x.locationId, x.conversationId])).toEqual([
+      ['loc_b', conversationIdFor('loc_b', 'ct_bob')],
+    ]);
+    expect(d.messageIdCollision).toBe(true);
+  });
+
+  it('loss path 5 / SYN-5: a stranger reusing a recorded Message-ID is never put into the earlier conversation', () => {
+    const stranger = bobMail({ message: { from: { address: 'someone@elsewhere.example' } } });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: stranger,
+        bindings: [janeBinding],
+        keyMatches: matchesFor(stranger),
+        messageIdTaken: true,
+      }),
+    );
+    expect(d.deliveries).toEqual([]);
+    expect(d.skips).toEqual([expect.objectContaining({ reason: 'no_matching_contact', rule: 'SYN-3' })]);
+  });
+
+  it('loss path 5 / SYN-5: another email of the same sender reusing her Message-ID is a second entry, not a repeat', () => {
+    const again = observed({
+      message: {
+        rfcMessageId: REUSED,
+        providerMessageId: 'gm-jane-2',
+        providerThreadId: 'th-2',
+        subject: 'Another question',
+        sentAt: '2026-11-22T08:00:00.000Z',
+      },
+    });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: again,
+        bindings: [janeBinding],
+        keyMatches: matchesFor(again),
+        messageIdTaken: true,
+      }),
+    );
+    expect(d.deliveries).toEqual([expect.objectContaining({ conversationId: CONV_A })]);
+    expect(d.deliveries[0].deliveryId).not.toBe(janeDelivery.deliveryId);
+  });
+
+  it('loss path 5 / SYN-5: the same email (same Message-ID, sender, Date, subject) under another provider id is found by its identity: one delivery id', () => {
+    const copy = observed({
+      message: { rfcMessageId: REUSED, providerMessageId: 'gm-jane-copy', providerThreadId: 'th-other' },
+    });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: copy,
+        bindings: [janeBinding],
+        keyMatches: matchesFor(copy),
+        contacts: [],
+        messageIdTaken: true,
+      }),
+    );
+    expect(d.deliveries).toEqual([
+      expect.objectContaining({ conversationId: CONV_A, rule: 'SYN-2', deliveryId: janeDelivery.deliveryId }),
+    ]);
+    expect(d.messageIdCollision).toBe(false);
+  });
+
+  it('loss path 5 / SYN-2: a reply naming the reused Message-ID in In-Reply-To still threads into the earlier conversation', () => {
+    const reply = bobMail({
+      message: {
+        rfcMessageId: '<reply@example.com>',
+        inReplyTo: REUSED,
+        references: [REUSED],
+        from: { address: 'jane@example.com' },
+        subject: 'Re: Hello',
+      },
+    });
+    const d = decideObservedMessage(
+      decisionInput({
+        observed: reply,
+        bindings: [janeBinding],
+        keyMatches: matchesFor(reply),
+        contacts: [],
+      }),
+    );
+    expect(d.deliveries).toEqual([expect.objectContaining({ conversationId: CONV_A, rule: 'SYN-2' })]);
   });
 });

@@ -16,7 +16,7 @@ import type {
   Skip,
 } from './decision.types';
 import { bccContactIdFor, bindingIdFor, deliveryIdFor } from './ids';
-import { LookupKey, lookupKeys, messageKey, ownKeys, parkKeys, threadKey } from './thread-keys';
+import { LookupKey, identityKey, lookupKeys, messageKey, ownKeys, parkKeys, threadKey } from './thread-keys';
 
 /** A connection that still syncs: re-authentication pauses the provider, not the rules (CON-5). */
 export const isLive = (c: Pick<ConnectionView, 'status'>): boolean =>
@@ -48,6 +48,7 @@ class DecisionBuilder {
   readonly rules = new Set<string>();
   readonly trace: string[] = [];
   park = false;
+  messageIdCollision = false;
   learnedSmartBcc: ObservedDecision['learnedSmartBcc'] = null;
 
   constructor(private readonly input: ObservedDecisionInput) {}
@@ -98,6 +99,7 @@ class DecisionBuilder {
       keyAdditions: this.keyAdditions,
       contactRequests: this.contactRequests,
       park: this.park,
+      messageIdCollision: this.messageIdCollision,
       learnedSmartBcc: this.learnedSmartBcc,
       rules: [...this.rules].sort(),
       trace: this.trace,
@@ -152,6 +154,16 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
     });
     if (send.bindingId) b.addKeys(send.bindingId, mailboxKey, ownKeys(m));
     return;
+  }
+
+  // Loss path 5: its Message-ID is already a message of this mailbox's synced threads, but not this message. It is
+  // kept apart (decided on its own keys), never routed into that message's conversation nor merged with it.
+  const own = identityKey(m);
+  if (input.messageIdTaken && own && !input.keyMatches.some((k) => k.key === own)) {
+    b.messageIdCollision = true;
+    b.note(
+      `SYN-5: Message-ID ${m.rfcMessageId} is reused by another message (other sender, Date or subject): kept as its own message`,
+    );
   }
 
   // A thread that was ever bound is decided by its bindings only (SYN-2, SYN-4, CON-3, CON-4).
@@ -661,8 +673,13 @@ function decideSmartBcc(input: ObservedDecisionInput, b: DecisionBuilder): void 
   const conversationId = conversationIdFor(locationId, contactId);
 
   let bindingId: string | null = null;
-  if (conn?.mailboxKey && m.rfcMessageId) {
-    const keys = [{ key: messageKey(m.rfcMessageId), providerMessageId: null }];
+  const own = identityKey(m);
+  if (conn?.mailboxKey && m.rfcMessageId && own) {
+    // The Sent copy of this email in the user's mailbox finds the binding by the identity key (same email).
+    const keys = [
+      { key: messageKey(m.rfcMessageId), providerMessageId: null },
+      { key: own, providerMessageId: null },
+    ];
     const existing = input.bindings.find(
       (x) =>
         x.mailboxKey === conn.mailboxKey &&

@@ -106,6 +106,8 @@ export interface ObservedDecisionInput {
   readonly crmSends: readonly CrmSendView[];
   /** Smart-BCC addresses seen before (lower-cased). */
   readonly smartBccAddresses: ReadonlySet<string>;
+  /** Loss path 5: the message's Message-ID (`m:` key) is already known in a synced thread of its mailbox. */
+  readonly messageIdTaken?: boolean;
   readonly policy: SyncPolicy;
 }
 
@@ -202,6 +204,11 @@ export interface ObservedDecision {
   readonly contactRequests: readonly ContactRequest[];
   /** Kept aside and decided again if its thread becomes bound later (messages observed out of order, SYN-6). */
   readonly park: boolean;
+  /**
+   * Loss path 5: another message of this mailbox's synced threads carries the same Message-ID; this one was kept as
+   * its own message (counted: sync_engine_message_id_collisions_total).
+   */
+  readonly messageIdCollision: boolean;
   /** A smart-BCC address to remember (so it is stripped from the mailbox copies too). */
   readonly learnedSmartBcc: {
     readonly address: string;

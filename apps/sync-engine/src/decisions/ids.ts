@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { normalizeAddress } from '@mailbridge/domain-mail';
+import { type EmailIdentityParts, emailFingerprint, normalizeAddress } from '@mailbridge/domain-mail';
 
 /**
  * A UUID (v5 layout: SHA-1 of a fixed namespace + the parts) so that a redelivered or re-decided input produces the
@@ -15,17 +15,17 @@ export function deterministicUuid(namespace: string, ...parts: readonly string[]
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** A message as its delivery id needs it. */
+export type IdentifiedMessage = EmailIdentityParts & { provider: string; providerMessageId: string };
+
 /**
- * SYN-5: what identifies "the same message" inside one conversation. The RFC Message-ID when there is one (so the
- * copies of one email seen in two mailboxes, or by push and by poll, are one entry), else the provider's id.
+ * SYN-5: what identifies "the same message" inside one conversation. The RFC Message-ID together with the sender,
+ * Date and subject when there is one (so the copies of one email seen in two mailboxes, or by push and by poll, are
+ * one entry, while another message reusing the Message-ID is another entry: loss path 5), else the provider's id.
  */
-export function messageIdentity(message: {
-  provider: string;
-  providerMessageId: string;
-  rfcMessageId: string | null;
-}): string {
+export function messageIdentity(message: IdentifiedMessage): string {
   return message.rfcMessageId
-    ? `rfc:${message.rfcMessageId}`
+    ? `rfc:${message.rfcMessageId}#${emailFingerprint(message)}`
     : `${message.provider}:${message.providerMessageId}`;
 }
 
@@ -35,7 +35,7 @@ export function messageIdentity(message: {
  */
 export function deliveryIdFor(
   conversationId: string,
-  message: { provider: string; providerMessageId: string; rfcMessageId: string | null },
+  message: IdentifiedMessage,
   crmMessageId: string | null = null,
 ): string {
   return crmMessageId ?? deterministicUuid('delivery', conversationId, messageIdentity(message));

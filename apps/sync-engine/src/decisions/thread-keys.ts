@@ -1,11 +1,21 @@
 import type { CanonicalMessage } from '@mailbridge/contracts';
+import { emailFingerprint } from '@mailbridge/domain-mail';
 
 /**
- * A thread binding is found again through keys, each scoped to one mailbox: the provider thread id (`t:`) and the
- * RFC Message-IDs of the thread's messages (`m:`).
+ * A thread binding is found again through keys, each scoped to one mailbox: the provider thread id (`t:`), the
+ * RFC Message-IDs of the thread's messages (`m:`, what replies name) and the identities of those messages (`i:`).
  */
 export const threadKey = (providerThreadId: string): string => `t:${providerThreadId}`;
 export const messageKey = (rfcMessageId: string): string => `m:${rfcMessageId}`;
+
+/**
+ * Loss path 5: a message finds *itself* only by its identity, never by its Message-ID alone (broken mailers reuse
+ * one id, re-sent mail keeps the original): Message-ID + sender + Date + subject (`emailFingerprint`). The copies of
+ * one email (smart-BCC copy and Sent copy, push and poll) share it; another message reusing the id does not.
+ */
+export const identityKey = (
+  message: Pick<CanonicalMessage, 'rfcMessageId' | 'from' | 'sentAt' | 'subject'>,
+): string | null => (message.rfcMessageId ? `i:${message.rfcMessageId}#${emailFingerprint(message)}` : null);
 
 /** How an observed message found its binding (the matching order, best first). */
 export type MatchedBy = 'thread_id' | 'message_id' | 'in_reply_to' | 'references';
@@ -18,7 +28,7 @@ export interface LookupKey {
 /**
  * The keys to look a message up by, in the order they are trusted:
  * 1. the provider thread id (the provider's own threading);
- * 2. the message's own Message-ID (it was bound before, e.g. by Auto-BCC or a CRM send);
+ * 2. the message's own identity (it was bound before, e.g. by Auto-BCC; never its Message-ID alone, see identityKey);
  * 3. In-Reply-To (its direct parent);
  * 4. References, newest first (the closest ancestor wins).
  * A client that broke the provider thread (Outlook after a subject change, a client that starts a new Gmail thread)
@@ -33,7 +43,8 @@ export function lookupKeys(message: CanonicalMessage): LookupKey[] {
     keys.push({ key, matchedBy });
   };
   if (message.providerThreadId) add(threadKey(message.providerThreadId), 'thread_id');
-  if (message.rfcMessageId) add(messageKey(message.rfcMessageId), 'message_id');
+  const own = identityKey(message);
+  if (own) add(own, 'message_id');
   if (message.inReplyTo) add(messageKey(message.inReplyTo), 'in_reply_to');
   for (const ref of [...message.references].reverse()) add(messageKey(ref), 'references');
   return keys;
@@ -65,7 +76,10 @@ export function ownKeys(
       providerMessageId: null,
       firstAt: message.receivedAt,
     });
-  if (message.rfcMessageId)
+  if (message.rfcMessageId) {
     keys.push({ key: messageKey(message.rfcMessageId), providerMessageId: message.providerMessageId });
+    const own = identityKey(message);
+    if (own) keys.push({ key: own, providerMessageId: message.providerMessageId });
+  }
   return keys;
 }

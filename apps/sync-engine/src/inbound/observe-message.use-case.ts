@@ -200,6 +200,19 @@ export class ObserveMessageUseCase {
     this.metrics
       .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
       .inc({ outcome: decision.park ? 'parked' : decision.outcome });
+    // Loss path 5: counted once, at the first decision (a parked message's second look is not a second collision).
+    if (decision.messageIdCollision && parkedAt === null) {
+      this.metrics
+        .counter(
+          'sync_engine_message_id_collisions_total',
+          'Messages whose Message-ID another message of the mailbox already carries; both kept',
+        )
+        .inc();
+      this.logger.warn(
+        { mailboxKey: observed.mailboxKey, providerMessageId: m.providerMessageId, rule: 'SYN-5' },
+        'Message-ID reused by another message: kept as its own message',
+      );
+    }
     this.logger.info(
       {
         mailboxKey: observed.mailboxKey,

@@ -9,7 +9,7 @@ import type {
   KeyMatch,
   ObservedMessage,
 } from '../decisions/decision.types';
-import { lookupKeys } from '../decisions/thread-keys';
+import { lookupKeys, messageKey } from '../decisions/thread-keys';
 import { BindingRow, toBindingView } from '../threads/thread-binding.repository';
 import type { BindingView } from '../decisions/decision.types';
 
@@ -20,6 +20,8 @@ export interface SyncContext {
   readonly contacts: ContactView[];
   readonly crmSends: CrmSendView[];
   readonly smartBccAddresses: Set<string>;
+  /** Loss path 5: the message's Message-ID is already a key of a synced thread of its mailbox. */
+  readonly messageIdTaken: boolean;
   /** The decision already taken for this message in this mailbox, if any (SYN-5 repeats). */
   readonly alreadyDecided: boolean;
   /** Whether any message of these mailboxes waits for a second look (SYN-6). */
@@ -73,6 +75,7 @@ export class SyncContextRepository {
         rfc_message_id: string;
       }>;
       smart_bcc: string[];
+      id_taken: boolean;
       decided: boolean;
       has_parked: boolean;
     }> = await tx.query(
@@ -116,6 +119,8 @@ export class SyncContextRepository {
              WHERE status <> 'refused' AND (rfc_message_id = $6 OR send_id = $7::uuid)) s) AS sends,
          (SELECT coalesce(json_agg(a.address), '[]') FROM sync_engine.smart_bcc_address a
            WHERE a.address = ANY($5::text[])) AS smart_bcc,
+         EXISTS (SELECT 1 FROM sync_engine.thread_key k
+                 WHERE k.mailbox_key = $1 AND k.key = $9::text) AS id_taken,
          EXISTS (SELECT 1 FROM sync_engine.message_decision d
                  WHERE d.mailbox_key = $1 AND d.provider_message_id = $8) AS decided,
          EXISTS (SELECT 1 FROM sync_engine.parked_message p
@@ -129,6 +134,7 @@ export class SyncContextRepository {
         m.rfcMessageId,
         ref,
         m.providerMessageId,
+        m.rfcMessageId ? messageKey(m.rfcMessageId) : null,
       ],
     );
     return {
@@ -158,6 +164,7 @@ export class SyncContextRepository {
         rfcMessageId: s.rfc_message_id,
       })),
       smartBccAddresses: new Set(row.smart_bcc),
+      messageIdTaken: row.id_taken,
       alreadyDecided: row.decided,
       hasParked: row.has_parked,
     };

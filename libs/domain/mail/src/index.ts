@@ -6,6 +6,7 @@ export * from './attachment/attachment-type.detector';
 export * from './attachment/attachment.policy';
 export * from './attachment/stream-prefix.util';
 export * from './threading/message-id.util';
+export * from './threading/message-identity.util';
 export * from './threading/subject.util';
 export * from './threading/forward.util';
 export * from './mime/canonical-message.types';
