@@ -133,6 +133,44 @@ describe('conversations: recording synced messages, fed over Kafka (mock cluster
     expect(page.items[0]).not.toHaveProperty('bcc');
   });
 
+  it('loss path 5 / SYN-5: another message reusing a recorded Message-ID in the conversation (another sender, Date, subject) is recorded too', async () => {
+    const reused = '<xxxx@broken-mailer.example>';
+    const original = envelope(
+      { message: { providerMessageId: 'gm-orig', rfcMessageId: reused, subject: 'Quote' } },
+      'ct_reuse',
+    );
+    await publish(original);
+    await handled('synced-messages', original);
+    // Another email that carries the same Message-ID (a broken mailer): its own delivery id, its own provider id.
+    const foreign = envelope(
+      {
+        message: {
+          providerMessageId: 'gm-foreign',
+          rfcMessageId: reused,
+          from: { name: 'Bob', address: 'bob@example.com' },
+          subject: 'Order 42',
+          sentAt: '2026-11-21T08:00:00.000Z',
+        },
+      },
+      'ct_reuse',
+    );
+    // The same first email seen again in another mailbox (another provider id, another delivery id): merged.
+    const copy = envelope(
+      { message: { providerMessageId: 'gm-orig-copy', rfcMessageId: reused, subject: 'Quote' } },
+      'ct_reuse',
+    );
+    await publish(foreign, copy);
+    await handled('synced-messages', foreign, copy);
+
+    const page = await messages('ct_reuse');
+    expect(page.items.map((m) => [m.id, m.subject])).toEqual([
+      [original.payload.deliveryId, 'Quote'],
+      [foreign.payload.deliveryId, 'Order 42'],
+    ]);
+    const metrics = await http().get('/metrics');
+    expect(metrics.text).toMatch(/conversations_message_id_collisions_total\S* 1\b/);
+  });
+
   it('SYN-6: messages delivered out of order are listed in the order they were sent, then arrival', async () => {
     const at = (iso: string, id: string, sentAt: string | null = iso) =>
       envelope(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
+import { type EmailIdentityParts, sameEmail } from '@mailbridge/domain-mail';
 import { AttachmentEntity } from './attachment.entity';
 import { MessageEntity } from './message.entity';
 import { type SortKey, placeInThread, sameSortKey, sortKeyOf } from './message-order';
@@ -270,21 +271,26 @@ export class MessagesRepository {
     );
   }
 
-  /** The message of this conversation that is the same as `id` by any of its identities (SYN-5), locked. */
+  /**
+   * The message of this conversation that is the same as `id` (SYN-5), locked: same delivery, same provider message,
+   * or the same Message-ID on a message that is provably the same email (`sameEmail`: also sender, Date, subject) or
+   * on our own CRM send (a Message-ID we generated). A recorded message that only shares the Message-ID is another
+   * email (loss path 5): reported as `reusedMessageId`, never merged.
+   */
   async findSame(
     tx: EntityManager,
     locationId: string,
     conversationId: string,
-    id: MessageIdentity,
-  ): Promise<MessageEntity | null> {
+    id: MessageIdentity & Omit<EmailIdentityParts, 'rfcMessageId'>,
+  ): Promise<{ existing: MessageEntity | null; reusedMessageId: boolean }> {
     const any: string[] = [];
     if (id.deliveryId) any.push('m.deliveryId = :deliveryId');
     if (id.providerMessageId && id.provider) {
       any.push('(m.provider = :provider AND m.providerMessageId = :providerMessageId)');
     }
     if (id.rfcMessageId) any.push('m.rfcMessageId = :rfcMessageId');
-    if (any.length === 0) return null;
-    return tx
+    if (any.length === 0) return { existing: null, reusedMessageId: false };
+    const candidates = await tx
       .getRepository(MessageEntity)
       .createQueryBuilder('m')
       .setLock('pessimistic_write')
@@ -294,7 +300,24 @@ export class MessagesRepository {
       })
       .andWhere(`(${any.join(' OR ')})`, id)
       .orderBy('m.seq', 'ASC')
-      .getOne();
+      .getMany();
+    const rfcMessageId = id.rfcMessageId ?? null;
+    const existing =
+      candidates.find(
+        (m) =>
+          (!!id.deliveryId && m.deliveryId === id.deliveryId) ||
+          (!!id.provider &&
+            !!id.providerMessageId &&
+            m.provider === id.provider &&
+            m.providerMessageId === id.providerMessageId) ||
+          (!!rfcMessageId &&
+            m.rfcMessageId === rfcMessageId &&
+            (m.source === 'crm' || sameEmail(m, { ...id, rfcMessageId }))),
+      ) ?? null;
+    return {
+      existing,
+      reusedMessageId: !existing && candidates.some((m) => !!rfcMessageId && m.rfcMessageId === rfcMessageId),
+    };
   }
 
   /** A CRM message of this conversation by id, locked (the Sent copy names it, SYN-5). */

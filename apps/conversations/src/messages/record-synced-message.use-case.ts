@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { conversationIdFor, type PayloadOf, type messageSyncedV1 } from '@mailbridge/contracts';
 import { PermanentEventError } from '@mailbridge/platform-messaging';
+import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
+import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { normalizeMessageId } from './message-id';
 import { MessagesRepository, NewAttachment } from './messages.repository';
@@ -11,8 +13,9 @@ export type MessageSynced = PayloadOf<typeof messageSyncedV1>;
 
 /**
  * Records a message sync-engine placed in a conversation, once per conversation (SYN-5): a copy already recorded
- * (same delivery, same provider message, same RFC Message-ID, or the CRM send it confirms) is merged into the
- * existing entry instead of adding one. Its place is its Date header (whole seconds), then when the provider received
+ * (same delivery, same provider message, the same email by Message-ID + sender + Date + subject, or the CRM send it
+ * confirms) is merged into the existing entry instead of adding one. Another message that only reuses a recorded
+ * Message-ID is recorded too (loss path 5) and counted. Its place is its Date header (whole seconds), then when the provider received
  * it, so late arrivals still list in order (SYN-6; see message-order.ts).
  */
 @Injectable()
@@ -20,6 +23,8 @@ export class RecordSyncedMessageUseCase {
   constructor(
     private readonly messages: MessagesRepository,
     private readonly conversations: ConversationsRepository,
+    @Inject(METRICS) private readonly metrics: ServiceMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async execute(tx: EntityManager, p: MessageSynced): Promise<'recorded' | 'merged'> {
@@ -43,10 +48,35 @@ export class RecordSyncedMessageUseCase {
       sentAt: m.sentAt ? new Date(m.sentAt) : null,
       receivedAt: new Date(m.receivedAt),
     };
-    const existing =
-      (p.crmMessageId &&
-        (await this.messages.lockInConversation(tx, p.locationId, p.conversationId, p.crmMessageId))) ||
-      (await this.messages.findSame(tx, p.locationId, p.conversationId, identity));
+    const crmMessage =
+      p.crmMessageId &&
+      (await this.messages.lockInConversation(tx, p.locationId, p.conversationId, p.crmMessageId));
+    const same = crmMessage
+      ? { existing: crmMessage, reusedMessageId: false }
+      : await this.messages.findSame(tx, p.locationId, p.conversationId, {
+          ...identity,
+          from: m.from,
+          sentAt: m.sentAt,
+          subject: m.subject,
+        });
+    const existing = same.existing;
+    if (same.reusedMessageId) {
+      this.metrics
+        .counter(
+          'conversations_message_id_collisions_total',
+          'Synced messages whose Message-ID another message of the conversation already carries; both kept',
+        )
+        .inc();
+      this.logger.warn(
+        {
+          locationId: p.locationId,
+          conversationId: p.conversationId,
+          deliveryId: p.deliveryId,
+          rule: 'SYN-5',
+        },
+        'Message-ID reused by another message of the conversation: recorded as its own message',
+      );
+    }
     if (existing) {
       await this.messages.confirmFromMailbox(tx, p.locationId, existing.messageId, copy);
       return 'merged';

@@ -3,6 +3,7 @@ import { ConversationsMessages1732400200000 } from './1732400200000-conversation
 import { MessageSortKey1732400300000 } from './1732400300000-message-sort-key';
 import { RetentionIndexes1732400400000 } from './1732400400000-retention-indexes';
 import { RateLimitBuckets1732400500000 } from './1732400500000-rate-limit-buckets';
+import { MessageIdNotUnique1732400600000 } from './1732400600000-message-id-not-unique';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   MessageSortKey1732400300000,
   RetentionIndexes1732400400000,
   RateLimitBuckets1732400500000,
+  MessageIdNotUnique1732400600000,
 ];
