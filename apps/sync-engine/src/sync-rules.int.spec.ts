@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { RetentionPruner } from '@mailbridge/platform-persistence';
 import { RETENTION_PRUNER } from '@mailbridge/platform-runtime';
@@ -606,6 +607,142 @@ describe('sync-engine sync rules (PostgreSQL + in-process bus)', () => {
       (p) => p.message.providerMessageId === 'gm-bcc-reply',
     );
     expect(reply.conversationId).toBe(synced.conversationId);
+  });
+
+  it('loss path 5 / SYN-5: a foreign message reusing a recorded Message-ID, from another sender, in the same and in another location, is recorded in its own conversation', async () => {
+    // One mailbox connected in two locations (SYN-4); a broken mailer gives every message the same Message-ID.
+    const address = 'reuse.mailbox@acme.example';
+    const connA = connectionSnapshot({ locationId: 'loc_reuse_a', emailAddress: address });
+    const connB = connectionSnapshot({ locationId: 'loc_reuse_b', emailAddress: address });
+    await h.publish(
+      connected(connA),
+      connected(connB),
+      contactUpserted({ locationId: 'loc_reuse_a', contactId: 'ct_jane', email: 'jane@example.com' }),
+      contactUpserted({ locationId: 'loc_reuse_a', contactId: 'ct_bob', email: 'bob@example.com' }),
+      contactUpserted({ locationId: 'loc_reuse_b', contactId: 'ct_carol', email: 'carol@example.com' }),
+    );
+    const reused = '<xxxx@broken-mailer.example>';
+    const mailboxId = randomUUID();
+    const inbound = (id: string, from: string, subject: string, sentAt: string) =>
+      observedEvent(
+        observedMessage({
+          mailboxId,
+          mailboxKey: connA.mailboxKey,
+          mailboxAddress: address,
+          message: {
+            providerMessageId: id,
+            providerThreadId: `th-${id}`,
+            rfcMessageId: reused,
+            from: { address: from },
+            to: [{ address }],
+            subject,
+            sentAt,
+            receivedAt: sentAt,
+          },
+        }),
+      );
+    await h.publish(inbound('gm-jane', 'jane@example.com', 'Quote', '2026-11-20T09:00:00.000Z'));
+    const [jane] = await h.log.waitFor(messageSyncedV1, (p) => p.message.providerMessageId === 'gm-jane');
+    expect([jane.locationId, jane.contactId]).toEqual(['loc_reuse_a', 'ct_jane']);
+
+    await h.publish(
+      inbound('gm-bob', 'bob@example.com', 'Order 42', '2026-11-21T08:00:00.000Z'),
+      inbound('gm-carol', 'carol@example.com', 'Invoice', '2026-11-21T09:00:00.000Z'),
+    );
+    const [bob] = await h.log.waitFor(messageSyncedV1, (p) => p.message.providerMessageId === 'gm-bob');
+    const [carol] = await h.log.waitFor(messageSyncedV1, (p) => p.message.providerMessageId === 'gm-carol');
+    await h.drained();
+    // Each in its own conversation, none in Jane's, each with its own delivery id.
+    expect([bob.locationId, bob.contactId, bob.conversationId]).toEqual([
+      'loc_reuse_a',
+      'ct_bob',
+      conversationIdFor('loc_reuse_a', 'ct_bob'),
+    ]);
+    expect([carol.locationId, carol.contactId]).toEqual(['loc_reuse_b', 'ct_carol']);
+    expect(
+      h.log.of(messageSyncedV1, (p) => p.conversationId === jane.conversationId).map((p) => p.deliveryId),
+    ).toEqual([jane.deliveryId]);
+    expect(new Set([jane.deliveryId, bob.deliveryId, carol.deliveryId]).size).toBe(3);
+
+    // Counted: two messages kept apart from the one that had the Message-ID first.
+    const metrics = await request(h.service.app.getHttpServer()).get('/metrics');
+    expect(metrics.text).toMatch(/sync_engine_message_id_collisions_total\S* 2\b/);
+
+    // Threading by In-Reply-To stays: Jane's reply from a client that broke the provider thread names only the reused
+    // id; of the three threads carrying it, it goes to the one whose contact takes part (Jane's).
+    await h.publish(
+      observedEvent(
+        observedMessage({
+          mailboxId,
+          mailboxKey: connA.mailboxKey,
+          mailboxAddress: address,
+          message: {
+            providerMessageId: 'gm-jane-reply',
+            providerThreadId: 'th-new-thread',
+            rfcMessageId: '<jane-reply@example.com>',
+            inReplyTo: reused,
+            references: [reused],
+            from: { address: 'jane@example.com' },
+            to: [{ address }],
+            subject: 'Re: Quote',
+          },
+        }),
+      ),
+    );
+    const [reply] = await h.log.waitFor(
+      messageSyncedV1,
+      (p) => p.message.providerMessageId === 'gm-jane-reply',
+    );
+    await h.drained();
+    expect(reply.conversationId).toBe(jane.conversationId);
+    expect(h.log.of(messageSyncedV1, (p) => p.message.providerMessageId === 'gm-jane-reply')).toHaveLength(1);
+  });
+
+  it('loss path 5 / SYN-5: the same email in two mailboxes of one location (a reply-all to two users) is recorded once', async () => {
+    const sam = connectionSnapshot({ locationId: 'loc_dup', emailAddress: 'sam.dup@acme.example' });
+    const lee = connectionSnapshot({
+      locationId: 'loc_dup',
+      userId: 'usr_lee',
+      emailAddress: 'lee.dup@acme.example',
+    });
+    await h.publish(
+      connected(sam),
+      connected(lee),
+      contactUpserted({ locationId: 'loc_dup', contactId: 'ct_jane', email: 'jane@example.com' }),
+    );
+    // Lee writes to Jane from the CRM (binds Lee's thread); Jane answers all, Sam (her assignee) included.
+    const request = emailRequested({ locationId: 'loc_dup', userId: 'usr_lee' });
+    await h.publish(request);
+    const [send] = await h.log.waitFor(sendRequestedV1, (p) => p.sendId === request.payload.messageId);
+    expect(send.route).toMatchObject({ kind: 'mailbox', connectionId: lee.connectionId });
+    const copyIn = (conn: typeof sam, providerMessageId: string) =>
+      observedEvent(
+        observedMessage({
+          mailboxId: randomUUID(),
+          mailboxKey: conn.mailboxKey,
+          mailboxAddress: conn.emailAddress,
+          message: {
+            providerMessageId,
+            providerThreadId: `th-${providerMessageId}`,
+            rfcMessageId: '<jane-all@example.com>',
+            inReplyTo: send.rfcMessageId,
+            references: [send.rfcMessageId],
+            from: { address: 'jane@example.com' },
+            to: [{ address: lee.emailAddress }],
+            cc: [{ address: sam.emailAddress }],
+            subject: 'Re: Your quote',
+          },
+        }),
+      );
+    await h.publish(copyIn(lee, 'gm-lee-copy'), copyIn(sam, 'gm-sam-copy'));
+    const copies = await h.log.waitFor(
+      messageSyncedV1,
+      (p) => p.message.rfcMessageId === '<jane-all@example.com>',
+      2,
+    );
+    expect(copies.map((p) => p.conversationId)).toEqual([send.conversationId, send.conversationId]);
+    // One delivery id: conversations records it once.
+    expect(new Set(copies.map((p) => p.deliveryId)).size).toBe(1);
   });
 
   it('SND-4: a send refused by the gateway for its sending cap is recorded as failed and never rerouted', async () => {

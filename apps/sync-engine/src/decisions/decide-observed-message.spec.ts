@@ -935,9 +935,17 @@ describe('decideObservedMessage: a reused Message-ID (loss path 5)', () => {
     expect(d.messageIdCollision).toBe(false);
   });
 
-  it('loss path 5 / SYN-2: a reply naming the reused Message-ID in In-Reply-To still threads into the earlier conversation', () => {
+  it('loss path 5 / SYN-2: a reply naming only a reused parent Message-ID goes to the thread of the contact taking part in it', () => {
+    const bobBinding = binding({
+      bindingId: 'b0000000-0000-4000-8000-0000000000b6',
+      contactId: 'ct_bob',
+      conversationId: conversationIdFor('loc_a', 'ct_bob'),
+      originRule: 'SYN-3',
+    });
     const reply = bobMail({
       message: {
+        providerMessageId: 'gm-reply',
+        providerThreadId: 'th-broken',
         rfcMessageId: '<reply@example.com>',
         inReplyTo: REUSED,
         references: [REUSED],
@@ -945,14 +953,25 @@ describe('decideObservedMessage: a reused Message-ID (loss path 5)', () => {
         subject: 'Re: Hello',
       },
     });
+    const keyMatches = [...matchesFor(reply), { key: messageKey(REUSED), bindingId: bobBinding.bindingId }];
     const d = decideObservedMessage(
       decisionInput({
         observed: reply,
-        bindings: [janeBinding],
-        keyMatches: matchesFor(reply),
-        contacts: [],
+        bindings: [janeBinding, bobBinding],
+        keyMatches,
+        contacts: [contact()],
       }),
     );
     expect(d.deliveries).toEqual([expect.objectContaining({ conversationId: CONV_A, rule: 'SYN-2' })]);
+    // Nobody of either thread takes part: it goes to both, as any reply naming them.
+    const stranger = decideObservedMessage(
+      decisionInput({
+        observed: bobMail({ message: { ...reply.message, from: { address: 'x@elsewhere.example' } } }),
+        bindings: [janeBinding, bobBinding],
+        keyMatches,
+        contacts: [],
+      }),
+    );
+    expect(stranger.deliveries).toHaveLength(2);
   });
 });

@@ -174,7 +174,12 @@ function decideMailboxMessage(input: ObservedDecisionInput, b: DecisionBuilder):
   const found = matchBindings(lookupKeys(m), input.keyMatches, bindings);
   if (found) {
     b.note(`thread found by ${found.matchedBy} (${found.key}): ${found.bindings.length} binding(s)`);
-    decideBoundThread(input, b, found.bindings, connById, clean, notCounterpartTest(input, live, isSmartBcc));
+    const threads = narrowReusedParent(input, found);
+    if (threads.length < found.bindings.length)
+      b.note(
+        `SYN-5: ${found.key} is carried by several messages; the threads of contacts taking part decide`,
+      );
+    decideBoundThread(input, b, threads, connById, clean, notCounterpartTest(input, live, isSmartBcc));
     return;
   }
 
@@ -419,6 +424,23 @@ function endReason(
   if (status === 'replaced') return 'connection_replaced';
   if (binding.contactDeleted) return 'contact_deleted';
   return null;
+}
+
+/**
+ * Loss path 5: different messages may carry one Message-ID (a broken mailer's constant id), so a reply found only through
+ * such a parent id (In-Reply-To, References) can name threads of several conversations. It goes to those whose contact
+ * takes part in it (an address of the message), when some do; else to all of them, as any reply.
+ */
+function narrowReusedParent(
+  input: ObservedDecisionInput,
+  found: { matchedBy: LookupKey['matchedBy']; bindings: BindingView[] },
+): BindingView[] {
+  if (found.matchedBy !== 'in_reply_to' && found.matchedBy !== 'references') return found.bindings;
+  if (new Set(found.bindings.map((x) => x.conversationId)).size < 2) return found.bindings;
+  const takingPart = found.bindings.filter((x) =>
+    input.contacts.some((c) => c.locationId === x.locationId && c.contactId === x.contactId),
+  );
+  return takingPart.length > 0 ? takingPart : found.bindings;
 }
 
 /** The first lookup key (thread-keys.ts order) that found any binding decides which bindings the message belongs to. */
