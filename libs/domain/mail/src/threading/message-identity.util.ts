@@ -38,9 +38,12 @@ function wholeSecond(value: string | Date): string {
 }
 
 function storableSubject(subject: string | null): string {
-  return (subject ?? '')
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '')
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  let out = '';
+  // for…of walks code points: a paired surrogate is one character, a lone one stands alone and is dropped.
+  for (const ch of subject ?? '') {
+    const c = ch.codePointAt(0) ?? 0;
+    const control = (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f;
+    if (!control && !(c >= 0xd800 && c <= 0xdfff)) out += ch;
+  }
+  return out.replace(/\s+/g, ' ').trim();
 }
