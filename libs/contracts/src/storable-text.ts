@@ -10,6 +10,7 @@
  */
 export const REPLACEMENT_CHARACTER = '\uFFFD';
 
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what this matches
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const HAS_UNSTORABLE = new RegExp(UNSTORABLE.source);
 

@@ -54,8 +54,8 @@ export function headerProblem(rawHeaders: readonly string[]): AppError | undefin
  */
 export function jsonBodyProblem(body: unknown): AppError | undefined {
   const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: body, depth: 0, path: '' }];
-  while (stack.length > 0) {
-    const { value, depth, path } = stack.pop()!;
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { value, depth, path } = next;
     if (typeof value === 'string') {
       if (!isStorableText(value))
         return hostile('invalid_text', 'Text in the body contains a NUL character or a lone surrogate', {
