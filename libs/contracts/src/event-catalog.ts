@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EventEnvelope, eventEnvelopeSchema } from './envelope';
+import { storableDeep } from './storable-text';
 import { TopicName } from './topics';
 
 /** One event type at one schema version: where it travels, what it carries, how it is keyed. */
@@ -63,13 +64,16 @@ export class EventCatalog {
     return this.byKey.get(EventCatalog.keyOf(type, version));
   }
 
-  /** Builds a validated envelope for a payload (throws EventValidationError on a bad payload). */
+  /**
+   * Builds a validated envelope for a payload (throws EventValidationError on a bad payload). Every string of the
+   * payload is made storable first (`storableDeep`): the last line of defence, so no outbox insert can fail on content.
+   */
   create<D extends EventDefinition>(
     def: D,
     payload: PayloadOf<D>,
     context: { correlationId?: string; traceparent?: string; occurredAt?: Date; id?: string } = {},
   ): EventEnvelope<PayloadOf<D>> {
-    const parsed = def.payload.safeParse(payload);
+    const parsed = def.payload.safeParse(storableDeep(payload));
     if (!parsed.success) {
       throw new EventValidationError(
         `Payload of ${EventCatalog.keyOf(def.type, def.version)} is invalid`,

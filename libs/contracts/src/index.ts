@@ -1,6 +1,7 @@
 export * from './envelope';
 export * from './topics';
 export * from './event-catalog';
+export * from './storable-text';
 export * from './catalog';
 export * from './events/common';
 export * from './events/contacts.events';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
+import { isStorableText, storableText } from '@mailbridge/contracts';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
 import { AppError } from '@mailbridge/platform-runtime';
 import type { ConversationsConfig } from '../conversations.config';
@@ -31,7 +32,8 @@ export class UploadAttachmentUseCase {
 
   async execute(cmd: UploadAttachmentCommand): Promise<UploadEntity> {
     const filename = cmd.filename.trim();
-    if (!filename || filename.length > 255 || /[\r\n\\/]/.test(filename)) {
+    // A name PostgreSQL cannot hold (NUL, a lone surrogate) is refused like any other unusable name: a clear 400.
+    if (!filename || filename.length > 255 || /[\r\n\\/]/.test(filename) || !isStorableText(filename)) {
       cmd.content.resume();
       throw new AppError(
         'validation',
@@ -55,7 +57,7 @@ export class UploadAttachmentUseCase {
       uploadId: randomUUID(),
       userId: cmd.userId,
       filename,
-      declaredContentType: cmd.declaredContentType,
+      declaredContentType: cmd.declaredContentType && storableText(cmd.declaredContentType),
       contentType: detected.mimeType,
       detectedKind: detected.kind,
       size: stored.size,

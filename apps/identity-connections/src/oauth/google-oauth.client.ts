@@ -16,6 +16,7 @@ import {
   isTransientStatus,
   safeCode,
 } from './provider-errors';
+import { storableText } from '@mailbridge/contracts';
 
 const GMAIL_MODIFY = 'https://www.googleapis.com/auth/gmail.modify';
 const GMAIL_FULL = 'https://mail.google.com/';
@@ -104,8 +105,9 @@ export class GoogleOAuthClient implements OAuthProviderClient {
     if (missing.length > 0) throw new InsufficientScopeError(missing);
     const profile = await this.userinfo(tokens.access_token);
     return {
-      emailAddress: profile.email,
-      providerAccountId: profile.sub,
+      // The provider's profile is outside text like any other: made storable before it reaches an insert.
+      emailAddress: storableText(profile.email),
+      providerAccountId: storableText(profile.sub),
       grantedScopes: granted,
       contents: {
         secrets: { provider: 'google', refreshToken: tokens.refresh_token },

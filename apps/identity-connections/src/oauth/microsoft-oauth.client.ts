@@ -26,6 +26,7 @@ import {
   isTransientStatus,
   safeCode,
 } from './provider-errors';
+import { storableText } from '@mailbridge/contracts';
 
 /** What sync needs from Graph (CON-1). */
 export const MICROSOFT_GRAPH_SCOPES = ['Mail.ReadWrite', 'Mail.Send', 'User.Read'];
@@ -151,8 +152,9 @@ export class MicrosoftOAuthClient implements OAuthProviderClient {
     const emailAddress = await this.mailboxAddress(result.accessToken);
     const msalCache = cache.snapshot ?? app.getTokenCache().serialize();
     return {
-      emailAddress,
-      providerAccountId: result.account.homeAccountId,
+      // The provider's profile is outside text like any other: made storable before it reaches an insert.
+      emailAddress: storableText(emailAddress),
+      providerAccountId: storableText(result.account.homeAccountId),
       grantedScopes: result.scopes,
       contents: {
         secrets: { provider: 'microsoft', msalCache },

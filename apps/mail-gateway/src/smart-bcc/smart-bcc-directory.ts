@@ -4,6 +4,7 @@ import {
   callInternalService,
   type InternalServiceResponse,
 } from '@mailbridge/platform-runtime';
+import { isStorableText } from '@mailbridge/contracts';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 
 /** Whose smart-BCC address this is (identity-connections' `GET /internal/smart-bcc/{address}`). */
@@ -57,6 +58,8 @@ export class SmartBccDirectory {
     const normalized = address.trim().toLowerCase();
     const at = normalized.lastIndexOf('@');
     if (at <= 0 || at === normalized.length - 1) return null;
+    // We never issue an address PostgreSQL cannot hold (NUL, lone surrogate): not ours, a permanent 550, not a retry.
+    if (!isStorableText(normalized)) return null;
     if (this.domains && !this.domains.includes(normalized.slice(at + 1))) return null;
     const cached = this.cache.get(normalized);
     if (cached && cached.until > Date.now()) return cached.owner;

@@ -252,6 +252,24 @@ describe('mail-gateway Auto-BCC SMTP receiver (BCC-1)', () => {
     expect(identity.lookups.slice(lookupsBefore)).toEqual([`bcc-unknown@${DOMAIN}`]);
   });
 
+  it('loss path 1: a smart-BCC copy with NUL in its subject and body is observed as storable text (U+FFFD), not stuck in a failing insert', async () => {
+    const id = messageId();
+    await send({
+      from: USER_MAILBOX,
+      to: 'lead@example.org',
+      bcc: SMART,
+      subject: 'hello\u0000',
+      text: 'hi\u0000there',
+      messageId: id,
+      envelope: { from: USER_MAILBOX, to: [SMART] },
+    });
+    const [event] = await h.log.waitFor(messageObservedV1, (p) => p.message.rfcMessageId === id);
+    expect(event.message).toMatchObject({
+      subject: 'hello\uFFFD',
+      text: expect.stringContaining('hi\uFFFDthere'),
+    });
+  });
+
   it('BCC-1: a message over the size limit is refused with 552 and never observed', async () => {
     const id = messageId();
     await expect(

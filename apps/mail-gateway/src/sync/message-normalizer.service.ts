@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   MAX_INLINE_BODY_CHARS,
   emailAddress,
+  storableDeep,
   type CanonicalMessage,
   type MailboxAddress,
   type ProviderName,
@@ -108,7 +109,9 @@ export class MessageNormalizer {
     const owner = ownerAddress.toLowerCase();
     const direction = source.inSent || from?.address.toLowerCase() === owner ? 'outbound' : 'inbound';
 
-    const message: CanonicalMessage = {
+    // Everything below comes from a stranger's bytes: made storable (NUL, lone surrogates → U+FFFD) after every cut,
+    // as one walk over the whole message, so no field added later can miss it. The raw MIME above stays byte-exact.
+    const message: CanonicalMessage = storableDeep<CanonicalMessage>({
       provider: source.provider,
       providerMessageId: source.providerMessageId,
       providerThreadId: source.providerThreadId || null,
@@ -139,12 +142,12 @@ export class MessageNormalizer {
       })),
       rawObjectKey: raw.key,
       ...(ref ? { mailbridgeRef: ref.slice(0, 200) } : {}),
-    };
+    });
     return {
       message,
       direction,
       inSent: source.inSent,
-      labels: source.labels.slice(0, 100).map((l) => l.slice(0, 256)),
+      labels: storableDeep(source.labels.slice(0, 100).map((l) => l.slice(0, 256))),
     };
   }
 }

@@ -93,6 +93,40 @@ describe('MessageNormalizer', () => {
     expect(sent.direction).toBe('outbound');
   });
 
+  it('loss path 1: NUL in subject (=?UTF-8?B?aGVsbG8A?=), body, display name, file name, labels and id becomes U+FFFD; the raw MIME stays byte-exact', async () => {
+    const store = new MemoryStore();
+    const raw = Buffer.concat([
+      Buffer.from(
+        'From: =?UTF-8?B?Sm8ARG9l?= <jo@example.com>\r\nTo: sam@example.com\r\n' +
+          'Subject: =?UTF-8?B?aGVsbG8A?=\r\nMessage-ID: <n1@example.com>\r\nMIME-Version: 1.0\r\n' +
+          'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' +
+          '--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nhi',
+      ),
+      Buffer.from([0x00]),
+      Buffer.from(
+        'there\r\n--b\r\nContent-Type: image/png\r\n' +
+          "Content-Disposition: attachment; filename*=UTF-8''p%00.png\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+          `${PNG.toString('base64')}\r\n--b--\r\n`,
+      ),
+    ]);
+    const { message, labels } = await new MessageNormalizer(store).normalize(
+      { ...source(raw), providerMessageId: 'm\u0000', labels: ['IN\u0000BOX', 'x\uD800'] },
+      'sam@example.com',
+    );
+    expect(message).toMatchObject({
+      providerMessageId: 'm\uFFFD',
+      subject: 'hello\uFFFD',
+      text: expect.stringContaining('hi\uFFFDthere'),
+      from: { name: 'Jo\uFFFDDoe', address: 'jo@example.com' },
+      attachments: [expect.objectContaining({ filename: 'p\uFFFD.png', size: PNG.length })],
+    });
+    expect(labels).toEqual(['IN\uFFFDBOX', 'x\uFFFD']);
+    // What jsonb would refuse: a NUL or a lone surrogate, raw or as the escape JSON.stringify writes for it.
+    const json = JSON.stringify(message);
+    expect(json.includes('\u0000') || /\\u0000|\\ud[89a-f]/i.test(json)).toBe(false);
+    expect(store.objects.get(message.rawObjectKey!)).toEqual(raw);
+  });
+
   it('headerFromHead unfolds and matches names case-insensitively, only in the top header block', () => {
     const head = Buffer.from('Subject: a\r\nx-mailbridge-REF: one\r\n two\r\n\r\nX-Mailbridge-Ref: body\r\n');
     expect(headerFromHead(head, 'X-Mailbridge-Ref')).toBe('one two');

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { messageObservedV1 } from '@mailbridge/contracts';
+import { messageObservedV1, storableText } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { queryRows } from '../common/sql';
@@ -32,10 +32,11 @@ export class ObservedMessagePublisher {
       this.dataSource,
       `SELECT provider_message_id FROM mail_gateway.observed_messages
         WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[])`,
-      [mailboxId, [...providerMessageIds]],
+      // Stored ids are storable text (the normalizer made them so); compare like with like.
+      [mailboxId, providerMessageIds.map(storableText)],
     );
     const known = new Set(seen.map((r) => r.provider_message_id));
-    return [...new Set(providerMessageIds)].filter((id) => !known.has(id));
+    return [...new Set(providerMessageIds)].filter((id) => !known.has(storableText(id)));
   }
 
   /** Emits the messages not observed before, in the given order; returns how many were emitted. */

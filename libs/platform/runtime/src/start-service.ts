@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { INestApplication, Module, ValidationPipe } from '@nestjs/common';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { NestFactory } from '@nestjs/core';
@@ -7,6 +8,13 @@ import { ServiceMetrics, type Logger } from '@mailbridge/platform-observability'
 import { AppError } from './http/app-error';
 import { ErrorFilter } from './http/error.filter';
 import { requestContextMiddleware } from './http/request-context.middleware';
+import {
+  answerClientErrorsInStandardShape,
+  bodyVerifyProblem,
+  hostileBodyMiddleware,
+  hostileRequestMiddleware,
+  jsonParserOptions,
+} from './http/hostile-input.middleware';
 import { NestPinoLogger } from './nest-logger';
 import { PlatformModule } from './platform.module';
 import type { ServiceDefinition, ServiceHost } from './service-host';
@@ -23,6 +31,8 @@ function translateBodyParserErrors(logger: Logger) {
   return (err: unknown, req: Request, _res: Response, next: NextFunction): void => {
     const e = err as
       { type?: string; code?: string; status?: number; received?: number; expected?: number } | undefined;
+    const hostile = bodyVerifyProblem(err);
+    if (hostile) return next(hostile);
     if (e?.type === 'entity.parse.failed')
       return next(new AppError('validation', 'invalid_json', 'Request body is not valid JSON'));
     if (e?.type === 'entity.too.large')
@@ -84,11 +94,14 @@ export async function startService(
   app.disable('x-powered-by');
   app.set('trust proxy', 1);
   app.use(requestContextMiddleware(host.logger, metrics));
+  // Hostile input (NUL, broken encodings, deep JSON, huge numbers) is a 400 here, for every route of every service.
+  app.use(hostileRequestMiddleware());
   // Route-specific parsers first: body-parser skips a body that is already read, so the global limit applies elsewhere.
   for (const { path, limitBytes } of definition.jsonBodyLimits?.(app) ?? [])
-    app.use(path, json({ limit: limitBytes }));
-  app.useBodyParser('json', { limit: host.bodyLimitBytes ?? 1_048_576 });
+    app.use(path, json(jsonParserOptions(limitBytes)));
+  app.useBodyParser('json', jsonParserOptions(host.bodyLimitBytes ?? 1_048_576));
   app.use(translateBodyParserErrors(host.logger));
+  app.use(hostileBodyMiddleware());
   app.useGlobalFilters(new ErrorFilter(host.logger));
   app.useGlobalPipes(
     new ValidationPipe({
@@ -112,6 +125,7 @@ export async function startService(
     jsonDocumentUrl: 'docs-json',
   });
 
+  answerClientErrorsInStandardShape(app.getHttpServer() as Server);
   await app.listen(host.port, host.host ?? '0.0.0.0');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://localhost:${address.port}`;
