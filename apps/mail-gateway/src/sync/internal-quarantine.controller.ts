@@ -37,7 +37,11 @@ export class InternalQuarantineController {
   @Get()
   @ApiOperation({ summary: 'Quarantined messages of mailbox pulls, newest first' })
   @ApiQuery({ name: 'mailboxId', required: false })
-  @ApiQuery({ name: 'includeResolved', required: false, description: 'true: also those retried successfully' })
+  @ApiQuery({
+    name: 'includeResolved',
+    required: false,
+    description: 'true: also those retried successfully',
+  })
   @ApiQuery({ name: 'limit', required: false, description: '1..500, default 100' })
   @ApiOkResponse({ description: '{ items: [...] }' })
   async list(

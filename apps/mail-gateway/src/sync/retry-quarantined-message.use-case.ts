@@ -34,7 +34,11 @@ export class RetryQuarantinedMessageUseCase {
     if (failure.resolvedAt) return { outcome: 'already_observed', quarantine: failure };
     const mailbox = await this.mailboxes.findById(failure.mailboxId);
     if (!mailbox || mailbox.desired === 'stopped')
-      throw new AppError('conflict', 'mailbox_not_active', 'The mailbox of this message is no longer watched');
+      throw new AppError(
+        'conflict',
+        'mailbox_not_active',
+        'The mailbox of this message is no longer watched',
+      );
     const target = this.access.forMailbox(mailbox);
     const item = { id: failure.providerMessageId, context: failure.context ?? undefined };
     let message: NormalizedMessage | undefined;
@@ -53,7 +57,11 @@ export class RetryQuarantinedMessageUseCase {
       });
     } catch (error) {
       if (!isMessageSpecific(error))
-        throw new AppError('unavailable', 'provider_unavailable', `The provider did not answer: ${errorClassOf(error)}`);
+        throw new AppError(
+          'unavailable',
+          'provider_unavailable',
+          `The provider did not answer: ${errorClassOf(error)}`,
+        );
       await this.isolation.fail(mailbox, item, error);
       const after = (await this.failures.findById(id)) ?? failure;
       return { outcome: 'failed', quarantine: { ...after, errorClass: errorClassOf(error) } };
