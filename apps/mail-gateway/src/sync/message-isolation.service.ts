@@ -69,7 +69,7 @@ export class MessageIsolation {
     const byId = new Map(items.map((i) => [i.id, i]));
     const unseen = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
     const quarantined = await this.failures.quarantinedAmong(mailbox.id, unseen);
-    const fresh = unseen.filter((id) => !quarantined.has(id)).map((id) => byId.get(id)!);
+    const fresh = unseen.filter((id) => !quarantined.has(id)).map((id) => byId.get(id) ?? { id });
     let pending = 0;
     const fetched = await mapLimit(fresh, concurrency, async (item) => {
       try {
