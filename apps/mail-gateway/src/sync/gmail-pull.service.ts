@@ -10,7 +10,7 @@ import { MailboxAccess } from '../provider-access/mailbox-access';
 import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
-import { MessageIsolation } from './message-isolation.service';
+import { MessageIsolation, type FetchedPage } from './message-isolation.service';
 import { SyncHealthService } from './sync-health.service';
 
 const OBSERVED_LABELS = ['INBOX', 'SENT'];
@@ -110,11 +110,7 @@ export class GmailPullService {
    * Fetches and normalises the messages not observed (nor quarantined) yet, each isolated: one message's own failure
    * is counted against it, not the pull.
    */
-  private fetchNew(
-    mailbox: MailboxEntity,
-    target: CallTarget,
-    ids: readonly string[],
-  ): Promise<{ messages: NormalizedMessage[]; pending: number }> {
+  private fetchNew(mailbox: MailboxEntity, target: CallTarget, ids: readonly string[]): Promise<FetchedPage> {
     return this.isolation.fetchEach(
       mailbox,
       ids.map((id) => ({ id })),

@@ -12,7 +12,7 @@ import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { GRAPH_FOLDERS } from './mailbox-watch.service';
-import { MessageIsolation, type PullItem } from './message-isolation.service';
+import { MessageIsolation, type FetchedPage, type PullItem } from './message-isolation.service';
 import { SyncHealthService } from './sync-health.service';
 
 const FETCH_CONCURRENCY = 3;
@@ -105,7 +105,7 @@ export class GraphPullService {
     folder: GraphFolder,
     target: CallTarget,
     items: readonly GraphDeltaItem[],
-  ): Promise<{ messages: NormalizedMessage[]; pending: number }> {
+  ): Promise<FetchedPage> {
     return this.isolation.fetchEach(
       mailbox,
       items.map((i) => ({

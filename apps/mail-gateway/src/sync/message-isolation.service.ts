@@ -25,6 +25,13 @@ export interface PullItem {
   readonly context?: Record<string, unknown>;
 }
 
+/** A page's messages as fetched: the good ones, how many failed with attempts left, and what was known of each. */
+export interface FetchedPage {
+  readonly messages: readonly NormalizedMessage[];
+  readonly pending: number;
+  readonly contexts: ReadonlyMap<string, PullItem>;
+}
+
 /** One message's own failure is never the mailbox's: anything but a mailbox-wide provider answer. */
 export function isMessageSpecific(error: unknown): boolean {
   const failure = asProviderFailure(error);
@@ -65,7 +72,7 @@ export class MessageIsolation {
     items: readonly PullItem[],
     concurrency: number,
     fetch: (item: PullItem) => Promise<NormalizedMessage | undefined>,
-  ): Promise<{ messages: NormalizedMessage[]; pending: number }> {
+  ): Promise<FetchedPage> {
     const byId = new Map(items.map((i) => [i.id, i]));
     const unseen = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
     const quarantined = await this.failures.quarantinedAmong(mailbox.id, unseen);
@@ -80,7 +87,11 @@ export class MessageIsolation {
         return undefined;
       }
     });
-    return { messages: fetched.filter((m): m is NormalizedMessage => m !== undefined), pending };
+    return {
+      messages: fetched.filter((m): m is NormalizedMessage => m !== undefined),
+      pending,
+      contexts: byId,
+    };
   }
 
   /**
@@ -90,7 +101,7 @@ export class MessageIsolation {
    */
   async commitPage(
     mailbox: MailboxEntity,
-    page: { messages: readonly NormalizedMessage[]; pending: number; contexts?: Map<string, PullItem> },
+    page: FetchedPage,
     advance: (tx: TransactionContext) => Promise<void>,
   ): Promise<void> {
     let pending = page.pending;
@@ -115,7 +126,7 @@ export class MessageIsolation {
       } catch (error) {
         if (!isMessageSpecific(error)) throw error;
         const id = m.message.providerMessageId;
-        if (await this.fail(mailbox, page.contexts?.get(id) ?? { id }, error)) pending++;
+        if (await this.fail(mailbox, page.contexts.get(id) ?? { id }, error)) pending++;
       }
     }
     if (pending > 0) throw new MessagesPendingError(pending);
