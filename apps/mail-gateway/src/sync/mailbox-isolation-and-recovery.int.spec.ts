@@ -9,6 +9,7 @@ import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-har
 const SAM_GMAIL = 'sam@gmail.sandbox.test';
 const KIM_GMAIL = 'kim@gmail.sandbox.test';
 const LEE_GMAIL = 'lee@gmail.sandbox.test';
+const SAM_OUTLOOK = 'sam@outlook.sandbox.test';
 const ALEX = 'alex@example.com';
 
 /**
@@ -26,6 +27,7 @@ describe('mail-gateway: per-message isolation and unconditional recovery (sandbo
           { provider: 'google', address: SAM_GMAIL, displayName: 'Sam' },
           { provider: 'google', address: KIM_GMAIL, displayName: 'Kim' },
           { provider: 'google', address: LEE_GMAIL, displayName: 'Lee' },
+          { provider: 'microsoft', address: SAM_OUTLOOK, displayName: 'Sam' },
         ],
       },
       env: { MAILBOX_RETRY_MAX_SECONDS: '2', MESSAGE_MAX_ATTEMPTS: '3' },
@@ -34,6 +36,7 @@ describe('mail-gateway: per-message isolation and unconditional recovery (sandbo
       h.connect(SAM_GMAIL, 'google'),
       h.connect(KIM_GMAIL, 'google'),
       h.connect(LEE_GMAIL, 'google'),
+      h.connect(SAM_OUTLOOK, 'microsoft'),
     ]);
     // A generic, message-specific failure: recording one chosen provider message id is refused by the database.
     await h.query(`CREATE TABLE mail_gateway.test_poison (provider_message_id text PRIMARY KEY)`);
@@ -142,6 +145,46 @@ describe('mail-gateway: per-message isolation and unconditional recovery (sandbo
       h.log.of(mailboxMessageQuarantinedV1, (p) => p.providerMessageId === poison.message.id),
     ).toHaveLength(1);
   }, 180_000);
+
+  it('SYN-10 loss path 1 (Graph): a poison message is quarantined while the folder flows, and a retry observes it once', async () => {
+    h.sandbox.control.setNotificationBehaviour('microsoft', { hold: true });
+    const poison = await h.sandbox.control.deliver(SAM_OUTLOOK, {
+      from: 'stranger@example.net',
+      subject: 'Poison',
+      text: 'p',
+    });
+    const good = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'Good', text: 'g' });
+    await h.query(`INSERT INTO mail_gateway.test_poison VALUES ($1)`, [poison.message.id]);
+    h.sandbox.control.setNotificationBehaviour('microsoft', { hold: false });
+    h.sandbox.control.releaseHeldNotifications();
+
+    await waitObserved(good.message.id);
+    const [quarantined] = await h.log.waitFor(
+      mailboxMessageQuarantinedV1,
+      (p) => p.providerMessageId === poison.message.id,
+      1,
+      60_000,
+    );
+    expect(quarantined).toMatchObject({
+      mailboxKey: `microsoft:${SAM_OUTLOOK}`,
+      stage: 'gateway.pull',
+      errorClass: 'QueryFailedError',
+    });
+    const later = await h.sandbox.control.deliver(SAM_OUTLOOK, { from: ALEX, subject: 'Later', text: 'l' });
+    await waitObserved(later.message.id, 60_000);
+
+    await h.query(`DELETE FROM mail_gateway.test_poison`);
+    const retryAt = Date.now();
+    const retried = await internal('POST', `/internal/quarantine/messages/${quarantined.quarantineId}/retry`);
+    expect(retried).toMatchObject({ status: 200, body: { outcome: 'observed' } });
+    const [observed] = await waitObserved(poison.message.id);
+    // Fetched as the pull would have: its folder and received time were kept with the failure.
+    expect(observed).toMatchObject({ inSent: false, labels: ['inbox'], direction: 'inbound' });
+    expect(Date.parse(observed.message.receivedAt)).toBeLessThan(retryAt);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(observedOf(poison.message.id)).toHaveLength(1);
+    for (const id of [good.message.id, later.message.id]) expect(observedOf(id)).toHaveLength(1);
+  }, 120_000);
 
   it('loss path 3: after a 5xx storm longer than the old back-off horizon ends, the mailbox syncs again within 2 minutes without any other event', async () => {
     // The storm of the report: 40 answers, 503 and 500, for this mailbox only (4 per pull: PROVIDER_MAX_ATTEMPTS).
