@@ -82,6 +82,16 @@ export const mailGatewayConfigSchema = z
     PROVIDER_MAX_INLINE_WAIT_MS: int(10_000, 0),
     /** Attempts of one idempotent provider call on temporary errors and throttling. */
     PROVIDER_MAX_ATTEMPTS: int(4, 1),
+    /**
+     * Ceiling of a failing mailbox's back-off (≤ 60 s): after any error storm the mailbox is retried at least this
+     * often, for ever, so it syncs again at most this long after the provider recovers.
+     */
+    MAILBOX_RETRY_MAX_SECONDS: z.coerce.number().positive().max(60).default(60),
+    /**
+     * Pulls in which one message may fail (fetch, parse, record) before it is quarantined and the mailbox moves on
+     * (SYN-10); an operator can retry it (`POST /internal/quarantine/messages/{id}/retry`).
+     */
+    MESSAGE_MAX_ATTEMPTS: int(3, 1),
 
     /** Expired cursor: at most this far back is re-listed; anything older is reported as a sync gap. */
     GAP_RELIST_MAX_DAYS: seconds(7),

@@ -7,6 +7,7 @@ import {
   connectionConnectedV1,
   conversationIdFor,
   eventCatalog,
+  mailboxMessageQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
   messageSyncedV1,
@@ -439,5 +440,44 @@ describe('conversations: recording synced messages, fed over Kafka (mock cluster
     expect(elsewhere.body.items).toEqual([
       expect.objectContaining({ kind: 'sync_gap', connectionId: '4f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a71' }),
     ]);
+  });
+
+  it("SYN-10 loss path 1: a message quarantined by mail-gateway becomes a sync event in each connection's location", async () => {
+    const quarantined = eventCatalog.create(mailboxMessageQuarantinedV1, {
+      mailboxId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6e',
+      mailboxKey: 'google:kim@acme.example',
+      connections: [
+        { connectionId: '5f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a72', locationId: 'loc_q1', userId: 'usr_kim' },
+        { connectionId: '6f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a73', locationId: 'loc_q2', userId: 'usr_kim' },
+      ],
+      quarantineId: '6e5d4c3b-2a19-4f08-8e7d-6c5b4a392817',
+      providerMessageId: '18c2f0a1b2c3d4e5',
+      stage: 'gateway.pull',
+      errorClass: 'QueryFailedError',
+      error: 'unsupported Unicode escape sequence',
+      attempts: 3,
+      quarantinedAt: '2026-11-20T09:16:00.000Z',
+    });
+    await publish(quarantined, quarantined);
+    await handled('sync-gaps', quarantined);
+    for (const [loc, connectionId] of [
+      ['loc_q1', '5f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a72'],
+      ['loc_q2', '6f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a73'],
+    ]) {
+      const list = await http()
+        .get(`/v1/locations/${loc}/sync-events`)
+        .set('Authorization', `Bearer ${svc.token(loc, 'usr_kim')}`)
+        .expect(200);
+      expect(list.body.items).toEqual([
+        expect.objectContaining({
+          kind: 'message_skipped',
+          reason: 'message_quarantined',
+          rule: 'SYN-10',
+          connectionId,
+          providerMessageId: '18c2f0a1b2c3d4e5',
+          detail: expect.stringContaining('gateway.pull'),
+        }),
+      ]);
+    }
   });
 });

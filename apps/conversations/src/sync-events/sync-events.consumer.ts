@@ -3,6 +3,7 @@ import {
   EventEnvelope,
   Topics,
   eventCatalog,
+  mailboxMessageQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
 } from '@mailbridge/contracts';
@@ -10,7 +11,10 @@ import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { SyncEventsService } from './sync-events.service';
 
-/** message.skipped (ATT-1, CON-3, CON-4...) and mailbox.sync-gap (CON-5) become sync events the CRM can list. */
+/**
+ * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5) and mailbox.message-quarantined (SYN-10) become
+ * sync events the CRM can list.
+ */
 @Injectable()
 export class SyncEventsConsumer {
   constructor(
@@ -28,6 +32,12 @@ export class SyncEventsConsumer {
 
   @OnEvent({ topic: Topics.mailMailboxes, group: 'sync-gaps' })
   async onMailboxEvent(event: EventEnvelope): Promise<void> {
+    if (eventCatalog.is(event, mailboxMessageQuarantinedV1)) {
+      await this.uow.handleOnce('sync-gaps', event, (tx) =>
+        this.syncEvents.recordQuarantined(tx.manager, event),
+      );
+      return;
+    }
     if (!eventCatalog.is(event, mailboxSyncGapV1)) return;
     await this.uow.handleOnce('sync-gaps', event, (tx) => this.syncEvents.recordGap(tx.manager, event));
   }

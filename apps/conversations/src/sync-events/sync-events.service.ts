@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type {
   EventEnvelope,
   PayloadOf,
+  mailboxMessageQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
   sendFailedV1,
@@ -71,6 +72,28 @@ export class SyncEventsService {
         mailboxKey: p.mailboxKey,
         rangeFrom: new Date(p.from),
         rangeTo: new Date(p.to),
+      })),
+    );
+  }
+
+  /** SYN-10: a message mail-gateway could not process, set aside; one entry per connection's location. */
+  async recordQuarantined(
+    tx: EntityManager,
+    event: EventEnvelope<PayloadOf<typeof mailboxMessageQuarantinedV1>>,
+  ): Promise<void> {
+    const p = event.payload;
+    await this.events.insert(
+      tx,
+      p.connections.map((c) => ({
+        ...blank(c.locationId, event.id, new Date(p.quarantinedAt)),
+        kind: 'message_skipped',
+        reason: 'message_quarantined',
+        rule: 'SYN-10',
+        detail: `Message ${p.providerMessageId} could not be processed at ${p.stage} after ${p.attempts} attempts (${p.errorClass}); it is quarantined and can be retried`,
+        userId: c.userId,
+        connectionId: c.connectionId,
+        mailboxKey: p.mailboxKey,
+        providerMessageId: p.providerMessageId,
       })),
     );
   }

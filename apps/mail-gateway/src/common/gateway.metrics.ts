@@ -15,6 +15,7 @@ export class GatewayMetrics {
   readonly pullSeconds: Histogram;
   readonly providerErrors: Counter;
   readonly syncGaps: Counter;
+  readonly messageFailures: Counter;
   readonly sends: Counter;
   readonly mailboxStage: Gauge;
   readonly cursorAgeSeconds: Gauge;
@@ -64,6 +65,11 @@ export class GatewayMetrics {
     this.syncGaps = metrics.counter('mail_gateway_sync_gaps_total', 'mailbox.sync-gap events emitted', [
       'provider',
     ]);
+    this.messageFailures = metrics.counter(
+      'mail_gateway_message_failures_total',
+      'Failed attempts of single messages in pulls, by outcome (retry_pending, quarantined)',
+      ['provider', 'outcome'],
+    );
     this.sends = metrics.counter('mail_gateway_sends_total', 'Send commands by route and outcome', [
       'route',
       'outcome',

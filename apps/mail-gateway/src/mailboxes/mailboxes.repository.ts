@@ -135,10 +135,16 @@ export class MailboxesRepository {
     );
   }
 
+  /**
+   * Asks for a pull. A notification (`notifiedAt`) also wakes a mailbox backed off after errors: the provider just
+   * told us it is there, so the retry need not wait (loss path 3). A throttled mailbox keeps its Retry-After.
+   */
   async requestPull(db: Db, id: string, notifiedAt?: Date): Promise<void> {
     await db.query(
       `UPDATE mail_gateway.mailboxes
           SET pull_requested_at = clock_timestamp(),
+              backoff_until = CASE WHEN $2::timestamptz IS NOT NULL AND stage = 'error' THEN NULL
+                                   ELSE backoff_until END,
               last_notification_at = CASE WHEN $2::timestamptz IS NULL THEN last_notification_at
                                           ELSE greatest(coalesce(last_notification_at, $2), $2) END
         WHERE id = $1`,
@@ -257,7 +263,10 @@ export class MailboxesRepository {
     await db.query(`DELETE FROM mail_gateway.graph_folders WHERE mailbox_id = $1`, [mailboxId]);
   }
 
-  /** Mailboxes with work due now (setup, stop, pull requests, safety-net polls, renewals, resumable re-lists). */
+  /**
+   * Mailboxes with work due now (setup, stop, pull requests, safety-net polls, renewals, resumable re-lists, and any
+   * retry after a back-off: a mailbox not `watching` is always due once its back-off ends, as `dueWork` says).
+   */
   async due(safetyNetSeconds: number, limit: number): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(
       this.dataSource,
@@ -266,7 +275,7 @@ export class MailboxesRepository {
            OR (desired = 'paused' AND stage <> 'paused_auth')
            OR (desired = 'active'
                AND (backoff_until IS NULL OR backoff_until <= now())
-               AND (stage IN ('starting', 'stopped')
+               AND (stage IN ('starting', 'stopped', 'error', 'throttled', 'catching_up')
                     OR (stage = 'paused_auth' AND backoff_until IS NOT NULL)
                     OR pull_requested_at IS NOT NULL
                     OR recovery IS NOT NULL

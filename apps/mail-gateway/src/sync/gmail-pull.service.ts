@@ -3,7 +3,6 @@ import type { Logger } from '@mailbridge/platform-observability';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { GMAIL_QUOTA_UNITS, GmailApi, type GmailMessageRef } from '@mailbridge/providers-google';
-import { mapLimit } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
@@ -11,7 +10,7 @@ import { MailboxAccess } from '../provider-access/mailbox-access';
 import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
-import { ObservedMessagePublisher } from './observed-message.publisher';
+import { MessageIsolation, type FetchedPage } from './message-isolation.service';
 import { SyncHealthService } from './sync-health.service';
 
 const OBSERVED_LABELS = ['INBOX', 'SENT'];
@@ -48,7 +47,7 @@ export class GmailPullService {
     private readonly policy: ProviderCallPolicy,
     private readonly gmail: GmailApi,
     private readonly normalizer: MessageNormalizer,
-    private readonly publisher: ObservedMessagePublisher,
+    private readonly isolation: MessageIsolation,
     private readonly health: SyncHealthService,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
@@ -87,7 +86,7 @@ export class GmailPullService {
         (t) => this.gmail.listHistory(t, { startHistoryId, pageToken, maxResults: 100 }),
       );
       const refs = page.records.flatMap((r) => r.added).filter(isObserved);
-      const messages = await this.fetchNew(
+      const fetched = await this.fetchNew(
         mailbox,
         target,
         refs.map((r) => r.id),
@@ -95,52 +94,60 @@ export class GmailPullService {
       const last = page.records[page.records.length - 1]?.id;
       // Inside a paged answer the cursor moves to the last record handled; at the end, to the mailbox's history id.
       const nextCursor = page.nextPageToken ? (last ?? startHistoryId) : page.historyId;
-      await this.uow.run(async (tx) => {
-        await this.publisher.publish(tx, mailbox, messages);
-        await this.mailboxes.update(tx.manager, mailbox.id, {
+      await this.isolation.commitPage(mailbox, fetched, (tx) =>
+        this.mailboxes.update(tx.manager, mailbox.id, {
           historyId: nextCursor,
           ...(page.nextPageToken ? {} : { cursorSyncedAt: startedAt }),
-        });
-      });
+        }),
+      );
       await keepAlive();
       if (!page.nextPageToken) return;
       pageToken = page.nextPageToken;
     }
   }
 
-  /** Fetches and normalises the messages not observed yet; deleted-meanwhile ones (404) are skipped. */
-  private async fetchNew(
+  /**
+   * Fetches and normalises the messages not observed (nor quarantined) yet, each isolated: one message's own failure
+   * is counted against it, not the pull.
+   */
+  private fetchNew(mailbox: MailboxEntity, target: CallTarget, ids: readonly string[]): Promise<FetchedPage> {
+    return this.isolation.fetchEach(
+      mailbox,
+      ids.map((id) => ({ id })),
+      FETCH_CONCURRENCY,
+      (item) => this.fetchOne(mailbox, target, item.id),
+    );
+  }
+
+  /** One message, raw, normalised; undefined when deleted meanwhile (404) or not in Inbox/Sent. */
+  async fetchOne(
     mailbox: MailboxEntity,
     target: CallTarget,
-    ids: readonly string[],
-  ): Promise<NormalizedMessage[]> {
-    const fresh = await this.publisher.unseen(mailbox.id, ids);
-    const fetched = await mapLimit(fresh, FETCH_CONCURRENCY, async (id) => {
-      try {
-        const raw = await this.policy.run(
-          target,
-          { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true },
-          (t) => this.gmail.getRawMessage(t, id),
-        );
-        if (!isObserved(raw)) return undefined;
-        return await this.normalizer.normalize(
-          {
-            provider: 'google',
-            providerMessageId: raw.id,
-            providerThreadId: raw.threadId,
-            receivedAt: raw.internalDate,
-            labels: raw.labelIds,
-            inSent: raw.labelIds.includes('SENT'),
-            raw: raw.raw,
-          },
-          mailbox.emailAddress,
-        );
-      } catch (error) {
-        if (asProviderFailure(error)?.code === 'not_found') return undefined;
-        throw error;
-      }
-    });
-    return fetched.filter((m): m is NormalizedMessage => m !== undefined);
+    id: string,
+  ): Promise<NormalizedMessage | undefined> {
+    try {
+      const raw = await this.policy.run(
+        target,
+        { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true },
+        (t) => this.gmail.getRawMessage(t, id),
+      );
+      if (!isObserved(raw)) return undefined;
+      return await this.normalizer.normalize(
+        {
+          provider: 'google',
+          providerMessageId: raw.id,
+          providerThreadId: raw.threadId,
+          receivedAt: raw.internalDate,
+          labels: raw.labelIds,
+          inSent: raw.labelIds.includes('SENT'),
+          raw: raw.raw,
+        },
+        mailbox.emailAddress,
+      );
+    } catch (error) {
+      if (asProviderFailure(error)?.code === 'not_found') return undefined;
+      throw error;
+    }
   }
 
   /** The history cursor expired: note the current history id and the window to re-list, report what is beyond it. */
@@ -196,11 +203,12 @@ export class GmailPullService {
             maxResults: 100,
           }),
       );
-      const messages = await this.fetchNew(
+      const fetched = await this.fetchNew(
         mailbox,
         target,
         page.messages.map((m) => m.id),
       );
+      const messages = fetched.messages;
       const listed = state.listed + page.messages.length;
       const limitReached = listed >= this.config.GAP_RELIST_MAX_MESSAGES && !!page.nextPageToken;
       const labelDone = !page.nextPageToken || limitReached;
@@ -212,8 +220,7 @@ export class GmailPullService {
         const at = new Date(m.message.receivedAt);
         return !oldest || at < oldest ? at : oldest;
       }, undefined);
-      await this.uow.run(async (tx) => {
-        await this.publisher.publish(tx, mailbox, messages);
+      await this.isolation.commitPage(mailbox, fetched, async (tx) => {
         if (limitReached) {
           await this.health.emitGap(
             tx,

@@ -3,7 +3,6 @@ import type { Logger } from '@mailbridge/platform-observability';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { GraphMailApi, type GraphDeltaItem, type GraphFolder } from '@mailbridge/providers-microsoft';
-import { mapLimit } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { GraphFolderEntity } from '../mailboxes/graph-folder.entity';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
@@ -13,11 +12,18 @@ import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { GRAPH_FOLDERS } from './mailbox-watch.service';
-import { ObservedMessagePublisher } from './observed-message.publisher';
+import { MessageIsolation, type FetchedPage, type PullItem } from './message-isolation.service';
 import { SyncHealthService } from './sync-health.service';
 
 const FETCH_CONCURRENCY = 3;
 const PAGE_SIZE = 50;
+
+/** What a delta page says of a message besides its id (kept with a failure so a retry can fetch it alike). */
+interface GraphItemContext {
+  readonly folder?: GraphFolder;
+  readonly conversationId?: string | null;
+  readonly receivedAt?: string | null;
+}
 
 /**
  * Graph pull, per folder (Inbox, Sent Items): the stored delta link (or next link of a round in progress) is
@@ -34,7 +40,7 @@ export class GraphPullService {
     private readonly policy: ProviderCallPolicy,
     private readonly graph: GraphMailApi,
     private readonly normalizer: MessageNormalizer,
-    private readonly publisher: ObservedMessagePublisher,
+    private readonly isolation: MessageIsolation,
     private readonly health: SyncHealthService,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
@@ -77,56 +83,73 @@ export class GraphPullService {
         (i) =>
           !i.removed && i.isDraft !== true && (!importAfter || (i.receivedAt && i.receivedAt >= importAfter)),
       );
-      const messages = await this.fetchNew(mailbox, folder, target, wanted);
+      const fetched = await this.fetchNew(mailbox, folder, target, wanted);
       const next = page.nextLink ?? page.deltaLink ?? null;
       const roundDone = !page.nextLink;
-      await this.uow.run(async (tx) => {
-        await this.publisher.publish(tx, mailbox, messages);
-        await this.mailboxes.updateFolder(tx.manager, mailbox.id, folder, {
+      await this.isolation.commitPage(mailbox, fetched, (tx) =>
+        this.mailboxes.updateFolder(tx.manager, mailbox.id, folder, {
           link: next,
           roundStartedAt,
           ...(roundDone ? { importAfter: null, syncedAt: roundStartedAt } : { importAfter }),
-        });
-      });
+        }),
+      );
       await keepAlive();
       link = next;
       if (roundDone) return;
     }
   }
 
-  private async fetchNew(
+  /** The messages not observed (nor quarantined) yet, each isolated: one message's own failure is not the pull's. */
+  private fetchNew(
     mailbox: MailboxEntity,
     folder: GraphFolder,
     target: CallTarget,
     items: readonly GraphDeltaItem[],
-  ): Promise<NormalizedMessage[]> {
-    const byId = new Map(items.map((i) => [i.id, i]));
-    const fresh = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
-    const fetched = await mapLimit(fresh, FETCH_CONCURRENCY, async (id) => {
-      const item = byId.get(id);
-      try {
-        // The stream is consumed inside the budgeted call, so the concurrency slot covers the download.
-        return await this.policy.run(target, { operation: 'messages.$value', idempotent: true }, async (t) =>
-          this.normalizer.normalize(
-            {
-              provider: 'microsoft',
-              providerMessageId: id,
-              providerThreadId: item?.conversationId ?? null,
-              receivedAt: item?.receivedAt ?? new Date(),
-              labels: [folder],
-              inSent: folder === 'sentitems',
-              raw: await this.graph.mime(t, id),
-            },
-            mailbox.emailAddress,
-          ),
-        );
-      } catch (error) {
-        // Moved or deleted before we fetched it: delta will say where it went.
-        if (asProviderFailure(error)?.code === 'not_found') return undefined;
-        throw error;
-      }
-    });
-    return fetched.filter((m): m is NormalizedMessage => m !== undefined);
+  ): Promise<FetchedPage> {
+    return this.isolation.fetchEach(
+      mailbox,
+      items.map((i) => ({
+        id: i.id,
+        context: {
+          folder,
+          conversationId: i.conversationId ?? null,
+          receivedAt: i.receivedAt?.toISOString() ?? null,
+        },
+      })),
+      FETCH_CONCURRENCY,
+      (item) => this.fetchOne(mailbox, target, item),
+    );
+  }
+
+  /** One message's MIME streamed, stored and normalised; undefined when moved or deleted meanwhile (404). */
+  async fetchOne(
+    mailbox: MailboxEntity,
+    target: CallTarget,
+    item: PullItem,
+  ): Promise<NormalizedMessage | undefined> {
+    const context = (item.context ?? {}) as GraphItemContext;
+    const folder = context.folder ?? 'inbox';
+    try {
+      // The stream is consumed inside the budgeted call, so the concurrency slot covers the download.
+      return await this.policy.run(target, { operation: 'messages.$value', idempotent: true }, async (t) =>
+        this.normalizer.normalize(
+          {
+            provider: 'microsoft',
+            providerMessageId: item.id,
+            providerThreadId: context.conversationId ?? null,
+            receivedAt: context.receivedAt ? new Date(context.receivedAt) : new Date(),
+            labels: [folder],
+            inSent: folder === 'sentitems',
+            raw: await this.graph.mime(t, item.id),
+          },
+          mailbox.emailAddress,
+        ),
+      );
+    } catch (error) {
+      // Moved or deleted before we fetched it: delta will say where it went.
+      if (asProviderFailure(error)?.code === 'not_found') return undefined;
+      throw error;
+    }
   }
 
   /** 410 Gone: a new full round observes what arrived since the folder's last sync (bounded), reporting the rest. */

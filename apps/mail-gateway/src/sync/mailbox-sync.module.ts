@@ -9,17 +9,22 @@ import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { GmailPullService } from './gmail-pull.service';
 import { GraphPullService } from './graph-pull.service';
 import { HandleNotificationUseCase } from './handle-notification.use-case';
+import { InternalQuarantineController } from './internal-quarantine.controller';
 import { MailboxProcessor } from './mailbox-processor.service';
 import { MailboxWatchService } from './mailbox-watch.service';
+import { MessageFailuresRepository } from './message-failures.repository';
+import { MessageIsolation } from './message-isolation.service';
 import { MessageNormalizer } from './message-normalizer.service';
 import { NotificationsConsumer } from './notifications.consumer';
 import { ObservedMessagePublisher } from './observed-message.publisher';
+import { RetryQuarantinedMessageUseCase } from './retry-quarantined-message.use-case';
 import { SyncHealthService } from './sync-health.service';
 import { SyncScheduler } from './sync-scheduler.service';
 
 /** Mailboxes (from connection events), their watches, pulls, normalisation, observed events and health. */
 @Module({
   imports: [TypeOrmModule.forFeature([MailboxEntity, MailboxConnectionEntity, GraphFolderEntity])],
+  controllers: [InternalQuarantineController],
   providers: [
     MailboxesRepository,
     ApplyConnectionChangeUseCase,
@@ -30,10 +35,13 @@ import { SyncScheduler } from './sync-scheduler.service';
     MailboxWatchService,
     MessageNormalizer,
     ObservedMessagePublisher,
+    MessageFailuresRepository,
+    MessageIsolation,
     GmailPullService,
     GraphPullService,
     MailboxProcessor,
     SyncScheduler,
+    RetryQuarantinedMessageUseCase,
   ],
   exports: [MailboxesRepository, MessageNormalizer, ObservedMessagePublisher],
 })

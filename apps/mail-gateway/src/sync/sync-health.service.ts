@@ -9,6 +9,7 @@ import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.con
 import type { MailboxEntity, MailboxStage } from '../mailboxes/mailbox.entity';
 import { MailboxesRepository, type MailboxPatch } from '../mailboxes/mailboxes.repository';
 import { asProviderFailure } from '../provider-access/provider-failure';
+import { MessagesPendingError } from './messages-pending.error';
 
 /** A mailbox paused by a dead grant while a connection still says active is retried this often. */
 const AUTH_RETRY_MS = 15 * 60_000;
@@ -60,30 +61,36 @@ export class SyncHealthService {
 
   /**
    * A failure, reduced to what it means for the mailbox: a dead grant pauses it keeping its cursor (CON-5), a
-   * Retry-After throttles it until then, anything else backs off exponentially. Nothing here loses the cursor.
+   * Retry-After throttles it until then, anything else backs off exponentially. Nothing here loses the cursor, and
+   * no back-off exceeds MAILBOX_RETRY_MAX_SECONDS: however long a storm lasts, the mailbox is retried for ever and
+   * syncs again within that ceiling of the provider's recovery (loss path 3: it once grew to 15 minutes).
    */
   async recordFailure(mailbox: MailboxEntity, error: unknown): Promise<void> {
     const failure = asProviderFailure(error);
     const now = Date.now();
     const failures = mailbox.failures + 1;
+    const ceilingMs = this.config.MAILBOX_RETRY_MAX_SECONDS * 1000;
     let patch: MailboxPatch;
     if (failure?.code === 'auth_revoked') {
       // Re-consent normally arrives as an event; the occasional retry covers one that raced this failure.
       patch = { stage: 'paused_auth', backoffUntil: new Date(now + AUTH_RETRY_MS) };
     } else if (failure?.code === 'rate_limited') {
-      patch = {
-        stage: 'throttled',
-        backoffUntil: new Date(now + (failure.retryAfterMs ?? backoffWithJitter(failures, 1_000, 60_000))),
-      };
-    } else {
+      // A longer Retry-After is not waited out blindly either: an early retry costs one more 429 at most.
+      const wait = failure.retryAfterMs ?? backoffWithJitter(failures, 1_000, ceilingMs);
+      patch = { stage: 'throttled', backoffUntil: new Date(now + Math.min(wait, ceilingMs)) };
+    } else if (error instanceof MessagesPendingError) {
+      // Single messages failed: retried soon, so the mailbox's other mail waits seconds, not minutes (SYN-10).
       patch = {
         stage: 'error',
-        backoffUntil: new Date(now + backoffWithJitter(failures, 1_000, 15 * 60_000)),
+        backoffUntil: new Date(now + backoffWithJitter(failures, 1_000, Math.min(ceilingMs, 10_000))),
       };
+    } else {
+      patch = { stage: 'error', backoffUntil: new Date(now + backoffWithJitter(failures, 1_000, ceilingMs)) };
     }
-    const code = failure?.code ?? 'internal_error';
+    const code = failure?.code ?? (error instanceof MessagesPendingError ? error.code : 'internal_error');
     const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
-    if (!failure) this.logger.error({ err: error, mailboxId: mailbox.id }, 'mailbox work failed');
+    if (error instanceof MessagesPendingError) this.logger.warn({ mailboxId: mailbox.id, code }, message);
+    else if (!failure) this.logger.error({ err: error, mailboxId: mailbox.id }, 'mailbox work failed');
     else this.logger.warn({ mailboxId: mailbox.id, code, message }, 'mailbox provider failure');
     await this.uow.run((tx) =>
       this.apply(tx, mailbox.id, {
@@ -118,7 +125,8 @@ export class SyncHealthService {
     this.logger.warn({ mailboxId: mailbox.id, from, to, reason }, 'sync gap reported');
   }
 
-  private async connectionsPayload(tx: TransactionContext, mailboxId: string) {
+  /** The mailbox's connections as events carry them (each one's location sees what the event reports). */
+  async connectionsPayload(tx: TransactionContext, mailboxId: string) {
     return (await this.mailboxes.connectionsOf(mailboxId, tx.manager))
       .filter((c) => c.status !== 'replaced')
       .slice(0, 1000)

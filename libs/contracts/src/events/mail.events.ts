@@ -113,6 +113,30 @@ export const mailboxSyncGapV1 = defineEvent({
   key: (p) => p.mailboxId,
 });
 
+export const mailboxMessageQuarantinedV1 = defineEvent({
+  type: 'mailbox.message-quarantined',
+  version: 1,
+  topic: Topics.mailMailboxes,
+  description:
+    'A message of this mailbox could not be fetched, parsed or recorded after several attempts (SYN-10): it is set aside with its stage and error class so the rest of the mailbox syncs, shown to the CRM, and can be retried by an operator.',
+  payload: z.object({
+    mailboxId: z.uuid(),
+    mailboxKey: z.string().min(3).max(400),
+    connections: mailboxConnections,
+    /** The quarantine record (mail-gateway `GET /internal/quarantine/messages`). */
+    quarantineId: z.uuid(),
+    providerMessageId: z.string().min(1).max(1024),
+    /** Where it failed, e.g. `gateway.pull`. */
+    stage: z.string().min(1).max(64),
+    /** The kind of error (its class name or provider error code), never the message content. */
+    errorClass: z.string().min(1).max(200),
+    error: z.string().max(1000),
+    attempts: z.number().int().min(1),
+    quarantinedAt: isoDateTime,
+  }),
+  key: (p) => p.mailboxId,
+});
+
 export const mailboxNotificationReceivedV1 = defineEvent({
   type: 'mailbox.notification-received',
   version: 1,
@@ -138,5 +162,6 @@ export const mailEvents = [
   messageObservedV1,
   mailboxSyncHealthChangedV1,
   mailboxSyncGapV1,
+  mailboxMessageQuarantinedV1,
   mailboxNotificationReceivedV1,
 ] as const;

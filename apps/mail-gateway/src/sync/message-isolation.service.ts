@@ -1,0 +1,188 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { mailboxMessageQuarantinedV1 } from '@mailbridge/contracts';
+import type { Logger } from '@mailbridge/platform-observability';
+import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
+import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { GatewayMetrics } from '../common/gateway.metrics';
+import { mapLimit } from '../common/timing';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
+import type { MailboxEntity } from '../mailboxes/mailbox.entity';
+import { asProviderFailure } from '../provider-access/provider-failure';
+import { MessageFailuresRepository } from './message-failures.repository';
+import { MessagesPendingError } from './messages-pending.error';
+import type { NormalizedMessage } from './message-normalizer.service';
+import { ObservedMessagePublisher } from './observed-message.publisher';
+import { SyncHealthService } from './sync-health.service';
+
+export const PULL_STAGE = 'gateway.pull';
+
+/** Provider answers about the whole mailbox (or provider), never about one message: they fail the pull, not it. */
+const MAILBOX_WIDE = new Set(['auth_revoked', 'rate_limited', 'temporary', 'cursor_expired']);
+
+export interface PullItem {
+  readonly id: string;
+  /** Whatever the pull needs to fetch this message again later (kept with a failure, for the retry route). */
+  readonly context?: Record<string, unknown>;
+}
+
+/** A page's messages as fetched: the good ones, how many failed with attempts left, and what was known of each. */
+export interface FetchedPage {
+  readonly messages: readonly NormalizedMessage[];
+  readonly pending: number;
+  readonly contexts: ReadonlyMap<string, PullItem>;
+}
+
+/** One message's own failure is never the mailbox's: anything but a mailbox-wide provider answer. */
+export function isMessageSpecific(error: unknown): boolean {
+  const failure = asProviderFailure(error);
+  return !failure || !MAILBOX_WIDE.has(failure.code);
+}
+
+export function errorClassOf(error: unknown): string {
+  const failure = asProviderFailure(error);
+  if (failure) return `provider:${failure.code}`;
+  if (error instanceof Error) return error.name || error.constructor.name || 'Error';
+  return typeof error;
+}
+
+/**
+ * Per-message failure isolation in pulls (SYN-10, loss path 1): a message that cannot be fetched, parsed or recorded
+ * costs the mailbox at most a few short retries. Its attempts are counted durably (`message_failures`), after
+ * MESSAGE_MAX_ATTEMPTS it is quarantined and announced (`mailbox.message-quarantined`), and the cursor moves on.
+ * Which input made it fail does not matter: any error of that message's own work is caught the same way.
+ */
+@Injectable()
+export class MessageIsolation {
+  constructor(
+    private readonly failures: MessageFailuresRepository,
+    private readonly publisher: ObservedMessagePublisher,
+    private readonly health: SyncHealthService,
+    private readonly metrics: GatewayMetrics,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
+    @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Fetches (and normalises) the items not observed nor quarantined yet, each on its own: a message-specific error
+   * is counted against that message; a mailbox-wide one fails the pull as before.
+   */
+  async fetchEach(
+    mailbox: MailboxEntity,
+    items: readonly PullItem[],
+    concurrency: number,
+    fetch: (item: PullItem) => Promise<NormalizedMessage | undefined>,
+  ): Promise<FetchedPage> {
+    const byId = new Map(items.map((i) => [i.id, i]));
+    const unseen = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
+    const quarantined = await this.failures.quarantinedAmong(mailbox.id, unseen);
+    const fresh = unseen.filter((id) => !quarantined.has(id)).map((id) => byId.get(id) ?? { id });
+    let pending = 0;
+    const fetched = await mapLimit(fresh, concurrency, async (item) => {
+      try {
+        return await fetch(item);
+      } catch (error) {
+        if (!isMessageSpecific(error)) throw error;
+        if (await this.fail(mailbox, item, error)) pending++;
+        return undefined;
+      }
+    });
+    return {
+      messages: fetched.filter((m): m is NormalizedMessage => m !== undefined),
+      pending,
+      contexts: byId,
+    };
+  }
+
+  /**
+   * Records the page's messages and then moves the cursor (`advance`). One transaction when nothing fails; when it
+   * does, each message is recorded on its own so only the failing one is held back. The cursor moves only when no
+   * message of the page has attempts left ({@link MessagesPendingError} otherwise: the mailbox retries shortly).
+   */
+  async commitPage(
+    mailbox: MailboxEntity,
+    page: FetchedPage,
+    advance: (tx: TransactionContext) => Promise<void>,
+  ): Promise<void> {
+    let pending = page.pending;
+    if (pending === 0) {
+      try {
+        await this.uow.run(async (tx) => {
+          await this.record(tx, mailbox, page.messages);
+          await advance(tx);
+        });
+        return;
+      } catch (error) {
+        if (!isMessageSpecific(error) || page.messages.length === 0) throw error;
+        this.logger.warn(
+          { mailboxId: mailbox.id, err: error },
+          'page failed to commit: recording its messages one by one',
+        );
+      }
+    }
+    for (const m of page.messages) {
+      try {
+        await this.uow.run((tx) => this.record(tx, mailbox, [m]));
+      } catch (error) {
+        if (!isMessageSpecific(error)) throw error;
+        const id = m.message.providerMessageId;
+        if (await this.fail(mailbox, page.contexts.get(id) ?? { id }, error)) pending++;
+      }
+    }
+    if (pending > 0) throw new MessagesPendingError(pending);
+    await this.uow.run(advance);
+  }
+
+  /** Observes the messages; any failure record they had is resolved in the same transaction. */
+  async record(tx: TransactionContext, mailbox: MailboxEntity, messages: readonly NormalizedMessage[]) {
+    const emitted = await this.publisher.publish(tx, mailbox, messages);
+    await this.failures.resolve(
+      tx.manager,
+      mailbox.id,
+      messages.map((m) => m.message.providerMessageId),
+    );
+    return emitted;
+  }
+
+  /** Counts a failed attempt; quarantines at the limit. True while the message still has attempts left. */
+  async fail(mailbox: MailboxEntity, item: PullItem, error: unknown): Promise<boolean> {
+    const errorClass = errorClassOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    const quarantined = await this.uow.run(async (tx) => {
+      const failure = await this.failures.recordAttempt(tx.manager, {
+        mailboxId: mailbox.id,
+        providerMessageId: item.id,
+        stage: PULL_STAGE,
+        errorClass,
+        errorMessage: message,
+        context: item.context,
+      });
+      if (failure.attempts < this.config.MESSAGE_MAX_ATTEMPTS) return false;
+      const at = await this.failures.markQuarantined(tx.manager, failure.id);
+      if (!failure.quarantinedAt) {
+        tx.emit(mailboxMessageQuarantinedV1, {
+          mailboxId: mailbox.id,
+          mailboxKey: mailbox.mailboxKey,
+          connections: await this.health.connectionsPayload(tx, mailbox.id),
+          quarantineId: failure.id,
+          providerMessageId: item.id.slice(0, 1024),
+          stage: PULL_STAGE,
+          errorClass: errorClass.slice(0, 200),
+          error: message.slice(0, 1000),
+          attempts: failure.attempts,
+          quarantinedAt: at.toISOString(),
+        });
+      }
+      return true;
+    });
+    this.metrics.messageFailures.inc({
+      provider: mailbox.provider,
+      outcome: quarantined ? 'quarantined' : 'retry_pending',
+    });
+    this.logger.warn(
+      { mailboxId: mailbox.id, providerMessageId: item.id, errorClass, err: error, quarantined },
+      quarantined ? 'message quarantined' : 'message failed, will be retried',
+    );
+    return !quarantined;
+  }
+}
