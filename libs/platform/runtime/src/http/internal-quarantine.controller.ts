@@ -26,7 +26,11 @@ export class InternalQuarantineController {
   @ApiQuery({ name: 'limit', required: false, description: '1-200, default 50' })
   @ApiQuery({ name: 'after', required: false, description: 'The last id of the previous page' })
   @ApiOkResponse({ description: '{ items: [...], nextAfter }' })
-  async list(@Query('status') status?: string, @Query('limit') limit?: string, @Query('after') after?: string) {
+  async list(
+    @Query('status') status?: string,
+    @Query('limit') limit?: string,
+    @Query('after') after?: string,
+  ) {
     if (status !== undefined && !STATUSES.includes(status as QuarantineStatus))
       throw new AppError('validation', 'invalid_status', `status must be one of ${STATUSES.join(', ')}`);
     const n = limit === undefined ? 50 : Number(limit);
@@ -34,7 +38,11 @@ export class InternalQuarantineController {
       throw new AppError('validation', 'invalid_limit', 'limit must be an integer from 1 to 200');
     if (after !== undefined && !UUID.test(after))
       throw new AppError('validation', 'invalid_after', 'after must be a quarantine item id');
-    const items = await this.quarantine.list({ status: status as QuarantineStatus | undefined, limit: n, after });
+    const items = await this.quarantine.list({
+      status: status as QuarantineStatus | undefined,
+      limit: n,
+      after,
+    });
     return { items, nextAfter: items.length === n ? items[items.length - 1].id : null };
   }
 

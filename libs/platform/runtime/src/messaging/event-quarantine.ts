@@ -33,8 +33,7 @@ export interface ConsumerBinding {
 export type RetryOutcome = 'resolved' | 'already_resolved' | 'failed';
 
 export function failureOf(error: unknown): QuarantineFailure {
-  const errorClass =
-    error instanceof Error ? error.constructor.name || error.name || 'Error' : typeof error;
+  const errorClass = error instanceof Error ? error.constructor.name || error.name || 'Error' : typeof error;
   return {
     code: errorCodeOf(error),
     errorClass,
@@ -183,7 +182,9 @@ export class EventQuarantine {
    * Runs the consumer's handler for a quarantined event again. Its inbox records the effect once (a retry after a
    * crash between the effect and `resolve` finds the inbox row and does nothing); a resolved item is left as it is.
    */
-  async retry(id: string): Promise<{ outcome: RetryOutcome; item: QuarantineItem; error?: QuarantineFailure }> {
+  async retry(
+    id: string,
+  ): Promise<{ outcome: RetryOutcome; item: QuarantineItem; error?: QuarantineFailure }> {
     const item = await this.repository.find(id);
     if (!item) throw new AppError('not_found', 'quarantine_item_not_found', `No quarantined event ${id}`);
     if (item.status === 'resolved') return { outcome: 'already_resolved', item };
@@ -215,7 +216,10 @@ export class EventQuarantine {
       return { outcome: 'failed', item: (await this.repository.find(id)) ?? item, error: failure };
     }
     await this.repository.resolve(id);
-    this.logger.info({ quarantineId: id, groupId: binding.groupId, eventId: item.eventId }, 'quarantine retry resolved');
+    this.logger.info(
+      { quarantineId: id, groupId: binding.groupId, eventId: item.eventId },
+      'quarantine retry resolved',
+    );
     return { outcome: 'resolved', item: (await this.repository.find(id)) ?? item };
   }
 }
