@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import request from 'supertest';
 import {
   EventEnvelope,
@@ -223,6 +225,20 @@ describe.each(adapters)(
       const bad = await http().get('/internal/quarantine?status=lost').set('Authorization', internal());
       expect(bad.status).toBe(400);
       expect((await quarantined())[0].status).toBe('quarantined'); // the refused retry did nothing
+
+      // The operator's CLI calls the same route with the token it is given.
+      const cli = await promisify(execFile)(
+        process.execPath,
+        [
+          path.resolve(__dirname, '../../../../tools/quarantine.mjs'),
+          'list',
+          svc.url,
+          '--status',
+          'quarantined',
+        ],
+        { env: { ...process.env, INTERNAL_API_TOKEN: svc.internalApiToken } },
+      );
+      expect(JSON.parse(cli.stdout).items).toEqual([expect.objectContaining({ id: item.id })]);
     });
 
     it('SYN-10: a redelivery of the quarantined event neither runs it again nor quarantines it twice', async () => {
