@@ -70,7 +70,9 @@ export interface BusHealth {
  *   The outbox relay deletes its rows only after that.
  * - events with the same key are handled in order within a group;
  * - a handler error is retried with exponential backoff; after `maxAttempts`, or at once for an event that fails
- *   validation or a `PermanentEventError`, the event goes to `<topic>.dlq` with the reason and the group moves on;
+ *   validation or a `PermanentEventError`, the event goes to `<topic>.dlq` with the reason and the group moves on
+ *   (the services' handlers are wrapped by the runtime's quarantine, which records a last failure and returns: only
+ *   invalid events and failures it could not record reach the dead-letter topic);
  * - delivery is at least once: handlers deduplicate by envelope id (the persistence lib's inbox does it).
  */
 export interface EventBus {

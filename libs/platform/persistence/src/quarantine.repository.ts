@@ -47,7 +47,7 @@ const COLUMNS = `id, consumer_group AS "consumerGroup", stage, topic, event_id A
   first_failed_at AS "firstFailedAt", last_failed_at AS "lastFailedAt", resolved_at AS "resolvedAt"`;
 
 /** PostgreSQL text cannot hold U+0000; an error message may quote the very input that failed. */
-const storable = (s: string) => s.replace(/\u0000/g, '\uFFFD');
+const storable = (s: string) => s.replaceAll('\u0000', '\uFFFD');
 
 /** The service's quarantine table (see PlatformQuarantine1732650000000). */
 export class QuarantineRepository {
