@@ -254,8 +254,20 @@ describe.each(adapters)(
     });
 
     it('SYN-10: after the fault is fixed a retry records the message exactly once; retrying the resolved item is a no-op', async () => {
-      await fixFault();
       const [item] = await quarantined();
+      // Retried before the fix: it fails again and stays quarantined, with the attempt counted.
+      const early = await http()
+        .post(`/internal/quarantine/${item.id}/retry`)
+        .set('Authorization', internal());
+      expect(early.status).toBe(200);
+      expect(early.body).toMatchObject({
+        outcome: 'failed',
+        item: { status: 'quarantined', attempts: 3 },
+        error: { errorClass: 'QueryFailedError' },
+      });
+      expect(await recorded('gm-poison')).toBe('0');
+
+      await fixFault();
       const retried = await http()
         .post(`/internal/quarantine/${item.id}/retry`)
         .set('Authorization', internal());
@@ -271,7 +283,7 @@ describe.each(adapters)(
       await publish(poison, marker);
       await eventually(async () => expect(await recorded('gm-after-resolve')).toBe('1'));
       expect(await recorded('gm-poison')).toBe('1');
-      expect(await quarantined()).toEqual([expect.objectContaining({ status: 'resolved', attempts: 2 })]);
+      expect(await quarantined()).toEqual([expect.objectContaining({ status: 'resolved', attempts: 3 })]);
       const list = await http()
         .get('/internal/quarantine?status=quarantined')
         .set('Authorization', internal());

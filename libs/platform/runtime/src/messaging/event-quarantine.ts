@@ -196,7 +196,6 @@ export class EventQuarantine {
         `Consumer group ${item.consumerGroup} is not running in this service`,
       );
     }
-    const envelope = eventCatalog.deserialize(JSON.stringify(item.envelope), item.topic);
     const context: DeliveryContext = {
       topic: item.topic,
       groupId: binding.groupId,
@@ -206,6 +205,8 @@ export class EventQuarantine {
       offset: '-1',
     };
     try {
+      // Validated again: after an upgrade the stored event may no longer fit its schema (then the retry fails).
+      const envelope = eventCatalog.deserialize(JSON.stringify(item.envelope), item.topic);
       await runWithContext({ correlationId: envelope.correlationId, traceparent: envelope.traceparent }, () =>
         binding.handler(envelope, context),
       );
