@@ -2,6 +2,7 @@ import { EventCatalog } from './event-catalog';
 import { connectionEvents } from './events/connections.events';
 import { contactEvents } from './events/contacts.events';
 import { mailEvents } from './events/mail.events';
+import { quarantineEvents } from './events/quarantine.events';
 import { sendingEvents } from './events/sending.events';
 import { syncEvents } from './events/sync.events';
 
@@ -12,4 +13,5 @@ export const eventCatalog = new EventCatalog([
   ...mailEvents,
   ...sendingEvents,
   ...syncEvents,
+  ...quarantineEvents,
 ]);

@@ -9,4 +9,5 @@ export * from './events/connections.events';
 export * from './events/mail.events';
 export * from './events/sending.events';
 export * from './events/sync.events';
+export * from './events/quarantine.events';
 export { buildAsyncApiDocument } from './asyncapi';

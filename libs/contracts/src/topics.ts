@@ -24,6 +24,8 @@ export const Topics = {
   conversationsContacts: 'conversations.contacts.v1',
   /** Emails the CRM asked to send, keyed by conversation id. */
   conversationsOutbound: 'conversations.outbound.v1',
+  /** Events a consumer of any service quarantined after its last attempt (SYN-10), keyed by location (else stage). */
+  platformQuarantine: 'platform.quarantine.v1',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];

@@ -471,7 +471,7 @@ describe('conversations: recording synced messages, fed over Kafka (mock cluster
       expect(list.body.items).toEqual([
         expect.objectContaining({
           kind: 'message_skipped',
-          reason: 'message_quarantined',
+          reason: 'quarantined',
           rule: 'SYN-10',
           connectionId,
           providerMessageId: '18c2f0a1b2c3d4e5',

@@ -4,6 +4,7 @@ import {
   Topics,
   eventCatalog,
   mailboxMessageQuarantinedV1,
+  eventQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
 } from '@mailbridge/contracts';
@@ -12,8 +13,8 @@ import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { SyncEventsService } from './sync-events.service';
 
 /**
- * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5) and mailbox.message-quarantined (SYN-10) become
- * sync events the CRM can list.
+ * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5), mailbox.message-quarantined and
+ * event.quarantined (SYN-10) become sync events the CRM can list.
  */
 @Injectable()
 export class SyncEventsConsumer {
@@ -34,11 +35,20 @@ export class SyncEventsConsumer {
   async onMailboxEvent(event: EventEnvelope): Promise<void> {
     if (eventCatalog.is(event, mailboxMessageQuarantinedV1)) {
       await this.uow.handleOnce('sync-gaps', event, (tx) =>
-        this.syncEvents.recordQuarantined(tx.manager, event),
+        this.syncEvents.recordMessageQuarantined(tx.manager, event),
       );
       return;
     }
     if (!eventCatalog.is(event, mailboxSyncGapV1)) return;
     await this.uow.handleOnce('sync-gaps', event, (tx) => this.syncEvents.recordGap(tx.manager, event));
+  }
+
+  /** Any service's quarantined event that names a location. If this fails for good it is quarantined, never re-announced. */
+  @OnEvent({ topic: Topics.platformQuarantine, group: 'quarantined-events' })
+  async onQuarantined(event: EventEnvelope): Promise<void> {
+    if (!eventCatalog.is(event, eventQuarantinedV1) || event.payload.locationId === null) return;
+    await this.uow.handleOnce('quarantined-events', event, (tx) =>
+      this.syncEvents.recordQuarantined(tx.manager, event),
+    );
   }
 }

@@ -5,6 +5,7 @@ import type {
   EventEnvelope,
   PayloadOf,
   mailboxMessageQuarantinedV1,
+  eventQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
   sendFailedV1,
@@ -12,6 +13,8 @@ import type {
 import { decodeCursor, encodeCursor, timestampCursor } from '../common/cursor';
 import type { SyncEventEntity } from './sync-event.entity';
 import { NewSyncEvent, SyncEventsRepository } from './sync-events.repository';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const RULE_BY_SEND_FAILURE: Record<string, string> = {
   sending_cap_reached: 'SND-4',
@@ -77,7 +80,7 @@ export class SyncEventsService {
   }
 
   /** SYN-10: a message mail-gateway could not process, set aside; one entry per connection's location. */
-  async recordQuarantined(
+  async recordMessageQuarantined(
     tx: EntityManager,
     event: EventEnvelope<PayloadOf<typeof mailboxMessageQuarantinedV1>>,
   ): Promise<void> {
@@ -87,7 +90,7 @@ export class SyncEventsService {
       p.connections.map((c) => ({
         ...blank(c.locationId, event.id, new Date(p.quarantinedAt)),
         kind: 'message_skipped',
-        reason: 'message_quarantined',
+        reason: 'quarantined',
         rule: 'SYN-10',
         detail: `Message ${p.providerMessageId} could not be processed at ${p.stage} after ${p.attempts} attempts (${p.errorClass}); it is quarantined and can be retried`,
         userId: c.userId,
@@ -96,6 +99,35 @@ export class SyncEventsService {
         providerMessageId: p.providerMessageId,
       })),
     );
+  }
+
+  /** SYN-10: a message (or event about one) a stage gave up on; the stage and error class say where and why. */
+  async recordQuarantined(
+    tx: EntityManager,
+    event: EventEnvelope<PayloadOf<typeof eventQuarantinedV1>>,
+  ): Promise<void> {
+    const p = event.payload;
+    if (p.locationId === null) return;
+    const connectionId =
+      p.subject.connectionId && UUID.test(p.subject.connectionId) ? p.subject.connectionId : null;
+    await this.events.insert(tx, [
+      {
+        ...blank(p.locationId, event.id, new Date(p.quarantinedAt)),
+        kind: 'message_skipped',
+        reason: 'quarantined',
+        rule: 'SYN-10',
+        detail:
+          `${p.stage} could not process ${p.eventType} ${p.eventId} after ${p.attempts} attempt(s): ${p.errorClass} (${p.errorCode}): ${p.errorMessage}`.slice(
+            0,
+            2000,
+          ),
+        contactId: p.subject.contactId,
+        userId: p.subject.userId,
+        connectionId,
+        mailboxKey: p.subject.mailboxKey,
+        providerMessageId: p.subject.providerMessageId,
+      },
+    ]);
   }
 
   async recordSendFailed(

@@ -4,8 +4,11 @@ import type { DeliveryContext } from '@mailbridge/platform-messaging';
 import { OnEvent } from '@mailbridge/platform-runtime';
 import { SendEmailUseCase } from './send-email.use-case';
 
-/** Redeliveries with backoff while a provider is throttling or unavailable, then a final, reported failure. */
-export const SEND_RETRY = { maxAttempts: 8, initialDelayMs: 1_000, maxDelayMs: 60_000 } as const;
+/**
+ * Redeliveries with backoff while a provider is throttling or unavailable, then a final, reported failure. At most
+ * 31 s of waiting in all: one send never holds its connection's other sends longer (the platform refuses > 45 s).
+ */
+export const SEND_RETRY = { maxAttempts: 6, initialDelayMs: 1_000, maxDelayMs: 16_000 } as const;
 
 /** Send commands from sync-engine (`mail.send.v1`, keyed by connection: one mailbox's sends stay in order). */
 @Injectable()

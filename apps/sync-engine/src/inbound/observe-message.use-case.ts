@@ -11,7 +11,7 @@ import { ThreadBindingRepository } from '../threads/thread-binding.repository';
 import { MessageDecisionRepository } from './message-decision.repository';
 import { SyncContextRepository } from './sync-context.repository';
 
-/** No connection event has told sync-engine about this mailbox yet: retried (the projection catches up), then dead-lettered. */
+/** No connection event has told sync-engine about this mailbox yet: retried (the projection catches up), then quarantined. */
 export class MailboxNotKnownError extends Error {
   readonly code = 'mailbox_not_known';
   constructor(mailboxKey: string) {

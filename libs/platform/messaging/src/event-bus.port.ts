@@ -11,6 +11,8 @@ export interface DeliveryContext {
   readonly groupId: string;
   /** 1 on first delivery to the handler, then 2, 3... while retrying. */
   readonly attempt: number;
+  /** The policy's attempts in all: when `attempt` reaches it, a failure is final (quarantined by the platform). */
+  readonly maxAttempts: number;
   readonly partition: number;
   /** Kafka offset, or the in-process log position. */
   readonly offset: string;
@@ -27,6 +29,20 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 200, maxDelayMs: 10_000 };
+
+/**
+ * The most a policy may wait between attempts of one event, in all: a poison event delays its partition by this plus
+ * its attempts' run time, and the whole must stay under a minute (SYN-10). The default waits at most 3 s.
+ */
+export const MAX_TOTAL_RETRY_DELAY_MS = 45_000;
+
+/** The longest a policy can wait in all between the attempts of one event (full jitter at its top). */
+export function worstCaseRetryDelayMs(policy: RetryPolicy): number {
+  let total = 0;
+  for (let attempt = 1; attempt < policy.maxAttempts; attempt++)
+    total += Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
+  return total;
+}
 
 export interface SubscriptionSpec {
   /** One consumer group per service and purpose, e.g. `sync-engine.contacts`. */
@@ -54,7 +70,9 @@ export interface BusHealth {
  *   The outbox relay deletes its rows only after that.
  * - events with the same key are handled in order within a group;
  * - a handler error is retried with exponential backoff; after `maxAttempts`, or at once for an event that fails
- *   validation or a `PermanentEventError`, the event goes to `<topic>.dlq` with the reason and the group moves on;
+ *   validation or a `PermanentEventError`, the event goes to `<topic>.dlq` with the reason and the group moves on
+ *   (the services' handlers are wrapped by the runtime's quarantine, which records a last failure and returns: only
+ *   invalid events and failures it could not record reach the dead-letter topic);
  * - delivery is at least once: handlers deduplicate by envelope id (the persistence lib's inbox does it).
  */
 export interface EventBus {

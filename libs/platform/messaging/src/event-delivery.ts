@@ -11,7 +11,9 @@ import {
   errorMessageOf,
   EventHandler,
   isPermanent,
+  MAX_TOTAL_RETRY_DELAY_MS,
   RetryPolicy,
+  worstCaseRetryDelayMs,
 } from './event-bus.port';
 
 /** One record as read off a topic, before any parsing. */
@@ -53,6 +55,13 @@ export function resolveRetryPolicy(...overrides: (Partial<RetryPolicy> | undefin
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
     throw new Error(`retry.maxAttempts must be a positive integer, got ${policy.maxAttempts}`);
   }
+  // One poison event must never hold its partition for long (SYN-10): a policy that could is refused at start.
+  const worst = worstCaseRetryDelayMs(policy);
+  if (worst > MAX_TOTAL_RETRY_DELAY_MS) {
+    throw new Error(
+      `retry policy waits up to ${worst} ms in all between attempts; at most ${MAX_TOTAL_RETRY_DELAY_MS} ms is allowed`,
+    );
+  }
   return policy;
 }
 
@@ -85,6 +94,7 @@ export async function deliverRecord(
       topic: record.topic,
       groupId,
       attempt,
+      maxAttempts: policy.maxAttempts,
       partition: record.partition,
       offset: record.offset,
     };

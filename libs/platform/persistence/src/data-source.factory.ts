@@ -2,6 +2,7 @@ import { DataSource, MixedList, EntitySchema } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import type { Logger } from '@mailbridge/platform-observability';
 import { PlatformTables1732400000000 } from './platform-tables.migration';
+import { PlatformQuarantine1732650000000 } from './quarantine.migration';
 
 /* eslint-disable @typescript-eslint/no-unsafe-function-type -- TypeORM's own option types use Function */
 export interface ServiceDataSourceOptions {
@@ -9,7 +10,7 @@ export interface ServiceDataSourceOptions {
   /** The service's own schema: every entity and platform table of the service lives in it. */
   readonly schema: string;
   readonly entities: MixedList<Function | string | EntitySchema>;
-  /** The service's migrations, oldest first. The platform tables (outbox, inbox) are prepended. */
+  /** The service's migrations, oldest first. The platform tables (outbox, inbox, quarantine) are prepended. */
   readonly migrations: MixedList<Function | string>;
   readonly poolSize?: number;
   readonly applicationName?: string;
@@ -32,7 +33,11 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     url: options.url,
     schema: options.schema,
     entities: options.entities,
-    migrations: [PlatformTables1732400000000, ...(options.migrations as unknown[] as never[])],
+    migrations: [
+      PlatformTables1732400000000,
+      PlatformQuarantine1732650000000,
+      ...(options.migrations as unknown[] as never[]),
+    ],
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

@@ -12,3 +12,4 @@ export * from './auth/jwt-verifier';
 export * from './auth/auth.guards';
 export * from './messaging/on-event.decorator';
 export * from './http/internal-service.client';
+export * from './messaging/event-quarantine';

@@ -16,6 +16,8 @@ import { CrmAuthGuard, InternalAuthGuard } from './auth/auth.guards';
 import { JwtVerifier } from './auth/jwt-verifier';
 import { HealthController } from './http/health.controller';
 import { EventSubscriptions } from './messaging/event-subscriptions';
+import { EventQuarantine } from './messaging/event-quarantine';
+import { InternalQuarantineController } from './http/internal-quarantine.controller';
 import type { ServiceDefinition, ServiceHost } from './service-host';
 import {
   EVENT_BUS,
@@ -31,7 +33,8 @@ import {
 
 /**
  * What every service gets from the platform: its database (own schema, migrations), unit of work + outbox relay,
- * the bus, logger, metrics, auth guards, health and metrics routes, and @OnEvent discovery.
+ * the bus, logger, metrics, auth guards, health and metrics routes, @OnEvent discovery and the event quarantine
+ * (`/internal/quarantine`).
  */
 @Global()
 @Module({})
@@ -61,7 +64,7 @@ export class PlatformModule {
             ),
         }),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, InternalQuarantineController],
       providers: [
         { provide: SERVICE_HOST, useValue: host },
         { provide: LOGGER, useValue: host.logger },
@@ -98,6 +101,7 @@ export class PlatformModule {
         },
         CrmAuthGuard,
         InternalAuthGuard,
+        EventQuarantine,
         EventSubscriptions,
       ],
       exports: [

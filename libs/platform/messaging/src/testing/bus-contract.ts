@@ -131,6 +131,7 @@ export function describeEventBusContract(
           topic: sent.topic,
           groupId,
           attempt: 1,
+          maxAttempts: expect.any(Number),
           partition: expect.any(Number),
           offset: expect.stringMatching(/^\d+$/),
         });

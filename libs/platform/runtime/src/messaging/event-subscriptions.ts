@@ -7,12 +7,14 @@ import type { Logger } from '@mailbridge/platform-observability';
 import { EVENT_BUS, RETENTION_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST } from '../tokens';
 import { ON_EVENT_METADATA, OnEventOptions } from './on-event.decorator';
 import type { ServiceHost } from '../service-host';
+import { EventQuarantine } from './event-quarantine';
 
 type Handler = (event: EventEnvelope, context: DeliveryContext) => Promise<void>;
 
 /**
- * Finds every @OnEvent method once the application is initialised, subscribes it, and starts the outbox relay and the
- * retention pruner; on shutdown stops consuming first, then lets the relay publish what is left.
+ * Finds every @OnEvent method once the application is initialised, subscribes it (isolated per event by the
+ * quarantine: a last failure is recorded and the partition moves on), and starts the outbox relay and the retention
+ * pruner; on shutdown stops consuming first, then lets the relay publish what is left.
  */
 @Injectable()
 export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -27,6 +29,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     @Inject(RETENTION_PRUNER) private readonly retentionPruner: RetentionPruner,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SERVICE_HOST) private readonly host: ServiceHost,
+    private readonly quarantine: EventQuarantine,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -46,7 +49,12 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
         const groupId = `${this.host.name}.${options.group}`;
         if (seen.has(groupId)) throw new Error(`Consumer group ${groupId} is declared twice`);
         seen.add(groupId);
-        specs.push({ groupId, options, handler: (fn as Handler).bind(instance) });
+        const handler = this.quarantine.bind({
+          group: options.group,
+          groupId,
+          handler: (fn as Handler).bind(instance),
+        });
+        specs.push({ groupId, options, handler });
       }
     }
     // In parallel: each Kafka group join takes seconds, and they are independent.

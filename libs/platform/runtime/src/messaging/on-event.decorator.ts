@@ -13,6 +13,7 @@ export interface OnEventOptions {
 
 /**
  * Marks a provider method as the handler of a topic. The method receives an envelope that already passed schema
- * validation; the bus owns retries, dead-lettering and offsets, the method owns its transaction (UnitOfWork.handleOnce).
+ * validation; the bus owns retries and offsets, the platform quarantines an event after its last failed attempt
+ * (EventQuarantine), the method owns its transaction (UnitOfWork.handleOnce).
  */
 export const OnEvent = (options: OnEventOptions): MethodDecorator => SetMetadata(ON_EVENT_METADATA, options);
