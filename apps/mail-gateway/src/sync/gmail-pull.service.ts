@@ -24,6 +24,8 @@ export interface GmailRecovery {
   readonly newHistoryId: string;
   /** Re-list messages received from here on (by date). */
   readonly windowStart: string;
+  /** Observe only messages received at or after this (exact, by internalDate): the mailbox's start point. */
+  readonly notBefore?: string;
   readonly startedAt: string;
   readonly labelIndex: number;
   readonly pageToken: string | null;
@@ -113,8 +115,10 @@ export class GmailPullService {
     mailbox: MailboxEntity,
     target: CallTarget,
     ids: readonly string[],
+    notBefore?: Date,
   ): Promise<NormalizedMessage[]> {
     const fresh = await this.publisher.unseen(mailbox.id, ids);
+    const floor = notBefore?.getTime();
     const fetched = await mapLimit(fresh, FETCH_CONCURRENCY, async (id) => {
       try {
         const raw = await this.policy.run(
@@ -123,6 +127,7 @@ export class GmailPullService {
           (t) => this.gmail.getRawMessage(t, id),
         );
         if (!isObserved(raw)) return undefined;
+        if (floor !== undefined && raw.internalDate.getTime() < floor) return undefined;
         return await this.normalizer.normalize(
           {
             provider: 'google',
@@ -160,6 +165,7 @@ export class GmailPullService {
     const recovery: GmailRecovery = {
       newHistoryId: profile.historyId,
       windowStart: windowStart.toISOString(),
+      ...(mailbox.baselineAt ? { notBefore: mailbox.baselineAt.toISOString() } : {}),
       startedAt: now.toISOString(),
       labelIndex: 0,
       pageToken: null,
@@ -182,7 +188,9 @@ export class GmailPullService {
   ): Promise<void> {
     let state = mailbox.recovery as GmailRecovery;
     const windowStart = new Date(state.windowStart);
-    const after = Math.floor(windowStart.getTime() / 1000);
+    const notBefore = state.notBefore ? new Date(state.notBefore) : undefined;
+    // `after:` takes whole seconds: ask from a second before, then filter exactly by internalDate.
+    const after = Math.floor(windowStart.getTime() / 1000) - 1;
     while (state.labelIndex < OBSERVED_LABELS.length) {
       const label = OBSERVED_LABELS[state.labelIndex];
       const page = await this.policy.run(
@@ -200,6 +208,7 @@ export class GmailPullService {
         mailbox,
         target,
         page.messages.map((m) => m.id),
+        notBefore,
       );
       const listed = state.listed + page.messages.length;
       const limitReached = listed >= this.config.GAP_RELIST_MAX_MESSAGES && !!page.nextPageToken;
