@@ -7,11 +7,14 @@ import {
   type ConnectionSnapshot,
 } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
+import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
+import { MailboxWatchService } from './mailbox-watch.service';
 
 const GMAIL = 'ana@gmail.sandbox.test';
 const OUTLOOK = 'ana@outlook.sandbox.test';
 const RECONNECTING = 'bo@gmail.sandbox.test';
+const RACING = 'cy@gmail.sandbox.test';
 const ALEX = 'alex@example.com';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,6 +33,7 @@ describe('mailbox start point: the connect instant, not the setup (loss path 4)'
           { provider: 'google', address: GMAIL, displayName: 'Ana' },
           { provider: 'microsoft', address: OUTLOOK, displayName: 'Ana' },
           { provider: 'google', address: RECONNECTING, displayName: 'Bo' },
+          { provider: 'google', address: RACING, displayName: 'Cy' },
         ],
       },
     });
@@ -66,6 +70,9 @@ describe('mailbox start point: the connect instant, not the setup (loss path 4)'
       async () => {
         const mailbox = await h.mailbox(connection.emailAddress, connection.provider);
         expect(mailbox?.stage).toBe('watching');
+        // …and its first pull (the catch-up from the start point) is done.
+        expect(mailbox?.recovery).toBeNull();
+        expect(mailbox?.pull_requested_at).toBeNull();
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
@@ -153,5 +160,25 @@ describe('mailbox start point: the connect instant, not the setup (loss path 4)'
     for (const id of early) await waitObserved(id);
     for (const id of early) expect(observedOf(id)).toHaveLength(1);
     expect(observedOf(whileDisconnected.message.id)).toHaveLength(0);
+  });
+
+  it('loss path 4: a connection that becomes active while its mailbox is being stopped starts from when it did (CON-4, CON-6, Gmail)', async () => {
+    const connection = committedConnection(RACING, 'google');
+    await release(connection);
+    // No push: the message stays unpulled, as it would with the watch already removed by the stop in progress.
+    h.sandbox.control.setNotificationBehaviour('google', { drop: true });
+    try {
+      const early = await arriveRightAfter(RACING, 'gmail stop race');
+      // The stop began (the processor read the mailbox as unwanted) before this connection's event was applied;
+      // it finishes now, with the connection active.
+      const mailbox = await h.gateway.app
+        .get(MailboxesRepository)
+        .findById(String((await h.mailbox(RACING, 'google'))?.id));
+      await h.gateway.app.get(MailboxWatchService).stop(mailbox!);
+      for (const id of early) await waitObserved(id);
+      for (const id of early) expect(observedOf(id)).toHaveLength(1);
+    } finally {
+      h.sandbox.control.setNotificationBehaviour('google', { drop: false });
+    }
   });
 });

@@ -94,12 +94,16 @@ export class MailboxWatchService {
       );
     }
     await this.uow.run(async (tx) => {
+      await this.mailboxes.lock(tx.manager, mailbox.id);
+      // A connection that became active while we were stopping found the cursor still there and fixed no start
+      // point: the next setup starts from when it became active, not from whenever it runs (loss path 4).
+      const wantedSince = await this.mailboxes.activeSince(tx.manager, mailbox.id);
       await this.mailboxes.deleteFolders(tx.manager, mailbox.id);
       await this.health.apply(tx, mailbox.id, {
         stage: 'stopped',
         historyId: null,
         cursorSyncedAt: null,
-        baselineAt: null,
+        baselineAt: wantedSince,
         recovery: null,
         watchExpiresAt: null,
         watchRenewAt: null,
