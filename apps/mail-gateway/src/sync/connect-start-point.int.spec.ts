@@ -14,6 +14,7 @@ import { MailboxWatchService } from './mailbox-watch.service';
 const GMAIL = 'ana@gmail.sandbox.test';
 const OUTLOOK = 'ana@outlook.sandbox.test';
 const RECONNECTING = 'bo@gmail.sandbox.test';
+const RECONNECTING_OUTLOOK = 'bo@outlook.sandbox.test';
 const RACING = 'cy@gmail.sandbox.test';
 const ALEX = 'alex@example.com';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -33,6 +34,7 @@ describe('mailbox start point: the connect instant, not the setup (loss path 4)'
           { provider: 'google', address: GMAIL, displayName: 'Ana' },
           { provider: 'microsoft', address: OUTLOOK, displayName: 'Ana' },
           { provider: 'google', address: RECONNECTING, displayName: 'Bo' },
+          { provider: 'microsoft', address: RECONNECTING_OUTLOOK, displayName: 'Bo' },
           { provider: 'google', address: RACING, displayName: 'Cy' },
         ],
       },
@@ -135,33 +137,43 @@ describe('mailbox start point: the connect instant, not the setup (loss path 4)'
     expect(observedOf(before.message.id)).toHaveLength(0);
   });
 
-  it('loss path 4: mail arriving right after reconnecting syncs (CON-4, CON-6, Gmail)', async () => {
-    const first = committedConnection(RECONNECTING, 'google');
-    await release(first);
-    await h.publish(
-      eventCatalog.create(connectionDisconnectedV1, {
-        connection: { ...first, status: 'disconnected' },
-        disconnectedAt: new Date().toISOString(),
-      }),
-    );
-    await expectEventually(
-      async () => expect((await h.mailbox(RECONNECTING, 'google'))?.stage).toBe('stopped'),
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
-    const whileDisconnected = await h.sandbox.control.deliver(RECONNECTING, {
-      from: ALEX,
-      subject: 'While disconnected',
-      text: 'x',
-    });
-    await sleep(5);
-    const again = committedConnection(RECONNECTING, 'google');
-    const early = await arriveRightAfter(RECONNECTING, 'gmail reconnect');
+  it.each([
+    ['Gmail', 'google', RECONNECTING],
+    ['Microsoft Graph', 'microsoft', RECONNECTING_OUTLOOK],
+  ] as const)(
+    'loss path 4: mail arriving right after reconnecting syncs (CON-4, CON-6, %s)',
+    async (_, provider, address) => {
+      const first = committedConnection(address, provider);
+      await release(first);
+      await h.publish(
+        eventCatalog.create(connectionDisconnectedV1, {
+          connection: { ...first, status: 'disconnected' },
+          disconnectedAt: new Date().toISOString(),
+        }),
+      );
+      await expectEventually(
+        async () => expect((await h.mailbox(address, provider))?.stage).toBe('stopped'),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        },
+      );
+      const whileDisconnected = await h.sandbox.control.deliver(address, {
+        from: ALEX,
+        subject: 'While disconnected',
+        text: 'x',
+      });
+      // In an earlier second than the reconnect, early in its second (Graph's receivedDateTime has whole seconds).
+      await sleep(1_050 - (Date.now() % 1_000));
+      const again = committedConnection(address, provider);
+      const early = await arriveRightAfter(address, `${provider} reconnect`);
 
-    await release(again);
-    for (const id of early) await waitObserved(id);
-    for (const id of early) expect(observedOf(id)).toHaveLength(1);
-    expect(observedOf(whileDisconnected.message.id)).toHaveLength(0);
-  });
+      await release(again);
+      for (const id of early) await waitObserved(id);
+      for (const id of early) expect(observedOf(id)).toHaveLength(1);
+      expect(observedOf(whileDisconnected.message.id)).toHaveLength(0);
+    },
+  );
 
   it('loss path 4: a connection that becomes active while its mailbox is being stopped starts from when it did (CON-4, CON-6, Gmail)', async () => {
     const connection = committedConnection(RACING, 'google');
