@@ -369,9 +369,10 @@ let probeCounter = 0;
 
 /**
  * Waits until the platform observes new mail in `address`: right after connecting, the gateway still has to set up
- * the Gmail watch / Graph subscriptions and take its baseline (CON-6: mail from before that is never imported).
+ * the Gmail watch / Graph subscriptions (mail received from the connect instant on is picked up either way; CON-6:
+ * mail from before it is never imported).
  * Delivers a probe from a stranger (never synced, SYN-3) until sync-engine has decided one, so everything delivered
- * afterwards is certainly after the baseline.
+ * afterwards is certainly observed through the watch, not the catch-up.
  */
 export async function waitUntilObserved(platform: Platform, address: string): Promise<void> {
   await expectEventually(

@@ -58,20 +58,33 @@ export class ApplyConnectionChangeUseCase {
         status: change.status,
         changedAt,
       });
-      await this.reconcile(tx, mailboxId);
+      await this.reconcile(tx, mailboxId, change.status === 'active' ? connection.connectedAt : undefined);
       affected = mailboxId;
     });
     return affected;
   }
 
-  private async reconcile(tx: TransactionContext, mailboxId: string): Promise<void> {
+  /**
+   * `connectedAt` (of an active connection) is a start point: a mailbox that has never been set up since it was
+   * last stopped starts at the earliest connect instant of the connections that want it, not when setup happens
+   * to run, so mail received between "connected" and setup is observed (loss path 4; CON-6 still holds).
+   */
+  private async reconcile(tx: TransactionContext, mailboxId: string, connectedAt?: string): Promise<void> {
     const mailbox = await this.mailboxes.findById(mailboxId, tx.manager);
     if (!mailbox) return;
     const desired = await this.mailboxes.desiredState(tx.manager, mailboxId);
     const wake = desired === 'active' && (mailbox.stage === 'stopped' || mailbox.stage === 'paused_auth');
-    if (desired === mailbox.desired && !wake) return;
+    const startPoint = connectedAt ? new Date(connectedAt) : undefined;
+    // No cursor yet (never set up, or stopped since): setup will start from baseline_at.
+    const earlierStart =
+      startPoint !== undefined &&
+      mailbox.cursorSyncedAt === null &&
+      mailbox.historyId === null &&
+      (mailbox.baselineAt === null || startPoint < mailbox.baselineAt);
+    if (desired === mailbox.desired && !wake && !earlierStart) return;
     await this.health.apply(tx, mailboxId, {
       desired,
+      ...(earlierStart ? { baselineAt: startPoint } : {}),
       // (Re)starting: setup re-watches, and resumes from the cursor when there is one (CON-5).
       ...(wake ? { stage: 'starting', backoffUntil: null, failures: 0 } : {}),
     });

@@ -190,6 +190,17 @@ export class MailboxesRepository {
     return 'stopped';
   }
 
+  /** When the earliest of the mailbox's active connections became active (its event's time), if any is. */
+  async activeSince(tx: EntityManager, mailboxId: string): Promise<Date | null> {
+    const rows = await queryRows<{ since: Date | null }>(
+      tx,
+      `SELECT min(changed_at) AS since FROM mail_gateway.mailbox_connections
+       WHERE mailbox_id = $1 AND status = 'active'`,
+      [mailboxId],
+    );
+    return rows[0]?.since ?? null;
+  }
+
   // ---- Graph folders ----
 
   foldersOf(mailboxId: string, db?: EntityManager): Promise<GraphFolderEntity[]> {

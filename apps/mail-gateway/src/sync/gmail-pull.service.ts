@@ -23,6 +23,8 @@ export interface GmailRecovery {
   readonly newHistoryId: string;
   /** Re-list messages received from here on (by date). */
   readonly windowStart: string;
+  /** Observe only messages received at or after this (exact, by internalDate): the mailbox's start point. */
+  readonly notBefore?: string;
   readonly startedAt: string;
   readonly labelIndex: number;
   readonly pageToken: string | null;
@@ -110,20 +112,29 @@ export class GmailPullService {
    * Fetches and normalises the messages not observed (nor quarantined) yet, each isolated: one message's own failure
    * is counted against it, not the pull.
    */
-  private fetchNew(mailbox: MailboxEntity, target: CallTarget, ids: readonly string[]): Promise<FetchedPage> {
+  private fetchNew(
+    mailbox: MailboxEntity,
+    target: CallTarget,
+    ids: readonly string[],
+    notBefore?: Date,
+  ): Promise<FetchedPage> {
     return this.isolation.fetchEach(
       mailbox,
       ids.map((id) => ({ id })),
       FETCH_CONCURRENCY,
-      (item) => this.fetchOne(mailbox, target, item.id),
+      (item) => this.fetchOne(mailbox, target, item.id, notBefore),
     );
   }
 
-  /** One message, raw, normalised; undefined when deleted meanwhile (404) or not in Inbox/Sent. */
+  /**
+   * One message, raw, normalised; undefined when deleted meanwhile (404), not in Inbox/Sent, or received before
+   * `notBefore` (the mailbox's start point, exact by internalDate).
+   */
   async fetchOne(
     mailbox: MailboxEntity,
     target: CallTarget,
     id: string,
+    notBefore?: Date,
   ): Promise<NormalizedMessage | undefined> {
     try {
       const raw = await this.policy.run(
@@ -132,6 +143,7 @@ export class GmailPullService {
         (t) => this.gmail.getRawMessage(t, id),
       );
       if (!isObserved(raw)) return undefined;
+      if (notBefore && raw.internalDate.getTime() < notBefore.getTime()) return undefined;
       return await this.normalizer.normalize(
         {
           provider: 'google',
@@ -167,6 +179,7 @@ export class GmailPullService {
     const recovery: GmailRecovery = {
       newHistoryId: profile.historyId,
       windowStart: windowStart.toISOString(),
+      ...(mailbox.baselineAt ? { notBefore: mailbox.baselineAt.toISOString() } : {}),
       startedAt: now.toISOString(),
       labelIndex: 0,
       pageToken: null,
@@ -189,7 +202,9 @@ export class GmailPullService {
   ): Promise<void> {
     let state = mailbox.recovery as GmailRecovery;
     const windowStart = new Date(state.windowStart);
-    const after = Math.floor(windowStart.getTime() / 1000);
+    const notBefore = state.notBefore ? new Date(state.notBefore) : undefined;
+    // `after:` takes whole seconds: ask from a second before, then filter exactly by internalDate.
+    const after = Math.floor(windowStart.getTime() / 1000) - 1;
     while (state.labelIndex < OBSERVED_LABELS.length) {
       const label = OBSERVED_LABELS[state.labelIndex];
       const page = await this.policy.run(
@@ -207,6 +222,7 @@ export class GmailPullService {
         mailbox,
         target,
         page.messages.map((m) => m.id),
+        notBefore,
       );
       const messages = fetched.messages;
       const listed = state.listed + page.messages.length;

@@ -79,9 +79,14 @@ export class GraphPullService {
         link = null;
         continue;
       }
+      // receivedDateTime has whole seconds: compare from the second that holds import_after, or a message received
+      // in the same second just after it would be dropped.
+      const floor = importAfter ? Math.floor(importAfter.getTime() / 1000) * 1000 : undefined;
       const wanted = page.items.filter(
         (i) =>
-          !i.removed && i.isDraft !== true && (!importAfter || (i.receivedAt && i.receivedAt >= importAfter)),
+          !i.removed &&
+          i.isDraft !== true &&
+          (floor === undefined || (i.receivedAt !== undefined && i.receivedAt.getTime() >= floor)),
       );
       const fetched = await this.fetchNew(mailbox, folder, target, wanted);
       const next = page.nextLink ?? page.deltaLink ?? null;

@@ -10,10 +10,19 @@ import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.con
 import type { GraphFolderEntity } from '../mailboxes/graph-folder.entity';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
+import type { GmailRecovery } from './gmail-pull.service';
 import { MailboxAccess } from '../provider-access/mailbox-access';
 import { ProviderCallPolicy } from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { SyncHealthService } from './sync-health.service';
+
+/**
+ * Where a mailbox without a cursor starts: the connect instant recorded from the connection events (baseline_at),
+ * never later than now; now when none is known (a mailbox set up before start points were recorded).
+ */
+function startPointOf(mailbox: MailboxEntity, now: Date): Date {
+  return mailbox.baselineAt && mailbox.baselineAt < now ? mailbox.baselineAt : now;
+}
 
 export const GRAPH_FOLDERS: readonly GraphFolder[] = ['inbox', 'sentitems'];
 const GMAIL_WATCH_LABELS = ['INBOX', 'SENT'];
@@ -85,12 +94,16 @@ export class MailboxWatchService {
       );
     }
     await this.uow.run(async (tx) => {
+      await this.mailboxes.lock(tx.manager, mailbox.id);
+      // A connection that became active while we were stopping found the cursor still there and fixed no start
+      // point: the next setup starts from when it became active, not from whenever it runs (loss path 4).
+      const wantedSince = await this.mailboxes.activeSince(tx.manager, mailbox.id);
       await this.mailboxes.deleteFolders(tx.manager, mailbox.id);
       await this.health.apply(tx, mailbox.id, {
         stage: 'stopped',
         historyId: null,
         cursorSyncedAt: null,
-        baselineAt: null,
+        baselineAt: wantedSince,
         recovery: null,
         watchExpiresAt: null,
         watchRenewAt: null,
@@ -136,13 +149,29 @@ export class MailboxWatchService {
       ).historyId;
     }
     const resumed = mailbox.historyId !== null;
+    // First setup: the history id is from now, but the start point is the connect instant (baseline_at). What was
+    // received in between is re-listed by date before history is followed (loss path 4).
+    const startPoint = resumed ? undefined : startPointOf(mailbox, now);
+    const catchUp: GmailRecovery | undefined =
+      startPoint && startPoint < now && historyId
+        ? {
+            newHistoryId: historyId,
+            windowStart: startPoint.toISOString(),
+            notBefore: startPoint.toISOString(),
+            startedAt: now.toISOString(),
+            labelIndex: 0,
+            pageToken: null,
+            listed: 0,
+          }
+        : undefined;
     await this.uow.run((tx) =>
       this.health.apply(tx, mailbox.id, {
         historyId,
         watchExpiresAt,
         watchRenewAt,
         ...(mailbox.stage === 'starting' || mailbox.stage === 'stopped' ? { stage: 'watching' } : {}),
-        ...(resumed ? {} : { cursorSyncedAt: now, baselineAt: now }),
+        ...(startPoint ? { cursorSyncedAt: startPoint, baselineAt: startPoint } : {}),
+        ...(catchUp ? { recovery: catchUp, pullRequestedAt: now } : {}),
         ...(resumed && mailbox.stage === 'starting' ? { pullRequestedAt: now } : {}),
       }),
     );
@@ -150,14 +179,16 @@ export class MailboxWatchService {
 
   private async setupGraph(mailbox: MailboxEntity): Promise<void> {
     const now = new Date();
-    // Subscribe first, then baseline: a message arriving in between is received after `import_after`.
+    // The first delta round observes what was received at or after the start point (the connect instant), so mail
+    // that arrived before this setup ran is not lost (loss path 4), and nothing from before connecting is (CON-6).
     const fresh = (await this.mailboxes.foldersOf(mailbox.id)).length === 0;
+    const startPoint = startPointOf(mailbox, now);
     for (const folder of GRAPH_FOLDERS)
-      await this.mailboxes.ensureFolder(this.dataSource, mailbox.id, folder, now);
+      await this.mailboxes.ensureFolder(this.dataSource, mailbox.id, folder, startPoint);
     const renewAt = await this.ensureSubscriptions(mailbox);
     await this.uow.run((tx) =>
       this.health.apply(tx, mailbox.id, {
-        ...(fresh ? { baselineAt: now, cursorSyncedAt: now } : {}),
+        ...(fresh ? { baselineAt: startPoint, cursorSyncedAt: startPoint } : {}),
         stage: mailbox.stage === 'starting' || mailbox.stage === 'stopped' ? 'watching' : mailbox.stage,
         watchRenewAt: renewAt,
         pullRequestedAt: now,

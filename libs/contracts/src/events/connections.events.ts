@@ -29,7 +29,7 @@ export const connectionConnectedV1 = defineEvent({
   version: 1,
   topic: Topics.identityConnections,
   description:
-    'A user connected a mailbox in a location (CON-1). Watching starts from now: past mail is not imported (CON-6).',
+    'A user connected a mailbox in a location (CON-1). `connection.connectedAt` is the start point, fixed before the user is told "connected": everything the mailbox receives or sends at or after it syncs, however late the mailbox is set up; past mail is not imported (CON-6).',
   payload: z.object({ connection: connectionSnapshot }),
   key: byConnection,
   locationId: location,
