@@ -7,8 +7,8 @@ import type { ConnectionView } from '../decisions/decision.types';
 import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
 
 /**
- * The owner's current answer to "which connections does this user have here?"
- * (`GET /internal/connections?locationId=&userId=`). Routing asks it because the CRM shows a connect or disconnect as
+ * The owner's current answer to "which connections does this user have here?" or "...watch this mailbox?"
+ * (`GET /internal/connections?locationId=&userId=` / `?mailboxKey=`). Routing and inbound decisions ask it because the CRM shows a connect or disconnect as
  * soon as identity-connections commits it, while the event reaches the projection a moment later, on another topic.
  */
 @Injectable()
@@ -24,12 +24,21 @@ export class IdentityConnectionsClient {
   }
 
   /** The user's connections, or null when not configured or identity-connections could not answer (logged). */
-  async forUser(locationId: string, userId: string): Promise<ConnectionView[] | null> {
+  forUser(locationId: string, userId: string): Promise<ConnectionView[] | null> {
+    return this.ask({ locationId, userId });
+  }
+
+  /** Every connection of one mailbox (all locations), or null as above. */
+  forMailbox(mailboxKey: string): Promise<ConnectionView[] | null> {
+    return this.ask({ mailboxKey });
+  }
+
+  private async ask(query: Record<string, string>): Promise<ConnectionView[] | null> {
     if (!this.baseUrl) return null;
     try {
       const res = await callInternalService({
         baseUrl: this.baseUrl,
-        path: `/internal/connections?${new URLSearchParams({ locationId, userId })}`,
+        path: `/internal/connections?${new URLSearchParams(query)}`,
         token: this.internalToken,
         timeoutMs: this.config.IDENTITY_LOOKUP_TIMEOUT_MS,
       });
@@ -39,8 +48,8 @@ export class IdentityConnectionsClient {
       return parsed.data.items.map(toView);
     } catch (error) {
       this.logger.warn(
-        { locationId, userId, err: (error as Error).message },
-        'identity-connections did not answer: routing with the connection projection alone',
+        { ...query, err: (error as Error).message },
+        'identity-connections did not answer: deciding with the connection projection alone',
       );
       return null;
     }

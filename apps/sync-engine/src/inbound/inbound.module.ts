@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ConnectionsModule } from '../connections/connections.module';
 import { ThreadsModule } from '../threads/threads.module';
 import { MessageDecisionRepository } from './message-decision.repository';
 import { ObserveMessageUseCase } from './observe-message.use-case';
@@ -7,7 +8,7 @@ import { SyncContextRepository } from './sync-context.repository';
 
 /** Observed mailbox messages through the sync rules (SYN, ADR, ATT, BCC). */
 @Module({
-  imports: [ThreadsModule],
+  imports: [ThreadsModule, ConnectionsModule],
   providers: [
     SyncContextRepository,
     MessageDecisionRepository,

@@ -3,8 +3,14 @@ import { contactCreateRequestedV1, messageSkippedV1, messageSyncedV1 } from '@ma
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
 import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
-import { decideObservedMessage } from '../decisions/decide-observed-message';
-import type { ObservedDecision, ObservedMessage, SyncPolicy } from '../decisions/decision.types';
+import { mergeConnections } from '../connections/identity-connections.client';
+import { decideObservedMessage, isLive } from '../decisions/decide-observed-message';
+import type {
+  ConnectionView,
+  ObservedDecision,
+  ObservedMessage,
+  SyncPolicy,
+} from '../decisions/decision.types';
 import { parkKeys } from '../decisions/thread-keys';
 import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
 import { ThreadBindingRepository } from '../threads/thread-binding.repository';
@@ -17,6 +23,19 @@ export class MailboxNotKnownError extends Error {
   constructor(mailboxKey: string) {
     super(`No connection is known for mailbox ${mailboxKey} yet`);
     this.name = 'MailboxNotKnownError';
+  }
+}
+
+/**
+ * The projection shows no live connection for the message's mailbox. mail-gateway only observes a mailbox some
+ * connection watches, so the projection may just be behind the connection events (right after a connect or a
+ * reconnect, loss path 4): the caller asks identity-connections, outside the transaction, and decides again.
+ */
+export class ConnectionsMayBeBehindError extends Error {
+  readonly code = 'connections_may_be_behind';
+  constructor(readonly mailboxKey: string) {
+    super(`The connection projection shows no live connection for ${mailboxKey}`);
+    this.name = 'ConnectionsMayBeBehindError';
   }
 }
 
@@ -63,9 +82,17 @@ export class ObserveMessageUseCase {
     tx: TransactionContext,
     eventId: string,
     observed: ObservedMessage,
+    /**
+     * identity-connections' current answer for the mailbox (null: it could not answer). Undefined on the first try:
+     * a mailbox without a live connection in the projection then throws {@link ConnectionsMayBeBehindError}.
+     */
+    current?: readonly ConnectionView[] | null,
   ): Promise<ObservedDecision | null> {
     await this.bindings.lockMailboxes(tx.manager, [observed.mailboxKey]);
-    let ctx = await this.context.load(tx.manager, observed);
+    const alsoLocations = (current ?? [])
+      .filter((c) => c.mailboxKey === observed.mailboxKey)
+      .map((c) => c.locationId);
+    let ctx = await this.withCurrent(await this.context.load(tx.manager, observed, alsoLocations), current);
     if (ctx.alreadyDecided) {
       await this.decisions.countRepeat(tx.manager, observed.mailboxKey, observed.message.providerMessageId);
       this.metrics
@@ -81,7 +108,11 @@ export class ObserveMessageUseCase {
       );
       return null;
     }
-    if (observed.source === 'mailbox' && !ctx.connections.some((c) => c.mailboxKey === observed.mailboxKey)) {
+    const ofMailbox = ctx.connections.filter((c) => c.mailboxKey === observed.mailboxKey);
+    if (observed.source === 'mailbox' && current === undefined && !ofMailbox.some(isLive)) {
+      throw new ConnectionsMayBeBehindError(observed.mailboxKey);
+    }
+    if (observed.source === 'mailbox' && ofMailbox.length === 0) {
       throw new MailboxNotKnownError(observed.mailboxKey);
     }
     if (observed.source === 'smart_bcc') {
@@ -91,7 +122,7 @@ export class ObserveMessageUseCase {
         .filter((k): k is string => !!k && k !== observed.mailboxKey);
       if (own.length > 0) {
         await this.bindings.lockMailboxes(tx.manager, own);
-        ctx = await this.context.load(tx.manager, observed);
+        ctx = await this.withCurrent(await this.context.load(tx.manager, observed, alsoLocations), current);
       }
     }
     const decision = decideObservedMessage({ observed, ...ctx, policy: this.policy });
@@ -99,6 +130,22 @@ export class ObserveMessageUseCase {
     // Most mailboxes have nothing parked: no second look needed, no query spent on it.
     if (ctx.hasParked) await this.replayParked(tx, added);
     return decision;
+  }
+
+  /** The owner's answer wins over the projection, except that an ended connection never comes back (as in routing). */
+  private async withCurrent<C extends { connections: ConnectionView[] }>(
+    ctx: C,
+    current: readonly ConnectionView[] | null | undefined,
+  ): Promise<C> {
+    if (!current) return ctx;
+    const { connections, changed } = mergeConnections(ctx.connections, current);
+    if (changed.length > 0) {
+      this.logger.info(
+        { changed },
+        'identity-connections is ahead of the connection events: its answer decides',
+      );
+    }
+    return { ...ctx, connections };
   }
 
   /**

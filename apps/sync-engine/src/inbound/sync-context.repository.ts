@@ -44,7 +44,15 @@ export function messageAddresses(observed: ObservedMessage): string[] {
  */
 @Injectable()
 export class SyncContextRepository {
-  async load(tx: EntityManager, observed: ObservedMessage): Promise<SyncContext> {
+  /**
+   * `alsoLocations`: locations whose contacts are read too (the owner's answer named connections of this mailbox the
+   * projection does not have yet).
+   */
+  async load(
+    tx: EntityManager,
+    observed: ObservedMessage,
+    alsoLocations: readonly string[] = [],
+  ): Promise<SyncContext> {
     const m = observed.message;
     const smartBcc = observed.source === 'smart_bcc' ? (observed.smartBcc ?? null) : null;
     // A smart-BCC copy's provider thread id belongs to the smart-BCC inbox, not to the user's mailbox.
@@ -110,7 +118,8 @@ export class SyncContextRepository {
            FROM sync_engine.contact_projection ct
            WHERE NOT ct.deleted AND ct.email_normalized = ANY($5::text[])
              AND ct.location_id IN (SELECT location_id FROM conns WHERE mailbox_key = $1
-                                    UNION ALL SELECT $3::text WHERE $3::text IS NOT NULL)
+                                    UNION ALL SELECT $3::text WHERE $3::text IS NOT NULL
+                                    UNION ALL SELECT unnest($10::text[]))
          ) AS contacts,
          (SELECT coalesce(json_agg(s), '[]') FROM (
              SELECT send_id, location_id, user_id, contact_id, conversation_id, connection_id, mailbox_key, binding_id,
@@ -135,6 +144,7 @@ export class SyncContextRepository {
         ref,
         m.providerMessageId,
         m.rfcMessageId ? messageKey(m.rfcMessageId) : null,
+        [...alsoLocations],
       ],
     );
     return {

@@ -1,9 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sendRequestedV1, type ConnectionSnapshot } from '@mailbridge/contracts';
+import { randomUUID } from 'node:crypto';
+import { messageSyncedV1, sendRequestedV1, type ConnectionSnapshot } from '@mailbridge/contracts';
 import { mergeConnections } from '../connections/identity-connections.client';
 import { connection as connectionView } from '../testing/builders';
-import { connected, connectionSnapshot, emailRequested } from '../testing/events';
+import {
+  connected,
+  connectionSnapshot,
+  contactUpserted,
+  disconnected,
+  emailRequested,
+  observedEvent,
+  observedMessage,
+} from '../testing/events';
 import { Harness, startInProcessHarness } from '../testing/harness';
 
 /**
@@ -21,7 +30,9 @@ describe('routing reads the connection from its owner (PostgreSQL + in-process b
     identity = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://identity');
       const auth = req.headers.authorization === `Bearer ${h?.service.internalApiToken}`;
-      const key = `${url.searchParams.get('locationId')}/${url.searchParams.get('userId')}`;
+      const key =
+        url.searchParams.get('mailboxKey') ??
+        `${url.searchParams.get('locationId')}/${url.searchParams.get('userId')}`;
       asked.push(key);
       const answer = answers.get(key) ?? [];
       if (url.pathname !== '/internal/connections' || !auth || answer === 'down') {
@@ -91,5 +102,54 @@ describe('routing reads the connection from its owner (PostgreSQL + in-process b
     ]);
     expect(changed).toEqual(['c-2 unknown -> active']);
     expect(mergeConnections([ended], null).connections).toEqual([ended]);
+  });
+
+  /** A contact's message observed in the mailbox of `c`; resolves with its message.synced (if any) in `loc`. */
+  const observeFromJane = async (c: ConnectionSnapshot, providerMessageId: string) => {
+    await h.publish(
+      observedEvent(
+        observedMessage({
+          mailboxId: randomUUID(),
+          mailboxKey: c.mailboxKey,
+          mailboxAddress: c.emailAddress,
+          message: {
+            providerMessageId,
+            providerThreadId: `th-${providerMessageId}`,
+            rfcMessageId: `<${providerMessageId}@example.com>`,
+            to: [{ address: c.emailAddress }],
+          },
+        }),
+      ),
+    );
+  };
+
+  it('loss path 4, CON-6: mail observed right after connecting syncs although the connection event has not reached sync-engine yet', async () => {
+    const c = connectionSnapshot({ locationId: 'loc_f4', emailAddress: 'sam.f4@acme.example' });
+    await h.publish(
+      contactUpserted({ locationId: 'loc_f4', contactId: 'ct_jane', email: 'jane@example.com' }),
+    );
+    answers.set(c.mailboxKey, [c]);
+    await observeFromJane(c, 'gm-f4');
+    const [synced] = await h.log.waitFor(messageSyncedV1, (p) => p.message.providerMessageId === 'gm-f4');
+    expect(synced).toMatchObject({
+      locationId: 'loc_f4',
+      contactId: 'ct_jane',
+      connectionId: c.connectionId,
+    });
+    expect(asked).toContain(c.mailboxKey);
+  });
+
+  it('loss path 4, CON-4: mail observed right after a reconnect syncs although the projection still shows the old connection disconnected', async () => {
+    const old = connectionSnapshot({ locationId: 'loc_f5', emailAddress: 'sam.f5@acme.example' });
+    await h.publish(
+      contactUpserted({ locationId: 'loc_f5', contactId: 'ct_jane', email: 'jane@example.com' }),
+      connected(old),
+      disconnected(old),
+    );
+    const fresh = connectionSnapshot({ locationId: 'loc_f5', emailAddress: 'sam.f5@acme.example' });
+    answers.set(old.mailboxKey, [{ ...old, status: 'disconnected' }, fresh]);
+    await observeFromJane(fresh, 'gm-f5');
+    const [synced] = await h.log.waitFor(messageSyncedV1, (p) => p.message.providerMessageId === 'gm-f5');
+    expect(synced).toMatchObject({ locationId: 'loc_f5', connectionId: fresh.connectionId });
   });
 });
