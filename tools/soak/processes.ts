@@ -57,15 +57,15 @@ export class NodeProcess {
 
   /** kill -9: no shutdown hook runs. */
   async kill(): Promise<void> {
-    if (!this.running) return;
-    this.child!.kill('SIGKILL');
+    if (!this.child || !this.running) return;
+    this.child.kill('SIGKILL');
     await this.exited;
   }
 
   /** SIGTERM, then SIGKILL after the grace period. */
   async stop(graceMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    this.child!.kill('SIGTERM');
+    if (!this.child || !this.running) return;
+    this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);

@@ -50,8 +50,8 @@ function parseArgs(argv: string[]): Options {
 }
 
 function usage(problem: string): never {
-  console.error(
-    `soak: ${problem}\nusage: npm run soak -- [--minutes N] [--mode embedded|distributed|both] [--seed S] [--log-dir DIR]`,
+  process.stderr.write(
+    `soak: ${problem}\nusage: npm run soak -- [--minutes N] [--mode embedded|distributed|both] [--seed S] [--log-dir DIR]\n`,
   );
   process.exit(2);
 }
@@ -90,13 +90,23 @@ function users(): User[] {
   ];
 }
 
+/** A message as the CRM API lists it (docs/crm-api.md), the fields the soak reads. */
+interface CrmMessageJson {
+  id: string;
+  source: string;
+  status: string;
+  subject: string | null;
+  provider: { messageId: string | null } | null;
+  failure: { code: string; message: string } | null;
+}
+
 interface Answer<T> {
   status: number;
   body: T;
 }
 
 /** JSON over HTTP with a timeout; a refused connection or a timeout is status 0 (the platform may be killed). */
-async function call<T = any>(
+async function call<T = unknown>(
   url: string,
   init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Answer<T>> {
@@ -137,6 +147,7 @@ class SoakRun {
   private readonly faulted = new Set<string>();
   private readonly reconsenting = new Set<string>();
   private counter = 0;
+  private probes = 0;
 
   constructor(
     readonly platform: Platform,
@@ -166,12 +177,13 @@ class SoakRun {
     this.background.add(p);
   }
 
-  private control(pathAndQuery: string, method = 'GET', body?: unknown) {
-    return call(`${this.sandbox.controlUrl}/_sandbox${pathAndQuery}`, { method, body });
+  private control<T = { message: { id: string } }>(pathAndQuery: string, method = 'GET', body?: unknown) {
+    return call<T>(`${this.sandbox.controlUrl}/_sandbox${pathAndQuery}`, { method, body });
   }
 
+  /** Probes count apart: how many it takes depends on timing, and the mix's markers must not. */
   private marker(prefix: string): string {
-    return `${prefix}${this.seed}x${++this.counter}`;
+    return prefix === 'p' ? `p${this.seed}x${++this.probes}` : `${prefix}${this.seed}x${++this.counter}`;
   }
 
   // ---- setup ----
@@ -276,9 +288,9 @@ class SoakRun {
     label: string = variant,
     reuseMessageId?: string,
   ): Promise<string> {
-    const marker = this.marker('m');
+    const marker = this.marker(label === 'probe' ? 'p' : 'm');
     const sender =
-      from === 'contact' ? user.contacts[contact].email : `stranger${this.counter}@strangers.soak.test`;
+      from === 'contact' ? user.contacts[contact].email : `stranger.${marker}@strangers.soak.test`;
     const subject = `soak ${marker} ${label}`;
     const messageId = reuseMessageId ?? `<${marker}.${randomUUID()}@soak.test>`;
     const input =
@@ -297,7 +309,7 @@ class SoakRun {
       subject,
       deliveredAt: new Date().toISOString(),
     });
-    return res.body.message.id as string;
+    return res.body.message.id;
   }
 
   private async ownerSend(user: User, contact: number): Promise<void> {
@@ -538,7 +550,10 @@ class SoakRun {
           token,
         );
         for (const conversation of conversations) {
-          const list = await this.pages<any>(`${conv}/conversations/${conversation.id}/messages`, token);
+          const list = await this.pages<CrmMessageJson>(
+            `${conv}/conversations/${conversation.id}/messages`,
+            token,
+          );
           for (const m of list)
             crmMessages.push({
               id: m.id,
@@ -553,9 +568,11 @@ class SoakRun {
     const syncEvents = await this.pages<RecordedSyncEvent>(`${conv}/sync-events`, token);
     const sentCopies = new Map<string, number>();
     for (const user of this.users) {
-      const box = await this.control(`/mailboxes/${encodeURIComponent(user.mailbox)}`);
+      const box = await this.control<{ sent: Array<{ subject: string }> }>(
+        `/mailboxes/${encodeURIComponent(user.mailbox)}`,
+      );
       if (box.status !== 200) throw new Error(`the sandbox mailbox view answered ${box.status}`);
-      for (const m of box.body.sent as Array<{ subject: string }>)
+      for (const m of box.body.sent)
         for (const s of this.sends)
           if (hasMarker(m.subject, s.marker)) sentCopies.set(s.marker, (sentCopies.get(s.marker) ?? 0) + 1);
     }
@@ -595,7 +612,9 @@ class SoakRun {
   }
 }
 
-const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+// The soak is a command-line tool: its output is the report.
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const log = (line: string) => out(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 interface ModeResult {
   mode: string;
@@ -679,16 +698,16 @@ async function runMode(mode: 'embedded' | 'distributed', o: Options, workDir: st
 }
 
 function report(r: ModeResult): void {
-  console.log(`\n== ${r.mode} ==`);
-  console.log(
+  out(`\n== ${r.mode} ==`);
+  out(
     `mix: ${Object.entries(r.mix)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
-  for (const note of r.notes.slice(0, 20)) console.log(`note: ${note}`);
-  if (r.error) return console.log(`could not complete: ${r.error}`);
-  const res = r.result!;
-  console.log(
+  for (const note of r.notes.slice(0, 20)) out(`note: ${note}`);
+  const res = r.result;
+  if (!res) return out(`could not complete: ${r.error ?? 'no result'}`);
+  out(
     `accounted by: ${Object.entries(res.accountedBy)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
@@ -698,10 +717,10 @@ function report(r: ModeResult): void {
     ['duplicated', res.duplicated],
     ['double-sent', res.doubleSent],
   ] as const) {
-    for (const f of list.slice(0, 50)) console.log(`${label}: ${f.id} ${f.what}`);
-    if (list.length > 50) console.log(`${label}: … and ${list.length - 50} more`);
+    for (const f of list.slice(0, 50)) out(`${label}: ${f.id} ${f.what}`);
+    if (list.length > 50) out(`${label}: … and ${list.length - 50} more`);
   }
-  console.log(`soak[${r.mode}]: ${summaryLine(res).replace('soak: ', '')}`);
+  out(`soak[${r.mode}]: ${summaryLine(res).replace('soak: ', '')}`);
 }
 
 async function main(): Promise<void> {
@@ -711,7 +730,7 @@ async function main(): Promise<void> {
   const cleanUp = () => fs.rmSync(workDir, { recursive: true, force: true });
   process.once('SIGINT', () => {
     interrupted = true;
-    console.error('soak: interrupted');
+    process.stderr.write('soak: interrupted\n');
     cleanUp();
     process.exit(130); // the exit hook kills every process the soak started
   });
@@ -724,20 +743,20 @@ async function main(): Promise<void> {
     results.reduce((a, r) => a + (r.result ? f(r.result) : 0), 0);
   const failed = results.some((r) => r.error);
   const line = `soak: ${sum((x) => x.delivered)} delivered, ${sum((x) => x.accounted)} accounted, ${sum((x) => x.lost.length)} lost, ${sum((x) => x.duplicated.length)} duplicated, ${sum((x) => x.doubleSent.length)} double-sent`;
-  console.log('');
+  out('');
   if (failed)
-    console.log(
+    out(
       `soak: a mode could not complete (${results
         .filter((r) => r.error)
         .map((r) => r.mode)
         .join(', ')})`,
     );
-  console.log(line);
+  out(line);
   const bad = sum((x) => x.lost.length + x.duplicated.length + x.doubleSent.length);
   process.exit(failed ? 2 : bad > 0 ? 1 : 0);
 }
 
 main().catch((error: unknown) => {
-  console.error(`soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.stderr.write(`soak: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(2);
 });
