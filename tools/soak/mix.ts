@@ -65,6 +65,12 @@ export interface PlanOptions {
   readonly contactsPerUser: number;
   /** How many kill targets there are (1 embedded process, 4 services distributed). */
   readonly killTargets: number;
+  /** Step kinds or hostile variants left out (e.g. `kill`, `nul-subject`), to find which one causes a loss. */
+  readonly without?: ReadonlySet<string>;
+}
+
+function excluded(step: Step, without: ReadonlySet<string>): boolean {
+  return without.has(step.kind) || (step.kind === 'mail' && without.has(step.variant));
 }
 
 export function planSteps(o: PlanOptions): Step[] {
@@ -73,7 +79,8 @@ export function planSteps(o: PlanOptions): Step[] {
   const pick = <T>(list: readonly T[]): T => list[int(list.length)];
   const total = WEIGHTS.reduce((a, [, w]) => a + w, 0);
   const steps: Step[] = [];
-  for (let i = 0; i < o.steps; i++) {
+  const without = o.without ?? new Set<string>();
+  for (let draws = 0; steps.length < o.steps && draws < o.steps * 50; draws++) {
     let r = rnd() * total;
     const [kind] = WEIGHTS.find(([, w]) => (r -= w) < 0) ?? WEIGHTS[0];
     const user = int(o.users);
@@ -114,6 +121,7 @@ export function planSteps(o: PlanOptions): Step[] {
         steps.push({ kind, user, reconsentAfterMs: 3_000 + int(10_000) });
         break;
     }
+    if (excluded(steps[steps.length - 1], without)) steps.pop();
   }
   return steps;
 }

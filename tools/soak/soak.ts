@@ -27,16 +27,24 @@ interface Options {
   modes: Array<'embedded' | 'distributed'>;
   seed: number;
   logDir: string | undefined;
+  without: Set<string>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { minutes: 3, modes: ['embedded', 'distributed'], seed: 1, logDir: undefined };
+  const o: Options = {
+    minutes: 3,
+    modes: ['embedded', 'distributed'],
+    seed: 1,
+    logDir: undefined,
+    without: new Set(),
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
     if (flag === '--minutes') o.minutes = Number(value());
     else if (flag === '--seed') o.seed = Number(value());
     else if (flag === '--log-dir') o.logDir = path.resolve(value());
+    else if (flag === '--without') for (const k of value().split(',')) o.without.add(k.trim());
     else if (flag === '--mode') {
       const mode = value();
       if (mode === 'both') o.modes = ['embedded', 'distributed'];
@@ -51,7 +59,7 @@ function parseArgs(argv: string[]): Options {
 
 function usage(problem: string): never {
   process.stderr.write(
-    `soak: ${problem}\nusage: npm run soak -- [--minutes N] [--mode embedded|distributed|both] [--seed S] [--log-dir DIR]\n`,
+    `soak: ${problem}\nusage: npm run soak -- [--minutes N] [--mode embedded|distributed|both] [--seed S] [--log-dir DIR] [--without kill,nul-subject,…]\n`,
   );
   process.exit(2);
 }
@@ -613,7 +621,7 @@ class SoakRun {
 }
 
 // The soak is a command-line tool: its output is the report.
-const out = (line = '') => process.stdout.write(`${line}\n`);
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const log = (line: string) => out(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 interface ModeResult {
@@ -658,6 +666,7 @@ async function runMode(mode: 'embedded' | 'distributed', o: Options, workDir: st
       users: run.users.length,
       contactsPerUser: 3,
       killTargets: platform.killTargets.length,
+      without: o.without,
     });
     Object.assign(mix, mixCounts(steps));
     log(`${mode}: connected; ${steps.length} steps over ${o.minutes} min (seed ${o.seed})`);
@@ -734,7 +743,10 @@ async function main(): Promise<void> {
     cleanUp();
     process.exit(130); // the exit hook kills every process the soak started
   });
-  log(`soak: ${o.minutes} min per mode, modes ${o.modes.join(' + ')}, seed ${o.seed}`);
+  log(
+    `soak: ${o.minutes} min per mode, modes ${o.modes.join(' + ')}, seed ${o.seed}` +
+      (o.without.size ? `, without ${[...o.without].join(', ')}` : ''),
+  );
   const results: ModeResult[] = [];
   for (const mode of o.modes) results.push(await runMode(mode, o, workDir));
   if (!interrupted) cleanUp();
