@@ -15,6 +15,7 @@ const crm = (id: string, providerMessageId: string | null, extra: Partial<Record
   status: 'received',
   subject: `soak ${id}`,
   providerMessageId,
+  providerName: providerMessageId ? 'google' : null,
   failure: null,
   ...extra,
 });
@@ -125,10 +126,19 @@ describe('soak reconciliation (SYN-10: every message accounted for, by provider 
       }),
     );
     expect(r.doubleSent.map((f) => f.id)).toEqual(['s2']);
+    // s3 is pending with no provider: not sent by anyone yet.
     expect(r.lost.map((f) => f.id)).toEqual(['s3']);
     expect(r.accountedBy).toEqual({ 'sent-once': 1, 'send-failed-with-reason': 1 });
     // s5 never got an answer and left no trace: nothing is owed for it.
     expect(r.delivered).toBe(4);
+  });
+
+  it('SND-1: a CRM send the location provider sent (no active connection then) is accounted without a Sent copy', () => {
+    const viaLocation = crm('m-s1', null, { source: 'crm', status: 'sent', subject: 'x s1' });
+    const viaMailbox = crm('m-s2', 'g2', { source: 'crm', status: 'sent', subject: 'x s2' });
+    const r = reconcile([], [send('s1'), send('s2')], recorded({ crmMessages: [viaLocation, viaMailbox] }));
+    expect(r.accountedBy).toEqual({ 'sent-by-location-provider': 1 });
+    expect(r.lost.map((f) => f.id)).toEqual(['s2']);
   });
 
   it('SND-6: one send recorded twice in the CRM (a retried key that made a second message) is a duplicate', () => {

@@ -38,6 +38,8 @@ export interface RecordedCrmMessage {
   readonly status: string;
   readonly subject: string;
   readonly providerMessageId: string | null;
+  /** `google` / `microsoft`; null for mail that went out through the location provider (SND-1). */
+  readonly providerName: string | null;
   readonly failure: { code: string; message: string } | null;
 }
 
@@ -139,7 +141,7 @@ export function reconcile(
   for (const send of sends) {
     const copies = recorded.sentCopies.get(send.marker) ?? 0;
     const crm = recorded.crmMessages.filter((m) => m.source === 'crm' && hasMarker(m.subject, send.marker));
-    const label = `CRM send ${send.marker} (key ${send.idempotencyKey}, message ${send.crmMessageId ?? 'unknown'})`;
+    const label = `CRM send ${send.marker} of ${send.userId} (key ${send.idempotencyKey}, message ${send.crmMessageId ?? 'unknown'})`;
     // A retried POST with the same Idempotency-Key must give the same CRM message (SND-6).
     if (crm.length > 1)
       duplicated.push({ id: send.marker, what: `${label}: ${crm.length} CRM messages for one send` });
@@ -156,7 +158,10 @@ export function reconcile(
     const failed =
       crm.find((m) => m.status === 'failed' && m.failure) ??
       recorded.syncEvents.find((e) => e.kind === 'send_failed' && e.messageId === send.crmMessageId);
+    // No active connection at that moment (e.g. revoked): the location provider sends it (SND-1), not the mailbox.
+    const viaLocationProvider = crm.find((m) => m.status === 'sent' && m.providerName === null);
     if (failed) account('send-failed-with-reason');
+    else if (viaLocationProvider) account('sent-by-location-provider');
     else
       lost.push({
         id: send.marker,

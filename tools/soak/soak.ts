@@ -104,7 +104,7 @@ interface CrmMessageJson {
   source: string;
   status: string;
   subject: string | null;
-  provider: { messageId: string | null } | null;
+  provider: { name: string | null; messageId: string | null } | null;
   failure: { code: string; message: string } | null;
 }
 
@@ -569,6 +569,7 @@ class SoakRun {
               status: m.status,
               subject: m.subject ?? '',
               providerMessageId: m.provider?.messageId ?? null,
+              providerName: m.provider?.name ?? null,
               failure: m.failure ?? null,
             });
         }
