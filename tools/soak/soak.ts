@@ -738,12 +738,15 @@ async function main(): Promise<void> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-soak-'));
   let interrupted = false;
   const cleanUp = () => fs.rmSync(workDir, { recursive: true, force: true });
-  process.once('SIGINT', () => {
-    interrupted = true;
-    process.stderr.write('soak: interrupted\n');
-    cleanUp();
-    process.exit(130); // the exit hook kills every process the soak started
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      interrupted = true;
+      process.stderr.write(
+        `soak: ${signal}: stopping (a distributed run's database mb_soak_* is left behind)\n`,
+      );
+      cleanUp();
+      process.exit(130); // the exit hook kills every process the soak started
+    });
   log(
     `soak: ${o.minutes} min per mode, modes ${o.modes.join(' + ')}, seed ${o.seed}` +
       (o.without.size ? `, without ${[...o.without].join(', ')}` : ''),
