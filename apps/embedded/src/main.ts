@@ -122,6 +122,8 @@ async function main(): Promise<void> {
         databaseUrl: database.url,
         runMigrations: true,
         bus,
+        // One process owns the database: a lease left by a killed process only delays publishing after a restart.
+        outboxLeaseMs: 2_000,
         logger: logger.child({ service: definition.name }),
         auth: { jwtSecret: authJwtSecret },
         internalApiToken: secrets.internalApiToken,

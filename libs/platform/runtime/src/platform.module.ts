@@ -78,6 +78,7 @@ export class PlatformModule {
               bus: host.bus,
               logger: host.logger,
               metrics,
+              leaseMs: host.outboxLeaseMs,
             })),
         },
         {
