@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { eventCatalog } from '@mailbridge/contracts';
 import { ConfigError, loadConfig } from '@mailbridge/platform-config';
-import { InProcessEventBus } from '@mailbridge/platform-messaging';
+import { FileDeadLetterStore, InProcessEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
 import { startEmbeddedPostgres } from '@mailbridge/platform-persistence';
 import {
@@ -73,7 +73,14 @@ async function main(): Promise<void> {
     (config.MAILBRIDGE_SANDBOX === 'auto' && !config.GOOGLE_CLIENT_ID && !config.MICROSOFT_CLIENT_ID);
 
   const database = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
-  const bus = new InProcessEventBus({ catalog: eventCatalog, logger: logger.child({ component: 'bus' }) });
+  // Held until every service has subscribed (below): a relay starting with the first service must not see its events
+  // as delivered while a later service's groups are not known yet (its outbox rows would go, the events in memory).
+  const bus = new InProcessEventBus({
+    catalog: eventCatalog,
+    logger: logger.child({ component: 'bus' }),
+    holdUntilOpened: true,
+    deadLetterStore: new FileDeadLetterStore(path.join(dataDir, 'dead-letters.jsonl')),
+  });
   const serviceEnv: Record<string, string | undefined> = {
     ...process.env,
     OBJECT_STORE_DIR: process.env.OBJECT_STORE_DIR ?? path.join(dataDir, 'objects'),
@@ -115,6 +122,8 @@ async function main(): Promise<void> {
         databaseUrl: database.url,
         runMigrations: true,
         bus,
+        // One process owns the database: a lease left by a killed process only delays publishing after a restart.
+        outboxLeaseMs: 2_000,
         logger: logger.child({ service: definition.name }),
         auth: { jwtSecret: authJwtSecret },
         internalApiToken: secrets.internalApiToken,
@@ -122,6 +131,8 @@ async function main(): Promise<void> {
       }),
     );
   }
+
+  bus.open();
 
   const urls = Object.fromEntries(running.map((s) => [s.name, s.url]));
   await fs.writeFile(

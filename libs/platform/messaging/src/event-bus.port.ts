@@ -66,8 +66,8 @@ export interface BusHealth {
  *
  * Both promise the same things:
  * - `publish` validates every envelope against the event catalog and resolves only once the events are durably
- *   accepted (Kafka: acknowledged by the brokers; in-process: handled or dead-lettered by every subscribed group).
- *   The outbox relay deletes its rows only after that.
+ *   accepted (Kafka: acknowledged by the brokers; in-process: handled, or dead-lettered into its store, by every
+ *   group the bus knows); it rejects when that cannot be promised. The outbox relay deletes its rows only after that.
  * - events with the same key are handled in order within a group;
  * - a handler error is retried with exponential backoff; after `maxAttempts`, or at once for an event that fails
  *   validation or a `PermanentEventError`, the event goes to `<topic>.dlq` with the reason and the group moves on

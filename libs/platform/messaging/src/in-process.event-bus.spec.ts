@@ -1,7 +1,11 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { EventEnvelope } from '@mailbridge/contracts';
 import { createLogger } from '@mailbridge/platform-observability';
 import { expectEventually } from '@mailbridge/testing';
 import { BusClosedError } from './bus-closed.error';
+import { FileDeadLetterStore } from './file-dead-letter.store';
 import { InProcessEventBus, virtualPartition } from './in-process.event-bus';
 import { describeEventBusContract } from './testing/bus-contract';
 import { PingPayload, TestEvents } from './testing/test-events';
@@ -10,12 +14,13 @@ const logger = createLogger({ service: 'messaging-test', level: process.env.TEST
 
 describeEventBusContract(
   'InProcessEventBus',
-  async ({ catalog, retry, metrics }) => new InProcessEventBus({ catalog, logger, retry, metrics }),
+  async ({ catalog, retry, metrics, startBarrier }) =>
+    new InProcessEventBus({ catalog, logger, retry, metrics, holdUntilOpened: startBarrier }),
 );
 
 describe('InProcessEventBus (embedded-mode guarantees)', () => {
   const events = new TestEvents(
-    ['durable', 'stack', 'nested', 'closing', 'leaving', 'shared', 'retention'],
+    ['durable', 'stack', 'nested', 'closing', 'leaving', 'shared', 'retention', 'opening', 'dead'],
     'inproc',
   );
   let bus: InProcessEventBus;
@@ -141,7 +146,7 @@ describe('InProcessEventBus (embedded-mode guarantees)', () => {
     expect(await outcome).toBeInstanceOf(BusClosedError);
   });
 
-  it('releases waiting publishers when the last member of a group leaves; the group resumes where it stopped', async () => {
+  it('loss path 2: rejects waiting publishers when the last member of a group leaves (they keep their copy); the group resumes where it stopped', async () => {
     const blocked = gate();
     const seen: number[] = [];
     let started = false;
@@ -155,16 +160,128 @@ describe('InProcessEventBus (embedded-mode guarantees)', () => {
     };
     const first = await bus.subscribe({ groupId: 'leaving', topics: [events.topic('leaving')], handler });
     const publishing = bus.publish([1, 2].map((seq) => events.ping('leaving', { key: 'l', seq })));
+    const outcome = publishing.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
 
     await expectEventually(() => expect(started).toBe(true));
     const stopping = first.stop();
     blocked.open();
     await stopping;
-    await publishing;
+    // Event 2 was never handled: resolving would let the outbox drop the only durable copy.
+    expect(await outcome).toBeInstanceOf(BusClosedError);
     expect(seen).toEqual([1]);
+    // While the group has no member, a publish for it is refused at once rather than left hanging.
+    await expect(bus.publish([events.ping('leaving', { key: 'l', seq: 3 })])).rejects.toBeInstanceOf(
+      BusClosedError,
+    );
 
     await bus.subscribe({ groupId: 'leaving', topics: [events.topic('leaving')], handler });
-    await expectEventually(() => expect(seen).toEqual([1, 2]));
+    await expectEventually(() => expect(seen).toEqual([1, 2, 3]));
+  });
+
+  it('loss path 2: holds publishes until opened, then waits for every group subscribed by then', async () => {
+    const held = new InProcessEventBus({ catalog: events.catalog, logger, holdUntilOpened: true });
+    try {
+      const handled: string[] = [];
+      let resolved = false;
+      // A relay that starts with the first service publishes before the later services' groups exist.
+      const publishing = held
+        .publish([events.ping('opening', { key: 'o', seq: 1 })])
+        .then(() => (resolved = true));
+      expect((await held.health()).detail).toContain('starting');
+      const late = gate();
+      await held.subscribe({
+        groupId: 'first',
+        topics: [events.topic('opening')],
+        handler: async () => void handled.push('first'),
+      });
+      await held.subscribe({
+        groupId: 'later',
+        topics: [events.topic('opening')],
+        handler: async () => {
+          await late.promise;
+          handled.push('later');
+        },
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(resolved).toBe(false);
+      expect(handled).toEqual([]);
+
+      held.open();
+      await expectEventually(() => expect(handled).toEqual(['first']));
+      expect(resolved).toBe(false);
+      late.open();
+      await publishing;
+      expect(handled.sort()).toEqual(['first', 'later']);
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('loss path 2: a publish still held when the bus closes is rejected, never resolved', async () => {
+    const held = new InProcessEventBus({ catalog: events.catalog, logger, holdUntilOpened: true });
+    const publishing = held.publish([events.ping('opening', { key: 'o', seq: 1 })]);
+    await held.close();
+    await expect(publishing).rejects.toBeInstanceOf(BusClosedError);
+  });
+
+  it('loss path 2: a dead letter is stored before its event counts as handled, and listed again after a restart', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mb-dlq-'));
+    const file = path.join(dir, 'dead-letters.jsonl');
+    let letGo: () => void = () => undefined;
+    const slowStore = new FileDeadLetterStore(file);
+    const append = slowStore.append.bind(slowStore);
+    let storing = false;
+    slowStore.append = async (letter) => {
+      storing = true;
+      await new Promise<void>((r) => (letGo = r));
+      await append(letter);
+    };
+    const first = new InProcessEventBus({
+      catalog: events.catalog,
+      logger,
+      retry: { maxAttempts: 1 },
+      deadLetterStore: slowStore,
+    });
+    try {
+      await first.subscribe({
+        groupId: 'dlq',
+        topics: [events.topic('dead')],
+        handler: async () => {
+          throw new Error('boom');
+        },
+      });
+      let resolved = false;
+      const publishing = first
+        .publish([events.ping('dead', { key: 'x', seq: 1 })])
+        .then(() => (resolved = true));
+      await expectEventually(() => expect(storing).toBe(true));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(resolved).toBe(false);
+      letGo();
+      await publishing;
+      await first.close();
+
+      const restarted = new InProcessEventBus({
+        catalog: events.catalog,
+        logger,
+        deadLetterStore: new FileDeadLetterStore(file),
+      });
+      const letters = await restarted.listDeadLetters(events.topic('dead'));
+      expect(letters).toEqual([
+        expect.objectContaining({
+          topic: `${events.topic('dead')}.dlq`,
+          position: '0:0',
+          headers: expect.objectContaining({ 'x-dlq-reason': 'boom', 'x-dlq-group': 'dlq' }),
+        }),
+      ]);
+      await restarted.close();
+    } finally {
+      await first.close();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('shares the partitions of a group between its subscriptions, each event handled once', async () => {

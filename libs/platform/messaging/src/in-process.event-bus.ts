@@ -34,6 +34,21 @@ export interface InProcessEventBusOptions {
    * later still reads recent history; older ones are dropped, like Kafka retention. Unhandled records are always kept.
    */
   readonly retainHandled?: number;
+  /**
+   * Holds every publish until `open()`. A host that starts its consumers one after another opens the bus once all
+   * of them have subscribed: before that a publish could not know which groups must handle the events.
+   */
+  readonly holdUntilOpened?: boolean;
+  /** Where dead letters are kept; an event counts as handled only once its dead letter is stored (default: memory). */
+  readonly deadLetterStore?: DeadLetterStore;
+}
+
+/** Durable dead letters for the in-process bus (Kafka has its `<topic>.dlq` topics). */
+export interface DeadLetterStore {
+  /** The letters kept so far, oldest first (read once, when the bus is created). */
+  load(): ListedDeadLetter[];
+  /** Resolves once the letter survives a crash of the process. */
+  append(letter: ListedDeadLetter): Promise<void>;
 }
 
 /** One virtual partition: `records[i]` has offset `base + i`. */
@@ -51,6 +66,23 @@ interface Member {
   readonly policy: RetryPolicy;
   readonly abort: AbortController;
   readonly inFlight: Set<Promise<unknown>>;
+}
+
+interface Gate {
+  readonly opened: Promise<void>;
+  open(): void;
+  fail(error: Error): void;
+}
+
+function gate(): Gate {
+  let open: () => void = () => undefined;
+  let fail: (error: Error) => void = () => undefined;
+  const opened = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  opened.catch(() => undefined); // only publishers waiting at the gate see the failure
+  return { opened, open, fail };
 }
 
 interface Waiter {
@@ -89,15 +121,20 @@ export function virtualPartition(key: string | null, partitions: number): number
  * has its own cursor and starts from the beginning of the log (late subscribers miss nothing published earlier in the
  * process lifetime). Partitions are handled in parallel, the events of one partition strictly in order.
  *
- * Durability: `publish` resolves only when every group subscribed at publish time has handled or dead-lettered the
- * events (the outbox relay deletes its rows after that, and this bus is then the only copy). With no subscriber it
- * resolves at once and the events wait in the log. A handler must not publish directly (it writes an outbox); if one
- * does anyway, that publish does not wait, since waiting on its own partition would never end.
+ * Durability: the log is memory, so the publisher's copy (the outbox row) must outlive it until every group is done.
+ * `publish` resolves only when every group known to the bus has handled the events or stored their dead letter; it
+ * rejects with a BusClosedError when a group has no member left (it stopped) or the bus closes, and the outbox
+ * publishes again later. A host starting consumers one by one builds the bus with `holdUntilOpened` and calls
+ * `open()` once all have subscribed, so no publish resolves before the bus knows every group. A topic no group has
+ * ever subscribed to resolves at once (the events wait in the log). A handler must not publish directly (it writes an
+ * outbox); if one does anyway, that publish does not wait, since waiting on its own partition would never end.
  */
 export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   readonly transport = 'in-process' as const;
   private readonly logs = new Map<string, PartitionLog[]>();
   private readonly deadLetters = new Map<string, ListedDeadLetter[]>();
+  private readonly start?: Gate;
+  private opened: boolean;
   private readonly groups = new Map<string, GroupCursor>();
   private readonly partitions: number;
   private readonly retainHandled: number;
@@ -115,6 +152,15 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     this.metrics = new BusMetrics(options.metrics, 'in-process');
     this.logger = options.logger.child({ component: 'in-process-bus' });
     resolveRetryPolicy(options.retry);
+    if (options.holdUntilOpened) this.start = gate();
+    this.opened = !this.start;
+    for (const letter of options.deadLetterStore?.load() ?? []) this.lettersOf(letter.topic).push(letter);
+  }
+
+  /** Every consumer group has subscribed: publishes held until now go ahead (see `holdUntilOpened`). */
+  open(): void {
+    this.opened = true;
+    this.start?.open();
   }
 
   async publish(events: readonly OutgoingEvent[]): Promise<void> {
@@ -136,6 +182,8 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
         },
       };
     });
+    await this.start?.opened;
+    this.assertOpen();
     const delivered = records.map(({ topic, record }) => this.append(topic, record));
     for (const { topic } of records) this.metrics.published(topic, 1);
     await this.awaitDelivery(delivered);
@@ -143,6 +191,8 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
 
   /** Appends records as they are, without validation (dead-letter replay, tools, tests of what foreign producers do). */
   async publishRaw(topic: string, records: readonly RawRecord[]): Promise<void> {
+    this.assertOpen();
+    await this.start?.opened;
     this.assertOpen();
     await this.awaitDelivery(records.map((r) => this.append(topic, r)));
   }
@@ -172,6 +222,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   async health(): Promise<BusHealth> {
     if (this.closed) return { ok: false, detail: 'closed' };
     const active = [...this.groups.values()].filter((g) => g.members.length > 0).length;
+    if (!this.opened) return { ok: true, detail: 'in-process; starting' };
     return { ok: true, detail: `in-process; ${active} active group subscription(s)` };
   }
 
@@ -183,6 +234,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
 
   private async shutDown(): Promise<void> {
     this.closed = true;
+    this.start?.fail(new BusClosedError('The bus closed before it was opened'));
     const members = new Set([...this.groups.values()].flatMap((g) => g.members));
     for (const member of members) member.abort.abort();
     await Promise.all([...members].flatMap((m) => [...m.inFlight]));
@@ -197,14 +249,14 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   }
 
   async listDeadLetters(topic: string, options: ListDeadLettersOptions = {}): Promise<ListedDeadLetter[]> {
-    return (this.deadLetters.get(topic) ?? []).slice(0, options.limit ?? 1_000);
+    return (this.deadLetters.get(`${topic}${DLQ_SUFFIX}`) ?? []).slice(0, options.limit ?? 1_000);
   }
 
   async replayDeadLetters(
     topic: string,
     select: (letter: ListedDeadLetter) => boolean = () => true,
   ): Promise<ListedDeadLetter[]> {
-    const letters = (this.deadLetters.get(topic) ?? []).filter(select);
+    const letters = (this.deadLetters.get(`${topic}${DLQ_SUFFIX}`) ?? []).filter(select);
     await this.publishRaw(
       topic,
       letters.map((l) => ({ key: l.key, value: l.value, headers: replayHeaders(l.headers, l.position) })),
@@ -244,7 +296,10 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     return cursor;
   }
 
-  /** Appends one record and returns, per group subscribed right now, a promise settled once it is handled. */
+  /**
+   * Appends one record and returns, per group of the topic, a promise settled once it is handled; rejected at once for
+   * a group with no member (it stopped: the record waits in the log, the publisher keeps its copy).
+   */
   private append(topic: string, raw: RawRecord): Promise<void>[] {
     const partition = virtualPartition(raw.key, this.partitions);
     const log = this.log(topic)[partition];
@@ -259,7 +314,11 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     });
     const pending: Promise<void>[] = [];
     for (const cursor of this.groups.values()) {
-      if (cursor.topic !== topic || cursor.members.length === 0) continue;
+      if (cursor.topic !== topic) continue;
+      if (cursor.members.length === 0) {
+        pending.push(Promise.reject(new BusClosedError(`Consumer group ${cursor.groupId} has no member`)));
+        continue;
+      }
       pending.push(
         new Promise<void>((resolve, reject) => cursor.waiters[partition].push({ offset, resolve, reject })),
       );
@@ -323,7 +382,8 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
         member.inFlight.delete(delivery);
       }
       if (outcome.status === 'aborted') continue; // the member left: the next member (if any) gets the record again
-      if (outcome.status === 'dead-lettered') this.storeDeadLetter(cursor.topic, outcome.deadLetter);
+      // Stored first: until then the publisher's copy is the only one (a failed store retries the record).
+      if (outcome.status === 'dead-lettered') await this.storeDeadLetter(cursor.topic, outcome.deadLetter);
       cursor.next[partition]++;
       this.settleWaiters(cursor, partition);
       this.trim(cursor.topic, partition);
@@ -351,13 +411,25 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     waiters.splice(0, settled);
   }
 
-  private storeDeadLetter(topic: string, letter: DeadLetter): void {
-    let letters = this.deadLetters.get(topic);
+  private async storeDeadLetter(topic: string, letter: DeadLetter): Promise<void> {
+    const letters = this.lettersOf(`${topic}${DLQ_SUFFIX}`);
+    const listed: ListedDeadLetter = {
+      ...letter,
+      topic: `${topic}${DLQ_SUFFIX}`,
+      position: `0:${letters.length}`,
+    };
+    letters.push(listed); // now, so concurrent partitions get distinct positions
+    await this.options.deadLetterStore?.append(listed);
+  }
+
+  /** The letters of one dead-letter topic (`<topic>.dlq`). */
+  private lettersOf(dlqTopic: string): ListedDeadLetter[] {
+    let letters = this.deadLetters.get(dlqTopic);
     if (!letters) {
       letters = [];
-      this.deadLetters.set(topic, letters);
+      this.deadLetters.set(dlqTopic, letters);
     }
-    letters.push({ ...letter, topic: `${topic}${DLQ_SUFFIX}`, position: `0:${letters.length}` });
+    return letters;
   }
 
   private async leave(member: Member, cursors: readonly GroupCursor[]): Promise<void> {
@@ -373,10 +445,12 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
         for (let p = 0; p < this.partitions; p++) this.kick(cursor, p);
         continue;
       }
-      // No one left in the group: its pending publishers are released; the events wait in the log for the
-      // group's next subscription, exactly as with no subscriber at publish time.
+      // No one left in the group: its pending publishers are told the events were not handled, so they keep their
+      // copy (the outbox row) and publish again; the events also wait in the log for the group's next subscription.
       await Promise.all(cursor.draining);
-      for (const waiters of cursor.waiters) for (const w of waiters.splice(0)) w.resolve();
+      for (const waiters of cursor.waiters)
+        for (const w of waiters.splice(0))
+          w.reject(new BusClosedError(`Consumer group ${cursor.groupId} stopped before handling the event`));
     }
     this.logger.info({ groupId: member.spec.groupId, topics: member.spec.topics }, 'unsubscribed');
   }

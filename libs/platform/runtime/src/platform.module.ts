@@ -81,6 +81,7 @@ export class PlatformModule {
               bus: host.bus,
               logger: host.logger,
               metrics,
+              leaseMs: host.outboxLeaseMs,
             })),
         },
         {

@@ -46,4 +46,10 @@ export interface ServiceHost {
   readonly bodyLimitBytes?: number;
   /** How long handled event ids stay in the inbox (days, default 30): longer than any redelivery can come. */
   readonly inboxRetentionDays?: number;
+  /**
+   * How long the outbox relay's lease outlives its last renewal (ms, default 15 000). A host that is the only process on
+   * its database (embedded) keeps it short: after a kill -9 the restarted relay would otherwise wait out the lease of
+   * the relay that died.
+   */
+  readonly outboxLeaseMs?: number;
 }
