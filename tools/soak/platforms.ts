@@ -127,9 +127,6 @@ export async function startEmbedded(
       MAILBRIDGE_HOST: '127.0.0.1',
       // The emulators run in the soak's sandbox process, not inside the platform (they must survive its kills).
       MAILBRIDGE_SANDBOX: 'off',
-      // The embedded launcher trusts the emulators' CA only when it starts them itself (EXTRA_CA_CERTS_FILE is read
-      // by the standalone runtime); Node's own variable does it for the whole process.
-      NODE_EXTRA_CA_CERTS: sandbox.env.EXTRA_CA_CERTS_FILE,
     },
     logFile,
   );

@@ -71,7 +71,6 @@ describe('embedded: kill -9 during a stream of inbound mail', () => {
       MAILBRIDGE_SANDBOX: 'off',
       AUTH_JWT_SECRET: authSecret,
       RATE_LIMIT_PER_MINUTE: '0',
-      NODE_EXTRA_CA_CERTS: sandbox.caCertFile,
       LOG_LEVEL: 'warn',
       ...sandbox.platformEnv(),
     };

@@ -16,6 +16,8 @@ export const embeddedConfigSchema = z.object({
   MAILBRIDGE_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   GOOGLE_CLIENT_ID: z.string().optional(),
   MICROSOFT_CLIENT_ID: z.string().optional(),
+  /** A PEM file of extra CAs to trust (e.g. provider emulators started elsewhere, with MAILBRIDGE_SANDBOX=off). */
+  EXTRA_CA_CERTS_FILE: z.string().optional(),
   /** When set, CRM tokens are verified with this secret instead of the generated one. */
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });

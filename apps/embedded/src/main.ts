@@ -13,6 +13,7 @@ import {
   assertSupportedNode,
   startService,
   trustExtraCaCertificates,
+  trustExtraCaCertificatesFile,
 } from '@mailbridge/platform-runtime';
 import { SAMPLE_MAILBOXES, SandboxProviders, startSandboxProviders } from '@mailbridge/sandbox-providers';
 import { embeddedConfigSchema } from './embedded.config';
@@ -110,6 +111,8 @@ async function main(): Promise<void> {
     Object.assign(serviceEnv, sandbox.platformEnv());
     trustExtraCaCertificates(sandbox.caCertPem);
   }
+  // The same setting as a standalone service: emulators (or a proxy) started elsewhere are trusted too.
+  if (config.EXTRA_CA_CERTS_FILE) trustExtraCaCertificatesFile(config.EXTRA_CA_CERTS_FILE);
 
   const running: RunningService[] = [];
   for (const [index, [app, exportName]] of SERVICES.entries()) {
