@@ -51,7 +51,7 @@ const WEIGHTS: Array<[Step['kind'] | 'hostile', number]> = [
   ['reused-message-id', 5],
   ['owner-send', 6],
   ['crm-send', 14],
-  ['kill', 4],
+  ['kill', 10],
   ['notifications', 5],
   ['storm', 4],
   ['expire-history', 2],
