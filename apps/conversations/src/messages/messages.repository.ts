@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import { type EmailIdentityParts, sameEmail } from '@mailbridge/domain-mail';
+import { type EmailIdentityParts, type SendingCapUsage, sameEmail } from '@mailbridge/domain-mail';
 import { AttachmentEntity } from './attachment.entity';
 import { MessageEntity } from './message.entity';
 import { type SortKey, placeInThread, sameSortKey, sortKeyOf } from './message-order';
@@ -444,7 +444,7 @@ export class MessagesRepository {
     mailboxKey: string,
     since: Date,
     cap: number,
-  ): Promise<{ count: number; slotOpensAt: Date | null }> {
+  ): Promise<SendingCapUsage> {
     const rows: Array<{ count: string; nth: Date | null }> = await this.messages.query(
       `SELECT count(*) AS count,
               (array_agg(created_at ORDER BY created_at DESC))[$3] AS nth
@@ -452,7 +452,7 @@ export class MessagesRepository {
        WHERE mailbox_key = $1 AND created_at > $2 AND status IN ('pending', 'sent')`,
       [mailboxKey, since, Math.max(cap, 1)],
     );
-    return { count: Number(rows[0]?.count ?? 0), slotOpensAt: rows[0]?.nth ?? null };
+    return { sentInWindow: Number(rows[0]?.count ?? 0), capthMostRecentAt: rows[0]?.nth ?? null };
   }
 }
 
