@@ -440,11 +440,7 @@ export class MessagesRepository {
    * SND-4 pre-check: individual CRM emails routed through this mailbox since `since`. The cap belongs to the
    * mailbox, which one user may connect in several locations, so this one count spans them; it returns numbers only.
    */
-  async mailboxSends(
-    mailboxKey: string,
-    since: Date,
-    cap: number,
-  ): Promise<SendingCapUsage> {
+  async mailboxSends(mailboxKey: string, since: Date, cap: number): Promise<SendingCapUsage> {
     const rows: Array<{ count: string; nth: Date | null }> = await this.messages.query(
       `SELECT count(*) AS count,
               (array_agg(created_at ORDER BY created_at DESC))[$3] AS nth

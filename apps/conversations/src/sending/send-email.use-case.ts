@@ -317,7 +317,10 @@ export class SendEmailUseCase {
    * (`decideSendingCap`), over this service's own record of the mailbox's sends, so the CRM's answer is what
    * mail-gateway does. This makes the refusal immediate; mail-gateway's check stays the last line.
    */
-  private async checkSendingCap(kind: SendEmailDto['kind'], connection: ConnectionEntity | null): Promise<void> {
+  private async checkSendingCap(
+    kind: SendEmailDto['kind'],
+    connection: ConnectionEntity | null,
+  ): Promise<void> {
     const send = {
       kind,
       mailbox: connection ? { provider: connection.provider, address: connection.emailAddress } : null,

@@ -124,7 +124,10 @@ export class SendEmailUseCase {
         }
         // SND-4: the same decision conversations made before accepting the send (libs/domain/mail), so the CRM's
         // answer is what happens here; this is the last line before the provider.
-        const send = { kind: command.kind, mailbox: { provider: route.provider, address: route.fromAddress } };
+        const send = {
+          kind: command.kind,
+          mailbox: { provider: route.provider, address: route.fromAddress },
+        };
         const caps = sendingCapsOf(this.config);
         const cap = sendingCapFor(send, caps);
         const usage = cap === null ? null : await this.log.capUsage(tx.manager, route.mailboxKey, cap);

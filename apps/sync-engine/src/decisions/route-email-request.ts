@@ -106,9 +106,7 @@ export function routeEmailRequest(
   );
   const rule = choice.rule;
   const route: SendRoute = choice.via === 'mailbox' && active ? mailboxRoute(active) : locationProvider;
-  trace.push(
-    route.kind === 'mailbox' ? `${choice.trace} (${active?.connectionId ?? ''})` : choice.trace,
-  );
+  trace.push(route.kind === 'mailbox' ? `${choice.trace} (${active?.connectionId ?? ''})` : choice.trace);
 
   const attachments = checkOutboundAttachments(
     request.attachments,

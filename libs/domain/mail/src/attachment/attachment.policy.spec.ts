@@ -127,7 +127,7 @@ describe('checkAttachments', () => {
     expect(both.message).toContain('"x.exe"');
   });
 
-  it("ATT-1: outbound through the location provider, its own limit applies (25 MB by default) and the refusal names it", () => {
+  it('ATT-1: outbound through the location provider, its own limit applies (25 MB by default) and the refusal names it', () => {
     expect(attachmentSizeLimit('location_provider')).toBe(25 * MB);
     const refused = checkAttachments(
       [file('deck.pdf', 11 * MB)],

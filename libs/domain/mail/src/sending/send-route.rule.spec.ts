@@ -17,9 +17,15 @@ describe('chooseSendRoute', () => {
   });
 
   it('SND-2: Outlook bulk email goes through the mailbox only when From is the connected address (any case)', () => {
-    expect(chooseSendRoute('bulk', 'SAM@Acme.example', outlook)).toMatchObject({ via: 'mailbox', rule: 'SND-2' });
+    expect(chooseSendRoute('bulk', 'SAM@Acme.example', outlook)).toMatchObject({
+      via: 'mailbox',
+      rule: 'SND-2',
+    });
     for (const from of [undefined, null, '', 'news@acme.example']) {
-      expect(chooseSendRoute('bulk', from, outlook)).toMatchObject({ via: 'location_provider', rule: 'SND-2' });
+      expect(chooseSendRoute('bulk', from, outlook)).toMatchObject({
+        via: 'location_provider',
+        rule: 'SND-2',
+      });
     }
   });
 

@@ -43,7 +43,8 @@ export function chooseSendRoute(
         : {
             via: 'location_provider',
             rule: 'SND-1',
-            trace: 'SND-1: individual email, the user has no active connection: the location provider sends it',
+            trace:
+              'SND-1: individual email, the user has no active connection: the location provider sends it',
           };
     case 'bulk':
       return bulkRoute(from, mailbox);

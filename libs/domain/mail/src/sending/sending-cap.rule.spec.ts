@@ -13,7 +13,10 @@ const gmailIndividual: CappedSend = {
   kind: 'individual',
   mailbox: { provider: 'google', address: 'sam@acme.example' },
 };
-const outlookBulk: CappedSend = { kind: 'bulk', mailbox: { provider: 'microsoft', address: 'sam@acme.example' } };
+const outlookBulk: CappedSend = {
+  kind: 'bulk',
+  mailbox: { provider: 'microsoft', address: 'sam@acme.example' },
+};
 
 describe('SND-4 sending cap', () => {
   it('SND-4: defaults are 500 for Gmail and 10,000 for Outlook mailboxes', () => {
