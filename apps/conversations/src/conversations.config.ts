@@ -21,7 +21,7 @@ export const conversationsConfigSchema = z
     ATTACHMENT_LIMIT_MICROSOFT_BYTES: bytes(3 * MB),
     /** Per attachment when the sender has no active connection (the location provider sends it). */
     ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES: bytes(25 * MB),
-    /** SND-4: individual emails per mailbox per rolling 24 hours; 0 is no cap (mail-gateway reads it the same). */
+    /** SND-4: individual emails per mailbox per rolling 24 hours; 0 is no cap (as in mail-gateway). */
     SEND_CAP_GOOGLE_PER_DAY: count(500),
     SEND_CAP_MICROSOFT_PER_DAY: count(10_000),
     /** To + Cc + Bcc of one send (the Gmail API takes at most 100). */
