@@ -109,6 +109,11 @@ export function isSupportedAttachmentKind(detectedKind: string | undefined | nul
   return typeof detectedKind === 'string' && SUPPORTED_KINDS.has(detectedKind.toLowerCase());
 }
 
+/** ATT-2's one wording for a refused or left-behind type; `label` is the quoted file name or "Attachment n". */
+export function unsupportedAttachmentNote(label: string): string {
+  return `${label} is not a supported attachment type (JPG, JPEG, PNG, MP4, MPEG, ZIP, RAR, PDF, DOC, DOCX, TXT)`;
+}
+
 /** The per-attachment size limit in bytes for `provider`, with overrides applied. */
 export function attachmentSizeLimit(provider: AttachmentSender, limits?: AttachmentSizeLimits): number {
   const limit =
@@ -168,7 +173,7 @@ export function checkAttachments(
     const note =
       reasons[0] === 'attachment_too_large'
         ? `${label} (${formatSize(attachment.size)}) is larger than the ${formatSize(limitBytes)} limit for ${providerName}`
-        : `${label} is not a supported attachment type (JPG, JPEG, PNG, MP4, MPEG, ZIP, RAR, PDF, DOC, DOCX, TXT)`;
+        : unsupportedAttachmentNote(label);
     return {
       ...base,
       status: reasons[0] === 'attachment_too_large' ? 'oversized' : 'unsupported',
