@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MB, type AttachmentSizeLimits } from '@mailbridge/domain-mail';
+import { MB, type AttachmentSizeLimits, type SendingCaps } from '@mailbridge/domain-mail';
 import { checkObjectStoreSettings, objectStoreSettingsSchema } from '@mailbridge/platform-object-store';
 import type { RetentionRule } from '@mailbridge/platform-persistence';
 
@@ -21,7 +21,7 @@ export const conversationsConfigSchema = z
     ATTACHMENT_LIMIT_MICROSOFT_BYTES: bytes(3 * MB),
     /** Per attachment when the sender has no active connection (the location provider sends it). */
     ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES: bytes(25 * MB),
-    /** SND-4: individual emails per mailbox per rolling 24 hours. */
+    /** SND-4: individual emails per mailbox per rolling 24 hours; 0 is no cap (as in mail-gateway). */
     SEND_CAP_GOOGLE_PER_DAY: count(500),
     SEND_CAP_MICROSOFT_PER_DAY: count(10_000),
     /** To + Cc + Bcc of one send (the Gmail API takes at most 100). */
@@ -61,5 +61,14 @@ export function retentionRulesOf(c: ConversationsConfig): RetentionRule[] {
 }
 
 export function attachmentLimitsOf(c: ConversationsConfig): Required<AttachmentSizeLimits> {
-  return { google: c.ATTACHMENT_LIMIT_GOOGLE_BYTES, microsoft: c.ATTACHMENT_LIMIT_MICROSOFT_BYTES };
+  return {
+    google: c.ATTACHMENT_LIMIT_GOOGLE_BYTES,
+    microsoft: c.ATTACHMENT_LIMIT_MICROSOFT_BYTES,
+    location_provider: c.ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES,
+  };
+}
+
+/** SND-4 caps, read by mail-gateway too (same names and meaning: 0 is no cap). */
+export function sendingCapsOf(c: ConversationsConfig): SendingCaps {
+  return { google: c.SEND_CAP_GOOGLE_PER_DAY, microsoft: c.SEND_CAP_MICROSOFT_PER_DAY };
 }

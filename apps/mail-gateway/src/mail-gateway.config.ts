@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { env, loadConfig, type Env } from '@mailbridge/platform-config';
 import { checkObjectStoreSettings, objectStoreSettingsSchema } from '@mailbridge/platform-object-store';
+import type { SendingCaps } from '@mailbridge/domain-mail';
 import type { RetentionRule } from '@mailbridge/platform-persistence';
 
 const httpUrl = () => env.url(['https', 'http']);
@@ -105,7 +106,7 @@ export const mailGatewayConfigSchema = z
      */
     OBSERVED_MESSAGE_RETENTION_DAYS: int(30, 1),
 
-    /** SND-4: emails per mailbox per rolling 24 hours sent through the platform. */
+    /** SND-4: individual emails per mailbox per rolling 24 hours sent through the platform; 0 is no cap. */
     SEND_CAP_GOOGLE_PER_DAY: int(500),
     SEND_CAP_MICROSOFT_PER_DAY: int(10_000),
     /** Location provider (SND-1..3): an SMTP relay; unset = a pickup directory of .eml files. */
@@ -179,6 +180,11 @@ export function retentionRulesOf(c: MailGatewayConfig): RetentionRule[] {
       retentionHours: c.OBSERVED_MESSAGE_RETENTION_DAYS * 24,
     },
   ];
+}
+
+/** SND-4 caps, read by conversations too (same names and meaning: 0 is no cap). */
+export function sendingCapsOf(c: MailGatewayConfig): SendingCaps {
+  return { google: c.SEND_CAP_GOOGLE_PER_DAY, microsoft: c.SEND_CAP_MICROSOFT_PER_DAY };
 }
 
 export function gmailPushAudienceOf(c: MailGatewayConfig): string {

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import { type EmailIdentityParts, sameEmail } from '@mailbridge/domain-mail';
+import {
+  SEND_KINDS,
+  countsTowardSendingCap,
+  sameEmail,
+  type EmailIdentityParts,
+  type SendingCapUsage,
+} from '@mailbridge/domain-mail';
 import { AttachmentEntity } from './attachment.entity';
 import { MessageEntity } from './message.entity';
 import { type SortKey, placeInThread, sameSortKey, sortKeyOf } from './message-order';
@@ -63,6 +69,9 @@ const MESSAGE_COLUMNS: ReadonlyArray<[keyof NewMessage, string, string?]> = [
   ['failureCode', 'failure_code'],
   ['failureMessage', 'failure_message'],
 ];
+
+/** The kinds of send that count toward a mailbox's SND-4 cap when sent through it. */
+const CAP_COUNTED_KINDS = SEND_KINDS.filter((kind) => countsTowardSendingCap(kind, 'mailbox'));
 
 /** Every query is scoped by location (the SND-4 count is by mailbox, see there). */
 @Injectable()
@@ -372,7 +381,10 @@ export class MessagesRepository {
     await this.repositionCrmSend(tx, locationId, messageId);
   }
 
-  /** send.succeeded: the provider took it. A route through the location provider does not count against a cap. */
+  /**
+   * send.succeeded: the provider took it. It counts toward the mailbox's cap as `countsTowardSendingCap` says (the
+   * caller passes the mailbox only for a mailbox route; the row's kind decides the rest).
+   */
   async markSent(
     tx: EntityManager,
     locationId: string,
@@ -393,7 +405,7 @@ export class MessagesRepository {
          provider = COALESCE(provider, $3), provider_message_id = COALESCE(provider_message_id, $4),
          provider_thread_id = COALESCE(provider_thread_id, $5), rfc_message_id = COALESCE(rfc_message_id, $6),
          sent_at = $7, connection_id = $8,
-         mailbox_key = CASE WHEN kind = 'individual' THEN $9 ELSE NULL END, updated_at = now()
+         mailbox_key = CASE WHEN kind = ANY($10) THEN $9 ELSE NULL END, updated_at = now()
        WHERE location_id = $1 AND message_id = $2 AND source = 'crm'
        RETURNING message_id`,
       [
@@ -406,6 +418,7 @@ export class MessagesRepository {
         s.sentAt,
         s.connectionId,
         s.mailboxKey,
+        CAP_COUNTED_KINDS,
       ],
     );
     if (rowCount(updated) === 0) return false;
@@ -440,11 +453,7 @@ export class MessagesRepository {
    * SND-4 pre-check: individual CRM emails routed through this mailbox since `since`. The cap belongs to the
    * mailbox, which one user may connect in several locations, so this one count spans them; it returns numbers only.
    */
-  async mailboxSends(
-    mailboxKey: string,
-    since: Date,
-    cap: number,
-  ): Promise<{ count: number; slotOpensAt: Date | null }> {
+  async mailboxSends(mailboxKey: string, since: Date, cap: number): Promise<SendingCapUsage> {
     const rows: Array<{ count: string; nth: Date | null }> = await this.messages.query(
       `SELECT count(*) AS count,
               (array_agg(created_at ORDER BY created_at DESC))[$3] AS nth
@@ -452,7 +461,7 @@ export class MessagesRepository {
        WHERE mailbox_key = $1 AND created_at > $2 AND status IN ('pending', 'sent')`,
       [mailboxKey, since, Math.max(cap, 1)],
     );
-    return { count: Number(rows[0]?.count ?? 0), slotOpensAt: rows[0]?.nth ?? null };
+    return { sentInWindow: Number(rows[0]?.count ?? 0), capthMostRecentAt: rows[0]?.nth ?? null };
   }
 }
 

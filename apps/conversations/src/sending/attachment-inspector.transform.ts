@@ -3,6 +3,7 @@ import {
   DETECTION_PREFIX_BYTES,
   detectAttachmentType,
   formatSize,
+  unsupportedAttachmentNote,
   type AttachmentType,
 } from '@mailbridge/domain-mail';
 import { AppError } from '@mailbridge/platform-runtime';
@@ -10,7 +11,8 @@ import { AppError } from '@mailbridge/platform-runtime';
 /**
  * Passes an attachment's bytes through while checking them: it holds back only the first
  * {@link DETECTION_PREFIX_BYTES} to decide the type by content (ATT-2), and fails the stream as soon as the file is of
- * an unsupported type or grows past `maxBytes` (ATT-1), so nothing partial or refused is ever stored.
+ * an unsupported type or grows past `maxBytes` (the largest upload; the route's ATT-1 limit is checked when the upload
+ * is sent, by `checkAttachments`), so nothing partial or refused is ever stored.
  */
 export class AttachmentInspector extends Transform {
   private head: Buffer[] = [];
@@ -78,7 +80,7 @@ export function unsupportedType(filename: string): AppError {
   return new AppError(
     'rule_refusal',
     'attachment_type_unsupported',
-    `"${filename}" is not a supported attachment type (JPG, JPEG, PNG, MP4, MPEG, ZIP, RAR, PDF, DOC, DOCX, TXT)`,
+    unsupportedAttachmentNote(`"${filename}"`),
     { filename },
   );
 }

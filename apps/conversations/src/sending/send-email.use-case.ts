@@ -9,11 +9,13 @@ import {
 } from '@mailbridge/contracts';
 import {
   DETECTION_PREFIX_BYTES,
+  SENDING_CAP_WINDOW_HOURS,
   checkAttachments,
+  chooseSendRoute,
+  countsTowardSendingCap,
+  decideSendingCap,
   detectAttachmentType,
-  formatSize,
-  sameAddress,
-  type AttachmentCheckResult,
+  sendingCapFor,
 } from '@mailbridge/domain-mail';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
@@ -23,7 +25,7 @@ import { CONVERSATIONS_CONFIG, OBJECT_STORE } from '../common/tokens';
 import type { ConnectionEntity } from '../connections/connection.entity';
 import { ConnectionsRepository } from '../connections/connections.repository';
 import { ContactsService } from '../contacts/contacts.service';
-import { ConversationsConfig, attachmentLimitsOf } from '../conversations.config';
+import { ConversationsConfig, attachmentLimitsOf, sendingCapsOf } from '../conversations.config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import type { NewAttachment } from '../messages/messages.repository';
 import { MessagesRepository } from '../messages/messages.repository';
@@ -58,8 +60,6 @@ interface PreparedAttachment {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const DAY_MS = 24 * 60 * 60 * 1000;
-const PROVIDER_LABEL = { google: 'Gmail', microsoft: 'Outlook' } as const;
 
 /**
  * Sending an email to a contact from the CRM (SND): validated and refused up front when a rule says no (ATT-1,
@@ -112,11 +112,17 @@ export class SendEmailUseCase {
     }
 
     const connection = await this.connections.findActive(locationId, body.userId);
-    const viaMailbox = mailboxRoute(body.kind, connection, body.from);
+    // SND-1..3 as sync-engine will route it (the same function): which limits and cap apply here.
+    const route = chooseSendRoute(
+      body.kind,
+      body.from?.address,
+      connection ? { provider: connection.provider, address: connection.emailAddress } : null,
+    );
+    const viaMailbox = route.via === 'mailbox' ? connection : null;
     const attachments = await this.prepareAttachments(locationId, body);
     this.checkAttachmentRules(attachments, viaMailbox);
-    const countsAgainstCap = body.kind === 'individual' && viaMailbox !== null;
-    if (countsAgainstCap) await this.checkSendingCap(viaMailbox);
+    const countsAgainstCap = countsTowardSendingCap(body.kind, route.via);
+    await this.checkSendingCap(body.kind, viaMailbox);
 
     const conversationId = conversationIdFor(locationId, contact.contactId);
     const replyTo = body.replyToMessageId
@@ -177,7 +183,7 @@ export class SendEmailUseCase {
           userId: body.userId,
           connectionId: connection?.connectionId ?? null,
           // Counted against the mailbox's cap from now on (SND-4), unless the route turns out otherwise.
-          mailboxKey: countsAgainstCap ? viaMailbox.mailboxKey : null,
+          mailboxKey: countsAgainstCap && viaMailbox ? viaMailbox.mailboxKey : null,
           kind: body.kind,
           direction: 'outbound',
           source: 'crm',
@@ -291,29 +297,13 @@ export class SendEmailUseCase {
   private checkAttachmentRules(attachments: PreparedAttachment[], connection: ConnectionEntity | null): void {
     if (attachments.length === 0) return;
     // Not through a mailbox: the location's own sending service sends it, with its own limit.
-    const verdict: AttachmentCheckResult = connection
-      ? checkAttachments(
-          attachments,
-          { provider: connection.provider, limits: attachmentLimitsOf(this.config) },
-          'outbound',
-        )
-      : checkAttachments(
-          attachments,
-          { provider: 'google', limits: { google: this.config.ATTACHMENT_LIMIT_LOCATION_PROVIDER_BYTES } },
-          'outbound',
-        );
+    const verdict = checkAttachments(
+      attachments,
+      { provider: connection?.provider ?? 'location_provider', limits: attachmentLimitsOf(this.config) },
+      'outbound',
+    );
     if (verdict.outcome !== 'refuse' || !verdict.reason) return;
-    const message = connection
-      ? (verdict.message ?? 'Email not sent')
-      : `Email not sent: ${verdict.attachments
-          .filter((v) => v.status !== 'ok')
-          .map((v) =>
-            v.status === 'oversized'
-              ? `"${v.filename}" (${formatSize(v.size)}) is larger than the ${formatSize(verdict.limitBytes)} limit`
-              : v.note,
-          )
-          .join('; ')}`;
-    throw new AppError('rule_refusal', verdict.reason, message, {
+    throw new AppError('rule_refusal', verdict.reason, verdict.message ?? 'Email not sent', {
       limitBytes: verdict.limitBytes,
       provider: connection?.provider ?? null,
       attachments: verdict.attachments
@@ -323,28 +313,32 @@ export class SendEmailUseCase {
   }
 
   /**
-   * SND-4, before anything is stored: a mailbox's individual sends in the last 24 hours. mail-gateway enforces the
-   * cap again when it sends; this check makes the refusal immediate and says when a slot opens. A cap of 0 is off.
+   * SND-4, before anything is stored: the same decision mail-gateway makes before the provider
+   * (`decideSendingCap`), over this service's own record of the mailbox's sends, so the CRM's answer is what
+   * mail-gateway does. This makes the refusal immediate; mail-gateway's check stays the last line.
    */
-  private async checkSendingCap(connection: ConnectionEntity): Promise<void> {
-    const cap =
-      connection.provider === 'google'
-        ? this.config.SEND_CAP_GOOGLE_PER_DAY
-        : this.config.SEND_CAP_MICROSOFT_PER_DAY;
-    if (cap === 0) return;
-    const { count, slotOpensAt } = await this.messages.mailboxSends(
-      connection.mailboxKey,
-      new Date(Date.now() - DAY_MS),
-      cap,
-    );
-    if (count < cap) return;
-    const nextSlotAt = new Date((slotOpensAt ?? new Date()).getTime() + DAY_MS).toISOString();
-    throw new AppError(
-      'rule_refusal',
-      'sending_cap_reached',
-      `${connection.emailAddress} reached the ${PROVIDER_LABEL[connection.provider]} cap of ${cap} individual emails per 24 hours; the next one can be sent at ${nextSlotAt}`,
-      { cap, windowHours: 24, sentInWindow: count, nextSlotAt },
-    );
+  private async checkSendingCap(
+    kind: SendEmailDto['kind'],
+    connection: ConnectionEntity | null,
+  ): Promise<void> {
+    const send = {
+      kind,
+      mailbox: connection ? { provider: connection.provider, address: connection.emailAddress } : null,
+    };
+    const caps = sendingCapsOf(this.config);
+    const cap = sendingCapFor(send, caps);
+    const now = new Date();
+    const usage =
+      cap === null || !connection
+        ? null
+        : await this.messages.mailboxSends(
+            connection.mailboxKey,
+            new Date(now.getTime() - SENDING_CAP_WINDOW_HOURS * 3_600_000),
+            cap,
+          );
+    const verdict = decideSendingCap(send, caps, usage, now);
+    if (verdict.outcome === 'allow') return;
+    throw new AppError('rule_refusal', verdict.code, verdict.message, { ...verdict.details });
   }
 
   private async replyContext(
@@ -389,22 +383,6 @@ export class SendEmailUseCase {
     }
     return refs;
   }
-}
-
-/**
- * SND-1..3 as sync-engine routes a send (it decides; this only picks which limits apply here): an individual email
- * goes through the user's connected mailbox; a bulk one only from an Outlook mailbox and only when From is its
- * address; workflow email never.
- */
-function mailboxRoute(
-  kind: SendEmailDto['kind'],
-  connection: ConnectionEntity | null,
-  from: { address: string } | undefined,
-): ConnectionEntity | null {
-  if (!connection) return null;
-  if (kind === 'individual') return connection;
-  const fromConnected = from !== undefined && sameAddress(from.address, connection.emailAddress);
-  return kind === 'bulk' && connection.provider === 'microsoft' && fromConnected ? connection : null;
 }
 
 function replay(earlier: IdempotencyKeyEntity, requestHash: string): SendEmailResult {

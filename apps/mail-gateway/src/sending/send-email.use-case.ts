@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sendFailedV1, sendSucceededV1, type ProviderName } from '@mailbridge/contracts';
+import { sendFailedV1, sendSucceededV1 } from '@mailbridge/contracts';
+import { decideSendingCap, sendingCapFor } from '@mailbridge/domain-mail';
 import type { Logger } from '@mailbridge/platform-observability';
 import { ObjectNotFoundError } from '@mailbridge/platform-object-store';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
-import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
+import { MAIL_GATEWAY_CONFIG, sendingCapsOf, type MailGatewayConfig } from '../mail-gateway.config';
 import { AccessTokenUnavailableError, asProviderFailure } from '../provider-access/provider-failure';
 import { GmailSendDriver } from './gmail-send.driver';
 import { GraphSendDriver } from './graph-send.driver';
@@ -26,18 +27,14 @@ export class SendRetryLaterError extends Error {
   }
 }
 
-const PROVIDER_LABEL: Record<ProviderName, string> = {
-  google: 'Gmail',
-  microsoft: 'Microsoft 365 / Outlook',
-};
-
 type Claim = { kind: 'done' } | { kind: 'send' | 'verify'; log: SendLogEntity };
 
 /**
  * Sends one `send.requested`, at most once (SND-6): the attempt is recorded (`sending`) before the provider is
  * called; a redelivery of a `sending` attempt first looks for the message in Sent (Gmail by Message-ID, Graph by the
- * recorded draft) and only sends again when it is certainly not there. Caps (SND-4) are checked when the send is
- * first recorded; over the cap it is refused with a clear message, never dropped or rerouted.
+ * recorded draft) and only sends again when it is certainly not there. Caps (SND-4, `decideSendingCap`, shared with
+ * conversations) are checked when the send is first recorded; over the cap it is refused with a clear message, never
+ * dropped or rerouted.
  */
 @Injectable()
 export class SendEmailUseCase {
@@ -125,19 +122,17 @@ export class SendEmailUseCase {
             `before this email was sent. Nothing was sent; send it again to use the current route.`;
           return refuse('connection_ended', message);
         }
-        const cap =
-          route.provider === 'google'
-            ? this.config.SEND_CAP_GOOGLE_PER_DAY
-            : this.config.SEND_CAP_MICROSOFT_PER_DAY;
-        const usage = await this.log.capUsage(tx.manager, route.mailboxKey);
-        if (usage.count >= cap) {
-          const resetsAt = new Date((usage.oldest ?? new Date()).getTime() + 86_400_000).toISOString();
-          const message =
-            `Sending cap reached: ${route.fromAddress} has sent ${usage.count} emails through the platform in the ` +
-            `last 24 hours, the cap for ${PROVIDER_LABEL[route.provider]} mailboxes is ${cap} per rolling day. ` +
-            `Nothing was sent. The next email can be sent after ${resetsAt}.`;
-          return refuse('sending_cap_reached', message);
-        }
+        // SND-4: the same decision conversations made before accepting the send (libs/domain/mail), so the CRM's
+        // answer is what happens here; this is the last line before the provider.
+        const send = {
+          kind: command.kind,
+          mailbox: { provider: route.provider, address: route.fromAddress },
+        };
+        const caps = sendingCapsOf(this.config);
+        const cap = sendingCapFor(send, caps);
+        const usage = cap === null ? null : await this.log.capUsage(tx.manager, route.mailboxKey, cap);
+        const verdict = decideSendingCap(send, caps, usage, new Date());
+        if (verdict.outcome === 'refuse') return refuse(verdict.code, verdict.message);
       }
       await this.log.insert(tx.manager, { ...base, state: 'sending' });
       const created = await this.log.lock(tx.manager, command.sendId);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { SEND_KINDS, countsTowardSendingCap, type SendingCapUsage } from '@mailbridge/domain-mail';
 import { queryRows } from '../common/sql';
 import { SendLogEntity, type SendState } from './send-log.entity';
 
@@ -56,18 +57,24 @@ export class SendLogRepository {
     );
   }
 
-  /** Sends through this mailbox in the last 24 hours that went out or may have (SND-4), and the oldest of them. */
-  async capUsage(tx: EntityManager, mailboxKey: string): Promise<{ count: number; oldest: Date | null }> {
+  /**
+   * SND-4: the sends through this mailbox in the last 24 hours that count toward its cap (`countsTowardSendingCap`:
+   * individual email; bulk mail through an Outlook mailbox does not count) and went out or may have, with the
+   * `cap`-th most recent of them (its slot opens next).
+   */
+  async capUsage(tx: EntityManager, mailboxKey: string, cap: number): Promise<SendingCapUsage> {
     // One counter per mailbox at a time: concurrent sends of different connections to one mailbox serialise here.
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('mail_gateway.send_cap:' || $1))`, [mailboxKey]);
-    const rows = await queryRows<{ count: string; oldest: Date | null }>(
+    const kinds = SEND_KINDS.filter((kind) => countsTowardSendingCap(kind, 'mailbox'));
+    const rows = await queryRows<{ count: string; nth: Date | null }>(
       tx,
-      `SELECT count(*) AS count, min(created_at) AS oldest FROM mail_gateway.send_log
-        WHERE route = 'mailbox' AND mailbox_key = $1 AND state IN ('sending', 'sent')
+      `SELECT count(*) AS count, (array_agg(created_at ORDER BY created_at DESC))[$3] AS nth
+         FROM mail_gateway.send_log
+        WHERE route = 'mailbox' AND mailbox_key = $1 AND kind = ANY($2) AND state IN ('sending', 'sent')
           AND created_at > now() - interval '24 hours'`,
-      [mailboxKey],
+      [mailboxKey, kinds, Math.max(cap, 1)],
     );
-    return { count: Number(rows[0]?.count ?? 0), oldest: rows[0]?.oldest ?? null };
+    return { sentInWindow: Number(rows[0]?.count ?? 0), capthMostRecentAt: rows[0]?.nth ?? null };
   }
 
   async beginAttempt(tx: EntityManager, sendId: string): Promise<void> {

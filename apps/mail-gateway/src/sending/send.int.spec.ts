@@ -284,13 +284,58 @@ describe('mail-gateway sends (Kafka + PostgreSQL + sandbox providers)', () => {
     await send(over);
     const [refused] = await h.log.waitFor(sendFailedV1, (p) => p.sendId === over.sendId);
     expect(refused.code).toBe('sending_cap_reached');
-    expect(refused.message).toContain('has sent 500 emails');
-    expect(refused.message).toContain('is 500 per rolling day');
+    expect(refused.message).toContain('the Gmail cap of 500 individual emails per 24 hours');
+    expect(refused.message).toContain('(500 sent through the platform in the last 24 hours)');
     const resetsAt = Date.parse(/after (\S+)\.$/.exec(refused.message)![1]);
     expect(Math.abs(resetsAt - (Date.now() + 3_600_000))).toBeLessThan(120_000);
     expect(inboxWith(CASEY, over.rfcMessageId)).toHaveLength(0);
     expect(inboxWith(CASEY, last.rfcMessageId)).toHaveLength(1);
     expect(h.log.of(sendSucceededV1, (p) => p.sendId === over.sendId)).toHaveLength(0);
+  });
+
+  it('SND-4: only individual emails count toward the cap; bulk mail through an Outlook mailbox neither counts nor is refused, and the reset time is when the cap-th most recent individual send leaves the day', async () => {
+    const mailboxKey = connections[SAM_OUTLOOK].mailboxKey;
+    // Individual sends up to one below Outlook's cap of 10,000 (earlier tests sent some through this mailbox), the
+    // oldest 23 hours ago, and older bulk sends through the same mailbox that must not count (nor give the reset time).
+    const [earlier] = await h.query<{ count: string }>(
+      `SELECT count(*) AS count FROM mail_gateway.send_log
+        WHERE mailbox_key = $1 AND kind = 'individual' AND state IN ('sending', 'sent')`,
+      [mailboxKey],
+    );
+    await h.query(
+      `INSERT INTO mail_gateway.send_log (send_id, location_id, route, mailbox_key, kind, state, rfc_message_id, created_at)
+       SELECT gen_random_uuid(), 'loc_1', 'mailbox', $1, 'individual', 'sent', '<seed-ind' || i || '@crm>',
+              now() - interval '23 hours' + make_interval(secs => i)
+         FROM generate_series(1, $2::int) AS i
+       UNION ALL
+       SELECT gen_random_uuid(), 'loc_1', 'mailbox', $1, 'bulk', 'sent', '<seed-bulk' || i || '@crm>',
+              now() - interval '23 hours 30 minutes'
+         FROM generate_series(1, 5) AS i`,
+      [mailboxKey, 9_999 - Number(earlier.count)],
+    );
+    try {
+      const bulk = (): SendCommand => command(SAM_OUTLOOK, { kind: 'bulk' });
+      const first = bulk();
+      await send(first);
+      await succeeded(first);
+      const last = command(SAM_OUTLOOK);
+      await send(last);
+      await succeeded(last);
+      // At the cap: bulk mail still goes out, the next individual email is refused.
+      const afterCap = bulk();
+      await send(afterCap);
+      await succeeded(afterCap);
+      const over = command(SAM_OUTLOOK);
+      await send(over);
+      const [refused] = await h.log.waitFor(sendFailedV1, (p) => p.sendId === over.sendId);
+      expect(refused.code).toBe('sending_cap_reached');
+      expect(refused.message).toContain('(10000 sent through the platform in the last 24 hours)');
+      const resetsAt = Date.parse(/after (\S+)\.$/.exec(refused.message)![1]);
+      expect(Math.abs(resetsAt - (Date.now() + 3_600_000))).toBeLessThan(120_000);
+      expect(inboxWith(ROBIN, over.rfcMessageId)).toHaveLength(0);
+    } finally {
+      await h.query(`DELETE FROM mail_gateway.send_log WHERE rfc_message_id LIKE '<seed-%'`);
+    }
   });
 
   it('SND-2/3: location-provider mail goes through the location SMTP relay', async () => {

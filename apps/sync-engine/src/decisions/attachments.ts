@@ -1,21 +1,11 @@
 import type { AttachmentRef, ProviderName } from '@mailbridge/contracts';
 import {
+  AttachmentSender,
   AttachmentSizeLimits,
   OversizedAttachmentPolicy,
-  SUPPORTED_ATTACHMENT_KINDS,
   checkAttachments,
-  formatSize,
+  isSupportedAttachmentKind,
 } from '@mailbridge/domain-mail';
-
-const SUPPORTED: ReadonlySet<string> = new Set(SUPPORTED_ATTACHMENT_KINDS);
-
-/**
- * ATT-2: the kind was detected from the bytes by whoever stored them (mail-gateway inbound, conversations at upload).
- * No detected kind means nobody looked at the content, so it is not trusted: the check fails closed.
- */
-export function isSupportedKind(detectedKind: string | undefined): boolean {
-  return detectedKind !== undefined && SUPPORTED.has(detectedKind.toLowerCase());
-}
 
 export type InboundAttachmentResult =
   | { readonly outcome: 'accept'; readonly attachments: AttachmentRef[]; readonly notes: string[] }
@@ -37,7 +27,7 @@ export function applyInboundAttachmentRules(
     attachments.map((a) => ({
       filename: a.filename,
       size: a.size,
-      detected: { supported: isSupportedKind(a.detectedKind) },
+      detected: { supported: isSupportedAttachmentKind(a.detectedKind) },
     })),
     { provider, limits, policy },
     'inbound',
@@ -69,13 +59,13 @@ export type OutboundAttachmentResult =
     };
 
 /**
- * ATT-1 / ATT-2 for a CRM send, re-checked before anything is sent (conversations checks at the edge too): every
- * attachment must be stored, within the route's limit, and of a supported kind (too large is reported first).
+ * Before a CRM send is routed: every attachment must be stored (ATT-3), then ATT-1 / ATT-2 as conversations checked
+ * them at the edge (the same function, `checkAttachments`), with the limit of the route chosen.
  */
 export function checkOutboundAttachments(
   attachments: readonly AttachmentRef[],
-  limitBytes: number,
-  routeName: string,
+  sender: AttachmentSender,
+  limits: AttachmentSizeLimits,
 ): OutboundAttachmentResult {
   const missing = attachments.find((a) => !a.objectKey);
   if (missing) {
@@ -85,23 +75,16 @@ export function checkOutboundAttachments(
       message: `Email not sent: "${missing.filename}" has no stored content`,
     };
   }
-  const oversized = attachments.filter((a) => a.size > limitBytes);
-  if (oversized.length > 0) {
-    const list = oversized.map((a) => `"${a.filename}" (${formatSize(a.size)})`).join(', ');
-    return {
-      ok: false,
-      code: 'attachment_too_large',
-      message: `Email not sent: ${list} larger than the ${formatSize(limitBytes)} attachment limit for ${routeName}`,
-    };
-  }
-  const unsupported = attachments.filter((a) => !isSupportedKind(a.detectedKind));
-  if (unsupported.length > 0) {
-    const list = unsupported.map((a) => `"${a.filename}"`).join(', ');
-    return {
-      ok: false,
-      code: 'attachment_type_unsupported',
-      message: `Email not sent: ${list} not a supported attachment type (JPG, JPEG, PNG, MP4, MPEG, ZIP, RAR, PDF, DOC, DOCX, TXT)`,
-    };
-  }
-  return { ok: true };
+  if (attachments.length === 0) return { ok: true };
+  const verdict = checkAttachments(
+    attachments.map((a) => ({
+      filename: a.filename,
+      size: a.size,
+      detected: { supported: isSupportedAttachmentKind(a.detectedKind) },
+    })),
+    { provider: sender, limits },
+    'outbound',
+  );
+  if (verdict.outcome !== 'refuse' || !verdict.reason) return { ok: true };
+  return { ok: false, code: verdict.reason, message: verdict.message ?? 'Email not sent' };
 }

@@ -8,8 +8,8 @@ import {
 } from '@mailbridge/contracts';
 import {
   AttachmentSizeLimits,
-  attachmentSizeLimit,
   buildReferences,
+  chooseSendRoute,
   normalizeAddress,
 } from '@mailbridge/domain-mail';
 import { checkOutboundAttachments } from './attachments';
@@ -48,8 +48,6 @@ export type RouteDecision =
       readonly trace: readonly string[];
     };
 
-const PROVIDER_LABEL = { google: 'Gmail', microsoft: 'Outlook' } as const;
-
 /** A connection complete enough to send through (a placeholder is not). */
 type SendingConnection = ConnectionView & {
   provider: ProviderName;
@@ -58,9 +56,11 @@ type SendingConnection = ConnectionView & {
 };
 
 /**
- * SND-1..SND-3 and the outbound ATT-1/ATT-2 re-check for one CRM email request: a pure function of the request, the
- * requesting user's connections in the location, and the policy. Caps (SND-4) are mail-gateway's; idempotency (SND-6)
- * is the caller's (one send per CRM message id).
+ * Routes one CRM email request: a pure function of the request, the requesting user's connections in the location,
+ * and the policy. The rules themselves live in libs/domain/mail, shared with conversations: SND-1..3 in
+ * `chooseSendRoute`, the outbound ATT-1/ATT-2 re-check in `checkAttachments`. Caps (SND-4) are checked by
+ * conversations before accepting and by mail-gateway before sending (`decideSendingCap`); idempotency (SND-6) is the
+ * caller's (one send per CRM message id).
  */
 export function routeEmailRequest(
   request: EmailRequest,
@@ -98,50 +98,21 @@ export function routeEmailRequest(
   });
   const locationProvider: SendRoute = { kind: 'location_provider' };
 
-  let route: SendRoute;
-  let rule: string;
-  switch (request.kind) {
-    case 'individual':
-      rule = 'SND-1';
-      route = active ? mailboxRoute(active) : locationProvider;
-      trace.push(
-        active
-          ? `SND-1: individual email through ${request.userId}'s active ${active.provider} connection ${active.connectionId}`
-          : `SND-1: individual email, ${request.userId} has no active connection: the location provider sends it`,
-      );
-      break;
-    case 'bulk': {
-      rule = 'SND-2';
-      const from = request.from ? normalizeAddress(request.from.address) : null;
-      if (active?.provider === 'microsoft' && from !== null && from === active.emailNormalized) {
-        route = mailboxRoute(active);
-        trace.push('SND-2: bulk email from the connected Outlook address: sent from that mailbox');
-      } else {
-        route = locationProvider;
-        trace.push(
-          !active
-            ? 'SND-2: bulk email without an active connection: the location provider sends it'
-            : active.provider === 'google'
-              ? 'SND-2: bulk email with a Gmail connection always goes through the location provider'
-              : 'SND-2: bulk email whose From is blank or not the connected Outlook address: the location provider sends it',
-        );
-      }
-      break;
-    }
-    case 'workflow':
-      rule = 'SND-3';
-      route = locationProvider;
-      trace.push('SND-3: workflow email always goes through the location provider');
-      break;
-  }
+  // SND-1..3 are decided in one place for every service (libs/domain/mail); this only finds the user's connection.
+  const choice = chooseSendRoute(
+    request.kind,
+    request.from?.address,
+    active ? { provider: active.provider, address: active.emailNormalized } : null,
+  );
+  const rule = choice.rule;
+  const route: SendRoute = choice.via === 'mailbox' && active ? mailboxRoute(active) : locationProvider;
+  trace.push(route.kind === 'mailbox' ? `${choice.trace} (${active?.connectionId ?? ''})` : choice.trace);
 
-  const limit =
-    route.kind === 'mailbox'
-      ? attachmentSizeLimit(route.provider, policy.attachmentLimits)
-      : policy.locationProviderAttachmentLimitBytes;
-  const routeName =
-    route.kind === 'mailbox' ? PROVIDER_LABEL[route.provider] : "the location's sending service";
-  const attachments = checkOutboundAttachments(request.attachments, limit, routeName);
+  const attachments = checkOutboundAttachments(
+    request.attachments,
+    route.kind === 'mailbox' ? route.provider : 'location_provider',
+    { ...policy.attachmentLimits, location_provider: policy.locationProviderAttachmentLimitBytes },
+  );
   if (!attachments.ok) {
     const attRule =
       attachments.code === 'attachment_type_unsupported'

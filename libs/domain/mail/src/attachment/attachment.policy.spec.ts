@@ -4,6 +4,7 @@ import {
   checkAttachments,
   DEFAULT_ATTACHMENT_SIZE_LIMITS,
   formatSize,
+  isSupportedAttachmentKind,
   MB,
   type AttachmentToCheck,
 } from './attachment.policy';
@@ -124,6 +125,30 @@ describe('checkAttachments', () => {
     });
     expect(both.message).toContain('"y.iso"');
     expect(both.message).toContain('"x.exe"');
+  });
+
+  it('ATT-1: outbound through the location provider, its own limit applies (25 MB by default) and the refusal names it', () => {
+    expect(attachmentSizeLimit('location_provider')).toBe(25 * MB);
+    const refused = checkAttachments(
+      [file('deck.pdf', 11 * MB)],
+      { provider: 'location_provider', limits: { location_provider: 10 * MB, microsoft: 3 * MB } },
+      'outbound',
+    );
+    expect(refused).toMatchObject({ outcome: 'refuse', reason: 'attachment_too_large', limitBytes: 10 * MB });
+    expect(refused.message).toBe(
+      `Email not sent: "deck.pdf" (11 MB) is larger than the 10 MB limit for the location's sending service`,
+    );
+    expect(
+      checkAttachments([file('deck.pdf', 11 * MB)], { provider: 'location_provider' }, 'outbound').outcome,
+    ).toBe('accept');
+  });
+
+  it('ATT-2: a detected kind is supported only when it is one of the supported kinds; no detection fails closed', () => {
+    expect(isSupportedAttachmentKind('pdf')).toBe(true);
+    expect(isSupportedAttachmentKind('PNG')).toBe(true);
+    expect(isSupportedAttachmentKind('unknown')).toBe(false);
+    expect(isSupportedAttachmentKind(undefined)).toBe(false);
+    expect(isSupportedAttachmentKind(null)).toBe(false);
   });
 
   it('ATT-1: configured limits replace the defaults', () => {

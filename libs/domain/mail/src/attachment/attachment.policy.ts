@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SUPPORTED_ATTACHMENT_KINDS } from './attachment-type.detector';
 
 /** The mailbox providers; matches the provider names used across the platform. */
 export type MailProvider = 'google' | 'microsoft';
@@ -16,8 +17,17 @@ export const DEFAULT_ATTACHMENT_SIZE_LIMITS: Readonly<Record<MailProvider, numbe
   microsoft: 3 * MB,
 });
 
-/** Per-provider overrides, in bytes (e.g. from configuration). */
-export type AttachmentSizeLimits = Partial<Record<MailProvider, number>>;
+/**
+ * Who sends or received the mail an attachment travels with: a mailbox provider, or (outbound only) the location's
+ * own sending service, which has a limit of its own.
+ */
+export type AttachmentSender = MailProvider | 'location_provider';
+
+/** ATT-1 default for mail the location's own sending service sends. */
+export const DEFAULT_LOCATION_PROVIDER_ATTACHMENT_LIMIT = 25 * MB;
+
+/** Per-sender overrides, in bytes (e.g. from configuration). */
+export type AttachmentSizeLimits = Partial<Record<AttachmentSender, number>>;
 
 /** Validates limit overrides from configuration: positive whole numbers of bytes. */
 export const attachmentSizeLimitsSchema = z
@@ -48,7 +58,8 @@ export interface AttachmentToCheck {
 }
 
 export interface AttachmentCheckOptions {
-  provider: MailProvider;
+  /** Whose limit applies (ATT-1): the mailbox provider, or the location provider for an outbound send. */
+  provider: AttachmentSender;
   limits?: AttachmentSizeLimits;
   policy?: OversizedAttachmentPolicy;
 }
@@ -82,11 +93,34 @@ export interface AttachmentCheckResult {
   attachments: AttachmentVerdict[];
 }
 
-const PROVIDER_NAMES: Record<MailProvider, string> = { google: 'Gmail', microsoft: 'Outlook' };
+const SENDER_NAMES: Record<AttachmentSender, string> = {
+  google: 'Gmail',
+  microsoft: 'Outlook',
+  location_provider: "the location's sending service",
+};
+
+const SUPPORTED_KINDS: ReadonlySet<string> = new Set(SUPPORTED_ATTACHMENT_KINDS);
+
+/**
+ * ATT-2 for a kind detected from the bytes by whoever stored them (mail-gateway inbound, conversations at upload).
+ * No detected kind means nobody looked at the content, so it is not trusted: the check fails closed.
+ */
+export function isSupportedAttachmentKind(detectedKind: string | undefined | null): boolean {
+  return typeof detectedKind === 'string' && SUPPORTED_KINDS.has(detectedKind.toLowerCase());
+}
+
+/** ATT-2's one wording for a refused or left-behind type; `label` is the quoted file name or "Attachment n". */
+export function unsupportedAttachmentNote(label: string): string {
+  return `${label} is not a supported attachment type (JPG, JPEG, PNG, MP4, MPEG, ZIP, RAR, PDF, DOC, DOCX, TXT)`;
+}
 
 /** The per-attachment size limit in bytes for `provider`, with overrides applied. */
-export function attachmentSizeLimit(provider: MailProvider, limits?: AttachmentSizeLimits): number {
-  const limit = limits?.[provider] ?? DEFAULT_ATTACHMENT_SIZE_LIMITS[provider];
+export function attachmentSizeLimit(provider: AttachmentSender, limits?: AttachmentSizeLimits): number {
+  const limit =
+    limits?.[provider] ??
+    (provider === 'location_provider'
+      ? DEFAULT_LOCATION_PROVIDER_ATTACHMENT_LIMIT
+      : DEFAULT_ATTACHMENT_SIZE_LIMITS[provider]);
   if (!Number.isSafeInteger(limit) || limit <= 0) {
     throw new RangeError(
       `Attachment size limit for ${provider} must be a positive number of bytes, got ${limit}`,
@@ -107,7 +141,8 @@ function trimNumber(n: number): string {
 }
 
 /**
- * ATT-1 / ATT-2 for one message. Pure: it only looks at sizes and the content-based type detection.
+ * ATT-1 / ATT-2 for one message, the one place both rules are decided, inbound (sync-engine) and outbound
+ * (conversations' early refusal and sync-engine's re-check before routing a send). Pure: it only looks at sizes and the content-based type detection.
  *
  * - Inbound: an unsupported type is left behind with a note and the message syncs (ATT-2). An oversized
  *   attachment makes the whole message `skip` under policy `skip`, or is left behind with a note under
@@ -122,7 +157,7 @@ export function checkAttachments(
 ): AttachmentCheckResult {
   const limitBytes = attachmentSizeLimit(options.provider, options.limits);
   const policy = options.policy ?? DEFAULT_OVERSIZED_ATTACHMENT_POLICY;
-  const providerName = PROVIDER_NAMES[options.provider];
+  const providerName = SENDER_NAMES[options.provider];
 
   const verdicts: AttachmentVerdict[] = attachments.map((attachment, index) => {
     const reasons: AttachmentReasonCode[] = [];
@@ -138,7 +173,7 @@ export function checkAttachments(
     const note =
       reasons[0] === 'attachment_too_large'
         ? `${label} (${formatSize(attachment.size)}) is larger than the ${formatSize(limitBytes)} limit for ${providerName}`
-        : `${label} is not a supported attachment type (JPG, JPEG, PNG, MP4, MPEG, ZIP, RAR, PDF, DOC, DOCX, TXT)`;
+        : unsupportedAttachmentNote(label);
     return {
       ...base,
       status: reasons[0] === 'attachment_too_large' ? 'oversized' : 'unsupported',
@@ -168,6 +203,9 @@ export function checkAttachments(
     return { outcome: 'accept', limitBytes, attachments: verdicts };
   }
 
+  if (options.provider === 'location_provider') {
+    throw new RangeError('Inbound mail comes from a mailbox provider, not the location provider');
+  }
   if (oversized.length > 0 && policy === 'skip') {
     const notes = oversized.map((v) => v.note).join('; ');
     return {
