@@ -1,24 +1,19 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EventEnvelope, Topics, contactCreateRequestedV1, eventCatalog } from '@mailbridge/contracts';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
-import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { Injectable } from '@nestjs/common';
+import { contactCreateRequestedV1 } from '@mailbridge/contracts';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { ContactsService } from './contacts.service';
-
-const GROUP = 'contact-requests';
 
 /** contact.create-requested (BCC-1) from sync-engine: the contact is created once, and published as usual. */
 @Injectable()
 export class ContactsConsumer {
-  constructor(
-    private readonly contacts: ContactsService,
-    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
-  ) {}
+  constructor(private readonly contacts: ContactsService) {}
 
-  @OnEvent({ topic: Topics.syncContactRequests, group: GROUP })
-  async onContactRequest(event: EventEnvelope): Promise<void> {
-    if (!eventCatalog.is(event, contactCreateRequestedV1)) return;
-    await this.uow.handleOnce(GROUP, event, async (tx) => {
-      await this.contacts.createRequested(tx, event.payload);
-    });
+  @OnEvent(contactCreateRequestedV1, { group: 'contact-requests' })
+  async onContactRequest(
+    event: EventOf<typeof contactCreateRequestedV1>,
+    tx: TransactionContext,
+  ): Promise<void> {
+    await this.contacts.createRequested(tx, event.payload);
   }
 }

@@ -1,24 +1,18 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EventEnvelope, Topics, eventCatalog, sendFailedV1, sendSucceededV1 } from '@mailbridge/contracts';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
-import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { Injectable } from '@nestjs/common';
+import { eventCatalog, sendFailedV1, sendSucceededV1 } from '@mailbridge/contracts';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { RecordSendOutcomeUseCase } from './record-send-outcome.use-case';
 
-const GROUP = 'send-outcomes';
+const OUTCOMES = [sendSucceededV1, sendFailedV1] as const;
 
 @Injectable()
 export class SendOutcomeConsumer {
-  constructor(
-    private readonly outcomes: RecordSendOutcomeUseCase,
-    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
-  ) {}
+  constructor(private readonly outcomes: RecordSendOutcomeUseCase) {}
 
-  @OnEvent({ topic: Topics.mailDelivery, group: GROUP })
-  async onDelivery(event: EventEnvelope): Promise<void> {
-    if (eventCatalog.is(event, sendSucceededV1)) {
-      await this.uow.handleOnce(GROUP, event, (tx) => this.outcomes.succeeded(tx.manager, event.payload));
-    } else if (eventCatalog.is(event, sendFailedV1)) {
-      await this.uow.handleOnce(GROUP, event, (tx) => this.outcomes.failed(tx.manager, event));
-    }
+  @OnEvent(OUTCOMES, { group: 'send-outcomes' })
+  async onDelivery(event: EventOf<typeof OUTCOMES>, tx: TransactionContext): Promise<void> {
+    if (eventCatalog.is(event, sendSucceededV1)) await this.outcomes.succeeded(tx.manager, event.payload);
+    else await this.outcomes.failed(tx.manager, event);
   }
 }

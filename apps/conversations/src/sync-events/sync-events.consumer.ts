@@ -1,16 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
-  EventEnvelope,
-  Topics,
   eventCatalog,
   mailboxMessageQuarantinedV1,
   eventQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
 } from '@mailbridge/contracts';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
-import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { SyncEventsService } from './sync-events.service';
+
+const MAILBOX_EVENTS = [mailboxMessageQuarantinedV1, mailboxSyncGapV1] as const;
 
 /**
  * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5), mailbox.message-quarantined and
@@ -18,37 +18,24 @@ import { SyncEventsService } from './sync-events.service';
  */
 @Injectable()
 export class SyncEventsConsumer {
-  constructor(
-    private readonly syncEvents: SyncEventsService,
-    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
-  ) {}
+  constructor(private readonly syncEvents: SyncEventsService) {}
 
-  @OnEvent({ topic: Topics.syncMessages, group: 'skipped-messages' })
-  async onSyncMessage(event: EventEnvelope): Promise<void> {
-    if (!eventCatalog.is(event, messageSkippedV1)) return;
-    await this.uow.handleOnce('skipped-messages', event, (tx) =>
-      this.syncEvents.recordSkipped(tx.manager, event),
-    );
+  @OnEvent(messageSkippedV1, { group: 'skipped-messages' })
+  async onSyncMessage(event: EventOf<typeof messageSkippedV1>, tx: TransactionContext): Promise<void> {
+    await this.syncEvents.recordSkipped(tx.manager, event);
   }
 
-  @OnEvent({ topic: Topics.mailMailboxes, group: 'sync-gaps' })
-  async onMailboxEvent(event: EventEnvelope): Promise<void> {
-    if (eventCatalog.is(event, mailboxMessageQuarantinedV1)) {
-      await this.uow.handleOnce('sync-gaps', event, (tx) =>
-        this.syncEvents.recordMessageQuarantined(tx.manager, event),
-      );
-      return;
-    }
-    if (!eventCatalog.is(event, mailboxSyncGapV1)) return;
-    await this.uow.handleOnce('sync-gaps', event, (tx) => this.syncEvents.recordGap(tx.manager, event));
+  @OnEvent(MAILBOX_EVENTS, { group: 'sync-gaps' })
+  async onMailboxEvent(event: EventOf<typeof MAILBOX_EVENTS>, tx: TransactionContext): Promise<void> {
+    if (eventCatalog.is(event, mailboxMessageQuarantinedV1))
+      await this.syncEvents.recordMessageQuarantined(tx.manager, event);
+    else await this.syncEvents.recordGap(tx.manager, event);
   }
 
   /** Any service's quarantined event that names a location. If this fails for good it is quarantined, never re-announced. */
-  @OnEvent({ topic: Topics.platformQuarantine, group: 'quarantined-events' })
-  async onQuarantined(event: EventEnvelope): Promise<void> {
-    if (!eventCatalog.is(event, eventQuarantinedV1) || event.payload.locationId === null) return;
-    await this.uow.handleOnce('quarantined-events', event, (tx) =>
-      this.syncEvents.recordQuarantined(tx.manager, event),
-    );
+  @OnEvent(eventQuarantinedV1, { group: 'quarantined-events' })
+  async onQuarantined(event: EventOf<typeof eventQuarantinedV1>, tx: TransactionContext): Promise<void> {
+    if (event.payload.locationId === null) return;
+    await this.syncEvents.recordQuarantined(tx.manager, event);
   }
 }

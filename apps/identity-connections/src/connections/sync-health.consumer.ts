@@ -1,36 +1,31 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EventEnvelope, Topics, eventCatalog, mailboxSyncHealthChangedV1 } from '@mailbridge/contracts';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
-import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { Injectable } from '@nestjs/common';
+import { mailboxSyncHealthChangedV1 } from '@mailbridge/contracts';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { ConnectionsRepository } from './connections.repository';
-
-const GROUP = 'sync-health';
 
 /** CON-2: keeps last-synced-at and last error per connection from mail-gateway's mailbox health reports. */
 @Injectable()
 export class SyncHealthConsumer {
-  constructor(
-    private readonly connections: ConnectionsRepository,
-    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
-  ) {}
+  constructor(private readonly connections: ConnectionsRepository) {}
 
-  @OnEvent({ topic: Topics.mailMailboxes, group: GROUP })
-  async onMailboxEvent(event: EventEnvelope): Promise<void> {
-    if (!eventCatalog.is(event, mailboxSyncHealthChangedV1)) return;
+  @OnEvent(mailboxSyncHealthChangedV1, { group: 'sync-health' })
+  async onMailboxEvent(
+    event: EventOf<typeof mailboxSyncHealthChangedV1>,
+    tx: TransactionContext,
+  ): Promise<void> {
     const p = event.payload;
     const observedAt = new Date(event.occurredAt);
-    await this.uow.handleOnce(GROUP, event, async (tx) => {
-      await this.connections.applyHealth(
-        tx.manager,
-        p.connections.map((c) => ({
-          connectionId: c.connectionId,
-          locationId: c.locationId,
-          stage: p.stage,
-          lastSyncedAt: p.lastSyncedAt ? new Date(p.lastSyncedAt) : null,
-          lastError: p.lastError,
-          observedAt,
-        })),
-      );
-    });
+    await this.connections.applyHealth(
+      tx.manager,
+      p.connections.map((c) => ({
+        connectionId: c.connectionId,
+        locationId: c.locationId,
+        stage: p.stage,
+        lastSyncedAt: p.lastSyncedAt ? new Date(p.lastSyncedAt) : null,
+        lastError: p.lastError,
+        observedAt,
+      })),
+    );
   }
 }

@@ -1,67 +1,61 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
-  connectionConnectedV1,
   connectionDisconnectedV1,
-  connectionReactivatedV1,
+  connectionEvents,
   connectionReauthRequiredV1,
-  connectionSettingsChangedV1,
   connectionUpdatedV1,
   eventCatalog,
-  type EventEnvelope,
 } from '@mailbridge/contracts';
-import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
-import { UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import type { EventOf } from '@mailbridge/platform-runtime';
 import { SyncHealthService } from '../sync/sync-health.service';
 import { MailboxesRepository } from './mailboxes.repository';
 
 export const CONNECTIONS_GROUP = 'connections';
 
+type ConnectionEvent = EventOf<typeof connectionEvents>;
+
 /**
  * Keeps the mailboxes in step with the connections pointing at them (SYN-4: one mailbox, however many connections).
  * A mailbox is watched while ≥1 of its connections is active, paused (cursor kept, CON-5) while only
  * re-authentication ones remain, and stopped when none needs it. The provider work happens after the commit.
- * Returns the mailbox to work on, if any.
+ * Returns the mailbox to work on.
  */
 @Injectable()
 export class ApplyConnectionChangeUseCase {
   constructor(
     private readonly mailboxes: MailboxesRepository,
     private readonly health: SyncHealthService,
-    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
   ) {}
 
-  async execute(event: EventEnvelope): Promise<string | undefined> {
-    const change = this.changeOf(event);
-    if (!change) return undefined;
-    let affected: string | undefined;
-    await this.uow.handleOnce(CONNECTIONS_GROUP, event, async (tx) => {
-      const { connection } = change;
-      const mailboxId = await this.mailboxes.ensure(tx.manager, {
-        mailboxKey: connection.mailboxKey,
-        provider: connection.provider,
-        emailAddress: connection.emailAddress,
-      });
-      await this.mailboxes.lock(tx.manager, mailboxId);
-      const changedAt = new Date(event.occurredAt);
-      if (change.previousConnectionId) {
-        const previous = await this.mailboxes.connectionById(tx.manager, change.previousConnectionId);
-        if (previous) {
-          await this.mailboxes.applyConnection(tx.manager, { ...previous, status: 'replaced', changedAt });
-          if (previous.mailboxId !== mailboxId) await this.reconcile(tx, previous.mailboxId);
-        }
-      }
-      await this.mailboxes.applyConnection(tx.manager, {
-        connectionId: connection.connectionId,
-        mailboxId,
-        locationId: connection.locationId,
-        userId: connection.userId,
-        status: change.status,
-        changedAt,
-      });
-      await this.reconcile(tx, mailboxId, change.status === 'active' ? connection.connectedAt : undefined);
-      affected = mailboxId;
+  /** Runs in the consumer's unit of work (its inbox row commits with the change). */
+  async execute(tx: TransactionContext, event: ConnectionEvent): Promise<string> {
+    const change = changeOf(event);
+    const { connection } = change;
+    const mailboxId = await this.mailboxes.ensure(tx.manager, {
+      mailboxKey: connection.mailboxKey,
+      provider: connection.provider,
+      emailAddress: connection.emailAddress,
     });
-    return affected;
+    await this.mailboxes.lock(tx.manager, mailboxId);
+    const changedAt = new Date(event.occurredAt);
+    if (change.previousConnectionId) {
+      const previous = await this.mailboxes.connectionById(tx.manager, change.previousConnectionId);
+      if (previous) {
+        await this.mailboxes.applyConnection(tx.manager, { ...previous, status: 'replaced', changedAt });
+        if (previous.mailboxId !== mailboxId) await this.reconcile(tx, previous.mailboxId);
+      }
+    }
+    await this.mailboxes.applyConnection(tx.manager, {
+      connectionId: connection.connectionId,
+      mailboxId,
+      locationId: connection.locationId,
+      userId: connection.userId,
+      status: change.status,
+      changedAt,
+    });
+    await this.reconcile(tx, mailboxId, change.status === 'active' ? connection.connectedAt : undefined);
+    return mailboxId;
   }
 
   /**
@@ -89,33 +83,21 @@ export class ApplyConnectionChangeUseCase {
       ...(wake ? { stage: 'starting', backoffUntil: null, failures: 0 } : {}),
     });
   }
+}
 
-  private changeOf(event: EventEnvelope) {
-    if (eventCatalog.is(event, connectionUpdatedV1)) {
-      return {
-        connection: event.payload.connection,
-        status: event.payload.connection.status,
-        previousConnectionId: event.payload.previousConnectionId,
-      };
-    }
-    for (const def of [
-      connectionConnectedV1,
-      connectionReactivatedV1,
-      connectionSettingsChangedV1,
-      connectionReauthRequiredV1,
-      connectionDisconnectedV1,
-    ]) {
-      if (eventCatalog.is(event, def)) {
-        const connection = event.payload.connection;
-        const status =
-          def === connectionDisconnectedV1
-            ? 'disconnected'
-            : def === connectionReauthRequiredV1
-              ? 'reauth_required'
-              : connection.status;
-        return { connection, status, previousConnectionId: undefined };
-      }
-    }
-    return undefined;
+function changeOf(event: ConnectionEvent) {
+  if (eventCatalog.is(event, connectionUpdatedV1)) {
+    return {
+      connection: event.payload.connection,
+      status: event.payload.connection.status,
+      previousConnectionId: event.payload.previousConnectionId,
+    };
   }
+  const connection = event.payload.connection;
+  const status = eventCatalog.is(event, connectionDisconnectedV1)
+    ? 'disconnected'
+    : eventCatalog.is(event, connectionReauthRequiredV1)
+      ? 'reauth_required'
+      : connection.status;
+  return { connection, status, previousConnectionId: undefined };
 }

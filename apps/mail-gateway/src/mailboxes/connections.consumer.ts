@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Topics, type EventEnvelope } from '@mailbridge/contracts';
-import { OnEvent } from '@mailbridge/platform-runtime';
+import { connectionEvents } from '@mailbridge/contracts';
+import { ConsumerContext, EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { SyncScheduler } from '../sync/sync-scheduler.service';
 import { ApplyConnectionChangeUseCase, CONNECTIONS_GROUP } from './apply-connection-change.use-case';
 
-/** Connection lifecycle from identity-connections → which mailboxes are watched. */
+/**
+ * Connection lifecycle from identity-connections → which mailboxes are watched. Outside the transaction only to
+ * nudge the scheduler once the change committed (the provider work happens there, never in this handler).
+ */
 @Injectable()
 export class ConnectionsConsumer {
   constructor(
@@ -12,9 +15,12 @@ export class ConnectionsConsumer {
     private readonly scheduler: SyncScheduler,
   ) {}
 
-  @OnEvent({ topic: Topics.identityConnections, group: CONNECTIONS_GROUP })
-  async onConnectionEvent(event: EventEnvelope): Promise<void> {
-    const mailboxId = await this.applyChange.execute(event);
+  @OnEvent(connectionEvents, { group: CONNECTIONS_GROUP, transaction: false })
+  async onConnectionEvent(event: EventOf<typeof connectionEvents>, consumer: ConsumerContext): Promise<void> {
+    let mailboxId: string | undefined;
+    await consumer.handleOnce(async (tx) => {
+      mailboxId = await this.applyChange.execute(tx, event);
+    });
     if (mailboxId) this.scheduler.nudge(mailboxId);
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Topics, eventCatalog, sendRequestedV1, type EventEnvelope } from '@mailbridge/contracts';
-import type { DeliveryContext } from '@mailbridge/platform-messaging';
-import { OnEvent } from '@mailbridge/platform-runtime';
+import { sendRequestedV1 } from '@mailbridge/contracts';
+import { ConsumerContext, EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { SendEmailUseCase } from './send-email.use-case';
 
 /**
@@ -10,14 +9,16 @@ import { SendEmailUseCase } from './send-email.use-case';
  */
 export const SEND_RETRY = { maxAttempts: 6, initialDelayMs: 1_000, maxDelayMs: 16_000 } as const;
 
-/** Send commands from sync-engine (`mail.send.v1`, keyed by connection: one mailbox's sends stay in order). */
+/**
+ * Send commands from sync-engine (`mail.send.v1`, keyed by connection: one mailbox's sends stay in order). Outside a
+ * transaction: the provider is called, and the use case records the send once by its own idempotency (sendId).
+ */
 @Injectable()
 export class SendConsumer {
   constructor(private readonly sendEmail: SendEmailUseCase) {}
 
-  @OnEvent({ topic: Topics.mailSend, group: 'send', retry: SEND_RETRY })
-  async onSendRequested(event: EventEnvelope, context: DeliveryContext): Promise<void> {
-    if (!eventCatalog.is(event, sendRequestedV1)) return;
-    await this.sendEmail.execute(event.payload, context.attempt >= SEND_RETRY.maxAttempts);
+  @OnEvent(sendRequestedV1, { group: 'send', retry: SEND_RETRY, transaction: false })
+  async onSendRequested(event: EventOf<typeof sendRequestedV1>, consumer: ConsumerContext): Promise<void> {
+    await this.sendEmail.execute(event.payload, consumer.delivery.attempt >= SEND_RETRY.maxAttempts);
   }
 }

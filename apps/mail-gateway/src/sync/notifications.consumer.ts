@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Topics, type EventEnvelope } from '@mailbridge/contracts';
-import { OnEvent } from '@mailbridge/platform-runtime';
+import { mailboxNotificationReceivedV1 } from '@mailbridge/contracts';
+import { ConsumerContext, EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { HandleNotificationUseCase, NOTIFICATIONS_GROUP } from './handle-notification.use-case';
 import { SyncScheduler } from './sync-scheduler.service';
 
-/** The webhooks' durable hand-off → a pull, done by the scheduler (never inside this handler: no partition stalls). */
+/**
+ * The webhooks' durable hand-off → a pull, done by the scheduler (never inside this handler: no partition stalls).
+ * Outside the transaction only to count it and nudge the scheduler once the pull request committed.
+ */
 @Injectable()
 export class NotificationsConsumer {
   constructor(
@@ -12,9 +15,16 @@ export class NotificationsConsumer {
     private readonly scheduler: SyncScheduler,
   ) {}
 
-  @OnEvent({ topic: Topics.mailNotifications, group: NOTIFICATIONS_GROUP })
-  async onNotification(event: EventEnvelope): Promise<void> {
-    const mailboxId = await this.handle.execute(event);
+  @OnEvent(mailboxNotificationReceivedV1, { group: NOTIFICATIONS_GROUP, transaction: false })
+  async onNotification(
+    event: EventOf<typeof mailboxNotificationReceivedV1>,
+    consumer: ConsumerContext,
+  ): Promise<void> {
+    let mailboxId: string | undefined;
+    await consumer.handleOnce(async (tx) => {
+      mailboxId = await this.handle.execute(tx, event.payload);
+    });
+    this.handle.countHandled(event.payload);
     if (mailboxId) this.scheduler.nudge(mailboxId);
   }
 }

@@ -1,36 +1,23 @@
-import { Inject, Injectable } from '@nestjs/common';
-import {
-  EventEnvelope,
-  Topics,
-  connectionConnectedV1,
-  connectionDisconnectedV1,
-  connectionReactivatedV1,
-  connectionReauthRequiredV1,
-  connectionSettingsChangedV1,
-  connectionUpdatedV1,
-  eventCatalog,
-} from '@mailbridge/contracts';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
-import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
+import { Injectable } from '@nestjs/common';
+import { connectionEvents, connectionDisconnectedV1, connectionUpdatedV1, eventCatalog } from '@mailbridge/contracts';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { ApplyConnectionChangeUseCase, ConnectionChange } from './apply-connection-change.use-case';
+
+type ConnectionEvent = EventOf<typeof connectionEvents>;
 
 /** Connection lifecycle events → the connection projection (once per event). */
 @Injectable()
 export class ConnectionsConsumer {
-  constructor(
-    private readonly applyChange: ApplyConnectionChangeUseCase,
-    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
-  ) {}
+  constructor(private readonly applyChange: ApplyConnectionChangeUseCase) {}
 
-  @OnEvent({ topic: Topics.identityConnections, group: 'connection-projection' })
-  async onConnectionEvent(event: EventEnvelope): Promise<void> {
-    const change = toChange(event);
-    if (!change) return;
-    await this.uow.handleOnce('connection-projection', event, (tx) => this.applyChange.execute(tx, change));
+  @OnEvent(connectionEvents, { group: 'connection-projection' })
+  async onConnectionEvent(event: ConnectionEvent, tx: TransactionContext): Promise<void> {
+    await this.applyChange.execute(tx, toChange(event));
   }
 }
 
-function toChange(event: EventEnvelope): ConnectionChange | null {
+function toChange(event: ConnectionEvent): ConnectionChange {
   if (eventCatalog.is(event, connectionDisconnectedV1))
     return { kind: 'disconnected', connection: event.payload.connection, at: event.payload.disconnectedAt };
   if (eventCatalog.is(event, connectionUpdatedV1))
@@ -40,14 +27,6 @@ function toChange(event: EventEnvelope): ConnectionChange | null {
       previousConnectionId: event.payload.previousConnectionId,
       at: event.occurredAt,
     };
-  for (const def of [
-    connectionConnectedV1,
-    connectionReauthRequiredV1,
-    connectionReactivatedV1,
-    connectionSettingsChangedV1,
-  ]) {
-    if (eventCatalog.is(event, def))
-      return { kind: 'snapshot', connection: event.payload.connection, at: event.occurredAt };
-  }
-  return null;
+  // connected, re-authentication required, reactivated, settings changed: the snapshot says it all.
+  return { kind: 'snapshot', connection: event.payload.connection, at: event.occurredAt };
 }

@@ -1,18 +1,17 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import type { EventEnvelope } from '@mailbridge/contracts';
-import type { DeliveryContext, EventBus, Subscription } from '@mailbridge/platform-messaging';
-import type { RetentionPruner, OutboxRelay } from '@mailbridge/platform-persistence';
+import type { EventBus, Subscription } from '@mailbridge/platform-messaging';
+import type { RetentionPruner, OutboxRelay, UnitOfWork } from '@mailbridge/platform-persistence';
 import type { Logger } from '@mailbridge/platform-observability';
-import { EVENT_BUS, RETENTION_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST } from '../tokens';
-import { ON_EVENT_METADATA, OnEventOptions } from './on-event.decorator';
+import { EVENT_BUS, RETENTION_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST, UNIT_OF_WORK } from '../tokens';
+import { ON_EVENT_METADATA, type OnEventMetadata } from './on-event.decorator';
 import type { ServiceHost } from '../service-host';
 import { EventQuarantine } from './event-quarantine';
-
-type Handler = (event: EventEnvelope, context: DeliveryContext) => Promise<void>;
+import { bindConsumer, type BoundMethod } from './event-binding';
 
 /**
- * Finds every @OnEvent method once the application is initialised, subscribes it (isolated per event by the
+ * Finds every @OnEvent method once the application is initialised, binds it (its definitions, inbox and unit of
+ * work: bindConsumer), subscribes it (isolated per event by the
  * quarantine: a last failure is recorded and the partition moves on), and starts the outbox relay and the retention
  * pruner; on shutdown stops consuming first, then lets the relay publish what is left.
  */
@@ -29,6 +28,7 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     @Inject(RETENTION_PRUNER) private readonly retentionPruner: RetentionPruner,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SERVICE_HOST) private readonly host: ServiceHost,
+    @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     private readonly quarantine: EventQuarantine,
   ) {}
 
@@ -36,7 +36,11 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
     this.relay.start();
     this.retentionPruner.start();
     const seen = new Set<string>();
-    const specs: Array<{ groupId: string; options: OnEventOptions; handler: Handler }> = [];
+    const specs: Array<{
+      groupId: string;
+      options: OnEventMetadata;
+      handler: ReturnType<EventQuarantine['bind']>;
+    }> = [];
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object') continue;
@@ -44,15 +48,17 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
       for (const method of this.scanner.getAllMethodNames(proto)) {
         const fn = instance[method];
         if (typeof fn !== 'function') continue;
-        const options = this.reflector.get<OnEventOptions | undefined>(ON_EVENT_METADATA, fn);
+        const options = this.reflector.get<OnEventMetadata | undefined>(ON_EVENT_METADATA, fn);
         if (!options) continue;
         const groupId = `${this.host.name}.${options.group}`;
         if (seen.has(groupId)) throw new Error(`Consumer group ${groupId} is declared twice`);
         seen.add(groupId);
+        const batch = bindConsumer(options, (fn as BoundMethod).bind(instance), this.uow);
+        // The bus delivers one event at a time today: a batch of one (issue 16 hands the batch through instead).
         const handler = this.quarantine.bind({
           group: options.group,
           groupId,
-          handler: (fn as Handler).bind(instance),
+          handler: (event, context) => batch([event], context),
         });
         specs.push({ groupId, options, handler });
       }
