@@ -25,7 +25,11 @@ export class ConnectionsConsumer {
     const { connection } = event.payload;
     await this.connections.apply(tx.manager, connection, statusAfter(event, connection));
     if (eventCatalog.is(event, connectionUpdatedV1)) {
-      await this.connections.markReplaced(tx.manager, connection.locationId, event.payload.previousConnectionId);
+      await this.connections.markReplaced(
+        tx.manager,
+        connection.locationId,
+        event.payload.previousConnectionId,
+      );
     }
   }
 }

@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { connectionEvents, connectionDisconnectedV1, connectionUpdatedV1, eventCatalog } from '@mailbridge/contracts';
+import {
+  connectionEvents,
+  connectionDisconnectedV1,
+  connectionUpdatedV1,
+  eventCatalog,
+} from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { ApplyConnectionChangeUseCase, ConnectionChange } from './apply-connection-change.use-case';

@@ -4,7 +4,10 @@ import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persis
 import type { ConsumerContext, OnEventMetadata } from './on-event.decorator';
 
 /** A decorated method, bound to its instance: `(event, tx)` or, opted out, `(event, consumer)`. */
-export type BoundMethod = (event: EventEnvelope, second: TransactionContext | ConsumerContext) => Promise<void>;
+export type BoundMethod = (
+  event: EventEnvelope,
+  second: TransactionContext | ConsumerContext,
+) => Promise<void>;
 
 /**
  * What the platform runs for a consumer. It takes a list from the start: the bus delivers one event at a time today

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Injectable, Module } from '@nestjs/common';
+import { Client } from 'pg';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import {
+  Topics,
+  contactUpsertedV1,
+  eventCatalog,
+  sendFailedV1,
+  sendSucceededV1,
+  type EventEnvelope,
+  type PayloadOf,
+} from '@mailbridge/contracts';
+import { InProcessEventBus } from '@mailbridge/platform-messaging';
+import { createLogger } from '@mailbridge/platform-observability';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { createTestDatabase, expectEventually, type TestDatabase } from '@mailbridge/testing';
+import type { ServiceDefinition } from '../service-host';
+import { startService, type RunningService } from '../start-service';
+import { OnEvent, type ConsumerContext, type EventOf } from './on-event.decorator';
+
+const SCHEMA = 'binding_probe';
+/** The golden examples' payloads: same connection, so the same key and partition (order holds). */
+const examplePayload = <T>(file: string): T =>
+  (
+    JSON.parse(readFileSync(path.join(__dirname, '../../../../contracts/src/examples', file), 'utf8')) as {
+      payload: T;
+    }
+  ).payload;
+const succeeded = (sendId: string): PayloadOf<typeof sendSucceededV1> => ({
+  ...examplePayload<PayloadOf<typeof sendSucceededV1>>('send.succeeded.v1.json'),
+  sendId,
+});
+const failed = (sendId: string): PayloadOf<typeof sendFailedV1> => ({
+  ...examplePayload<PayloadOf<typeof sendFailedV1>>('send.failed.v1.json'),
+  sendId,
+});
+
+class ProbeTable1900000000000 implements MigrationInterface {
+  name = 'ProbeTable1900000000000';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE ${SCHEMA}.effects (send_id uuid NOT NULL, by_group text NOT NULL)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE ${SCHEMA}.effects`);
+  }
+}
+
+/** What the probe consumers saw, and which sends make them throw. */
+const seen: Array<{ group: string; type: string; sendId: string; attempt?: number }> = [];
+const poison = new Set<string>();
+
+@Injectable()
+class ProbeConsumers {
+  @OnEvent(sendSucceededV1, { group: 'succeeded-only' })
+  async onSucceeded(event: EventOf<typeof sendSucceededV1>, tx: TransactionContext): Promise<void> {
+    seen.push({ group: 'succeeded-only', type: event.type, sendId: event.payload.sendId });
+    await tx.manager.query(
+      `INSERT INTO ${SCHEMA}.effects (send_id, by_group) VALUES ($1, 'succeeded-only')`,
+      [event.payload.sendId],
+    );
+    // After the effect: a throw must take the effect and the inbox row back together.
+    if (poison.has(event.payload.sendId)) throw new Error('probe refuses this send');
+  }
+
+  @OnEvent([sendSucceededV1, sendFailedV1], { group: 'outside-tx', transaction: false })
+  async onResult(
+    event: EventOf<[typeof sendSucceededV1, typeof sendFailedV1]>,
+    consumer: ConsumerContext,
+  ): Promise<void> {
+    seen.push({
+      group: 'outside-tx',
+      type: event.type,
+      sendId: event.payload.sendId,
+      attempt: consumer.delivery.attempt,
+    });
+    await consumer.handleOnce(async (tx) => {
+      await tx.manager.query(`INSERT INTO ${SCHEMA}.effects (send_id, by_group) VALUES ($1, 'outside-tx')`, [
+        event.payload.sendId,
+      ]);
+    });
+  }
+}
+
+/*
+ * Type tests (checked by `tsc --noEmit`, not by jest): the decorator refuses a handler that does not take exactly
+ * what its definitions deliver, and the transactional and opted-out forms cannot be mixed up.
+ */
+export class TypeTests {
+  // @ts-expect-error -- a handler of contact.upserted cannot be bound to send.succeeded
+  @OnEvent(sendSucceededV1, { group: 't1' })
+  async otherType(_event: EventOf<typeof contactUpsertedV1>, _tx: TransactionContext): Promise<void> {}
+
+  // @ts-expect-error -- bound to two definitions, the handler must accept both (not only send.succeeded)
+  @OnEvent([sendSucceededV1, sendFailedV1], { group: 't2' })
+  async fewerTypes(_event: EventOf<typeof sendSucceededV1>, _tx: TransactionContext): Promise<void> {}
+
+  // @ts-expect-error -- a transactional handler gets the transaction, not the consumer context
+  @OnEvent(sendSucceededV1, { group: 't3' })
+  async wrongSecond(_event: EventOf<typeof sendSucceededV1>, _consumer: ConsumerContext): Promise<void> {}
+
+  // @ts-expect-error -- opted out, it gets the consumer context (no transaction is open)
+  @OnEvent(sendSucceededV1, { group: 't4', transaction: false })
+  async wrongOptOut(_event: EventOf<typeof sendSucceededV1>, _tx: TransactionContext): Promise<void> {}
+
+  @OnEvent([sendSucceededV1, sendFailedV1], { group: 't5' })
+  async narrowed(event: EventOf<[typeof sendSucceededV1, typeof sendFailedV1]>): Promise<void> {
+    // The union is discriminated by type: each branch sees its own payload.
+    if (event.type === sendFailedV1.type) void event.payload.code;
+    // @ts-expect-error -- `code` is send.failed's; this branch is send.succeeded
+    else void event.payload.code;
+  }
+}
+
+@Module({ providers: [ProbeConsumers] })
+class ProbeModule {}
+
+const probeService: ServiceDefinition = {
+  // The host's name list is closed; the probe borrows one, with its own schema.
+  name: 'conversations',
+  schema: SCHEMA,
+  defaultPort: 0,
+  module: ProbeModule,
+  entities: [],
+  migrations: [ProbeTable1900000000000],
+  openApi: { title: 'probe', description: 'probe' },
+};
+
+describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in-process bus, real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let bus: InProcessEventBus;
+  let svc: RunningService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    bus = new InProcessEventBus({
+      catalog: eventCatalog,
+      logger: createLogger({ service: 'bus', level: 'silent' }),
+      retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 },
+    });
+    svc = await startService(probeService, {
+      name: 'conversations',
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: db.url,
+      runMigrations: true,
+      bus,
+      logger: createLogger({ service: 'probe', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      auth: { jwtSecret: 'x'.repeat(32) },
+      internalApiToken: 'y'.repeat(32),
+      env: {},
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await svc?.close();
+    await bus?.close();
+    await db?.drop();
+  });
+
+  const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> => {
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      return (await c.query(text, params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  };
+  const publish = (...envelopes: EventEnvelope[]) =>
+    bus.publish(envelopes.map((envelope) => ({ topic: Topics.mailDelivery, envelope })));
+  const effects = (sendId: string) =>
+    sql<{ by_group: string }>(`SELECT by_group FROM ${SCHEMA}.effects WHERE send_id = $1 ORDER BY by_group`, [
+      sendId,
+    ]);
+  const inbox = (eventId: string) =>
+    sql<{ consumer: string }>(`SELECT consumer FROM ${SCHEMA}.inbox WHERE event_id = $1 ORDER BY consumer`, [
+      eventId,
+    ]);
+  const eventually = (assertion: () => Promise<void>) => expectEventually(assertion, { timeoutMs: 20_000 });
+
+  it('another type on the topic is acknowledged without running the handler; the next event of its key is handled', async () => {
+    const other = eventCatalog.create(sendFailedV1, failed(randomUUID()));
+    const next = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
+    await publish(other, next);
+
+    await eventually(async () => expect(await effects(next.payload.sendId)).toHaveLength(2));
+    expect(seen.filter((s) => s.group === 'succeeded-only').map((s) => s.sendId)).toEqual([
+      next.payload.sendId,
+    ]);
+    // Neither run nor recorded: the group never saw it.
+    expect(await inbox(other.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(await sql(`SELECT 1 FROM ${SCHEMA}.quarantine`)).toEqual([]);
+  });
+
+  it("a handler's effect and its inbox row commit together, keyed by the group; a redelivery has no second effect", async () => {
+    const event = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
+    await publish(event);
+    await eventually(async () =>
+      expect(await effects(event.payload.sendId)).toEqual([
+        { by_group: 'outside-tx' },
+        { by_group: 'succeeded-only' },
+      ]),
+    );
+    expect(await inbox(event.id)).toEqual([{ consumer: 'outside-tx' }, { consumer: 'succeeded-only' }]);
+
+    const marker = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
+    await publish(event, marker);
+    await eventually(async () => expect(await effects(marker.payload.sendId)).toHaveLength(2));
+    expect(await effects(event.payload.sendId)).toHaveLength(2);
+  });
+
+  it('a throw rolls the effect and the inbox row back, is retried, then quarantined; the partition moves on', async () => {
+    const bad = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
+    poison.add(bad.payload.sendId);
+    const after = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
+    await publish(bad, after);
+
+    await eventually(async () => expect(await effects(after.payload.sendId)).toHaveLength(2));
+    expect(seen.filter((s) => s.group === 'succeeded-only' && s.sendId === bad.payload.sendId)).toHaveLength(
+      2,
+    );
+    // Only the other group's effect and inbox row: the failing group's were rolled back each time.
+    expect(await effects(bad.payload.sendId)).toEqual([{ by_group: 'outside-tx' }]);
+    expect(await inbox(bad.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(
+      await sql(
+        `SELECT consumer_group, stage, attempts, status FROM ${SCHEMA}.quarantine WHERE event_id = $1`,
+        [bad.id],
+      ),
+    ).toEqual([
+      {
+        consumer_group: 'succeeded-only',
+        stage: 'conversations.succeeded-only',
+        attempts: 2,
+        status: 'quarantined',
+      },
+    ]);
+  });
+
+  it('the opted-out form gets the delivery and its own handleOnce keyed by the group, for every definition it names', async () => {
+    const result = eventCatalog.create(sendFailedV1, failed(randomUUID()));
+    await publish(result);
+    await eventually(async () =>
+      expect(await effects(result.payload.sendId)).toEqual([{ by_group: 'outside-tx' }]),
+    );
+    expect(seen.filter((s) => s.sendId === result.payload.sendId)).toEqual([
+      { group: 'outside-tx', type: 'send.failed', sendId: result.payload.sendId, attempt: 1 },
+    ]);
+    expect(await inbox(result.id)).toEqual([{ consumer: 'outside-tx' }]);
+  });
+});
