@@ -91,19 +91,27 @@ class ProbeConsumers {
 export class TypeTests {
   // @ts-expect-error -- a handler of contact.upserted cannot be bound to send.succeeded
   @OnEvent(sendSucceededV1, { group: 't1' })
-  async otherType(_event: EventOf<typeof contactUpsertedV1>, _tx: TransactionContext): Promise<void> {}
+  async otherType(_event: EventOf<typeof contactUpsertedV1>, _tx: TransactionContext): Promise<void> {
+    await Promise.resolve(_event);
+  }
 
   // @ts-expect-error -- bound to two definitions, the handler must accept both (not only send.succeeded)
   @OnEvent([sendSucceededV1, sendFailedV1], { group: 't2' })
-  async fewerTypes(_event: EventOf<typeof sendSucceededV1>, _tx: TransactionContext): Promise<void> {}
+  async fewerTypes(_event: EventOf<typeof sendSucceededV1>, _tx: TransactionContext): Promise<void> {
+    await Promise.resolve(_event);
+  }
 
   // @ts-expect-error -- a transactional handler gets the transaction, not the consumer context
   @OnEvent(sendSucceededV1, { group: 't3' })
-  async wrongSecond(_event: EventOf<typeof sendSucceededV1>, _consumer: ConsumerContext): Promise<void> {}
+  async wrongSecond(_event: EventOf<typeof sendSucceededV1>, _consumer: ConsumerContext): Promise<void> {
+    await Promise.resolve(_event);
+  }
 
   // @ts-expect-error -- opted out, it gets the consumer context (no transaction is open)
   @OnEvent(sendSucceededV1, { group: 't4', transaction: false })
-  async wrongOptOut(_event: EventOf<typeof sendSucceededV1>, _tx: TransactionContext): Promise<void> {}
+  async wrongOptOut(_event: EventOf<typeof sendSucceededV1>, _tx: TransactionContext): Promise<void> {
+    await Promise.resolve(_event);
+  }
 
   @OnEvent([sendSucceededV1, sendFailedV1], { group: 't5' })
   async narrowed(event: EventOf<[typeof sendSucceededV1, typeof sendFailedV1]>): Promise<void> {
