@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { conversationIdFor, type PayloadOf, type messageSyncedV1 } from '@mailbridge/contracts';
 import { PermanentEventError } from '@mailbridge/platform-messaging';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
@@ -27,7 +27,7 @@ export class RecordSyncedMessageUseCase {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async execute(tx: EntityManager, p: MessageSynced): Promise<'recorded' | 'merged'> {
+  async execute({ manager }: TransactionContext, p: MessageSynced): Promise<'recorded' | 'merged'> {
     if (p.conversationId !== conversationIdFor(p.locationId, p.contactId)) {
       throw new PermanentEventError(
         `conversationId ${p.conversationId} is not the conversation of contact ${p.contactId}`,
@@ -50,10 +50,10 @@ export class RecordSyncedMessageUseCase {
     };
     const crmMessage =
       p.crmMessageId &&
-      (await this.messages.lockInConversation(tx, p.locationId, p.conversationId, p.crmMessageId));
+      (await this.messages.lockInConversation(manager, p.locationId, p.conversationId, p.crmMessageId));
     const same = crmMessage
       ? { existing: crmMessage, reusedMessageId: false }
-      : await this.messages.findSame(tx, p.locationId, p.conversationId, {
+      : await this.messages.findSame(manager, p.locationId, p.conversationId, {
           ...identity,
           from: m.from,
           sentAt: m.sentAt,
@@ -78,7 +78,7 @@ export class RecordSyncedMessageUseCase {
       );
     }
     if (existing) {
-      await this.messages.confirmFromMailbox(tx, p.locationId, existing.messageId, copy);
+      await this.messages.confirmFromMailbox(manager, p.locationId, existing.messageId, copy);
       return 'merged';
     }
 
@@ -101,7 +101,7 @@ export class RecordSyncedMessageUseCase {
       omittedReason: a.omittedReason ?? (a.objectKey ? null : 'not_stored'),
     }));
     const inserted = await this.messages.insert(
-      tx,
+      manager,
       {
         locationId: p.locationId,
         messageId,
@@ -140,7 +140,7 @@ export class RecordSyncedMessageUseCase {
       attachments,
     );
     if (!inserted) return 'merged';
-    await this.conversations.recordMessage(tx, {
+    await this.conversations.recordMessage(manager, {
       locationId: p.locationId,
       conversationId: p.conversationId,
       contactId: p.contactId,

@@ -11,6 +11,6 @@ export class SyncedMessagesConsumer {
 
   @OnEvent(messageSyncedV1, { group: 'synced-messages' })
   async onSyncMessage(event: EventOf<typeof messageSyncedV1>, tx: TransactionContext): Promise<void> {
-    await this.recordSyncedMessage.execute(tx.manager, event.payload);
+    await this.recordSyncedMessage.execute(tx, event.payload);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { EventEnvelope, PayloadOf, sendFailedV1, sendSucceededV1 } from '@mailbridge/contracts';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { normalizeMessageId } from '../messages/message-id';
 import { MessagesRepository } from '../messages/messages.repository';
 import { SyncEventsService } from '../sync-events/sync-events.service';
@@ -13,9 +13,9 @@ export class RecordSendOutcomeUseCase {
     private readonly syncEvents: SyncEventsService,
   ) {}
 
-  async succeeded(tx: EntityManager, p: PayloadOf<typeof sendSucceededV1>): Promise<void> {
+  async succeeded(tx: TransactionContext, p: PayloadOf<typeof sendSucceededV1>): Promise<void> {
     const viaMailbox = p.route.kind === 'mailbox' ? p.route : null;
-    await this.messages.markSent(tx, p.locationId, p.sendId, {
+    await this.messages.markSent(tx.manager, p.locationId, p.sendId, {
       provider: p.provider,
       providerMessageId: p.providerMessageId,
       providerThreadId: p.providerThreadId,
@@ -28,9 +28,9 @@ export class RecordSendOutcomeUseCase {
   }
 
   /** A failure is also a sync event (SND-4 caps, refusals...), unless the mailbox already showed it sent. */
-  async failed(tx: EntityManager, event: EventEnvelope<PayloadOf<typeof sendFailedV1>>): Promise<void> {
+  async failed(tx: TransactionContext, event: EventEnvelope<PayloadOf<typeof sendFailedV1>>): Promise<void> {
     const p = event.payload;
-    const result = await this.messages.markFailed(tx, p.locationId, p.sendId, {
+    const result = await this.messages.markFailed(tx.manager, p.locationId, p.sendId, {
       code: p.code,
       message: p.message,
     });

@@ -12,7 +12,7 @@ export class SendOutcomeConsumer {
 
   @OnEvent(OUTCOMES, { group: 'send-outcomes' })
   async onDelivery(event: EventOf<typeof OUTCOMES>, tx: TransactionContext): Promise<void> {
-    if (eventCatalog.is(event, sendSucceededV1)) await this.outcomes.succeeded(tx.manager, event.payload);
-    else await this.outcomes.failed(tx.manager, event);
+    if (eventCatalog.is(event, sendSucceededV1)) await this.outcomes.succeeded(tx, event.payload);
+    else await this.outcomes.failed(tx, event);
   }
 }

@@ -22,20 +22,20 @@ export class SyncEventsConsumer {
 
   @OnEvent(messageSkippedV1, { group: 'skipped-messages' })
   async onSyncMessage(event: EventOf<typeof messageSkippedV1>, tx: TransactionContext): Promise<void> {
-    await this.syncEvents.recordSkipped(tx.manager, event);
+    await this.syncEvents.recordSkipped(tx, event);
   }
 
   @OnEvent(MAILBOX_EVENTS, { group: 'sync-gaps' })
   async onMailboxEvent(event: EventOf<typeof MAILBOX_EVENTS>, tx: TransactionContext): Promise<void> {
     if (eventCatalog.is(event, mailboxMessageQuarantinedV1))
-      await this.syncEvents.recordMessageQuarantined(tx.manager, event);
-    else await this.syncEvents.recordGap(tx.manager, event);
+      await this.syncEvents.recordMessageQuarantined(tx, event);
+    else await this.syncEvents.recordGap(tx, event);
   }
 
   /** Any service's quarantined event that names a location. If this fails for good it is quarantined, never re-announced. */
   @OnEvent(eventQuarantinedV1, { group: 'quarantined-events' })
   async onQuarantined(event: EventOf<typeof eventQuarantinedV1>, tx: TransactionContext): Promise<void> {
     if (event.payload.locationId === null) return;
-    await this.syncEvents.recordQuarantined(tx.manager, event);
+    await this.syncEvents.recordQuarantined(tx, event);
   }
 }

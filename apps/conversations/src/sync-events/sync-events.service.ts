@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type {
   EventEnvelope,
   PayloadOf,
@@ -33,11 +33,11 @@ export class SyncEventsService {
   constructor(private readonly events: SyncEventsRepository) {}
 
   async recordSkipped(
-    tx: EntityManager,
+    { manager }: TransactionContext,
     event: EventEnvelope<PayloadOf<typeof messageSkippedV1>>,
   ): Promise<void> {
     const p = event.payload;
-    await this.events.insert(tx, [
+    await this.events.insert(manager, [
       {
         ...blank(p.locationId, event.id, new Date(p.occurredAt)),
         kind: 'message_skipped',
@@ -58,12 +58,12 @@ export class SyncEventsService {
 
   /** CON-5: one entry per connection of the mailbox, each in that connection's location. */
   async recordGap(
-    tx: EntityManager,
+    { manager }: TransactionContext,
     event: EventEnvelope<PayloadOf<typeof mailboxSyncGapV1>>,
   ): Promise<void> {
     const p = event.payload;
     await this.events.insert(
-      tx,
+      manager,
       p.connections.map((c) => ({
         ...blank(c.locationId, event.id, new Date(event.occurredAt)),
         kind: 'sync_gap',
@@ -81,12 +81,12 @@ export class SyncEventsService {
 
   /** SYN-10: a message mail-gateway could not process, set aside; one entry per connection's location. */
   async recordMessageQuarantined(
-    tx: EntityManager,
+    { manager }: TransactionContext,
     event: EventEnvelope<PayloadOf<typeof mailboxMessageQuarantinedV1>>,
   ): Promise<void> {
     const p = event.payload;
     await this.events.insert(
-      tx,
+      manager,
       p.connections.map((c) => ({
         ...blank(c.locationId, event.id, new Date(p.quarantinedAt)),
         kind: 'message_skipped',
@@ -103,14 +103,14 @@ export class SyncEventsService {
 
   /** SYN-10: a message (or event about one) a stage gave up on; the stage and error class say where and why. */
   async recordQuarantined(
-    tx: EntityManager,
+    { manager }: TransactionContext,
     event: EventEnvelope<PayloadOf<typeof eventQuarantinedV1>>,
   ): Promise<void> {
     const p = event.payload;
     if (p.locationId === null) return;
     const connectionId =
       p.subject.connectionId && UUID.test(p.subject.connectionId) ? p.subject.connectionId : null;
-    await this.events.insert(tx, [
+    await this.events.insert(manager, [
       {
         ...blank(p.locationId, event.id, new Date(p.quarantinedAt)),
         kind: 'message_skipped',
@@ -131,12 +131,12 @@ export class SyncEventsService {
   }
 
   async recordSendFailed(
-    tx: EntityManager,
+    { manager }: TransactionContext,
     event: EventEnvelope<PayloadOf<typeof sendFailedV1>>,
     subject: string | null,
   ): Promise<void> {
     const p = event.payload;
-    await this.events.insert(tx, [
+    await this.events.insert(manager, [
       {
         ...blank(p.locationId, event.id, new Date(p.failedAt)),
         kind: 'send_failed',
