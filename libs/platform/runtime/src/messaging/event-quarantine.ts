@@ -23,7 +23,7 @@ import { LOGGER, METRICS, SERVICE_HOST, UNIT_OF_WORK } from '../tokens';
 const MAX_MESSAGE_LENGTH = 2_000;
 
 export interface ConsumerBinding {
-  /** The group within the service (`@OnEvent({ group })`), as the inbox knows it. */
+  /** The group within the service (`@OnEvent(definition, { group })`), as the inbox knows it. */
   readonly group: string;
   /** `<service>.<group>`, the bus's consumer group id. */
   readonly groupId: string;

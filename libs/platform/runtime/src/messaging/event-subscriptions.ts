@@ -10,10 +10,10 @@ import { EventQuarantine } from './event-quarantine';
 import { bindConsumer, type BoundMethod } from './event-binding';
 
 /**
- * Finds every @OnEvent method once the application is initialised, binds it (its definitions, inbox and unit of
- * work: bindConsumer), subscribes it (isolated per event by the
- * quarantine: a last failure is recorded and the partition moves on), and starts the outbox relay and the retention
- * pruner; on shutdown stops consuming first, then lets the relay publish what is left.
+ * Finds every @OnEvent method once the application is initialised, binds it (its definitions, inbox and unit of work:
+ * bindConsumer), subscribes it (isolated per event by the quarantine: a last failure is recorded and the partition
+ * moves on), and starts the outbox relay and the retention pruner; on shutdown stops consuming first, then lets the
+ * relay publish what is left.
  */
 @Injectable()
 export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
