@@ -39,6 +39,27 @@ export class ObservedMessagePublisher {
     return [...new Set(providerMessageIds)].filter((id) => !known.has(storableText(id)));
   }
 
+  /**
+   * SYN-10 audit: emits `message.observed` again for messages observed before whose outcome never reached the ledger
+   * (the event or its decision was lost). sync-engine recognises a repeat and announces the stored outcome again.
+   */
+  republish(tx: TransactionContext, mailbox: ObservingMailbox, messages: readonly NormalizedMessage[]): void {
+    const observedAt = new Date().toISOString();
+    for (const m of messages) {
+      tx.emit(messageObservedV1, {
+        mailboxId: mailbox.id,
+        mailboxKey: mailbox.mailboxKey,
+        mailboxAddress: mailbox.emailAddress,
+        source: 'mailbox',
+        direction: m.direction,
+        inSent: m.inSent,
+        labels: m.labels,
+        message: m.message,
+        observedAt,
+      });
+    }
+  }
+
   /** Emits the messages not observed before, in the given order; returns how many were emitted. */
   async publish(
     tx: TransactionContext,
