@@ -163,6 +163,14 @@ export const mailGatewayConfigSchema = z
         message: 'must be more than GAP_RELIST_MAX_DAYS (a re-list must find the ids it already published)',
       });
     }
+    if (c.AUDIT_WINDOW_HOURS >= c.OBSERVED_MESSAGE_RETENTION_DAYS * 24) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUDIT_WINDOW_HOURS'],
+        message:
+          'must be less than OBSERVED_MESSAGE_RETENTION_DAYS in hours (the audit must find the outcomes it lists)',
+      });
+    }
     checkObjectStoreSettings(c, ctx);
   });
 

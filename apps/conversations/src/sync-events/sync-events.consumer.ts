@@ -3,6 +3,7 @@ import {
   EventEnvelope,
   Topics,
   eventCatalog,
+  mailboxAuditedV1,
   mailboxMessageQuarantinedV1,
   eventQuarantinedV1,
   mailboxSyncGapV1,
@@ -13,8 +14,8 @@ import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { SyncEventsService } from './sync-events.service';
 
 /**
- * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5), mailbox.message-quarantined and
- * event.quarantined (SYN-10) become sync events the CRM can list.
+ * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5), mailbox.message-quarantined,
+ * event.quarantined and an audit that found a gap (mailbox.audited, SYN-10) become sync events the CRM can list.
  */
 @Injectable()
 export class SyncEventsConsumer {
@@ -36,6 +37,14 @@ export class SyncEventsConsumer {
     if (eventCatalog.is(event, mailboxMessageQuarantinedV1)) {
       await this.uow.handleOnce('sync-gaps', event, (tx) =>
         this.syncEvents.recordMessageQuarantined(tx.manager, event),
+      );
+      return;
+    }
+    if (eventCatalog.is(event, mailboxAuditedV1)) {
+      // Only an audit that found messages without an outcome is worth an entry (SYN-10); a clean one is not news.
+      if (event.payload.missing === 0) return;
+      await this.uow.handleOnce('sync-gaps', event, (tx) =>
+        this.syncEvents.recordAuditHealed(tx.manager, event),
       );
       return;
     }

@@ -1,12 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEnvelope, Topics, eventCatalog, mailboxSyncHealthChangedV1 } from '@mailbridge/contracts';
+import {
+  EventEnvelope,
+  Topics,
+  eventCatalog,
+  mailboxAuditedV1,
+  mailboxSyncHealthChangedV1,
+} from '@mailbridge/contracts';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { OnEvent, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { ConnectionsRepository } from './connections.repository';
 
 const GROUP = 'sync-health';
 
-/** CON-2: keeps last-synced-at and last error per connection from mail-gateway's mailbox health reports. */
+/**
+ * CON-2: keeps last-synced-at and last error per connection from mail-gateway's mailbox health reports, and the
+ * latest completeness audit report (SYN-10: `lastAuditAt`, `completeness`, `.../email-connection/audit`).
+ */
 @Injectable()
 export class SyncHealthConsumer {
   constructor(
@@ -16,6 +25,16 @@ export class SyncHealthConsumer {
 
   @OnEvent({ topic: Topics.mailMailboxes, group: GROUP })
   async onMailboxEvent(event: EventEnvelope): Promise<void> {
+    if (eventCatalog.is(event, mailboxAuditedV1)) {
+      const { mailboxId, mailboxKey, connections, ...report } = event.payload;
+      await this.uow.handleOnce(GROUP, event, async (tx) => {
+        await this.connections.applyAudit(
+          tx.manager,
+          connections.map((c) => ({ connectionId: c.connectionId, locationId: c.locationId, report })),
+        );
+      });
+      return;
+    }
     if (!eventCatalog.is(event, mailboxSyncHealthChangedV1)) return;
     const p = event.payload;
     const observedAt = new Date(event.occurredAt);
