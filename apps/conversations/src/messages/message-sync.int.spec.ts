@@ -517,7 +517,7 @@ describe('conversations: recording synced messages, fed over Kafka (mock cluster
         reason: 'audit_healed',
         rule: 'SYN-10',
         connectionId: '7f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a74',
-        mailboxKey: 'google:lou@acme.example',
+        userId: 'usr_lou',
         rangeFrom: '2026-11-19T09:28:00.000Z',
         rangeTo: '2026-11-20T09:28:00.000Z',
       }),
