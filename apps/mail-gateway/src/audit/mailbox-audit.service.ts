@@ -25,6 +25,8 @@ const GRAPH_FOLDERS: GraphFolder[] = ['inbox', 'sentitems'];
 const MAX_LISTED = 5_000;
 const PAGE_SIZE = 500;
 const REDRIVE_CONCURRENCY = 4;
+/** An unchanged, complete audit is announced (`mailbox.audited`) at most this often: the CRM's lastAuditAt. */
+const ANNOUNCE_UNCHANGED_MS = 60 * 60_000;
 
 export type AuditStatus = 'complete' | 'healing' | 'incomplete';
 
@@ -162,21 +164,15 @@ export class MailboxAuditService {
       incompleteReason,
       providerCalls: listed.calls,
     };
-    await this.uow.run(async (tx) => {
-      await this.ledger.saveReport(tx.manager, mailbox.id, report);
-      tx.emit(mailboxAuditedV1, {
-        mailboxId: mailbox.id,
-        mailboxKey: mailbox.mailboxKey,
-        connections: await this.health.connectionsPayload(tx, mailbox.id),
-        window: report.window,
-        checkedAt: report.checkedAt,
-        providerMessages: report.providerMessages,
-        accounted,
-        missing: report.missing,
-        healed,
-        status,
-      });
-    });
+    // Idle mailboxes are the common case: one statement, and an announcement only when something changed (a gap
+    // found, a status change) or an hour passed — the outbox, relay and consumers cost more than the audit itself.
+    const saved = await this.ledger.saveReport(mailbox.id, report);
+    const announce =
+      status !== 'complete' ||
+      saved.previousStatus !== status ||
+      !saved.announcedAt ||
+      now.getTime() - saved.announcedAt.getTime() >= ANNOUNCE_UNCHANGED_MS;
+    if (announce) await this.announce(mailbox, report);
     const provider = mailbox.provider;
     this.metrics.audits.inc({ provider, status });
     this.metrics.auditMessages.inc({ provider, kind: 'checked' }, listed.ids.length);
@@ -197,6 +193,24 @@ export class MailboxAuditService {
       );
     }
     return report;
+  }
+
+  private async announce(mailbox: MailboxEntity, report: AuditReport): Promise<void> {
+    await this.uow.run(async (tx) => {
+      tx.emit(mailboxAuditedV1, {
+        mailboxId: mailbox.id,
+        mailboxKey: mailbox.mailboxKey,
+        connections: await this.health.connectionsPayload(tx, mailbox.id),
+        window: report.window,
+        checkedAt: report.checkedAt,
+        providerMessages: report.providerMessages,
+        accounted: report.accounted,
+        missing: report.missing,
+        healed: report.healed,
+        status: report.status,
+      });
+      await this.ledger.markAnnounced(tx.manager, mailbox.id, report.checkedAt);
+    });
   }
 
   /** Provider ids in [from, to), Inbox and Sent, ids only, within the mailbox's budget. */

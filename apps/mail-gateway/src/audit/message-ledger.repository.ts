@@ -136,12 +136,31 @@ export class MessageLedgerRepository {
     return rows.map((r) => r.id);
   }
 
-  async saveReport(db: EntityManager, mailboxId: string, report: { checkedAt: string }): Promise<void> {
-    await db.query(
-      `INSERT INTO mail_gateway.mailbox_audits (mailbox_id, checked_at, report) VALUES ($1, $2, $3)
-       ON CONFLICT (mailbox_id) DO UPDATE SET checked_at = EXCLUDED.checked_at, report = EXCLUDED.report`,
+  /**
+   * Stores the mailbox's latest report (one statement); answers the previous report's status and when the
+   * mailbox's report was last announced, so an unchanged idle audit need not be announced again.
+   */
+  async saveReport(
+    mailboxId: string,
+    report: { checkedAt: string; status: string },
+  ): Promise<{ previousStatus: string | null; announcedAt: Date | null }> {
+    const rows = await queryRows<{ previous_status: string | null; announced_at: Date | null }>(
+      this.dataSource,
+      `WITH prev AS (
+         SELECT report->>'status' AS status, announced_at FROM mail_gateway.mailbox_audits WHERE mailbox_id = $1)
+       INSERT INTO mail_gateway.mailbox_audits (mailbox_id, checked_at, report) VALUES ($1, $2, $3)
+       ON CONFLICT (mailbox_id) DO UPDATE SET checked_at = EXCLUDED.checked_at, report = EXCLUDED.report
+       RETURNING (SELECT status FROM prev) AS previous_status, (SELECT announced_at FROM prev) AS announced_at`,
       [mailboxId, report.checkedAt, JSON.stringify(report)],
     );
+    return { previousStatus: rows[0]?.previous_status ?? null, announcedAt: rows[0]?.announced_at ?? null };
+  }
+
+  async markAnnounced(db: EntityManager, mailboxId: string, at: string): Promise<void> {
+    await db.query(`UPDATE mail_gateway.mailbox_audits SET announced_at = $2 WHERE mailbox_id = $1`, [
+      mailboxId,
+      at,
+    ]);
   }
 
   async latest(mailboxId: string): Promise<StoredAudit | undefined> {

@@ -27,7 +27,8 @@ export class CompletenessAudit1732500300000 implements MigrationInterface {
         mailbox_id uuid PRIMARY KEY REFERENCES mail_gateway.mailboxes (id) ON DELETE CASCADE,
         started_at timestamptz NOT NULL DEFAULT now(),
         checked_at timestamptz,
-        report jsonb
+        report jsonb,
+        announced_at timestamptz
       )`);
   }
 
