@@ -71,8 +71,16 @@ async function main(): Promise<void> {
     const service = h.gateway.app.get(MailboxAuditService);
     const mailboxes = h.gateway.app.get(MailboxesRepository);
     const byAddress = new Map<string, MailboxEntity>();
-    for (const a of addresses) byAddress.set(a, (await mailboxes.findByKey(`google:${a}`))!);
-    const auditOnce = (address: string) => service.run(byAddress.get(address)!);
+    for (const a of addresses) {
+      const mailbox = await mailboxes.findByKey(`google:${a}`);
+      if (!mailbox) throw new Error(`no mailbox for ${a}`);
+      byAddress.set(a, mailbox);
+    }
+    const auditOnce = (address: string) => {
+      const mailbox = byAddress.get(address);
+      if (!mailbox) throw new Error(`no mailbox for ${address}`);
+      return service.run(mailbox);
+    };
     await auditOnce(addresses[0]); // warm-up
 
     let statements = 0;

@@ -26,11 +26,20 @@ export class SyncHealthConsumer {
   @OnEvent({ topic: Topics.mailMailboxes, group: GROUP })
   async onMailboxEvent(event: EventEnvelope): Promise<void> {
     if (eventCatalog.is(event, mailboxAuditedV1)) {
-      const { mailboxId, mailboxKey, connections, ...report } = event.payload;
+      const p = event.payload;
+      const report = {
+        window: p.window,
+        checkedAt: p.checkedAt,
+        providerMessages: p.providerMessages,
+        accounted: p.accounted,
+        missing: p.missing,
+        healed: p.healed,
+        status: p.status,
+      };
       await this.uow.handleOnce(GROUP, event, async (tx) => {
         await this.connections.applyAudit(
           tx.manager,
-          connections.map((c) => ({ connectionId: c.connectionId, locationId: c.locationId, report })),
+          p.connections.map((c) => ({ connectionId: c.connectionId, locationId: c.locationId, report })),
         );
       });
       return;
