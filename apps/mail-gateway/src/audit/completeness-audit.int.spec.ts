@@ -150,6 +150,7 @@ describe('mail-gateway: completeness audit (SYN-10, sandbox Gmail, Kafka, Postgr
     await pastGrace();
     expect(observedOf(dropped1.message.id)).toHaveLength(0);
 
+    for (const id of [dropped1.message.id, dropped2.message.id, lost.message.id]) slow.add(id);
     const first = await audit(key);
     expect(first).toMatchObject({ providerMessages: 4, missing: 3, status: 'healing' });
     expect(first.accounted.synced).toBe(1);
@@ -157,6 +158,12 @@ describe('mail-gateway: completeness audit (SYN-10, sandbox Gmail, Kafka, Postgr
       [dropped1.message.id, dropped2.message.id, lost.message.id].sort(),
     );
 
+    // Asked again before their outcomes arrive (the decisions are held): healing, not complete; nothing re-driven twice.
+    await h.log.waitFor(messageObservedV1, (p) => p.message.providerMessageId === dropped2.message.id);
+    await h.log.waitFor(messageObservedV1, (p) => p.message.providerMessageId === lost.message.id, 2);
+    const early = await audit(key);
+    expect(early).toMatchObject({ missing: 0, inFlight: 3, status: 'healing' });
+    slow.clear();
     for (const id of [dropped1.message.id, dropped2.message.id, lost.message.id]) await waitDecided(id);
     const after = await audit(key);
     expect(after).toMatchObject({

@@ -117,6 +117,8 @@ export class MailboxAuditService {
     const undecided: string[] = [];
     let healed = 0;
     let inFlight = 0;
+    // Re-driven by an earlier audit, observed again just now, outcome still pending: the heal is not done yet.
+    let healPending = 0;
     for (const id of listed.ids) {
       const e: LedgerEntry | undefined = entries.get(id);
       if (e?.outcome) {
@@ -129,6 +131,7 @@ export class MailboxAuditService {
         notObserved.push(id);
       } else if (e.observedAt.getTime() > now.getTime() - graceMs) {
         inFlight++;
+        if (e.redriven) healPending++;
       } else {
         undecided.push(id);
       }
@@ -147,7 +150,7 @@ export class MailboxAuditService {
     }
     const status: AuditStatus = incompleteReason
       ? 'incomplete'
-      : missingIds.length > 0
+      : missingIds.length > 0 || healPending > 0
         ? 'healing'
         : 'complete';
     const report: AuditReport = {
@@ -303,7 +306,7 @@ export class MailboxAuditService {
       }
     }
     if (messages.length > 0) {
-      await this.uow.run(async (tx) => this.publisher.republish(tx, mailbox, messages));
+      await this.uow.run((tx) => this.publisher.republish(tx, mailbox, messages));
     }
   }
 
