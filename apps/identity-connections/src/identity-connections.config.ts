@@ -19,6 +19,8 @@ export const identityConnectionsConfigSchema = z
   .object({
     /** This service's own base URL: the OAuth redirect URI is `${PUBLIC_URL}/v1/oauth/{provider}/callback`. */
     PUBLIC_URL: httpUrl().default('http://localhost:3001'),
+    /** mail-gateway, for an on-demand completeness audit (`POST /internal/mailboxes/{mailboxKey}/audit`, SYN-10). */
+    MAIL_GATEWAY_URL: httpUrl().default('http://localhost:3002'),
     /** Where a finished OAuth flow may send the browser: comma-separated origins or URL prefixes. */
     OAUTH_RETURN_URL_ALLOWLIST: env.list().default(['http://localhost', 'http://127.0.0.1']),
     /** HMAC key of the OAuth `state`; derived from the primary token key when unset. */

@@ -1,7 +1,7 @@
 import { loadMailGatewayConfig, retentionRulesOf } from './mail-gateway.config';
 
 describe('mail-gateway configuration', () => {
-  it('remembers observed ids for 30 days by default, as an hourly-pruned retention rule', () => {
+  it('remembers observed ids and the ledger of outcomes (SYN-10) for 30 days by default, as hourly-pruned retention rules', () => {
     const config = loadMailGatewayConfig({});
     expect(retentionRulesOf(config)).toEqual([
       expect.objectContaining({
@@ -9,7 +9,19 @@ describe('mail-gateway configuration', () => {
         writtenAtColumn: 'observed_at',
         retentionHours: 720,
       }),
+      expect.objectContaining({
+        table: 'message_ledger',
+        writtenAtColumn: 'recorded_at',
+        retentionHours: 720,
+      }),
     ]);
+  });
+
+  it('SYN-10: refuses an audit window the ledger retention could outrun (the audit would re-drive forgotten mail)', () => {
+    expect(() =>
+      loadMailGatewayConfig({ OBSERVED_MESSAGE_RETENTION_DAYS: '8', AUDIT_WINDOW_HOURS: '192' }),
+    ).toThrow(/AUDIT_WINDOW_HOURS/);
+    expect(loadMailGatewayConfig({}).AUDIT_WINDOW_HOURS).toBe(24);
   });
 
   it('refuses an observed-id retention that a gap re-list could outrun (it would publish old mail again)', () => {

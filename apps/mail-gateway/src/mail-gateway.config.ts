@@ -149,6 +149,12 @@ export const mailGatewayConfigSchema = z
     SMART_BCC_ALLOWED_SENDERS: env.list().optional(),
     /** How long a smart-BCC address lookup (found or not found) is reused. */
     SMART_BCC_LOOKUP_CACHE_SECONDS: int(60, 0),
+    /** SYN-10 completeness audit: how often each mailbox is compared with the provider (0: only on demand). */
+    AUDIT_INTERVAL_MINUTES: int(15, 0),
+    /** How far back an audit lists the provider's messages (never before the mailbox's start point). */
+    AUDIT_WINDOW_HOURS: int(24, 1),
+    /** Messages younger than this (or observed less than this ago) are in flight, not missing. */
+    AUDIT_GRACE_MINUTES: z.coerce.number().min(0).default(2),
   })
   .superRefine((c, ctx) => {
     if (c.OBSERVED_MESSAGE_RETENTION_DAYS <= c.GAP_RELIST_MAX_DAYS) {
@@ -156,6 +162,14 @@ export const mailGatewayConfigSchema = z
         code: 'custom',
         path: ['OBSERVED_MESSAGE_RETENTION_DAYS'],
         message: 'must be more than GAP_RELIST_MAX_DAYS (a re-list must find the ids it already published)',
+      });
+    }
+    if (c.AUDIT_WINDOW_HOURS >= c.OBSERVED_MESSAGE_RETENTION_DAYS * 24) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUDIT_WINDOW_HOURS'],
+        message:
+          'must be less than OBSERVED_MESSAGE_RETENTION_DAYS in hours (the audit must find the outcomes it lists)',
       });
     }
     checkObjectStoreSettings(c, ctx);
@@ -177,6 +191,13 @@ export function retentionRulesOf(c: MailGatewayConfig): RetentionRule[] {
       table: 'observed_messages',
       keyColumns: ['mailbox_id', 'provider_message_id'],
       writtenAtColumn: 'observed_at',
+      retentionHours: c.OBSERVED_MESSAGE_RETENTION_DAYS * 24,
+    },
+    {
+      // The ledger of outcomes (SYN-10) lives as long as the observed ids it accounts for.
+      table: 'message_ledger',
+      keyColumns: ['mailbox_id', 'provider_message_id'],
+      writtenAtColumn: 'recorded_at',
       retentionHours: c.OBSERVED_MESSAGE_RETENTION_DAYS * 24,
     },
   ];

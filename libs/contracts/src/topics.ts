@@ -18,6 +18,8 @@ export const Topics = {
   mailDelivery: 'mail.delivery.v1',
   /** Messages synced into (or skipped from) conversations, keyed by conversation id. */
   syncMessages: 'sync.messages.v1',
+  /** sync-engine's outcome for every observed message (SYN-10 ledger; ids and codes only), keyed by mailbox key. */
+  syncDecisions: 'sync.decisions.v1',
   /** Contacts sync-engine asks conversations to create (Auto-BCC, BCC-1), keyed by location + address. */
   syncContactRequests: 'sync.contact-requests.v1',
   /** Contacts as the CRM keeps them, keyed by location + contact id. */

@@ -7,6 +7,7 @@ import {
   connectionConnectedV1,
   conversationIdFor,
   eventCatalog,
+  mailboxAuditedV1,
   mailboxMessageQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
@@ -479,5 +480,48 @@ describe('conversations: recording synced messages, fed over Kafka (mock cluster
         }),
       ]);
     }
+  });
+
+  it('SYN-10: an audit that found and healed a gap becomes a sync_gap entry (counts, window); a clean audit none', async () => {
+    const audited = (missing: number, status: 'complete' | 'healing') =>
+      eventCatalog.create(mailboxAuditedV1, {
+        mailboxId: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6f',
+        mailboxKey: 'google:lou@acme.example',
+        connections: [
+          {
+            connectionId: '7f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a74',
+            locationId: 'loc_audit',
+            userId: 'usr_lou',
+          },
+        ],
+        window: { from: '2026-11-19T09:28:00.000Z', to: '2026-11-20T09:28:00.000Z' },
+        checkedAt: '2026-11-20T09:30:00.000Z',
+        providerMessages: 42,
+        accounted: { synced: 12, notSynced: 28 - missing, skipped: 0, quarantined: 0 },
+        missing,
+        healed: 0,
+        status,
+      });
+    const healing = audited(2, 'healing');
+    const clean = audited(0, 'complete');
+    // Same mailbox, same partition: once the healing one is handled, the clean one (published first) was too.
+    await publish(clean, healing);
+    await handled('sync-gaps', healing);
+    const list = await http()
+      .get('/v1/locations/loc_audit/sync-events')
+      .set('Authorization', `Bearer ${svc.token('loc_audit', 'usr_lou')}`)
+      .expect(200);
+    expect(list.body.items).toEqual([
+      expect.objectContaining({
+        kind: 'sync_gap',
+        reason: 'audit_healed',
+        rule: 'SYN-10',
+        connectionId: '7f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a74',
+        userId: 'usr_lou',
+        rangeFrom: '2026-11-19T09:28:00.000Z',
+        rangeTo: '2026-11-20T09:28:00.000Z',
+      }),
+    ]);
+    expect(list.body.items[0].detail).toContain('found 2 of 42 message(s)');
   });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   eventCatalog,
+  mailboxAuditedV1,
   mailboxMessageQuarantinedV1,
   eventQuarantinedV1,
   mailboxSyncGapV1,
@@ -10,11 +11,11 @@ import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { SyncEventsService } from './sync-events.service';
 
-const MAILBOX_EVENTS = [mailboxMessageQuarantinedV1, mailboxSyncGapV1] as const;
+const MAILBOX_EVENTS = [mailboxMessageQuarantinedV1, mailboxAuditedV1, mailboxSyncGapV1] as const;
 
 /**
- * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5), mailbox.message-quarantined and
- * event.quarantined (SYN-10) become sync events the CRM can list.
+ * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5), mailbox.message-quarantined,
+ * event.quarantined and an audit that found a gap (mailbox.audited, SYN-10) become sync events the CRM can list.
  */
 @Injectable()
 export class SyncEventsConsumer {
@@ -27,9 +28,14 @@ export class SyncEventsConsumer {
 
   @OnEvent(MAILBOX_EVENTS, { group: 'sync-gaps' })
   async onMailboxEvent(event: EventOf<typeof MAILBOX_EVENTS>, tx: TransactionContext): Promise<void> {
-    if (eventCatalog.is(event, mailboxMessageQuarantinedV1))
+    if (eventCatalog.is(event, mailboxMessageQuarantinedV1)) {
       await this.syncEvents.recordMessageQuarantined(tx, event);
-    else await this.syncEvents.recordGap(tx, event);
+    } else if (eventCatalog.is(event, mailboxAuditedV1)) {
+      // Only an audit that found messages without an outcome is worth an entry (SYN-10); a clean one is not news.
+      if (event.payload.missing > 0) await this.syncEvents.recordAuditHealed(tx, event);
+    } else {
+      await this.syncEvents.recordGap(tx, event);
+    }
   }
 
   /** Any service's quarantined event that names a location. If this fails for good it is quarantined, never re-announced. */

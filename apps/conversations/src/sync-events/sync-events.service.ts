@@ -4,6 +4,7 @@ import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type {
   EventEnvelope,
   PayloadOf,
+  mailboxAuditedV1,
   mailboxMessageQuarantinedV1,
   eventQuarantinedV1,
   mailboxSyncGapV1,
@@ -97,6 +98,32 @@ export class SyncEventsService {
         connectionId: c.connectionId,
         mailboxKey: p.mailboxKey,
         providerMessageId: p.providerMessageId,
+      })),
+    );
+  }
+
+  /**
+   * SYN-10: the completeness audit found messages without an outcome and re-drove them through the pipeline; one
+   * `sync_gap` entry (reason `audit_healed`, the window as its range) per connection of the mailbox.
+   */
+  async recordAuditHealed(
+    { manager }: TransactionContext,
+    event: EventEnvelope<PayloadOf<typeof mailboxAuditedV1>>,
+  ): Promise<void> {
+    const p = event.payload;
+    await this.events.insert(
+      manager,
+      p.connections.map((c) => ({
+        ...blank(c.locationId, event.id, new Date(p.checkedAt)),
+        kind: 'sync_gap',
+        reason: 'audit_healed',
+        rule: 'SYN-10',
+        detail: `The completeness audit found ${p.missing} of ${p.providerMessages} message(s) between ${p.window.from} and ${p.window.to} without an outcome and processed them again (audit status: ${p.status})`,
+        userId: c.userId,
+        connectionId: c.connectionId,
+        mailboxKey: p.mailboxKey,
+        rangeFrom: new Date(p.window.from),
+        rangeTo: new Date(p.window.to),
       })),
     );
   }

@@ -107,6 +107,8 @@ export class ConnectionLifecycleService {
           lastSyncedAt: null,
           lastError: null,
           healthAt: null,
+          lastAuditAt: null,
+          auditReport: null,
         } satisfies ConnectionEntity);
         if (current) {
           Object.assign(current, {

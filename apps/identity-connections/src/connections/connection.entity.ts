@@ -77,4 +77,27 @@ export class ConnectionEntity {
   /** When the health above was observed (older reports are ignored). */
   @Column({ name: 'health_at', type: 'timestamptz', nullable: true })
   healthAt!: Date | null;
+
+  /** SYN-10: the latest completeness audit of the mailbox (`mailbox.audited`); older reports are ignored. */
+  @Column({ name: 'last_audit_at', type: 'timestamptz', nullable: true })
+  lastAuditAt!: Date | null;
+
+  @Column({ name: 'audit_report', type: 'jsonb', nullable: true })
+  auditReport!: AuditReportInfo | null;
+}
+
+/** The CRM's view of an audit report (issue 15). */
+export interface AuditReportInfo {
+  readonly window: { readonly from: string; readonly to: string };
+  readonly checkedAt: string;
+  readonly providerMessages: number;
+  readonly accounted: {
+    readonly synced: number;
+    readonly notSynced: number;
+    readonly skipped: number;
+    readonly quarantined: number;
+  };
+  readonly missing: number;
+  readonly healed: number;
+  readonly status: 'complete' | 'healing' | 'incomplete';
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -6,6 +6,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -13,7 +14,15 @@ import { AppError, CrmAuthGuard } from '@mailbridge/platform-runtime';
 import { ErrorDto } from '../common/error.dto';
 import { ConnectionLifecycleService } from './connection-lifecycle.service';
 import { ConnectionQueriesService } from './connection-queries.service';
-import { ConnectionStatusDto, DisconnectDto, UpdateConnectionDto, toStatusDto } from './dto/connection.dto';
+import { ConnectionAuditService } from './connection-audit.service';
+import {
+  AuditReportDto,
+  ConnectionStatusDto,
+  DisconnectDto,
+  UpdateConnectionDto,
+  toAuditReportDto,
+  toStatusDto,
+} from './dto/connection.dto';
 
 @ApiTags('email-connection')
 @ApiBearerAuth('crm')
@@ -25,7 +34,53 @@ export class ConnectionsController {
   constructor(
     private readonly queries: ConnectionQueriesService,
     private readonly lifecycle: ConnectionLifecycleService,
+    private readonly audits: ConnectionAuditService,
   ) {}
+
+  @Get('audit')
+  @ApiOperation({
+    summary: "The latest completeness audit of the connection's mailbox (SYN-10)",
+    description:
+      "Every provider message of the mailbox in the window (after the connection's start point) compared with " +
+      'the outcome Mailbridge recorded for it; messages without one are re-driven through the pipeline.',
+  })
+  @ApiOkResponse({ type: AuditReportDto })
+  @ApiNotFoundResponse({
+    type: ErrorDto,
+    description: 'No connection, or no audit ran yet (audit_not_found)',
+  })
+  async audit(
+    @Param('locationId') locationId: string,
+    @Param('userId') userId: string,
+  ): Promise<AuditReportDto> {
+    const connection = await this.queries.status(locationId, userId);
+    if (!connection.auditReport) {
+      throw new AppError('not_found', 'audit_not_found', 'No audit of this mailbox ran yet');
+    }
+    return toAuditReportDto(connection.auditReport);
+  }
+
+  @Post('audit')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Audit the connection's mailbox now and answer the report (SYN-10)",
+    description:
+      'status healing: messages without an outcome were found and re-driven; a later audit (scheduled, or another ' +
+      'POST) counts them as healed once their outcomes are recorded.',
+  })
+  @ApiOkResponse({ type: AuditReportDto })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'No live connection' })
+  @ApiServiceUnavailableResponse({ type: ErrorDto, description: 'mail-gateway could not run the audit now' })
+  async auditNow(
+    @Param('locationId') locationId: string,
+    @Param('userId') userId: string,
+  ): Promise<AuditReportDto> {
+    const connection = await this.queries.status(locationId, userId);
+    if (connection.status !== 'active') {
+      throw new AppError('not_found', 'connection_not_active', 'Only an active connection can be audited');
+    }
+    return toAuditReportDto(await this.audits.runNow(connection.mailboxKey));
+  }
 
   @Get()
   @ApiOperation({ summary: 'Connection status (CON-2)' })

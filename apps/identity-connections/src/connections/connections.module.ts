@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { OAuthClientsModule } from '../oauth/oauth-clients.module';
 import { VaultModule } from '../vault/vault.module';
 import { AccessTokenService } from './access-token.service';
+import { ConnectionAuditService } from './connection-audit.service';
 import { ConnectionEntity } from './connection.entity';
 import { ConnectionLifecycleService } from './connection-lifecycle.service';
 import { ConnectionQueriesService } from './connection-queries.service';
@@ -22,6 +23,7 @@ import { TokenRevocationsService } from './token-revocations.service';
     TokenRevocationsService,
     AccessTokenService,
     SyncHealthConsumer,
+    ConnectionAuditService,
   ],
   exports: [ConnectionsRepository, ConnectionLifecycleService],
 })

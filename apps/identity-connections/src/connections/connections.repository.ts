@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 import { ConnectionEntity, LIVE_STATUSES, SyncErrorInfo } from './connection.entity';
+import type { AuditReportInfo } from './connection.entity';
 import { queryRows } from './sql';
 
 export interface HealthUpdate {
@@ -107,6 +108,30 @@ export class ConnectionsRepository {
   }
 
   /** One statement for a whole mailbox's connections; a report older than what is stored changes nothing. */
+  /** SYN-10: the latest audit report of each connection's mailbox; an older report never replaces a newer one. */
+  async applyAudit(
+    tx: EntityManager,
+    updates: ReadonlyArray<{ connectionId: string; locationId: string; report: AuditReportInfo }>,
+  ): Promise<number> {
+    if (updates.length === 0) return 0;
+    const rows = await queryRows<{ connection_id: string }>(
+      tx,
+      `UPDATE ${T} AS c SET last_audit_at = u.checked_at, audit_report = u.report
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::jsonb[])
+              AS u(connection_id, location_id, checked_at, report)
+        WHERE c.connection_id = u.connection_id AND c.location_id = u.location_id
+          AND (c.last_audit_at IS NULL OR c.last_audit_at <= u.checked_at)
+        RETURNING c.connection_id`,
+      [
+        updates.map((u) => u.connectionId),
+        updates.map((u) => u.locationId),
+        updates.map((u) => u.report.checkedAt),
+        updates.map((u) => JSON.stringify(u.report)),
+      ],
+    );
+    return rows.length;
+  }
+
   async applyHealth(tx: EntityManager, updates: readonly HealthUpdate[]): Promise<number> {
     if (updates.length === 0) return 0;
     const rows = await queryRows<{ connection_id: string }>(

@@ -1,4 +1,5 @@
 import { Connections1732500000000 } from './1732500000000-connections';
+import { ConnectionAudit1732500100000 } from './1732500100000-connection-audit';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
-export const migrations = [Connections1732500000000];
+export const migrations = [Connections1732500000000, ConnectionAudit1732500100000];

@@ -152,6 +152,8 @@ describe('identity-connections: connect flow against the sandbox providers', () 
       lastSyncedAt: null,
       lastError: null,
       syncScope: 'contact_mail',
+      lastAuditAt: null,
+      completeness: null,
     });
     const { connectionId } = res.body as { connectionId: string };
 

@@ -17,6 +17,9 @@ export class GatewayMetrics {
   readonly syncGaps: Counter;
   readonly messageFailures: Counter;
   readonly sends: Counter;
+  readonly audits: Counter;
+  readonly auditMessages: Counter;
+  readonly auditSeconds: Histogram;
   readonly mailboxStage: Gauge;
   readonly cursorAgeSeconds: Gauge;
   readonly lastNotificationAgeSeconds: Gauge;
@@ -73,6 +76,19 @@ export class GatewayMetrics {
     this.sends = metrics.counter('mail_gateway_sends_total', 'Send commands by route and outcome', [
       'route',
       'outcome',
+    ]);
+    this.audits = metrics.counter(
+      'mail_gateway_audits_total',
+      'Completeness audits of mailboxes (SYN-10), by resulting status',
+      ['provider', 'status'],
+    );
+    this.auditMessages = metrics.counter(
+      'mail_gateway_audit_messages_total',
+      'Provider messages in audits, by what the audit found: checked, missing, healed (re-driven), quarantined',
+      ['provider', 'kind'],
+    );
+    this.auditSeconds = metrics.histogram('mail_gateway_audit_seconds', 'Duration of one mailbox audit', [
+      'provider',
     ]);
     this.mailboxStage = metrics.gauge('mail_gateway_mailbox_stage', '1 for the stage each mailbox is in', [
       'mailbox_id',

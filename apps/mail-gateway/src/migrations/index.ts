@@ -1,10 +1,12 @@
 import { MailboxesAndSends1732500000000 } from './1732500000000-mailboxes-and-sends';
 import { ObservedMessagesRetention1732500100000 } from './1732500100000-observed-messages-retention';
 import { MessageQuarantine1732500200000 } from './1732500200000-message-quarantine';
+import { CompletenessAudit1732500300000 } from './1732500300000-completeness-audit';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
   MailboxesAndSends1732500000000,
   ObservedMessagesRetention1732500100000,
   MessageQuarantine1732500200000,
+  CompletenessAudit1732500300000,
 ];

@@ -1,5 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditScheduler } from '../audit/audit-scheduler.service';
+import { DecisionsConsumer } from '../audit/decisions.consumer';
+import { InternalAuditController } from '../audit/internal-audit.controller';
+import { MailboxAuditService } from '../audit/mailbox-audit.service';
+import { MessageLedgerRepository } from '../audit/message-ledger.repository';
 import { ApplyConnectionChangeUseCase } from '../mailboxes/apply-connection-change.use-case';
 import { ConnectionsConsumer } from '../mailboxes/connections.consumer';
 import { GraphFolderEntity } from '../mailboxes/graph-folder.entity';
@@ -21,10 +26,13 @@ import { RetryQuarantinedMessageUseCase } from './retry-quarantined-message.use-
 import { SyncHealthService } from './sync-health.service';
 import { SyncScheduler } from './sync-scheduler.service';
 
-/** Mailboxes (from connection events), their watches, pulls, normalisation, observed events and health. */
+/**
+ * Mailboxes (from connection events), their watches, pulls, normalisation, observed events and health; the ledger of
+ * outcomes and the completeness audit (SYN-10).
+ */
 @Module({
   imports: [TypeOrmModule.forFeature([MailboxEntity, MailboxConnectionEntity, GraphFolderEntity])],
-  controllers: [InternalQuarantineController],
+  controllers: [InternalQuarantineController, InternalAuditController],
   providers: [
     MailboxesRepository,
     ApplyConnectionChangeUseCase,
@@ -42,6 +50,10 @@ import { SyncScheduler } from './sync-scheduler.service';
     MailboxProcessor,
     SyncScheduler,
     RetryQuarantinedMessageUseCase,
+    MessageLedgerRepository,
+    DecisionsConsumer,
+    MailboxAuditService,
+    AuditScheduler,
   ],
   exports: [MailboxesRepository, MessageNormalizer, ObservedMessagePublisher],
 })

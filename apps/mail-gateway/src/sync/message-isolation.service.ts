@@ -7,6 +7,7 @@ import { GatewayMetrics } from '../common/gateway.metrics';
 import { mapLimit } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
+import { MessageLedgerRepository } from '../audit/message-ledger.repository';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageFailuresRepository } from './message-failures.repository';
 import { MessagesPendingError } from './messages-pending.error';
@@ -58,6 +59,7 @@ export class MessageIsolation {
     private readonly publisher: ObservedMessagePublisher,
     private readonly health: SyncHealthService,
     private readonly metrics: GatewayMetrics,
+    private readonly ledger: MessageLedgerRepository,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -159,6 +161,8 @@ export class MessageIsolation {
       });
       if (failure.attempts < this.config.MESSAGE_MAX_ATTEMPTS) return false;
       const at = await this.failures.markQuarantined(tx.manager, failure.id);
+      // Its terminal outcome in the ledger (SYN-10) until a retry records it after all.
+      await this.ledger.recordOwn(tx.manager, mailbox.id, item.id, 'quarantined', 'SYN-10', errorClass);
       if (!failure.quarantinedAt) {
         tx.emit(mailboxMessageQuarantinedV1, {
           mailboxId: mailbox.id,

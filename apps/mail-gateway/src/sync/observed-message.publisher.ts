@@ -39,6 +39,37 @@ export class ObservedMessagePublisher {
     return [...new Set(providerMessageIds)].filter((id) => !known.has(storableText(id)));
   }
 
+  /**
+   * SYN-10 audit: emits `message.observed` again for messages observed before whose outcome never reached the ledger
+   * (the event or its decision was lost). sync-engine recognises a repeat and announces the stored outcome again.
+   */
+  async republish(
+    tx: TransactionContext,
+    mailbox: ObservingMailbox,
+    messages: readonly NormalizedMessage[],
+  ): Promise<void> {
+    const observedAt = new Date().toISOString();
+    // Observed again now: the audit's grace period starts over, so the next audit waits for this decision.
+    await tx.manager.query(
+      `UPDATE mail_gateway.observed_messages SET observed_at = now()
+        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[])`,
+      [mailbox.id, messages.map((m) => m.message.providerMessageId)],
+    );
+    for (const m of messages) {
+      tx.emit(messageObservedV1, {
+        mailboxId: mailbox.id,
+        mailboxKey: mailbox.mailboxKey,
+        mailboxAddress: mailbox.emailAddress,
+        source: 'mailbox',
+        direction: m.direction,
+        inSent: m.inSent,
+        labels: m.labels,
+        message: m.message,
+        observedAt,
+      });
+    }
+  }
+
   /** Emits the messages not observed before, in the given order; returns how many were emitted. */
   async publish(
     tx: TransactionContext,

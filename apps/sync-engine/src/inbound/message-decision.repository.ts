@@ -3,6 +3,18 @@ import type { EntityManager } from 'typeorm';
 import type { ObservedDecision, ObservedMessage } from '../decisions/decision.types';
 import { returningRows } from '../persistence/returning';
 
+/** What a repeat needs of a stored decision to announce it again. */
+export interface StoredDecision {
+  readonly outcome: string;
+  readonly rules: readonly string[];
+  readonly deliveries: ReadonlyArray<{ readonly rule?: string }>;
+  readonly skips: ReadonlyArray<{
+    readonly reason?: string;
+    readonly rule?: string;
+    readonly publish?: boolean;
+  }>;
+}
+
 export interface ParkedMessage {
   readonly eventId: string;
   readonly observed: ObservedMessage;
@@ -57,13 +69,28 @@ export class MessageDecisionRepository {
     );
   }
 
-  /** SYN-5: the same message observed again (push + poll, a re-emitted event): counted, nothing else. */
-  async countRepeat(tx: EntityManager, mailboxKey: string, providerMessageId: string): Promise<void> {
-    await tx.query(
+  /**
+   * SYN-5: the same message observed again (push + poll, a re-emitted event): counted, nothing else. Returns the
+   * stored decision's outcome, so the ledger (SYN-10) can be told it again.
+   */
+  async countRepeat(
+    tx: EntityManager,
+    mailboxKey: string,
+    providerMessageId: string,
+  ): Promise<StoredDecision | undefined> {
+    const rows = await returningRows<{
+      outcome: string;
+      rules: string[];
+      deliveries: Array<{ rule?: string }>;
+      skips: Array<{ reason?: string; rule?: string; publish?: boolean }>;
+    }>(
+      tx,
       `UPDATE sync_engine.message_decision SET repeats = repeats + 1
-       WHERE mailbox_key = $1 AND provider_message_id = $2`,
+       WHERE mailbox_key = $1 AND provider_message_id = $2
+       RETURNING outcome, rules, deliveries, skips`,
       [mailboxKey, providerMessageId],
     );
+    return rows[0];
   }
 
   /** `parkedAt`: when it was first parked, for a message parked again after a second look (retention counts from it). */

@@ -1,5 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { contactCreateRequestedV1, messageSkippedV1, messageSyncedV1 } from '@mailbridge/contracts';
+import {
+  contactCreateRequestedV1,
+  messageDecidedV1,
+  messageSkippedV1,
+  messageSyncedV1,
+} from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
 import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
@@ -14,6 +19,7 @@ import type {
 import { parkKeys } from '../decisions/thread-keys';
 import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
 import { ThreadBindingRepository } from '../threads/thread-binding.repository';
+import { ledgerOutcomeOf } from './ledger-outcome';
 import { MessageDecisionRepository } from './message-decision.repository';
 import { SyncContextRepository } from './sync-context.repository';
 
@@ -94,7 +100,13 @@ export class ObserveMessageUseCase {
       .map((c) => c.locationId);
     let ctx = await this.withCurrent(await this.context.load(tx.manager, observed, alsoLocations), current);
     if (ctx.alreadyDecided) {
-      await this.decisions.countRepeat(tx.manager, observed.mailboxKey, observed.message.providerMessageId);
+      const stored = await this.decisions.countRepeat(
+        tx.manager,
+        observed.mailboxKey,
+        observed.message.providerMessageId,
+      );
+      // Told again: a repeat is how the completeness audit re-drives a message whose outcome the ledger lacks.
+      if (stored) this.emitDecided(tx, observed, stored);
       this.metrics
         .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
         .inc({ outcome: 'repeat' });
@@ -188,6 +200,22 @@ export class ObserveMessageUseCase {
     }
   }
 
+  /** SYN-10: the outcome, ids and codes only, for mail-gateway's ledger of outcomes. */
+  private emitDecided(
+    tx: TransactionContext,
+    observed: ObservedMessage,
+    decision: Parameters<typeof ledgerOutcomeOf>[0],
+  ): void {
+    // The smart-BCC receiver's messages are not of a watched mailbox: the audit never lists them.
+    if (observed.source !== 'mailbox') return;
+    tx.emit(messageDecidedV1, {
+      mailboxKey: observed.mailboxKey,
+      providerMessageId: observed.message.providerMessageId,
+      ...ledgerOutcomeOf(decision),
+      decidedAt: new Date().toISOString(),
+    });
+  }
+
   private async apply(
     tx: TransactionContext,
     eventId: string,
@@ -199,6 +227,7 @@ export class ObserveMessageUseCase {
     const db = tx.manager;
     const changed = await this.bindings.save(db, decision.newBindings, decision.keyAdditions);
     await this.decisions.record(db, eventId, observed, decision);
+    this.emitDecided(tx, observed, { ...decision, outcome: decision.park ? 'parked' : decision.outcome });
     if (decision.park) {
       // A second look when its thread or a message it replies to becomes bound; an earlier private message of a thread
       // bound later (a vendor's mail the user then forwards to a contact) still stays private then (predates check).

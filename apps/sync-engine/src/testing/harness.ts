@@ -14,6 +14,7 @@ export const OUTPUT_TOPICS = [
   Topics.mailSend,
   Topics.mailDelivery,
   Topics.syncContactRequests,
+  Topics.syncDecisions,
 ];
 
 export interface Harness {

@@ -137,6 +137,34 @@ export const mailboxMessageQuarantinedV1 = defineEvent({
   key: (p) => p.mailboxId,
 });
 
+export const mailboxAuditedV1 = defineEvent({
+  type: 'mailbox.audited',
+  version: 1,
+  topic: Topics.mailMailboxes,
+  description:
+    "The completeness audit of a mailbox (SYN-10): the provider's messages in the window compared with the ledger of outcomes; ids without an outcome re-driven through the pipeline (`healed`). conversations records an audit that found a gap as a sync event; identity-connections keeps the latest report for the CRM.",
+  payload: z.object({
+    mailboxId: z.uuid(),
+    mailboxKey: z.string().min(3).max(400),
+    connections: mailboxConnections,
+    window: z.object({ from: isoDateTime, to: isoDateTime }),
+    checkedAt: isoDateTime,
+    providerMessages: z.number().int().nonnegative(),
+    accounted: z.object({
+      synced: z.number().int().nonnegative(),
+      notSynced: z.number().int().nonnegative(),
+      skipped: z.number().int().nonnegative(),
+      quarantined: z.number().int().nonnegative(),
+    }),
+    /** Ids without an outcome, older than the grace period, found by this audit. */
+    missing: z.number().int().nonnegative(),
+    /** Ids in the window that an audit re-drove and that now have an outcome. */
+    healed: z.number().int().nonnegative(),
+    status: z.enum(['complete', 'healing', 'incomplete']),
+  }),
+  key: (p) => p.mailboxId,
+});
+
 export const mailboxNotificationReceivedV1 = defineEvent({
   type: 'mailbox.notification-received',
   version: 1,
@@ -164,4 +192,5 @@ export const mailEvents = [
   mailboxSyncGapV1,
   mailboxMessageQuarantinedV1,
   mailboxNotificationReceivedV1,
+  mailboxAuditedV1,
 ] as const;

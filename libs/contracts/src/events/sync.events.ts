@@ -74,4 +74,30 @@ export const contactCreateRequestedV1 = defineEvent({
   locationId: (p) => p.locationId,
 });
 
-export const syncEvents = [messageSyncedV1, messageSkippedV1, contactCreateRequestedV1] as const;
+export const messageDecidedV1 = defineEvent({
+  type: 'message.decided',
+  version: 1,
+  topic: Topics.syncDecisions,
+  description:
+    "sync-engine's outcome for one observed message of a mailbox (SYN-10), emitted with every decision and again when a repeat of an already decided message arrives. mail-gateway keeps it in its ledger of outcomes, which the completeness audit compares with the provider. Ids and codes only, never content.",
+  payload: z.object({
+    mailboxKey: z.string().min(3).max(400),
+    providerMessageId: z.string().min(1).max(1024),
+    /** synced: in one or more conversations; not_synced: a rule said no (private mail); skipped: shown to the CRM. */
+    outcome: z.enum(['synced', 'not_synced', 'skipped']),
+    /** The rule that decided it, e.g. SYN-2, SYN-6 (parked), ATT-1. */
+    rule: z.string().max(16),
+    /** The reason code of a skip (e.g. no_matching_contact, parked); null when synced. */
+    reason: z.string().max(64).nullable(),
+    conversations: z.number().int().nonnegative(),
+    decidedAt: isoDateTime,
+  }),
+  key: (p) => p.mailboxKey,
+});
+
+export const syncEvents = [
+  messageSyncedV1,
+  messageSkippedV1,
+  contactCreateRequestedV1,
+  messageDecidedV1,
+] as const;

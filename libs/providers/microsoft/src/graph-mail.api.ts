@@ -219,6 +219,38 @@ export class GraphMailApi {
     };
   }
 
+  /**
+   * Ids (with their receipt time) of a folder's messages received at or after `from`, newest first: what an audit
+   * needs, nothing more (`$select=id,receivedDateTime`). Follow `nextLink` for the next page.
+   */
+  async listIds(
+    token: string,
+    from: { folder: GraphFolder; from: Date; pageSize?: number } | { link: string },
+  ): Promise<{ items: Array<{ id: string; receivedAt: Date }>; nextLink?: string }> {
+    const page = await this.call(
+      'messages.list',
+      (c) =>
+        ('link' in from
+          ? c.api(from.link)
+          : c
+              .api(`/me/mailFolders('${from.folder}')/messages`)
+              .header('Prefer', IMMUTABLE)
+              .select('id,receivedDateTime')
+              .filter(`receivedDateTime ge ${from.from.toISOString()}`)
+              .orderby('receivedDateTime desc')
+              .top(from.pageSize ?? 200)
+        ).get() as Promise<{ value?: Array<Record<string, unknown>>; '@odata.nextLink'?: string }>,
+      token,
+    );
+    return {
+      items: (page.value ?? []).map((m) => ({
+        id: String(m.id ?? ''),
+        receivedAt: new Date(String(m.receivedDateTime ?? '')),
+      })),
+      ...(page['@odata.nextLink'] ? { nextLink: page['@odata.nextLink'] } : {}),
+    };
+  }
+
   /** The message's raw RFC 822 (`$value`), streamed. */
   async mime(token: string, id: string): Promise<Readable> {
     const body = await this.call(

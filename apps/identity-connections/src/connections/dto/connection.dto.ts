@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
-import type { ConnectionEntity } from '../connection.entity';
+import type { AuditReportInfo, ConnectionEntity } from '../connection.entity';
 
 export class SyncErrorDto {
   @ApiProperty({ example: 'provider_throttled' }) code!: string;
@@ -19,6 +19,79 @@ export class ConnectionStatusDto {
     string | null;
   @ApiProperty({ type: SyncErrorDto, nullable: true }) lastError!: SyncErrorDto | null;
   @ApiProperty({ enum: ['crm_threads', 'contact_mail'], example: 'contact_mail' }) syncScope!: string;
+  @ApiProperty({
+    example: '2026-11-20T09:30:00.000Z',
+    nullable: true,
+    type: String,
+    description: 'SYN-10: when the mailbox was last audited against the provider',
+  })
+  lastAuditAt!: string | null;
+  @ApiProperty({
+    enum: ['complete', 'healing', 'incomplete'],
+    nullable: true,
+    example: 'complete',
+    description: 'SYN-10: the last audit status (null before the first audit)',
+  })
+  completeness!: string | null;
+}
+
+export class AuditWindowDto {
+  @ApiProperty({ example: '2026-11-19T09:28:00.000Z' }) from!: string;
+  @ApiProperty({ example: '2026-11-20T09:28:00.000Z' }) to!: string;
+}
+
+export class AuditAccountedDto {
+  @ApiProperty({ example: 12, description: 'Recorded in one or more conversations' }) synced!: number;
+  @ApiProperty({ example: 27, description: 'Not synced by a named rule (e.g. no matching contact)' })
+  notSynced!: number;
+  @ApiProperty({ example: 1, description: 'Skipped with a reason shown in sync-events (e.g. ATT-1)' })
+  skipped!: number;
+  @ApiProperty({
+    example: 0,
+    description: 'Processing failed; listed in sync-events with reason quarantined',
+  })
+  quarantined!: number;
+}
+
+/** SYN-10: the latest completeness audit of the connection's mailbox. */
+export class AuditReportDto {
+  @ApiProperty({ type: AuditWindowDto }) window!: AuditWindowDto;
+  @ApiProperty({ example: '2026-11-20T09:30:00.000Z' }) checkedAt!: string;
+  @ApiProperty({ example: 42, description: "The provider's messages (Inbox and Sent) in the window" })
+  providerMessages!: number;
+  @ApiProperty({ type: AuditAccountedDto }) accounted!: AuditAccountedDto;
+  @ApiProperty({ example: 2, description: 'Messages without an outcome this audit found (and re-drove)' })
+  missing!: number;
+  @ApiProperty({
+    example: 2,
+    description: 'Messages in the window an audit re-drove that now have an outcome',
+  })
+  healed!: number;
+  @ApiProperty({
+    enum: ['complete', 'healing', 'incomplete'],
+    example: 'complete',
+    description:
+      'complete: every message has an outcome; healing: missing ones were re-driven, their outcomes pending; ' +
+      'incomplete: the audit could not list or re-drive everything (provider error, more than 5,000 messages)',
+  })
+  status!: string;
+}
+
+export function toAuditReportDto(r: AuditReportInfo): AuditReportDto {
+  return {
+    window: { from: r.window.from, to: r.window.to },
+    checkedAt: r.checkedAt,
+    providerMessages: r.providerMessages,
+    accounted: {
+      synced: r.accounted.synced,
+      notSynced: r.accounted.notSynced,
+      skipped: r.accounted.skipped,
+      quarantined: r.accounted.quarantined,
+    },
+    missing: r.missing,
+    healed: r.healed,
+    status: r.status,
+  };
 }
 
 export function toStatusDto(c: ConnectionEntity): ConnectionStatusDto {
@@ -34,6 +107,8 @@ export function toStatusDto(c: ConnectionEntity): ConnectionStatusDto {
       ? { code: c.lastError.code, message: c.lastError.message, at: c.lastError.at }
       : null,
     syncScope: c.syncScope,
+    lastAuditAt: c.lastAuditAt?.toISOString() ?? null,
+    completeness: c.auditReport?.status ?? null,
   };
 }
 
