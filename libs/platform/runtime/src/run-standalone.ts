@@ -33,7 +33,11 @@ export async function runStandalone(
     }
     throw error;
   }
-  const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: definition.name,
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+  });
   if (config.EXTRA_CA_CERTS_FILE) trustExtraCaCertificatesFile(config.EXTRA_CA_CERTS_FILE);
   let databaseUrl = config.DATABASE_URL;
   let stopEmbedded: () => Promise<void> = async () => undefined;
