@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '@mailbridge/platform-config';
 import { FileDeadLetterStore, InProcessEventBus } from '@mailbridge/platform-messaging';
 import {
   HeldLogDestination,
+  ServiceMetrics,
   createLogger,
   logDestination,
   resolveLogFormat,
@@ -132,6 +133,8 @@ async function main(): Promise<void> {
   const running: RunningService[] = [];
   for (const [index, [app, exportName]] of SERVICES.entries()) {
     const definition = loadDefinition(app, exportName);
+    // The four share one bus; each sees it through a view that puts its bus series and stats on its own /metrics.
+    const metrics = new ServiceMetrics(definition.name);
     running.push(
       await startService(definition, {
         name: definition.name,
@@ -139,7 +142,8 @@ async function main(): Promise<void> {
         host: config.MAILBRIDGE_HOST,
         databaseUrl: database.url,
         runMigrations: true,
-        bus,
+        bus: bus.forService(definition.name, metrics),
+        metrics,
         // One process owns the database: a lease left by a killed process only delays publishing after a restart.
         outboxLeaseMs: 2_000,
         logger: logger.child({ service: definition.name }),

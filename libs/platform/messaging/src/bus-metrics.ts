@@ -1,20 +1,42 @@
 import type { ServiceMetrics } from '@mailbridge/platform-observability';
 
-/** The bus's Prometheus series; both adapters report the same ones, told apart by the `transport` label. */
+/**
+ * The bus's Prometheus series; both adapters report the same ones, told apart by the `transport` label. They go to
+ * the registry of the service they belong to: the bus's own, or, for a bus several services share (embedded), the
+ * registry of the owner named by the consumer group (`<owner>.<purpose>`) or by the publishing service's view.
+ */
 export class BusMetrics {
+  private readonly owners = new Map<string, ServiceMetrics>();
+
   constructor(
     private readonly metrics: ServiceMetrics | undefined,
     private readonly transport: 'kafka' | 'in-process',
   ) {}
 
-  published(topic: string, count: number): void {
-    this.metrics
+  /** Series of the groups `<owner>.*` and of the publishes made as `owner` go to `metrics`. */
+  addOwner(owner: string, metrics: ServiceMetrics): void {
+    this.owners.set(owner, metrics);
+  }
+
+  /** The service a consumer group belongs to, when the bus knows its owners. */
+  ownerOf(groupId: string): string | undefined {
+    for (const owner of this.owners.keys()) if (groupId.startsWith(`${owner}.`)) return owner;
+    return undefined;
+  }
+
+  private forGroup(groupId: string): ServiceMetrics | undefined {
+    const owner = this.ownerOf(groupId);
+    return owner ? this.owners.get(owner) : this.metrics;
+  }
+
+  published(topic: string, count: number, owner?: string): void {
+    ((owner && this.owners.get(owner)) || this.metrics)
       ?.counter('mailbridge_events_published_total', 'Events accepted by the bus', ['transport', 'topic'])
       .inc({ transport: this.transport, topic }, count);
   }
 
   consumed(topic: string, group: string, seconds: number): void {
-    this.metrics
+    this.forGroup(group)
       ?.counter('mailbridge_events_consumed_total', 'Events handled successfully', [
         'transport',
         'topic',
@@ -26,7 +48,7 @@ export class BusMetrics {
 
   /** One failed handler attempt (it may still be retried). */
   failed(topic: string, group: string, code: string, seconds: number): void {
-    this.metrics
+    this.forGroup(group)
       ?.counter('mailbridge_event_handler_failures_total', 'Failed handler attempts', [
         'transport',
         'topic',
@@ -38,7 +60,7 @@ export class BusMetrics {
   }
 
   deadLettered(topic: string, group: string, code: string): void {
-    this.metrics
+    this.forGroup(group)
       ?.counter('mailbridge_events_dead_lettered_total', 'Events sent to the dead-letter topic', [
         'transport',
         'topic',
@@ -49,7 +71,7 @@ export class BusMetrics {
   }
 
   private handlerDuration(topic: string, group: string, seconds: number): void {
-    this.metrics
+    this.forGroup(group)
       ?.histogram(
         'mailbridge_event_handler_duration_seconds',
         'Time spent in event handlers, per attempt',
