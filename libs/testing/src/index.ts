@@ -3,3 +3,4 @@ export * from './postgres';
 export * from './kafka-mock-cluster';
 export * from './processes';
 export * from './duplicate-json-keys';
+export * from './tcp-proxy';
