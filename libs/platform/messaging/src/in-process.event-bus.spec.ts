@@ -69,7 +69,9 @@ describe('InProcessEventBus (embedded-mode guarantees)', () => {
     expect(producerSeries).toMatch(/mailbridge_events_published_total\{[^}]*\} 2/);
     expect(producerSeries).not.toContain('mailbridge_events_consumed_total{');
     expect(consumerSeries).toMatch(/mailbridge_events_consumed_total\{[^}]*group="svc-b.reader"[^}]*\} 2/);
-    expect(consumerSeries).toMatch(/mailbridge_events_dead_lettered_total\{[^}]*group="svc-b.reader"[^}]*\} 1/);
+    expect(consumerSeries).toMatch(
+      /mailbridge_events_dead_lettered_total\{[^}]*group="svc-b.reader"[^}]*\} 1/,
+    );
     expect(consumerSeries).not.toContain('mailbridge_events_published_total{');
   });
 

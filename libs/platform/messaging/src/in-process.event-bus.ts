@@ -239,7 +239,10 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
       .map((cursor) => ({
         groupId: cursor.groupId,
         topic: cursor.topic,
-        lag: this.log(cursor.topic).reduce((sum, log, p) => sum + Math.max(0, endOf(log) - cursor.next[p]), 0),
+        lag: this.log(cursor.topic).reduce(
+          (sum, log, p) => sum + Math.max(0, endOf(log) - cursor.next[p]),
+          0,
+        ),
       }));
     const deadLetters = [...this.deadLetters].map(([dlqTopic, letters]) => ({
       topic: dlqTopic.slice(0, -DLQ_SUFFIX.length),

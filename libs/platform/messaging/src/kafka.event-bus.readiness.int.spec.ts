@@ -88,7 +88,9 @@ describe('KafkaEventBus readiness and stats', () => {
     );
     const body = (await metrics.render()).body;
     expect(body).toMatch(
-      new RegExp(`mailbridge_events_dead_lettered_total\\{[^}]*topic="${topic.replace(/\./g, '\\.')}"[^}]*\\} 1`),
+      new RegExp(
+        `mailbridge_events_dead_lettered_total\\{[^}]*topic="${topic.replace(/\./g, '\\.')}"[^}]*\\} 1`,
+      ),
     );
     expect(body).toMatch(/mailbridge_events_published_total\{[^}]*\} 3/);
   });

@@ -182,7 +182,10 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
         await this.connectAdmin();
         await this.admin.describeCluster();
       },
-      { intervalMs: options.healthProbeIntervalMs ?? 3_000, timeoutMs: options.healthProbeTimeoutMs ?? 3_000 },
+      {
+        intervalMs: options.healthProbeIntervalMs ?? 3_000,
+        timeoutMs: options.healthProbeTimeoutMs ?? 3_000,
+      },
     );
   }
 

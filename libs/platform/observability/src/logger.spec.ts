@@ -44,7 +44,10 @@ describe('createLogger', () => {
 
   it('a child of a child binding the same key writes it once, the innermost value winning', () => {
     const { lines, logger } = capture();
-    const child = logger.child({ service: 'sync-engine' }).child({ component: 'bus' }).child({ component: 'kafka' });
+    const child = logger
+      .child({ service: 'sync-engine' })
+      .child({ component: 'bus' })
+      .child({ component: 'kafka' });
     child.info('bound');
     child.info({ component: 'msal', service: 'call' }, 'the call wins');
     const [bound, call] = lines;

@@ -26,10 +26,11 @@ export function registerPlatformGauges(metrics: ServiceMetrics, dataSource: Data
   ]);
   const stats = new PlatformStatsRepository(dataSource);
   // Declared here so it is listed before the first quarantine (EventQuarantine increments it).
-  metrics.counter('mailbridge_events_quarantined_total', 'Events quarantined after their last failed attempt', [
-    'group',
-    'code',
-  ]);
+  metrics.counter(
+    'mailbridge_events_quarantined_total',
+    'Events quarantined after their last failed attempt',
+    ['group', 'code'],
+  );
 
   metrics.onScrape(async () => {
     const s = await stats.read();

@@ -44,7 +44,9 @@ export class HealthController {
 
 const CHECK_DEADLINE_MS = 4_000;
 
-function withDeadline(check: Promise<{ ok: boolean; detail?: string }>): Promise<{ ok: boolean; detail?: string }> {
+function withDeadline(
+  check: Promise<{ ok: boolean; detail?: string }>,
+): Promise<{ ok: boolean; detail?: string }> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     check.catch((e: Error) => ({ ok: false, detail: e.message })),
