@@ -109,11 +109,11 @@ export function logDestination(format: LogFormat): pino.DestinationStream {
   if (format === 'json') return pino.destination({ sync: true });
   // time, level, [service/component] message, then the other fields
   return pinoPretty({
-    colorize: true,
+    colorize: Boolean(process.stdout.isTTY),
     sync: true,
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'service,component',
-    messageFormat: '[{service}{if component}/{component}{end}] {msg}',
+    ignore: 'service,component,context',
+    messageFormat: '[{service}{if component}/{component}{end}] {if context}{context}: {end}{msg}',
   });
 }
 
