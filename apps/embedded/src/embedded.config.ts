@@ -9,6 +9,7 @@ export const embeddedConfigSchema = z.object({
   MAILBRIDGE_PORT_BASE: env.port(3000),
   MAILBRIDGE_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),
+  LOG_FORMAT: env.logFormat(),
   /**
    * The provider emulators (Gmail, Google OAuth, Graph, Microsoft identity): `auto` starts them when no Google or
    * Microsoft client id is configured, so the platform works with no accounts at all.

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { eventCatalog } from '@mailbridge/contracts';
 import { ConfigError, loadConfig } from '@mailbridge/platform-config';
 import { FileDeadLetterStore, InProcessEventBus } from '@mailbridge/platform-messaging';
-import { createLogger } from '@mailbridge/platform-observability';
+import {
+  HeldLogDestination,
+  ServiceMetrics,
+  createLogger,
+  logDestination,
+  resolveLogFormat,
+} from '@mailbridge/platform-observability';
 import { startEmbeddedPostgres } from '@mailbridge/platform-persistence';
 import {
   RunningService,
@@ -61,11 +67,21 @@ async function startSandbox(portBase: number, mailGatewayUrl: string): Promise<S
   });
 }
 
+/** A person at a terminal gets the banner on top: the start-up lines are held until it is printed. */
+let startupLines: HeldLogDestination | undefined;
+
 async function main(): Promise<void> {
   assertSupportedNode('embedded');
   const config = loadConfig(embeddedConfigSchema);
   const dataDir = path.resolve(config.MAILBRIDGE_DATA_DIR);
-  const logger = createLogger({ service: 'embedded', level: config.LOG_LEVEL });
+  const format = resolveLogFormat(config.LOG_FORMAT);
+  if (format === 'pretty') startupLines = new HeldLogDestination(logDestination(format));
+  const logger = createLogger({
+    service: 'embedded',
+    level: config.LOG_LEVEL,
+    format,
+    ...(startupLines ? { destination: startupLines } : {}),
+  });
   const secrets = await loadOrCreateSecrets(dataDir);
   const authJwtSecret = config.AUTH_JWT_SECRET ?? secrets.authJwtSecret;
 
@@ -117,6 +133,8 @@ async function main(): Promise<void> {
   const running: RunningService[] = [];
   for (const [index, [app, exportName]] of SERVICES.entries()) {
     const definition = loadDefinition(app, exportName);
+    // The four share one bus; each sees it through a view that puts its bus series and stats on its own /metrics.
+    const metrics = new ServiceMetrics(definition.name);
     running.push(
       await startService(definition, {
         name: definition.name,
@@ -124,7 +142,8 @@ async function main(): Promise<void> {
         host: config.MAILBRIDGE_HOST,
         databaseUrl: database.url,
         runMigrations: true,
-        bus,
+        bus: bus.forService(definition.name, metrics),
+        metrics,
         // One process owns the database: a lease left by a killed process only delays publishing after a restart.
         outboxLeaseMs: 2_000,
         logger: logger.child({ service: definition.name }),
@@ -165,6 +184,7 @@ async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  startupLines?.release();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -183,6 +203,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  startupLines?.release();
   process.stderr.write(
     error instanceof ConfigError
       ? `embedded: ${error.message}\n`

@@ -2,3 +2,5 @@ export * from './expect-eventually';
 export * from './postgres';
 export * from './kafka-mock-cluster';
 export * from './processes';
+export * from './duplicate-json-keys';
+export * from './tcp-proxy';

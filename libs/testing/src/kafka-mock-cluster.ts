@@ -6,6 +6,12 @@ export interface KafkaMockCluster {
   readonly bootstrapServers: string[];
   /** Kills the kcat process that hosts the cluster (every topic and group goes with it). */
   stop(): Promise<void>;
+  /**
+   * Freezes the brokers (SIGSTOP to kcat): connections stay open and requests get no answer, as when the network to
+   * the brokers is gone. `resume()` (SIGCONT) brings them back on the same ports with every topic and group.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 export interface KafkaMockClusterOptions {
@@ -65,6 +71,7 @@ export async function startKafkaMockCluster(
       'command -v "$0" >/dev/null 2>&1 || exit 127\n' +
         'exec 3<&0\n' +
         '"$0" "$@" & k=$!\n' +
+        'echo "kcat-pid=$k" >&2\n' +
         '(read _ <&3; kill $k 2>/dev/null) & r=$!\n' +
         'wait $k; s=$?; kill $r 2>/dev/null; exit $s',
       command,
@@ -83,6 +90,7 @@ export async function startKafkaMockCluster(
   );
 
   let ready = false;
+  let kcatPid: number | undefined;
   const bootstrapServers = await new Promise<string[]>((resolve, reject) => {
     let log = '';
     const fail = (error: Error) => {
@@ -115,6 +123,7 @@ export async function startKafkaMockCluster(
     child.stderr!.on('data', (chunk: string) => {
       if (ready) return;
       log += chunk;
+      kcatPid ??= Number(/kcat-pid=(\d+)/.exec(log)?.[1]) || undefined;
       const servers = parseMockBootstrapServers(log);
       if (servers && servers.length > 0) {
         ready = true;
@@ -128,10 +137,21 @@ export async function startKafkaMockCluster(
   for (const stream of [child.stdin, child.stderr]) if (stream instanceof Socket) stream.unref();
 
   let stopped: Promise<void> | undefined;
+  const signal = (name: NodeJS.Signals) => {
+    if (!kcatPid) throw new Error('the kcat process id is unknown');
+    process.kill(kcatPid, name);
+  };
   return {
     bootstrapServers,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     stop() {
       stopped ??= (async () => {
+        try {
+          if (kcatPid) process.kill(kcatPid, 'SIGCONT'); // a frozen kcat cannot exit
+        } catch {
+          // already gone
+        }
         if (child.exitCode === null && child.signalCode === null) {
           child.stdin!.end();
           const forced = setTimeout(() => child.kill('SIGKILL'), 2_000);

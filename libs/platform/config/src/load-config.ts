@@ -65,6 +65,8 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: human-readable lines when stdout is a terminal, JSON otherwise; `json` or `pretty` to choose. */
+  logFormat: () => z.enum(['auto', 'json', 'pretty']).default('auto'),
 };
 
 /**

@@ -1,61 +1,90 @@
 import type { ServiceMetrics } from '@mailbridge/platform-observability';
 
-/** The bus's Prometheus series; both adapters report the same ones, told apart by the `transport` label. */
+/** The bus's series in one registry (created once per registry: ServiceMetrics returns the same metric by name). */
+function seriesOf(metrics: ServiceMetrics) {
+  return {
+    published: metrics.counter('mailbridge_events_published_total', 'Events accepted by the bus', [
+      'transport',
+      'topic',
+    ]),
+    consumed: metrics.counter('mailbridge_events_consumed_total', 'Events handled successfully', [
+      'transport',
+      'topic',
+      'group',
+    ]),
+    failed: metrics.counter('mailbridge_event_handler_failures_total', 'Failed handler attempts', [
+      'transport',
+      'topic',
+      'group',
+      'code',
+    ]),
+    deadLettered: metrics.counter(
+      'mailbridge_events_dead_lettered_total',
+      'Events sent to the dead-letter topic',
+      ['transport', 'topic', 'group', 'code'],
+    ),
+    duration: metrics.histogram(
+      'mailbridge_event_handler_duration_seconds',
+      'Time spent in event handlers, per attempt',
+      ['transport', 'topic', 'group'],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
+  };
+}
+
+/**
+ * The bus's Prometheus series; both adapters report the same ones, told apart by the `transport` label. They go to
+ * the registry of the service they belong to: the bus's own, or, for a bus several services share (embedded), the
+ * registry of the owner named by the consumer group (`<owner>.<purpose>`) or by the publishing service's view.
+ * Every series is declared up front, so it is listed before its first event (an alert needs the series to exist).
+ */
 export class BusMetrics {
+  private readonly owners = new Map<string, ServiceMetrics>();
+
   constructor(
     private readonly metrics: ServiceMetrics | undefined,
     private readonly transport: 'kafka' | 'in-process',
-  ) {}
+  ) {
+    if (metrics) seriesOf(metrics);
+  }
 
-  published(topic: string, count: number): void {
-    this.metrics
-      ?.counter('mailbridge_events_published_total', 'Events accepted by the bus', ['transport', 'topic'])
-      .inc({ transport: this.transport, topic }, count);
+  /** Series of the groups `<owner>.*` and of the publishes made as `owner` go to `metrics`. */
+  addOwner(owner: string, metrics: ServiceMetrics): void {
+    this.owners.set(owner, metrics);
+    seriesOf(metrics);
+  }
+
+  /** The service a consumer group belongs to, when the bus knows its owners. */
+  ownerOf(groupId: string): string | undefined {
+    for (const owner of this.owners.keys()) if (groupId.startsWith(`${owner}.`)) return owner;
+    return undefined;
+  }
+
+  private forGroup(groupId: string) {
+    const owner = this.ownerOf(groupId);
+    const metrics = owner ? this.owners.get(owner) : this.metrics;
+    return metrics && seriesOf(metrics);
+  }
+
+  published(topic: string, count: number, owner?: string): void {
+    const metrics = (owner && this.owners.get(owner)) || this.metrics;
+    if (metrics) seriesOf(metrics).published.inc({ transport: this.transport, topic }, count);
   }
 
   consumed(topic: string, group: string, seconds: number): void {
-    this.metrics
-      ?.counter('mailbridge_events_consumed_total', 'Events handled successfully', [
-        'transport',
-        'topic',
-        'group',
-      ])
-      .inc({ transport: this.transport, topic, group });
-    this.handlerDuration(topic, group, seconds);
+    const series = this.forGroup(group);
+    series?.consumed.inc({ transport: this.transport, topic, group });
+    series?.duration.observe({ transport: this.transport, topic, group }, seconds);
   }
 
   /** One failed handler attempt (it may still be retried). */
   failed(topic: string, group: string, code: string, seconds: number): void {
-    this.metrics
-      ?.counter('mailbridge_event_handler_failures_total', 'Failed handler attempts', [
-        'transport',
-        'topic',
-        'group',
-        'code',
-      ])
-      .inc({ transport: this.transport, topic, group, code });
-    this.handlerDuration(topic, group, seconds);
+    const series = this.forGroup(group);
+    series?.failed.inc({ transport: this.transport, topic, group, code });
+    series?.duration.observe({ transport: this.transport, topic, group }, seconds);
   }
 
   deadLettered(topic: string, group: string, code: string): void {
-    this.metrics
-      ?.counter('mailbridge_events_dead_lettered_total', 'Events sent to the dead-letter topic', [
-        'transport',
-        'topic',
-        'group',
-        'code',
-      ])
-      .inc({ transport: this.transport, topic, group, code });
-  }
-
-  private handlerDuration(topic: string, group: string, seconds: number): void {
-    this.metrics
-      ?.histogram(
-        'mailbridge_event_handler_duration_seconds',
-        'Time spent in event handlers, per attempt',
-        ['transport', 'topic', 'group'],
-        [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      )
-      .observe({ transport: this.transport, topic, group }, seconds);
+    this.forGroup(group)?.deadLettered.inc({ transport: this.transport, topic, group, code });
   }
 }

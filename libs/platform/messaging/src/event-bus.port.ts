@@ -61,6 +61,20 @@ export interface BusHealth {
   readonly detail?: string;
 }
 
+/** How far a consumer group is behind on a topic: events published to it that the group has not committed. */
+export interface ConsumerLag {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly lag: number;
+}
+
+/** What the bus can tell about its consumers and dead letters (served on `/metrics`). */
+export interface BusStats {
+  readonly consumerLag: readonly ConsumerLag[];
+  /** Dead letters kept per original topic (in-process: of this service's groups; Kafka: in `<topic>.dlq`). */
+  readonly deadLetters: ReadonlyArray<{ readonly topic: string; readonly count: number }>;
+}
+
 /**
  * The one messaging port the services code against. Two adapters: Kafka (distributed) and in-process (embedded).
  *
@@ -80,6 +94,8 @@ export interface EventBus {
   publish(events: readonly OutgoingEvent[]): Promise<void>;
   subscribe(spec: SubscriptionSpec): Promise<Subscription>;
   health(): Promise<BusHealth>;
+  /** Consumer lag and dead-letter counts of the topics this bus's subscriptions read (cached where it costs). */
+  stats?(): Promise<BusStats>;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { EventEnvelope } from '@mailbridge/contracts';
-import { createLogger } from '@mailbridge/platform-observability';
+import { createLogger, ServiceMetrics } from '@mailbridge/platform-observability';
 import { expectEventually } from '@mailbridge/testing';
 import { BusClosedError } from './bus-closed.error';
 import { FileDeadLetterStore } from './file-dead-letter.store';
@@ -20,7 +20,7 @@ describeEventBusContract(
 
 describe('InProcessEventBus (embedded-mode guarantees)', () => {
   const events = new TestEvents(
-    ['durable', 'stack', 'nested', 'closing', 'leaving', 'shared', 'retention', 'opening', 'dead'],
+    ['durable', 'stack', 'nested', 'closing', 'leaving', 'shared', 'retention', 'opening', 'dead', 'views'],
     'inproc',
   );
   let bus: InProcessEventBus;
@@ -41,6 +41,39 @@ describe('InProcessEventBus (embedded-mode guarantees)', () => {
     const promise = new Promise<void>((r) => (open = r));
     return { promise, open };
   }
+
+  it('services sharing the bus (embedded) each get their own bus series, consumer lag and dead letters', async () => {
+    const producer = new ServiceMetrics('svc-a', { defaultMetrics: false });
+    const consumer = new ServiceMetrics('svc-b', { defaultMetrics: false });
+    const a = bus.forService('svc-a', producer);
+    const b = bus.forService('svc-b', consumer);
+    const topic = events.topic('views');
+    const held = gate();
+    await b.subscribe({ groupId: 'svc-b.reader', topics: [topic], handler: () => held.promise });
+
+    const published = a.publish([1, 2].map((seq) => events.ping('views', { key: 'k', seq })));
+    await expectEventually(async () =>
+      expect((await b.stats!()).consumerLag).toEqual([{ groupId: 'svc-b.reader', topic, lag: 2 }]),
+    );
+    expect((await a.stats!()).consumerLag).toEqual([]);
+    held.open();
+    await published;
+    expect((await b.stats!()).consumerLag).toEqual([{ groupId: 'svc-b.reader', topic, lag: 0 }]);
+
+    await bus.publishRaw(topic, [{ key: 'k', value: 'not json' }]);
+    expect((await b.stats!()).deadLetters).toEqual([{ topic, count: 1 }]);
+    expect((await a.stats!()).deadLetters).toEqual([{ topic, count: 0 }]);
+
+    const producerSeries = (await producer.render()).body;
+    const consumerSeries = (await consumer.render()).body;
+    expect(producerSeries).toMatch(/mailbridge_events_published_total\{[^}]*\} 2/);
+    expect(producerSeries).not.toContain('mailbridge_events_consumed_total{');
+    expect(consumerSeries).toMatch(/mailbridge_events_consumed_total\{[^}]*group="svc-b.reader"[^}]*\} 2/);
+    expect(consumerSeries).toMatch(
+      /mailbridge_events_dead_lettered_total\{[^}]*group="svc-b.reader"[^}]*\} 1/,
+    );
+    expect(consumerSeries).not.toContain('mailbridge_events_published_total{');
+  });
 
   it('resolves publish only once every group subscribed at publish time has handled the events', async () => {
     const handled: string[] = [];

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
+import { DeadLetterHeaders } from './event-bus.port';
 import { BusClosedError } from './bus-closed.error';
 import { BusMetrics } from './bus-metrics';
 import {
@@ -12,6 +13,7 @@ import {
 } from './dead-letter-admin';
 import type {
   BusHealth,
+  BusStats,
   DeadLetter,
   EventBus,
   OutgoingEvent,
@@ -163,7 +165,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     this.start?.open();
   }
 
-  async publish(events: readonly OutgoingEvent[]): Promise<void> {
+  async publish(events: readonly OutgoingEvent[], owner?: string): Promise<void> {
     this.assertOpen();
     // Validate everything first: one invalid event rejects the whole batch and nothing is appended.
     const records = events.map(({ topic, envelope }) => {
@@ -185,7 +187,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     await this.start?.opened;
     this.assertOpen();
     const delivered = records.map(({ topic, record }) => this.append(topic, record));
-    for (const { topic } of records) this.metrics.published(topic, 1);
+    for (const { topic } of records) this.metrics.published(topic, 1, owner);
     await this.awaitDelivery(delivered);
   }
 
@@ -224,6 +226,45 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     const active = [...this.groups.values()].filter((g) => g.members.length > 0).length;
     if (!this.opened) return { ok: true, detail: 'in-process; starting' };
     return { ok: true, detail: `in-process; ${active} active group subscription(s)` };
+  }
+
+  /**
+   * Lag = records in the log a group's cursor has not passed (log end minus cursor), per group and topic; dead letters
+   * per original topic. `owner` keeps the groups (and their letters) named `<owner>.*`.
+   */
+  async stats(owner?: string): Promise<BusStats> {
+    const mine = (groupId: string) => owner === undefined || groupId.startsWith(`${owner}.`);
+    const consumerLag = [...this.groups.values()]
+      .filter((cursor) => mine(cursor.groupId))
+      .map((cursor) => ({
+        groupId: cursor.groupId,
+        topic: cursor.topic,
+        lag: this.log(cursor.topic).reduce(
+          (sum, log, p) => sum + Math.max(0, endOf(log) - cursor.next[p]),
+          0,
+        ),
+      }));
+    const deadLetters = [...this.deadLetters].map(([dlqTopic, letters]) => ({
+      topic: dlqTopic.slice(0, -DLQ_SUFFIX.length),
+      count: letters.filter((l) => mine(l.headers[DeadLetterHeaders.groupId] ?? '')).length,
+    }));
+    return { consumerLag, deadLetters };
+  }
+
+  /**
+   * This bus as one of the services sharing it sees it (embedded): its bus series go to `metrics` (groups
+   * `<owner>.*`, its publishes), and its stats cover only its own groups. Closing the view does not close the bus.
+   */
+  forService(owner: string, metrics: ServiceMetrics): EventBus {
+    this.metrics.addOwner(owner, metrics);
+    return {
+      transport: this.transport,
+      publish: (events) => this.publish(events, owner),
+      subscribe: (spec) => this.subscribe(spec),
+      health: () => this.health(),
+      stats: () => this.stats(owner),
+      close: async () => undefined,
+    };
   }
 
   /** Stops every subscription (in-flight handlers finish first); publishers still waiting get a BusClosedError. */

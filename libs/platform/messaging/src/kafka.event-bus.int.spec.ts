@@ -180,7 +180,7 @@ describe('KafkaEventBus on the mock cluster', () => {
 
     expect(await bus.health()).toEqual({
       ok: true,
-      detail: `producer connected; consumers: ${groupId}=running`,
+      detail: `brokers answer; producer connected; consumers: ${groupId}=running`,
     });
   });
 });

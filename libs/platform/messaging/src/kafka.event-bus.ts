@@ -13,6 +13,7 @@ import {
   Producer,
 } from 'kafkajs';
 import { BusClosedError } from './bus-closed.error';
+import { BrokerProbe } from './broker-probe';
 import { BusMetrics } from './bus-metrics';
 import {
   DeadLetterAdmin,
@@ -23,6 +24,8 @@ import {
 } from './dead-letter-admin';
 import {
   BusHealth,
+  BusStats,
+  ConsumerLag,
   DeadLetter,
   DeadLetterHeaders,
   EventBus,
@@ -72,12 +75,18 @@ export interface KafkaEventBusOptions {
   readonly consumer?: KafkaConsumerTuning;
   /** How long to wait for a new topic's metadata to appear (auto-creation) before giving up (default 30 000). */
   readonly topicReadyTimeoutMs?: number;
+  /** How often readiness asks the brokers for metadata (default 3 000), and how long it waits (default 3 000). */
+  readonly healthProbeIntervalMs?: number;
+  readonly healthProbeTimeoutMs?: number;
+  /** How long consumer lag and dead-letter counts are reused between scrapes (default 5 000). */
+  readonly statsCacheMs?: number;
 }
 
 type ConsumerState = 'joining' | 'running' | 'restarting' | 'crashed' | 'stopped';
 
 interface ActiveSubscription {
   readonly groupId: string;
+  readonly topics: readonly string[];
   readonly consumer: Consumer;
   readonly abort: AbortController;
   state: ConsumerState;
@@ -129,6 +138,8 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
   private adminReady?: Promise<void>;
   private producerConnected = false;
   private closing?: Promise<void>;
+  private readonly brokers: BrokerProbe;
+  private statsCache?: { readonly at: number; readonly stats: Promise<BusStats> };
 
   constructor(private readonly options: KafkaEventBusOptions) {
     this.logger = options.logger.child({ component: 'kafka-bus' });
@@ -164,6 +175,18 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
     // Few retries: createTopics fails fast where it is not supported, and topic readiness has its own loop.
     this.admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
+    // A metadata request answered by a broker, not a connection flag: kafkajs keeps "connected" while the brokers
+    // are gone (readiness stayed 200 for 55 s+ with Kafka down).
+    this.brokers = new BrokerProbe(
+      async () => {
+        await this.connectAdmin();
+        await this.admin.describeCluster();
+      },
+      {
+        intervalMs: options.healthProbeIntervalMs ?? 3_000,
+        timeoutMs: options.healthProbeTimeoutMs ?? 3_000,
+      },
+    );
   }
 
   /** Connects the producer (publish and subscribe also do it on first use); call at boot so health reflects it. */
@@ -240,6 +263,7 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
     let stopping: Promise<void> | undefined;
     const sub: ActiveSubscription = {
       groupId: spec.groupId,
+      topics,
       consumer,
       abort,
       state: 'joining',
@@ -301,6 +325,8 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
   async health(): Promise<BusHealth> {
     if (this.closing) return { ok: false, detail: 'closed' };
     const problems: string[] = [];
+    const brokers = await this.brokers.status();
+    if (!brokers.ok) problems.push(brokers.detail);
     if (!this.producerConnected) problems.push('producer not connected');
     for (const sub of this.subscriptions) {
       if (sub.state === 'crashed')
@@ -309,12 +335,59 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
     const consumers = [...this.subscriptions].map((s) => `${s.groupId}=${s.state}`).join(', ');
     return problems.length
       ? { ok: false, detail: problems.join('; ') }
-      : { ok: true, detail: `producer connected; consumers: ${consumers || 'none'}` };
+      : { ok: true, detail: `brokers answer; producer connected; consumers: ${consumers || 'none'}` };
+  }
+
+  /**
+   * Lag per group and topic (high watermark minus the group's committed offset, summed over partitions) and the size
+   * of each subscribed topic's `<topic>.dlq`. Admin requests, so cached for `statsCacheMs` (default 5 s).
+   */
+  stats(): Promise<BusStats> {
+    const now = Date.now();
+    if (!this.statsCache || now - this.statsCache.at >= (this.options.statsCacheMs ?? 5_000)) {
+      const stats = this.readStats();
+      stats.catch(() => (this.statsCache = undefined));
+      this.statsCache = { at: now, stats };
+    }
+    return this.statsCache.stats;
+  }
+
+  private async readStats(): Promise<BusStats> {
+    await this.connectAdmin();
+    const groups = new Map<string, Set<string>>();
+    for (const sub of this.subscriptions) groups.set(sub.groupId, new Set(sub.topics));
+    const topics = [...new Set([...groups.values()].flatMap((t) => [...t]))];
+    const ends = new Map<string, Array<{ partition: number; high: string; low: string }>>();
+    for (const topic of [...topics, ...topics.map((t) => `${t}${DLQ_SUFFIX}`)])
+      ends.set(topic, await this.admin.fetchTopicOffsets(topic));
+    const consumerLag: ConsumerLag[] = [];
+    for (const [groupId, groupTopics] of groups) {
+      const committed = await this.admin.fetchOffsets({ groupId, topics: [...groupTopics] });
+      for (const { topic, partitions } of committed) {
+        let lag = 0n;
+        for (const end of ends.get(topic) ?? []) {
+          const offset = partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          // Nothing committed yet: the group reads from the beginning (fromBeginning), so all that is kept is lag.
+          const from = BigInt(offset) < 0n ? BigInt(end.low) : BigInt(offset);
+          if (BigInt(end.high) > from) lag += BigInt(end.high) - from;
+        }
+        consumerLag.push({ groupId, topic, lag: Number(lag) });
+      }
+    }
+    const deadLetters = topics.map((topic) => ({
+      topic,
+      count: (ends.get(`${topic}${DLQ_SUFFIX}`) ?? []).reduce(
+        (sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)),
+        0,
+      ),
+    }));
+    return { consumerLag, deadLetters };
   }
 
   /** Stops every consumer (in-flight handlers finish and commit first), then the producer. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.brokers.stop();
       await Promise.all([...this.subscriptions].map((s) => s.stop()));
       await Promise.allSettled([...this.publishing]);
       await this.producer.disconnect().catch(() => undefined);

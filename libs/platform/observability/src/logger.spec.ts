@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
+import { duplicateJsonKeys } from '@mailbridge/testing';
 import { createLogger } from './logger';
+import { runWithContext } from './request-context';
 
 function capture() {
   const lines: string[] = [];
@@ -9,7 +11,7 @@ function capture() {
       done();
     },
   });
-  return { lines, logger: createLogger({ service: 'test', destination }) };
+  return { lines, logger: createLogger({ service: 'test', destination, format: 'json' }) };
 }
 
 describe('createLogger', () => {
@@ -38,5 +40,45 @@ describe('createLogger', () => {
       code: 'sending_cap_reached',
       err: { code: 'ECONNRESET' },
     });
+  });
+
+  it('a child of a child binding the same key writes it once, the innermost value winning', () => {
+    const { lines, logger } = capture();
+    const child = logger
+      .child({ service: 'sync-engine' })
+      .child({ component: 'bus' })
+      .child({ component: 'kafka' });
+    child.info('bound');
+    child.info({ component: 'msal', service: 'call' }, 'the call wins');
+    const [bound, call] = lines;
+    expect(duplicateJsonKeys(bound)).toEqual([]);
+    expect(JSON.parse(bound)).toMatchObject({ service: 'sync-engine', component: 'kafka', msg: 'bound' });
+    expect(duplicateJsonKeys(call)).toEqual([]);
+    expect(JSON.parse(call)).toMatchObject({ service: 'call', component: 'msal' });
+    expect(child.bindings()).toEqual({ service: 'sync-engine', component: 'kafka' });
+  });
+
+  it('a child keeps its parent level and redaction', () => {
+    const { lines, logger } = capture();
+    logger.level = 'debug';
+    logger.child({ component: 'c' }).debug({ token: 't0ken' }, 'debug line');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('t0ken');
+  });
+
+  it('logs trace_id and span_id of the W3C traceparent, and the correlation id', () => {
+    const { lines, logger } = capture();
+    runWithContext(
+      { correlationId: 'corr-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+      () => logger.child({ component: 'x' }).info('traced'),
+    );
+    runWithContext({ correlationId: 'corr-2', traceparent: 'garbage' }, () => logger.info('untraced'));
+    expect(JSON.parse(lines[0])).toMatchObject({
+      correlationId: 'corr-1',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      span_id: '00f067aa0ba902b7',
+    });
+    expect(JSON.parse(lines[1])).toMatchObject({ correlationId: 'corr-2' });
+    expect(JSON.parse(lines[1])).not.toHaveProperty('trace_id');
   });
 });

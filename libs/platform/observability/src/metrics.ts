@@ -6,6 +6,7 @@ export class ServiceMetrics {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, Gauge>();
   private readonly histograms = new Map<string, Histogram>();
+  private readonly scrapeHooks: Array<() => Promise<void>> = [];
 
   constructor(
     readonly service: string,
@@ -48,7 +49,22 @@ export class ServiceMetrics {
     return h;
   }
 
-  async render(): Promise<{ contentType: string; body: string }> {
+  /**
+   * Runs before every render: gauges read from elsewhere (the database, the broker) are set here, on scrape. A hook
+   * that fails or takes longer than `timeoutMs` leaves its gauges as they were; the scrape still answers.
+   */
+  onScrape(hook: () => Promise<void>): void {
+    this.scrapeHooks.push(hook);
+  }
+
+  async render(timeoutMs = 3_000): Promise<{ contentType: string; body: string }> {
+    await Promise.all(
+      this.scrapeHooks.map((hook) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+        return Promise.race([hook().catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
+      }),
+    );
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

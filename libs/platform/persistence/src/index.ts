@@ -6,3 +6,4 @@ export * from './quarantine.repository';
 export * from './unit-of-work';
 export * from './outbox-relay';
 export * from './retention-pruner';
+export * from './platform-stats.repository';

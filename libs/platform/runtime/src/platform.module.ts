@@ -15,6 +15,7 @@ import {
 import { CrmAuthGuard, InternalAuthGuard } from './auth/auth.guards';
 import { JwtVerifier } from './auth/jwt-verifier';
 import { HealthController } from './http/health.controller';
+import { registerPlatformGauges } from './platform-gauges';
 import { EventSubscriptions } from './messaging/event-subscriptions';
 import { EventQuarantine } from './messaging/event-quarantine';
 import { InternalQuarantineController } from './http/internal-quarantine.controller';
@@ -27,6 +28,7 @@ import {
   LOGGER,
   METRICS,
   OUTBOX_RELAY,
+  PLATFORM_GAUGES,
   SERVICE_HOST,
   UNIT_OF_WORK,
 } from './tokens';
@@ -99,6 +101,11 @@ export class PlatformModule {
           inject: [DataSource, OUTBOX_RELAY],
           useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
             new UnitOfWork(dataSource, eventCatalog, () => relay.nudge()),
+        },
+        {
+          provide: PLATFORM_GAUGES,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) => registerPlatformGauges(metrics, dataSource, host.bus),
         },
         CrmAuthGuard,
         InternalAuthGuard,

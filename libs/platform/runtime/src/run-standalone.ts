@@ -33,7 +33,11 @@ export async function runStandalone(
     }
     throw error;
   }
-  const logger = createLogger({ service: definition.name, level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: definition.name,
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+  });
   if (config.EXTRA_CA_CERTS_FILE) trustExtraCaCertificatesFile(config.EXTRA_CA_CERTS_FILE);
   let databaseUrl = config.DATABASE_URL;
   let stopEmbedded: () => Promise<void> = async () => undefined;
@@ -59,7 +63,8 @@ export async function runStandalone(
       logger.info('migrations up to date');
       return;
     }
-    const metrics = new ServiceMetrics(`${definition.name}-bus`, { defaultMetrics: false });
+    // One registry for the service and its bus: the bus's series are served on the service's /metrics.
+    const metrics = new ServiceMetrics(definition.name);
     const kafka = new KafkaEventBus({
       brokers: config.KAFKA_BROKERS,
       clientId: config.KAFKA_CLIENT_ID ?? definition.name,
@@ -79,6 +84,7 @@ export async function runStandalone(
       runMigrations: config.RUN_MIGRATIONS,
       bus,
       logger,
+      metrics,
       auth: {
         jwtSecret: config.AUTH_JWT_SECRET,
         jwksUrl: config.AUTH_JWKS_URL,

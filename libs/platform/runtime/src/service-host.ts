@@ -1,6 +1,6 @@
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { EventBus } from '@mailbridge/platform-messaging';
-import type { Logger } from '@mailbridge/platform-observability';
+import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
 import type { Env } from '@mailbridge/platform-config';
 import type { RetentionRule } from '@mailbridge/platform-persistence';
 import type { AuthConfig } from './auth/jwt-verifier';
@@ -38,6 +38,11 @@ export interface ServiceHost {
   readonly runMigrations: boolean;
   readonly bus: EventBus;
   readonly logger: Logger;
+  /**
+   * The service's Prometheus registry (served on its `/metrics`), when the host made it: the host gives the same one
+   * to the bus, so the bus's series are served too. Default: a new one.
+   */
+  readonly metrics?: ServiceMetrics;
   readonly auth: AuthConfig;
   readonly internalApiToken: string;
   /** Service-specific settings are read from here (process.env when standalone). */

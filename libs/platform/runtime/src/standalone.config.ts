@@ -7,6 +7,7 @@ export const standaloneConfigSchema = z
     PORT: env.port(0).optional(),
     HOST: z.string().default('0.0.0.0'),
     LOG_LEVEL: env.logLevel(),
+    LOG_FORMAT: env.logFormat(),
     /** PostgreSQL; unset = an embedded PGlite kept in DATA_DIR (single-machine use only). */
     DATABASE_URL: env.url(['postgres', 'postgresql']).optional(),
     DATA_DIR: z.string().default('.data'),

@@ -81,7 +81,7 @@ export async function startService(
   definition: ServiceDefinition,
   host: ServiceHost,
 ): Promise<RunningService> {
-  const metrics = new ServiceMetrics(definition.name);
+  const metrics = host.metrics ?? new ServiceMetrics(definition.name);
 
   @Module({ imports: [PlatformModule.forService(definition, host, metrics), definition.module] })
   class ServiceRootModule {}

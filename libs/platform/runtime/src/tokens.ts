@@ -8,3 +8,4 @@ export const RETENTION_PRUNER = Symbol('RETENTION_PRUNER');
 export const JWT_VERIFIER = Symbol('JWT_VERIFIER');
 export const INTERNAL_API_TOKEN = Symbol('INTERNAL_API_TOKEN');
 export const SERVICE_HOST = Symbol('SERVICE_HOST');
+export const PLATFORM_GAUGES = Symbol('PLATFORM_GAUGES');

@@ -21,15 +21,15 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready for traffic: its database answers and its bus is connected. */
+  /**
+   * Ready for traffic: its database answers and its brokers answer (the Kafka bus probes them every few seconds).
+   * Each check has a deadline: an unreachable server that swallows packets must make this 503, not a hung probe.
+   */
   @Get('health/ready')
   async ready(@Res() res: Response): Promise<void> {
     const [database, bus] = await Promise.all([
-      this.dataSource
-        .query('SELECT 1')
-        .then(() => ({ ok: true }))
-        .catch((e: Error) => ({ ok: false, detail: e.message })),
-      this.bus.health().catch((e: Error) => ({ ok: false, detail: e.message })),
+      withDeadline(this.dataSource.query('SELECT 1').then(() => ({ ok: true }))),
+      withDeadline(this.bus.health()),
     ]);
     const ok = database.ok && bus.ok;
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks: { database, bus } });
@@ -40,4 +40,21 @@ export class HealthController {
     const { contentType, body } = await this.metrics.render();
     res.setHeader('Content-Type', contentType).send(body);
   }
+}
+
+const CHECK_DEADLINE_MS = 4_000;
+
+function withDeadline(
+  check: Promise<{ ok: boolean; detail?: string }>,
+): Promise<{ ok: boolean; detail?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    check.catch((e: Error) => ({ ok: false, detail: e.message })),
+    new Promise<{ ok: boolean; detail: string }>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, detail: `no answer within ${CHECK_DEADLINE_MS} ms` }),
+        CHECK_DEADLINE_MS,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
