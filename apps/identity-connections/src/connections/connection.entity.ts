@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ProviderName, SyncScope } from '@mailbridge/contracts';
+import type { PayloadOf, ProviderName, SyncScope, mailboxAuditedV1 } from '@mailbridge/contracts';
 
 export type ConnectionStatus = 'active' | 'reauth_required' | 'disconnected' | 'replaced';
 export const LIVE_STATUSES: readonly ConnectionStatus[] = ['active', 'reauth_required'];
@@ -86,18 +86,8 @@ export class ConnectionEntity {
   auditReport!: AuditReportInfo | null;
 }
 
-/** The CRM's view of an audit report (issue 15). */
-export interface AuditReportInfo {
-  readonly window: { readonly from: string; readonly to: string };
-  readonly checkedAt: string;
-  readonly providerMessages: number;
-  readonly accounted: {
-    readonly synced: number;
-    readonly notSynced: number;
-    readonly skipped: number;
-    readonly quarantined: number;
-  };
-  readonly missing: number;
-  readonly healed: number;
-  readonly status: 'complete' | 'healing' | 'incomplete';
-}
+/** The CRM's view of an audit report (issue 15): the numbers of the latest `mailbox.audited`. */
+export type AuditReportInfo = Pick<
+  PayloadOf<typeof mailboxAuditedV1>,
+  'window' | 'checkedAt' | 'providerMessages' | 'accounted' | 'missing' | 'healed' | 'status'
+>;

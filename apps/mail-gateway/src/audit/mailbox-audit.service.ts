@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mailboxAuditedV1 } from '@mailbridge/contracts';
+import { type PayloadOf, mailboxAuditedV1 } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
@@ -28,22 +28,14 @@ const REDRIVE_CONCURRENCY = 4;
 /** An unchanged, complete audit is announced (`mailbox.audited`) at most this often: the CRM's lastAuditAt. */
 const ANNOUNCE_UNCHANGED_MS = 60 * 60_000;
 
-export type AuditStatus = 'complete' | 'healing' | 'incomplete';
+type AuditedPayload = PayloadOf<typeof mailboxAuditedV1>;
+export type AuditStatus = AuditedPayload['status'];
 
 /** The report of one audit (the `mailbox.audited` payload's numbers, plus what an operator needs to dig in). */
-export interface AuditReport {
-  readonly mailboxKey: string;
-  readonly window: { readonly from: string; readonly to: string };
-  readonly checkedAt: string;
-  readonly providerMessages: number;
-  readonly accounted: {
-    readonly synced: number;
-    readonly notSynced: number;
-    readonly skipped: number;
-    readonly quarantined: number;
-  };
-  readonly missing: number;
-  readonly healed: number;
+export interface AuditReport extends Pick<
+  AuditedPayload,
+  'mailboxKey' | 'window' | 'checkedAt' | 'providerMessages' | 'accounted' | 'missing' | 'healed'
+> {
   /** Observed within the grace period, no outcome yet: a slow pipeline, not a gap (never re-driven). */
   readonly inFlight: number;
   readonly status: AuditStatus;
