@@ -44,11 +44,41 @@ export function worstCaseRetryDelayMs(policy: RetryPolicy): number {
   return total;
 }
 
+/** Where a batch came from: one partition of one topic, its events in log order. */
+export interface BatchDeliveryContext {
+  readonly topic: string;
+  readonly groupId: string;
+  readonly partition: number;
+  readonly firstOffset: string;
+  readonly lastOffset: string;
+}
+
+/**
+ * The batch path (issue 16). The bus hands up to `maxEvents` already-validated events of one partition at once, in log
+ * order. Resolves: every event of the batch is handled, and the bus commits past the last. Rejects: the batch settled
+ * nothing; the bus then delivers the same events one at a time through the subscription's `handler`, with its usual
+ * retry and dead-letter policy, so one failing event fails only itself. Events that fail validation never enter a batch
+ * (they are dead-lettered as before). A crash mid-batch redelivers the whole batch: handlers stay idempotent (inbox).
+ */
+export type BatchEventHandler = (
+  events: readonly EventEnvelope[],
+  context: BatchDeliveryContext,
+) => Promise<void>;
+
+export interface BatchSpec {
+  readonly handler: BatchEventHandler;
+  /** Most events per batch (default 100). */
+  readonly maxEvents?: number;
+}
+
 export interface SubscriptionSpec {
   /** One consumer group per service and purpose, e.g. `sync-engine.contacts`. */
   readonly groupId: string;
   readonly topics: readonly string[];
+  /** One event at a time: always required, it is also the fall-back when a batch fails. */
   readonly handler: EventHandler;
+  /** Optional: adapters that support it deliver batches here first (see BatchEventHandler). */
+  readonly batch?: BatchSpec;
   readonly retry?: Partial<RetryPolicy>;
 }
 
