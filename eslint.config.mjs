@@ -5,6 +5,9 @@ import prettier from 'eslint-config-prettier';
 // messaging lib only; the emulators never reach into the platform.
 const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@electric-sql/*', 'express'];
 
+// The mail providers' SDKs: behind libs/providers, used by mail-gateway only.
+const providerSdks = ['@googleapis/*', '@microsoft/microsoft-graph-client'];
+
 /** Who may depend on whom. `forTests` lets test files (and only them) use the testing libs as well. */
 function depConstraints(forTests) {
   const t = (...tags) => (forTests ? [...tags, 'type:testing'] : tags);
@@ -55,6 +58,18 @@ function depConstraints(forTests) {
     },
     { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'] },
     { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
+    // Capabilities: only mail-gateway talks to the mail providers (identity-connections only does OAuth through its
+    // own libraries), and only the services that keep blobs (mail-gateway, conversations) reach the object store.
+    {
+      sourceTag: 'provider-api:forbidden',
+      notDependOnLibsWithTags: ['capability:provider-api'],
+      bannedExternalImports: providerSdks,
+    },
+    {
+      sourceTag: 'object-store:forbidden',
+      notDependOnLibsWithTags: ['capability:object-store'],
+      bannedExternalImports: ['@aws-sdk/*'],
+    },
     // Scopes: production code of a service uses shared libs only (tests of several services live in e2e/).
     ...(forTests
       ? []
@@ -97,7 +112,15 @@ export default [
   prettier,
   {
     files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
+      // Type-aware: a promise nobody awaits loses its error (and with it, possibly, a message).
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true, allowDefaultCaseForExhaustiveSwitch: true },
+      ],
       '@nx/enforce-module-boundaries': boundaries(false),
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',

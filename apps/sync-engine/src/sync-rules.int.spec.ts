@@ -10,6 +10,7 @@ import {
   messageSkippedV1,
   messageSyncedV1,
   sendFailedV1,
+  sendRefusedV1,
   sendRequestedV1,
 } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
@@ -507,13 +508,13 @@ describe('sync-engine sync rules (PostgreSQL + in-process bus)', () => {
       attachments: [attachment({ filename: 'setup.pdf', detectedKind: 'unknown' })],
     });
     await h.publish(tooBig, exe);
-    const [big] = await h.log.waitFor(sendFailedV1, (p) => p.sendId === tooBig.payload.messageId);
+    const [big] = await h.log.waitFor(sendRefusedV1, (p) => p.sendId === tooBig.payload.messageId);
     expect(big).toMatchObject({
       code: 'attachment_too_large',
       route: { kind: 'mailbox', provider: 'microsoft' },
     });
     expect(big.message).toContain('plans.pdf');
-    const [bad] = await h.log.waitFor(sendFailedV1, (p) => p.sendId === exe.payload.messageId);
+    const [bad] = await h.log.waitFor(sendRefusedV1, (p) => p.sendId === exe.payload.messageId);
     expect(bad).toMatchObject({ code: 'attachment_type_unsupported', route: { kind: 'location_provider' } });
     await h.drained();
     expect(

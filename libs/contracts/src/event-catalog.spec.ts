@@ -3,6 +3,7 @@ import path from 'node:path';
 import { eventCatalog } from './catalog';
 import { EventCatalog, EventValidationError } from './event-catalog';
 import { contactUpsertedV1 } from './events/contacts.events';
+import { SKIP_REASONS } from './events/sync.events';
 import { ALL_TOPICS, ALL_TOPICS_WITH_DLQ, Topics, dlqTopic } from './topics';
 
 const examplesDir = path.join(__dirname, 'examples');
@@ -83,5 +84,17 @@ describe('topic registry', () => {
 
   it('every event travels on a registered topic', () => {
     for (const d of eventCatalog.definitions()) expect(ALL_TOPICS).toContain(d.topic);
+  });
+});
+
+describe('message.skipped reasons', () => {
+  const example = JSON.parse(fs.readFileSync(path.join(examplesDir, 'message.skipped.v1.json'), 'utf8')) as {
+    payload: Record<string, unknown>;
+  };
+
+  it('are a closed list: a reason outside SKIP_REASONS is refused', () => {
+    const withReason = (reason: string) => ({ ...example, payload: { ...example.payload, reason } });
+    for (const reason of SKIP_REASONS) expect(() => eventCatalog.parse(withReason(reason))).not.toThrow();
+    expect(() => eventCatalog.parse(withReason('some_new_reason'))).toThrow(EventValidationError);
   });
 });

@@ -20,6 +20,8 @@ export const Topics = {
   syncMessages: 'sync.messages.v1',
   /** sync-engine's outcome for every observed message (SYN-10 ledger; ids and codes only), keyed by mailbox key. */
   syncDecisions: 'sync.decisions.v1',
+  /** Emails sync-engine refused to route (SND-1..4, ATT-1/2, CON-4), keyed by conversation id. */
+  syncSendRefusals: 'sync.send-refusals.v1',
   /** Contacts sync-engine asks conversations to create (Auto-BCC, BCC-1), keyed by location + address. */
   syncContactRequests: 'sync.contact-requests.v1',
   /** Contacts as the CRM keeps them, keyed by location + contact id. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { eventCatalog, sendFailedV1, sendSucceededV1 } from '@mailbridge/contracts';
+import { eventCatalog, sendFailedV1, sendRefusedV1, sendSucceededV1 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { RecordSendOutcomeUseCase } from './record-send-outcome.use-case';
@@ -14,5 +14,11 @@ export class SendOutcomeConsumer {
   async onDelivery(event: EventOf<typeof OUTCOMES>, tx: TransactionContext): Promise<void> {
     if (eventCatalog.is(event, sendSucceededV1)) await this.outcomes.succeeded(tx, event.payload);
     else await this.outcomes.failed(tx, event);
+  }
+
+  /** sync-engine refused to route it: the same outcome for the CRM as a failed send. */
+  @OnEvent(sendRefusedV1, { group: 'send-refusals' })
+  async onRefusal(event: EventOf<typeof sendRefusedV1>, tx: TransactionContext): Promise<void> {
+    await this.outcomes.failed(tx, event);
   }
 }

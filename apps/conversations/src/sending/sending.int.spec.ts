@@ -7,6 +7,7 @@ import {
   conversationIdFor,
   messageSyncedV1,
   sendFailedV1,
+  sendRefusedV1,
   sendSucceededV1,
   type ConnectionSnapshot,
 } from '@mailbridge/contracts';
@@ -557,6 +558,39 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
         contactId: 'ct_jane',
         connectionId: gmail.connectionId,
       }),
+    ]);
+  });
+
+  it('ATT-2: a send sync-engine refused (send.refused, its own topic) is failed with its reason, like a gateway failure', async () => {
+    const c = await send('usr_gmail', 'key-refused', { subject: 'Refused C' });
+    const refusal = await h.publish(sendRefusedV1, {
+      sendId: c.body.messageId,
+      locationId: LOC,
+      userId: 'usr_gmail',
+      contactId: 'ct_jane',
+      conversationId: conversationIdFor(LOC, 'ct_jane'),
+      route: null,
+      code: 'attachment_too_large',
+      message: 'plans.pdf is 31 MB; Gmail sends attachments up to 25 MB',
+      failedAt: '2026-11-20T10:00:02.000Z',
+    });
+    await h.republish(refusal);
+    const message = await h
+      .http()
+      .get(`/v1/locations/${LOC}/messages/${c.body.messageId}`)
+      .set('Authorization', `Bearer ${token('usr_gmail')}`)
+      .expect(200);
+    expect(message.body).toMatchObject({
+      status: 'failed',
+      failure: { code: 'attachment_too_large', message: expect.stringContaining('plans.pdf') },
+    });
+    const events = await h
+      .http()
+      .get(`/v1/locations/${LOC}/sync-events?userId=usr_gmail`)
+      .set('Authorization', `Bearer ${token('usr_gmail')}`)
+      .expect(200);
+    expect(events.body.items.filter((e: { messageId: string }) => e.messageId === c.body.messageId)).toEqual([
+      expect.objectContaining({ kind: 'send_failed', reason: 'attachment_too_large' }),
     ]);
   });
 

@@ -6,15 +6,21 @@ import {
   eventQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
+  smartBccRefusedV1,
 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { SyncEventsService } from './sync-events.service';
 
-const MAILBOX_EVENTS = [mailboxMessageQuarantinedV1, mailboxAuditedV1, mailboxSyncGapV1] as const;
+const MAILBOX_EVENTS = [
+  mailboxMessageQuarantinedV1,
+  mailboxAuditedV1,
+  mailboxSyncGapV1,
+  smartBccRefusedV1,
+] as const;
 
 /**
- * message.skipped (ATT-1, CON-3, CON-4...), mailbox.sync-gap (CON-5), mailbox.message-quarantined,
+ * message.skipped (ATT-1, CON-3, CON-4...), smart-bcc.refused (BCC-1), mailbox.sync-gap (CON-5), mailbox.message-quarantined,
  * event.quarantined and an audit that found a gap (mailbox.audited, SYN-10) become sync events the CRM can list.
  */
 @Injectable()
@@ -33,6 +39,8 @@ export class SyncEventsConsumer {
     } else if (eventCatalog.is(event, mailboxAuditedV1)) {
       // Only an audit that found messages without an outcome is worth an entry (SYN-10); a clean one is not news.
       if (event.payload.missing > 0) await this.syncEvents.recordAuditHealed(tx, event);
+    } else if (eventCatalog.is(event, smartBccRefusedV1)) {
+      await this.syncEvents.recordSmartBccRefused(tx, event);
     } else {
       await this.syncEvents.recordGap(tx, event);
     }

@@ -9,6 +9,7 @@ import type {
   eventQuarantinedV1,
   mailboxSyncGapV1,
   messageSkippedV1,
+  smartBccRefusedV1,
   sendFailedV1,
 } from '@mailbridge/contracts';
 import { decodeCursor, encodeCursor, timestampCursor } from '../common/cursor';
@@ -55,6 +56,14 @@ export class SyncEventsService {
         from: p.from,
       },
     ]);
+  }
+
+  /** BCC-1: an Auto-BCC mail held for its sender, listed as a skipped message. */
+  async recordSmartBccRefused(
+    tx: TransactionContext,
+    event: EventEnvelope<PayloadOf<typeof smartBccRefusedV1>>,
+  ): Promise<void> {
+    await this.recordSkipped(tx, { ...event, payload: { ...event.payload, contactId: null } });
   }
 
   /** CON-5: one entry per connection of the mailbox, each in that connection's location. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { messageObservedV1, messageSkippedV1 } from '@mailbridge/contracts';
+import { messageObservedV1, smartBccRefusedV1 } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
@@ -53,7 +53,7 @@ export function smartBccMessageIdOf(raw: Buffer): string {
  * BCC-1 at the boundary: a message received at smart-BCC addresses is stored and observed like mailbox mail (same
  * canonical event, `source: 'smart_bcc'`, `smartBcc` = the address's location and user, `mailboxAddress` = the
  * smart-BCC address), once per Message-ID per address; a message the user did not send (forged From or MAIL FROM) is
- * held as `message.skipped` `sender_mismatch` (rule BCC-1) instead, and never observed.
+ * held as `smart-bcc.refused` `sender_mismatch` (rule BCC-1) instead, and never observed.
  */
 @Injectable()
 export class ReceiveSmartBccMailUseCase {
@@ -119,10 +119,9 @@ export class ReceiveSmartBccMailUseCase {
       if (!(await this.claim(tx, mailbox.id, m.message.providerMessageId))) return 'duplicate';
       const now = new Date().toISOString();
       if (!verdict.ok) {
-        tx.emit(messageSkippedV1, {
+        tx.emit(smartBccRefusedV1, {
           locationId: owner.locationId,
           userId: owner.userId,
-          contactId: null,
           connectionId: owner.connectionId,
           mailboxKey: mailbox.mailboxKey,
           providerMessageId: m.message.providerMessageId,

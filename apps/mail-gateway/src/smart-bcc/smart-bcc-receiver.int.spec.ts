@@ -11,7 +11,7 @@ import {
   Topics,
   eventCatalog,
   messageObservedV1,
-  messageSkippedV1,
+  smartBccRefusedV1,
   type EventEnvelope,
   type PayloadOf,
 } from '@mailbridge/contracts';
@@ -74,10 +74,10 @@ describe('mail-gateway Auto-BCC SMTP receiver (BCC-1)', () => {
   let syncSubscription: Subscription;
   const syncEvents: EventEnvelope[] = [];
 
-  const skipped = (where: (p: PayloadOf<typeof messageSkippedV1>) => boolean) =>
+  const skipped = (where: (p: PayloadOf<typeof smartBccRefusedV1>) => boolean) =>
     syncEvents
-      .filter((e) => eventCatalog.is(e, messageSkippedV1))
-      .map((e) => e.payload as PayloadOf<typeof messageSkippedV1>)
+      .filter((e) => eventCatalog.is(e, smartBccRefusedV1))
+      .map((e) => e.payload as PayloadOf<typeof smartBccRefusedV1>)
       .filter(where);
 
   const transport = () => {
@@ -158,7 +158,7 @@ describe('mail-gateway Auto-BCC SMTP receiver (BCC-1)', () => {
     });
     syncSubscription = await syncBus.subscribe({
       groupId: 'test.sync-observer',
-      topics: [Topics.syncMessages],
+      topics: [Topics.mailMailboxes],
       handler: async (event) => {
         syncEvents.push(event);
       },
@@ -298,7 +298,7 @@ describe('mail-gateway Auto-BCC SMTP receiver (BCC-1)', () => {
     expect(observed(id)).toHaveLength(0);
   });
 
-  it('BCC-1: a forged sender (From or MAIL FROM not the user’s connected mailbox) is held as message.skipped sender_mismatch and not observed', async () => {
+  it('BCC-1: a forged sender (From or MAIL FROM not the user’s connected mailbox) is held as smart-bcc.refused sender_mismatch and not observed', async () => {
     const forgedFrom = messageId();
     await send({
       from: 'ceo@evil.example',
@@ -331,7 +331,6 @@ describe('mail-gateway Auto-BCC SMTP receiver (BCC-1)', () => {
           locationId: OWNER.locationId,
           userId: OWNER.userId,
           connectionId: OWNER.connectionId,
-          contactId: null,
           reason: 'sender_mismatch',
           rule: 'BCC-1',
         }),

@@ -3,6 +3,7 @@ import type {
   ConnectionSnapshot,
   PayloadOf,
   ProviderName,
+  SkipReason,
   SyncScope,
   messageObservedV1,
 } from '@mailbridge/contracts';
@@ -132,20 +133,7 @@ export interface Delivery {
  * Reason codes of a skip. Published ones concern the CRM (a contact or a synced thread); private ones (mail that
  * never was CRM mail, repeats) are only recorded, because publishing them would copy private mail into the CRM.
  */
-export type SkipReason =
-  | 'attachment_too_large'
-  | 'connection_disconnected'
-  | 'connection_replaced'
-  | 'scope_crm_threads'
-  | 'contact_not_assigned'
-  | 'sender_mismatch'
-  | 'no_recipient'
-  | 'no_matching_contact'
-  | 'thread_bound_elsewhere'
-  | 'contact_deleted'
-  | 'no_live_connection'
-  | 'predates_synced_thread'
-  | 'duplicate';
+export type { SkipReason } from '@mailbridge/contracts';
 
 export interface Skip {
   readonly locationId: string | null;

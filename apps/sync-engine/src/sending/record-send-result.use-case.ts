@@ -68,7 +68,7 @@ export class RecordSendResultUseCase {
   }
 
   async failed(tx: TransactionContext, result: PayloadOf<typeof sendFailedV1>): Promise<void> {
-    // Our own refusals come back on this topic too: their send is `refused`, not `requested`, so nothing moves.
+    // Only a send that was `requested` moves (a refusal never reaches mail-gateway: it is send.refused, not this).
     const moved = await this.sends.markResult(tx.manager, result.sendId, {
       status: 'failed',
       detail: `failed: ${result.code}`,

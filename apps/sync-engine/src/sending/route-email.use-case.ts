@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sendFailedV1, sendRequestedV1 } from '@mailbridge/contracts';
+import { sendRefusedV1, sendRequestedV1 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type { Logger } from '@mailbridge/platform-observability';
 import { LOGGER } from '@mailbridge/platform-runtime';
@@ -114,7 +114,7 @@ export class RouteEmailUseCase {
         refusalMessage: decision.message,
         trace: decision.trace,
       });
-      tx.emit(sendFailedV1, {
+      tx.emit(sendRefusedV1, {
         ...base,
         route: decision.route,
         code: decision.code,

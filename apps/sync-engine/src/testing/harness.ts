@@ -12,7 +12,7 @@ import { syncEngineService } from '../service';
 export const OUTPUT_TOPICS = [
   Topics.syncMessages,
   Topics.mailSend,
-  Topics.mailDelivery,
+  Topics.syncSendRefusals,
   Topics.syncContactRequests,
   Topics.syncDecisions,
 ];

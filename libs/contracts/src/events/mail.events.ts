@@ -186,6 +186,30 @@ export const mailboxNotificationReceivedV1 = defineEvent({
   key: (p) => p.mailboxKey,
 });
 
+export const smartBccRefusedV1 = defineEvent({
+  type: 'smart-bcc.refused',
+  version: 1,
+  topic: Topics.mailMailboxes,
+  description:
+    "A mail sent to a user's Auto-BCC address was held and never observed: its sender is not the address's owner nor an allowed sender (BCC-1). Shown to the CRM as a skipped message with reason sender_mismatch.",
+  payload: z.object({
+    locationId: crmId,
+    userId: crmId,
+    connectionId: z.uuid().nullable(),
+    mailboxKey: z.string().min(3).max(400),
+    providerMessageId: z.string().min(1).max(1024),
+    rfcMessageId: rfcMessageId.nullable(),
+    subject: z.string().max(4096).nullable(),
+    from: mailboxAddress.nullable(),
+    reason: z.literal('sender_mismatch'),
+    rule: z.literal('BCC-1'),
+    detail: z.string().max(2000),
+    occurredAt: isoDateTime,
+  }),
+  key: (p) => p.mailboxKey,
+  locationId: (p) => p.locationId,
+});
+
 export const mailEvents = [
   messageObservedV1,
   mailboxSyncHealthChangedV1,
@@ -193,4 +217,5 @@ export const mailEvents = [
   mailboxMessageQuarantinedV1,
   mailboxNotificationReceivedV1,
   mailboxAuditedV1,
+  smartBccRefusedV1,
 ] as const;

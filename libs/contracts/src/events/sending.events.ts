@@ -116,25 +116,47 @@ export const sendSucceededV1 = defineEvent({
   locationId: (p) => p.locationId,
 });
 
+/** Why an email did not go out: the same shape whether mail-gateway failed it or sync-engine refused it. */
+const sendFailure = z.object({
+  sendId: z.uuid(),
+  locationId: crmId,
+  userId: crmId,
+  contactId: crmId,
+  conversationId: z.uuid(),
+  route: sendRoute.nullable(),
+  code: z.string().max(64),
+  message: z.string().max(2000),
+  failedAt: isoDateTime,
+});
+const failureKey = (p: z.infer<typeof sendFailure>) =>
+  p.route?.kind === 'mailbox' ? p.route.connectionId : `location:${p.locationId}`;
+
 export const sendFailedV1 = defineEvent({
   type: 'send.failed',
   version: 1,
   topic: Topics.mailDelivery,
   description:
-    'The email was not sent and will not be retried. Codes include sending_cap_reached (SND-4), attachment_too_large, attachment_type_unsupported, no_active_connection, connection_ended (CON-4: the route names a connection that has ended), auth_revoked, provider_rejected.',
-  payload: z.object({
-    sendId: z.uuid(),
-    locationId: crmId,
-    userId: crmId,
-    contactId: crmId,
-    conversationId: z.uuid(),
-    route: sendRoute.nullable(),
-    code: z.string().max(64),
-    message: z.string().max(2000),
-    failedAt: isoDateTime,
-  }),
-  key: (p) => (p.route?.kind === 'mailbox' ? p.route.connectionId : `location:${p.locationId}`),
+    'mail-gateway did not send the email and will not retry. Codes include sending_cap_reached (SND-4), attachment_too_large, attachment_type_unsupported, no_active_connection, connection_ended (CON-4: the route names a connection that has ended), auth_revoked, provider_rejected.',
+  payload: sendFailure,
+  key: failureKey,
   locationId: (p) => p.locationId,
 });
 
-export const sendingEvents = [emailRequestedV1, sendRequestedV1, sendSucceededV1, sendFailedV1] as const;
+export const sendRefusedV1 = defineEvent({
+  type: 'send.refused',
+  version: 1,
+  topic: Topics.syncSendRefusals,
+  description:
+    'sync-engine refused to route the email (SND-1..4, ATT-1/2, CON-4): nothing was sent. Same shape as send.failed; on its own topic so that each topic has one producer.',
+  payload: sendFailure,
+  key: failureKey,
+  locationId: (p) => p.locationId,
+});
+
+export const sendingEvents = [
+  emailRequestedV1,
+  sendRequestedV1,
+  sendSucceededV1,
+  sendFailedV1,
+  sendRefusedV1,
+] as const;

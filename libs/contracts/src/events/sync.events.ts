@@ -30,6 +30,24 @@ export const messageSyncedV1 = defineEvent({
   locationId: (p) => p.locationId,
 });
 
+/** Why a message did not sync: one closed list, so the CRM (and a switch over it) knows every case. */
+export const SKIP_REASONS = [
+  'attachment_too_large',
+  'connection_disconnected',
+  'connection_replaced',
+  'scope_crm_threads',
+  'contact_not_assigned',
+  'sender_mismatch',
+  'no_recipient',
+  'no_matching_contact',
+  'thread_bound_elsewhere',
+  'contact_deleted',
+  'no_live_connection',
+  'predates_synced_thread',
+  'duplicate',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
 export const messageSkippedV1 = defineEvent({
   type: 'message.skipped',
   version: 1,
@@ -46,7 +64,7 @@ export const messageSkippedV1 = defineEvent({
     rfcMessageId: rfcMessageId.nullable(),
     subject: z.string().max(4096).nullable(),
     from: mailboxAddress.nullable(),
-    reason: z.string().max(64),
+    reason: z.enum(SKIP_REASONS),
     rule: z.string().max(16),
     detail: z.string().max(2000),
     occurredAt: isoDateTime,

@@ -373,7 +373,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     if (insideHandler.getStore() === this) {
       // Waiting here could wait on the very partition this handler occupies: never block.
       this.logger.debug('publish called from inside a handler; not waiting for delivery');
-      all.forEach((p) => p.catch(() => undefined));
+      for (const p of all) void p.catch(() => undefined);
       return;
     }
     await Promise.all(all);
