@@ -1,0 +1,7 @@
+import { schemaDriftOf } from '@mailbridge/testing-services';
+import { identityConnectionsService } from '../service';
+
+// The entities are what the code reads and writes; the migrations are what the database has. They must not drift.
+it('identity-connections: its entities match what its migrations build (tables, columns, types, nullability)', async () => {
+  expect(await schemaDriftOf(identityConnectionsService)).toEqual([]);
+});

@@ -1,0 +1,7 @@
+import { schemaDriftOf } from '@mailbridge/testing-services';
+import { mailGatewayService } from '../service';
+
+// The entities are what the code reads and writes; the migrations are what the database has. They must not drift.
+it('mail-gateway: its entities match what its migrations build (tables, columns, types, nullability)', async () => {
+  expect(await schemaDriftOf(mailGatewayService)).toEqual([]);
+});
