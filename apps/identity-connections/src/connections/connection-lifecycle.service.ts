@@ -21,7 +21,7 @@ import { TokenVaultRepository } from '../vault/token-vault.repository';
 import { ConnectionEntity } from './connection.entity';
 import { DEFAULT_SYNC_SCOPE, toSnapshot } from './connection-snapshot';
 import { ConnectionsRepository } from './connections.repository';
-import { isUniqueViolation } from './sql';
+import { isUniqueViolation } from '@mailbridge/platform-persistence';
 
 /** How a completed consent changed the user's connection. */
 export type EstablishOutcome = 'connected' | 'updated' | 'reactivated' | 'renewed';

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 import { ConnectionEntity, LIVE_STATUSES, SyncErrorInfo } from './connection.entity';
 import type { AuditReportInfo } from './connection.entity';
-import { queryRows } from './sql';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export interface HealthUpdate {
   readonly connectionId: string;

@@ -4,11 +4,11 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, Repository } from 'typeorm';
 import type { ProviderName } from '@mailbridge/contracts';
 import { IDENTITY_CONFIG, type IdentityConnectionsConfig } from '../identity-connections.config';
-import { queryRows } from '../connections/sql';
 import { deriveSecret } from '../vault/token-cipher';
 import { TokenVault } from '../vault/token-vault';
 import { OAuthStateEntity } from './oauth-state.entity';
 import { OAuthStateError, StateClaims, signState, verifyState } from './oauth-state';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export interface StartedFlow {
   readonly state: string;

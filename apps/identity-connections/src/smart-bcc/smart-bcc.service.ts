@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { ConnectionsRepository } from '../connections/connections.repository';
 import { IDENTITY_CONFIG, type IdentityConnectionsConfig } from '../identity-connections.config';
-import { SmartBccAddressEntity } from './smart-bcc-address.entity';
+import { SmartBccAddressesRepository } from './smart-bcc-addresses.repository';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -41,7 +39,7 @@ export class SmartBccService {
   private readonly domain: string;
 
   constructor(
-    @InjectRepository(SmartBccAddressEntity) private readonly repo: Repository<SmartBccAddressEntity>,
+    private readonly addresses: SmartBccAddressesRepository,
     private readonly connections: ConnectionsRepository,
     @Inject(IDENTITY_CONFIG) config: IdentityConnectionsConfig,
   ) {
@@ -49,16 +47,10 @@ export class SmartBccService {
   }
 
   async addressFor(locationId: string, userId: string): Promise<string> {
-    let row = await this.repo.findOneBy({ locationId, userId });
-    if (!row) {
-      // Concurrent first requests: one insert wins, everyone reads the winner.
-      await this.repo.manager.query(
-        `INSERT INTO identity_connections.smart_bcc_addresses (location_id, user_id, local_part, created_at)
-         VALUES ($1, $2, $3, now()) ON CONFLICT (location_id, user_id) DO NOTHING`,
-        [locationId, userId, randomLocalPart()],
-      );
-      row = await this.repo.findOneByOrFail({ locationId, userId });
-    }
+    // Concurrent first requests: one insert wins, everyone reads the winner.
+    const row =
+      (await this.addresses.findByUser(locationId, userId)) ??
+      (await this.addresses.findOrCreate(locationId, userId, randomLocalPart()));
     return `${row.localPart}@${this.domain}`;
   }
 
@@ -72,7 +64,7 @@ export class SmartBccService {
       .trim()
       .toLowerCase();
     if (domain !== this.domain) return null;
-    const row = await this.repo.findOneBy({ localPart: local });
+    const row = await this.addresses.findByLocalPart(local);
     if (!row) return null;
     const live = await this.connections.findLive(row.locationId, row.userId);
     const active = live?.status === 'active' ? live : null;

@@ -11,19 +11,14 @@ import { rotateTokenKeysConfigSchema } from '../identity-connections.config';
 import { migrations } from '../migrations';
 import { TokenCipher, VaultCorruptError, VaultKeyMissingError } from './token-cipher';
 import { connectionContext, oauthStateContext } from './vault-contents';
+import { ENCRYPTED_COLUMNS, EncryptedColumn, VaultRotationRepository } from './vault-rotation.repository';
 
-interface EncryptedColumn {
-  readonly table: string;
-  readonly id: string;
-  readonly column: string;
-  readonly context: (id: string) => string;
-}
-
-const COLUMNS: readonly EncryptedColumn[] = [
-  { table: 'connection_tokens', id: 'connection_id', column: 'secret_enc', context: connectionContext },
-  { table: 'token_revocations', id: 'connection_id', column: 'secret_enc', context: connectionContext },
-  { table: 'oauth_states', id: 'state_id', column: 'code_verifier_enc', context: oauthStateContext },
-];
+/** Which vault context each sealed column is bound to. */
+const CONTEXTS: Record<EncryptedColumn['table'], (id: string) => string> = {
+  connection_tokens: connectionContext,
+  token_revocations: connectionContext,
+  oauth_states: oauthStateContext,
+};
 
 const BATCH = 200;
 
@@ -45,21 +40,16 @@ export async function reencryptVault(
 ): Promise<RotationReport> {
   let reencrypted = 0;
   let failed = 0;
-  for (const col of COLUMNS) {
+  for (const col of ENCRYPTED_COLUMNS) {
     const skipped: string[] = [];
     for (;;) {
       const done = await dataSource.transaction(async (m) => {
-        const rows = (await m.query(
-          `SELECT ${col.id}::text AS id, ${col.column} AS enc FROM identity_connections.${col.table}
-            WHERE key_id <> $1 AND NOT (${col.id}::text = ANY($2::text[]))
-            ORDER BY ${col.id} LIMIT $3 FOR UPDATE`,
-          [cipher.primaryKeyId, skipped, BATCH],
-        )) as { id: string; enc: string }[];
+        const rows = await VaultRotationRepository.lockBatch(m, col, cipher.primaryKeyId, skipped, BATCH);
         const ids: string[] = [];
         const values: string[] = [];
         for (const row of rows) {
           try {
-            values.push(cipher.reencrypt(row.enc, col.context(row.id)).value);
+            values.push(cipher.reencrypt(row.enc, CONTEXTS[col.table](row.id)).value);
             ids.push(row.id);
           } catch (error) {
             if (!(error instanceof VaultKeyMissingError || error instanceof VaultCorruptError)) throw error;
@@ -70,13 +60,7 @@ export async function reencryptVault(
             );
           }
         }
-        if (ids.length > 0) {
-          await m.query(
-            `UPDATE identity_connections.${col.table} AS t SET ${col.column} = v.enc, key_id = $3
-               FROM unnest($1::text[], $2::text[]) AS v(id, enc) WHERE t.${col.id}::text = v.id`,
-            [ids, values, cipher.primaryKeyId],
-          );
-        }
+        if (ids.length > 0) await VaultRotationRepository.write(m, col, ids, values, cipher.primaryKeyId);
         reencrypted += ids.length;
         return rows.length < BATCH;
       });

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { queryRows } from '../connections/sql';
 import { ConnectionTokenEntity } from './connection-token.entity';
 import type { Sealed } from './token-cipher';
 import { TokenRevocationEntity } from './token-revocation.entity';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 const TOKENS = 'identity_connections.connection_tokens';
 const REVOCATIONS = 'identity_connections.token_revocations';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { storableText } from '@mailbridge/contracts';
-import { queryRows } from '../common/sql';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export type LedgerOutcome = 'synced' | 'not_synced' | 'skipped' | 'quarantined';
 

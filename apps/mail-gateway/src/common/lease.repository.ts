@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { queryRows } from './sql';
 import { REPLICA_ID } from './tokens';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 /**
  * Expiring named locks in the database, so two replicas never work on one mailbox at once (ordering of pulls,

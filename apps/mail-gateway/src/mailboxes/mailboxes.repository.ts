@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
-import { queryRows } from '../common/sql';
 import { GraphFolderEntity } from './graph-folder.entity';
 import { MailboxConnectionEntity } from './mailbox-connection.entity';
 import { MailboxEntity, type MailboxDesired, type MailboxStage } from './mailbox.entity';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 type Db = EntityManager | DataSource;
 

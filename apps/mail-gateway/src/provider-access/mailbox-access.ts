@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { queryRows } from '../common/sql';
 import { AccessTokenClient } from './access-token.client';
 import type { CallTarget } from './provider-call.policy';
 import { AccessTokenUnavailableError } from './provider-failure';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 /** Call targets: a mailbox (any of its active connections can lend a token) or one connection (a send). */
 @Injectable()

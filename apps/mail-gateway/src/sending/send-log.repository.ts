@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { SEND_KINDS, countsTowardSendingCap, type SendingCapUsage } from '@mailbridge/domain-mail';
-import { queryRows } from '../common/sql';
 import { SendLogEntity, type SendState } from './send-log.entity';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export interface NewSendLog {
   readonly sendId: string;

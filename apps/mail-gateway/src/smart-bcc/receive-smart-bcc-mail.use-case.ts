@@ -5,7 +5,6 @@ import type { Logger } from '@mailbridge/platform-observability';
 import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { GatewayMetrics } from '../common/gateway.metrics';
-import { queryRows } from '../common/sql';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import {
   MessageNormalizer,
@@ -15,6 +14,7 @@ import {
 import { ObservedMessagePublisher } from '../sync/observed-message.publisher';
 import { checkSmartBccSender } from './sender-check';
 import type { SmartBccOwner } from './smart-bcc-directory';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 /** One message received over SMTP for one or more smart-BCC addresses. */
 export interface ReceivedSmartBccMail {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { queryRows } from '../common/sql';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 type Db = Pick<EntityManager | DataSource, 'query'>;
 

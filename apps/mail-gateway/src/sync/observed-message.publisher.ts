@@ -3,8 +3,8 @@ import { DataSource } from 'typeorm';
 import { messageObservedV1, storableText } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { GatewayMetrics } from '../common/gateway.metrics';
-import { queryRows } from '../common/sql';
 import type { NormalizedMessage } from './message-normalizer.service';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export interface ObservingMailbox {
   readonly id: string;

@@ -7,3 +7,5 @@ export * from './unit-of-work';
 export * from './outbox-relay';
 export * from './retention-pruner';
 export * from './platform-stats.repository';
+export * from './query-rows';
+export * from './database-health';

@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { EventBus } from '@mailbridge/platform-messaging';
+import { pingDatabase } from '@mailbridge/platform-persistence';
 import type { ServiceMetrics } from '@mailbridge/platform-observability';
 import { EVENT_BUS, METRICS } from '../tokens';
 
@@ -28,7 +29,7 @@ export class HealthController {
   @Get('health/ready')
   async ready(@Res() res: Response): Promise<void> {
     const [database, bus] = await Promise.all([
-      withDeadline(this.dataSource.query('SELECT 1').then(() => ({ ok: true }))),
+      withDeadline(pingDatabase(this.dataSource).then(() => ({ ok: true }))),
       withDeadline(this.bus.health()),
     ]);
     const ok = database.ok && bus.ok;
