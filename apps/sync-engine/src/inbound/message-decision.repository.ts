@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ObservedDecision, ObservedMessage } from '../decisions/decision.types';
-import { returningRows } from '../persistence/returning';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 /** What a repeat needs of a stored decision to announce it again. */
 export interface StoredDecision {
@@ -78,7 +78,7 @@ export class MessageDecisionRepository {
     mailboxKey: string,
     providerMessageId: string,
   ): Promise<StoredDecision | undefined> {
-    const rows = await returningRows<{
+    const rows = await queryRows<{
       outcome: string;
       rules: string[];
       deliveries: Array<{ rule?: string }>;
@@ -129,7 +129,7 @@ export class MessageDecisionRepository {
     retentionHours: number,
   ): Promise<ParkedMessage[]> {
     if (mailboxKeys.length === 0 || keys.length === 0) return [];
-    const rows = await returningRows<{
+    const rows = await queryRows<{
       event_id: string;
       observed: ObservedMessage;
       parked_at: Date | string;

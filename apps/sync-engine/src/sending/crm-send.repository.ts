@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { SendRoute } from '@mailbridge/contracts';
-import { returningRows } from '../persistence/returning';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export interface CrmSendRecord {
   readonly sendId: string;
@@ -130,7 +130,7 @@ export class CrmSendRepository {
       detail: string;
     },
   ): Promise<boolean> {
-    const rows = await returningRows(
+    const rows = await queryRows(
       tx,
       `UPDATE sync_engine.crm_send SET status = $2, provider_message_id = $3, provider_thread_id = $4,
          trace = trace || to_jsonb($5::text), updated_at = now()

@@ -7,7 +7,7 @@ import type {
   KeyMatch,
   NewBinding,
 } from '../decisions/decision.types';
-import { returningRows } from '../persistence/returning';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export interface BindingRow {
   binding_id: string;
@@ -161,9 +161,9 @@ export class ThreadBindingRepository {
     ];
     if (bindings.length === 0) {
       // The common case (a message joins a known thread): keys only, a simpler statement.
-      return changedKeys(await returningRows(tx, insertKeys(1), keyParams));
+      return changedKeys(await queryRows(tx, insertKeys(1), keyParams));
     }
-    const rows = await returningRows<{ mailbox_key: string; key: string }>(
+    const rows = await queryRows<{ mailbox_key: string; key: string }>(
       tx,
       `WITH new_bindings AS (
          INSERT INTO sync_engine.thread_binding
@@ -192,7 +192,7 @@ export class ThreadBindingRepository {
 
   /** CON-3 / CON-4: every active binding of the connection ends. Returns how many. */
   async endForConnection(tx: EntityManager, connectionId: string, reason: BindingEndReason): Promise<number> {
-    const rows = await returningRows(
+    const rows = await queryRows(
       tx,
       `UPDATE sync_engine.thread_binding SET status = 'ended', end_reason = $2, ended_at = now()
        WHERE connection_id = $1 AND status = 'active' RETURNING binding_id`,
@@ -212,7 +212,7 @@ export class ThreadBindingRepository {
     keepLocationId: string,
   ): Promise<string[]> {
     if (keys.length === 0) return [];
-    const rows = await returningRows<{ binding_id: string }>(
+    const rows = await queryRows<{ binding_id: string }>(
       tx,
       `UPDATE sync_engine.thread_binding SET status = 'ended', end_reason = 'rebound_elsewhere', ended_at = now()
        WHERE status = 'active' AND mailbox_key = $1 AND location_id <> $3
