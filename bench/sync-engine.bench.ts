@@ -1,14 +1,15 @@
 /**
  * sync-engine throughput. Prints numbers, asserts nothing.
  *
- *   node tools/run-ts.cjs bench/sync-engine.bench.ts [--sizes 1000,10000,100000] [--messages 2000]
+ *   node tools/run-ts.cjs bench/sync-engine.bench.ts [--sizes 1000,10000,100000] [--messages 2000] [--batches 10,100]
  *
  * Needs PostgreSQL on 127.0.0.1:5432 (or TEST_DATABASE_ADMIN_URL) and kcat (librdkafka's mock cluster).
  *
  * 1. decide (pure): decisions/s of the decision function alone.
  * 2. per binding count (1k, 10k, 100k thread bindings already in the database, spread over mailboxes of 100 each):
  *    a. decisions/s through the use case on PostgreSQL (load context, decide, write bindings + decision + events),
- *       one transaction per message, sequential;
+ *       one transaction per message, sequential; then one transaction per batch (`--batches 10,100`), as the
+ *       consumer binding's batch path runs it (issue 16);
  *    b. end to end: message.observed published on the Kafka mock cluster → message.synced read back from Kafka,
  *       events/s over the whole batch (80% replies in bound threads, 20% new threads from known contacts).
  */
@@ -46,6 +47,7 @@ for (let i = 2; i < process.argv.length; i += 2)
 const SIZES = (args.get('sizes') ?? '1000,10000,100000').split(',').map(Number);
 const MESSAGES = Number(args.get('messages') ?? 2000);
 const PER_MAILBOX = 100;
+const BATCH_SIZES = (args.get('batches') ?? '10,100').split(',').map(Number);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
@@ -171,6 +173,20 @@ async function benchSize(bindings: number): Promise<void> {
       await ds.transaction((manager) => useCase.execute({ manager, emit }, randomUUID(), m));
     }
     out(`  decisions on PostgreSQL (sequential, 1 tx each): ${rate(direct.length, performance.now() - t1)}`);
+    // The batch path (issue 16): the same use case, a batch of messages per transaction, as the binding runs it.
+    for (const size of BATCH_SIZES) {
+      const batched = messages(`batch${size}`, Math.min(MESSAGES, 1000), bindings);
+      const tb = performance.now();
+      for (let i = 0; i < batched.length; i += size) {
+        await ds.transaction(async (manager) => {
+          for (const m of batched.slice(i, i + size))
+            await useCase.execute({ manager, emit }, randomUUID(), m);
+        });
+      }
+      out(
+        `  decisions on PostgreSQL (batches of ${size}, 1 tx each): ${rate(batched.length, performance.now() - tb)}`,
+      );
+    }
 
     // b. end to end over Kafka.
     const e2e = messages('e2e', MESSAGES, bindings);

@@ -19,7 +19,7 @@ import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { createTestDatabase, expectEventually, type TestDatabase } from '@mailbridge/testing';
 import type { ServiceDefinition } from '../service-host';
 import { startService, type RunningService } from '../start-service';
-import { OnEvent, type ConsumerContext, type EventOf } from './on-event.decorator';
+import { OnEvent, OnEventBatch, type ConsumerContext, type EventOf } from './on-event.decorator';
 
 const SCHEMA = 'binding_probe';
 /** The golden examples' payloads: same connection, so the same key and partition (order holds). */
@@ -108,6 +108,33 @@ class ListProbe {
   }
 }
 
+/** How the opted-out consumer with a batch companion handled each send: in a batch, or alone. */
+const companionRuns: Array<{ sendId: string; via: 'batch' | 'single' }> = [];
+/** Sends whose batch must give up (as if it needed a call outside the transaction). */
+const needsOutside = new Set<string>();
+
+@Injectable()
+class CompanionProbe {
+  @OnEventBatch(sendSucceededV1, { group: 'companion' })
+  async inBatch(events: readonly EventOf<typeof sendSucceededV1>[], tx: TransactionContext): Promise<void> {
+    if (events.some((e) => needsOutside.has(e.payload.sendId))) throw new Error('needs a call outside');
+    for (const e of events) companionRuns.push({ sendId: e.payload.sendId, via: 'batch' });
+    await tx.manager.query(`INSERT INTO ${SCHEMA}.list_effects (send_id) SELECT unnest($1::uuid[])`, [
+      events.map((e) => e.payload.sendId),
+    ]);
+  }
+
+  @OnEvent(sendSucceededV1, { group: 'companion', transaction: false })
+  async alone(event: EventOf<typeof sendSucceededV1>, consumer: ConsumerContext): Promise<void> {
+    companionRuns.push({ sendId: event.payload.sendId, via: 'single' });
+    await consumer.handleOnce(async (tx) => {
+      await tx.manager.query(`INSERT INTO ${SCHEMA}.list_effects (send_id) VALUES ($1)`, [
+        event.payload.sendId,
+      ]);
+    });
+  }
+}
+
 /*
  * Type tests (checked by `tsc --noEmit`, not by jest): the decorator refuses a handler that does not take exactly
  * what its definitions deliver, and the transactional and opted-out forms cannot be mixed up.
@@ -152,7 +179,7 @@ export class TypeTests {
   }
 }
 
-@Module({ providers: [ProbeConsumers, ListProbe] })
+@Module({ providers: [ProbeConsumers, ListProbe, CompanionProbe] })
 class ProbeModule {}
 
 const probeService: ServiceDefinition = {
@@ -241,7 +268,11 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
         { by_group: 'succeeded-only' },
       ]),
     );
-    expect(await inbox(event.id)).toEqual([{ consumer: 'outside-tx' }, { consumer: 'succeeded-only' }]);
+    expect(await inbox(event.id)).toEqual([
+      { consumer: 'companion' },
+      { consumer: 'outside-tx' },
+      { consumer: 'succeeded-only' },
+    ]);
 
     const marker = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
     await publish(event, marker);
@@ -262,7 +293,7 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
     );
     // Only the other group's effect and inbox row: the failing group's were rolled back each time.
     expect(await effects(bad.payload.sendId)).toEqual([{ by_group: 'outside-tx' }]);
-    expect(await inbox(bad.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(await inbox(bad.id)).toEqual([{ consumer: 'companion' }, { consumer: 'outside-tx' }]);
     expect(
       await sql(
         `SELECT consumer_group, stage, attempts, status FROM ${SCHEMA}.quarantine WHERE event_id = $1`,
@@ -336,7 +367,7 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
     await eventually(async () => expect(await txOf(good)).toHaveLength(5));
     expect(new Set((await txOf(good)).map((r) => r.send_id)).size).toBe(5);
     expect(await txOf([bad.payload.sendId])).toEqual([]);
-    expect(await inbox(bad.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(await inbox(bad.id)).toEqual([{ consumer: 'companion' }, { consumer: 'outside-tx' }]);
 
     // Redelivered inside a later batch, the quarantined event is left alone (not run, no inbox row); the rest runs.
     const runsOfBad = () =>
@@ -346,7 +377,7 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
     await publish(bad, later);
     await eventually(async () => expect(await txOf([later.payload.sendId])).toHaveLength(1));
     expect(runsOfBad()).toHaveLength(before);
-    expect(await inbox(bad.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(await inbox(bad.id)).toEqual([{ consumer: 'companion' }, { consumer: 'outside-tx' }]);
   });
 
   it('issue 16: a batch-aware consumer (batch: true) gets the new events of a batch as one list; a redelivery is not in it', async () => {
@@ -388,5 +419,33 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
     );
     expect(await txOf([events[1].payload.sendId], 'list_effects')).toEqual([]);
     expect(lists).toContainEqual([events[0].payload.sendId]);
+  });
+  it('issue 16: an opted-out consumer batches through its @OnEventBatch companion, and goes alone when a batch gives up', async () => {
+    const batched = Array.from({ length: 4 }, () =>
+      eventCatalog.create(sendSucceededV1, succeeded(randomUUID())),
+    );
+    const ids = batched.map((e) => e.payload.sendId);
+    await publish(...batched);
+    await eventually(async () => expect(await txOf(ids, 'list_effects')).toHaveLength(4));
+    expect(new Set((await txOf(ids, 'list_effects')).map((r) => r.tx)).size).toBe(1);
+    expect(companionRuns.filter((r) => ids.includes(r.sendId)).map((r) => r.via)).toEqual([
+      'batch',
+      'batch',
+      'batch',
+      'batch',
+    ]);
+
+    const mixed = Array.from({ length: 3 }, () =>
+      eventCatalog.create(sendSucceededV1, succeeded(randomUUID())),
+    );
+    needsOutside.add(mixed[1].payload.sendId);
+    const mixedIds = mixed.map((e) => e.payload.sendId);
+    await publish(...mixed);
+    await eventually(async () => expect(await txOf(mixedIds, 'list_effects')).toHaveLength(3));
+    // The batch gave up as a whole: each went alone through the opted-out method, once.
+    expect(companionRuns.filter((r) => mixedIds.includes(r.sendId))).toEqual(
+      mixedIds.map((sendId) => ({ sendId, via: 'single' })),
+    );
+    expect(new Set((await txOf(mixedIds, 'list_effects')).map((r) => r.send_id)).size).toBe(3);
   });
 });

@@ -4,7 +4,12 @@ import type { BatchEventHandler, EventBus, Subscription } from '@mailbridge/plat
 import type { RetentionPruner, OutboxRelay, UnitOfWork } from '@mailbridge/platform-persistence';
 import type { Logger } from '@mailbridge/platform-observability';
 import { EVENT_BUS, RETENTION_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST, UNIT_OF_WORK } from '../tokens';
-import { ON_EVENT_METADATA, type OnEventMetadata } from './on-event.decorator';
+import {
+  ON_EVENT_BATCH_METADATA,
+  ON_EVENT_METADATA,
+  type OnEventBatchMetadata,
+  type OnEventMetadata,
+} from './on-event.decorator';
 import type { ServiceHost } from '../service-host';
 import { EventQuarantine } from './event-quarantine';
 import { bindBatchConsumer, bindConsumer, type BoundMethod } from './event-binding';
@@ -46,15 +51,23 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object') continue;
       const proto = Object.getPrototypeOf(instance) as object;
-      for (const method of this.scanner.getAllMethodNames(proto)) {
-        const fn = instance[method];
-        if (typeof fn !== 'function') continue;
+      const methods = this.scanner
+        .getAllMethodNames(proto)
+        .map((name) => instance[name])
+        .filter((fn): fn is BoundMethod => typeof fn === 'function');
+      // Batch paths of opted-out consumers (@OnEventBatch), by group, each claimed by its @OnEvent below.
+      const companions = new Map<string, { fn: BoundMethod; meta: OnEventBatchMetadata }>();
+      for (const fn of methods) {
+        const meta = this.reflector.get<OnEventBatchMetadata | undefined>(ON_EVENT_BATCH_METADATA, fn);
+        if (meta) companions.set(meta.group, { fn, meta });
+      }
+      for (const fn of methods) {
         const options = this.reflector.get<OnEventMetadata | undefined>(ON_EVENT_METADATA, fn);
         if (!options) continue;
         const groupId = `${this.host.name}.${options.group}`;
         if (seen.has(groupId)) throw new Error(`Consumer group ${groupId} is declared twice`);
         seen.add(groupId);
-        const bound = (fn as BoundMethod).bind(instance);
+        const bound = fn.bind(instance);
         const single = bindConsumer(options, bound, this.uow);
         const handler = this.quarantine.bind({
           group: options.group,
@@ -62,10 +75,24 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
           handler: (event, context) => single([event], context),
         });
         // Transactional consumers also take batches (one transaction each); a failed batch comes back as singles.
-        const batch = bindBatchConsumer(options, bound, this.uow, (manager, group, ids) =>
-          this.quarantine.quarantinedAmong(manager, group, ids),
+        // An opted-out one only through its @OnEventBatch companion.
+        const companion = companions.get(options.group);
+        companions.delete(options.group);
+        if (companion && (options.transaction || companion.meta.topic !== options.topic)) {
+          throw new Error(
+            `@OnEventBatch group ${options.group}: only for a { transaction: false } consumer of the same topic`,
+          );
+        }
+        const batch = bindBatchConsumer(
+          companion ? { ...options, transaction: true, batch: true } : options,
+          companion ? companion.fn.bind(instance) : bound,
+          this.uow,
+          (manager, group, ids) => this.quarantine.quarantinedAmong(manager, group, ids),
         );
         specs.push({ groupId, options, handler, batch });
+      }
+      for (const group of companions.keys()) {
+        throw new Error(`@OnEventBatch group ${group} has no @OnEvent consumer of that group in its class`);
       }
     }
     // In parallel: each Kafka group join takes seconds, and they are independent.

@@ -143,3 +143,39 @@ export function OnEvent(
   };
   return SetMetadata(ON_EVENT_METADATA, metadata);
 }
+
+export const ON_EVENT_BATCH_METADATA = 'mailbridge:on-event-batch';
+
+/** What the platform reads back from an @OnEventBatch method. */
+export interface OnEventBatchMetadata {
+  readonly topic: TopicName;
+  readonly definitions: readonly EventDefinition[];
+  readonly group: string;
+}
+
+/**
+ * The batch path of an opted-out consumer (`@OnEvent(def, { group, transaction: false })` in the same class, same
+ * group): `(events, tx)`, the new events of a batch in one transaction with their inbox rows, like `batch: true`. When
+ * the batch needs what only the opted-out path can do (a call outside any transaction), it throws: the batch rolls
+ * back and its events go one at a time through the opted-out method.
+ */
+export function OnEventBatch<const Ds extends EventDefinitions>(
+  definitions: Ds,
+  options: { readonly group: string },
+): BatchBindingDecorator<EventOf<Ds>>;
+export function OnEventBatch(
+  definitions: EventDefinitions,
+  options: { readonly group: string },
+): (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor) => void {
+  const list: readonly EventDefinition[] = Array.isArray(definitions)
+    ? (definitions as readonly EventDefinition[])
+    : [definitions as EventDefinition];
+  const topics = [...new Set(list.map((d) => d.topic))];
+  if (topics.length !== 1) {
+    throw new Error(
+      `@OnEventBatch group ${options.group}: definitions must share one topic, got ${topics.join(', ') || 'none'}`,
+    );
+  }
+  const metadata: OnEventBatchMetadata = { topic: topics[0], definitions: list, group: options.group };
+  return SetMetadata(ON_EVENT_BATCH_METADATA, metadata);
+}
