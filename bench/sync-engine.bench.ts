@@ -2,6 +2,7 @@
  * sync-engine throughput. Prints numbers, asserts nothing.
  *
  *   node tools/run-ts.cjs bench/sync-engine.bench.ts [--sizes 1000,10000,100000] [--messages 2000] [--batches 10,100]
+ *     [--profile 1]   (also: where a batch's time goes, per statement kind)
  *
  * Needs PostgreSQL on 127.0.0.1:5432 (or TEST_DATABASE_ADMIN_URL) and kcat (librdkafka's mock cluster).
  *
@@ -176,16 +177,42 @@ async function benchSize(bindings: number): Promise<void> {
     // The batch path (issue 16): the same use case, a batch of messages per transaction, as the binding runs it.
     for (const size of BATCH_SIZES) {
       const batched = messages(`batch${size}`, Math.min(MESSAGES, 1000), bindings);
+      // Where the time goes: wall-clock ms per statement kind (its first words), summed over the batch run.
+      const spent = new Map<string, { ms: number; n: number }>();
       const tb = performance.now();
       for (let i = 0; i < batched.length; i += size) {
         await ds.transaction(async (manager) => {
-          for (const m of batched.slice(i, i + size))
-            await useCase.execute({ manager, emit }, randomUUID(), m);
+          const query = manager.query.bind(manager);
+          manager.query = async (sql: string, params?: unknown[]) => {
+            const t = performance.now();
+            try {
+              return await query(sql, params);
+            } finally {
+              const kind = sql.replace(/\s+/g, ' ').trim().slice(0, 48);
+              const entry = spent.get(kind) ?? { ms: 0, n: 0 };
+              entry.ms += performance.now() - t;
+              entry.n++;
+              spent.set(kind, entry);
+            }
+          };
+          await useCase.executeBatch(
+            { manager, emit },
+            batched.slice(i, i + size).map((observed) => ({ eventId: randomUUID(), observed })),
+          );
         });
       }
-      out(
-        `  decisions on PostgreSQL (batches of ${size}, 1 tx each): ${rate(batched.length, performance.now() - tb)}`,
-      );
+      const total = performance.now() - tb;
+      out(`  decisions on PostgreSQL (batches of ${size}, 1 tx each): ${rate(batched.length, total)}`);
+      if (args.has('profile')) {
+        const per = (ms: number) => (ms / batched.length).toFixed(3);
+        const statements = [...spent].sort((a, b) => b[1].ms - a[1].ms);
+        const inSql = statements.reduce((sum, [, e]) => sum + e.ms, 0);
+        out(
+          `    per message: ${per(total)} ms in all, ${per(inSql)} ms waiting on SQL (commit not included):`,
+        );
+        for (const [kind, e] of statements.slice(0, 6))
+          out(`      ${per(e.ms)} ms  ${(e.n / batched.length).toFixed(2)}x  ${kind}`);
+      }
     }
 
     // b. end to end over Kafka.
