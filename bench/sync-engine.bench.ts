@@ -1,14 +1,16 @@
 /**
  * sync-engine throughput. Prints numbers, asserts nothing.
  *
- *   node tools/run-ts.cjs bench/sync-engine.bench.ts [--sizes 1000,10000,100000] [--messages 2000]
+ *   node tools/run-ts.cjs bench/sync-engine.bench.ts [--sizes 1000,10000,100000] [--messages 2000] [--batches 10,100]
+ *     [--profile 1]   (also: where a batch's time goes, per statement kind)
  *
  * Needs PostgreSQL on 127.0.0.1:5432 (or TEST_DATABASE_ADMIN_URL) and kcat (librdkafka's mock cluster).
  *
  * 1. decide (pure): decisions/s of the decision function alone.
  * 2. per binding count (1k, 10k, 100k thread bindings already in the database, spread over mailboxes of 100 each):
  *    a. decisions/s through the use case on PostgreSQL (load context, decide, write bindings + decision + events),
- *       one transaction per message, sequential;
+ *       one transaction per message, sequential; then one transaction per batch (`--batches 10,100`), as the
+ *       consumer binding's batch path runs it (issue 16);
  *    b. end to end: message.observed published on the Kafka mock cluster → message.synced read back from Kafka,
  *       events/s over the whole batch (80% replies in bound threads, 20% new threads from known contacts).
  */
@@ -46,6 +48,7 @@ for (let i = 2; i < process.argv.length; i += 2)
 const SIZES = (args.get('sizes') ?? '1000,10000,100000').split(',').map(Number);
 const MESSAGES = Number(args.get('messages') ?? 2000);
 const PER_MAILBOX = 100;
+const BATCH_SIZES = (args.get('batches') ?? '10,100').split(',').map(Number);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
@@ -171,6 +174,46 @@ async function benchSize(bindings: number): Promise<void> {
       await ds.transaction((manager) => useCase.execute({ manager, emit }, randomUUID(), m));
     }
     out(`  decisions on PostgreSQL (sequential, 1 tx each): ${rate(direct.length, performance.now() - t1)}`);
+    // The batch path (issue 16): the same use case, a batch of messages per transaction, as the binding runs it.
+    for (const size of BATCH_SIZES) {
+      const batched = messages(`batch${size}`, Math.min(MESSAGES, 1000), bindings);
+      // Where the time goes: wall-clock ms per statement kind (its first words), summed over the batch run.
+      const spent = new Map<string, { ms: number; n: number }>();
+      const tb = performance.now();
+      for (let i = 0; i < batched.length; i += size) {
+        await ds.transaction(async (manager) => {
+          const query = manager.query.bind(manager);
+          manager.query = async (sql: string, params?: unknown[]) => {
+            const t = performance.now();
+            try {
+              return await query(sql, params);
+            } finally {
+              const kind = sql.replace(/\s+/g, ' ').trim().slice(0, 48);
+              const entry = spent.get(kind) ?? { ms: 0, n: 0 };
+              entry.ms += performance.now() - t;
+              entry.n++;
+              spent.set(kind, entry);
+            }
+          };
+          await useCase.executeBatch(
+            { manager, emit },
+            batched.slice(i, i + size).map((observed) => ({ eventId: randomUUID(), observed })),
+          );
+        });
+      }
+      const total = performance.now() - tb;
+      out(`  decisions on PostgreSQL (batches of ${size}, 1 tx each): ${rate(batched.length, total)}`);
+      if (args.has('profile')) {
+        const per = (ms: number) => (ms / batched.length).toFixed(3);
+        const statements = [...spent].sort((a, b) => b[1].ms - a[1].ms);
+        const inSql = statements.reduce((sum, [, e]) => sum + e.ms, 0);
+        out(
+          `    per message: ${per(total)} ms in all, ${per(inSql)} ms waiting on SQL (commit not included):`,
+        );
+        for (const [kind, e] of statements.slice(0, 6))
+          out(`      ${per(e.ms)} ms  ${(e.n / batched.length).toFixed(2)}x  ${kind}`);
+      }
+    }
 
     // b. end to end over Kafka.
     const e2e = messages('e2e', MESSAGES, bindings);

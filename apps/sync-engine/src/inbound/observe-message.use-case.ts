@@ -6,7 +6,7 @@ import {
   messageSyncedV1,
 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
-import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
+import { runWithContext, type Logger, type ServiceMetrics } from '@mailbridge/platform-observability';
 import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { mergeConnections } from '../connections/identity-connections.client';
 import { decideObservedMessage, isLive } from '../decisions/decide-observed-message';
@@ -93,8 +93,10 @@ export class ObserveMessageUseCase {
      * a mailbox without a live connection in the projection then throws {@link ConnectionsMayBeBehindError}.
      */
     current?: readonly ConnectionView[] | null,
+    /** The caller already holds the mailbox's lock in this transaction (executeBatch): no round trip for it. */
+    mailboxLocked = false,
   ): Promise<ObservedDecision | null> {
-    await this.bindings.lockMailboxes(tx.manager, [observed.mailboxKey]);
+    if (!mailboxLocked) await this.bindings.lockMailboxes(tx.manager, [observed.mailboxKey]);
     const alsoLocations = (current ?? [])
       .filter((c) => c.mailboxKey === observed.mailboxKey)
       .map((c) => c.locationId);
@@ -142,6 +144,31 @@ export class ObserveMessageUseCase {
     // Most mailboxes have nothing parked: no second look needed, no query spent on it.
     if (ctx.hasParked) await this.replayParked(tx, added);
     return decision;
+  }
+
+  /**
+   * A batch of observed messages in the caller's one transaction (issue 16), in order, each in its own correlation
+   * context. Every mailbox of the batch is locked first, in one sorted pass, so concurrent batches cannot deadlock on
+   * each other. Throws what `execute` throws (ConnectionsMayBeBehindError included): the caller rolls the batch back
+   * and delivers its messages one at a time.
+   */
+  async executeBatch(
+    tx: TransactionContext,
+    items: ReadonlyArray<{
+      readonly eventId: string;
+      readonly observed: ObservedMessage;
+      readonly context?: { correlationId?: string; traceparent?: string };
+    }>,
+  ): Promise<void> {
+    await this.bindings.lockMailboxes(
+      tx.manager,
+      items.map((i) => i.observed.mailboxKey),
+    );
+    for (const item of items) {
+      await runWithContext(item.context ?? {}, () =>
+        this.execute(tx, item.eventId, item.observed, undefined, true),
+      );
+    }
   }
 
   /** The owner's answer wins over the projection, except that an ended connection never comes back (as in routing). */

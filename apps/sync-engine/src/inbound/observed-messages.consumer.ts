@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { messageObservedV1 } from '@mailbridge/contracts';
-import { ConsumerContext, EventOf, OnEvent } from '@mailbridge/platform-runtime';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { ConsumerContext, EventOf, OnEvent, OnEventBatch } from '@mailbridge/platform-runtime';
 import { IdentityConnectionsClient } from '../connections/identity-connections.client';
 import { ConnectionsMayBeBehindError, ObserveMessageUseCase } from './observe-message.use-case';
 
@@ -16,6 +17,25 @@ export class ObservedMessagesConsumer {
     private readonly observe: ObserveMessageUseCase,
     private readonly identity: IdentityConnectionsClient,
   ) {}
+
+  /**
+   * The batch path (issue 16): a batch of observed messages in one transaction. A message whose mailbox the
+   * projection does not show live throws, and the batch goes one message at a time through `onObserved` below.
+   */
+  @OnEventBatch(messageObservedV1, { group: 'sync-rules' })
+  async onObservedBatch(
+    events: readonly EventOf<typeof messageObservedV1>[],
+    tx: TransactionContext,
+  ): Promise<void> {
+    await this.observe.executeBatch(
+      tx,
+      events.map((e) => ({
+        eventId: e.id,
+        observed: e.payload,
+        context: { correlationId: e.correlationId, traceparent: e.traceparent },
+      })),
+    );
+  }
 
   @OnEvent(messageObservedV1, { group: 'sync-rules', transaction: false })
   async onObserved(event: EventOf<typeof messageObservedV1>, consumer: ConsumerContext): Promise<void> {

@@ -71,6 +71,9 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 const MAX_REASON_LENGTH = 2_000;
 
+/** Events per batch when a BatchSpec names no maximum. */
+export const DEFAULT_MAX_BATCH = 100;
+
 /**
  * Delivers one record to one group's handler with the semantics both adapters promise: parse and validate
  * (invalid: dead letter at once), run the handler in the event's correlation context, retry transient errors

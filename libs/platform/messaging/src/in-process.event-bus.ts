@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
+import { DLQ_SUFFIX, EventCatalog, EventEnvelope } from '@mailbridge/contracts';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
 import { DeadLetterHeaders } from './event-bus.port';
 import { BusClosedError } from './bus-closed.error';
@@ -21,7 +21,7 @@ import type {
   Subscription,
   SubscriptionSpec,
 } from './event-bus.port';
-import { deliverRecord, ReceivedRecord, resolveRetryPolicy } from './event-delivery';
+import { DEFAULT_MAX_BATCH, deliverRecord, ReceivedRecord, resolveRetryPolicy } from './event-delivery';
 
 export interface InProcessEventBusOptions {
   readonly catalog: EventCatalog;
@@ -401,11 +401,18 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
 
   private async drain(cursor: GroupCursor, partition: number): Promise<void> {
     const log = this.log(cursor.topic)[partition];
+    // Records below this offset failed as a batch: they go one at a time (the batch contract's fall-back).
+    let singlesUntil = -1;
     while (!this.closed && cursor.members.length > 0 && cursor.next[partition] < endOf(log)) {
       const record = log.records[cursor.next[partition] - log.base];
       // Partitions are shared among the group's members, as Kafka assigns them.
       const member = cursor.members[partition % cursor.members.length];
       if (member.abort.signal.aborted) return;
+      if (member.spec.batch && cursor.next[partition] >= singlesUntil) {
+        const batched = await this.deliverBatch(cursor, partition, member);
+        if (batched > 0) continue;
+        if (batched < 0) singlesUntil = cursor.next[partition] - batched;
+      }
       const delivery = deliverRecord(record, {
         catalog: this.options.catalog,
         groupId: cursor.groupId,
@@ -429,6 +436,64 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
       this.settleWaiters(cursor, partition);
       this.trim(cursor.topic, partition);
     }
+  }
+
+  /**
+   * The batch path: the valid records from the cursor on (up to the spec's maximum; a record that fails validation
+   * ends the batch and is dead-lettered by the single path) go to the batch handler at once. Resolved: the cursor
+   * moves past all of them, returns how many. Rejected: nothing moved, returns minus how many, to go one at a time.
+   * Returns 0 when the first record is invalid (the single path dead-letters it). A close while the batch runs waits
+   * for it (in flight); a crash before it resolves leaves the cursor where it was and the publishers' copies in place.
+   */
+  private async deliverBatch(cursor: GroupCursor, partition: number, member: Member): Promise<number> {
+    const batch = member.spec.batch;
+    if (!batch) return 0;
+    const log = this.log(cursor.topic)[partition];
+    const first = cursor.next[partition];
+    const end = Math.min(endOf(log), first + (batch.maxEvents ?? DEFAULT_MAX_BATCH));
+    const events: EventEnvelope[] = [];
+    for (let offset = first; offset < end; offset++) {
+      const record = log.records[offset - log.base];
+      try {
+        events.push(this.options.catalog.deserialize(record.value, record.topic));
+      } catch {
+        break;
+      }
+    }
+    if (events.length === 0) return 0;
+    const started = process.hrtime.bigint();
+    const running = insideHandler.run(this, () =>
+      batch.handler(events, {
+        topic: cursor.topic,
+        groupId: cursor.groupId,
+        partition,
+        firstOffset: String(first),
+        lastOffset: String(first + events.length - 1),
+      }),
+    );
+    // In flight for close and stop, which wait for it and must not fail with it.
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    member.inFlight.add(settled);
+    try {
+      await running;
+    } catch (error) {
+      this.logger.warn(
+        { err: error, groupId: cursor.groupId, topic: cursor.topic, partition, events: events.length },
+        'event batch failed; delivering its events one at a time',
+      );
+      return -events.length;
+    } finally {
+      member.inFlight.delete(settled);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9 / events.length;
+    for (let i = 0; i < events.length; i++) this.metrics.consumed(cursor.topic, cursor.groupId, seconds);
+    cursor.next[partition] += events.length;
+    this.settleWaiters(cursor, partition);
+    this.trim(cursor.topic, partition);
+    return events.length;
   }
 
   /** Drops what every group has handled, beyond the retained history (in chunks: shifting an array is O(n)). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
+import { DLQ_SUFFIX, EventCatalog, EventEnvelope } from '@mailbridge/contracts';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
 import {
   Admin,
@@ -34,7 +34,13 @@ import {
   Subscription,
   SubscriptionSpec,
 } from './event-bus.port';
-import { abortableSleep, deliverRecord, ReceivedRecord, resolveRetryPolicy } from './event-delivery';
+import {
+  abortableSleep,
+  DEFAULT_MAX_BATCH,
+  deliverRecord,
+  ReceivedRecord,
+  resolveRetryPolicy,
+} from './event-delivery';
 import { kafkaLogCreator, kafkaLogLevelFor } from './kafka-log-creator';
 
 /** Consumer timings. The defaults suit a real cluster; tests against the mock cluster lower them. */
@@ -440,7 +446,9 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
   }
 
   /**
-   * Handles a partition's batch one record at a time. eachBatch rather than eachMessage: kafkajs resolves an
+   * Handles a partition's fetched batch: through the subscription's batch handler when it has one (the valid records
+   * in chunks of its maximum, committed after each chunk resolves; a rejected chunk goes one record at a time),
+   * otherwise one record at a time. eachBatch rather than eachMessage: kafkajs resolves an
    * eachMessage record even when the handler gave up (stopping), and its `consumer.commitOffsets` silently skips the
    * commit once the consumer is stopping, which would drop the commit of the handler that was allowed to finish.
    */
@@ -451,9 +459,33 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
     signal: AbortSignal,
   ): Promise<void> {
     const { topic, partition } = batch;
-    for (const message of batch.messages) {
+    const commit = (offset: string) =>
+      commitOffsetsIfNecessary({
+        topics: [{ topic, partitions: [{ partition, offset: nextOffset(offset) }] }],
+      });
+    // Messages before this index failed as a batch: they go one at a time (the batch contract's fall-back).
+    let singlesUntil = -1;
+    for (let i = 0; i < batch.messages.length; i++) {
+      const message = batch.messages[i];
       // Stopping, or the partition moved (rebalance, seek): leave the rest unresolved, it is fetched again.
       if (signal.aborted || !isRunning() || isStale()) return;
+      if (spec.batch && i >= singlesUntil) {
+        const chunk = this.validRun(batch.messages, i, spec.batch.maxEvents ?? DEFAULT_MAX_BATCH, topic);
+        if (chunk.length > 0) {
+          const last = batch.messages[i + chunk.length - 1].offset;
+          if (
+            await this.runBatch(spec, chunk, { topic, partition, first: message.offset, last }, heartbeat)
+          ) {
+            // Committed like a single event: even while stopping; a member that lost the partition gets an error.
+            await commit(last);
+            resolveOffset(last);
+            if (!signal.aborted) await heartbeat();
+            i += chunk.length - 1;
+            continue;
+          }
+          singlesUntil = i + chunk.length;
+        }
+      }
       const record: ReceivedRecord = {
         topic,
         partition,
@@ -485,12 +517,69 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
       }
       // Committed even while stopping (this path does not check isRunning); a member that lost the partition
       // gets an error here and the new owner handles the event again.
-      await commitOffsetsIfNecessary({
-        topics: [{ topic, partitions: [{ partition, offset: nextOffset(message.offset) }] }],
-      });
+      await commit(message.offset);
       resolveOffset(message.offset);
       if (!signal.aborted) await heartbeat();
     }
+  }
+
+  /** The envelopes of the valid messages from `from` on, at most `max`; the first invalid one ends the run. */
+  private validRun(
+    messages: EachBatchPayload['batch']['messages'],
+    from: number,
+    max: number,
+    topic: string,
+  ) {
+    const run: EventEnvelope[] = [];
+    for (let i = from; i < messages.length && run.length < max; i++) {
+      try {
+        run.push(this.options.catalog.deserialize(messages[i].value?.toString('utf8') ?? null, topic));
+      } catch {
+        break; // the single path dead-letters it
+      }
+    }
+    return run;
+  }
+
+  /**
+   * Runs the subscription's batch handler, heartbeating meanwhile so a long batch keeps the partition. True when it
+   * resolved; false when it rejected (logged; the caller delivers the same events one at a time).
+   */
+  private async runBatch(
+    spec: SubscriptionSpec,
+    events: readonly EventEnvelope[],
+    at: { topic: string; partition: number; first: string; last: string },
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
+    const started = process.hrtime.bigint();
+    // A failed heartbeat (rebalance) is not the handler's failure: the commit after it fails and the batch comes again.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), this.tuning.heartbeatIntervalMs);
+    try {
+      await spec.batch?.handler(events, {
+        topic: at.topic,
+        groupId: spec.groupId,
+        partition: at.partition,
+        firstOffset: at.first,
+        lastOffset: at.last,
+      });
+    } catch (error) {
+      this.logger.warn(
+        {
+          err: error,
+          groupId: spec.groupId,
+          topic: at.topic,
+          partition: at.partition,
+          events: events.length,
+        },
+        'event batch failed; delivering its events one at a time',
+      );
+      return false;
+    } finally {
+      clearInterval(beat);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9 / events.length;
+    for (let i = 0; i < events.length; i++) this.metrics.consumed(at.topic, spec.groupId, seconds);
+    return true;
   }
 
   private async checkIdempotenceSupport(): Promise<void> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { contactUpsertedV1, eventCatalog, EventEnvelope } from '@mailbridge/contracts';
 import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbridge/platform-messaging';
@@ -210,5 +211,89 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     expect(() => pruner.add({ ...rule, keyColumns: [] })).toThrow(/needs a key/);
     expect(() => pruner.add({ ...rule, retentionHours: 0 })).toThrow(/positive retention/);
     expect(() => pruner.add(rule)).not.toThrow();
+  });
+  describe('handleBatch (issue 16: one transaction per batch)', () => {
+    const ev = (id: string, correlationId?: string) =>
+      ({ id, correlationId }) as Pick<EventEnvelope, 'id' | 'correlationId'>;
+    const ids = Array.from({ length: 4 }, () => randomUUID());
+
+    it('runs the work once with the events not handled before, in order, each id once, and writes their inbox rows', async () => {
+      await uow.handleOnce('batcher', { id: ids[1] }, async () => undefined);
+      const seen: string[][] = [];
+      // ids[0] twice (a redelivery inside one batch), ids[2] in upper case (a valid uuid all the same).
+      const events = [ev(ids[0]), ev(ids[1]), ev(ids[0]), ev(ids[2].toUpperCase()), ev(ids[3])];
+
+      const n = await uow.handleBatch('batcher', events, async (fresh, tx) => {
+        seen.push(fresh.map((e) => e.id));
+        for (const e of fresh) await tx.manager.query('INSERT INTO svc.notes (id) VALUES ($1)', [e.id]);
+      });
+
+      expect(n).toBe(3);
+      expect(seen).toEqual([[ids[0], ids[2].toUpperCase(), ids[3]]]);
+      const inbox = await ds.query(
+        `SELECT event_id FROM svc.inbox WHERE consumer = 'batcher' ORDER BY event_id`,
+      );
+      expect(inbox.map((r: { event_id: string }) => r.event_id)).toEqual([...ids].sort());
+      // Again: everything is in the inbox, the work does not run.
+      expect(await uow.handleBatch('batcher', events, async () => void seen.push(['ran']))).toBe(0);
+      expect(seen).toHaveLength(1);
+    });
+
+    it('leaves the skipped ids alone (no work, no inbox row) and writes the outbox of the batch in the same transaction', async () => {
+      const events = ids.map((id, i) => ev(id, `corr-${i}`));
+      const n = await uow.handleBatch(
+        'skipper',
+        events,
+        async (fresh, tx) => {
+          for (const e of fresh) tx.emit(contactUpsertedV1, contact(`ct_${e.id.slice(0, 8)}`));
+        },
+        async (_manager, candidates) => new Set(candidates.filter((id) => id === ids[1])),
+      );
+
+      expect(n).toBe(3);
+      expect(await outboxCount()).toBe(3);
+      const inbox = await ds.query(`SELECT event_id FROM svc.inbox WHERE consumer = 'skipper'`);
+      expect(inbox.map((r: { event_id: string }) => r.event_id).sort()).toEqual(
+        [ids[0], ids[2], ids[3]].sort(),
+      );
+      // One transaction wrote the inbox rows and the outbox rows.
+      const xids = await ds.query(
+        `SELECT DISTINCT xmin::text AS x FROM svc.inbox WHERE consumer = 'skipper'
+         UNION SELECT DISTINCT xmin::text FROM svc.outbox`,
+      );
+      expect(xids).toHaveLength(1);
+    });
+
+    it('rolls the whole batch back on an error: no inbox row, no effect, no outbox row', async () => {
+      await expect(
+        uow.handleBatch(
+          'failing',
+          ids.map((id) => ev(id)),
+          async (fresh, tx) => {
+            for (const e of fresh) await tx.manager.query('INSERT INTO svc.notes (id) VALUES ($1)', [e.id]);
+            tx.emit(contactUpsertedV1, contact('ct_x'));
+            throw new Error('the third one is poison');
+          },
+        ),
+      ).rejects.toThrow(/poison/);
+
+      expect(await ds.query(`SELECT 1 FROM svc.inbox WHERE consumer = 'failing'`)).toEqual([]);
+      expect(await ds.query('SELECT 1 FROM svc.notes')).toEqual([]);
+      expect(await outboxCount()).toBe(0);
+    });
+
+    it("stamps each emitted event with the correlation context current at emit time (a batch's events each their own)", async () => {
+      const { runWithContext } = await import('@mailbridge/platform-observability');
+      await uow.run(async (tx) => {
+        for (const c of ['corr-a', 'corr-b'])
+          await runWithContext({ correlationId: c }, async () => {
+            tx.emit(contactUpsertedV1, contact(`ct_${c}`));
+          });
+      });
+      const rows: Array<{ c: string }> = await ds.query(
+        `SELECT envelope->>'correlationId' AS c FROM svc.outbox ORDER BY id`,
+      );
+      expect(rows.map((r) => r.c)).toEqual(['corr-a', 'corr-b']);
+    });
   });
 });

@@ -63,16 +63,55 @@ export class UnitOfWork {
     return result;
   }
 
+  /**
+   * `handleOnce` for a batch of incoming events, in ONE transaction: the inbox rows of all of them in one statement,
+   * then `work` once with the events not handled before (in the given order, each id once), then the outbox rows of
+   * everything `work` emitted in one insert. `skip` (optional) names ids to leave alone, inbox included (e.g. ones
+   * quarantined earlier). Any error rolls back the whole batch: nothing of it is recorded. Returns how many events
+   * `work` received.
+   */
+  async handleBatch<E extends Pick<EventEnvelope, 'id'>>(
+    consumer: string,
+    events: readonly E[],
+    work: (fresh: readonly E[], tx: TransactionContext) => Promise<void>,
+    skip?: (manager: EntityManager, ids: readonly string[]) => Promise<ReadonlySet<string>>,
+  ): Promise<number> {
+    if (events.length === 0) return 0;
+    const { result, wroteEvents } = await this.transaction(async (tx) => {
+      // PostgreSQL answers uuids in lower case; an id may arrive in upper case (still a valid uuid).
+      const idOf = (e: E) => e.id.toLowerCase();
+      let ids = [...new Set(events.map(idOf))];
+      if (skip) {
+        const skipped = await skip(tx.manager, ids);
+        ids = ids.filter((id) => !skipped.has(id));
+        if (ids.length === 0) return 0;
+      }
+      const inserted: Array<{ event_id: string }> = await tx.manager.query(
+        `INSERT INTO "${this.schema}".inbox (consumer, event_id)
+         SELECT $1, id FROM unnest($2::uuid[]) AS id
+         ON CONFLICT DO NOTHING RETURNING event_id`,
+        [consumer, ids],
+      );
+      const fresh = new Set(inserted.map((r) => r.event_id));
+      const todo = events.filter((e) => fresh.delete(idOf(e))); // delete: a repeated id is handled once
+      if (todo.length > 0) await work(todo, tx);
+      return todo.length;
+    });
+    if (wroteEvents) this.onEventsCommitted();
+    return result;
+  }
+
   private async transaction<T>(
     work: (tx: TransactionContext) => Promise<T>,
   ): Promise<{ result: T; wroteEvents: boolean }> {
     let wroteEvents = false;
     const result = await this.dataSource.transaction(async (manager) => {
       const pending: PendingEvent[] = [];
-      const ctx = currentContext();
       const tx: TransactionContext = {
         manager,
         emit: (def, payload) => {
+          // Read now, not at the transaction's start: a batch runs each event in its own correlation context.
+          const ctx = currentContext();
           const envelope = this.catalog.create(def, payload, {
             correlationId: ctx?.correlationId,
             traceparent: ctx?.traceparent,

@@ -33,7 +33,7 @@ export interface ContractBusSetup {
   readonly startBarrier?: boolean;
 }
 
-export type ContractSection = 'delivery' | 'failures' | 'durability';
+export type ContractSection = 'delivery' | 'failures' | 'durability' | 'batch';
 
 export interface ContractOptions {
   /** The sections to run (the Kafka suite spreads them over files to keep each one quick). */
@@ -61,6 +61,10 @@ export const CONTRACT_SCENARIOS = [
   'metrics',
   'kill-before-subscribe',
   'kill-after-stop',
+  'batch-order',
+  'batch-size',
+  'batch-isolation',
+  'batch-crash',
 ] as const;
 
 /** Keys that cover all 4 partitions of a mock-cluster topic (kafkajs' murmur2) and several virtual ones. */
@@ -80,7 +84,7 @@ export function describeEventBusContract(
   createBus: (setup: ContractBusSetup) => Promise<ContractBus>,
   options: ContractOptions = {},
 ): void {
-  const sections = new Set(options.sections ?? ['delivery', 'failures', 'durability']);
+  const sections = new Set(options.sections ?? ['delivery', 'failures', 'durability', 'batch']);
   const eventually = <T>(assertion: () => T | Promise<T>) =>
     expectEventually(assertion, { timeoutMs: options.eventuallyMs ?? 10_000 });
   const events = new TestEvents(CONTRACT_SCENARIOS);
@@ -565,6 +569,207 @@ export function describeEventBusContract(
         await first.close();
 
         await restarted(groupId, scenario, outbox, handled);
+      });
+    }
+
+    if (sections.has('batch')) {
+      /**
+       * A consumer with a batch handler, its effects kept like a transaction would keep them: a batch's effects count
+       * only once the handler resolves, all together; an inbox (a Set of ids) makes redeliveries effect-free.
+       */
+      function batchConsumer(
+        scenario: string,
+        opts: {
+          groupId?: string;
+          on?: ContractBus;
+          maxEvents?: number;
+          /** Runs per event inside the batch (may throw: the batch then settles nothing). */
+          inBatch?: (event: EventEnvelope<PingPayload>) => Promise<void> | void;
+          /** The single handler's behaviour (the fall-back); may throw. */
+          single?: (event: EventEnvelope<PingPayload>, context: DeliveryContext) => void;
+          inbox?: Set<string>;
+        } = {},
+      ) {
+        const state = {
+          groupId: opts.groupId ?? group(scenario),
+          inbox: opts.inbox ?? new Set<string>(),
+          /** Every effect in the order it committed: event id and how it came (a batch, or alone). */
+          effects: [] as Array<{ event: EventEnvelope<PingPayload>; via: 'batch' | 'single' }>,
+          batchSizes: [] as number[],
+          failedBatches: 0,
+          subscription: undefined as Subscription | undefined,
+        };
+        const effect = (event: EventEnvelope<PingPayload>, via: 'batch' | 'single') => {
+          if (state.inbox.has(event.id)) return;
+          state.inbox.add(event.id);
+          state.effects.push({ event, via });
+        };
+        const subscribed = (opts.on ?? bus)
+          .subscribe({
+            groupId: state.groupId,
+            topics: [events.topic(scenario)],
+            handler: async (event, context) => {
+              opts.single?.(event as EventEnvelope<PingPayload>, context);
+              effect(event as EventEnvelope<PingPayload>, 'single');
+            },
+            batch: {
+              maxEvents: opts.maxEvents,
+              handler: async (batch) => {
+                state.batchSizes.push(batch.length);
+                try {
+                  for (const event of batch) await opts.inBatch?.(event as EventEnvelope<PingPayload>);
+                } catch (error) {
+                  state.failedBatches++;
+                  throw error; // rolled back: no effect of this batch is kept
+                }
+                for (const event of batch) effect(event as EventEnvelope<PingPayload>, 'batch');
+              },
+            },
+          })
+          .then((subscription) => {
+            state.subscription = subscription;
+            return state;
+          });
+        return subscribed;
+      }
+      const effectSeqs = (effects: ReadonlyArray<{ event: EventEnvelope<PingPayload> }>, key: string) =>
+        effects.filter((e) => e.event.payload.key === key).map((e) => e.event.payload.seq);
+
+      it('batch: delivers batches in log order, keeping the order of each key (5 keys x 100 events)', async () => {
+        const consumer = await batchConsumer('batch-order', {
+          maxEvents: 17,
+          inBatch: async (event) => {
+            if (event.payload.seq % 11 === 0) await new Promise((r) => setImmediate(r));
+          },
+        });
+        const keys = ['bo-1', 'bo-2', 'bo-3', 'bo-4', 'bo-5'];
+        const pings = [];
+        for (let seq = 0; seq < 100; seq++)
+          for (const key of keys) pings.push(events.ping('batch-order', { key, seq }));
+
+        await bus.publish(pings);
+
+        await eventually(() => expect(consumer.effects).toHaveLength(500));
+        const expected = Array.from({ length: 100 }, (_, i) => i);
+        for (const key of keys) expect(effectSeqs(consumer.effects, key)).toEqual(expected);
+        expect(consumer.effects.every((e) => e.via === 'batch')).toBe(true);
+        expect(Math.max(...consumer.batchSizes)).toBeLessThanOrEqual(17);
+      });
+
+      it('batch: hands a backlog over in batches of more than one event', async () => {
+        const pings = Array.from({ length: 60 }, (_, seq) => events.ping('batch-size', { key: 'bs', seq }));
+        // Published before the group exists: the whole backlog waits in one partition.
+        await bus.publish(pings);
+
+        const consumer = await batchConsumer('batch-size', { maxEvents: 25 });
+
+        await eventually(() => expect(consumer.effects).toHaveLength(60));
+        expect(effectSeqs(consumer.effects, 'bs')).toEqual(pings.map((p) => p.envelope.payload.seq));
+        expect(Math.max(...consumer.batchSizes)).toBeGreaterThan(1);
+        expect(Math.max(...consumer.batchSizes)).toBeLessThanOrEqual(25);
+        // Far fewer handler calls than events: the batch path carried them.
+        expect(consumer.batchSizes.length).toBeLessThan(60 / 2);
+        expect(consumer.effects.every((e) => e.via === 'batch')).toBe(true);
+      });
+
+      it('batch: a failing event does not fail its neighbours; they are handled once, it is dead-lettered', async () => {
+        const poisonAttempts: number[] = [];
+        const poison = events.ping('batch-isolation', { key: 'bi', seq: 5, note: 'poison' });
+        const pings = Array.from({ length: 12 }, (_, seq) =>
+          seq === 5 ? poison : events.ping('batch-isolation', { key: 'bi', seq }),
+        );
+        await bus.publish(pings);
+
+        const consumer = await batchConsumer('batch-isolation', {
+          inBatch: (event) => {
+            if (event.payload.note === 'poison') throw new Error('cannot digest this');
+          },
+          single: (event, context) => {
+            if (event.payload.note !== 'poison') return;
+            poisonAttempts.push(context.attempt);
+            throw new Error('cannot digest this');
+          },
+        });
+
+        await eventually(() => expect(effectSeqs(consumer.effects, 'bi')).toHaveLength(11));
+        expect(effectSeqs(consumer.effects, 'bi')).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+        const ids = consumer.effects.map((e) => e.event.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(consumer.failedBatches).toBeGreaterThanOrEqual(1);
+        expect(poisonAttempts).toEqual([1, 2, 3]); // the single path's retry policy, as without batches
+        const [letter] = await eventually(async () => {
+          const found = await bus.listDeadLetters(poison.topic);
+          expect(found).toHaveLength(1);
+          return found;
+        });
+        expect(JSON.parse(letter.value)).toMatchObject({ id: poison.envelope.id });
+        expect(letter.headers[DeadLetterHeaders.groupId]).toBe(consumer.groupId);
+      });
+
+      it('batch: a crash mid-batch redelivers the batch; nothing is lost and the inbox absorbs the repeats', async () => {
+        const scenario = 'batch-crash';
+        const STREAM = 60;
+        const groupId = group(scenario);
+        const inbox = new Set<string>();
+        const pings = Array.from({ length: STREAM }, (_, i) =>
+          events.ping(scenario, { key: SPREAD_KEYS[i % 4], seq: i }),
+        );
+        // The publisher's copy (an outbox): kept until a publish resolves. One publish, so the log keeps its order.
+        const pending = new Map(pings.map((p) => [p.envelope.id, p]));
+        const relay = (on: ContractBus) =>
+          on.publish([...pending.values()]).then(
+            () => pending.clear(),
+            () => undefined,
+          );
+
+        const first = await createBus({ catalog: events.catalog, retry, metrics, startBarrier: true });
+        let crashed = false;
+        let inCrashedBatch: string[] = [];
+        let batchStarted: () => void = () => undefined;
+        const started = new Promise<void>((r) => (batchStarted = r));
+        const doomed = await batchConsumer(scenario, {
+          on: first,
+          groupId,
+          inbox,
+          inBatch: async (event) => {
+            if (!crashed) {
+              inCrashedBatch.push(event.id);
+              batchStarted();
+              // The process dies while this batch works: its transaction never commits.
+              await expectEventually(() => expect(crashed).toBe(true), { timeoutMs: 30_000, intervalMs: 5 });
+            }
+            throw new Error('process killed');
+          },
+          single: () => {
+            throw new Error('process killed');
+          },
+        });
+        first.open?.();
+        const relayed = relay(first);
+        await started;
+        crashed = true;
+        await first.close();
+        await relayed;
+        inCrashedBatch = [...new Set(inCrashedBatch)];
+        expect(doomed.effects).toHaveLength(0);
+        expect(inCrashedBatch.length).toBeGreaterThan(0);
+
+        const again = await createBus({ catalog: events.catalog, retry, metrics, startBarrier: true });
+        try {
+          const survivor = await batchConsumer(scenario, { on: again, groupId, inbox });
+          again.open?.();
+          await relay(again);
+          await eventually(() => expect(inbox.size).toBe(STREAM));
+          expect(pending.size).toBe(0);
+          const redelivered = new Set(survivor.effects.map((e) => e.event.id));
+          for (const id of inCrashedBatch) expect(redelivered.has(id)).toBe(true);
+          for (const key of SPREAD_KEYS.slice(0, 4)) {
+            const seqsOfKey = effectSeqs(survivor.effects, key);
+            expect(seqsOfKey).toEqual([...seqsOfKey].sort((a, b) => a - b));
+          }
+        } finally {
+          await again.close();
+        }
       });
     }
   });

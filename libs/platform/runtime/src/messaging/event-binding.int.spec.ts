@@ -19,7 +19,7 @@ import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { createTestDatabase, expectEventually, type TestDatabase } from '@mailbridge/testing';
 import type { ServiceDefinition } from '../service-host';
 import { startService, type RunningService } from '../start-service';
-import { OnEvent, type ConsumerContext, type EventOf } from './on-event.decorator';
+import { OnEvent, OnEventBatch, type ConsumerContext, type EventOf } from './on-event.decorator';
 
 const SCHEMA = 'binding_probe';
 /** The golden examples' payloads: same connection, so the same key and partition (order holds). */
@@ -41,9 +41,17 @@ const failed = (sendId: string): PayloadOf<typeof sendFailedV1> => ({
 class ProbeTable1900000000000 implements MigrationInterface {
   name = 'ProbeTable1900000000000';
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE ${SCHEMA}.effects (send_id uuid NOT NULL, by_group text NOT NULL)`);
+    // tx: which transaction wrote the row (the batch path runs a whole batch in one).
+    await q.query(
+      `CREATE TABLE ${SCHEMA}.effects (send_id uuid NOT NULL, by_group text NOT NULL,
+         tx bigint NOT NULL DEFAULT txid_current())`,
+    );
+    await q.query(
+      `CREATE TABLE ${SCHEMA}.list_effects (send_id uuid NOT NULL, tx bigint NOT NULL DEFAULT txid_current())`,
+    );
   }
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE ${SCHEMA}.list_effects`);
     await q.query(`DROP TABLE ${SCHEMA}.effects`);
   }
 }
@@ -84,6 +92,49 @@ class ProbeConsumers {
   }
 }
 
+/** The lists the batch-aware probe received. */
+const lists: string[][] = [];
+
+@Injectable()
+class ListProbe {
+  @OnEvent(sendFailedV1, { group: 'as-list', batch: true })
+  async onFailures(events: readonly EventOf<typeof sendFailedV1>[], tx: TransactionContext): Promise<void> {
+    lists.push(events.map((e) => e.payload.sendId));
+    // One statement for the whole list: what a set-based hot path does.
+    await tx.manager.query(`INSERT INTO ${SCHEMA}.list_effects (send_id) SELECT unnest($1::uuid[])`, [
+      events.map((e) => e.payload.sendId),
+    ]);
+    if (events.some((e) => poison.has(e.payload.sendId))) throw new Error('probe refuses this list');
+  }
+}
+
+/** How the opted-out consumer with a batch companion handled each send: in a batch, or alone. */
+const companionRuns: Array<{ sendId: string; via: 'batch' | 'single' }> = [];
+/** Sends whose batch must give up (as if it needed a call outside the transaction). */
+const needsOutside = new Set<string>();
+
+@Injectable()
+class CompanionProbe {
+  @OnEventBatch(sendSucceededV1, { group: 'companion' })
+  async inBatch(events: readonly EventOf<typeof sendSucceededV1>[], tx: TransactionContext): Promise<void> {
+    if (events.some((e) => needsOutside.has(e.payload.sendId))) throw new Error('needs a call outside');
+    for (const e of events) companionRuns.push({ sendId: e.payload.sendId, via: 'batch' });
+    await tx.manager.query(`INSERT INTO ${SCHEMA}.list_effects (send_id) SELECT unnest($1::uuid[])`, [
+      events.map((e) => e.payload.sendId),
+    ]);
+  }
+
+  @OnEvent(sendSucceededV1, { group: 'companion', transaction: false })
+  async alone(event: EventOf<typeof sendSucceededV1>, consumer: ConsumerContext): Promise<void> {
+    companionRuns.push({ sendId: event.payload.sendId, via: 'single' });
+    await consumer.handleOnce(async (tx) => {
+      await tx.manager.query(`INSERT INTO ${SCHEMA}.list_effects (send_id) VALUES ($1)`, [
+        event.payload.sendId,
+      ]);
+    });
+  }
+}
+
 /*
  * Type tests (checked by `tsc --noEmit`, not by jest): the decorator refuses a handler that does not take exactly
  * what its definitions deliver, and the transactional and opted-out forms cannot be mixed up.
@@ -113,6 +164,12 @@ export class TypeTests {
     await Promise.resolve(_event);
   }
 
+  // @ts-expect-error -- declared batch: true, the handler takes a list
+  @OnEvent(sendSucceededV1, { group: 't6', batch: true })
+  async notAList(_event: EventOf<typeof sendSucceededV1>, _tx: TransactionContext): Promise<void> {
+    await Promise.resolve(_event);
+  }
+
   @OnEvent([sendSucceededV1, sendFailedV1], { group: 't5' })
   async narrowed(event: EventOf<[typeof sendSucceededV1, typeof sendFailedV1]>): Promise<void> {
     // The union is discriminated by type: each branch sees its own payload.
@@ -122,7 +179,7 @@ export class TypeTests {
   }
 }
 
-@Module({ providers: [ProbeConsumers] })
+@Module({ providers: [ProbeConsumers, ListProbe, CompanionProbe] })
 class ProbeModule {}
 
 const probeService: ServiceDefinition = {
@@ -198,7 +255,7 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
       next.payload.sendId,
     ]);
     // Neither run nor recorded: the group never saw it.
-    expect(await inbox(other.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(await inbox(other.id)).toEqual([{ consumer: 'as-list' }, { consumer: 'outside-tx' }]);
     expect(await sql(`SELECT 1 FROM ${SCHEMA}.quarantine`)).toEqual([]);
   });
 
@@ -211,7 +268,11 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
         { by_group: 'succeeded-only' },
       ]),
     );
-    expect(await inbox(event.id)).toEqual([{ consumer: 'outside-tx' }, { consumer: 'succeeded-only' }]);
+    expect(await inbox(event.id)).toEqual([
+      { consumer: 'companion' },
+      { consumer: 'outside-tx' },
+      { consumer: 'succeeded-only' },
+    ]);
 
     const marker = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
     await publish(event, marker);
@@ -226,12 +287,13 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
     await publish(bad, after);
 
     await eventually(async () => expect(await effects(after.payload.sendId)).toHaveLength(2));
+    // Once in its batch (rolled back with it), then alone under the retry policy (2 attempts).
     expect(seen.filter((s) => s.group === 'succeeded-only' && s.sendId === bad.payload.sendId)).toHaveLength(
-      2,
+      3,
     );
     // Only the other group's effect and inbox row: the failing group's were rolled back each time.
     expect(await effects(bad.payload.sendId)).toEqual([{ by_group: 'outside-tx' }]);
-    expect(await inbox(bad.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(await inbox(bad.id)).toEqual([{ consumer: 'companion' }, { consumer: 'outside-tx' }]);
     expect(
       await sql(
         `SELECT consumer_group, stage, attempts, status FROM ${SCHEMA}.quarantine WHERE event_id = $1`,
@@ -256,6 +318,134 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
     expect(seen.filter((s) => s.sendId === result.payload.sendId)).toEqual([
       { group: 'outside-tx', type: 'send.failed', sendId: result.payload.sendId, attempt: 1 },
     ]);
-    expect(await inbox(result.id)).toEqual([{ consumer: 'outside-tx' }]);
+    expect(await inbox(result.id)).toEqual([{ consumer: 'as-list' }, { consumer: 'outside-tx' }]);
+  });
+  const txOf = (sendIds: string[], table = 'effects', group = 'succeeded-only') =>
+    sql<{ send_id: string; tx: string }>(
+      `SELECT send_id, tx::text FROM ${SCHEMA}.${table} WHERE send_id = ANY($1::uuid[])
+       ${table === 'effects' ? `AND by_group = '${group}'` : ''}`,
+      [sendIds],
+    );
+
+  it('issue 16: a backlog of one partition is handled as one batch, in one transaction, each event once', async () => {
+    const events = Array.from({ length: 10 }, () =>
+      eventCatalog.create(sendSucceededV1, succeeded(randomUUID())),
+    );
+    const ids = events.map((e) => e.payload.sendId);
+    await publish(...events);
+
+    await eventually(async () => expect(await txOf(ids)).toHaveLength(10));
+    const rows = await txOf(ids);
+    expect(new Set(rows.map((r) => r.send_id)).size).toBe(10);
+    // One publish appends all ten before the partition drains: one batch, one transaction.
+    expect(new Set(rows.map((r) => r.tx)).size).toBe(1);
+    // In log order within it.
+    expect(
+      seen.filter((s) => s.group === 'succeeded-only' && ids.includes(s.sendId)).map((s) => s.sendId),
+    ).toEqual(ids);
+    expect(
+      await sql(`SELECT 1 FROM ${SCHEMA}.inbox WHERE consumer = 'succeeded-only' AND event_id = ANY($1)`, [
+        events.map((e) => e.id),
+      ]),
+    ).toHaveLength(10);
+    // The opted-out group keeps its own transaction per event.
+    expect(new Set((await txOf(ids, 'effects', 'outside-tx')).map((r) => r.tx)).size).toBe(10);
+  });
+
+  it('issue 16: a poison event in a batch fails only itself: its neighbours are handled once, it is quarantined', async () => {
+    const events = Array.from({ length: 6 }, () =>
+      eventCatalog.create(sendSucceededV1, succeeded(randomUUID())),
+    );
+    const bad = events[2];
+    poison.add(bad.payload.sendId);
+    const good = events.filter((e) => e !== bad).map((e) => e.payload.sendId);
+    await publish(...events);
+
+    await eventually(async () =>
+      expect(await sql(`SELECT 1 FROM ${SCHEMA}.quarantine WHERE event_id = $1`, [bad.id])).toHaveLength(1),
+    );
+    await eventually(async () => expect(await txOf(good)).toHaveLength(5));
+    expect(new Set((await txOf(good)).map((r) => r.send_id)).size).toBe(5);
+    expect(await txOf([bad.payload.sendId])).toEqual([]);
+    expect(await inbox(bad.id)).toEqual([{ consumer: 'companion' }, { consumer: 'outside-tx' }]);
+
+    // Redelivered inside a later batch, the quarantined event is left alone (not run, no inbox row); the rest runs.
+    const runsOfBad = () =>
+      seen.filter((s) => s.group === 'succeeded-only' && s.sendId === bad.payload.sendId);
+    const before = runsOfBad().length;
+    const later = eventCatalog.create(sendSucceededV1, succeeded(randomUUID()));
+    await publish(bad, later);
+    await eventually(async () => expect(await txOf([later.payload.sendId])).toHaveLength(1));
+    expect(runsOfBad()).toHaveLength(before);
+    expect(await inbox(bad.id)).toEqual([{ consumer: 'companion' }, { consumer: 'outside-tx' }]);
+  });
+
+  it('issue 16: a batch-aware consumer (batch: true) gets the new events of a batch as one list; a redelivery is not in it', async () => {
+    const first = Array.from({ length: 5 }, () => eventCatalog.create(sendFailedV1, failed(randomUUID())));
+    await publish(...first);
+    await eventually(async () =>
+      expect(
+        await txOf(
+          first.map((e) => e.payload.sendId),
+          'list_effects',
+        ),
+      ).toHaveLength(5),
+    );
+    expect(lists).toContainEqual(first.map((e) => e.payload.sendId));
+
+    const again = eventCatalog.create(sendFailedV1, failed(randomUUID()));
+    await publish(first[0], first[1], again);
+    await eventually(async () => expect(await txOf([again.payload.sendId], 'list_effects')).toHaveLength(1));
+    expect(lists[lists.length - 1]).toEqual([again.payload.sendId]);
+    expect(
+      await txOf(
+        first.map((e) => e.payload.sendId),
+        'list_effects',
+      ),
+    ).toHaveLength(5);
+  });
+
+  it('issue 16: a failing list falls back to lists of one; only the poison one is quarantined', async () => {
+    const events = Array.from({ length: 4 }, () => eventCatalog.create(sendFailedV1, failed(randomUUID())));
+    poison.add(events[1].payload.sendId);
+    await publish(...events);
+
+    const good = [0, 2, 3].map((i) => events[i].payload.sendId);
+    await eventually(async () => expect(await txOf(good, 'list_effects')).toHaveLength(3));
+    await eventually(async () =>
+      expect(
+        await sql(`SELECT consumer_group FROM ${SCHEMA}.quarantine WHERE event_id = $1`, [events[1].id]),
+      ).toEqual([{ consumer_group: 'as-list' }]),
+    );
+    expect(await txOf([events[1].payload.sendId], 'list_effects')).toEqual([]);
+    expect(lists).toContainEqual([events[0].payload.sendId]);
+  });
+  it('issue 16: an opted-out consumer batches through its @OnEventBatch companion, and goes alone when a batch gives up', async () => {
+    const batched = Array.from({ length: 4 }, () =>
+      eventCatalog.create(sendSucceededV1, succeeded(randomUUID())),
+    );
+    const ids = batched.map((e) => e.payload.sendId);
+    await publish(...batched);
+    await eventually(async () => expect(await txOf(ids, 'list_effects')).toHaveLength(4));
+    expect(new Set((await txOf(ids, 'list_effects')).map((r) => r.tx)).size).toBe(1);
+    expect(companionRuns.filter((r) => ids.includes(r.sendId)).map((r) => r.via)).toEqual([
+      'batch',
+      'batch',
+      'batch',
+      'batch',
+    ]);
+
+    const mixed = Array.from({ length: 3 }, () =>
+      eventCatalog.create(sendSucceededV1, succeeded(randomUUID())),
+    );
+    needsOutside.add(mixed[1].payload.sendId);
+    const mixedIds = mixed.map((e) => e.payload.sendId);
+    await publish(...mixed);
+    await eventually(async () => expect(await txOf(mixedIds, 'list_effects')).toHaveLength(3));
+    // The batch gave up as a whole: each went alone through the opted-out method, once.
+    expect(companionRuns.filter((r) => mixedIds.includes(r.sendId))).toEqual(
+      mixedIds.map((sendId) => ({ sendId, via: 'single' })),
+    );
+    expect(new Set((await txOf(mixedIds, 'list_effects')).map((r) => r.send_id)).size).toBe(3);
   });
 });

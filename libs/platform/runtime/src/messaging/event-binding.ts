@@ -1,44 +1,89 @@
+import type { EntityManager } from 'typeorm';
 import { eventCatalog, type EventEnvelope } from '@mailbridge/contracts';
-import type { DeliveryContext } from '@mailbridge/platform-messaging';
+import type { BatchEventHandler, DeliveryContext } from '@mailbridge/platform-messaging';
+import { runWithContext } from '@mailbridge/platform-observability';
 import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import type { ConsumerContext, OnEventMetadata } from './on-event.decorator';
 
-/** A decorated method, bound to its instance: `(event, tx)` or, opted out, `(event, consumer)`. */
+/**
+ * A decorated method, bound to its instance: `(event, tx)` or, opted out, `(event, consumer)`; declared with
+ * `batch: true`, `(events, tx)`.
+ */
 export type BoundMethod = (
-  event: EventEnvelope,
+  event: EventEnvelope | readonly EventEnvelope[],
   second: TransactionContext | ConsumerContext,
 ) => Promise<void>;
 
-/**
- * What the platform runs for a consumer. It takes a list from the start: the bus delivers one event at a time today
- * (a list of one), and batch delivery (issue 16) only changes the caller and `deliverBatch` below.
- */
+/** The one-at-a-time path: a list of one from the bus (and the fall-back of a failed batch). */
 export type BatchHandler = (events: readonly EventEnvelope[], delivery: DeliveryContext) => Promise<void>;
+
+/** Which of these event ids the group quarantined before, in the batch's transaction (they are not run again). */
+export type QuarantineLookup = (
+  manager: EntityManager,
+  group: string,
+  ids: readonly string[],
+) => Promise<ReadonlySet<string>>;
+
+const contextOf = (event: EventEnvelope) => ({
+  correlationId: event.correlationId,
+  traceparent: event.traceparent,
+});
+
+function handlesOf(metadata: OnEventMetadata): (event: EventEnvelope) => boolean {
+  return (event) => metadata.definitions.some((def) => eventCatalog.is(event, def));
+}
 
 /**
  * Owns what every consumer used to repeat: only events of the method's definitions reach it (other events on the
  * topic are acknowledged without running it), and each runs inside `handleOnce` keyed by the group, so its effect and
- * its inbox row commit together or not at all.
+ * its inbox row commit together or not at all. This is the single path; the runtime's quarantine wraps it.
  */
 export function bindConsumer(metadata: OnEventMetadata, method: BoundMethod, uow: UnitOfWork): BatchHandler {
-  const handles = (event: EventEnvelope) => metadata.definitions.some((def) => eventCatalog.is(event, def));
+  const handles = handlesOf(metadata);
   const runOne = (event: EventEnvelope, delivery: DeliveryContext): Promise<unknown> =>
     metadata.transaction
-      ? uow.handleOnce(metadata.group, event, (tx) => method(event, tx))
+      ? uow.handleOnce(metadata.group, event, (tx) => method(metadata.batch ? [event] : event, tx))
       : method(event, { delivery, handleOnce: (work) => uow.handleOnce(metadata.group, event, work) });
-  return (events, delivery) => deliverBatch(events.filter(handles), delivery, runOne);
+  return async (events, delivery) => {
+    for (const event of events.filter(handles)) await runOne(event, delivery);
+  };
 }
 
 /**
- * THE BATCH SEAM (issue 16). Today: one unit of work per event, in order, so a failure is that event's alone and the
- * quarantine isolates it. One transaction per batch goes here (one `uow.run`, an inbox insert per event, the handler
- * per event inside it), with a fall-back to this per-event loop when the batch fails, so one poison event still only
- * quarantines itself.
+ * The batch path (issue 16) of a consumer that runs in a transaction; undefined for one that opted out (it owns its
+ * transactions, so it keeps the single path). See deliverBatch.
+ */
+export function bindBatchConsumer(
+  metadata: OnEventMetadata,
+  method: BoundMethod,
+  uow: UnitOfWork,
+  quarantined: QuarantineLookup,
+): BatchEventHandler | undefined {
+  if (!metadata.transaction) return undefined;
+  const handles = handlesOf(metadata);
+  const work = metadata.batch
+    ? (events: readonly EventEnvelope[], tx: TransactionContext) => method(events, tx)
+    : async (events: readonly EventEnvelope[], tx: TransactionContext) => {
+        // Each event in its own correlation context, so what it emits carries its correlation id.
+        for (const event of events) await runWithContext(contextOf(event), () => method(event, tx));
+      };
+  return (events) => deliverBatch(events.filter(handles), metadata.group, uow, work, quarantined);
+}
+
+/**
+ * One transaction per batch: the events the group quarantined before are left alone (one query), the inbox rows of
+ * the others are written in one statement, the handler runs for each event not handled before, in log order, and
+ * the outbox rows of the whole batch go in one insert at the commit (UnitOfWork.handleBatch). Any error rejects: the
+ * transaction rolls back, nothing of the batch is recorded, and the bus delivers the same events one at a time
+ * through the single path (per-event `handleOnce` under the quarantine), so a poison event only fails itself.
  */
 async function deliverBatch(
   events: readonly EventEnvelope[],
-  delivery: DeliveryContext,
-  runOne: (event: EventEnvelope, delivery: DeliveryContext) => Promise<unknown>,
+  group: string,
+  uow: UnitOfWork,
+  work: (events: readonly EventEnvelope[], tx: TransactionContext) => Promise<void>,
+  quarantined: QuarantineLookup,
 ): Promise<void> {
-  for (const event of events) await runOne(event, delivery);
+  if (events.length === 0) return;
+  await uow.handleBatch(group, events, work, (manager, ids) => quarantined(manager, group, ids));
 }

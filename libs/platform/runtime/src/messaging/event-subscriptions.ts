@@ -1,18 +1,23 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import type { EventBus, Subscription } from '@mailbridge/platform-messaging';
+import type { BatchEventHandler, EventBus, Subscription } from '@mailbridge/platform-messaging';
 import type { RetentionPruner, OutboxRelay, UnitOfWork } from '@mailbridge/platform-persistence';
 import type { Logger } from '@mailbridge/platform-observability';
 import { EVENT_BUS, RETENTION_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST, UNIT_OF_WORK } from '../tokens';
-import { ON_EVENT_METADATA, type OnEventMetadata } from './on-event.decorator';
+import {
+  ON_EVENT_BATCH_METADATA,
+  ON_EVENT_METADATA,
+  type OnEventBatchMetadata,
+  type OnEventMetadata,
+} from './on-event.decorator';
 import type { ServiceHost } from '../service-host';
 import { EventQuarantine } from './event-quarantine';
-import { bindConsumer, type BoundMethod } from './event-binding';
+import { bindBatchConsumer, bindConsumer, type BoundMethod } from './event-binding';
 
 /**
  * Finds every @OnEvent method once the application is initialised, binds it (its definitions, inbox and unit of work:
  * bindConsumer), subscribes it (isolated per event by the quarantine: a last failure is recorded and the partition
- * moves on), and starts the outbox relay and the retention pruner; on shutdown stops consuming first, then lets the
+ * moves on; a transactional consumer also with its batch path, bindBatchConsumer), and starts the outbox relay and the retention pruner; on shutdown stops consuming first, then lets the
  * relay publish what is left.
  */
 @Injectable()
@@ -40,34 +45,67 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
       groupId: string;
       options: OnEventMetadata;
       handler: ReturnType<EventQuarantine['bind']>;
+      batch?: BatchEventHandler;
     }> = [];
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object') continue;
       const proto = Object.getPrototypeOf(instance) as object;
-      for (const method of this.scanner.getAllMethodNames(proto)) {
-        const fn = instance[method];
-        if (typeof fn !== 'function') continue;
+      const methods = this.scanner
+        .getAllMethodNames(proto)
+        .map((name) => instance[name])
+        .filter((fn): fn is BoundMethod => typeof fn === 'function');
+      // Batch paths of opted-out consumers (@OnEventBatch), by group, each claimed by its @OnEvent below.
+      const companions = new Map<string, { fn: BoundMethod; meta: OnEventBatchMetadata }>();
+      for (const fn of methods) {
+        const meta = this.reflector.get<OnEventBatchMetadata | undefined>(ON_EVENT_BATCH_METADATA, fn);
+        if (meta) companions.set(meta.group, { fn, meta });
+      }
+      for (const fn of methods) {
         const options = this.reflector.get<OnEventMetadata | undefined>(ON_EVENT_METADATA, fn);
         if (!options) continue;
         const groupId = `${this.host.name}.${options.group}`;
         if (seen.has(groupId)) throw new Error(`Consumer group ${groupId} is declared twice`);
         seen.add(groupId);
-        const batch = bindConsumer(options, (fn as BoundMethod).bind(instance), this.uow);
-        // The bus delivers one event at a time today: a batch of one (issue 16 hands the batch through instead).
+        const bound = fn.bind(instance);
+        const single = bindConsumer(options, bound, this.uow);
         const handler = this.quarantine.bind({
           group: options.group,
           groupId,
-          handler: (event, context) => batch([event], context),
+          handler: (event, context) => single([event], context),
         });
-        specs.push({ groupId, options, handler });
+        // Transactional consumers also take batches (one transaction each); a failed batch comes back as singles.
+        // An opted-out one only through its @OnEventBatch companion.
+        const companion = companions.get(options.group);
+        companions.delete(options.group);
+        if (companion && (options.transaction || companion.meta.topic !== options.topic)) {
+          throw new Error(
+            `@OnEventBatch group ${options.group}: only for a { transaction: false } consumer of the same topic`,
+          );
+        }
+        const batch = bindBatchConsumer(
+          companion ? { ...options, transaction: true, batch: true } : options,
+          companion ? companion.fn.bind(instance) : bound,
+          this.uow,
+          (manager, group, ids) => this.quarantine.quarantinedAmong(manager, group, ids),
+        );
+        specs.push({ groupId, options, handler, batch });
+      }
+      for (const group of companions.keys()) {
+        throw new Error(`@OnEventBatch group ${group} has no @OnEvent consumer of that group in its class`);
       }
     }
     // In parallel: each Kafka group join takes seconds, and they are independent.
     await Promise.all(
-      specs.map(async ({ groupId, options, handler }) => {
+      specs.map(async ({ groupId, options, handler, batch }) => {
         this.subscriptions.push(
-          await this.bus.subscribe({ groupId, topics: [options.topic], handler, retry: options.retry }),
+          await this.bus.subscribe({
+            groupId,
+            topics: [options.topic],
+            handler,
+            ...(batch ? { batch: { handler: batch } } : {}),
+            retry: options.retry,
+          }),
         );
         this.logger.info({ groupId, topic: options.topic }, 'consumer subscribed');
       }),

@@ -34,13 +34,23 @@ export interface OnEventOptions {
   readonly group: string;
   readonly retry?: Partial<RetryPolicy>;
   readonly transaction?: true;
+  /**
+   * The handler takes a list: `(events, tx)`, all new events of a batch in log order in one transaction (a list of
+   * one on the single path). For hot paths that load and write set-based (issue 16).
+   */
+  readonly batch?: false;
+}
+
+/** `@OnEvent(def, { group, batch: true })`: the handler is `(events, tx)` (see OnEventOptions.batch). */
+export interface BatchOptions extends Omit<OnEventOptions, 'batch'> {
+  readonly batch: true;
 }
 
 /**
  * The rare opt-out: the handler owns its transaction (`consumer.handleOnce`), for work that must happen outside it
  * (a call to another service or a provider, a retry with what that call answered, a nudge after the commit).
  */
-export interface OutsideTransactionOptions extends Omit<OnEventOptions, 'transaction'> {
+export interface OutsideTransactionOptions extends Omit<OnEventOptions, 'transaction' | 'batch'> {
   readonly transaction: false;
 }
 
@@ -51,6 +61,8 @@ export interface OnEventMetadata {
   readonly group: string;
   readonly retry?: Partial<RetryPolicy>;
   readonly transaction: boolean;
+  /** The method takes a list of events (BatchOptions). */
+  readonly batch: boolean;
 }
 
 /*
@@ -67,6 +79,20 @@ type Checked<H, E, Second> = H extends (event: infer P, second: infer S) => Prom
     : { error: 'the handler must accept every event of its definitions'; accepts: E }
   : { error: 'a handler is (event, tx | consumer) => Promise<void>' };
 
+type BatchChecked<H, E> = H extends (events: infer P, tx: infer S) => Promise<void>
+  ? [readonly E[]] extends [P]
+    ? [TransactionContext] extends [S]
+      ? unknown
+      : { error: 'the second parameter must be the transaction' }
+    : { error: 'the handler must accept a list of every event of its definitions'; accepts: readonly E[] }
+  : { error: 'a batch handler is (events, tx) => Promise<void>' };
+
+type BatchBindingDecorator<E> = <H extends Handler<TransactionContext>>(
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: TypedPropertyDescriptor<H> & BatchChecked<H, E>,
+) => void;
+
 type BindingDecorator<E, Second> = <H extends Handler<Second>>(
   target: object,
   propertyKey: string | symbol,
@@ -78,7 +104,9 @@ type BindingDecorator<E, Second> = <H extends Handler<Second>>(
  * definitions, already validated, and typed from them (other events on the topic are acknowledged without running it),
  * inside the unit of work of its group's inbox: `(event, tx)`, the effect and the inbox row commit together. The bus
  * owns retries and offsets; the platform quarantines an event after its last failed attempt (EventQuarantine).
- * `{ transaction: false }` hands `(event, consumer)` instead — see OutsideTransactionOptions.
+ * `{ transaction: false }` hands `(event, consumer)` instead — see OutsideTransactionOptions; `{ batch: true }` hands
+ * `(events, tx)` — see BatchOptions. Every transactional consumer gets batches from the bus (one transaction per batch,
+ * the handler per event inside it; EventSubscriptions), falling back to one event at a time when a batch fails.
  */
 export function OnEvent<const Ds extends EventDefinitions>(
   definitions: Ds,
@@ -88,9 +116,13 @@ export function OnEvent<const Ds extends EventDefinitions>(
   definitions: Ds,
   options: OutsideTransactionOptions,
 ): BindingDecorator<EventOf<Ds>, ConsumerContext>;
+export function OnEvent<const Ds extends EventDefinitions>(
+  definitions: Ds,
+  options: BatchOptions,
+): BatchBindingDecorator<EventOf<Ds>>;
 export function OnEvent(
   definitions: EventDefinitions,
-  options: OnEventOptions | OutsideTransactionOptions,
+  options: OnEventOptions | OutsideTransactionOptions | BatchOptions,
 ): (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor) => void {
   const list: readonly EventDefinition[] = Array.isArray(definitions)
     ? (definitions as readonly EventDefinition[])
@@ -107,6 +139,43 @@ export function OnEvent(
     group: options.group,
     retry: options.retry,
     transaction: options.transaction !== false,
+    batch: 'batch' in options && options.batch === true,
   };
   return SetMetadata(ON_EVENT_METADATA, metadata);
+}
+
+export const ON_EVENT_BATCH_METADATA = 'mailbridge:on-event-batch';
+
+/** What the platform reads back from an @OnEventBatch method. */
+export interface OnEventBatchMetadata {
+  readonly topic: TopicName;
+  readonly definitions: readonly EventDefinition[];
+  readonly group: string;
+}
+
+/**
+ * The batch path of an opted-out consumer (`@OnEvent(def, { group, transaction: false })` in the same class, same
+ * group): `(events, tx)`, the new events of a batch in one transaction with their inbox rows, like `batch: true`. When
+ * the batch needs what only the opted-out path can do (a call outside any transaction), it throws: the batch rolls
+ * back and its events go one at a time through the opted-out method.
+ */
+export function OnEventBatch<const Ds extends EventDefinitions>(
+  definitions: Ds,
+  options: { readonly group: string },
+): BatchBindingDecorator<EventOf<Ds>>;
+export function OnEventBatch(
+  definitions: EventDefinitions,
+  options: { readonly group: string },
+): (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor) => void {
+  const list: readonly EventDefinition[] = Array.isArray(definitions)
+    ? (definitions as readonly EventDefinition[])
+    : [definitions as EventDefinition];
+  const topics = [...new Set(list.map((d) => d.topic))];
+  if (topics.length !== 1) {
+    throw new Error(
+      `@OnEventBatch group ${options.group}: definitions must share one topic, got ${topics.join(', ') || 'none'}`,
+    );
+  }
+  const metadata: OnEventBatchMetadata = { topic: topics[0], definitions: list, group: options.group };
+  return SetMetadata(ON_EVENT_BATCH_METADATA, metadata);
 }
