@@ -8,7 +8,13 @@ import {
   type MailboxAddress,
   type ProviderName,
 } from '@mailbridge/contracts';
-import { parseMimeStreaming, readPrefix, type MailAddress } from '@mailbridge/domain-mail';
+import {
+  classifyMessage,
+  parseMimeStreaming,
+  readPrefix,
+  type BounceReport,
+  type MailAddress,
+} from '@mailbridge/domain-mail';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
 import { OBJECT_STORE } from '../common/tokens';
 
@@ -81,6 +87,17 @@ function references(ids: readonly string[]): string[] {
     : [valid[0], ...valid.slice(valid.length - (MAX_REFERENCES - 1))];
 }
 
+/** SYN-9: the classifier's bounce report, cut to the contract's limits. */
+function bounceReport(b: BounceReport): NonNullable<CanonicalMessage['bounce']> {
+  return {
+    format: b.format,
+    recipients: b.recipients.slice(0, 50).map((r) => ({ ...r })),
+    status: b.status,
+    diagnostic: b.diagnostic,
+    originalMessageId: messageId(b.originalMessageId ?? undefined),
+  };
+}
+
 /**
  * Turns a raw message into the canonical, provider-neutral message of `message.observed`: the raw RFC 822 and every
  * attachment go to the object store (content-addressed, streamed, ATT-3), bodies are inlined up to the contract's
@@ -106,6 +123,8 @@ export class MessageNormalizer {
     const from = addresses(parsed.from ? [parsed.from] : [])[0] ?? null;
     const sender = addresses(parsed.sender ? [parsed.sender] : [])[0];
     const ref = headerFromHead(head, MAILBRIDGE_REF_HEADER);
+    // SYN-9: who wrote it, from the headers and report parts (the head holds them; a bounce is small).
+    const classified = classifyMessage(head);
     const owner = ownerAddress.toLowerCase();
     const direction = source.inSent || from?.address.toLowerCase() === owner ? 'outbound' : 'inbound';
 
@@ -142,6 +161,8 @@ export class MessageNormalizer {
       })),
       rawObjectKey: raw.key,
       ...(ref ? { mailbridgeRef: ref.slice(0, 200) } : {}),
+      classification: classified.classification,
+      ...(classified.bounce ? { bounce: bounceReport(classified.bounce) } : {}),
     });
     return {
       message,
