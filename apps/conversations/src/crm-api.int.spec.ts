@@ -426,6 +426,13 @@ describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () 
       'sent',
       'failed',
       'received',
+      'bounced',
+    ]);
+    expect(doc.components.schemas.MessageDto.properties.classification.enum).toEqual([
+      'human',
+      'auto_reply',
+      'bounce',
+      'bulk',
     ]);
 
     const ui = await h.http().get('/docs/');
