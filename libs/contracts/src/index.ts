@@ -12,4 +12,5 @@ export * from './events/sync.events';
 export * from './events/quarantine.events';
 export * from './events/classification';
 export * from './events/activity.events';
+export * from './events/exclusions.events';
 export { buildAsyncApiDocument } from './asyncapi';

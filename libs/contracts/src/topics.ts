@@ -30,6 +30,8 @@ export const Topics = {
   platformQuarantine: 'platform.quarantine.v1',
   /** What CRM automations act on, from conversations (contact.replied, message.bounced; SYN-9), keyed by location + contact. */
   conversationsActivity: 'conversations.activity.v1',
+  /** SYN-8 exclusion lists of locations (conversations) and connections (identity-connections), keyed by location. */
+  settingsSyncExclusions: 'settings.sync-exclusions.v1',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];

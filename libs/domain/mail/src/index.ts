@@ -16,3 +16,4 @@ export * from './mime/mime.parser';
 export * from './mime/mime.composer';
 export * from './provider/provider-error';
 export * from './classification/message-classification';
+export * from './exclusion/sync-exclusion.rule';
