@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   MAX_INLINE_BODY_CHARS,
   emailAddress,
@@ -17,6 +17,8 @@ import {
 } from '@mailbridge/domain-mail';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
 import { OBJECT_STORE } from '../common/tokens';
+import { MessageExcludedError } from '../exclusions/message-excluded.error';
+import { SyncExclusionScreen } from '../exclusions/sync-exclusion.screen';
 
 /** Our own header on mail sent through the platform (SYN-5: the Sent copy is recognised by it). */
 export const MAILBRIDGE_REF_HEADER = 'X-Mailbridge-Ref';
@@ -106,9 +108,13 @@ function bounceReport(b: BounceReport): NonNullable<CanonicalMessage['bounce']> 
  */
 @Injectable()
 export class MessageNormalizer {
-  constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore) {}
+  constructor(
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Optional() private readonly exclusions?: SyncExclusionScreen,
+  ) {}
 
-  async normalize(source: RawMessageSource, ownerAddress: string): Promise<NormalizedMessage> {
+  async normalize(input: RawMessageSource, ownerAddress: string): Promise<NormalizedMessage> {
+    const source = await this.refuseExcluded(input, ownerAddress);
     const raw = await this.store.put(source.raw, { contentType: 'message/rfc822' });
     const head = Buffer.isBuffer(source.raw)
       ? source.raw.subarray(0, HEAD_SCAN_BYTES)
@@ -171,4 +177,53 @@ export class MessageNormalizer {
       labels: storableDeep(source.labels.slice(0, 100).map((l) => l.slice(0, 256))),
     };
   }
+
+  /**
+   * SYN-8, before anything is stored: the header block is screened against the exclusion lists of the mailbox's
+   * connections; an excluded message throws {@link MessageExcludedError} (the raw MIME never reaches the store). A
+   * streamed source is read up to its header block and handed on whole.
+   */
+  private async refuseExcluded(source: RawMessageSource, ownerAddress: string): Promise<RawMessageSource> {
+    if (!this.exclusions) return source;
+    const { head, raw } = Buffer.isBuffer(source.raw)
+      ? { head: source.raw.subarray(0, HEAD_SCAN_BYTES), raw: source.raw }
+      : await peekHeaderBlock(source.raw, HEAD_SCAN_BYTES);
+    const mailboxKey = `${source.provider}:${ownerAddress.toLowerCase()}`;
+    const verdict = await this.exclusions.screen(mailboxKey, ownerAddress, head);
+    if (verdict) {
+      if (!Buffer.isBuffer(raw)) raw.destroy();
+      throw new MessageExcludedError(verdict);
+    }
+    return { ...source, raw };
+  }
+}
+
+/** Reads a stream until its header block ended (or `max` bytes); returns those bytes and a stream of the whole. */
+async function peekHeaderBlock(stream: Readable, max: number): Promise<{ head: Buffer; raw: Readable }> {
+  const iterator: AsyncIterator<unknown> = stream[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < max) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
+    chunks.push(chunk);
+    length += chunk.length;
+    const seen = Buffer.concat(chunks, length);
+    if (seen.includes('\r\n\r\n') || seen.includes('\n\n')) break;
+  }
+  async function* whole(): AsyncGenerator<Buffer> {
+    yield* chunks;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
+    }
+  }
+  return { head: Buffer.concat(chunks, length).subarray(0, max), raw: Readable.from(whole()) };
 }

@@ -87,3 +87,24 @@ export function decideSyncExclusion(input: ExclusionInput): SyncExclusionVerdict
   }
   return null;
 }
+
+const PARTY_HEADERS = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc']);
+const ADDRESS_IN_TEXT = /[^\s<>()[\],;:"]+@[^\s<>()[\],;:"]+/g;
+
+/**
+ * Every address in the top-level From, Sender, Reply-To, To, Cc and Bcc of a raw message's header block, lower case.
+ * Deliberately generous (an address in a display name counts too): for privacy, a false match keeps mail out, a
+ * missed one would let it in.
+ */
+export function messagePartiesFromHead(raw: string): string[] {
+  const end = raw.search(/\r?\n\r?\n/);
+  const block = (end === -1 ? raw : raw.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
+  const out = new Set<string>();
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0 || !PARTY_HEADERS.has(line.slice(0, colon).trim().toLowerCase())) continue;
+    for (const m of line.slice(colon + 1).matchAll(ADDRESS_IN_TEXT))
+      out.add(m[0].toLowerCase().replace(/\.$/, ''));
+  }
+  return [...out];
+}
