@@ -43,11 +43,8 @@ export class LocationSyncExclusionsService {
           JSON.stringify([wanted.addresses, wanted.domains, wanted.betweenLocationUsers])
       )
         return current;
-      const next: LocationSyncExclusions = {
-        ...wanted,
-        revision: current.revision + 1,
-        updatedAt: new Date(),
-      };
+      const updatedAt = new Date();
+      const next: LocationSyncExclusions = { ...wanted, revision: current.revision + 1, updatedAt };
       await this.lists.save(tx.manager, locationId, next);
       tx.emit(syncExclusionsChangedV1, {
         locationId,
@@ -58,7 +55,7 @@ export class LocationSyncExclusionsService {
         domains: next.domains,
         betweenLocationUsers: next.betweenLocationUsers,
         revision: next.revision,
-        changedAt: next.updatedAt!.toISOString(),
+        changedAt: updatedAt.toISOString(),
       });
       return next;
     });
