@@ -61,7 +61,7 @@ function postfixDsn(to: string, failed: string, original: string): string {
 describe('who wrote it: classification, bounces, contact.replied (e2e, Gmail)', () => {
   let platform: Platform;
   beforeAll(async () => {
-    platform = await startPlatform({ label: 'who-wrote-it' });
+    platform = await startPlatform({ label: 'replies' });
   });
   afterAll(async () => {
     await platform?.stop();
