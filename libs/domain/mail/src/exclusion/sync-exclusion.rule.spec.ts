@@ -1,4 +1,9 @@
-import { EXCLUSION_DOMAIN_PATTERN, decideSyncExclusion, type ExclusionInput } from './sync-exclusion.rule';
+import {
+  EXCLUSION_DOMAIN_PATTERN,
+  decideSyncExclusion,
+  messagePartiesFromHead,
+  type ExclusionInput,
+} from './sync-exclusion.rule';
 
 const input = (over: Partial<ExclusionInput>): ExclusionInput => ({
   parties: ['sam@acme.example', 'jane@client.example'],
@@ -88,5 +93,28 @@ describe('SYN-8: decideSyncExclusion', () => {
       '',
     ])
       expect(bad).not.toMatch(EXCLUSION_DOMAIN_PATTERN);
+  });
+
+  it('SYN-8: the parties are read from the top-level From, Sender, Reply-To, To, Cc, Bcc only (folded, lower case)', () => {
+    const head = [
+      'From: "Bank" <Alerts@Bank.example>',
+      'To: sam@acme.example,',
+      '  Kim <kim@acme.example>',
+      'Cc: =?utf-8?q?J=C3=BCrgen?= <j@client.example>',
+      'Reply-To: noreply@bank.example',
+      'Subject: mention of other@elsewhere.example',
+      'X-Original-To: hidden@elsewhere.example',
+      '',
+      'To: body@elsewhere.example',
+    ].join('\r\n');
+    expect(messagePartiesFromHead(head).sort()).toEqual(
+      [
+        'alerts@bank.example',
+        'j@client.example',
+        'kim@acme.example',
+        'noreply@bank.example',
+        'sam@acme.example',
+      ].sort(),
+    );
   });
 });
