@@ -199,4 +199,46 @@ describe('mail-gateway: exclusion lists (SYN-8, sandbox Gmail + Outlook, Kafka, 
     });
     await h.log.waitFor(messageObservedV1, (p) => p.message.providerMessageId === near.message.id);
   }, 60_000);
+
+  it('SYN-8: a change applies to mail read from then on: once the domain is off the list its mail syncs again, and what was refused before stays refused', async () => {
+    const before = await h.sandbox.control.deliver(SAM, {
+      from: 'a@bank.example',
+      subject: 'Before',
+      text: 'b',
+    });
+    await expectEventually(async () => {
+      const rows = await h.query(
+        `SELECT reason FROM mail_gateway.message_ledger WHERE provider_message_id = $1`,
+        [before.message.id],
+      );
+      expect(rows).toEqual([{ reason: 'excluded' }]);
+    });
+    await h.publish(
+      eventCatalog.create(syncExclusionsChangedV1, {
+        locationId: LOC,
+        scope: 'location',
+        connectionId: null,
+        userId: null,
+        addresses: [],
+        domains: [],
+        betweenLocationUsers: false,
+        revision: 3,
+        changedAt: new Date().toISOString(),
+      }),
+    );
+    await expectEventually(async () => {
+      const [row] = await h.query<{ revision: number }>(
+        `SELECT revision FROM mail_gateway.sync_exclusions WHERE scope_key = $1`,
+        [`location:${LOC}`],
+      );
+      expect(row?.revision).toBe(3);
+    });
+    const after = await h.sandbox.control.deliver(SAM, {
+      from: 'a@bank.example',
+      subject: 'After',
+      text: 'a',
+    });
+    await h.log.waitFor(messageObservedV1, (p) => p.message.providerMessageId === after.message.id);
+    expect(h.log.of(messageObservedV1, (p) => p.message.providerMessageId === before.message.id)).toEqual([]);
+  }, 60_000);
 });
