@@ -27,6 +27,8 @@ const CONTRACT: ReadonlyArray<[method: string, path: string, errors: readonly nu
   ['get', '/v1/locations/{locationId}/messages/{messageId}', [400, 404]],
   ['get', '/v1/locations/{locationId}/attachments/{attachmentId}', [400, 404]],
   ['get', '/v1/locations/{locationId}/sync-events', [400]],
+  ['get', '/v1/locations/{locationId}/sync-exclusions', [400]],
+  ['put', '/v1/locations/{locationId}/sync-exclusions', [400]],
 ];
 
 describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () => {
@@ -426,6 +428,13 @@ describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () 
       'sent',
       'failed',
       'received',
+      'bounced',
+    ]);
+    expect(doc.components.schemas.MessageDto.properties.classification.enum).toEqual([
+      'human',
+      'auto_reply',
+      'bounce',
+      'bulk',
     ]);
 
     const ui = await h.http().get('/docs/');

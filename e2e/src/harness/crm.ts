@@ -25,7 +25,17 @@ export interface CrmMessage {
   userId: string | null;
   direction: 'inbound' | 'outbound';
   source: 'crm' | 'mailbox' | 'smart_bcc';
-  status: 'pending' | 'sent' | 'failed' | 'received';
+  status: 'pending' | 'sent' | 'failed' | 'received' | 'bounced';
+  /** SYN-9: who wrote a received message. */
+  classification?: 'human' | 'auto_reply' | 'bounce' | 'bulk' | null;
+  /** SYN-9: why a CRM send bounced. */
+  bounce?: {
+    status: string | null;
+    diagnostic: string | null;
+    recipients: Array<{ address: string; status: string | null; diagnostic: string | null }>;
+    bouncedAt: string;
+    bounceMessageId: string | null;
+  } | null;
   kind: string | null;
   from: Address | null;
   to: Address[];

@@ -32,6 +32,11 @@ export interface Platform {
   /** mail-gateway's Auto-BCC SMTP receiver (BCC-1), where mail clients deliver smart-BCC copies. */
   readonly smartBccSmtp: { host: string; port: number };
   readonly internalApiToken: string;
+  /** The Kafka mock cluster's bootstrap servers (to read a topic with `kcat`, see topics.ts). */
+  readonly kafkaBrokers: readonly string[];
+  /** The platform's database and object store folder, for assertions on raw rows and stored bytes only. */
+  readonly databaseUrl: string;
+  readonly objectStoreDir: string;
   /** A CRM bearer token, as the CRM gateway would send it. */
   token(locationId: string, userId: string): string;
   /** kill -9 one service (no shutdown hook runs). */
@@ -161,6 +166,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     locationProvider,
     smartBccSmtp: { host: '127.0.0.1', port: smartBccSmtpPort },
     internalApiToken,
+    kafkaBrokers: kafka.bootstrapServers,
+    databaseUrl: db.url,
+    objectStoreDir: path.join(workDir, 'objects'),
     token: (locationId, userId) =>
       jwt.sign({ loc: locationId }, authSecret, { subject: userId, algorithm: 'HS256', expiresIn: 3600 }),
     async kill(s) {

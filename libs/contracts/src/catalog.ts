@@ -1,4 +1,6 @@
 import { EventCatalog } from './event-catalog';
+import { activityEvents } from './events/activity.events';
+import { exclusionEvents } from './events/exclusions.events';
 import { connectionEvents } from './events/connections.events';
 import { contactEvents } from './events/contacts.events';
 import { mailEvents } from './events/mail.events';
@@ -14,4 +16,6 @@ export const eventCatalog = new EventCatalog([
   ...sendingEvents,
   ...syncEvents,
   ...quarantineEvents,
+  ...activityEvents,
+  ...exclusionEvents,
 ]);

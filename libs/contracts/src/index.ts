@@ -10,4 +10,7 @@ export * from './events/mail.events';
 export * from './events/sending.events';
 export * from './events/sync.events';
 export * from './events/quarantine.events';
+export * from './events/classification';
+export * from './events/activity.events';
+export * from './events/exclusions.events';
 export { buildAsyncApiDocument } from './asyncapi';

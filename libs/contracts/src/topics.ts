@@ -30,6 +30,10 @@ export const Topics = {
   conversationsOutbound: 'conversations.outbound.v1',
   /** Events a consumer of any service quarantined after its last attempt (SYN-10), keyed by location (else stage). */
   platformQuarantine: 'platform.quarantine.v1',
+  /** What CRM automations act on, from conversations (contact.replied, message.bounced; SYN-9), keyed by location + contact. */
+  conversationsActivity: 'conversations.activity.v1',
+  /** SYN-8 exclusion lists of locations (conversations) and connections (identity-connections), keyed by location. */
+  settingsSyncExclusions: 'settings.sync-exclusions.v1',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];

@@ -7,7 +7,17 @@ export interface StoredAddress {
 
 export type MessageDirection = 'inbound' | 'outbound';
 export type MessageSource = 'crm' | 'mailbox' | 'smart_bcc';
-export type MessageStatus = 'pending' | 'sent' | 'failed' | 'received';
+export type MessageStatus = 'pending' | 'sent' | 'failed' | 'received' | 'bounced';
+
+/** SYN-9: why a CRM send bounced, as the non-delivery report said. */
+export interface StoredBounce {
+  recipients: Array<{ address: string; status: string | null; diagnostic: string | null }>;
+  status: string | null;
+  diagnostic: string | null;
+  /** The report as a message of the conversation. */
+  bounceMessageId: string | null;
+  bouncedAt: string;
+}
 
 /** A message of a conversation: sent from the CRM (pending → sent/failed) or synced from a mailbox. */
 @Entity({ schema: 'conversations', name: 'messages' })
@@ -128,6 +138,14 @@ export class MessageEntity {
 
   @Column({ name: 'failure_message', type: 'text', nullable: true })
   failureMessage!: string | null;
+
+  /** SYN-9: who wrote a received message (`human`, `auto_reply`, `bounce`, `bulk`); null for what the user sent. */
+  @Column({ type: 'text', nullable: true, insert: false })
+  classification!: 'human' | 'auto_reply' | 'bounce' | 'bulk' | null;
+
+  /** SYN-9: on a CRM send that bounced, the reason. */
+  @Column({ type: 'jsonb', nullable: true, insert: false })
+  bounce!: StoredBounce | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -11,6 +11,16 @@ export function toMessageDto({ message: m, attachments }: MessageView): MessageD
     direction: m.direction,
     source: m.source,
     status: m.status,
+    classification: m.classification ?? null,
+    bounce: m.bounce
+      ? {
+          status: m.bounce.status,
+          diagnostic: m.bounce.diagnostic,
+          recipients: m.bounce.recipients,
+          bouncedAt: m.bounce.bouncedAt,
+          bounceMessageId: m.bounce.bounceMessageId,
+        }
+      : null,
     kind: m.kind,
     from: m.from,
     to: m.to,

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConversationsFeatureModule } from '../conversations/conversations.module';
 import { AttachmentEntity } from './attachment.entity';
+import { MessageActivityRepository } from './message-activity.repository';
+import { MessageActivityService } from './message-activity.service';
 import { MessageEntity } from './message.entity';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
@@ -12,7 +14,14 @@ import { SyncedMessagesConsumer } from './synced-messages.consumer';
 @Module({
   imports: [TypeOrmModule.forFeature([MessageEntity, AttachmentEntity]), ConversationsFeatureModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService, RecordSyncedMessageUseCase, SyncedMessagesConsumer],
+  providers: [
+    MessagesRepository,
+    MessagesService,
+    RecordSyncedMessageUseCase,
+    SyncedMessagesConsumer,
+    MessageActivityRepository,
+    MessageActivityService,
+  ],
   exports: [MessagesRepository],
 })
 export class MessagesModule {}

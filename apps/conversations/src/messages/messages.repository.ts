@@ -15,7 +15,7 @@ import { type SortKey, placeInThread, sameSortKey, sortKeyOf } from './message-o
 /** A message to insert: everything but what the database assigns and its place (SYN-6), computed on insert. */
 export type NewMessage = Omit<
   MessageEntity,
-  'seq' | 'sortSecond' | 'sortReceivedAt' | 'createdAt' | 'updatedAt'
+  'seq' | 'sortSecond' | 'sortReceivedAt' | 'createdAt' | 'updatedAt' | 'classification' | 'bounce'
 >;
 export type NewAttachment = AttachmentEntity;
 
@@ -354,7 +354,7 @@ export class MessagesRepository {
   ): Promise<void> {
     await tx.query(
       `UPDATE conversations.messages SET
-         status = CASE WHEN source = 'crm' THEN 'sent' ELSE status END,
+         status = CASE WHEN source = 'crm' AND status <> 'bounced' THEN 'sent' ELSE status END,
          failure_code = CASE WHEN source = 'crm' THEN NULL ELSE failure_code END,
          failure_message = CASE WHEN source = 'crm' THEN NULL ELSE failure_message END,
          delivery_id = COALESCE(delivery_id, $3),
@@ -401,7 +401,7 @@ export class MessagesRepository {
   ): Promise<boolean> {
     const updated: unknown[] = await tx.query(
       `UPDATE conversations.messages SET
-         status = 'sent', failure_code = NULL, failure_message = NULL,
+         status = CASE WHEN status = 'bounced' THEN status ELSE 'sent' END, failure_code = NULL, failure_message = NULL,
          provider = COALESCE(provider, $3), provider_message_id = COALESCE(provider_message_id, $4),
          provider_thread_id = COALESCE(provider_thread_id, $5), rfc_message_id = COALESCE(rfc_message_id, $6),
          sent_at = $7, connection_id = $8,

@@ -7,6 +7,7 @@ import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability'
 import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { normalizeMessageId } from './message-id';
+import { MessageActivityService } from './message-activity.service';
 import { MessagesRepository, NewAttachment } from './messages.repository';
 
 export type MessageSynced = PayloadOf<typeof messageSyncedV1>;
@@ -23,11 +24,13 @@ export class RecordSyncedMessageUseCase {
   constructor(
     private readonly messages: MessagesRepository,
     private readonly conversations: ConversationsRepository,
+    private readonly activity: MessageActivityService,
     @Inject(METRICS) private readonly metrics: ServiceMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async execute({ manager }: TransactionContext, p: MessageSynced): Promise<'recorded' | 'merged'> {
+  async execute(tx: TransactionContext, p: MessageSynced): Promise<'recorded' | 'merged'> {
+    const { manager } = tx;
     if (p.conversationId !== conversationIdFor(p.locationId, p.contactId)) {
       throw new PermanentEventError(
         `conversationId ${p.conversationId} is not the conversation of contact ${p.contactId}`,
@@ -147,6 +150,8 @@ export class RecordSyncedMessageUseCase {
       at: sortAt,
       subject: m.subject,
     });
+    // SYN-9: classification, a bounced CRM send, contact.replied.
+    await this.activity.afterRecorded(tx, p, messageId);
     return 'recorded';
   }
 }

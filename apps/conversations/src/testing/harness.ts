@@ -42,7 +42,12 @@ export async function startHarness(env: Env = {}): Promise<Harness> {
   const published: EventEnvelope[] = [];
   await bus.subscribe({
     groupId: 'test.recorder',
-    topics: [Topics.conversationsOutbound, Topics.conversationsContacts],
+    topics: [
+      Topics.conversationsOutbound,
+      Topics.conversationsContacts,
+      Topics.conversationsActivity,
+      Topics.settingsSyncExclusions,
+    ],
     handler: async (e) => void published.push(e),
   });
   const svc = await startServiceUnderTest(conversationsService, {

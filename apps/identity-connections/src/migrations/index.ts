@@ -1,5 +1,10 @@
 import { Connections1732500000000 } from './1732500000000-connections';
 import { ConnectionAudit1732500100000 } from './1732500100000-connection-audit';
+import { ConnectionSyncExclusions1732500250000 } from './1732500250000-connection-sync-exclusions';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
-export const migrations = [Connections1732500000000, ConnectionAudit1732500100000];
+export const migrations = [
+  Connections1732500000000,
+  ConnectionAudit1732500100000,
+  ConnectionSyncExclusions1732500250000,
+];

@@ -16,6 +16,7 @@ export class GatewayMetrics {
   readonly providerErrors: Counter;
   readonly syncGaps: Counter;
   readonly messageFailures: Counter;
+  readonly messagesExcluded: Counter;
   readonly sends: Counter;
   readonly audits: Counter;
   readonly auditMessages: Counter;
@@ -72,6 +73,11 @@ export class GatewayMetrics {
       'mail_gateway_message_failures_total',
       'Failed attempts of single messages in pulls, by outcome (retry_pending, quarantined)',
       ['provider', 'outcome'],
+    );
+    this.messagesExcluded = metrics.counter(
+      'mail_gateway_messages_excluded_total',
+      'Messages refused before storing by an exclusion list (SYN-8), by reason',
+      ['provider', 'reason'],
     );
     this.sends = metrics.counter('mail_gateway_sends_total', 'Send commands by route and outcome', [
       'route',

@@ -5,6 +5,9 @@ import { DecisionsConsumer } from '../audit/decisions.consumer';
 import { InternalAuditController } from '../audit/internal-audit.controller';
 import { MailboxAuditService } from '../audit/mailbox-audit.service';
 import { MessageLedgerRepository } from '../audit/message-ledger.repository';
+import { SyncExclusionScreen } from '../exclusions/sync-exclusion.screen';
+import { SyncExclusionsConsumer } from '../exclusions/sync-exclusions.consumer';
+import { SyncExclusionsRepository } from '../exclusions/sync-exclusions.repository';
 import { ApplyConnectionChangeUseCase } from '../mailboxes/apply-connection-change.use-case';
 import { ConnectionsConsumer } from '../mailboxes/connections.consumer';
 import { GraphFolderEntity } from '../mailboxes/graph-folder.entity';
@@ -28,7 +31,7 @@ import { SyncScheduler } from './sync-scheduler.service';
 
 /**
  * Mailboxes (from connection events), their watches, pulls, normalisation, observed events and health; the ledger of
- * outcomes and the completeness audit (SYN-10).
+ * outcomes and the completeness audit (SYN-10); the exclusion lists that refuse mail before it is stored (SYN-8).
  */
 @Module({
   imports: [TypeOrmModule.forFeature([MailboxEntity, MailboxConnectionEntity, GraphFolderEntity])],
@@ -54,6 +57,9 @@ import { SyncScheduler } from './sync-scheduler.service';
     DecisionsConsumer,
     MailboxAuditService,
     AuditScheduler,
+    SyncExclusionsRepository,
+    SyncExclusionScreen,
+    SyncExclusionsConsumer,
   ],
   exports: [MailboxesRepository, MessageNormalizer, ObservedMessagePublisher],
 })

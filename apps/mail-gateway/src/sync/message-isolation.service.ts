@@ -8,6 +8,7 @@ import { mapLimit } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MessageLedgerRepository } from '../audit/message-ledger.repository';
+import { MessageExcludedError } from '../exclusions/message-excluded.error';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageFailuresRepository } from './message-failures.repository';
 import { MessagesPendingError } from './messages-pending.error';
@@ -148,6 +149,7 @@ export class MessageIsolation {
 
   /** Counts a failed attempt; quarantines at the limit. True while the message still has attempts left. */
   async fail(mailbox: MailboxEntity, item: PullItem, error: unknown): Promise<boolean> {
+    if (error instanceof MessageExcludedError) return this.excluded(mailbox, item, error);
     const errorClass = errorClassOf(error);
     const message = error instanceof Error ? error.message : String(error);
     const quarantined = await this.uow.run(async (tx) => {
@@ -188,5 +190,25 @@ export class MessageIsolation {
       quarantined ? 'message quarantined' : 'message failed, will be retried',
     );
     return !quarantined;
+  }
+
+  /**
+   * SYN-8: an excluded message is not a failure. Its only trace is its outcome in the ledger (`not_synced`,
+   * `excluded`: ids and codes), so the completeness audit counts it as accounted; nothing else is stored or emitted.
+   */
+  private async excluded(
+    mailbox: MailboxEntity,
+    item: PullItem,
+    error: MessageExcludedError,
+  ): Promise<false> {
+    await this.uow.run((tx) =>
+      this.ledger.recordOwn(tx.manager, mailbox.id, item.id, 'not_synced', 'SYN-8', 'excluded'),
+    );
+    this.metrics.messagesExcluded.inc({ provider: mailbox.provider, reason: error.verdict.reason });
+    this.logger.info(
+      { mailboxId: mailbox.id, providerMessageId: item.id, rule: 'SYN-8', scope: error.verdict.scope },
+      'message excluded',
+    );
+    return false;
   }
 }

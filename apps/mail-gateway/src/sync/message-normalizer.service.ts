@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   MAX_INLINE_BODY_CHARS,
   emailAddress,
@@ -8,9 +8,17 @@ import {
   type MailboxAddress,
   type ProviderName,
 } from '@mailbridge/contracts';
-import { parseMimeStreaming, readPrefix, type MailAddress } from '@mailbridge/domain-mail';
+import {
+  classifyMessage,
+  parseMimeStreaming,
+  readPrefix,
+  type BounceReport,
+  type MailAddress,
+} from '@mailbridge/domain-mail';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
 import { OBJECT_STORE } from '../common/tokens';
+import { MessageExcludedError } from '../exclusions/message-excluded.error';
+import { SyncExclusionScreen } from '../exclusions/sync-exclusion.screen';
 
 /** Our own header on mail sent through the platform (SYN-5: the Sent copy is recognised by it). */
 export const MAILBRIDGE_REF_HEADER = 'X-Mailbridge-Ref';
@@ -81,6 +89,17 @@ function references(ids: readonly string[]): string[] {
     : [valid[0], ...valid.slice(valid.length - (MAX_REFERENCES - 1))];
 }
 
+/** SYN-9: the classifier's bounce report, cut to the contract's limits. */
+function bounceReport(b: BounceReport): NonNullable<CanonicalMessage['bounce']> {
+  return {
+    format: b.format,
+    recipients: b.recipients.slice(0, 50).map((r) => ({ ...r })),
+    status: b.status,
+    diagnostic: b.diagnostic,
+    originalMessageId: messageId(b.originalMessageId ?? undefined),
+  };
+}
+
 /**
  * Turns a raw message into the canonical, provider-neutral message of `message.observed`: the raw RFC 822 and every
  * attachment go to the object store (content-addressed, streamed, ATT-3), bodies are inlined up to the contract's
@@ -89,9 +108,13 @@ function references(ids: readonly string[]): string[] {
  */
 @Injectable()
 export class MessageNormalizer {
-  constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore) {}
+  constructor(
+    @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Optional() private readonly exclusions?: SyncExclusionScreen,
+  ) {}
 
-  async normalize(source: RawMessageSource, ownerAddress: string): Promise<NormalizedMessage> {
+  async normalize(input: RawMessageSource, ownerAddress: string): Promise<NormalizedMessage> {
+    const source = await this.refuseExcluded(input, ownerAddress);
     const raw = await this.store.put(source.raw, { contentType: 'message/rfc822' });
     const head = Buffer.isBuffer(source.raw)
       ? source.raw.subarray(0, HEAD_SCAN_BYTES)
@@ -106,6 +129,8 @@ export class MessageNormalizer {
     const from = addresses(parsed.from ? [parsed.from] : [])[0] ?? null;
     const sender = addresses(parsed.sender ? [parsed.sender] : [])[0];
     const ref = headerFromHead(head, MAILBRIDGE_REF_HEADER);
+    // SYN-9: who wrote it, from the headers and report parts (the head holds them; a bounce is small).
+    const classified = classifyMessage(head);
     const owner = ownerAddress.toLowerCase();
     const direction = source.inSent || from?.address.toLowerCase() === owner ? 'outbound' : 'inbound';
 
@@ -142,6 +167,8 @@ export class MessageNormalizer {
       })),
       rawObjectKey: raw.key,
       ...(ref ? { mailbridgeRef: ref.slice(0, 200) } : {}),
+      classification: classified.classification,
+      ...(classified.bounce ? { bounce: bounceReport(classified.bounce) } : {}),
     });
     return {
       message,
@@ -150,4 +177,53 @@ export class MessageNormalizer {
       labels: storableDeep(source.labels.slice(0, 100).map((l) => l.slice(0, 256))),
     };
   }
+
+  /**
+   * SYN-8, before anything is stored: the header block is screened against the exclusion lists of the mailbox's
+   * connections; an excluded message throws {@link MessageExcludedError} (the raw MIME never reaches the store). A
+   * streamed source is read up to its header block and handed on whole.
+   */
+  private async refuseExcluded(source: RawMessageSource, ownerAddress: string): Promise<RawMessageSource> {
+    if (!this.exclusions) return source;
+    const { head, raw } = Buffer.isBuffer(source.raw)
+      ? { head: source.raw.subarray(0, HEAD_SCAN_BYTES), raw: source.raw }
+      : await peekHeaderBlock(source.raw, HEAD_SCAN_BYTES);
+    const mailboxKey = `${source.provider}:${ownerAddress.toLowerCase()}`;
+    const verdict = await this.exclusions.screen(mailboxKey, ownerAddress, head);
+    if (verdict) {
+      if (!Buffer.isBuffer(raw)) raw.destroy();
+      throw new MessageExcludedError(verdict);
+    }
+    return { ...source, raw };
+  }
+}
+
+/** Reads a stream until its header block ended (or `max` bytes); returns those bytes and a stream of the whole. */
+async function peekHeaderBlock(stream: Readable, max: number): Promise<{ head: Buffer; raw: Readable }> {
+  const iterator: AsyncIterator<unknown> = stream[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < max) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
+    chunks.push(chunk);
+    length += chunk.length;
+    const seen = Buffer.concat(chunks, length);
+    if (seen.includes('\r\n\r\n') || seen.includes('\n\n')) break;
+  }
+  async function* whole(): AsyncGenerator<Buffer> {
+    yield* chunks;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
+    }
+  }
+  return { head: Buffer.concat(chunks, length).subarray(0, max), raw: Readable.from(whole()) };
 }

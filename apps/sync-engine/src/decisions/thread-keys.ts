@@ -30,7 +30,8 @@ export interface LookupKey {
  * 1. the provider thread id (the provider's own threading);
  * 2. the message's own identity (it was bound before, e.g. by Auto-BCC; never its Message-ID alone, see identityKey);
  * 3. In-Reply-To (its direct parent);
- * 4. References, newest first (the closest ancestor wins).
+ * 4. References, newest first (the closest ancestor wins);
+ * 5. for a bounce (SYN-9), the Message-ID of the message it returns.
  * A client that broke the provider thread (Outlook after a subject change, a client that starts a new Gmail thread)
  * still lands through 3 and 4.
  */
@@ -47,6 +48,9 @@ export function lookupKeys(message: CanonicalMessage): LookupKey[] {
   if (own) add(own, 'message_id');
   if (message.inReplyTo) add(messageKey(message.inReplyTo), 'in_reply_to');
   for (const ref of [...message.references].reverse()) add(messageKey(ref), 'references');
+  // SYN-9: a bounce answers the message it returns even when the mailer named it only in the attached copy
+  // (Postfix, Exim, qmail write no In-Reply-To): it belongs in that message's thread, like a reply.
+  if (message.bounce?.originalMessageId) add(messageKey(message.bounce.originalMessageId), 'in_reply_to');
   return keys;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent } from '../event-catalog';
+import { bounceReport, messageClassification } from './classification';
 import { Topics } from '../topics';
 import {
   attachmentRef,
@@ -44,6 +45,10 @@ export const canonicalMessage = z.object({
   rawObjectKey: objectKey.optional(),
   /** Our own `X-Mailbridge-Ref` header, present on mail sent through the platform (SYN-5 recognises the Sent copy). */
   mailbridgeRef: z.string().max(200).optional(),
+  /** SYN-9: who wrote it, decided by mail-gateway from the raw message (absent from producers before SYN-9). */
+  classification: messageClassification.optional(),
+  /** SYN-9: what a `bounce` says (failed recipients, status, diagnostic, the Message-ID it answers). */
+  bounce: bounceReport.optional(),
 });
 export type CanonicalMessage = z.infer<typeof canonicalMessage>;
 

@@ -15,3 +15,5 @@ export * from './mime/canonical-message.types';
 export * from './mime/mime.parser';
 export * from './mime/mime.composer';
 export * from './provider/provider-error';
+export * from './classification/message-classification';
+export * from './exclusion/sync-exclusion.rule';

@@ -41,6 +41,44 @@ export class MessageFailureDto {
   message!: string;
 }
 
+export class BouncedRecipientDto {
+  @ApiProperty({ example: 'jane.doe@example.com' }) address!: string;
+  @ApiProperty({ example: '5.1.1', nullable: true, type: String, description: 'RFC 3463 status code' })
+  status!: string | null;
+  @ApiProperty({
+    example: '550-5.1.1 The email account that you tried to reach does not exist.',
+    nullable: true,
+    type: String,
+  })
+  diagnostic!: string | null;
+}
+
+export class MessageBounceDto {
+  @ApiProperty({
+    example: '5.1.1',
+    nullable: true,
+    type: String,
+    description: 'Status code of the first failed recipient',
+  })
+  status!: string | null;
+  @ApiProperty({
+    example: '550-5.1.1 The email account that you tried to reach does not exist.',
+    nullable: true,
+    type: String,
+    description: "The remote server's answer",
+  })
+  diagnostic!: string | null;
+  @ApiProperty({ type: [BouncedRecipientDto] }) recipients!: BouncedRecipientDto[];
+  @ApiProperty({ example: '2026-11-20T09:15:58.000Z' }) bouncedAt!: string;
+  @ApiProperty({
+    example: '7a3e2c1d-4b5f-4a6e-8d9c-0b1a2c3d4e5f',
+    nullable: true,
+    type: String,
+    description: 'The non-delivery report, as a message of the conversation',
+  })
+  bounceMessageId!: string | null;
+}
+
 export class MessageDto {
   @ApiProperty({ example: '5b0e8a56-8c1a-4d5e-9a7b-0c2f4e6d8a10' }) id!: string;
   @ApiProperty({ example: '65c48b93-bcb4-5439-b207-4a7df5f6da12' }) conversationId!: string;
@@ -64,7 +102,25 @@ export class MessageDto {
   })
   source!: string;
 
-  @ApiProperty({ enum: ['pending', 'sent', 'failed', 'received'], example: 'sent' }) status!: string;
+  @ApiProperty({
+    enum: ['pending', 'sent', 'failed', 'received', 'bounced'],
+    example: 'sent',
+    description: '`bounced`: a CRM send a non-delivery report came back for (SYN-9; the reason in `bounce`)',
+  })
+  status!: string;
+
+  @ApiProperty({
+    enum: ['human', 'auto_reply', 'bounce', 'bulk'],
+    nullable: true,
+    type: String,
+    example: 'human',
+    description:
+      'SYN-9, received messages only: who wrote it. `auto_reply` (out-of-office, autoresponder), `bounce` (a non-delivery report), `bulk` (lists, newsletters); null on what the user sent',
+  })
+  classification!: string | null;
+
+  @ApiProperty({ type: MessageBounceDto, nullable: true, description: 'SYN-9: why a CRM send bounced' })
+  bounce!: MessageBounceDto | null;
 
   @ApiProperty({
     enum: ['individual', 'bulk', 'workflow'],
