@@ -13,8 +13,10 @@ describe('identity-connections: the connection exclusion list (SYN-8)', () => {
     h = await startHarness();
     await h.bus.subscribe({
       groupId: 'test.exclusions',
-      topics: [Topics.settingsSyncExclusions],
-      handler: async (e) => void published.push(e),
+      topics: [Topics.identityConnections],
+      handler: async (e) => {
+        if (e.type === 'connection.sync-exclusions-changed') published.push(e);
+      },
     });
   });
   afterAll(async () => {
@@ -60,8 +62,8 @@ describe('identity-connections: the connection exclusion list (SYN-8)', () => {
     });
     await expectEventually(() => expect(published).toHaveLength(1));
     expect(published[0]).toMatchObject({
-      type: 'sync-exclusions.changed',
-      key: 'loc_ex',
+      type: 'connection.sync-exclusions-changed',
+      key: connectionId,
       payload: {
         scope: 'connection',
         connectionId,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { syncExclusionsChangedV1 } from '@mailbridge/contracts';
+import { connectionSyncExclusionsChangedV1 } from '@mailbridge/contracts';
 import { normalizeAddress, normalizeExclusionDomain } from '@mailbridge/domain-mail';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { AppError, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
@@ -58,7 +58,7 @@ export class ConnectionSyncExclusionsService {
       const updatedAt = new Date();
       const next: ConnectionSyncExclusions = { ...wanted, revision: current.revision + 1, updatedAt };
       await this.lists.save(tx.manager, connection, next);
-      tx.emit(syncExclusionsChangedV1, {
+      tx.emit(connectionSyncExclusionsChangedV1, {
         locationId,
         scope: 'connection',
         connectionId: connection.connectionId,

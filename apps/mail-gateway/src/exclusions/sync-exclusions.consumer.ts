@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { syncExclusionsChangedV1 } from '@mailbridge/contracts';
+import { connectionSyncExclusionsChangedV1, syncExclusionsChangedV1 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { SyncExclusionsRepository } from './sync-exclusions.repository';
@@ -11,6 +11,14 @@ export class SyncExclusionsConsumer {
 
   @OnEvent(syncExclusionsChangedV1, { group: 'sync-exclusions' })
   async onChanged(event: EventOf<typeof syncExclusionsChangedV1>, tx: TransactionContext): Promise<void> {
+    await this.lists.apply(tx.manager, event.payload);
+  }
+
+  @OnEvent(connectionSyncExclusionsChangedV1, { group: 'connection-sync-exclusions' })
+  async onConnectionChanged(
+    event: EventOf<typeof connectionSyncExclusionsChangedV1>,
+    tx: TransactionContext,
+  ): Promise<void> {
     await this.lists.apply(tx.manager, event.payload);
   }
 }

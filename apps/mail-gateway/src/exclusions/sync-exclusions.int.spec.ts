@@ -6,6 +6,7 @@ import {
   messageDecidedV1,
   messageObservedV1,
   syncExclusionsChangedV1,
+  connectionSyncExclusionsChangedV1,
 } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
@@ -74,7 +75,8 @@ describe('mail-gateway: exclusion lists (SYN-8, sandbox Gmail + Outlook, Kafka, 
       changed({ domains: ['bank.example'], revision: 2 }),
       // An older revision arriving later never wins.
       changed({ domains: [], revision: 1 }),
-      changed({
+      eventCatalog.create(connectionSyncExclusionsChangedV1, {
+        ...changed({}).payload,
         scope: 'connection',
         connectionId: outlookConnectionId,
         userId: 'usr_sam',

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { PayloadOf, syncExclusionsChangedV1 } from '@mailbridge/contracts';
 import type { SyncExclusionList } from '@mailbridge/domain-mail';
-import { queryRows } from '../common/sql';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 /** What SYN-8 needs about one live connection of a mailbox. */
 export interface ConnectionExclusions {
