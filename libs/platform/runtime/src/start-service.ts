@@ -122,6 +122,15 @@ export async function startService(
     .setDescription(definition.openApi.description)
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'crm')
+    // /internal routes: the platform's shared service credential (INTERNAL_API_TOKEN), never a CRM token.
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'The service credential INTERNAL_API_TOKEN (service to service)',
+      },
+      'internal',
+    )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), {
     jsonDocumentUrl: 'docs-json',
