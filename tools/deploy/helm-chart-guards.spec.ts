@@ -1,10 +1,12 @@
 // The chart refuses values the services cannot start with, renders objects the Kubernetes API accepts (checked offline
 // against the API's JSON schemas), limits who reaches the pods (NetworkPolicy), and alerts on the series the services
 // really serve (PrometheusRule).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ALL_TOPICS_WITH_DLQ } from '@mailbridge/contracts';
+import { buildApp } from '@mailbridge/testing';
 import { SERVICES, WORKSPACE_ROOT } from './env-scan';
 import {
   HELM,
@@ -342,4 +344,81 @@ describe('helm lint', () => {
     ]);
     expect(result.stderr + result.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
+});
+
+// ---- Topic-creation Job ----------------------------------------------------------------------------------------------
+
+describe('topic-creation Job (clusters without Strimzi)', () => {
+  const jobsOf = (objects: K8sObject[]) =>
+    ofKind(objects, 'Job').filter((j) => componentOf(j) === 'create-topics');
+
+  it('is off by default and never rendered beside Strimzi topics', async () => {
+    expect(jobsOf(await render({ set: REQUIRED_VALUES }))).toEqual([]);
+    const both = await render({
+      valuesFiles: [PRODUCTION_VALUES],
+      set: ['topics.job.enabled=true'],
+    });
+    expect(jobsOf(both)).toEqual([]);
+    expect(ofKind(both, 'KafkaTopic').length).toBeGreaterThan(0);
+  });
+
+  it('runs before the migrations with the Kafka settings and exactly the platform topics, which the script accepts', async () => {
+    const objects = await render({
+      set: [...REQUIRED_VALUES, 'topics.job.enabled=true', 'config.KAFKA_SASL_MECHANISM=scram-sha-512'],
+    });
+    const [job] = jobsOf(objects);
+    expect(job).toBeDefined();
+    const weight = (o: K8sObject) => Number(o.metadata.annotations?.['helm.sh/hook-weight']);
+    expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    for (const migration of ofKind(objects, 'Job').filter((j) => j !== job))
+      expect(weight(job)).toBeLessThan(weight(migration));
+    const [container] = job.spec!.template!.spec.containers;
+    expect(container.command).toEqual(['node', 'bin/create-topics.cjs']);
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    expect(env.KAFKA_BROKERS).toBe('kafka-bootstrap.kafka.svc:9092');
+    expect(env.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
+    const specs = JSON.parse(env.TOPICS_JSON!) as {
+      name: string;
+      partitions: number;
+      replicationFactor: number;
+      config: Record<string, string>;
+    }[];
+    expect(specs.map((s) => s.name).sort()).toEqual([...ALL_TOPICS_WITH_DLQ].sort());
+    const observed = specs.find((s) => s.name === 'mail.observed.v1')!;
+    expect(observed).toEqual({
+      name: 'mail.observed.v1',
+      partitions: 24,
+      replicationFactor: 3,
+      config: { 'retention.ms': '604800000', 'min.insync.replicas': '2' },
+    });
+    expect(specs.find((s) => s.name === 'mail.observed.v1.dlq')?.config['retention.ms']).toBe('2419200000');
+
+    // The image's script (docker/create-topics.cjs, with a service build's libs) accepts this list, and refuses one
+    // that lacks a platform topic or names another.
+    const entry = await buildApp('apps/sync-engine');
+    const libs = path.join(entry.split(`${path.sep}apps${path.sep}sync-engine${path.sep}src`)[0], 'libs');
+    const run = (topicsJson: string) =>
+      spawnSync(process.execPath, [path.join(WORKSPACE_ROOT, 'docker', 'create-topics.cjs'), '--check'], {
+        env: {
+          PATH: process.env.PATH,
+          KAFKA_BROKERS: '127.0.0.1:1',
+          TOPICS_JSON: topicsJson,
+          MAILBRIDGE_LIBS_DIR: libs,
+        },
+        encoding: 'utf8',
+      });
+    expect(run(env.TOPICS_JSON!)).toEqual(
+      expect.objectContaining({ status: 0, stdout: `${specs.length} topics checked\n` }),
+    );
+    const lacking = run(JSON.stringify(specs.filter((s) => s.name !== 'mail.send.v1.dlq')));
+    expect([lacking.status, lacking.stderr]).toEqual([
+      2,
+      expect.stringContaining('missing from TOPICS_JSON: mail.send.v1.dlq'),
+    ]);
+    const extra = run(JSON.stringify([...specs, { ...observed, name: 'billing.v1' }]));
+    expect([extra.status, extra.stderr]).toEqual([
+      2,
+      expect.stringContaining('not topics of the platform: billing.v1'),
+    ]);
+  }, 120_000);
 });
