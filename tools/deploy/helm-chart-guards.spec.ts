@@ -20,8 +20,11 @@ import {
   render,
 } from './helm';
 
-/** Custom resources the chart may render; every other kind must be a built-in the schemas know. */
-const CUSTOM_KINDS = ['KafkaTopic', 'PrometheusRule', 'ServiceMonitor'];
+/**
+ * Custom resources no schema package covers (Strimzi's); every other kind, built-in or Prometheus Operator's, must be
+ * one the schemas know.
+ */
+const CUSTOM_KINDS = ['KafkaTopic'];
 
 interface Validation {
   apiVersion: string;
@@ -130,7 +133,7 @@ describe.each(Object.keys(VARIANTS))('rendered objects with %s values', (variant
 });
 
 describe('schema validation (the validator can fail)', () => {
-  it('reports a Deployment whose container port is a string and a NetworkPolicy whose policyTypes is not a list', async () => {
+  it('reports a Deployment whose container port is a string, a NetworkPolicy whose policyTypes is not a list, a PrometheusRule with a malformed duration', async () => {
     const results = await validate([
       {
         apiVersion: 'apps/v1',
@@ -147,9 +150,16 @@ describe('schema validation (the validator can fail)', () => {
         metadata: { name: 'np' },
         spec: { podSelector: {}, policyTypes: 'Ingress' },
       },
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PrometheusRule',
+        metadata: { name: 'rule' },
+        spec: { groups: [{ name: 'g', rules: [{ alert: 'A', expr: 'up == 0', for: 'ten minutes' }] }] },
+      },
     ]);
     expect(results[0].errors).toEqual([expect.stringMatching(/containerPort must be integer/)]);
     expect(results[1].errors?.join(' ')).toMatch(/policyTypes must be array/);
+    expect(results[2].errors?.join(' ')).toMatch(/for must match pattern/);
   });
 });
 

@@ -1,5 +1,6 @@
 // Validates Kubernetes objects against the API's JSON schemas, offline: the kubernetes-models packages carry the
-// schemas of every built-in kind (an ES module, hence a separate process for the CommonJS tests).
+// schemas of every built-in kind, and @kubernetes-models/prometheus-operator those of the Prometheus Operator's custom
+// resources (ES modules, hence a separate process for the CommonJS tests).
 //   node tools/deploy/validate-k8s.mjs < objects.json   ->   [{ kind, name, apiVersion, errors | unknownKind }]
 import { readFileSync } from 'node:fs';
 
@@ -8,7 +9,9 @@ const results = [];
 for (const object of objects) {
   const { apiVersion, kind } = object;
   const name = object.metadata?.name;
-  const modulePath = `kubernetes-models/${apiVersion}`;
+  const modulePath = apiVersion.startsWith('monitoring.coreos.com/')
+    ? `@kubernetes-models/prometheus-operator/${apiVersion}`
+    : `kubernetes-models/${apiVersion}`;
   let Model;
   try {
     Model = (await import(modulePath))[kind];
