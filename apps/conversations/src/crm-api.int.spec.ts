@@ -422,7 +422,8 @@ describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () 
       Object.keys(
         doc.paths['/v1/locations/{locationId}/attachments/{attachmentId}'].get.responses[200].content,
       ),
-    ).toEqual(['application/octet-stream']);
+      // Served as the detected type (application/pdf, image/png...): any media type, binary.
+    ).toEqual(['*/*']);
     expect(doc.components.schemas.MessageDto.properties.status.enum).toEqual([
       'pending',
       'sent',

@@ -5,7 +5,11 @@ import { env } from '@mailbridge/platform-config';
 export const embeddedConfigSchema = z.object({
   /** Where the embedded database, object store and generated secrets live. */
   MAILBRIDGE_DATA_DIR: z.string().default('.data'),
-  /** Services listen on BASE+1..BASE+4 (identity-connections, mail-gateway, sync-engine, conversations); 0 = any free port. */
+  /**
+   * Services listen on BASE+1..BASE+4 (identity-connections, mail-gateway, sync-engine, conversations), the Auto-BCC
+   * SMTP receiver on BASE+25 (unless SMTP_PORT is set), the sandbox providers on BASE+1010/1011/1020/1030; 0 = ports the
+   * OS gives (bound before they are reported).
+   */
   MAILBRIDGE_PORT_BASE: env.port(3000),
   MAILBRIDGE_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: env.logLevel(),

@@ -46,15 +46,52 @@ function loadDefinition(app: string, exportName: string): ServiceDefinition {
   return def;
 }
 
-function freePort(host: string): Promise<number> {
+/**
+ * Binds a listening socket to a port the OS picks and keeps it: the service takes it over (ServiceHost.listenOn), so no
+ * other process can take the port between choosing it and listening (choosing a free port, closing it and binding it
+ * again lost that race about one start in ten).
+ */
+function bindFreePort(host: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {
+    // Nothing connects before the service takes the socket over: its URL is not published until then.
     const server = net.createServer();
     server.once('error', reject);
     server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+      server.off('error', reject);
+      resolve(server);
     });
   });
+}
+
+/** Whether a fixed port can be bound now (the Auto-BCC receiver binds inside mail-gateway, from SMTP_PORT). */
+function portIsFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Offset of the Auto-BCC SMTP receiver from MAILBRIDGE_PORT_BASE (3025 by default). */
+const SMTP_PORT_OFFSET = 25;
+
+/**
+ * The Auto-BCC receiver's port follows MAILBRIDGE_PORT_BASE: BASE+25, or any free port (0) with base 0, unless
+ * SMTP_PORT or SMTP_ENABLED are set. A fixed port that is taken turns the receiver off, and the banner says why.
+ */
+async function autoBccSettings(
+  portBase: number,
+  host: string,
+  env: Record<string, string | undefined>,
+): Promise<{ env: Record<string, string>; off?: string }> {
+  if (env.SMTP_ENABLED !== undefined || env.SMTP_PORT !== undefined) return { env: {} };
+  if (portBase === 0) return { env: { SMTP_PORT: '0' } };
+  const port = portBase + SMTP_PORT_OFFSET;
+  if (await portIsFree(port, host)) return { env: { SMTP_PORT: String(port) } };
+  return {
+    env: { SMTP_ENABLED: 'false' },
+    off: `port ${port} (MAILBRIDGE_PORT_BASE+${SMTP_PORT_OFFSET}) is taken; set SMTP_PORT or MAILBRIDGE_PORT_BASE`,
+  };
 }
 
 async function startSandbox(portBase: number, mailGatewayUrl: string): Promise<SandboxProviders> {
@@ -104,15 +141,23 @@ async function main(): Promise<void> {
     TOKEN_ENCRYPTION_KEYS: process.env.TOKEN_ENCRYPTION_KEYS ?? `k1:${secrets.tokenEncryptionKey}`,
   };
 
-  // Ports are chosen before anything starts, so every service knows every public URL (OAuth redirect URIs, webhook
-  // URLs, the identity service's internal token route) from its first line of configuration.
-  const ports = await Promise.all(
-    SERVICES.map((_, i) =>
-      config.MAILBRIDGE_PORT_BASE === 0
-        ? freePort(config.MAILBRIDGE_HOST)
-        : config.MAILBRIDGE_PORT_BASE + i + 1,
-    ),
+  // Ports are known before anything starts, so every service knows every public URL (OAuth redirect URIs, webhook
+  // URLs, the identity service's internal token route) from its first line of configuration. With base 0 each socket
+  // is bound now (port 0) and handed to its service: the port reported is the one the OS gave and still holds.
+  const sockets =
+    config.MAILBRIDGE_PORT_BASE === 0
+      ? await Promise.all(SERVICES.map(() => bindFreePort(config.MAILBRIDGE_HOST)))
+      : undefined;
+  const ports = SERVICES.map((_, i) =>
+    sockets ? (sockets[i].address() as net.AddressInfo).port : config.MAILBRIDGE_PORT_BASE + i + 1,
   );
+  if (sockets)
+    logger.debug(
+      { ports: Object.fromEntries(SERVICES.map(([app], i) => [app, ports[i]])) },
+      'listening sockets bound',
+    );
+  const autoBcc = await autoBccSettings(config.MAILBRIDGE_PORT_BASE, config.MAILBRIDGE_HOST, process.env);
+  Object.assign(serviceEnv, autoBcc.env);
   const publicUrls = Object.fromEntries(SERVICES.map(([app], i) => [app, `http://localhost:${ports[i]}`]));
   for (const [app, url] of Object.entries(publicUrls)) {
     serviceEnv[`${app.toUpperCase().replace(/-/g, '_')}_URL`] ??= url;
@@ -139,6 +184,7 @@ async function main(): Promise<void> {
       await startService(definition, {
         name: definition.name,
         port: ports[index],
+        ...(sockets ? { listenOn: sockets[index] } : {}),
         host: config.MAILBRIDGE_HOST,
         databaseUrl: database.url,
         runMigrations: true,
@@ -157,10 +203,22 @@ async function main(): Promise<void> {
   bus.open();
 
   const urls = Object.fromEntries(running.map((s) => [s.name, s.url]));
+  // Listeners besides HTTP (the Auto-BCC receiver): where they listen, or why they are off.
+  const listeners = running.flatMap((s) =>
+    s.listeners.map((l) =>
+      'url' in l ? l : { ...l, off: s.name === 'mail-gateway' && autoBcc.off ? autoBcc.off : l.off },
+    ),
+  );
   await fs.writeFile(
     path.join(dataDir, 'embedded.json'),
     JSON.stringify(
-      { pid: process.pid, urls, sandbox: sandbox?.urls ?? null, startedAt: new Date().toISOString() },
+      {
+        pid: process.pid,
+        urls,
+        listeners,
+        sandbox: sandbox?.urls ?? null,
+        startedAt: new Date().toISOString(),
+      },
       null,
       2,
     ),
@@ -171,6 +229,7 @@ async function main(): Promise<void> {
       path.relative(process.cwd(), dataDir) +
       ')',
     ...running.map((s) => `  ${s.name.padEnd(22)} ${s.url}   (API docs: ${s.url}/docs)`),
+    ...listeners.map((l) => `  ${l.name.padEnd(22)} ${'url' in l ? l.url : `off: ${l.off}`}`),
     '',
     ...(sandbox
       ? [

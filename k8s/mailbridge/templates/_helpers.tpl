@@ -143,3 +143,26 @@ has TLS. Empty without a host (the services then fall back to their localhost de
 {{- printf "%s://%s" (ternary "https" "http" (not (empty $ing.tls))) $ing.host -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Values the services cannot start without: rendering stops with a message naming the value (values.schema.json refuses
+most of them first; these also catch values removed with --set x=null or a values file that drops them).
+*/}}
+{{- define "mailbridge.validate" -}}
+{{- $_ := required "config.KAFKA_BROKERS is required: host:port,host:port of the Kafka bootstrap servers" .Values.config.KAFKA_BROKERS -}}
+{{- $_ := required "secrets.existingSecret is required: the Secret holding DATABASE_URL and the other secret variables" .Values.secrets.existingSecret -}}
+{{- range $audience := list "crm" "providers" -}}
+{{- $ing := index $.Values.ingress $audience -}}
+{{- if $ing.enabled -}}
+{{- $_ := required (printf "ingress.%s.host is required while ingress.%s.enabled is true (an empty host would answer for every host)" $audience $audience) $ing.host -}}
+{{- end -}}
+{{- end -}}
+{{- range $service, $own := .Values.services -}}
+{{- if $own.enabled -}}
+{{- $entries := mergeOverwrite (deepCopy $.Values.secrets.env) (deepCopy (default (dict) $own.secretEnv)) -}}
+{{- if not (hasKey $entries "DATABASE_URL") -}}
+{{- fail (printf "DATABASE_URL is required for %s: set secrets.env.DATABASE_URL or services.%s.secretEnv.DATABASE_URL" $service $service) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -4,3 +4,4 @@ export * from './kafka-mock-cluster';
 export * from './processes';
 export * from './duplicate-json-keys';
 export * from './tcp-proxy';
+export * from './openapi-conformance';

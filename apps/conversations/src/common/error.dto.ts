@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ERROR_DETAILS_SCHEMA } from '@mailbridge/platform-runtime';
 
 export class ErrorBodyDto {
   @ApiProperty({ example: 'contact_not_found', description: 'Stable machine-readable code' })
@@ -7,7 +8,7 @@ export class ErrorBodyDto {
   @ApiProperty({ example: 'Contact ct_jane does not exist in this location' })
   message!: string;
 
-  @ApiPropertyOptional({ description: 'Code-specific details, e.g. the failing fields or a limit' })
+  @ApiPropertyOptional(ERROR_DETAILS_SCHEMA)
   details?: unknown;
 }
 

@@ -57,7 +57,7 @@ export class MessagesController {
   @ApiOperation({ summary: "An attachment's bytes, with its detected content type and Content-Disposition" })
   @ApiOkResponse({
     description: 'The bytes (ATT-3: from the object store), as the detected type, e.g. application/pdf',
-    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+    content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
   })
   @ApiErrors({
     400: '`invalid_request` (attachmentId not a UUID)',

@@ -1,5 +1,14 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiPlatformErrors } from '@mailbridge/platform-runtime';
 import type { Response } from 'express';
 import type { ProviderName } from '@mailbridge/contracts';
 import { ProviderPipe } from '../common/provider.pipe';
@@ -29,7 +38,9 @@ export class OAuthCallbackController {
   @ApiQuery({ name: 'error', required: false, description: 'Set by the provider when consent was not given' })
   @ApiFoundResponse({
     description: 'To returnUrl with ?status=connected, or ?status=error&reason=<code>[&providerError=<code>]',
+    content: { 'text/plain': { schema: { type: 'string' } }, 'text/html': { schema: { type: 'string' } } },
   })
+  @ApiPlatformErrors({ 404: '`not_found`: an unknown provider' })
   async callback(
     @Param('provider', new ProviderPipe('not_found')) provider: ProviderName,
     @Query() query: Record<string, unknown>,
@@ -47,7 +58,11 @@ export class OAuthCallbackController {
 
   @Get('result')
   @ApiOperation({ summary: 'Small page for outcomes that have no trusted return URL (e.g. a forged state)' })
-  @ApiOkResponse({ description: 'HTML' })
+  @ApiOkResponse({ description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiBadRequestResponse({
+    description: 'HTML: the connection failed (status is not `connected`)',
+    content: { 'text/html': { schema: { type: 'string' } } },
+  })
   result(@Query('status') status: unknown, @Query('reason') reason: unknown, @Res() res: Response): void {
     const ok = status === 'connected';
     const why = escapeHtml(text(reason)?.slice(0, 64) ?? 'unknown');

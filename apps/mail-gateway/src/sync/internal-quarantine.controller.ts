@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { AppError, InternalAuthGuard } from '@mailbridge/platform-runtime';
+import { ApiPlatformErrors, AppError, InternalAuthGuard, jsonObject } from '@mailbridge/platform-runtime';
 import { MessageFailuresRepository, type MessageFailure } from './message-failures.repository';
 import { RetryQuarantinedMessageUseCase } from './retry-quarantined-message.use-case';
 
@@ -26,6 +26,7 @@ const view = (f: MessageFailure) => ({
  */
 @ApiTags('internal')
 @ApiBearerAuth('internal')
+@ApiPlatformErrors({ 401: '`unauthorized`: the internal service credential is missing or wrong' })
 @UseGuards(InternalAuthGuard)
 @Controller('internal/quarantine/messages')
 export class InternalQuarantineController {
@@ -43,7 +44,11 @@ export class InternalQuarantineController {
     description: 'true: also those retried successfully',
   })
   @ApiQuery({ name: 'limit', required: false, description: '1..500, default 100' })
-  @ApiOkResponse({ description: '{ items: [...] }' })
+  @ApiOkResponse({
+    description: '{ items: [...] }',
+    schema: jsonObject({ items: { type: 'array', items: jsonObject() } }, ['items']),
+  })
+  @ApiPlatformErrors({ 400: '`invalid_mailbox_id`, `invalid_limit`' })
   async list(
     @Query('mailboxId') mailboxId?: string,
     @Query('includeResolved') includeResolved?: string,
@@ -70,6 +75,17 @@ export class InternalQuarantineController {
       'outcome: observed (recorded now, once), already_observed, gone (no longer in the mailbox), failed (still ' +
       'failing: one more attempt counted, it stays quarantined).',
   })
+  @ApiOkResponse({
+    description: '{ outcome, quarantine }',
+    schema: jsonObject(
+      {
+        outcome: { type: 'string', enum: ['observed', 'already_observed', 'gone', 'failed'] },
+        quarantine: jsonObject(),
+      },
+      ['outcome', 'quarantine'],
+    ),
+  })
+  @ApiPlatformErrors({ 400: '`invalid_id`', 404: 'no quarantined message with this id' })
   async retryOne(@Param('id') id: string) {
     if (!UUID.test(id)) throw new AppError('validation', 'invalid_id', 'id must be a UUID');
     const { outcome, quarantine } = await this.retry.execute(id);

@@ -1,8 +1,30 @@
 import { Body, Controller, Headers, HttpCode, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiPlatformErrors } from '@mailbridge/platform-runtime';
 import type { Response } from 'express';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { WebhookIntakeUseCase } from './webhook-intake.use-case';
+
+/** What both Graph routes answer: the validation echo, the hand-off, or 401. */
+const GraphNotificationResponses = () =>
+  applyDecorators(
+    ApiOkResponse({
+      description: 'The validation handshake: `validationToken` echoed',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    }),
+    ApiAcceptedResponse({ description: 'The authentic items are handed off durably' }),
+    ApiPlatformErrors({
+      400: '`invalid_body` and the other checks every route makes of a JSON body',
+      401: '`invalid_client_state`: no item carries the subscription clientState',
+    }),
+  );
 
 /** Graph sends an opaque token; bound what we echo. */
 const MAX_VALIDATION_TOKEN_LENGTH = 4096;
@@ -24,6 +46,11 @@ export class WebhooksController {
       'Verifies the push OIDC token (signature, issuer, audience, service account) before anything else; 401 otherwise. ' +
       'Answers 204 once the notification is durably handed off; the mailbox is pulled afterwards.',
   })
+  @ApiNoContentResponse({ description: 'Handed off durably' })
+  @ApiPlatformErrors({
+    400: '`invalid_body` and the other checks every route makes of a JSON body',
+    401: '`invalid_push_token`: the push OIDC token is missing or not the configured one',
+  })
   async gmail(
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
@@ -43,6 +70,7 @@ export class WebhooksController {
       'Answers the validation handshake (`?validationToken=`) with the token as text/plain. Otherwise checks every ' +
       "item's clientState in constant time: 202 once the authentic items are durably handed off, 401 when none is.",
   })
+  @GraphNotificationResponses()
   async microsoft(
     @Query('validationToken') validationToken: string | undefined,
     @Body() body: unknown,
@@ -56,6 +84,7 @@ export class WebhooksController {
     summary: 'Microsoft Graph lifecycle notifications',
     description: 'reauthorizationRequired → renew, subscriptionRemoved → recreate, missed → delta catch-up.',
   })
+  @GraphNotificationResponses()
   async microsoftLifecycle(
     @Query('validationToken') validationToken: string | undefined,
     @Body() body: unknown,

@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { AppError, InternalAuthGuard } from '@mailbridge/platform-runtime';
+import { ApiPlatformErrors, AppError, InternalAuthGuard, jsonObject } from '@mailbridge/platform-runtime';
 import { CrmSendRepository } from '../sending/crm-send.repository';
 import { ThreadBindingRepository } from '../threads/thread-binding.repository';
 import { MessageDecisionRepository } from '../inbound/message-decision.repository';
@@ -11,6 +11,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Read-only: why a message synced or not, and which threads are bound. For operators; not exposed by the ingress. */
 @ApiTags('internal')
 @ApiBearerAuth('internal')
+@ApiPlatformErrors({ 401: '`unauthorized`: the internal service credential is missing or wrong' })
 @UseGuards(InternalAuthGuard)
 @Controller('internal')
 export class InternalDecisionsController {
@@ -29,7 +30,14 @@ export class InternalDecisionsController {
       'Each decision lists its rule ids and the steps that led to it.',
   })
   @ApiQuery({ name: 'messageId', required: true })
-  @ApiOkResponse({ description: '{ messages: [...], sends: [...] }' })
+  @ApiOkResponse({
+    description: '{ messages: [...], sends: [...] }',
+    schema: jsonObject(
+      { messages: { type: 'array', items: jsonObject() }, sends: { type: 'array', items: jsonObject() } },
+      ['messages', 'sends'],
+    ),
+  })
+  @ApiPlatformErrors({ 400: '`message_id_required`' })
   async find(@Query('messageId') messageId?: string) {
     if (!messageId || messageId.length > 1024)
       throw new AppError('validation', 'message_id_required', 'messageId query parameter is required');
@@ -47,6 +55,11 @@ export class InternalDecisionsController {
   })
   @ApiQuery({ name: 'locationId', required: true })
   @ApiQuery({ name: 'conversationId', required: false })
+  @ApiOkResponse({
+    description: '{ items: [...] } (at most 200)',
+    schema: jsonObject({ items: { type: 'array', items: jsonObject() } }, ['items']),
+  })
+  @ApiPlatformErrors({ 400: '`location_required`, `invalid_conversation_id`' })
   async listBindings(
     @Query('locationId') locationId?: string,
     @Query('conversationId') conversationId?: string,

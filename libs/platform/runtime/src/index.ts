@@ -13,3 +13,4 @@ export * from './auth/auth.guards';
 export * from './messaging/on-event.decorator';
 export * from './http/internal-service.client';
 export * from './messaging/event-quarantine';
+export * from './http/api-docs';

@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import type { EventBus } from '@mailbridge/platform-messaging';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
@@ -26,13 +27,27 @@ export interface ServiceDefinition {
   readonly configure?: (app: INestApplication) => void;
   /** The service's own tables whose rows expire (the platform already prunes the inbox), from its configuration. */
   readonly retention?: (app: INestApplication) => readonly RetentionRule[];
+  /**
+   * Listeners the service opened besides HTTP (e.g. mail-gateway's Auto-BCC SMTP receiver), once it has started:
+   * what a launcher reports (the port the OS gave, or why it is off).
+   */
+  readonly listeners?: (app: INestApplication) => readonly ServiceListener[];
 }
+
+/** A listener besides HTTP: its URL when listening, or why it is not. */
+export type ServiceListener =
+  { readonly name: string; readonly url: string } | { readonly name: string; readonly off: string };
 /* eslint-enable @typescript-eslint/no-unsafe-function-type */
 
 /** What the hosting process gives a service: where to listen, its database, the bus, shared settings. */
 export interface ServiceHost {
   readonly name: ServiceDefinition['name'];
   readonly port: number;
+  /**
+   * A socket the host already bound (e.g. to port 0: the embedded launcher binds first and reads the port the OS gave,
+   * so no other process can take it between choosing and listening). The service listens on it instead of `port`.
+   */
+  readonly listenOn?: Server;
   readonly host?: string;
   readonly databaseUrl: string;
   readonly runMigrations: boolean;

@@ -17,7 +17,7 @@ import {
 } from './http/hostile-input.middleware';
 import { NestPinoLogger } from './nest-logger';
 import { PlatformModule } from './platform.module';
-import type { ServiceDefinition, ServiceHost } from './service-host';
+import type { ServiceDefinition, ServiceHost, ServiceListener } from './service-host';
 import { validationProblems } from './http/validation-problems';
 import type { RetentionPruner } from '@mailbridge/platform-persistence';
 import { RETENTION_PRUNER } from './tokens';
@@ -73,6 +73,8 @@ export interface RunningService {
   readonly url: string;
   readonly app: INestApplication;
   readonly metrics: ServiceMetrics;
+  /** Its listeners besides HTTP (ServiceDefinition.listeners), read once it has started. */
+  readonly listeners: readonly ServiceListener[];
   close(): Promise<void>;
 }
 
@@ -120,13 +122,24 @@ export async function startService(
     .setDescription(definition.openApi.description)
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'crm')
+    // /internal routes: the platform's shared service credential (INTERNAL_API_TOKEN), never a CRM token.
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'The service credential INTERNAL_API_TOKEN (service to service)',
+      },
+      'internal',
+    )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), {
     jsonDocumentUrl: 'docs-json',
   });
 
   answerClientErrorsInStandardShape(app.getHttpServer() as Server);
-  await app.listen(host.port, host.host ?? '0.0.0.0');
+  // A pre-bound socket is taken over as it is (Node's listen(handle)); Nest's type only names ports.
+  if (host.listenOn) await app.listen(host.listenOn as unknown as number);
+  else await app.listen(host.port, host.host ?? '0.0.0.0');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://localhost:${address.port}`;
   host.logger.info({ url }, `${definition.name} listening`);
@@ -135,6 +148,7 @@ export async function startService(
     url,
     app,
     metrics,
+    listeners: definition.listeners?.(app) ?? [],
     close: () => app.close(),
   };
 }

@@ -28,7 +28,7 @@ export class MessageAttachmentDto {
 }
 
 export class MessageProviderDto {
-  @ApiProperty({ enum: ['google', 'microsoft'], nullable: true, example: 'google', type: String })
+  @ApiProperty({ enum: ['google', 'microsoft', null], nullable: true, example: 'google', type: String })
   name!: string | null;
 
   @ApiProperty({ example: '18c2f0a1b2c3d4e5', nullable: true, type: String }) messageId!: string | null;
@@ -123,7 +123,8 @@ export class MessageDto {
   bounce!: MessageBounceDto | null;
 
   @ApiProperty({
-    enum: ['individual', 'bulk', 'workflow'],
+    // OpenAPI 3.0: a nullable enum lists null among its values.
+    enum: ['individual', 'bulk', 'workflow', null],
     nullable: true,
     example: 'individual',
     type: String,

@@ -27,7 +27,7 @@ export class ConnectionStatusDto {
   })
   lastAuditAt!: string | null;
   @ApiProperty({
-    enum: ['complete', 'healing', 'incomplete'],
+    enum: ['complete', 'healing', 'incomplete', null],
     nullable: true,
     example: 'complete',
     description: 'SYN-10: the last audit status (null before the first audit)',

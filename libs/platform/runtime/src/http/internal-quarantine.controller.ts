@@ -4,6 +4,7 @@ import type { QuarantineStatus } from '@mailbridge/platform-persistence';
 import { InternalAuthGuard } from '../auth/auth.guards';
 import { EventQuarantine } from '../messaging/event-quarantine';
 import { AppError } from './app-error';
+import { ApiPlatformErrors, jsonObject } from './api-docs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STATUSES: readonly QuarantineStatus[] = ['quarantined', 'resolved'];
@@ -15,6 +16,7 @@ const STATUSES: readonly QuarantineStatus[] = ['quarantined', 'resolved'];
  */
 @ApiTags('internal')
 @ApiBearerAuth('internal')
+@ApiPlatformErrors({ 401: '`unauthorized`: the internal service credential is missing or wrong' })
 @UseGuards(InternalAuthGuard)
 @Controller('internal/quarantine')
 export class InternalQuarantineController {
@@ -25,7 +27,17 @@ export class InternalQuarantineController {
   @ApiQuery({ name: 'status', required: false, enum: STATUSES })
   @ApiQuery({ name: 'limit', required: false, description: '1-200, default 50' })
   @ApiQuery({ name: 'after', required: false, description: 'The last id of the previous page' })
-  @ApiOkResponse({ description: '{ items: [...], nextAfter }' })
+  @ApiOkResponse({
+    description: '{ items: [...], nextAfter }',
+    schema: jsonObject(
+      {
+        items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+        nextAfter: { type: 'string', nullable: true },
+      },
+      ['items', 'nextAfter'],
+    ),
+  })
+  @ApiPlatformErrors({ 400: '`invalid_status`, `invalid_limit`, `invalid_after`' })
   async list(
     @Query('status') status?: string,
     @Query('limit') limit?: string,
@@ -54,7 +66,13 @@ export class InternalQuarantineController {
       'outcome `resolved`: it succeeded (its effect recorded once) and the item is resolved; `failed`: it stays ' +
       'quarantined with the new error; `already_resolved`: nothing was done.',
   })
-  @ApiOkResponse({ description: '{ outcome, item, error? }' })
+  @ApiOkResponse({
+    description: '{ outcome, item, error? }',
+    schema: jsonObject({ outcome: { type: 'string', enum: ['resolved', 'failed', 'already_resolved'] } }, [
+      'outcome',
+    ]),
+  })
+  @ApiPlatformErrors({ 400: '`invalid_id`', 404: 'no quarantine item with this id' })
   async retry(@Param('id') id: string) {
     if (!UUID.test(id)) throw new AppError('validation', 'invalid_id', 'id must be a quarantine item id');
     return this.quarantine.retry(id);

@@ -1,0 +1,73 @@
+import { Kafka, type KafkaConfig } from 'kafkajs';
+
+/** A topic as the platform wants it (the chart's topics.list, resolved: partitions, replication, configuration). */
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly config: Readonly<Record<string, string>>;
+}
+
+/** The two admin calls topic creation needs (the Kafka admin API: Metadata and CreateTopics). */
+export interface TopicAdmin {
+  listTopics(): Promise<string[]>;
+  createTopics(specs: readonly TopicSpec[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the topics that do not exist yet, with their partitions, replication factor and configuration; existing
+ * topics are left as they are (a partition count is never changed behind the operator's back). Idempotent: a second
+ * run creates nothing.
+ */
+export async function createMissingTopics(
+  admin: TopicAdmin,
+  specs: readonly TopicSpec[],
+): Promise<{ created: string[]; existing: string[] }> {
+  const present = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !present.has(s.name));
+  if (missing.length > 0) await admin.createTopics(missing);
+  return {
+    created: missing.map((s) => s.name),
+    existing: specs.filter((s) => present.has(s.name)).map((s) => s.name),
+  };
+}
+
+/** The topic admin of a Kafka cluster, through the same client and security settings as the bus. */
+export function kafkaTopicAdmin(options: {
+  brokers: readonly string[];
+  clientId: string;
+  ssl?: KafkaConfig['ssl'];
+  sasl?: KafkaConfig['sasl'];
+}): TopicAdmin {
+  const admin = new Kafka({
+    brokers: [...options.brokers],
+    clientId: options.clientId,
+    ssl: options.ssl,
+    sasl: options.sasl,
+    retry: { retries: 5 },
+  }).admin();
+  let connected: Promise<void> | undefined;
+  const connect = () => (connected ??= admin.connect());
+  return {
+    async listTopics() {
+      await connect();
+      return admin.listTopics();
+    },
+    async createTopics(specs) {
+      await connect();
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: specs.map((s) => ({
+          topic: s.name,
+          numPartitions: s.partitions,
+          replicationFactor: s.replicationFactor,
+          configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+        })),
+      });
+    },
+    async close() {
+      if (connected) await admin.disconnect();
+    },
+  };
+}
