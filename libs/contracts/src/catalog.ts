@@ -1,5 +1,5 @@
 import { EventCatalog } from './event-catalog';
-import { connectionEvents } from './events/connections.events';
+import { connectionEvents, connectionWarningEvents } from './events/connections.events';
 import { contactEvents } from './events/contacts.events';
 import { mailEvents } from './events/mail.events';
 import { quarantineEvents } from './events/quarantine.events';
@@ -14,4 +14,5 @@ export const eventCatalog = new EventCatalog([
   ...sendingEvents,
   ...syncEvents,
   ...quarantineEvents,
+  ...connectionWarningEvents,
 ]);

@@ -10,9 +10,10 @@ import {
   connectionReauthRequiredV1,
   connectionSettingsChangedV1,
   connectionUpdatedV1,
+  connectionWarningV1,
 } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { AppError, LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { ConsentedMailbox, mailboxKeyOf } from '../oauth/oauth-provider';
 import { TokenRevocationsService } from './token-revocations.service';
@@ -22,6 +23,8 @@ import { ConnectionEntity } from './connection.entity';
 import { DEFAULT_SYNC_SCOPE, toSnapshot } from './connection-snapshot';
 import { ConnectionsRepository } from './connections.repository';
 import { isUniqueViolation } from './sql';
+import { AdminConsentRequestsRepository } from './admin-consent-requests.repository';
+import { type ConnectionWarning, connectionWarning, sameWarning } from './connection-warning.rule';
 
 /** How a completed consent changed the user's connection. */
 export type EstablishOutcome = 'connected' | 'updated' | 'reactivated' | 'renewed';
@@ -37,6 +40,7 @@ export class ConnectionLifecycleService {
     private readonly vaultRows: TokenVaultRepository,
     private readonly vault: TokenVault,
     private readonly revocations: TokenRevocationsService,
+    private readonly adminConsents: AdminConsentRequestsRepository,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -77,9 +81,12 @@ export class ConnectionLifecycleService {
             grantedScopes: mailbox.grantedScopes.join(' '),
             reauthReason: null,
             reauthAt: null,
+            refreshExpiresAt: mailbox.refreshTokenExpiresAt ?? null,
             updatedAt: now,
           });
+          this.refreshWarning(tx, current, now);
           await this.connections.save(m, current);
+          await this.adminConsents.clear(m, locationId, userId);
           await this.storeTokens(m, current.connectionId, mailbox, now);
           if (wasWaiting) tx.emit(connectionReactivatedV1, { connection: toSnapshot(current) });
           return { outcome: wasWaiting ? 'reactivated' : 'renewed', connection: current };
@@ -109,6 +116,8 @@ export class ConnectionLifecycleService {
           healthAt: null,
           lastAuditAt: null,
           auditReport: null,
+          refreshExpiresAt: mailbox.refreshTokenExpiresAt ?? null,
+          warning: null,
         } satisfies ConnectionEntity);
         if (current) {
           Object.assign(current, {
@@ -122,15 +131,18 @@ export class ConnectionLifecycleService {
           replaced = current.connectionId;
         }
         await this.connections.insert(m, connection);
+        await this.adminConsents.clear(m, locationId, userId);
         await this.storeTokens(m, connection.connectionId, mailbox, now);
         if (current) {
           tx.emit(connectionUpdatedV1, {
             connection: toSnapshot(connection),
             previousConnectionId: current.connectionId,
           });
+          if (this.refreshWarning(tx, connection, now)) await this.connections.save(m, connection);
           return { outcome: 'updated', connection };
         }
         tx.emit(connectionConnectedV1, { connection: toSnapshot(connection) });
+        if (this.refreshWarning(tx, connection, now)) await this.connections.save(m, connection);
         return { outcome: 'connected', connection };
       });
     } catch (error) {
@@ -150,6 +162,41 @@ export class ConnectionLifecycleService {
       'mailbox connection established',
     );
     return result;
+  }
+
+  /**
+   * CON-7: recomputes the connection's warning; a new or changed one is told once (`connection.warning`), in the
+   * same transaction as the change that caused it. Returns whether the stored warning changed.
+   */
+  private refreshWarning(
+    tx: Pick<TransactionContext, 'emit'>,
+    connection: ConnectionEntity,
+    now: Date,
+  ): boolean {
+    const next: ConnectionWarning | null = connectionWarning({
+      provider: connection.provider,
+      status: connection.status,
+      grantedScopes: connection.grantedScopes.split(/\s+/).filter(Boolean),
+      refreshTokenExpiresAt: connection.refreshExpiresAt,
+      now,
+    });
+    if (sameWarning(connection.warning, next)) return false;
+    connection.warning = next;
+    if (next) {
+      tx.emit(connectionWarningV1, {
+        locationId: connection.locationId,
+        userId: connection.userId,
+        connection: toSnapshot(connection),
+        warning: {
+          code: next.code,
+          message: next.message.slice(0, 1000),
+          expiresAt: next.expiresAt,
+          ...(next.missingScopes ? { missingScopes: [...next.missingScopes] } : {}),
+        },
+        detectedAt: now.toISOString(),
+      });
+    }
+    return true;
   }
 
   private async storeTokens(

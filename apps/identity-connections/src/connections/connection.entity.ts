@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { ConnectionWarning } from './connection-warning.rule';
 import type { PayloadOf, ProviderName, SyncScope, mailboxAuditedV1 } from '@mailbridge/contracts';
 
 export type ConnectionStatus = 'active' | 'reauth_required' | 'disconnected' | 'replaced';
@@ -84,6 +85,14 @@ export class ConnectionEntity {
 
   @Column({ name: 'audit_report', type: 'jsonb', nullable: true })
   auditReport!: AuditReportInfo | null;
+
+  /** CON-7: when the refresh token dies whatever we do (Google "Testing" apps); null when the provider sets no end. */
+  @Column({ name: 'refresh_expires_at', type: 'timestamptz', nullable: true })
+  refreshExpiresAt!: Date | null;
+
+  /** CON-7: the warning last told (`connection.warning`), so it is told once per change. */
+  @Column({ type: 'jsonb', nullable: true })
+  warning!: ConnectionWarning | null;
 }
 
 /** The CRM's view of an audit report (issue 15): the numbers of the latest `mailbox.audited`. */

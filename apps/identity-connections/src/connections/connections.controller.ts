@@ -83,14 +83,20 @@ export class ConnectionsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'Connection status (CON-2)' })
+  @ApiOperation({
+    summary: 'Connection status (CON-2) with its warning before a break (CON-7)',
+    description:
+      '`warning`/`expiresAt` when a break is predictable (a refresh token with a known end, failing watch renewals, ' +
+      'a missing scope); status `admin_consent_required` with `adminConsentUrl` when a Microsoft tenant refused ' +
+      'the connect because only its administrator may consent.',
+  })
   @ApiOkResponse({ type: ConnectionStatusDto })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'The user never connected a mailbox here' })
   async status(
     @Param('locationId') locationId: string,
     @Param('userId') userId: string,
   ): Promise<ConnectionStatusDto> {
-    return toStatusDto(await this.queries.status(locationId, userId));
+    return this.queries.statusView(locationId, userId);
   }
 
   @Patch()

@@ -1,5 +1,10 @@
 import { Connections1732500000000 } from './1732500000000-connections';
 import { ConnectionAudit1732500100000 } from './1732500100000-connection-audit';
+import { ConnectionWarnings1732500200000 } from './1732500200000-connection-warnings';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
-export const migrations = [Connections1732500000000, ConnectionAudit1732500100000];
+export const migrations = [
+  Connections1732500000000,
+  ConnectionAudit1732500100000,
+  ConnectionWarnings1732500200000,
+];

@@ -107,6 +107,14 @@ export function controlRoutes(c: ControlRoutesContext): (ctx: RequestContext) =>
       c.control.setConsent(ctx.params.provider as ProviderName, await body<Partial<ConsentSettings>>(ctx)),
     ),
   );
+  router.add('PUT', '/_sandbox/oauth/policy', async (ctx) =>
+    ok(
+      ctx,
+      c.control.setOAuthPolicy(
+        await body<{ googleTestingMode?: boolean; microsoftAdminConsentRequired?: boolean }>(ctx),
+      ),
+    ),
+  );
   router.add('PUT', '/_sandbox/gmail/quota', async (ctx) => {
     c.control.setGmailQuota(await body(ctx));
     ok(ctx, { ok: true });

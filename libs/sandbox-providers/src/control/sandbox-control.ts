@@ -391,6 +391,29 @@ export class SandboxControl {
     return this.s.settings[key];
   }
 
+  /**
+   * CON-7 scenarios: Google's consent screen publishing status ("Testing": 7-day refresh tokens) and a Microsoft
+   * tenant whose users may not consent (AADSTS65001 until an admin consents).
+   */
+  setOAuthPolicy(input: { googleTestingMode?: boolean; microsoftAdminConsentRequired?: boolean }): {
+    googleTestingMode: boolean;
+    microsoftAdminConsentRequired: boolean;
+  } {
+    const client = this.s.googleAccounts.clients.get(this.s.config.googleClientId);
+    if (client && input.googleTestingMode !== undefined) client.testingMode = input.googleTestingMode;
+    if (input.microsoftAdminConsentRequired !== undefined)
+      this.s.microsoftAccounts.adminConsentRequired = input.microsoftAdminConsentRequired;
+    return {
+      googleTestingMode: client?.testingMode ?? false,
+      microsoftAdminConsentRequired: this.s.microsoftAccounts.adminConsentRequired,
+    };
+  }
+
+  /** The tenant administrator withdraws every admin consent given so far. */
+  resetAdminConsent(): void {
+    this.s.microsoftAccounts.revokeAdminConsent();
+  }
+
   // ---- sync state ----
 
   /** Gmail: every earlier startHistoryId now gets 404 from history.list. */
