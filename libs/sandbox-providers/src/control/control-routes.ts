@@ -63,6 +63,18 @@ export function controlRoutes(c: ControlRoutesContext): (ctx: RequestContext) =>
     c.control.expireDelta(ctx.params.address, (await body<{ folder?: FolderName }>(ctx)).folder);
     ok(ctx, { expired: true });
   });
+  router.add('PUT', '/_sandbox/mailboxes/:address/send-as', async (ctx) =>
+    ok(
+      ctx,
+      c.control.setSendAs(
+        ctx.params.address,
+        await body<{
+          aliases: { address: string; displayName?: string; verified?: boolean; signature?: string }[];
+          signature?: string;
+        }>(ctx),
+      ),
+    ),
+  );
   router.add('GET', '/_sandbox/outbound', (ctx) => ok(ctx, c.control.outbound()));
   router.add('POST', '/_sandbox/faults', async (ctx) => {
     const input = await body<FaultSpec & { target: FaultTargetName }>(ctx);
