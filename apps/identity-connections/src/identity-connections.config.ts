@@ -66,6 +66,8 @@ export const identityConnectionsConfigSchema = z
     /** MSAL only accepts https authorities. */
     MICROSOFT_AUTHORITY_HOST: env.url(['https']).default('https://login.microsoftonline.com'),
     MICROSOFT_GRAPH_BASE_URL: httpUrl().default('https://graph.microsoft.com'),
+    /** Gmail API root, for the mailbox's send-as addresses and signatures (`users.settings.sendAs.list`, SND-7). */
+    GMAIL_API_ROOT_URL: httpUrl().default('https://gmail.googleapis.com/'),
   })
   .superRefine((c, ctx) => {
     for (const entry of c.OAUTH_RETURN_URL_ALLOWLIST) {

@@ -118,6 +118,11 @@ export class ConnectionLifecycleService {
           auditReport: null,
           refreshExpiresAt: mailbox.refreshTokenExpiresAt ?? null,
           warning: null,
+          sendAs: null,
+          sendAsReadAt: null,
+          // The signature setting is the user's choice, like the sync scope: it survives an update of the mailbox.
+          appendSignature: current?.appendSignature ?? false,
+          crmSignature: current?.crmSignature ?? null,
         } satisfies ConnectionEntity);
         if (current) {
           Object.assign(current, {
@@ -251,11 +256,19 @@ export class ConnectionLifecycleService {
   async changeSettings(
     locationId: string,
     userId: string,
-    settings: { syncScope?: SyncScope },
+    settings: { syncScope?: SyncScope; appendSignature?: boolean; signature?: string | null },
   ): Promise<ConnectionEntity> {
     return this.uow.run(async (tx) => {
       const current = await this.connections.findLive(locationId, userId, tx.manager);
       if (!current) throw new AppError('not_found', 'connection_not_found', 'There is no email connection');
+      // SND-7: the signature setting is read at send time (mail-gateway asks for it): no event needed.
+      const signature =
+        settings.signature === undefined ? current.crmSignature : settings.signature?.trim() || null;
+      const appendSignature = settings.appendSignature ?? current.appendSignature;
+      if (signature !== current.crmSignature || appendSignature !== current.appendSignature) {
+        Object.assign(current, { crmSignature: signature, appendSignature });
+        await this.connections.save(tx.manager, current);
+      }
       if (settings.syncScope === undefined || settings.syncScope === current.syncScope) return current;
       Object.assign(current, { syncScope: settings.syncScope, updatedAt: new Date() });
       await this.connections.save(tx.manager, current);

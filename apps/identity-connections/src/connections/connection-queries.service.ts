@@ -27,6 +27,12 @@ export class ConnectionQueriesService {
     return view;
   }
 
+  async byId(connectionId: string): Promise<ConnectionEntity> {
+    const connection = await this.connections.findById(connectionId);
+    if (!connection) throw new AppError('not_found', 'connection_not_found', 'Unknown connection');
+    return connection;
+  }
+
   /** CON-2: the current connection, else the latest ended one; not found when the user never connected here. */
   async status(locationId: string, userId: string): Promise<ConnectionEntity> {
     const connection = await this.connections.findLatest(locationId, userId);

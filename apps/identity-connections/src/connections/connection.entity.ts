@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { ConnectionWarning } from './connection-warning.rule';
+import type { SendAsAddress } from '@mailbridge/domain-mail';
 import type { PayloadOf, ProviderName, SyncScope, mailboxAuditedV1 } from '@mailbridge/contracts';
 
 export type ConnectionStatus = 'active' | 'reauth_required' | 'disconnected' | 'replaced';
@@ -93,6 +94,21 @@ export class ConnectionEntity {
   /** CON-7: the warning last told (`connection.warning`), so it is told once per change. */
   @Column({ type: 'jsonb', nullable: true })
   warning!: ConnectionWarning | null;
+
+  /** SND-7: verified send-as addresses as the provider last reported them (null: never read). */
+  @Column({ name: 'send_as', type: 'jsonb', nullable: true })
+  sendAs!: SendAsAddress[] | null;
+
+  @Column({ name: 'send_as_read_at', type: 'timestamptz', nullable: true })
+  sendAsReadAt!: Date | null;
+
+  /** SND-7: append the mailbox's signature to CRM-sent mail (default off). */
+  @Column({ name: 'append_signature', type: 'boolean', default: false })
+  appendSignature!: boolean;
+
+  /** SND-7: a signature the CRM set (plain text), used when the provider has none (Outlook: Graph exposes none). */
+  @Column({ name: 'crm_signature', type: 'text', nullable: true })
+  crmSignature!: string | null;
 }
 
 /** The CRM's view of an audit report (issue 15): the numbers of the latest `mailbox.audited`. */

@@ -4,6 +4,7 @@ import { OAuthClientsModule } from '../oauth/oauth-clients.module';
 import { VaultModule } from '../vault/vault.module';
 import { AccessTokenService } from './access-token.service';
 import { AdminConsentRequestsRepository } from './admin-consent-requests.repository';
+import { SendAsService } from './send-as.service';
 import { ConnectionAuditService } from './connection-audit.service';
 import { ConnectionEntity } from './connection.entity';
 import { ConnectionLifecycleService } from './connection-lifecycle.service';
@@ -26,6 +27,7 @@ import { TokenRevocationsService } from './token-revocations.service';
     SyncHealthConsumer,
     ConnectionAuditService,
     AdminConsentRequestsRepository,
+    SendAsService,
   ],
   exports: [ConnectionsRepository, ConnectionLifecycleService, AdminConsentRequestsRepository],
 })

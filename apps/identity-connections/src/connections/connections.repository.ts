@@ -4,6 +4,7 @@ import { EntityManager, In, Repository } from 'typeorm';
 import { ConnectionEntity, LIVE_STATUSES, SyncErrorInfo } from './connection.entity';
 import type { AuditReportInfo } from './connection.entity';
 import { queryRows } from './sql';
+import type { SendAsAddress } from '@mailbridge/domain-mail';
 
 export interface HealthUpdate {
   readonly connectionId: string;
@@ -89,6 +90,15 @@ export class ConnectionsRepository {
 
   save(tx: EntityManager, connection: ConnectionEntity): Promise<ConnectionEntity> {
     return tx.getRepository(ConnectionEntity).save(connection);
+  }
+
+  /** SND-7: the send-as addresses as just read from the provider. */
+  async storeSendAs(connectionId: string, addresses: readonly SendAsAddress[], at: Date): Promise<void> {
+    await queryRows(
+      this.repo.manager,
+      `UPDATE ${T} SET send_as = $2::jsonb, send_as_read_at = $3 WHERE connection_id = $1`,
+      [connectionId, JSON.stringify(addresses), at],
+    );
   }
 
   /** active → reauth_required, once: returns the row only if this call made the change. */

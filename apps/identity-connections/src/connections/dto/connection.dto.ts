@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import type { SendAsProfile } from '@mailbridge/domain-mail';
 import type { AuditReportInfo, ConnectionEntity } from '../connection.entity';
 import type { AdminConsentRequest } from '../admin-consent-requests.repository';
 import {
@@ -73,6 +74,11 @@ export class ConnectionStatusDto {
     description: "CON-7: the tenant administrator's consent page, when a connect was refused for want of it",
   })
   adminConsentUrl?: string;
+  @ApiProperty({
+    example: false,
+    description: "SND-7: the mailbox's signature is appended to CRM-sent mail (default off)",
+  })
+  appendSignature!: boolean;
   @ApiProperty({ example: '2026-11-20T09:15:00.000Z', nullable: true, type: String }) lastSyncedAt!:
     string | null;
   @ApiProperty({ type: SyncErrorDto, nullable: true }) lastError!: SyncErrorDto | null;
@@ -199,6 +205,7 @@ export function toStatusView(
       syncScope: 'crm_threads',
       lastAuditAt: null,
       completeness: null,
+      appendSignature: false,
     };
   }
   const dto = toStatusDto(c, now);
@@ -235,6 +242,7 @@ export function toStatusDto(c: ConnectionEntity, now: Date = new Date()): Connec
       ? { code: c.lastError.code, message: c.lastError.message, at: c.lastError.at }
       : null,
     syncScope: c.syncScope,
+    appendSignature: c.appendSignature,
     lastAuditAt: c.lastAuditAt?.toISOString() ?? null,
     completeness: c.auditReport?.status ?? null,
   };
@@ -249,6 +257,76 @@ export class UpdateConnectionDto {
   @IsOptional()
   @IsIn(['crm_threads', 'contact_mail'])
   syncScope?: 'crm_threads' | 'contact_mail';
+
+  @ApiPropertyOptional({
+    example: true,
+    description:
+      "SND-7: append the mailbox's signature (Gmail send-as signature, or `signature`) to CRM-sent mail",
+  })
+  @IsOptional()
+  @IsBoolean()
+  appendSignature?: boolean;
+
+  @ApiPropertyOptional({
+    example: 'Sam Hill\nAccount manager, Acme',
+    nullable: true,
+    type: String,
+    description:
+      'SND-7: the signature the CRM sets for this connection (plain text, at most 10,000 characters; null removes ' +
+      'it). Used when the provider has none for the From address (Outlook: Graph exposes none); a Gmail send-as ' +
+      'signature wins.',
+  })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsString()
+  @MaxLength(10_000)
+  signature?: string | null;
+}
+
+export class SendAsAddressDto {
+  @ApiProperty({ example: 'sales@acme.example' }) address!: string;
+  @ApiProperty({ example: 'Acme Sales', nullable: true, type: String }) displayName!: string | null;
+  @ApiProperty({ example: false, description: "The mailbox's own address" }) primary!: boolean;
+  @ApiProperty({
+    example: '<div>Sam Hill<br>Acme</div>',
+    nullable: true,
+    type: String,
+    description: 'Gmail send-as signature (HTML); null when the provider has none',
+  })
+  signature!: string | null;
+}
+
+/** SND-7: the addresses an individual send may use as From, and the signature setting. */
+export class SendAsDto {
+  @ApiProperty({ example: 'sam@acme.example' }) mailboxAddress!: string;
+  @ApiProperty({
+    type: [SendAsAddressDto],
+    description:
+      'Verified send-as addresses: Gmail primary and `accepted` aliases; Microsoft SMTP proxy addresses',
+  })
+  addresses!: SendAsAddressDto[];
+  @ApiProperty({ example: false }) appendSignature!: boolean;
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'The signature the CRM set for the connection (plain text)',
+  })
+  signature!: string | null;
+}
+
+export function toSendAsDto(p: SendAsProfile): SendAsDto {
+  return {
+    mailboxAddress: p.mailboxAddress,
+    addresses: p.addresses.map((a) => ({
+      address: a.address,
+      displayName: a.displayName ?? null,
+      primary: a.primary,
+      signature: a.signatureHtml ?? null,
+    })),
+    appendSignature: p.appendSignature,
+    signature: p.crmSignature ?? null,
+  };
 }
 
 export class DisconnectDto {
