@@ -50,11 +50,7 @@ export const identityConnectionsConfigSchema = z
     GOOGLE_OAUTH_REVOKE_URL: httpUrl().default('https://oauth2.googleapis.com/revoke'),
     GOOGLE_USERINFO_URL: httpUrl().default('https://openidconnect.googleapis.com/v1/userinfo'),
     GOOGLE_OAUTH_CERTS_URL: httpUrl().default('https://www.googleapis.com/oauth2/v1/certs'),
-    /**
-     * CON-7: the publishing status of the Google OAuth consent screen. `testing`: Google issues refresh tokens with
-     * Gmail scopes that expire after 7 days, so every connection carries a warning with that date (a
-     * `refresh_token_expires_in` in the token response, when Google sends one, takes precedence).
-     */
+    /** CON-7: Google consent screen publishing status; `testing` = 7-day refresh tokens, every connection warns. */
     GOOGLE_OAUTH_PUBLISHING_STATUS: z.enum(['production', 'testing']).default('production'),
 
     MICROSOFT_CLIENT_ID: z.string().optional(),

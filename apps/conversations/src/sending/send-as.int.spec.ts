@@ -25,7 +25,12 @@ describe('conversations: an individual send may use a verified send-as address a
     h = await startHarness({
       IDENTITY_CONNECTIONS_URL: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`,
     });
-    gmail = connection({ locationId: LOC, userId: 'usr_sam', provider: 'google', emailAddress: 'sam@acme.example' });
+    gmail = connection({
+      locationId: LOC,
+      userId: 'usr_sam',
+      provider: 'google',
+      emailAddress: 'sam@acme.example',
+    });
     await h.publish(connectionConnectedV1, { connection: gmail });
     await h
       .http()
@@ -62,7 +67,14 @@ describe('conversations: an individual send may use a verified send-as address a
       .set('Idempotency-Key', key)
       .send({ kind: 'individual', userId: 'usr_sam', from, subject: 'Quote', text: 'Hi Jane' });
   const stored = async () =>
-    Number((await h.sql<{ n: string }>(`SELECT count(*) AS n FROM conversations.messages WHERE location_id = $1`, [LOC]))[0].n);
+    Number(
+      (
+        await h.sql<{ n: string }>(
+          `SELECT count(*) AS n FROM conversations.messages WHERE location_id = $1`,
+          [LOC],
+        )
+      )[0].n,
+    );
   const requested = () => h.published.filter((e) => e.type === 'email.requested');
 
   it('SND-7: a verified alias is accepted and requested with that From', async () => {
@@ -70,7 +82,9 @@ describe('conversations: an individual send may use a verified send-as address a
     expect(res.status).toBe(202);
     expect(asked).toEqual([`/internal/connections/${gmail.connectionId}/send-as`]);
     await expectEventually(() => {
-      const event = requested().find((e) => (e.payload as { messageId: string }).messageId === res.body.messageId);
+      const event = requested().find(
+        (e) => (e.payload as { messageId: string }).messageId === res.body.messageId,
+      );
       expect(event?.payload).toMatchObject({ from: { name: 'Sam Sales', address: 'Sales@Acme.example' } });
     });
   });
