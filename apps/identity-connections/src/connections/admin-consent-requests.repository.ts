@@ -24,9 +24,9 @@ const T = 'identity_connections.admin_consent_requests';
 export class AdminConsentRequestsRepository {
   constructor(@InjectRepository(ConnectionEntity) private readonly repo: Repository<ConnectionEntity>) {}
 
-  async record(r: AdminConsentRequest): Promise<void> {
+  async record(tx: EntityManager, r: AdminConsentRequest): Promise<void> {
     await queryRows(
-      this.repo.manager,
+      tx,
       `INSERT INTO ${T} (location_id, user_id, provider, admin_consent_url, provider_error, requested_at)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (location_id, user_id) DO UPDATE SET provider = EXCLUDED.provider,

@@ -235,6 +235,44 @@ export class ConnectionLifecycleService {
     return ended;
   }
 
+  /**
+   * CON-7: a Microsoft tenant refused the connect until its administrator consents. Recorded for the status, and told
+   * as `connection.warning` (with the user's current connection, if any, else none).
+   */
+  async recordAdminConsentRequired(input: {
+    locationId: string;
+    userId: string;
+    adminConsentUrl: string;
+    providerError: string;
+  }): Promise<void> {
+    const now = new Date();
+    await this.uow.run(async (tx) => {
+      await this.adminConsents.record(tx.manager, {
+        locationId: input.locationId,
+        userId: input.userId,
+        provider: 'microsoft',
+        adminConsentUrl: input.adminConsentUrl,
+        providerError: input.providerError,
+        requestedAt: now,
+      });
+      const current = await this.connections.findLive(input.locationId, input.userId, tx.manager);
+      tx.emit(connectionWarningV1, {
+        locationId: input.locationId,
+        userId: input.userId,
+        connection: current ? toSnapshot(current) : null,
+        warning: {
+          code: 'admin_consent_required',
+          message:
+            'The Microsoft tenant lets only its administrator consent to Mailbridge: an administrator must open ' +
+            'adminConsentUrl and accept, then the user connects again.',
+          expiresAt: null,
+          adminConsentUrl: input.adminConsentUrl,
+        },
+        detectedAt: now.toISOString(),
+      });
+    });
+  }
+
   /** CON-5: the provider rejected the grant. Once per episode: only an active connection changes (and says so). */
   async markReauthRequired(connectionId: string, reason: string): Promise<boolean> {
     const now = new Date();

@@ -114,6 +114,16 @@ describe('identity-connections: warnings before a break and admin consent (CON-7
     });
     const rows = await h.sql(`SELECT 1 FROM identity_connections.connections WHERE location_id = 'loc_w3'`);
     expect(rows).toHaveLength(0);
+    const told = pick(h.events, 'connection.warning').filter(
+      (e) => (e.payload as { locationId: string }).locationId === 'loc_w3',
+    );
+    expect(told).toHaveLength(1);
+    expect(told[0].payload).toMatchObject({
+      userId: 'usr_sam',
+      connection: null,
+      warning: { code: 'admin_consent_required', adminConsentUrl: adminUrl.toString() },
+    });
+    expect(told[0].key).toBe('loc_w3:usr_sam');
 
     // The tenant admin opens the URL and accepts (the emulator grants the app tenant-wide).
     const admin = await fetch(adminUrl, { redirect: 'manual' });

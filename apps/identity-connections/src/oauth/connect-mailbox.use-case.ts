@@ -9,7 +9,6 @@ import { OAuthFlowsService } from './oauth-flows.service';
 import { OAuthStateError } from './oauth-state';
 import { OAuthProviders } from './oauth-providers';
 import { redirectUriFor } from './oauth-provider';
-import { AdminConsentRequestsRepository } from '../connections/admin-consent-requests.repository';
 import { adminConsentUrl } from '../connections/connection-warning.rule';
 import {
   AdminConsentRequiredError,
@@ -42,7 +41,6 @@ export class ConnectMailboxUseCase {
     private readonly flows: OAuthFlowsService,
     private readonly connections: ConnectionsRepository,
     private readonly lifecycle: ConnectionLifecycleService,
-    private readonly adminConsents: AdminConsentRequestsRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.fallbackResultUrl =
@@ -151,13 +149,11 @@ export class ConnectMailboxUseCase {
       this.config.MICROSOFT_CLIENT_ID ?? '',
       this.redirectUri('microsoft'),
     );
-    await this.adminConsents.record({
+    await this.lifecycle.recordAdminConsentRequired({
       locationId: flow.locationId,
       userId: flow.userId,
-      provider: 'microsoft',
       adminConsentUrl: url,
       providerError,
-      requestedAt: new Date(),
     });
     this.logger.warn({ provider: 'microsoft', providerError }, 'tenant requires admin consent');
     return withOutcome(flow.returnUrl, {
