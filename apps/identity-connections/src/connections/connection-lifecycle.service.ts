@@ -24,7 +24,7 @@ import { DEFAULT_SYNC_SCOPE, toSnapshot } from './connection-snapshot';
 import { ConnectionsRepository } from './connections.repository';
 import { isUniqueViolation } from './sql';
 import { AdminConsentRequestsRepository } from './admin-consent-requests.repository';
-import { type ConnectionWarning, connectionWarning, sameWarning } from './connection-warning.rule';
+import { type ConnectionWarning, connectionWarning, renewalOf, sameWarning } from './connection-warning.rule';
 
 /** How a completed consent changed the user's connection. */
 export type EstablishOutcome = 'connected' | 'updated' | 'reactivated' | 'renewed';
@@ -118,6 +118,8 @@ export class ConnectionLifecycleService {
           auditReport: null,
           refreshExpiresAt: mailbox.refreshTokenExpiresAt ?? null,
           warning: null,
+          renewalFailures: null,
+          watchExpiresAt: null,
           sendAs: null,
           sendAsReadAt: null,
           // The signature setting is the user's choice, like the sync scope: it survives an update of the mailbox.
@@ -173,16 +175,13 @@ export class ConnectionLifecycleService {
    * CON-7: recomputes the connection's warning; a new or changed one is told once (`connection.warning`), in the
    * same transaction as the change that caused it. Returns whether the stored warning changed.
    */
-  private refreshWarning(
-    tx: Pick<TransactionContext, 'emit'>,
-    connection: ConnectionEntity,
-    now: Date,
-  ): boolean {
+  refreshWarning(tx: Pick<TransactionContext, 'emit'>, connection: ConnectionEntity, now: Date): boolean {
     const next: ConnectionWarning | null = connectionWarning({
       provider: connection.provider,
       status: connection.status,
       grantedScopes: connection.grantedScopes.split(/\s+/).filter(Boolean),
       refreshTokenExpiresAt: connection.refreshExpiresAt,
+      renewal: renewalOf(connection),
       now,
     });
     if (sameWarning(connection.warning, next)) return false;

@@ -100,6 +100,16 @@ export function connectionWarning(input: WarningInput): ConnectionWarning | null
   return candidates.sort((a, b) => at(a) - at(b))[0];
 }
 
+/** The renewal input of a stored connection (null before mail-gateway reported any). */
+export function renewalOf(c: {
+  renewalFailures: number | null;
+  watchExpiresAt: Date | null;
+}): WarningInput['renewal'] {
+  return c.renewalFailures === null
+    ? null
+    : { consecutiveFailures: c.renewalFailures, expiresAt: c.watchExpiresAt };
+}
+
 /** Same warning (code and date): nothing new to tell. */
 export function sameWarning(a: ConnectionWarning | null, b: ConnectionWarning | null): boolean {
   return (a?.code ?? null) === (b?.code ?? null) && (a?.expiresAt ?? null) === (b?.expiresAt ?? null);

@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { Topics, eventCatalog, mailboxSyncHealthChangedV1 } from '@mailbridge/contracts';
+import { expectEventually } from '@mailbridge/testing';
 import {
+  GOOGLE_OTHER,
   GOOGLE_USER,
   Harness,
   MICROSOFT_OTHER,
@@ -77,6 +81,59 @@ describe('identity-connections: warnings before a break and admin consent (CON-7
         (e) => (e.payload as { locationId: string }).locationId === 'loc_w2',
       ),
     ).toHaveLength(0);
+  });
+
+  it('CON-7: watch renewals failing 3 times in a row (mail-gateway health reports) warn with the date the watch lapses, once; a successful renewal ends the warning', async () => {
+    await connectMailbox(h, {
+      provider: 'google',
+      locationId: 'loc_w5',
+      userId: 'usr_casey',
+      mailbox: GOOGLE_OTHER,
+    });
+    const connectionId = (await status('loc_w5', 'usr_casey')).body.connectionId as string;
+    const lapse = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const mailboxId = randomUUID();
+    const report = async (renewalFailures: number, at: number) =>
+      h.bus.publish([
+        {
+          topic: Topics.mailMailboxes,
+          envelope: eventCatalog.create(
+            mailboxSyncHealthChangedV1,
+            {
+              mailboxId,
+              mailboxKey: `google:${GOOGLE_OTHER}`,
+              connections: [{ connectionId, locationId: 'loc_w5', userId: 'usr_casey' }],
+              stage: renewalFailures > 0 ? 'error' : 'watching',
+              lastSyncedAt: null,
+              lastNotificationAt: null,
+              lastError: null,
+              watch: { expiresAt: lapse, renewalFailures },
+            },
+            { occurredAt: new Date(Date.now() + at) },
+          ),
+        },
+      ]);
+    const warningsHere = () =>
+      pick(h.events, 'connection.warning').filter(
+        (e) => (e.payload as { locationId: string }).locationId === 'loc_w5',
+      );
+    await report(2, 1);
+    await expectEventually(async () => expect((await status('loc_w5', 'usr_casey')).body.warning).toBeNull());
+    await report(3, 2);
+    await expectEventually(async () =>
+      expect((await status('loc_w5', 'usr_casey')).body).toMatchObject({
+        expiresAt: lapse,
+        warning: { code: 'renewal_failing', expiresAt: lapse },
+      }),
+    );
+    await report(4, 3);
+    await expectEventually(async () => expect(warningsHere()).toHaveLength(1));
+    expect(warningsHere()[0].payload).toMatchObject({
+      warning: { code: 'renewal_failing', expiresAt: lapse },
+    });
+    await report(0, 4);
+    await expectEventually(async () => expect((await status('loc_w5', 'usr_casey')).body.warning).toBeNull());
+    expect(warningsHere()).toHaveLength(1);
   });
 
   it('CON-7: a Microsoft tenant that requires admin consent: the callback and the status say admin_consent_required with the tenant admin-consent URL; after the admin consents, the user connects', async () => {

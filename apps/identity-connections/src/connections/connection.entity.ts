@@ -91,6 +91,13 @@ export class ConnectionEntity {
   @Column({ name: 'refresh_expires_at', type: 'timestamptz', nullable: true })
   refreshExpiresAt!: Date | null;
 
+  /** CON-7: from mail-gateway's health reports: watch/subscription renewals failing in a row, and its expiry. */
+  @Column({ name: 'renewal_failures', type: 'integer', nullable: true })
+  renewalFailures!: number | null;
+
+  @Column({ name: 'watch_expires_at', type: 'timestamptz', nullable: true })
+  watchExpiresAt!: Date | null;
+
   /** CON-7: the warning last told (`connection.warning`), so it is told once per change. */
   @Column({ type: 'jsonb', nullable: true })
   warning!: ConnectionWarning | null;

@@ -13,6 +13,8 @@ export interface HealthUpdate {
   readonly lastSyncedAt: Date | null;
   readonly lastError: SyncErrorInfo | null;
   readonly observedAt: Date;
+  /** CON-7: absent when the report carries no watch (older producers): what is stored stays. */
+  readonly watch?: { readonly expiresAt: Date | null; readonly renewalFailures: number };
 }
 
 const T = 'identity_connections.connections';
@@ -148,9 +150,13 @@ export class ConnectionsRepository {
       tx,
       `UPDATE ${T} AS c
           SET sync_stage = u.stage, last_synced_at = u.last_synced_at, last_error = u.last_error,
-              health_at = u.observed_at
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[])
-              AS u(connection_id, location_id, stage, last_synced_at, last_error, observed_at)
+              health_at = u.observed_at,
+              renewal_failures = COALESCE(u.renewal_failures, c.renewal_failures),
+              watch_expires_at = CASE WHEN u.renewal_failures IS NULL THEN c.watch_expires_at ELSE u.watch_expires_at END
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[],
+                     $7::int[], $8::timestamptz[])
+              AS u(connection_id, location_id, stage, last_synced_at, last_error, observed_at, renewal_failures,
+                   watch_expires_at)
         WHERE c.connection_id = u.connection_id AND c.location_id = u.location_id
           AND (c.health_at IS NULL OR c.health_at <= u.observed_at)
         RETURNING c.connection_id`,
@@ -161,6 +167,8 @@ export class ConnectionsRepository {
         updates.map((u) => u.lastSyncedAt),
         updates.map((u) => (u.lastError ? JSON.stringify(u.lastError) : null)),
         updates.map((u) => u.observedAt),
+        updates.map((u) => u.watch?.renewalFailures ?? null),
+        updates.map((u) => u.watch?.expiresAt ?? null),
       ],
     );
     return rows.length;

@@ -11,7 +11,9 @@ export class ConnectionWarnings1732500200000 implements MigrationInterface {
     await q.query(`
       ALTER TABLE identity_connections.connections
         ADD COLUMN refresh_expires_at timestamptz,
-        ADD COLUMN warning jsonb`);
+        ADD COLUMN warning jsonb,
+        ADD COLUMN renewal_failures integer,
+        ADD COLUMN watch_expires_at timestamptz`);
     await q.query(`
       CREATE TABLE identity_connections.admin_consent_requests (
         location_id text NOT NULL,
@@ -27,6 +29,7 @@ export class ConnectionWarnings1732500200000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE identity_connections.admin_consent_requests`);
     await q.query(`
-      ALTER TABLE identity_connections.connections DROP COLUMN refresh_expires_at, DROP COLUMN warning`);
+      ALTER TABLE identity_connections.connections
+        DROP COLUMN refresh_expires_at, DROP COLUMN warning, DROP COLUMN renewal_failures, DROP COLUMN watch_expires_at`);
   }
 }

@@ -2,6 +2,7 @@ import { MailboxesAndSends1732500000000 } from './1732500000000-mailboxes-and-se
 import { ObservedMessagesRetention1732500100000 } from './1732500100000-observed-messages-retention';
 import { MessageQuarantine1732500200000 } from './1732500200000-message-quarantine';
 import { CompletenessAudit1732500300000 } from './1732500300000-completeness-audit';
+import { WatchRenewalFailures1732500420000 } from './1732500420000-watch-renewal-failures';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   ObservedMessagesRetention1732500100000,
   MessageQuarantine1732500200000,
   CompletenessAudit1732500300000,
+  WatchRenewalFailures1732500420000,
 ];

@@ -7,6 +7,7 @@ import {
   CONNECTION_WARNING_CODES,
   type ConnectionWarning,
   connectionWarning,
+  renewalOf,
 } from '../connection-warning.rule';
 
 export class SyncErrorDto {
@@ -225,6 +226,7 @@ export function toStatusDto(c: ConnectionEntity, now: Date = new Date()): Connec
     status: c.status,
     grantedScopes: c.grantedScopes.split(/\s+/).filter(Boolean),
     refreshTokenExpiresAt: c.refreshExpiresAt,
+    renewal: renewalOf(c),
     now,
   });
   const live = c.status === 'active' || c.status === 'reauth_required';
@@ -235,7 +237,7 @@ export function toStatusDto(c: ConnectionEntity, now: Date = new Date()): Connec
     // The CRM knows three states; a replaced connection is never the latest one, but say "disconnected" if it were.
     status: c.status === 'replaced' ? 'disconnected' : c.status,
     connectedAt: c.connectedAt.toISOString(),
-    expiresAt: live ? (c.refreshExpiresAt?.toISOString() ?? null) : null,
+    expiresAt: live ? (warning?.expiresAt ?? c.refreshExpiresAt?.toISOString() ?? null) : null,
     warning: warning ? toWarningDto(warning) : null,
     lastSyncedAt: c.lastSyncedAt?.toISOString() ?? null,
     lastError: c.lastError
