@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { env } from '@mailbridge/platform-config';
 import { MB, type AttachmentSizeLimits, type SendingCaps } from '@mailbridge/domain-mail';
 import { checkObjectStoreSettings, objectStoreSettingsSchema } from '@mailbridge/platform-object-store';
 import type { RetentionRule } from '@mailbridge/platform-persistence';
@@ -30,6 +31,10 @@ export const conversationsConfigSchema = z
     IDEMPOTENCY_KEY_RETENTION_HOURS: z.coerce.number().int().min(24).default(168),
     /** An upload not used by a send within this long is forgotten (its id is then `upload_not_found`). */
     UPLOAD_RETENTION_HOURS: z.coerce.number().int().min(1).default(24),
+    /** identity-connections, asked for a connection's send-as addresses when a send names another From (SND-7). */
+    IDENTITY_CONNECTIONS_URL: env.url(['https', 'http']).default('http://localhost:3001'),
+    /** How long the send route waits for that answer before it refuses with 503 (nothing is queued). */
+    SEND_AS_LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
   })
   .superRefine(checkObjectStoreSettings);
 

@@ -50,6 +50,8 @@ export const identityConnectionsConfigSchema = z
     GOOGLE_OAUTH_REVOKE_URL: httpUrl().default('https://oauth2.googleapis.com/revoke'),
     GOOGLE_USERINFO_URL: httpUrl().default('https://openidconnect.googleapis.com/v1/userinfo'),
     GOOGLE_OAUTH_CERTS_URL: httpUrl().default('https://www.googleapis.com/oauth2/v1/certs'),
+    /** CON-7: Google consent screen publishing status; `testing` = 7-day refresh tokens, every connection warns. */
+    GOOGLE_OAUTH_PUBLISHING_STATUS: z.enum(['production', 'testing']).default('production'),
 
     MICROSOFT_CLIENT_ID: z.string().optional(),
     MICROSOFT_CLIENT_SECRET: z.string().optional(),
@@ -60,6 +62,8 @@ export const identityConnectionsConfigSchema = z
     /** MSAL only accepts https authorities. */
     MICROSOFT_AUTHORITY_HOST: env.url(['https']).default('https://login.microsoftonline.com'),
     MICROSOFT_GRAPH_BASE_URL: httpUrl().default('https://graph.microsoft.com'),
+    /** Gmail API root, for the mailbox's send-as addresses and signatures (`users.settings.sendAs.list`, SND-7). */
+    GMAIL_API_ROOT_URL: httpUrl().default('https://gmail.googleapis.com/'),
   })
   .superRefine((c, ctx) => {
     for (const entry of c.OAUTH_RETURN_URL_ALLOWLIST) {

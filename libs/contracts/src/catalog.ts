@@ -1,7 +1,7 @@
 import { EventCatalog } from './event-catalog';
 import { activityEvents } from './events/activity.events';
 import { exclusionEvents } from './events/exclusions.events';
-import { connectionEvents } from './events/connections.events';
+import { connectionEvents, connectionWarningEvents } from './events/connections.events';
 import { contactEvents } from './events/contacts.events';
 import { mailEvents } from './events/mail.events';
 import { quarantineEvents } from './events/quarantine.events';
@@ -18,4 +18,5 @@ export const eventCatalog = new EventCatalog([
   ...quarantineEvents,
   ...activityEvents,
   ...exclusionEvents,
+  ...connectionWarningEvents,
 ]);

@@ -82,6 +82,8 @@ export interface SandboxProvidersOptions {
     notificationTimeoutMs?: number;
     notificationRetry?: Partial<RetryPolicy>;
     consent?: ConsentSettings;
+    /** The tenant lets only administrators consent to apps (AADSTS65001 for users until an admin consents). */
+    adminConsentRequired?: boolean;
   };
 }
 
@@ -209,6 +211,7 @@ export async function startSandboxProviders(
     redirectUris: ms.redirectUris ?? [],
     permissions: ms.permissions,
   });
+  microsoftAccounts.adminConsentRequired = ms.adminConsentRequired ?? false;
   const graph = new GraphService(clock, ids, postOffice, microsoftAccounts);
   const subscriptions = new GraphSubscriptions(clock, ids, {
     maxExpirationMinutes: ms.subscriptionMaxMinutes ?? 4230,

@@ -13,7 +13,9 @@ import {
   checkAttachments,
   chooseSendRoute,
   countsTowardSendingCap,
+  decideSendAs,
   decideSendingCap,
+  sameAddress,
   detectAttachmentType,
   sendingCapFor,
 } from '@mailbridge/domain-mail';
@@ -34,6 +36,7 @@ import type { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { IdempotencyRepository } from './idempotency.repository';
 import type { UploadEntity } from './upload.entity';
 import { UploadsRepository } from './uploads.repository';
+import { SendAsClient } from './send-as.client';
 
 export interface SendEmailCommand {
   readonly locationId: string;
@@ -76,6 +79,7 @@ export class SendEmailUseCase {
     private readonly messages: MessagesRepository,
     private readonly uploads: UploadsRepository,
     private readonly idempotency: IdempotencyRepository,
+    private readonly sendAs: SendAsClient,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Inject(CONVERSATIONS_CONFIG) private readonly config: ConversationsConfig,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
@@ -119,6 +123,7 @@ export class SendEmailUseCase {
       connection ? { provider: connection.provider, address: connection.emailAddress } : null,
     );
     const viaMailbox = route.via === 'mailbox' ? connection : null;
+    await this.checkFrom(body, viaMailbox);
     const attachments = await this.prepareAttachments(locationId, body);
     this.checkAttachmentRules(attachments, viaMailbox);
     const countsAgainstCap = countsTowardSendingCap(body.kind, route.via);
@@ -234,6 +239,20 @@ export class SendEmailUseCase {
       });
       return { accepted, replayed: false };
     });
+  }
+
+  /**
+   * SND-7, before anything is stored: an individual send through the mailbox may use as From any verified send-as
+   * address of it (`decideSendAs`, the function mail-gateway applies again before the provider call).
+   */
+  private async checkFrom(body: SendEmailDto, connection: ConnectionEntity | null): Promise<void> {
+    const from = body.from?.address?.trim();
+    if (body.kind !== 'individual' || !connection || !from || sameAddress(from, connection.emailAddress))
+      return;
+    const verdict = decideSendAs(from, await this.sendAs.profile(connection.connectionId));
+    if (verdict.outcome === 'refuse') {
+      throw new AppError('rule_refusal', verdict.code, verdict.message, { from, allowed: verdict.allowed });
+    }
   }
 
   private requireKey(key: string | undefined): string {

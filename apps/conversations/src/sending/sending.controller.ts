@@ -41,7 +41,8 @@ export class SendingController {
     404: '`contact_not_found`, `upload_not_found`, `reply_to_message_not_found`',
     409: '`idempotency_key_reused`: the key was used for a different request',
     413: '`payload_too_large`: over SEND_BODY_LIMIT_BYTES; upload big files first',
-    422: '`attachment_too_large` (ATT-1), `attachment_type_unsupported` (ATT-2), `sending_cap_reached` (SND-4, with the cap and `nextSlotAt`)',
+    422: '`attachment_too_large` (ATT-1), `attachment_type_unsupported` (ATT-2), `sending_cap_reached` (SND-4, with the cap and `nextSlotAt`), `from_not_verified` (SND-7, with `from` and the `allowed` addresses)',
+    503: '`send_as_unavailable`: a `from` other than the connected address could not be checked now (SND-7); nothing queued',
   })
   async send(
     @Param('locationId') locationId: string,

@@ -1,3 +1,4 @@
+import { SendAsClient } from './send-as.client';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConnectionsModule } from '../connections/connections.module';
@@ -33,6 +34,7 @@ import { UploadsRepository } from './uploads.repository';
     UploadAttachmentUseCase,
     RecordSendOutcomeUseCase,
     SendOutcomeConsumer,
+    SendAsClient,
   ],
 })
 export class SendingModule {}

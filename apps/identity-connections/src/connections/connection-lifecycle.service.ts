@@ -10,9 +10,10 @@ import {
   connectionReauthRequiredV1,
   connectionSettingsChangedV1,
   connectionUpdatedV1,
+  connectionWarningV1,
 } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { AppError, LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { ConsentedMailbox, mailboxKeyOf } from '../oauth/oauth-provider';
 import { TokenRevocationsService } from './token-revocations.service';
@@ -22,6 +23,8 @@ import { ConnectionEntity } from './connection.entity';
 import { DEFAULT_SYNC_SCOPE, toSnapshot } from './connection-snapshot';
 import { ConnectionsRepository } from './connections.repository';
 import { isUniqueViolation } from '@mailbridge/platform-persistence';
+import { AdminConsentRequestsRepository } from './admin-consent-requests.repository';
+import { type ConnectionWarning, connectionWarning, renewalOf, sameWarning } from './connection-warning.rule';
 
 /** How a completed consent changed the user's connection. */
 export type EstablishOutcome = 'connected' | 'updated' | 'reactivated' | 'renewed';
@@ -37,6 +40,7 @@ export class ConnectionLifecycleService {
     private readonly vaultRows: TokenVaultRepository,
     private readonly vault: TokenVault,
     private readonly revocations: TokenRevocationsService,
+    private readonly adminConsents: AdminConsentRequestsRepository,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -77,9 +81,12 @@ export class ConnectionLifecycleService {
             grantedScopes: mailbox.grantedScopes.join(' '),
             reauthReason: null,
             reauthAt: null,
+            refreshExpiresAt: mailbox.refreshTokenExpiresAt ?? null,
             updatedAt: now,
           });
+          this.refreshWarning(tx, current, now);
           await this.connections.save(m, current);
+          await this.adminConsents.clear(m, locationId, userId);
           await this.storeTokens(m, current.connectionId, mailbox, now);
           if (wasWaiting) tx.emit(connectionReactivatedV1, { connection: toSnapshot(current) });
           return { outcome: wasWaiting ? 'reactivated' : 'renewed', connection: current };
@@ -109,6 +116,15 @@ export class ConnectionLifecycleService {
           healthAt: null,
           lastAuditAt: null,
           auditReport: null,
+          refreshExpiresAt: mailbox.refreshTokenExpiresAt ?? null,
+          warning: null,
+          renewalFailures: null,
+          watchExpiresAt: null,
+          sendAs: null,
+          sendAsReadAt: null,
+          // The signature setting is the user's choice, like the sync scope: it survives an update of the mailbox.
+          appendSignature: current?.appendSignature ?? false,
+          crmSignature: current?.crmSignature ?? null,
         } satisfies ConnectionEntity);
         if (current) {
           Object.assign(current, {
@@ -122,15 +138,18 @@ export class ConnectionLifecycleService {
           replaced = current.connectionId;
         }
         await this.connections.insert(m, connection);
+        await this.adminConsents.clear(m, locationId, userId);
         await this.storeTokens(m, connection.connectionId, mailbox, now);
         if (current) {
           tx.emit(connectionUpdatedV1, {
             connection: toSnapshot(connection),
             previousConnectionId: current.connectionId,
           });
+          if (this.refreshWarning(tx, connection, now)) await this.connections.save(m, connection);
           return { outcome: 'updated', connection };
         }
         tx.emit(connectionConnectedV1, { connection: toSnapshot(connection) });
+        if (this.refreshWarning(tx, connection, now)) await this.connections.save(m, connection);
         return { outcome: 'connected', connection };
       });
     } catch (error) {
@@ -150,6 +169,38 @@ export class ConnectionLifecycleService {
       'mailbox connection established',
     );
     return result;
+  }
+
+  /**
+   * CON-7: recomputes the connection's warning; a new or changed one is told once (`connection.warning`), in the
+   * same transaction as the change that caused it. Returns whether the stored warning changed.
+   */
+  refreshWarning(tx: Pick<TransactionContext, 'emit'>, connection: ConnectionEntity, now: Date): boolean {
+    const next: ConnectionWarning | null = connectionWarning({
+      provider: connection.provider,
+      status: connection.status,
+      grantedScopes: connection.grantedScopes.split(/\s+/).filter(Boolean),
+      refreshTokenExpiresAt: connection.refreshExpiresAt,
+      renewal: renewalOf(connection),
+      now,
+    });
+    if (sameWarning(connection.warning, next)) return false;
+    connection.warning = next;
+    if (next) {
+      tx.emit(connectionWarningV1, {
+        locationId: connection.locationId,
+        userId: connection.userId,
+        connection: toSnapshot(connection),
+        warning: {
+          code: next.code,
+          message: next.message.slice(0, 1000),
+          expiresAt: next.expiresAt,
+          ...(next.missingScopes ? { missingScopes: [...next.missingScopes] } : {}),
+        },
+        detectedAt: now.toISOString(),
+      });
+    }
+    return true;
   }
 
   private async storeTokens(
@@ -183,6 +234,44 @@ export class ConnectionLifecycleService {
     return ended;
   }
 
+  /**
+   * CON-7: a Microsoft tenant refused the connect until its administrator consents. Recorded for the status, and told
+   * as `connection.warning` (with the user's current connection, if any, else none).
+   */
+  async recordAdminConsentRequired(input: {
+    locationId: string;
+    userId: string;
+    adminConsentUrl: string;
+    providerError: string;
+  }): Promise<void> {
+    const now = new Date();
+    await this.uow.run(async (tx) => {
+      await this.adminConsents.record(tx.manager, {
+        locationId: input.locationId,
+        userId: input.userId,
+        provider: 'microsoft',
+        adminConsentUrl: input.adminConsentUrl,
+        providerError: input.providerError,
+        requestedAt: now,
+      });
+      const current = await this.connections.findLive(input.locationId, input.userId, tx.manager);
+      tx.emit(connectionWarningV1, {
+        locationId: input.locationId,
+        userId: input.userId,
+        connection: current ? toSnapshot(current) : null,
+        warning: {
+          code: 'admin_consent_required',
+          message:
+            'The Microsoft tenant lets only its administrator consent to Mailbridge: an administrator must open ' +
+            'adminConsentUrl and accept, then the user connects again.',
+          expiresAt: null,
+          adminConsentUrl: input.adminConsentUrl,
+        },
+        detectedAt: now.toISOString(),
+      });
+    });
+  }
+
   /** CON-5: the provider rejected the grant. Once per episode: only an active connection changes (and says so). */
   async markReauthRequired(connectionId: string, reason: string): Promise<boolean> {
     const now = new Date();
@@ -204,11 +293,19 @@ export class ConnectionLifecycleService {
   async changeSettings(
     locationId: string,
     userId: string,
-    settings: { syncScope?: SyncScope },
+    settings: { syncScope?: SyncScope; appendSignature?: boolean; signature?: string | null },
   ): Promise<ConnectionEntity> {
     return this.uow.run(async (tx) => {
       const current = await this.connections.findLive(locationId, userId, tx.manager);
       if (!current) throw new AppError('not_found', 'connection_not_found', 'There is no email connection');
+      // SND-7: the signature setting is read at send time (mail-gateway asks for it): no event needed.
+      const signature =
+        settings.signature === undefined ? current.crmSignature : settings.signature?.trim() || null;
+      const appendSignature = settings.appendSignature ?? current.appendSignature;
+      if (signature !== current.crmSignature || appendSignature !== current.appendSignature) {
+        Object.assign(current, { crmSignature: signature, appendSignature });
+        await this.connections.save(tx.manager, current);
+      }
       if (settings.syncScope === undefined || settings.syncScope === current.syncScope) return current;
       Object.assign(current, { syncScope: settings.syncScope, updatedAt: new Date() });
       await this.connections.save(tx.manager, current);

@@ -2,11 +2,36 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '@mailbridge/platform-runtime';
 import type { ConnectionEntity } from './connection.entity';
 import { ConnectionsRepository } from './connections.repository';
+import { AdminConsentRequestsRepository } from './admin-consent-requests.repository';
+import { type ConnectionStatusDto, toStatusView } from './dto/connection.dto';
 
 /** Read side: what the CRM and the other services may know about connections. */
 @Injectable()
 export class ConnectionQueriesService {
-  constructor(private readonly connections: ConnectionsRepository) {}
+  constructor(
+    private readonly connections: ConnectionsRepository,
+    private readonly adminConsents: AdminConsentRequestsRepository,
+  ) {}
+
+  /**
+   * CON-2 + CON-7: the status the CRM shows, with its warning; a connect a Microsoft tenant refused for want of admin
+   * consent shows as `admin_consent_required` even when the user has no connection yet.
+   */
+  async statusView(locationId: string, userId: string): Promise<ConnectionStatusDto> {
+    const [connection, adminConsent] = await Promise.all([
+      this.connections.findLatest(locationId, userId),
+      this.adminConsents.find(locationId, userId),
+    ]);
+    const view = toStatusView(connection, adminConsent);
+    if (!view) throw new AppError('not_found', 'connection_not_found', 'There is no email connection');
+    return view;
+  }
+
+  async byId(connectionId: string): Promise<ConnectionEntity> {
+    const connection = await this.connections.findById(connectionId);
+    if (!connection) throw new AppError('not_found', 'connection_not_found', 'Unknown connection');
+    return connection;
+  }
 
   /** CON-2: the current connection, else the latest ended one; not found when the user never connected here. */
   async status(locationId: string, userId: string): Promise<ConnectionEntity> {

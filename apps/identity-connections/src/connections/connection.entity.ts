@@ -1,4 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { ConnectionWarning } from './connection-warning.rule';
+import type { SendAsAddress } from '@mailbridge/domain-mail';
 import type { PayloadOf, ProviderName, SyncScope, mailboxAuditedV1 } from '@mailbridge/contracts';
 
 export type ConnectionStatus = 'active' | 'reauth_required' | 'disconnected' | 'replaced';
@@ -84,6 +86,36 @@ export class ConnectionEntity {
 
   @Column({ name: 'audit_report', type: 'jsonb', nullable: true })
   auditReport!: AuditReportInfo | null;
+
+  /** CON-7: when the refresh token dies whatever we do (Google "Testing" apps); null when the provider sets no end. */
+  @Column({ name: 'refresh_expires_at', type: 'timestamptz', nullable: true })
+  refreshExpiresAt!: Date | null;
+
+  /** CON-7: from mail-gateway's health reports: watch/subscription renewals failing in a row, and its expiry. */
+  @Column({ name: 'renewal_failures', type: 'integer', nullable: true })
+  renewalFailures!: number | null;
+
+  @Column({ name: 'watch_expires_at', type: 'timestamptz', nullable: true })
+  watchExpiresAt!: Date | null;
+
+  /** CON-7: the warning last told (`connection.warning`), so it is told once per change. */
+  @Column({ type: 'jsonb', nullable: true })
+  warning!: ConnectionWarning | null;
+
+  /** SND-7: verified send-as addresses as the provider last reported them (null: never read). */
+  @Column({ name: 'send_as', type: 'jsonb', nullable: true })
+  sendAs!: SendAsAddress[] | null;
+
+  @Column({ name: 'send_as_read_at', type: 'timestamptz', nullable: true })
+  sendAsReadAt!: Date | null;
+
+  /** SND-7: append the mailbox's signature to CRM-sent mail (default off). */
+  @Column({ name: 'append_signature', type: 'boolean', default: false })
+  appendSignature!: boolean;
+
+  /** SND-7: a signature the CRM set (plain text), used when the provider has none (Outlook: Graph exposes none). */
+  @Column({ name: 'crm_signature', type: 'text', nullable: true })
+  crmSignature!: string | null;
 }
 
 /** The CRM's view of an audit report (issue 15): the numbers of the latest `mailbox.audited`. */

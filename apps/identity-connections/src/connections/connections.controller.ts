@@ -15,12 +15,15 @@ import { ErrorDto } from '../common/error.dto';
 import { ConnectionLifecycleService } from './connection-lifecycle.service';
 import { ConnectionQueriesService } from './connection-queries.service';
 import { ConnectionAuditService } from './connection-audit.service';
+import { SendAsService } from './send-as.service';
 import {
   AuditReportDto,
   ConnectionStatusDto,
   DisconnectDto,
+  SendAsDto,
   UpdateConnectionDto,
   toAuditReportDto,
+  toSendAsDto,
   toStatusDto,
 } from './dto/connection.dto';
 
@@ -35,6 +38,7 @@ export class ConnectionsController {
     private readonly queries: ConnectionQueriesService,
     private readonly lifecycle: ConnectionLifecycleService,
     private readonly audits: ConnectionAuditService,
+    private readonly sendAsService: SendAsService,
   ) {}
 
   @Get('audit')
@@ -82,19 +86,49 @@ export class ConnectionsController {
     return toAuditReportDto(await this.audits.runNow(connection.mailboxKey));
   }
 
+  @Get('send-as')
+  @ApiOperation({
+    summary: 'Verified send-as addresses of the mailbox and the signature setting (SND-7)',
+    description:
+      'Read from the provider now (Gmail users.settings.sendAs.list: the primary and accepted aliases, with their ' +
+      'signatures; Microsoft: the SMTP proxy addresses). An individual send may use any of them as from.',
+  })
+  @ApiOkResponse({ type: SendAsDto })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'No live connection' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorDto,
+    description: 'send_as_unavailable: the provider could not be asked',
+  })
+  async sendAs(@Param('locationId') locationId: string, @Param('userId') userId: string): Promise<SendAsDto> {
+    const connection = await this.queries.status(locationId, userId);
+    if (connection.status !== 'active' && connection.status !== 'reauth_required') {
+      throw new AppError('not_found', 'connection_not_found', 'There is no live email connection');
+    }
+    return toSendAsDto(await this.sendAsService.profile(connection, true));
+  }
+
   @Get()
-  @ApiOperation({ summary: 'Connection status (CON-2)' })
+  @ApiOperation({
+    summary: 'Connection status (CON-2) with its warning before a break (CON-7)',
+    description:
+      '`warning`/`expiresAt` when a break is predictable (a refresh token with a known end, failing watch renewals, ' +
+      'a missing scope); status `admin_consent_required` with `adminConsentUrl` when a Microsoft tenant refused ' +
+      'the connect because only its administrator may consent.',
+  })
   @ApiOkResponse({ type: ConnectionStatusDto })
   @ApiNotFoundResponse({ type: ErrorDto, description: 'The user never connected a mailbox here' })
   async status(
     @Param('locationId') locationId: string,
     @Param('userId') userId: string,
   ): Promise<ConnectionStatusDto> {
-    return toStatusDto(await this.queries.status(locationId, userId));
+    return this.queries.statusView(locationId, userId);
   }
 
   @Patch()
-  @ApiOperation({ summary: 'Change settings of the current connection, e.g. its sync scope (SYN-3)' })
+  @ApiOperation({
+    summary:
+      'Change settings of the current connection: its sync scope (SYN-3), the signature setting and signature (SND-7)',
+  })
   @ApiOkResponse({ type: ConnectionStatusDto })
   @ApiBadRequestResponse({ type: ErrorDto })
   @ApiNotFoundResponse({ type: ErrorDto })
@@ -104,7 +138,11 @@ export class ConnectionsController {
     @Body() body: UpdateConnectionDto,
   ): Promise<ConnectionStatusDto> {
     return toStatusDto(
-      await this.lifecycle.changeSettings(locationId, userId, { syncScope: body.syncScope }),
+      await this.lifecycle.changeSettings(locationId, userId, {
+        syncScope: body.syncScope,
+        appendSignature: body.appendSignature,
+        signature: body.signature,
+      }),
     );
   }
 

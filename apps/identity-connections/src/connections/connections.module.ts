@@ -3,6 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { OAuthClientsModule } from '../oauth/oauth-clients.module';
 import { VaultModule } from '../vault/vault.module';
 import { AccessTokenService } from './access-token.service';
+import { AdminConsentRequestsRepository } from './admin-consent-requests.repository';
+import { SendAsService } from './send-as.service';
 import { ConnectionAuditService } from './connection-audit.service';
 import { ConnectionEntity } from './connection.entity';
 import { ConnectionLifecycleService } from './connection-lifecycle.service';
@@ -24,7 +26,9 @@ import { TokenRevocationsService } from './token-revocations.service';
     AccessTokenService,
     SyncHealthConsumer,
     ConnectionAuditService,
+    AdminConsentRequestsRepository,
+    SendAsService,
   ],
-  exports: [ConnectionsRepository, ConnectionLifecycleService],
+  exports: [ConnectionsRepository, ConnectionLifecycleService, AdminConsentRequestsRepository],
 })
 export class ConnectionsModule {}

@@ -4,6 +4,7 @@ import { EntityManager, In, Repository } from 'typeorm';
 import { ConnectionEntity, LIVE_STATUSES, SyncErrorInfo } from './connection.entity';
 import type { AuditReportInfo } from './connection.entity';
 import { queryRows } from '@mailbridge/platform-persistence';
+import type { SendAsAddress } from '@mailbridge/domain-mail';
 
 export interface HealthUpdate {
   readonly connectionId: string;
@@ -12,6 +13,8 @@ export interface HealthUpdate {
   readonly lastSyncedAt: Date | null;
   readonly lastError: SyncErrorInfo | null;
   readonly observedAt: Date;
+  /** CON-7: absent when the report carries no watch (older producers): what is stored stays. */
+  readonly watch?: { readonly expiresAt: Date | null; readonly renewalFailures: number };
 }
 
 const T = 'identity_connections.connections';
@@ -91,6 +94,15 @@ export class ConnectionsRepository {
     return tx.getRepository(ConnectionEntity).save(connection);
   }
 
+  /** SND-7: the send-as addresses as just read from the provider. */
+  async storeSendAs(connectionId: string, addresses: readonly SendAsAddress[], at: Date): Promise<void> {
+    await queryRows(
+      this.repo.manager,
+      `UPDATE ${T} SET send_as = $2::jsonb, send_as_read_at = $3 WHERE connection_id = $1`,
+      [connectionId, JSON.stringify(addresses), at],
+    );
+  }
+
   /** active → reauth_required, once: returns the row only if this call made the change. */
   async markReauthRequired(
     tx: EntityManager,
@@ -138,9 +150,13 @@ export class ConnectionsRepository {
       tx,
       `UPDATE ${T} AS c
           SET sync_stage = u.stage, last_synced_at = u.last_synced_at, last_error = u.last_error,
-              health_at = u.observed_at
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[])
-              AS u(connection_id, location_id, stage, last_synced_at, last_error, observed_at)
+              health_at = u.observed_at,
+              renewal_failures = COALESCE(u.renewal_failures, c.renewal_failures),
+              watch_expires_at = CASE WHEN u.renewal_failures IS NULL THEN c.watch_expires_at ELSE u.watch_expires_at END
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::timestamptz[],
+                     $7::int[], $8::timestamptz[])
+              AS u(connection_id, location_id, stage, last_synced_at, last_error, observed_at, renewal_failures,
+                   watch_expires_at)
         WHERE c.connection_id = u.connection_id AND c.location_id = u.location_id
           AND (c.health_at IS NULL OR c.health_at <= u.observed_at)
         RETURNING c.connection_id`,
@@ -151,6 +167,8 @@ export class ConnectionsRepository {
         updates.map((u) => u.lastSyncedAt),
         updates.map((u) => (u.lastError ? JSON.stringify(u.lastError) : null)),
         updates.map((u) => u.observedAt),
+        updates.map((u) => u.watch?.renewalFailures ?? null),
+        updates.map((u) => u.watch?.expiresAt ?? null),
       ],
     );
     return rows.length;

@@ -27,11 +27,14 @@ import { AppError, InternalAuthGuard } from '@mailbridge/platform-runtime';
 import { ErrorDto } from '../common/error.dto';
 import { AccessTokenService, ConnectionEndedError } from './access-token.service';
 import { ConnectionQueriesService } from './connection-queries.service';
+import { SendAsService } from './send-as.service';
 import {
   AccessTokenDto,
   AccessTokenRequestDto,
   InternalConnectionDto,
   InternalConnectionListDto,
+  SendAsDto,
+  toSendAsDto,
 } from './dto/connection.dto';
 import { toSnapshot } from './connection-snapshot';
 
@@ -49,7 +52,22 @@ export class InternalConnectionsController {
   constructor(
     private readonly tokens: AccessTokenService,
     private readonly queries: ConnectionQueriesService,
+    private readonly sendAs: SendAsService,
   ) {}
+
+  @Get(':connectionId/send-as')
+  @ApiOperation({
+    summary:
+      'SND-7: the addresses this connection may send as and its signature setting (conversations checks a From ' +
+      'before accepting a send; mail-gateway again before the provider call)',
+  })
+  @ApiOkResponse({ type: SendAsDto })
+  @ApiNotFoundResponse({ type: ErrorDto, description: 'connection_not_found' })
+  @ApiServiceUnavailableResponse({ type: ErrorDto, description: 'send_as_unavailable' })
+  async sendAsProfile(@Param('connectionId', uuid) connectionId: string): Promise<SendAsDto> {
+    const connection = await this.queries.byId(connectionId);
+    return toSendAsDto(await this.sendAs.profile(connection));
+  }
 
   @Post(':connectionId/access-token')
   @HttpCode(200)

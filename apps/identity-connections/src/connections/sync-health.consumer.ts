@@ -3,6 +3,7 @@ import { eventCatalog, mailboxAuditedV1, mailboxSyncHealthChangedV1 } from '@mai
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
 import { ConnectionsRepository } from './connections.repository';
+import { ConnectionLifecycleService } from './connection-lifecycle.service';
 
 const MAILBOX_EVENTS = [mailboxSyncHealthChangedV1, mailboxAuditedV1] as const;
 
@@ -12,7 +13,10 @@ const MAILBOX_EVENTS = [mailboxSyncHealthChangedV1, mailboxAuditedV1] as const;
  */
 @Injectable()
 export class SyncHealthConsumer {
-  constructor(private readonly connections: ConnectionsRepository) {}
+  constructor(
+    private readonly connections: ConnectionsRepository,
+    private readonly lifecycle: ConnectionLifecycleService,
+  ) {}
 
   @OnEvent(MAILBOX_EVENTS, { group: 'sync-health' })
   async onMailboxEvent(event: EventOf<typeof MAILBOX_EVENTS>, tx: TransactionContext): Promise<void> {
@@ -35,7 +39,13 @@ export class SyncHealthConsumer {
     }
     const p = event.payload;
     const observedAt = new Date(event.occurredAt);
-    await this.connections.applyHealth(
+    const watch = p.watch
+      ? {
+          expiresAt: p.watch.expiresAt ? new Date(p.watch.expiresAt) : null,
+          renewalFailures: p.watch.renewalFailures,
+        }
+      : undefined;
+    const applied = await this.connections.applyHealth(
       tx.manager,
       p.connections.map((c) => ({
         connectionId: c.connectionId,
@@ -44,7 +54,18 @@ export class SyncHealthConsumer {
         lastSyncedAt: p.lastSyncedAt ? new Date(p.lastSyncedAt) : null,
         lastError: p.lastError,
         observedAt,
+        watch,
       })),
     );
+    // CON-7: failing renewals may make (or end) a warning; told once per change, in this transaction.
+    if (applied > 0 && watch) {
+      for (const c of p.connections) {
+        const connection = await this.connections.findById(c.connectionId, tx.manager);
+        if (!connection || connection.locationId !== c.locationId) continue;
+        if (this.lifecycle.refreshWarning(tx, connection, observedAt)) {
+          await this.connections.save(tx.manager, connection);
+        }
+      }
+    }
   }
 }

@@ -154,6 +154,10 @@ describe('identity-connections: connect flow against the sandbox providers', () 
       syncScope: 'contact_mail',
       lastAuditAt: null,
       completeness: null,
+      // CON-7: a production Google app sets no end to the grant; SND-7: signature off by default.
+      expiresAt: null,
+      warning: null,
+      appendSignature: false,
     });
     const { connectionId } = res.body as { connectionId: string };
 

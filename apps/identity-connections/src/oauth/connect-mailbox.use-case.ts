@@ -9,8 +9,11 @@ import { OAuthFlowsService } from './oauth-flows.service';
 import { OAuthStateError } from './oauth-state';
 import { OAuthProviders } from './oauth-providers';
 import { redirectUriFor } from './oauth-provider';
+import { adminConsentUrl } from '../connections/connection-warning.rule';
 import {
+  AdminConsentRequiredError,
   InsufficientScopeError,
+  isConsentRequired,
   ProviderRequestError,
   ReauthRequiredError,
   safeCode,
@@ -21,6 +24,7 @@ export interface CallbackQuery {
   readonly code?: string;
   readonly state?: string;
   readonly error?: string;
+  readonly errorDescription?: string;
 }
 
 /**
@@ -101,6 +105,9 @@ export class ConnectMailboxUseCase {
       });
     }
     const back = (outcome: Record<string, string>) => withOutcome(flow.returnUrl, outcome);
+    if (query.error && provider === 'microsoft' && isConsentRequired(query.error, query.errorDescription)) {
+      return this.adminConsentRequired(flow, safeCode(query.error));
+    }
     if (query.error) {
       const providerError = safeCode(query.error);
       this.logger.info({ provider, providerError }, 'consent not given');
@@ -120,10 +127,40 @@ export class ConnectMailboxUseCase {
       await this.lifecycle.establish({ locationId: flow.locationId, userId: flow.userId, provider, mailbox });
       return back({ status: 'connected' });
     } catch (error) {
+      if (error instanceof AdminConsentRequiredError)
+        return this.adminConsentRequired(flow, error.providerError);
       const outcome = this.failure(error);
       this.logger.warn({ provider, ...outcome }, 'oauth callback failed');
       return back({ status: 'error', ...outcome });
     }
+  }
+
+  /**
+   * CON-7: the tenant lets only its administrator consent. Not a generic error: the outcome names it and carries the
+   * tenant's admin-consent URL (from the configured authority), which the status shows too until a connect succeeds.
+   */
+  private async adminConsentRequired(
+    flow: { locationId: string; userId: string; returnUrl: string },
+    providerError: string,
+  ): Promise<string> {
+    const url = adminConsentUrl(
+      this.config.MICROSOFT_AUTHORITY_HOST,
+      this.config.MICROSOFT_TENANT,
+      this.config.MICROSOFT_CLIENT_ID ?? '',
+      this.redirectUri('microsoft'),
+    );
+    await this.lifecycle.recordAdminConsentRequired({
+      locationId: flow.locationId,
+      userId: flow.userId,
+      adminConsentUrl: url,
+      providerError,
+    });
+    this.logger.warn({ provider: 'microsoft', providerError }, 'tenant requires admin consent');
+    return withOutcome(flow.returnUrl, {
+      status: 'admin_consent_required',
+      reason: 'admin_consent_required',
+      adminConsentUrl: url,
+    });
   }
 
   private failure(error: unknown): Record<string, string> {

@@ -21,6 +21,8 @@ import { storableText } from '@mailbridge/contracts';
 const GMAIL_MODIFY = 'https://www.googleapis.com/auth/gmail.modify';
 const GMAIL_FULL = 'https://mail.google.com/';
 const USERINFO_EMAIL = 'https://www.googleapis.com/auth/userinfo.email';
+/** Lifetime of refresh tokens of a Google OAuth app in "Testing" publishing status. */
+const TESTING_MODE_MS = 7 * 86_400_000;
 /** CON-1: only what sync needs. gmail.modify covers read, send and label changes (watch/history included). */
 export const GOOGLE_SCOPES = ['openid', 'email', GMAIL_MODIFY];
 
@@ -104,11 +106,13 @@ export class GoogleOAuthClient implements OAuthProviderClient {
     ];
     if (missing.length > 0) throw new InsufficientScopeError(missing);
     const profile = await this.userinfo(tokens.access_token);
+    const refreshTokenExpiresAt = this.refreshTokenEnd(tokens as { refresh_token_expires_in?: unknown });
     return {
       // The provider's profile is outside text like any other: made storable before it reaches an insert.
       emailAddress: storableText(profile.email),
       providerAccountId: storableText(profile.sub),
       grantedScopes: granted,
+      refreshTokenExpiresAt,
       contents: {
         secrets: { provider: 'google', refreshToken: tokens.refresh_token },
         access: {
@@ -117,6 +121,18 @@ export class GoogleOAuthClient implements OAuthProviderClient {
         },
       },
     };
+  }
+
+  /**
+   * CON-7: a refresh token with a known end. Google's own `refresh_token_expires_in` when it sends one; otherwise a
+   * "Testing" consent screen (configured) means 7 days for grants with Gmail scopes (Google OAuth docs, §C.6).
+   */
+  private refreshTokenEnd(tokens: { refresh_token_expires_in?: unknown }): Date | null {
+    const seconds = Number(tokens.refresh_token_expires_in);
+    if (Number.isFinite(seconds) && seconds > 0) return new Date(Date.now() + seconds * 1000);
+    if (this.config.GOOGLE_OAUTH_PUBLISHING_STATUS === 'testing')
+      return new Date(Date.now() + TESTING_MODE_MS);
+    return null;
   }
 
   /** The mailbox address comes from Google's OpenID userinfo for the new token, never from the request. */

@@ -20,7 +20,9 @@ import {
   PROVIDER_TIMEOUT_MS,
 } from './oauth-provider';
 import {
+  AdminConsentRequiredError,
   InsufficientScopeError,
+  isConsentRequired,
   ProviderRequestError,
   ReauthRequiredError,
   isTransientStatus,
@@ -34,6 +36,14 @@ export const MICROSOFT_GRAPH_SCOPES = ['Mail.ReadWrite', 'Mail.Send', 'User.Read
 const CONSENT_SCOPES = [...MICROSOFT_GRAPH_SCOPES, 'offline_access', 'openid', 'email'];
 
 function reduceMsalError(error: unknown, refreshing: boolean): Error {
+  const e = error as { errorCode?: string; subError?: string; errorMessage?: string };
+  // CON-7: at sign-in, "nobody consented" means the tenant wants its admin's consent (users may not consent).
+  if (
+    !refreshing &&
+    (e?.subError === 'consent_required' || isConsentRequired(e?.errorCode, e?.errorMessage))
+  ) {
+    return new AdminConsentRequiredError(safeCode(e?.subError || e?.errorCode, 'consent_required'));
+  }
   if (error instanceof InteractionRequiredAuthError) {
     return new ReauthRequiredError(safeCode(error.subError || error.errorCode, 'interaction_required'));
   }

@@ -36,8 +36,16 @@ export class OAuthCallbackController {
   @ApiQuery({ name: 'code', required: false })
   @ApiQuery({ name: 'state', required: true })
   @ApiQuery({ name: 'error', required: false, description: 'Set by the provider when consent was not given' })
+  @ApiQuery({
+    name: 'error_description',
+    required: false,
+    description: 'Microsoft: AADSTS65001 here means the tenant requires admin consent (CON-7)',
+  })
   @ApiFoundResponse({
-    description: 'To returnUrl with ?status=connected, or ?status=error&reason=<code>[&providerError=<code>]',
+    description:
+      'To returnUrl with ?status=connected, ?status=error&reason=<code>[&providerError=<code>], or (CON-7, a ' +
+      'Microsoft tenant where only an administrator may consent) ?status=admin_consent_required' +
+      '&reason=admin_consent_required&adminConsentUrl=<the tenant admin-consent URL>',
     content: { 'text/plain': { schema: { type: 'string' } }, 'text/html': { schema: { type: 'string' } } },
   })
   @ApiPlatformErrors({ 404: '`not_found`: an unknown provider' })
@@ -50,6 +58,7 @@ export class OAuthCallbackController {
       code: text(query.code),
       state: text(query.state),
       error: text(query.error),
+      errorDescription: text(query.error_description),
     });
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');

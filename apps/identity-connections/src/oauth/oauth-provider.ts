@@ -20,6 +20,8 @@ export interface ConsentedMailbox {
   readonly providerAccountId: string;
   readonly grantedScopes: readonly string[];
   readonly contents: VaultContents;
+  /** CON-7: when the refresh token dies whatever we do (Google "Testing" apps), if the provider limits it. */
+  readonly refreshTokenExpiresAt?: Date | null;
 }
 
 /** One provider's OAuth: consent URL, code exchange, refresh, revocation. Errors are the ones in provider-errors. */

@@ -36,6 +36,23 @@ export class InsufficientScopeError extends Error {
   }
 }
 
+/**
+ * CON-7: Microsoft answered consent_required / AADSTS65001 to an interactive sign-in: the tenant lets only an
+ * administrator consent to the app. The user cannot fix this alone; the tenant admin's consent URL can.
+ */
+export class AdminConsentRequiredError extends Error {
+  readonly code = 'admin_consent_required';
+  constructor(readonly providerError: string) {
+    super(`The tenant requires an administrator to consent to the app (${providerError})`);
+    this.name = 'AdminConsentRequiredError';
+  }
+}
+
+/** consent_required, or an AADSTS65001 description: the shapes Entra uses for "nobody consented". */
+export function isConsentRequired(error: string | undefined, description: string | undefined): boolean {
+  return error === 'consent_required' || /\bAADSTS65001\b/.test(description ?? '');
+}
+
 /** Only `[a-z0-9_.-]`, bounded: safe to put in a redirect, a log line or an event. */
 export function safeCode(value: unknown, fallback = 'unknown_error'): string {
   if (typeof value !== 'string') return fallback;

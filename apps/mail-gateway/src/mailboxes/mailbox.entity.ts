@@ -48,6 +48,10 @@ export class MailboxEntity {
   @Column({ name: 'watch_renew_at', type: 'timestamptz', nullable: true })
   watchRenewAt!: Date | null;
 
+  /** CON-7: renewals of the watch/subscriptions that failed in a row (0 after a success). */
+  @Column({ name: 'renewal_failures', type: 'integer', default: 0 })
+  renewalFailures!: number;
+
   @Column({ name: 'pull_requested_at', type: 'timestamptz', nullable: true })
   pullRequestedAt!: Date | null;
 

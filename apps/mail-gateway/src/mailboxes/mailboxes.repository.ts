@@ -19,6 +19,7 @@ const MAILBOX_COLUMNS = {
   recovery: 'recovery',
   watchExpiresAt: 'watch_expires_at',
   watchRenewAt: 'watch_renew_at',
+  renewalFailures: 'renewal_failures',
   pullRequestedAt: 'pull_requested_at',
   backoffUntil: 'backoff_until',
   failures: 'failures',

@@ -3,6 +3,7 @@ import { ObservedMessagesRetention1732500100000 } from './1732500100000-observed
 import { MessageQuarantine1732500200000 } from './1732500200000-message-quarantine';
 import { CompletenessAudit1732500300000 } from './1732500300000-completeness-audit';
 import { SyncExclusions1732500400000 } from './1732500400000-sync-exclusions';
+import { WatchRenewalFailures1732500420000 } from './1732500420000-watch-renewal-failures';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   MessageQuarantine1732500200000,
   CompletenessAudit1732500300000,
   SyncExclusions1732500400000,
+  WatchRenewalFailures1732500420000,
 ];

@@ -48,7 +48,11 @@ export class GmailSendDriver implements SendRouteDriver {
     if (command.route.kind !== 'mailbox') throw new Error('not a mailbox route');
     const route = command.route;
     const target = this.target(command);
-    const from = { ...(command.from?.name ? { name: command.from.name } : {}), address: route.fromAddress };
+    // SND-7: command.from is the mailbox address or a verified send-as alias (SendEmailUseCase checked it).
+    const from = {
+      ...(command.from?.name ? { name: command.from.name } : {}),
+      address: command.from?.address ?? route.fromAddress,
+    };
     const sent = await this.policy.run(
       target,
       { operation: 'users.messages.send', units: GMAIL_QUOTA_UNITS.messagesSend, idempotent: false },

@@ -99,6 +99,12 @@ export class GraphSendDriver implements SendRouteDriver {
             bcc: command.bcc,
             // Graph takes only x- headers; Message-ID and the thread headers come from Exchange (createReply).
             headers: { [MAILBRIDGE_REF_HEADER]: command.sendId },
+            // SND-7: a verified proxy address as From (checked by SendEmailUseCase before this call).
+            ...(command.route.kind === 'mailbox' &&
+            command.from &&
+            command.from.address.toLowerCase() !== command.route.fromAddress.toLowerCase()
+              ? { from: command.from }
+              : {}),
           },
           command.replyToProviderMessageId,
         ),

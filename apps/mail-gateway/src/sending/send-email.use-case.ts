@@ -15,6 +15,7 @@ import { LocationProviderDriver, RelayRejectedError } from './location-provider.
 import { NotSentError, type SendCommand, type SendRouteDriver } from './send-command';
 import type { SendLogEntity } from './send-log.entity';
 import { SendLogRepository, type SentOutcome } from './send-log.repository';
+import { SendAsResolver } from './send-as.resolver';
 
 /** Retry later (the bus redelivers with backoff); the send log says whether it may simply be sent again. */
 export class SendRetryLaterError extends Error {
@@ -44,6 +45,7 @@ export class SendEmailUseCase {
     private readonly gmail: GmailSendDriver,
     private readonly graph: GraphSendDriver,
     private readonly locationProvider: LocationProviderDriver,
+    private readonly sendAs: SendAsResolver,
     private readonly metrics: GatewayMetrics,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
@@ -69,9 +71,14 @@ export class SendEmailUseCase {
         outcome = found;
         if (!outcome) await this.uow.run((tx) => this.log.beginAttempt(tx.manager, command.sendId));
       }
-      outcome ??= await driver.send(command, claim.log, (draftId, rfcMessageId) =>
-        this.uow.run((tx) => this.log.recordDraft(tx.manager, command.sendId, draftId, rfcMessageId)),
-      );
+      if (!outcome) {
+        // SND-7: From re-checked against the mailbox's verified addresses, signature appended (per attempt).
+        const prepared = await this.sendAs.prepare(command);
+        if (!prepared.ok) return await this.fail(command, prepared.code, prepared.message);
+        outcome = await driver.send(prepared.command, claim.log, (draftId, rfcMessageId) =>
+          this.uow.run((tx) => this.log.recordDraft(tx.manager, command.sendId, draftId, rfcMessageId)),
+        );
+      }
       await this.succeed(command, outcome);
     } catch (error) {
       await this.handleFailure(command, error, finalAttempt);

@@ -1,3 +1,4 @@
+import { SendAsResolver } from './send-as.resolver';
 import { Module } from '@nestjs/common';
 import { MailboxSyncModule } from '../sync/mailbox-sync.module';
 import { GmailSendDriver } from './gmail-send.driver';
@@ -17,6 +18,7 @@ import { SendLogRepository } from './send-log.repository';
     LocationProviderDriver,
     SendEmailUseCase,
     SendConsumer,
+    SendAsResolver,
   ],
 })
 export class SendingModule {}

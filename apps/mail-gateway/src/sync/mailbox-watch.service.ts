@@ -59,9 +59,22 @@ export class MailboxWatchService {
 
   /** Renews what is due (a no-op when nothing is). */
   async renew(mailbox: MailboxEntity): Promise<void> {
-    if (mailbox.provider === 'google') return this.setupGmail(mailbox);
-    const renewAt = await this.ensureSubscriptions(mailbox);
-    await this.uow.run((tx) => this.health.apply(tx, mailbox.id, { watchRenewAt: renewAt }));
+    try {
+      if (mailbox.provider === 'google') await this.setupGmail(mailbox);
+      else {
+        const renewAt = await this.ensureSubscriptions(mailbox);
+        await this.uow.run((tx) => this.health.apply(tx, mailbox.id, { watchRenewAt: renewAt }));
+      }
+    } catch (error) {
+      // CON-7: counted and reported (mailbox.sync-health-changed `watch`), so the CRM is warned before it lapses.
+      await this.uow.run((tx) =>
+        this.health.apply(tx, mailbox.id, { renewalFailures: mailbox.renewalFailures + 1 }),
+      );
+      throw error;
+    }
+    if (mailbox.renewalFailures > 0) {
+      await this.uow.run((tx) => this.health.apply(tx, mailbox.id, { renewalFailures: 0 }));
+    }
   }
 
   /** No active connection needs the mailbox any more: stop notifications (best effort) and forget its cursors. */

@@ -136,7 +136,8 @@ export class SyncHealthService {
   private async maybeEmit(tx: TransactionContext, mailbox: MailboxEntity): Promise<void> {
     const stage = mailbox.stage === 'starting' ? 'catching_up' : mailbox.stage;
     if (!HEALTH_STAGES.has(stage)) return;
-    const signature = `${stage}|${mailbox.lastErrorCode ?? ''}`;
+    // CON-7: a change in the count of failing renewals is news too (identity-connections warns from 3).
+    const signature = `${stage}|${mailbox.lastErrorCode ?? ''}${mailbox.renewalFailures > 0 ? `|r${mailbox.renewalFailures}` : ''}`;
     const heartbeatDue =
       !mailbox.healthPublishedAt ||
       Date.now() - mailbox.healthPublishedAt.getTime() > this.config.HEALTH_HEARTBEAT_SECONDS * 1000;
@@ -159,11 +160,24 @@ export class SyncHealthService {
               at: mailbox.lastErrorAt.toISOString(),
             }
           : null,
+      watch: {
+        expiresAt: (await this.watchExpiry(tx, mailbox))?.toISOString() ?? null,
+        renewalFailures: mailbox.renewalFailures,
+      },
     });
     await this.mailboxes.update(tx.manager, mailbox.id, {
       healthSignature: signature,
       healthPublishedAt: new Date(),
     });
+  }
+
+  /** When the current Gmail watch, or the first of the Graph subscriptions, expires (null: none known). */
+  private async watchExpiry(tx: TransactionContext, mailbox: MailboxEntity): Promise<Date | null> {
+    if (mailbox.provider === 'google') return mailbox.watchExpiresAt;
+    const ends = (await this.mailboxes.foldersOf(mailbox.id, tx.manager))
+      .map((f) => f.subscriptionExpiresAt?.getTime())
+      .filter((t): t is number => typeof t === 'number');
+    return ends.length > 0 ? new Date(Math.min(...ends)) : null;
   }
 
   /** Prometheus gauges per mailbox, refreshed by the scheduler. */

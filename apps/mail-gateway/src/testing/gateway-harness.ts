@@ -48,6 +48,25 @@ export class IdentityStub {
   readonly reauthRequired = new Set<string>();
   /** Disconnected or replaced connections (410 connection_ended). */
   readonly ended = new Set<string>();
+  /**
+   * SND-7: what identity-connections answers for `GET /internal/connections/{id}/send-as` (its own tests prove it
+   * reads these from the provider); default: the mailbox address alone, signature off.
+   */
+  readonly sendAs = new Map<
+    string,
+    {
+      addresses: Array<{
+        address: string;
+        displayName: string | null;
+        primary: boolean;
+        signature: string | null;
+      }>;
+      appendSignature: boolean;
+      signature: string | null;
+    }
+  >();
+  /** Calls of the send-as route, by connection id. */
+  readonly sendAsCalls: string[] = [];
   readonly calls: Array<{ connectionId: string; forceRefresh: boolean }> = [];
   private readonly cache = new Map<string, { accessToken: string; expiresAt: string }>();
   private server?: http.Server;
@@ -75,6 +94,22 @@ export class IdentityStub {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const sendAs = /^\/internal\/connections\/([^/]+)\/send-as$/.exec(req.url ?? '');
+    if (req.method === 'GET' && sendAs) {
+      if (req.headers.authorization !== `Bearer ${this.internalToken}`) {
+        return send(401, { error: { code: 'invalid_service_credential' } });
+      }
+      const id = decodeURIComponent(sendAs[1]);
+      this.sendAsCalls.push(id);
+      const connection = this.connections.get(id);
+      if (!connection) return send(404, { error: { code: 'connection_not_found' } });
+      const profile = this.sendAs.get(id) ?? {
+        addresses: [{ address: connection.address, displayName: null, primary: true, signature: null }],
+        appendSignature: false,
+        signature: null,
+      };
+      return send(200, { mailboxAddress: connection.address, ...profile });
+    }
     const match = /^\/internal\/connections\/([^/]+)\/access-token$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return send(404, { error: { code: 'not_found' } });
     if (req.headers.authorization !== `Bearer ${this.internalToken}`) {

@@ -201,8 +201,11 @@ export function buildSendCommand(
     route,
     ...(route.kind === 'mailbox'
       ? {
+          // SND-7: an individual send may carry a send-as alias of the mailbox; mail-gateway checks it against the
+          // mailbox's verified addresses (decideSendAs) before the provider call.
           from:
-            request.from && normalizeAddress(request.from.address) === route.fromAddress
+            request.from &&
+            (request.kind === 'individual' || normalizeAddress(request.from.address) === route.fromAddress)
               ? request.from
               : { address: route.fromAddress },
         }

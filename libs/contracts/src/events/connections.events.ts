@@ -93,6 +93,35 @@ export const connectionSettingsChangedV1 = defineEvent({
   locationId: location,
 });
 
+/** CON-7: why and when a connection is expected to break. */
+export const connectionWarning = z.object({
+  code: z.enum(['refresh_token_expiring', 'renewal_failing', 'scope_missing', 'admin_consent_required']),
+  message: z.string().max(1000),
+  /** When the connection is expected to stop working, if known. */
+  expiresAt: isoDateTime.nullable(),
+  missingScopes: z.array(z.string().max(200)).max(20).optional(),
+  /** admin_consent_required: the tenant administrator's consent page. */
+  adminConsentUrl: z.url().max(2000).optional(),
+});
+export type ConnectionWarningPayload = z.infer<typeof connectionWarning>;
+
+export const connectionWarningV1 = defineEvent({
+  type: 'connection.warning',
+  version: 1,
+  topic: Topics.identityConnections,
+  description:
+    'CON-7: a break is predictable before it happens: a refresh token with a known end (Google "Testing" apps: 7 days), watch/subscription renewals failing, a needed scope not granted, or a Microsoft tenant that requires admin consent. Sent when the warning appears or changes, before the connection turns reauth_required. `connection` is null when no connection exists yet (admin consent blocked the first connect).',
+  payload: z.object({
+    locationId: crmId,
+    userId: crmId,
+    connection: connectionSnapshot.nullable(),
+    warning: connectionWarning,
+    detectedAt: isoDateTime,
+  }),
+  key: (p) => p.connection?.connectionId ?? `${p.locationId}:${p.userId}`,
+  locationId: (p) => p.locationId,
+});
+
 export const connectionEvents = [
   connectionConnectedV1,
   connectionUpdatedV1,
@@ -101,3 +130,6 @@ export const connectionEvents = [
   connectionReactivatedV1,
   connectionSettingsChangedV1,
 ] as const;
+
+/** Not in `connectionEvents`: a warning changes no connection state, and its `connection` may be null. */
+export const connectionWarningEvents = [connectionWarningV1] as const;

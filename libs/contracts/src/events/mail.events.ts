@@ -97,6 +97,13 @@ export const mailboxSyncHealthChangedV1 = defineEvent({
     lastError: z
       .object({ code: z.string().max(64), message: z.string().max(1000), at: isoDateTime })
       .nullable(),
+    /**
+     * CON-7: the watch (Gmail) / subscriptions (Graph): when the current one expires and how many renewals failed in
+     * a row. Optional: producers before it did not send it.
+     */
+    watch: z
+      .object({ expiresAt: isoDateTime.nullable(), renewalFailures: z.number().int().min(0).max(1_000_000) })
+      .optional(),
   }),
   key: (p) => p.mailboxId,
 });

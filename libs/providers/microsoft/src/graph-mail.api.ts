@@ -60,6 +60,8 @@ export interface GraphDraftInput {
   readonly bcc: readonly GraphRecipient[];
   /** Only `x-` names are accepted by Graph. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Send as one of the mailbox's proxy addresses (SND-7); omitted = the mailbox itself. */
+  readonly from?: GraphRecipient;
 }
 
 export interface GraphSubscriptionInfo {
@@ -312,6 +314,7 @@ export class GraphMailApi {
       toRecipients: recipients(input.to),
       ccRecipients: recipients(input.cc),
       bccRecipients: recipients(input.bcc),
+      ...(input.from ? { from: recipients([input.from])[0] } : {}),
       ...(input.headers && Object.keys(input.headers).length > 0
         ? { internetMessageHeaders: Object.entries(input.headers).map(([name, value]) => ({ name, value })) }
         : {}),

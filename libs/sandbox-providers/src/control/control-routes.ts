@@ -63,6 +63,18 @@ export function controlRoutes(c: ControlRoutesContext): (ctx: RequestContext) =>
     c.control.expireDelta(ctx.params.address, (await body<{ folder?: FolderName }>(ctx)).folder);
     ok(ctx, { expired: true });
   });
+  router.add('PUT', '/_sandbox/mailboxes/:address/send-as', async (ctx) =>
+    ok(
+      ctx,
+      c.control.setSendAs(
+        ctx.params.address,
+        await body<{
+          aliases: { address: string; displayName?: string; verified?: boolean; signature?: string }[];
+          signature?: string;
+        }>(ctx),
+      ),
+    ),
+  );
   router.add('GET', '/_sandbox/outbound', (ctx) => ok(ctx, c.control.outbound()));
   router.add('POST', '/_sandbox/faults', async (ctx) => {
     const input = await body<FaultSpec & { target: FaultTargetName }>(ctx);
@@ -105,6 +117,14 @@ export function controlRoutes(c: ControlRoutesContext): (ctx: RequestContext) =>
     ok(
       ctx,
       c.control.setConsent(ctx.params.provider as ProviderName, await body<Partial<ConsentSettings>>(ctx)),
+    ),
+  );
+  router.add('PUT', '/_sandbox/oauth/policy', async (ctx) =>
+    ok(
+      ctx,
+      c.control.setOAuthPolicy(
+        await body<{ googleTestingMode?: boolean; microsoftAdminConsentRequired?: boolean }>(ctx),
+      ),
     ),
   );
   router.add('PUT', '/_sandbox/gmail/quota', async (ctx) => {

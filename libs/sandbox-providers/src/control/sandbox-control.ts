@@ -391,6 +391,59 @@ export class SandboxControl {
     return this.s.settings[key];
   }
 
+  /**
+   * CON-7 scenarios: Google's consent screen publishing status ("Testing": 7-day refresh tokens) and a Microsoft
+   * tenant whose users may not consent (AADSTS65001 until an admin consents).
+   */
+  setOAuthPolicy(input: { googleTestingMode?: boolean; microsoftAdminConsentRequired?: boolean }): {
+    googleTestingMode: boolean;
+    microsoftAdminConsentRequired: boolean;
+  } {
+    const client = this.s.googleAccounts.clients.get(this.s.config.googleClientId);
+    if (client && input.googleTestingMode !== undefined) client.testingMode = input.googleTestingMode;
+    if (input.microsoftAdminConsentRequired !== undefined)
+      this.s.microsoftAccounts.adminConsentRequired = input.microsoftAdminConsentRequired;
+    return {
+      googleTestingMode: client?.testingMode ?? false,
+      microsoftAdminConsentRequired: this.s.microsoftAccounts.adminConsentRequired,
+    };
+  }
+
+  /**
+   * SND-7: the mailbox's other From addresses. Gmail: send-as aliases (`verified: false` stays `pending`), with their
+   * signatures and the primary's. Microsoft: SMTP proxy addresses (always usable; Graph has no signature).
+   */
+  setSendAs(
+    address: string,
+    input: {
+      aliases: { address: string; displayName?: string; verified?: boolean; signature?: string }[];
+      signature?: string;
+    },
+  ): { gmail?: unknown[]; proxyAddresses?: string[] } {
+    const { gmail, graph } = this.resolve(address);
+    if (gmail) {
+      gmail.sendAs = input.aliases.map((a) => ({
+        sendAsEmail: a.address,
+        displayName: a.displayName ?? '',
+        replyToAddress: '',
+        signature: a.signature ?? '',
+        isDefault: false,
+        treatAsAlias: true,
+        verificationStatus: a.verified === false ? 'pending' : 'accepted',
+      }));
+      if (input.signature !== undefined) gmail.primarySignature = input.signature;
+      return { gmail: gmail.sendAsList() };
+    }
+    if (!graph) throw new Error(`no sandbox mailbox ${address}`);
+    graph.aliases = input.aliases.map((a) => a.address);
+    return { proxyAddresses: graph.proxyAddresses() };
+  }
+
+  /** The tenant administrator withdraws every admin consent given so far. */
+  resetAdminConsent(): void {
+    this.s.microsoftAccounts.revokeAdminConsent();
+  }
+
   // ---- sync state ----
 
   /** Gmail: every earlier startHistoryId now gets 404 from history.list. */

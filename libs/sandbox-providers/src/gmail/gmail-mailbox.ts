@@ -53,7 +53,23 @@ export const SYSTEM_LABELS = [
 ];
 
 /** In-memory state of one Gmail mailbox: messages, threads and the history log with its retention window. */
+/** A Gmail "Send mail as" alias (`users.settings.sendAs` resource; the primary is implicit). */
+export interface GmailSendAs {
+  sendAsEmail: string;
+  displayName: string;
+  replyToAddress: string;
+  signature: string;
+  isDefault: boolean;
+  treatAsAlias: boolean;
+  /** `pending` until the owner of the address clicks Gmail's confirmation link. */
+  verificationStatus: 'accepted' | 'pending';
+}
+
 export class GmailMailbox {
+  /** Custom From aliases (SND-7). The primary address is always a send-as address too. */
+  sendAs: GmailSendAs[] = [];
+  /** Signature of the primary send-as entry (HTML, as Gmail stores it). */
+  primarySignature = '';
   readonly messages = new Map<string, GmailMessage>();
   readonly threads = new Map<string, string[]>();
   readonly history: HistoryRecord[] = [];
@@ -72,6 +88,29 @@ export class GmailMailbox {
   ) {
     this.historyId = ids.int(100_000, 2_000_000);
     this.historyFloor = this.historyId;
+  }
+
+  /** `users.settings.sendAs.list`: the primary first, then the custom aliases. */
+  sendAsList(): Array<GmailSendAs & { isPrimary?: boolean }> {
+    const primary = {
+      sendAsEmail: this.address,
+      displayName: this.displayName,
+      replyToAddress: '',
+      signature: this.primarySignature,
+      isPrimary: true,
+      isDefault: !this.sendAs.some((a) => a.isDefault),
+      treatAsAlias: false,
+    };
+    // The primary carries no verificationStatus: it only applies to custom From aliases.
+    return [primary as GmailSendAs & { isPrimary: boolean }, ...this.sendAs];
+  }
+
+  /** The address Gmail sends as for this From: itself when primary or an accepted alias, else undefined. */
+  sendAsAddress(from: string): string | undefined {
+    const f = from.toLowerCase();
+    if (f === this.address.toLowerCase()) return this.address;
+    return this.sendAs.find((a) => a.sendAsEmail.toLowerCase() === f && a.verificationStatus === 'accepted')
+      ?.sendAsEmail;
   }
 
   /** Gmail ids are the hex millisecond timestamp followed by a per-mailbox sequence: 16 hex digits. */

@@ -24,6 +24,8 @@ export const GMAIL_UNIT_COSTS = {
   watch: 100,
   stop: 50,
   'messages.batchModify': 50,
+  'settings.sendAs.list': 1,
+  'settings.sendAs.get': 1,
 } as const;
 
 export type GmailMethod = keyof typeof GMAIL_UNIT_COSTS;

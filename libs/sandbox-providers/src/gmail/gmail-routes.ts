@@ -125,6 +125,26 @@ export function gmailRoutes(c: GmailRoutesContext): Router {
     ),
   );
 
+  // users.settings.sendAs (SND-7): readable with any read scope or gmail.settings.basic.
+  const SETTINGS_READ = [...METADATA, `${G}settings.basic`];
+  router.add(
+    'GET',
+    `${prefix}/settings/sendAs`,
+    api('settings.sendAs.list', SETTINGS_READ, ({ ctx, mailbox }) =>
+      ctx.json200({ sendAs: mailbox.sendAsList() }),
+    ),
+  );
+  router.add(
+    'GET',
+    `${prefix}/settings/sendAs/:sendAsEmail`,
+    api('settings.sendAs.get', SETTINGS_READ, ({ ctx, mailbox }) => {
+      const wanted = decodeURIComponent(ctx.params.sendAsEmail).toLowerCase();
+      const entry = mailbox.sendAsList().find((a) => a.sendAsEmail.toLowerCase() === wanted);
+      if (!entry) throw gmailErrors.notFound();
+      ctx.json200(entry);
+    }),
+  );
+
   router.add(
     'GET',
     `${prefix}/labels`,

@@ -86,8 +86,9 @@ export class GmailService {
     if (recipients.length === 0) throw gmailErrors.invalidArgument('Recipient address required');
     const changes: Record<string, string> = {};
     const from = parseAddressList(headerValue(headers, 'from'))[0];
-    if (!from || from.address.toLowerCase() !== mailbox.address.toLowerCase()) {
-      // Gmail sends as the authenticated user (send-as aliases are not emulated).
+    const sendAs = from ? mailbox.sendAsAddress(from.address) : undefined;
+    if (!from || !sendAs) {
+      // Gmail sends as the user unless From is the primary address or an accepted send-as alias.
       changes.From = formatAddress({ name: from?.name || mailbox.displayName, address: mailbox.address });
     }
     if (parseMessageIds(headerValue(headers, 'message-id')).length === 0) {
@@ -115,7 +116,10 @@ export class GmailService {
     const others = [...new Set(recipients.map((r) => r.address.toLowerCase()))].filter(
       (r) => r !== mailbox.address.toLowerCase(),
     );
-    const result = await this.postOffice.dispatch(raw, { from: mailbox.address, recipients: others });
+    const result = await this.postOffice.dispatch(raw, {
+      from: sendAs ?? mailbox.address,
+      recipients: others,
+    });
     return { message, placement, delivered: result.delivered, external: result.external };
   }
 

@@ -75,6 +75,11 @@ export interface GoogleTokenResponse {
   scope: string;
   token_type: 'Bearer';
   id_token?: string;
+  /**
+   * Seconds the refresh token has left, when its lifetime is limited (a "Testing" consent screen: 7 days). Google
+   * documents the field for time-based access; apps in Testing mode see it too [community], so the emulator sends it.
+   */
+  refresh_token_expires_in?: number;
 }
 
 export class OAuthError extends Error {
@@ -215,7 +220,16 @@ export class GoogleAccounts {
       throw new OAuthError(400, 'invalid_grant', 'Token has been expired or revoked.');
     }
     record.lastUsedAt = this.clock.now();
-    return this.tokenResponse(grant, record.scopes, false);
+    const response = this.tokenResponse(grant, record.scopes, false);
+    const left = this.testingModeLeftSeconds(client, record);
+    return left === undefined ? response : { ...response, refresh_token_expires_in: left };
+  }
+
+  /** Testing-mode refresh tokens with Gmail scopes live 7 days from issue (§C.6); undefined when not limited. */
+  private testingModeLeftSeconds(client: GoogleOAuthClient | undefined, record: RefreshTokenRecord) {
+    const gmail = record.scopes.some((s) => s.startsWith(GMAIL_SCOPE_PREFIX) || s === FULL_MAIL_SCOPE);
+    if (!client?.testingMode || !gmail) return undefined;
+    return Math.max(0, Math.floor((record.createdAt + SEVEN_DAYS_MS - this.clock.now()) / 1000) - 1);
   }
 
   private deadReason(
@@ -281,9 +295,12 @@ export class GoogleAccounts {
     };
     if (withRefresh) {
       const token = `1//0${this.ids.base64url(75)}`;
-      this.refreshTokens.set(token, { token, grantId: grant.id, scopes, createdAt: now, lastUsedAt: now });
+      const record = { token, grantId: grant.id, scopes, createdAt: now, lastUsedAt: now };
+      this.refreshTokens.set(token, record);
       this.capRefreshTokens(grant);
       response.refresh_token = token;
+      const left = this.testingModeLeftSeconds(this.clients.get(grant.clientId), record);
+      if (left !== undefined) response.refresh_token_expires_in = left;
     }
     if (scopes.includes('openid')) response.id_token = this.idToken(grant, access.token, nonce);
     return response;

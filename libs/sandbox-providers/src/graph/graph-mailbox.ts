@@ -94,6 +94,8 @@ export interface MailFolder {
 
 /** One Exchange Online mailbox: folders, messages (with immutable and movable ids) and a per-folder change log. */
 export class GraphMailbox {
+  /** Extra SMTP proxy addresses (aliases) of the user, as `smtp:<address>` (SND-7); the primary is `SMTP:`. */
+  aliases: string[] = [];
   readonly folders: MailFolder[];
   readonly messages = new Map<string, GraphMessage>();
   private readonly restIndex = new Map<string, string>();
@@ -103,6 +105,18 @@ export class GraphMailbox {
   private seq = 0;
   readonly conversations = new Map<string, string>();
   readonly serverName: string;
+
+  /** The user's `proxyAddresses` as Graph returns them: `SMTP:` primary first, then `smtp:` aliases. */
+  proxyAddresses(): string[] {
+    return [`SMTP:${this.address}`, ...this.aliases.map((a) => `smtp:${a}`)];
+  }
+
+  /** The address to send as: the primary or one of its proxy addresses (Exchange "send from alias"), else undefined. */
+  sendAsAddress(from: string): string | undefined {
+    const f = from.toLowerCase();
+    if (f === this.address.toLowerCase()) return this.address;
+    return this.aliases.find((a) => a.toLowerCase() === f);
+  }
 
   constructor(
     readonly address: string,

@@ -793,8 +793,7 @@ export function graphRoutes(c: GraphRoutesContext): (ctx: RequestContext) => Pro
       if (ctx.method !== 'GET') throw graphError(405, 'Request_BadRequest', 'Unsupported method.');
       need(token, USER);
       const account = c.accounts.accountByOid(mailbox.oid);
-      json(ctx, {
-        '@odata.context': `${base()}/$metadata#users/$entity`,
+      const user: Record<string, unknown> = {
         businessPhones: [],
         displayName: mailbox.displayName,
         givenName: account?.givenName ?? null,
@@ -806,6 +805,20 @@ export function graphRoutes(c: GraphRoutesContext): (ctx: RequestContext) => Pro
         surname: account?.surname ?? null,
         userPrincipalName: mailbox.address,
         id: mailbox.oid,
+      };
+      // Non-default properties (proxyAddresses, SND-7) only with $select, which also limits the answer to them.
+      const select = (ctx.query.get('$select') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (select.length === 0) {
+        json(ctx, { '@odata.context': `${base()}/$metadata#users/$entity`, ...user });
+        return;
+      }
+      const all: Record<string, unknown> = { ...user, proxyAddresses: mailbox.proxyAddresses() };
+      json(ctx, {
+        '@odata.context': `${base()}/$metadata#users(${select.join(',')})/$entity`,
+        ...Object.fromEntries(select.filter((k) => k in all).map((k) => [k, all[k]])),
       });
       return;
     }

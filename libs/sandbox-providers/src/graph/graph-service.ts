@@ -52,6 +52,8 @@ export interface GraphMessageInput {
   isRead?: boolean;
   categories?: string[];
   flag?: { flagStatus?: 'notFlagged' | 'flagged' | 'complete' };
+  /** Send as one of the user's proxy addresses (checked when sent: ErrorSendAsDenied otherwise). */
+  from?: GraphRecipientInput;
 }
 
 export const INLINE_ATTACHMENT_LIMIT_BYTES = 3 * 1024 * 1024;
@@ -206,6 +208,13 @@ export class GraphService {
     }
   }
 
+  /** A draft's `from`: as asked (checked when sent), else the mailbox itself. */
+  private fromFor(mailbox: GraphMailbox, from: GraphRecipientInput | undefined): GraphEmailAddress {
+    const address = from?.emailAddress?.address;
+    if (!address) return this.self(mailbox);
+    return { emailAddress: { name: from?.emailAddress?.name ?? mailbox.displayName, address } };
+  }
+
   private self(mailbox: GraphMailbox): GraphEmailAddress {
     return { emailAddress: { name: mailbox.displayName, address: mailbox.address } };
   }
@@ -229,7 +238,7 @@ export class GraphService {
         content: input.body?.content ?? '',
       },
       importance: input.importance ?? 'normal',
-      from: this.self(mailbox),
+      from: this.fromFor(mailbox, input.from),
       sender: this.self(mailbox),
       toRecipients: this.recipients(input.toRecipients, 'toRecipients'),
       ccRecipients: this.recipients(input.ccRecipients, 'ccRecipients'),
@@ -386,6 +395,14 @@ export class GraphService {
   /** `POST /messages/{id}/send`: the draft becomes a sent item (its REST id changes) and is delivered. */
   async sendDraft(mailbox: GraphMailbox, draft: GraphMessage, saveToSentItems = true): Promise<void> {
     if (!draft.isDraft) throw graphError(400, 'ErrorInvalidOperation', 'Only draft messages can be sent.');
+    const fromAddress = draft.from?.emailAddress.address ?? mailbox.address;
+    if (!mailbox.sendAsAddress(fromAddress)) {
+      throw graphError(
+        403,
+        'ErrorSendAsDenied',
+        'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account., Cannot submit message.',
+      );
+    }
     if (draft.toRecipients.length + draft.ccRecipients.length + draft.bccRecipients.length === 0) {
       throw graphError(
         400,
@@ -447,7 +464,10 @@ export class GraphService {
     for (const h of m.internetMessageHeaders) if (/^x-/i.test(h.name)) headers[h.name] = h.value;
     if (m.importance !== 'normal') headers.Importance = m.importance;
     return composeMessage({
-      from: { name: mailbox.displayName, address: mailbox.address },
+      from: {
+        name: m.from?.emailAddress.name ?? mailbox.displayName,
+        address: (m.from && mailbox.sendAsAddress(m.from.emailAddress.address)) ?? mailbox.address,
+      },
       to: addr(m.toRecipients),
       cc: addr(m.ccRecipients),
       bcc: addr(m.bccRecipients),

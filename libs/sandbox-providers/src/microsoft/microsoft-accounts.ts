@@ -83,6 +83,12 @@ export class MicrosoftAccounts {
   private readonly consents = new Map<string, Set<string>>();
   readonly tenantId: string;
   accessTokenTtlSeconds = 3599;
+  /**
+   * The tenant does not let users consent to apps (Entra "user consent: do not allow", the default of many new
+   * tenants): only an administrator's consent (`/{tenant}/adminconsent`) lets its users sign in to the app.
+   */
+  adminConsentRequired = false;
+  private readonly adminConsented = new Set<string>();
   private readonly revokeListeners: ((account: MicrosoftAccount) => void)[] = [];
 
   constructor(
@@ -177,6 +183,31 @@ export class MicrosoftAccounts {
     return [...new Set(out)];
   }
 
+  /** True while the tenant requires an admin's consent and no admin has given it for this app. */
+  needsAdminConsent(clientId: string): boolean {
+    return this.adminConsentRequired && !this.adminConsented.has(clientId);
+  }
+
+  grantAdminConsent(clientId: string): void {
+    this.adminConsented.add(clientId);
+  }
+
+  /** The administrator withdraws the tenant-wide consent (Enterprise applications → remove). */
+  revokeAdminConsent(): void {
+    this.adminConsented.clear();
+  }
+
+  /** AADSTS65001 as Entra words it when neither the user nor an administrator consented. */
+  consentRequiredError(app: MicrosoftApp): AadError {
+    return new AadError(
+      400,
+      'invalid_grant',
+      65001,
+      `The user or administrator has not consented to use the application with ID '${app.clientId}' named 'Mailbridge (sandbox)'. Send an interactive authorization request for this user and resource.`,
+      'consent_required',
+    );
+  }
+
   createCode(input: Omit<Code, 'expiresAt' | 'used'>): string {
     const code = `1.A${this.ids.base64url(210)}`;
     this.codes.set(code, { ...input, expiresAt: this.clock.now() + 10 * 60_000, used: false });
@@ -235,6 +266,7 @@ export class MicrosoftAccounts {
       }
     }
     record.used = true;
+    if (this.needsAdminConsent(app.clientId)) throw this.consentRequiredError(app);
     const consent = this.consents.get(`${record.oid}|${app.clientId}`) ?? new Set<string>();
     this.resolveScopes(app, record.scopes).forEach((s) => consent.add(s));
     this.consents.set(`${record.oid}|${app.clientId}`, consent);

@@ -110,8 +110,23 @@ export function microsoftIdentityRoutes(c: MicrosoftIdentityContext): Router {
           `The user account ${upn} does not exist in the directory.`,
         ),
       );
+    const clientId = params.get('client_id') ?? '';
+    const app = c.accounts.apps.get(clientId);
+    if (app && c.accounts.needsAdminConsent(clientId)) {
+      // A tenant where users may not consent: Entra answers the app with consent_required (AADSTS65001).
+      const e = c.accounts.consentRequiredError(app);
+      return respond(
+        ctx,
+        params,
+        withState({
+          error: 'consent_required',
+          error_description: `AADSTS${e.code}: ${e.description}`,
+          error_uri: `https://login.microsoftonline.com/error?code=${e.code}`,
+        }),
+      );
+    }
     const code = c.accounts.createCode({
-      clientId: params.get('client_id') ?? '',
+      clientId,
       redirectUri: params.get('redirect_uri') ?? '',
       scopes: (params.get('scope') ?? '').split(/\s+/).filter(Boolean),
       oid: account.oid,
@@ -180,6 +195,34 @@ export function microsoftIdentityRoutes(c: MicrosoftIdentityContext): Router {
         requestId: id,
       }),
     );
+  });
+
+  // Admin consent endpoint: an administrator grants the app for the whole tenant, then returns to redirect_uri.
+  router.add('GET', '/:tenant/adminconsent', (ctx) => {
+    const params = ctx.query;
+    try {
+      checkTenant(ctx.params.tenant);
+      const app = c.accounts.app(params.get('client_id') ?? undefined);
+      const redirectUri = params.get('redirect_uri') ?? '';
+      if (!redirectUri || (app.redirectUris.length > 0 && !app.redirectUris.includes(redirectUri))) {
+        throw new AadError(
+          400,
+          'invalid_request',
+          50011,
+          `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${app.clientId}'.`,
+        );
+      }
+      c.accounts.grantAdminConsent(app.clientId);
+      const target = new URL(redirectUri);
+      target.searchParams.set('admin_consent', 'True');
+      target.searchParams.set('tenant', c.accounts.tenantId);
+      const state = params.get('state');
+      if (state !== null) target.searchParams.set('state', state);
+      ctx.redirect(target.toString());
+    } catch (e) {
+      if (e instanceof AadError) return errorPage(ctx, e);
+      throw e;
+    }
   });
 
   router.add('POST', '/:tenant/oauth2/v2.0/authorize/decide', async (ctx) => {

@@ -99,7 +99,12 @@ export class SendEmailDto {
   @Matches(/^[^\s/]{1,128}$/, { message: 'userId must be an id without spaces or "/"' })
   userId!: string;
 
-  @ApiPropertyOptional({ type: EmailAddressDto, description: 'Defaults to the connected address' })
+  @ApiPropertyOptional({
+    type: EmailAddressDto,
+    description:
+      'Defaults to the connected address. An individual send may use any verified send-as address of the mailbox ' +
+      '(SND-7, listed by identity-connections GET …/email-connection/send-as); anything else is 422 from_not_verified',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => EmailAddressDto)

@@ -1,6 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import type { SendAsProfile } from '@mailbridge/domain-mail';
 import type { AuditReportInfo, ConnectionEntity } from '../connection.entity';
+import type { AdminConsentRequest } from '../admin-consent-requests.repository';
+import {
+  CONNECTION_WARNING_CODES,
+  type ConnectionWarning,
+  connectionWarning,
+  renewalOf,
+} from '../connection-warning.rule';
 
 export class SyncErrorDto {
   @ApiProperty({ example: 'provider_throttled' }) code!: string;
@@ -8,13 +16,70 @@ export class SyncErrorDto {
   @ApiProperty({ example: '2026-11-20T09:15:00.000Z' }) at!: string;
 }
 
+/** CON-7: why and when the connection is expected to break. */
+export class ConnectionWarningDto {
+  @ApiProperty({ enum: CONNECTION_WARNING_CODES, example: 'refresh_token_expiring' }) code!: string;
+  @ApiProperty({
+    example:
+      'Google limits this grant (an OAuth app in "Testing" publishing status): the connection stops on 2026-11-08T08:00:00.000Z unless the user connects again.',
+  })
+  message!: string;
+  @ApiProperty({ example: '2026-11-08T08:00:00.000Z', nullable: true, type: String }) expiresAt!:
+    string | null;
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['Mail.Send'],
+    description: 'scope_missing: what is missing',
+  })
+  missingScopes?: string[];
+  @ApiPropertyOptional({
+    example:
+      'https://login.microsoftonline.com/common/adminconsent?client_id=6f1c9a43-…&redirect_uri=https%3A%2F%2Fmb.example%2Fv1%2Foauth%2Fmicrosoft%2Fcallback',
+    description: "admin_consent_required: the tenant administrator's consent page",
+  })
+  adminConsentUrl?: string;
+}
+
 /** CON-2: what the CRM shows about a user's connection. */
 export class ConnectionStatusDto {
-  @ApiProperty({ example: '3f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a70' }) connectionId!: string;
+  @ApiProperty({
+    example: '3f1c2b4a-6d7e-4f80-9a1b-2c3d4e5f6a70',
+    nullable: true,
+    type: String,
+    description: 'null only with status admin_consent_required (no connection was made)',
+  })
+  connectionId!: string | null;
   @ApiProperty({ enum: ['google', 'microsoft'], example: 'google' }) provider!: string;
-  @ApiProperty({ example: 'sam@acme.example' }) emailAddress!: string;
-  @ApiProperty({ enum: ['active', 'reauth_required', 'disconnected'], example: 'active' }) status!: string;
-  @ApiProperty({ example: '2026-11-01T08:00:00.000Z' }) connectedAt!: string;
+  @ApiProperty({ example: 'sam@acme.example', nullable: true, type: String }) emailAddress!: string | null;
+  @ApiProperty({
+    enum: ['active', 'reauth_required', 'disconnected', 'admin_consent_required'],
+    example: 'active',
+    description:
+      'admin_consent_required (CON-7): the last connect was refused because the Microsoft tenant lets only its ' +
+      'administrator consent, and the user has no connection; see adminConsentUrl',
+  })
+  status!: string;
+  @ApiProperty({ example: '2026-11-01T08:00:00.000Z', nullable: true, type: String }) connectedAt!:
+    string | null;
+  @ApiProperty({
+    example: '2026-11-08T08:00:00.000Z',
+    nullable: true,
+    type: String,
+    description:
+      'CON-7: when the connection is expected to stop working, if predictable (e.g. a 7-day Google token)',
+  })
+  expiresAt!: string | null;
+  @ApiProperty({ type: ConnectionWarningDto, nullable: true, description: 'CON-7: a predictable break' })
+  warning!: ConnectionWarningDto | null;
+  @ApiPropertyOptional({
+    description: "CON-7: the tenant administrator's consent page, when a connect was refused for want of it",
+  })
+  adminConsentUrl?: string;
+  @ApiProperty({
+    example: false,
+    description: "SND-7: the mailbox's signature is appended to CRM-sent mail (default off)",
+  })
+  appendSignature!: boolean;
   @ApiProperty({ example: '2026-11-20T09:15:00.000Z', nullable: true, type: String }) lastSyncedAt!:
     string | null;
   @ApiProperty({ type: SyncErrorDto, nullable: true }) lastError!: SyncErrorDto | null;
@@ -94,7 +159,77 @@ export function toAuditReportDto(r: AuditReportInfo): AuditReportDto {
   };
 }
 
-export function toStatusDto(c: ConnectionEntity): ConnectionStatusDto {
+function toWarningDto(w: ConnectionWarning): ConnectionWarningDto {
+  return {
+    code: w.code,
+    message: w.message,
+    expiresAt: w.expiresAt,
+    ...(w.missingScopes ? { missingScopes: [...w.missingScopes] } : {}),
+    ...(w.adminConsentUrl ? { adminConsentUrl: w.adminConsentUrl } : {}),
+  };
+}
+
+function adminConsentWarning(r: AdminConsentRequest): ConnectionWarning {
+  return {
+    code: 'admin_consent_required',
+    message:
+      'The Microsoft tenant lets only its administrator consent to Mailbridge. An administrator must open ' +
+      'adminConsentUrl and accept; then the user connects again.',
+    expiresAt: null,
+    adminConsentUrl: r.adminConsentUrl,
+  };
+}
+
+/**
+ * CON-2 with CON-7: the connection's status and its warning, computed now (a date nearer than the warning horizon
+ * shows without waiting for an event). A refused admin consent newer than the connection overrides the warning; with
+ * no connection at all it is the status.
+ */
+export function toStatusView(
+  c: ConnectionEntity | null,
+  adminConsent: AdminConsentRequest | null,
+  now: Date = new Date(),
+): ConnectionStatusDto | null {
+  if (!c) {
+    if (!adminConsent) return null;
+    return {
+      connectionId: null,
+      provider: adminConsent.provider,
+      emailAddress: null,
+      status: 'admin_consent_required',
+      connectedAt: null,
+      expiresAt: null,
+      warning: toWarningDto(adminConsentWarning(adminConsent)),
+      adminConsentUrl: adminConsent.adminConsentUrl,
+      lastSyncedAt: null,
+      lastError: null,
+      syncScope: 'crm_threads',
+      lastAuditAt: null,
+      completeness: null,
+      appendSignature: false,
+    };
+  }
+  const dto = toStatusDto(c, now);
+  if (adminConsent && adminConsent.requestedAt >= c.updatedAt) {
+    return {
+      ...dto,
+      warning: toWarningDto(adminConsentWarning(adminConsent)),
+      adminConsentUrl: adminConsent.adminConsentUrl,
+    };
+  }
+  return dto;
+}
+
+export function toStatusDto(c: ConnectionEntity, now: Date = new Date()): ConnectionStatusDto {
+  const warning = connectionWarning({
+    provider: c.provider,
+    status: c.status,
+    grantedScopes: c.grantedScopes.split(/\s+/).filter(Boolean),
+    refreshTokenExpiresAt: c.refreshExpiresAt,
+    renewal: renewalOf(c),
+    now,
+  });
+  const live = c.status === 'active' || c.status === 'reauth_required';
   return {
     connectionId: c.connectionId,
     provider: c.provider,
@@ -102,11 +237,14 @@ export function toStatusDto(c: ConnectionEntity): ConnectionStatusDto {
     // The CRM knows three states; a replaced connection is never the latest one, but say "disconnected" if it were.
     status: c.status === 'replaced' ? 'disconnected' : c.status,
     connectedAt: c.connectedAt.toISOString(),
+    expiresAt: live ? (warning?.expiresAt ?? c.refreshExpiresAt?.toISOString() ?? null) : null,
+    warning: warning ? toWarningDto(warning) : null,
     lastSyncedAt: c.lastSyncedAt?.toISOString() ?? null,
     lastError: c.lastError
       ? { code: c.lastError.code, message: c.lastError.message, at: c.lastError.at }
       : null,
     syncScope: c.syncScope,
+    appendSignature: c.appendSignature,
     lastAuditAt: c.lastAuditAt?.toISOString() ?? null,
     completeness: c.auditReport?.status ?? null,
   };
@@ -121,6 +259,76 @@ export class UpdateConnectionDto {
   @IsOptional()
   @IsIn(['crm_threads', 'contact_mail'])
   syncScope?: 'crm_threads' | 'contact_mail';
+
+  @ApiPropertyOptional({
+    example: true,
+    description:
+      "SND-7: append the mailbox's signature (Gmail send-as signature, or `signature`) to CRM-sent mail",
+  })
+  @IsOptional()
+  @IsBoolean()
+  appendSignature?: boolean;
+
+  @ApiPropertyOptional({
+    example: 'Sam Hill\nAccount manager, Acme',
+    nullable: true,
+    type: String,
+    description:
+      'SND-7: the signature the CRM sets for this connection (plain text, at most 10,000 characters; null removes ' +
+      'it). Used when the provider has none for the From address (Outlook: Graph exposes none); a Gmail send-as ' +
+      'signature wins.',
+  })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsString()
+  @MaxLength(10_000)
+  signature?: string | null;
+}
+
+export class SendAsAddressDto {
+  @ApiProperty({ example: 'sales@acme.example' }) address!: string;
+  @ApiProperty({ example: 'Acme Sales', nullable: true, type: String }) displayName!: string | null;
+  @ApiProperty({ example: false, description: "The mailbox's own address" }) primary!: boolean;
+  @ApiProperty({
+    example: '<div>Sam Hill<br>Acme</div>',
+    nullable: true,
+    type: String,
+    description: 'Gmail send-as signature (HTML); null when the provider has none',
+  })
+  signature!: string | null;
+}
+
+/** SND-7: the addresses an individual send may use as From, and the signature setting. */
+export class SendAsDto {
+  @ApiProperty({ example: 'sam@acme.example' }) mailboxAddress!: string;
+  @ApiProperty({
+    type: [SendAsAddressDto],
+    description:
+      'Verified send-as addresses: Gmail primary and `accepted` aliases; Microsoft SMTP proxy addresses',
+  })
+  addresses!: SendAsAddressDto[];
+  @ApiProperty({ example: false }) appendSignature!: boolean;
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'The signature the CRM set for the connection (plain text)',
+  })
+  signature!: string | null;
+}
+
+export function toSendAsDto(p: SendAsProfile): SendAsDto {
+  return {
+    mailboxAddress: p.mailboxAddress,
+    addresses: p.addresses.map((a) => ({
+      address: a.address,
+      displayName: a.displayName ?? null,
+      primary: a.primary,
+      signature: a.signatureHtml ?? null,
+    })),
+    appendSignature: p.appendSignature,
+    signature: p.crmSignature ?? null,
+  };
 }
 
 export class DisconnectDto {

@@ -1,0 +1,81 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { appendSignature, decideSendAs, type SendAsProfile } from '@mailbridge/domain-mail';
+import { INTERNAL_API_TOKEN, callInternalService } from '@mailbridge/platform-runtime';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
+import { NotSentError, type SendCommand } from './send-command';
+
+export type PreparedSend =
+  | { readonly ok: true; readonly command: SendCommand }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+interface SendAsBody {
+  mailboxAddress?: string;
+  addresses?: Array<{
+    address: string;
+    displayName: string | null;
+    primary: boolean;
+    signature: string | null;
+  }>;
+  appendSignature?: boolean;
+  signature?: string | null;
+}
+
+/**
+ * SND-7, the last line before the provider: the From of a send through a mailbox must still be one of the mailbox's
+ * verified send-as addresses (`decideSendAs`, as conversations decided when it accepted the send), and the signature
+ * is appended when the connection's setting says so. Applied to the command of each attempt, never stored: a retry
+ * starts again from the requested bodies, so the signature is never doubled.
+ */
+@Injectable()
+export class SendAsResolver {
+  constructor(
+    @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
+    @Inject(INTERNAL_API_TOKEN) private readonly internalToken: string,
+  ) {}
+
+  async prepare(command: SendCommand): Promise<PreparedSend> {
+    if (command.route.kind !== 'mailbox') return { ok: true, command };
+    const verdict = decideSendAs(command.from?.address, await this.profile(command.route.connectionId));
+    if (verdict.outcome === 'refuse') return { ok: false, code: verdict.code, message: verdict.message };
+    const bodies = appendSignature({ text: command.text, html: command.html }, verdict.signature);
+    return {
+      ok: true,
+      command: {
+        ...command,
+        from: { ...(command.from?.name ? { name: command.from.name } : {}), address: verdict.from },
+        text: bodies.text,
+        html: bodies.html,
+      },
+    };
+  }
+
+  /** Not reachable or no answer: certainly not sent yet, so the send is retried later. */
+  private async profile(connectionId: string): Promise<SendAsProfile> {
+    let res;
+    try {
+      res = await callInternalService({
+        baseUrl: this.config.IDENTITY_CONNECTIONS_URL,
+        path: `/internal/connections/${encodeURIComponent(connectionId)}/send-as`,
+        token: this.internalToken,
+        timeoutMs: this.config.PROVIDER_TIMEOUT_MS,
+      });
+    } catch (error) {
+      throw new NotSentError(error);
+    }
+    const body = res.body as SendAsBody | undefined;
+    if (res.status !== 200 || !body?.mailboxAddress || !Array.isArray(body.addresses)) {
+      throw new NotSentError(new Error(`send-as addresses unavailable (HTTP ${res.status})`));
+    }
+    return {
+      mailboxAddress: body.mailboxAddress,
+      addresses: body.addresses.map((a) => ({
+        address: a.address,
+        displayName: a.displayName,
+        primary: a.primary,
+        signatureHtml: a.signature,
+      })),
+      appendSignature: body.appendSignature === true,
+      crmSignature: body.signature ?? null,
+    };
+  }
+}
