@@ -314,6 +314,13 @@ describe('OpenAPI documents match the wire (every service, every route family)',
     if (attachmentId)
       await expectCall(200, 'conversations', 'get', `/v1/locations/${LOC}/attachments/${attachmentId}`);
     await expectCall(404, 'conversations', 'get', `/v1/locations/${LOC}/attachments/${randomUUID()}`);
+    await expectCall(200, 'conversations', 'get', `/v1/locations/${LOC}/sync-exclusions`);
+    await expectCall(200, 'conversations', 'put', `/v1/locations/${LOC}/sync-exclusions`, {
+      body: { addresses: [], domains: ['bank.example'], betweenLocationUsers: false },
+    });
+    await expectCall(400, 'conversations', 'put', `/v1/locations/${LOC}/sync-exclusions`, {
+      body: { addresses: 'nope' },
+    });
     await expectCall(200, 'conversations', 'get', `/v1/locations/${LOC}/sync-events`);
     await expectCall(400, 'conversations', 'get', `/v1/locations/${LOC}/sync-events?limit=-1`);
     await expectCall(204, 'conversations', 'delete', `/v1/locations/${LOC}/contacts/ct_new`);
@@ -347,6 +354,24 @@ describe('OpenAPI documents match the wire (every service, every route family)',
     await expectCall(400, 'identity-connections', 'patch', connectionBase, {
       body: { syncScope: 'everything' },
     });
+    // SYN-8 and SND-7 routes of the connection.
+    await expectCall(200, 'identity-connections', 'get', `${connectionBase}/sync-exclusions`);
+    await expectCall(200, 'identity-connections', 'put', `${connectionBase}/sync-exclusions`, {
+      body: { addresses: ['doctor@clinic.example'], domains: ['bank.example'] },
+    });
+    await expectCall(400, 'identity-connections', 'put', `${connectionBase}/sync-exclusions`, {
+      body: { addresses: ['not an address'], domains: [] },
+    });
+    await expectCall(200, 'identity-connections', 'get', `${connectionBase}/send-as`);
+    await expectCall(
+      404,
+      'identity-connections',
+      'get',
+      `/v1/locations/${LOC}/users/usr_nobody/email-connection/send-as`,
+      {
+        auth: 'crm-nobody',
+      },
+    );
     await expectCall(undefined, 'identity-connections', 'get', `${connectionBase}/audit`);
     await expectCall(200, 'identity-connections', 'post', `${connectionBase}/audit`);
     await expectCall(200, 'identity-connections', 'get', `${connectionBase}/audit`);
@@ -389,6 +414,8 @@ describe('OpenAPI documents match the wire (every service, every route family)',
       auth: 'bad',
     });
     const connectionId = connection.body.connectionId as string;
+    await expectCall(200, 'identity-connections', 'get', `/internal/connections/${connectionId}/send-as`);
+    await expectCall(404, 'identity-connections', 'get', `/internal/connections/${randomUUID()}/send-as`);
     await expectCall(
       200,
       'identity-connections',

@@ -110,7 +110,7 @@ export class MessageDto {
   status!: string;
 
   @ApiProperty({
-    enum: ['human', 'auto_reply', 'bounce', 'bulk'],
+    enum: ['human', 'auto_reply', 'bounce', 'bulk', null],
     nullable: true,
     type: String,
     example: 'human',
