@@ -14,6 +14,7 @@ import { PubSubPush } from './gmail/pubsub-push';
 import { GoogleAccounts } from './google/google-accounts';
 import { googleOAuthRoutes } from './google/google-oauth-routes';
 import { GRAPH_BATCH_PATHS, graphBatchHandler } from './graph/graph-batch';
+import { graphErrors } from './graph/graph-errors';
 import { graphErrorMapper, graphRoutes } from './graph/graph-routes';
 import { GraphService } from './graph/graph-service';
 import { GraphSubscriptions } from './graph/graph-subscriptions';
@@ -400,6 +401,12 @@ export async function startSandboxProviders(
     const graphBatch = graphBatchHandler(
       (ctx) => graphHandler(ctx).catch((error: unknown) => graphErrorMapper(clock)(ctx, error)),
       () => urls.graph,
+      (ctx) => {
+        const bearer = /^Bearer\s+(.+)$/i.exec(ctx.header('authorization') ?? '')?.[1];
+        const token = bearer ? microsoftAccounts.authenticate(bearer) : 'invalid';
+        if (token === 'expired') throw graphErrors.expired();
+        if (token === 'invalid') throw graphErrors.unauthenticated('Access token is empty or invalid.');
+      },
     );
     const graphServer = await startServer({
       host,

@@ -96,7 +96,11 @@ export function splitMultipartText(body: string, boundary: string): string[] {
 }
 
 /** Splits `headers CRLF CRLF rest`; header names lower-cased, folded lines joined. */
-export function splitHead(text: string): { headers: Record<string, string>; rest: string; firstLine?: string } {
+export function splitHead(text: string): {
+  headers: Record<string, string>;
+  rest: string;
+  firstLine?: string;
+} {
   const m = /\r?\n\r?\n/.exec(text);
   const head = m ? text.slice(0, m.index) : text;
   const rest = m ? text.slice(m.index + m[0].length) : '';

@@ -70,7 +70,9 @@ export function gmailBatchHandler(
     const parts = splitMultipart(bytes, boundary);
     if (parts.length === 0) throw gmailErrors.badRequest('Batch request contains no parts.');
     if (parts.length > GMAIL_BATCH_LIMIT)
-      throw gmailErrors.badRequest(`Too many requests in batch: ${parts.length} (at most ${GMAIL_BATCH_LIMIT}).`);
+      throw gmailErrors.badRequest(
+        `Too many requests in batch: ${parts.length} (at most ${GMAIL_BATCH_LIMIT}).`,
+      );
     const calls = parts.map(parsePart);
     const inherited: Record<string, string> = {};
     for (const [name, value] of Object.entries(ctx.req.headers)) {

@@ -45,7 +45,8 @@ function validate(input: unknown): BatchStep[] {
   });
   for (const s of steps) {
     for (const d of s.dependsOn ?? []) {
-      if (!ids.has(d) || d === s.id) throw bad(`Request ${s.id}: dependsOn ${d} is not a request of this batch.`);
+      if (!ids.has(d) || d === s.id)
+        throw bad(`Request ${s.id}: dependsOn ${d} is not a request of this batch.`);
     }
   }
   const state = new Map<string, 'visiting' | 'done'>();
@@ -68,9 +69,15 @@ function validate(input: unknown): BatchStep[] {
  * body}]}`. A JSON answer's body is the JSON; any other body (e.g. a message's MIME from `$value`) is base64, as Graph
  * returns binary content in a batch. A request whose dependency failed gets 424. More than 20 requests is a 400.
  */
-export function graphBatchHandler(dispatch: (ctx: RequestContext) => Promise<void>, baseUrl: () => string) {
+export function graphBatchHandler(
+  dispatch: (ctx: RequestContext) => Promise<void>,
+  baseUrl: () => string,
+  /** Throws the 401 when the batch's own token is missing or bad: that fails the whole batch, as at Graph. */
+  authenticate: (ctx: RequestContext) => void,
+) {
   return async (ctx: RequestContext): Promise<void> => {
     if (ctx.method !== 'POST') throw graphError(405, 'Request_BadRequest', 'Batch requests must be POSTed.');
+    authenticate(ctx);
     let input: unknown;
     try {
       input = await ctx.json(BATCH_BODY_LIMIT);

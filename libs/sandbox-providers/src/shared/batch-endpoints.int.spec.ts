@@ -109,7 +109,10 @@ describe('provider batch endpoints (Gmail HTTP batch, Graph JSON $batch)', () =>
     sandbox.control.createMailbox({ provider: 'google', address });
     const ids: string[] = [];
     for (let i = 0; i < 3; i++)
-      ids.push((await sandbox.control.deliver(address, { from: 'a@example.com', subject: `Q${i}`, text: 'q' })).message.id);
+      ids.push(
+        (await sandbox.control.deliver(address, { from: 'a@example.com', subject: `Q${i}`, text: 'q' }))
+          .message.id,
+      );
     const token = String(sandbox.control.issueTokens(address).access_token);
     sandbox.control.setGmailQuota({ unitsPerMinute: 12, errorStatus: 429 });
     try {
@@ -175,9 +178,7 @@ describe('provider batch endpoints (Gmail HTTP batch, Graph JSON $batch)', () =>
 
   describe('Graph $batch through the official client', () => {
     const client = () =>
-      graphClient(sandbox.platformEnv(), () =>
-        String(sandbox.control.issueTokens(GRAPH_USER).access_token),
-      );
+      graphClient(sandbox.platformEnv(), () => String(sandbox.control.issueTokens(GRAPH_USER).access_token));
     const origin = () => new URL(sandbox.urls.graph).origin;
 
     it('answers each request by id with its own status; a 404 inside a 200; $value bodies come back base64', async () => {
@@ -189,7 +190,9 @@ describe('provider batch endpoints (Gmail HTTP batch, Graph JSON $batch)', () =>
           request: new Request(`${origin()}/me/messages/${graphIds[1]}?$select=subject`, { method: 'GET' }),
         },
       ]);
-      const raw = (await client().api('/$batch').post(await content.getContent())) as {
+      const raw = (await client()
+        .api('/$batch')
+        .post(await content.getContent())) as {
         responses: Array<{ id: string; status: number; body?: unknown }>;
       };
       const batch = new BatchResponseContent(raw);
@@ -251,7 +254,11 @@ describe('provider batch endpoints (Gmail HTTP batch, Graph JSON $batch)', () =>
       const raw = (await client()
         .api('/$batch')
         .post({
-          requests: graphIds.map((id, i) => ({ id: String(i), method: 'GET', url: `/me/messages/${id}/$value` })),
+          requests: graphIds.map((id, i) => ({
+            id: String(i),
+            method: 'GET',
+            url: `/me/messages/${id}/$value`,
+          })),
         })) as { responses: Array<{ id: string; status: number; headers: Record<string, string> }> };
       expect(raw.responses.map((r) => r.status)).toEqual([200, 429, 200]);
       expect(raw.responses[1].headers['Retry-After']).toBe('7');
