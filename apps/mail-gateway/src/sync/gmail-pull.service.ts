@@ -2,12 +2,22 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
-import { GMAIL_QUOTA_UNITS, GmailApi, type GmailMessageRef } from '@mailbridge/providers-google';
+import {
+  GMAIL_BATCH_MAX_CALLS,
+  GMAIL_QUOTA_UNITS,
+  GmailApi,
+  type GmailMessageRef,
+  type GmailRawMessage,
+} from '@mailbridge/providers-google';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { MailboxAccess } from '../provider-access/mailbox-access';
-import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider-call.policy';
+import {
+  ProviderCallPolicy,
+  type BatchItemResult,
+  type CallTarget,
+} from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { MessageIsolation, type FetchedPage } from './message-isolation.service';
@@ -118,11 +128,67 @@ export class GmailPullService {
     ids: readonly string[],
     notBefore?: Date,
   ): Promise<FetchedPage> {
+    const answers = new Map<string, BatchItemResult<GmailRawMessage>>();
     return this.isolation.fetchEach(
       mailbox,
       ids.map((id) => ({ id })),
       FETCH_CONCURRENCY,
-      (item) => this.fetchOne(mailbox, target, item.id, notBefore),
+      async (item) => {
+        const answer = answers.get(item.id);
+        if (!answer) return this.fetchOne(mailbox, target, item.id, notBefore);
+        if (!answer.ok) {
+          if (asProviderFailure(answer.error)?.code === 'not_found') return undefined;
+          throw answer.error;
+        }
+        return this.normalizeRaw(mailbox, answer.value, notBefore);
+      },
+      // messages.get in HTTP batches (≤100 calls each), within the mailbox's quota budget.
+      async (fresh) => {
+        for (let i = 0; i < fresh.length; i += this.batchSize) {
+          const chunk = fresh.slice(i, i + this.batchSize).map((f) => f.id);
+          const results = await this.policy.runBatch(
+            target,
+            {
+              operation: 'users.messages.get',
+              unitsPerItem: GMAIL_QUOTA_UNITS.messagesGet,
+              idempotent: true,
+            },
+            chunk,
+            (t, batch) => this.gmail.getRawMessages(t, batch),
+          );
+          for (const [id, r] of results) answers.set(id, r);
+        }
+      },
+    );
+  }
+
+  /** Calls per batch: at most Google's 100, and small enough that one batch never needs a quarter of the budget. */
+  private get batchSize(): number {
+    const affordable = Math.floor(
+      this.config.GMAIL_QUOTA_UNITS_PER_MINUTE / GMAIL_QUOTA_UNITS.messagesGet / 4,
+    );
+    return Math.max(1, Math.min(GMAIL_BATCH_MAX_CALLS, affordable));
+  }
+
+  /** Normalises a fetched message; undefined when not in Inbox/Sent or received before `notBefore`. */
+  private async normalizeRaw(
+    mailbox: MailboxEntity,
+    raw: GmailRawMessage,
+    notBefore?: Date,
+  ): Promise<NormalizedMessage | undefined> {
+    if (!isObserved(raw)) return undefined;
+    if (notBefore && raw.internalDate.getTime() < notBefore.getTime()) return undefined;
+    return this.normalizer.normalize(
+      {
+        provider: 'google',
+        providerMessageId: raw.id,
+        providerThreadId: raw.threadId,
+        receivedAt: raw.internalDate,
+        labels: raw.labelIds,
+        inSent: raw.labelIds.includes('SENT'),
+        raw: raw.raw,
+      },
+      mailbox.emailAddress,
     );
   }
 
@@ -142,20 +208,7 @@ export class GmailPullService {
         { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true },
         (t) => this.gmail.getRawMessage(t, id),
       );
-      if (!isObserved(raw)) return undefined;
-      if (notBefore && raw.internalDate.getTime() < notBefore.getTime()) return undefined;
-      return await this.normalizer.normalize(
-        {
-          provider: 'google',
-          providerMessageId: raw.id,
-          providerThreadId: raw.threadId,
-          receivedAt: raw.internalDate,
-          labels: raw.labelIds,
-          inSent: raw.labelIds.includes('SENT'),
-          raw: raw.raw,
-        },
-        mailbox.emailAddress,
-      );
+      return await this.normalizeRaw(mailbox, raw, notBefore);
     } catch (error) {
       if (asProviderFailure(error)?.code === 'not_found') return undefined;
       throw error;

@@ -74,11 +74,17 @@ export class MessageIsolation {
     items: readonly PullItem[],
     concurrency: number,
     fetch: (item: PullItem) => Promise<NormalizedMessage | undefined>,
+    /**
+     * Fetches what is to be fetched in bulk first (provider batch requests); `fetch` then takes each item's answer.
+     * A mailbox-wide failure here fails the pull as a single call's would; per-message answers are `fetch`'s to throw.
+     */
+    prefetch?: (fresh: readonly PullItem[]) => Promise<void>,
   ): Promise<FetchedPage> {
     const byId = new Map(items.map((i) => [i.id, i]));
     const unseen = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
     const quarantined = await this.failures.quarantinedAmong(mailbox.id, unseen);
     const fresh = unseen.filter((id) => !quarantined.has(id)).map((id) => byId.get(id) ?? { id });
+    if (prefetch && fresh.length > 0) await prefetch(fresh);
     let pending = 0;
     const fetched = await mapLimit(fresh, concurrency, async (item) => {
       try {
