@@ -5,7 +5,7 @@ import { GatewayMetrics } from '../common/gateway.metrics';
 import { backoffWithJitter, sleep } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { MailboxBudgets } from './mailbox-budget';
-import { MailboxThrottledError, asProviderFailure } from './provider-failure';
+import { MailboxThrottledError, MessageCallFailedError, asProviderFailure } from './provider-failure';
 
 /** Who a provider call is for: the mailbox whose budget it spends and how to get its access token. */
 export interface CallTarget {
@@ -106,7 +106,8 @@ export class ProviderCallPolicy {
    * per item, one Graph concurrency slot), the request itself under {@link run}'s rules (a token refused in any part
    * refreshes once and resends the batch). Items that come back throttled or temporarily failed are sent again, alone,
    * after the Retry-After (the whole mailbox pauses, as for a single call) or a backoff, up to PROVIDER_MAX_ATTEMPTS;
-   * every other item keeps its own answer, so one message's 404 or 429 never fails its neighbours.
+   * every other item keeps its own answer, so one message's 404 or 429 never fails its neighbours. An item still
+   * failing temporarily while others were served becomes a {@link MessageCallFailedError} (message-specific).
    */
   async runBatch<T>(
     target: CallTarget,
@@ -169,6 +170,14 @@ export class ProviderCallPolicy {
         await sleep(wait);
       }
       remaining = again;
+    }
+    // Served neighbours prove the provider and the mailbox fine: what still fails temporarily is that message's own.
+    if ([...results.values()].some((r) => r.ok)) {
+      for (const [id, r] of results) {
+        const failure = r.ok ? undefined : asProviderFailure(r.error);
+        if (failure?.code === 'temporary' && !r.ok)
+          results.set(id, { id, ok: false, error: new MessageCallFailedError(failure, { cause: r.error }) });
+      }
     }
     return results;
   }

@@ -46,8 +46,8 @@ const isObserved = (m: GmailMessageRef) =>
   m.labelIds.some((l) => OBSERVED_LABELS.includes(l)) && !m.labelIds.some((l) => SKIPPED_LABELS.includes(l));
 
 /**
- * Gmail pull: `history.list` from the stored cursor, every new Inbox/Sent message fetched raw, normalised and
- * published, then the cursor moved, in one transaction per page (a crash in between re-pulls the page, the observed
+ * Gmail pull: `history.list` from the stored cursor, every new Inbox/Sent message fetched raw (HTTP batches of up to
+ * 100 `messages.get`), normalised and published, then the cursor moved, in one transaction per page (a crash in between re-pulls the page, the observed
  * ids make it harmless). An expired cursor (404) starts a bounded, resumable re-list of the gap by date; what
  * cannot be covered is reported as a sync gap, never skipped silently.
  */

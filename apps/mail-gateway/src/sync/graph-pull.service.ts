@@ -41,8 +41,8 @@ interface GraphItemContext {
 
 /**
  * Graph pull, per folder (Inbox, Sent Items): the stored delta link (or next link of a round in progress) is
- * followed page by page; every new message's MIME is streamed into the object store, parsed and published, then the
- * link moves, in one transaction per page. A baseline round (CON-6) and a gap re-list after `410 Gone` are the same
+ * followed page by page; every new message's MIME is fetched in JSON `$batch` requests of 20 (one streamed `$value`
+ * per message for a retry or an audit), stored, parsed and published, then the link moves, in one transaction per page. A baseline round (CON-6) and a gap re-list after `410 Gone` are the same
  * full round, observing only what was received after `import_after`; a gap older than the re-list window is
  * reported as a sync gap.
  */

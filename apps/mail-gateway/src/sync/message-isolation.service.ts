@@ -8,7 +8,7 @@ import { mapLimit } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MessageLedgerRepository } from '../audit/message-ledger.repository';
-import { asProviderFailure } from '../provider-access/provider-failure';
+import { MessageCallFailedError, asProviderFailure } from '../provider-access/provider-failure';
 import { MessageFailuresRepository } from './message-failures.repository';
 import { MessagesPendingError } from './messages-pending.error';
 import type { NormalizedMessage } from './message-normalizer.service';
@@ -40,6 +40,7 @@ export function isMessageSpecific(error: unknown): boolean {
 }
 
 export function errorClassOf(error: unknown): string {
+  if (error instanceof MessageCallFailedError) return `provider:${error.failure.code}`;
   const failure = asProviderFailure(error);
   if (failure) return `provider:${failure.code}`;
   if (error instanceof Error) return error.name || error.constructor.name || 'Error';
@@ -82,15 +83,18 @@ export class MessageIsolation {
   ): Promise<FetchedPage> {
     const byId = new Map(items.map((i) => [i.id, i]));
     const unseen = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
-    const quarantined = await this.failures.quarantinedAmong(mailbox.id, unseen);
-    const fresh = unseen.filter((id) => !quarantined.has(id)).map((id) => byId.get(id) ?? { id });
+    const open = await this.failures.unresolvedAmong(mailbox.id, unseen);
+    const fresh = unseen.filter((id) => !open.get(id)?.quarantined).map((id) => byId.get(id) ?? { id });
     if (prefetch && fresh.length > 0) await prefetch(fresh);
     let pending = 0;
     const fetched = await mapLimit(fresh, concurrency, async (item) => {
       try {
         return await fetch(item);
       } catch (error) {
-        if (!isMessageSpecific(error)) throw error;
+        // A message already judged to fail on its own (its batch neighbours were served) keeps being counted when it
+        // is fetched alone later, so it reaches quarantine instead of holding the mailbox back for ever.
+        const counted = open.has(item.id) && asProviderFailure(error)?.code === 'temporary';
+        if (!isMessageSpecific(error) && !counted) throw error;
         if (await this.fail(mailbox, item, error)) pending++;
         return undefined;
       }
