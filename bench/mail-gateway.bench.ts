@@ -12,13 +12,18 @@
  *    b. Graph change notification with the subscription's clientState.
  * 2. Pulled messages/s for N mailboxes per provider: `--messages` messages delivered across the mailboxes (a third
  *    with a PDF attachment) while notifications are held, then released: time to the last `message.observed` read
- *    back from Kafka (fetch raw, store raw + attachments, parse, outbox, relay, Kafka).
+ *    back from Kafka (fetch raw in provider batches, store raw + attachments, parse, outbox, relay, Kafka).
+ * 3. The sandbox's own ceiling, in the same process with the gateway idle: message fetches/s one call per message
+ *    and batched (Gmail HTTP batch of 100, Graph `$batch` of 20), so it is known whether the sandbox limited (2).
+ *
+ * Before/after for issue 16 (same machine, 10+10 mailboxes, 400 messages each): see the last lines printed.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { messageObservedV1 } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../apps/mail-gateway/src/testing/gateway-harness';
+import { formatCeiling, measureSandboxCeiling } from './sandbox-ceiling';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -27,6 +32,7 @@ const MAILBOXES = Number(args.get('mailboxes') ?? 10);
 const MESSAGES = Number(args.get('messages') ?? 400);
 const REQUESTS = Number(args.get('requests') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+const CEILING_FETCHES = Number(args.get('ceiling-fetches') ?? 3000);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(20_000, 0x41), Buffer.from('\n%%EOF\n')]);
@@ -203,6 +209,14 @@ async function main(): Promise<void> {
           `message.observed on Kafka in ${Math.round(elapsed)} ms → ${((MESSAGES / elapsed) * 1000).toFixed(1)} messages/s`,
       );
     }
+
+    // 3. the sandbox's ceiling (the gateway is idle now)
+    const ceiling = await measureSandboxCeiling(h.sandbox, {
+      messages: 200,
+      fetches: CEILING_FETCHES,
+      batches: true,
+    });
+    out(`  ${formatCeiling(ceiling)}`);
   } finally {
     await h.close();
   }
