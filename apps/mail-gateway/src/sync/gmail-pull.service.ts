@@ -26,6 +26,7 @@ import { SyncHealthService } from './sync-health.service';
 const OBSERVED_LABELS = ['INBOX', 'SENT'];
 const SKIPPED_LABELS = ['DRAFT', 'SPAM', 'TRASH', 'CHAT'];
 const FETCH_CONCURRENCY = 4;
+const GMAIL_PULL_BATCH = Math.min(50, GMAIL_BATCH_MAX_CALLS);
 
 /** Progress of a re-list after an expired history cursor, stored after every page so it resumes after a crash. */
 export interface GmailRecovery {
@@ -46,9 +47,9 @@ const isObserved = (m: GmailMessageRef) =>
   m.labelIds.some((l) => OBSERVED_LABELS.includes(l)) && !m.labelIds.some((l) => SKIPPED_LABELS.includes(l));
 
 /**
- * Gmail pull: `history.list` from the stored cursor, every new Inbox/Sent message fetched raw (HTTP batches of up to
- * 100 `messages.get`), normalised and published, then the cursor moved, in one transaction per page (a crash in between re-pulls the page, the observed
- * ids make it harmless). An expired cursor (404) starts a bounded, resumable re-list of the gap by date; what
+ * Gmail pull: `history.list` from the stored cursor, every new Inbox/Sent message fetched raw (HTTP batches of 50
+ * `messages.get`), normalised and published, then the cursor moved, in one transaction per page (a crash in between
+ * re-pulls the page, the observed ids make it harmless). An expired cursor (404) starts a bounded, resumable re-list of the gap by date; what
  * cannot be covered is reported as a sync gap, never skipped silently.
  */
 @Injectable()
@@ -142,7 +143,7 @@ export class GmailPullService {
         }
         return this.normalizeRaw(mailbox, answer.value, notBefore);
       },
-      // messages.get in HTTP batches (≤100 calls each), within the mailbox's quota budget.
+      // messages.get in HTTP batches (GMAIL_PULL_BATCH calls each), within the mailbox's quota budget.
       async (fresh) => {
         for (let i = 0; i < fresh.length; i += this.batchSize) {
           const chunk = fresh.slice(i, i + this.batchSize).map((f) => f.id);
@@ -162,12 +163,16 @@ export class GmailPullService {
     );
   }
 
-  /** Calls per batch: at most Google's 100, and small enough that one batch never needs a quarter of the budget. */
+  /**
+   * Calls per batch: 50 (Google allows 100 but warns that larger batches are likely to be rate limited; it also
+   * bounds the raw messages one answer holds in memory), and small enough that one batch never needs a quarter of
+   * the mailbox's quota budget.
+   */
   private get batchSize(): number {
     const affordable = Math.floor(
       this.config.GMAIL_QUOTA_UNITS_PER_MINUTE / GMAIL_QUOTA_UNITS.messagesGet / 4,
     );
-    return Math.max(1, Math.min(GMAIL_BATCH_MAX_CALLS, affordable));
+    return Math.max(1, Math.min(GMAIL_PULL_BATCH, affordable));
   }
 
   /** Normalises a fetched message; undefined when not in Inbox/Sent or received before `notBefore`. */
