@@ -204,9 +204,17 @@ async function main(): Promise<void> {
         { timeoutMs: 600_000, intervalMs: 50 },
       );
       const elapsed = performance.now() - started;
+      // Provider errors during the pull (throttling would explain a slow run): mail_gateway_provider_errors_total.
+      const errors = (
+        await h.gateway.metrics.registry.getSingleMetric('mail_gateway_provider_errors_total')?.get()
+      )?.values
+        .filter((v) => v.value > 0)
+        .map((v) => `${String(v.labels.provider)}/${String(v.labels.code)}=${v.value}`)
+        .join(' ');
       out(
         `  pulled ${provider}: ${MESSAGES} messages over ${addresses.length} mailboxes, notification released → last ` +
-          `message.observed on Kafka in ${Math.round(elapsed)} ms → ${((MESSAGES / elapsed) * 1000).toFixed(1)} messages/s`,
+          `message.observed on Kafka in ${Math.round(elapsed)} ms → ${((MESSAGES / elapsed) * 1000).toFixed(1)} messages/s` +
+          ` (provider errors so far: ${errors || 'none'})`,
       );
     }
 
