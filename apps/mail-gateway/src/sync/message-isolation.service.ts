@@ -31,6 +31,8 @@ export interface FetchedPage {
   readonly messages: readonly NormalizedMessage[];
   readonly pending: number;
   readonly contexts: ReadonlyMap<string, PullItem>;
+  /** Ids with an open failure record when the page was fetched: only these have a failure to resolve. */
+  readonly failing?: ReadonlySet<string>;
 }
 
 /** One message's own failure is never the mailbox's: anything but a mailbox-wide provider answer. */
@@ -103,6 +105,7 @@ export class MessageIsolation {
       messages: fetched.filter((m): m is NormalizedMessage => m !== undefined),
       pending,
       contexts: byId,
+      failing: new Set(open.keys()),
     };
   }
 
@@ -120,7 +123,7 @@ export class MessageIsolation {
     if (pending === 0) {
       try {
         await this.uow.run(async (tx) => {
-          await this.record(tx, mailbox, page.messages);
+          await this.record(tx, mailbox, page.messages, page.failing);
           await advance(tx);
         });
         return;
@@ -134,7 +137,7 @@ export class MessageIsolation {
     }
     for (const m of page.messages) {
       try {
-        await this.uow.run((tx) => this.record(tx, mailbox, [m]));
+        await this.uow.run((tx) => this.record(tx, mailbox, [m], page.failing));
       } catch (error) {
         if (!isMessageSpecific(error)) throw error;
         const id = m.message.providerMessageId;
@@ -146,13 +149,17 @@ export class MessageIsolation {
   }
 
   /** Observes the messages; any failure record they had is resolved in the same transaction. */
-  async record(tx: TransactionContext, mailbox: MailboxEntity, messages: readonly NormalizedMessage[]) {
+  async record(
+    tx: TransactionContext,
+    mailbox: MailboxEntity,
+    messages: readonly NormalizedMessage[],
+    /** When known (a pull page), only these can have a failure to resolve: no statement when none is among them. */
+    failing?: ReadonlySet<string>,
+  ) {
     const emitted = await this.publisher.publish(tx, mailbox, messages);
-    await this.failures.resolve(
-      tx.manager,
-      mailbox.id,
-      messages.map((m) => m.message.providerMessageId),
-    );
+    const ids = messages.map((m) => m.message.providerMessageId);
+    if (!failing || ids.some((id) => failing.has(id)))
+      await this.failures.resolve(tx.manager, mailbox.id, ids);
     return emitted;
   }
 
