@@ -319,7 +319,10 @@ export class GraphMailApi {
           };
         const text = await response.text();
         if (response.status >= 200 && response.status < 300) {
-          return { id, ok: true, value: Buffer.from(text, 'base64') };
+          // Graph base64-encodes non-JSON bodies in a batch; MIME itself is never pure base64 (its header lines
+          // hold ':' and spaces), so a body that is not base64 is taken as the MIME text itself.
+          const base64 = /^[A-Za-z0-9+/=\r\n]*$/.test(text);
+          return { id, ok: true, value: base64 ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8') };
         }
         let code: string | undefined;
         let message: string | undefined;
