@@ -12,13 +12,18 @@
  *    b. Graph change notification with the subscription's clientState.
  * 2. Pulled messages/s for N mailboxes per provider: `--messages` messages delivered across the mailboxes (a third
  *    with a PDF attachment) while notifications are held, then released: time to the last `message.observed` read
- *    back from Kafka (fetch raw, store raw + attachments, parse, outbox, relay, Kafka).
+ *    back from Kafka (fetch raw in provider batches, store raw + attachments, parse, outbox, relay, Kafka).
+ * 3. The sandbox's own ceiling, in the same process with the gateway idle: message fetches/s one call per message
+ *    and batched (Gmail HTTP batch of 100, Graph `$batch` of 20), so it is known whether the sandbox limited (2).
+ *
+ * Before/after for issue 16 (same machine, 10+10 mailboxes, 400 messages each): see the last lines printed.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { messageObservedV1 } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../apps/mail-gateway/src/testing/gateway-harness';
+import { formatCeiling, measureSandboxCeiling } from './sandbox-ceiling';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -27,6 +32,7 @@ const MAILBOXES = Number(args.get('mailboxes') ?? 10);
 const MESSAGES = Number(args.get('messages') ?? 400);
 const REQUESTS = Number(args.get('requests') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+const CEILING_FETCHES = Number(args.get('ceiling-fetches') ?? 3000);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(20_000, 0x41), Buffer.from('\n%%EOF\n')]);
@@ -107,6 +113,20 @@ async function capturePush(
   return captured!;
 }
 
+/** Waits until the gateway is quiet: nothing left in its outbox, no pull requested. */
+async function drain(h: GatewayHarness): Promise<void> {
+  await expectEventually(
+    async () => {
+      const [{ n }] = await h.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_gateway.outbox`);
+      const [{ p }] = await h.query<{ p: number }>(
+        `SELECT count(*)::int AS p FROM mail_gateway.mailboxes WHERE pull_requested_at IS NOT NULL`,
+      );
+      if (n > 0 || p > 0) throw new Error(`outbox ${n}, pulls pending ${p}`);
+    },
+    { timeoutMs: 120_000, intervalMs: 200 },
+  );
+}
+
 async function main(): Promise<void> {
   const gmail = Array.from({ length: MAILBOXES }, (_, i) => `user${i}@gmail.bench.test`);
   const outlook = Array.from({ length: MAILBOXES }, (_, i) => `user${i}@outlook.bench.test`);
@@ -159,22 +179,18 @@ async function main(): Promise<void> {
       `  webhook ack, Graph notification (clientState + hand-off), ${REQUESTS} requests x${CONCURRENCY}: ${fmt(graphAck)}`,
     );
     // Let the replayed hand-offs drain (they only coalesce into pulls of mailboxes with nothing new).
-    await expectEventually(
-      async () => {
-        const [{ n }] = await h.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_gateway.outbox`);
-        const [{ p }] = await h.query<{ p: number }>(
-          `SELECT count(*)::int AS p FROM mail_gateway.mailboxes WHERE pull_requested_at IS NOT NULL`,
-        );
-        if (n > 0 || p > 0) throw new Error(`outbox ${n}, pulls pending ${p}`);
-      },
-      { timeoutMs: 120_000, intervalMs: 200 },
-    );
+    await drain(h);
 
     // 2. pulled messages/s
     for (const [provider, addresses] of [
       ['Gmail', gmail],
       ['Outlook', outlook],
     ] as const) {
+      // Each phase starts quiet: the previous phase's late notifications (Pub/Sub pushes come at most one per
+      // second per mailbox) and the pulls they cause are not counted against this one.
+      await drain(h);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await drain(h);
       const before = h.log.of(messageObservedV1).length;
       // Delivery (the emulator composing mail) is not what is measured: notifications are held until all is in.
       h.sandbox.control.setNotificationBehaviour('all', { hold: true });
@@ -198,11 +214,27 @@ async function main(): Promise<void> {
         { timeoutMs: 600_000, intervalMs: 50 },
       );
       const elapsed = performance.now() - started;
+      // Provider errors during the pull (throttling would explain a slow run): mail_gateway_provider_errors_total.
+      const errors = (
+        await h.gateway.metrics.registry.getSingleMetric('mail_gateway_provider_errors_total')?.get()
+      )?.values
+        .filter((v) => v.value > 0)
+        .map((v) => `${String(v.labels.provider)}/${String(v.labels.code)}=${v.value}`)
+        .join(' ');
       out(
         `  pulled ${provider}: ${MESSAGES} messages over ${addresses.length} mailboxes, notification released → last ` +
-          `message.observed on Kafka in ${Math.round(elapsed)} ms → ${((MESSAGES / elapsed) * 1000).toFixed(1)} messages/s`,
+          `message.observed on Kafka in ${Math.round(elapsed)} ms → ${((MESSAGES / elapsed) * 1000).toFixed(1)} messages/s` +
+          ` (provider errors so far: ${errors || 'none'})`,
       );
     }
+
+    // 3. the sandbox's ceiling (the gateway is idle now)
+    const ceiling = await measureSandboxCeiling(h.sandbox, {
+      messages: 200,
+      fetches: CEILING_FETCHES,
+      batches: true,
+    });
+    out(`  ${formatCeiling(ceiling)}`);
   } finally {
     await h.close();
   }

@@ -6,12 +6,15 @@ import { controlRoutes } from './control/control-routes';
 import { SandboxControl, type ProviderName } from './control/sandbox-control';
 import type { SandboxState } from './control/sandbox-state';
 import { GmailQuota } from './gmail/gmail-quota';
+import { GMAIL_BATCH_PATHS, gmailBatchHandler } from './gmail/gmail-batch';
 import { gmailErrorMapper, gmailRoutes } from './gmail/gmail-routes';
 import { gmailError } from './gmail/gmail-errors';
 import { GmailService } from './gmail/gmail-service';
 import { PubSubPush } from './gmail/pubsub-push';
 import { GoogleAccounts } from './google/google-accounts';
 import { googleOAuthRoutes } from './google/google-oauth-routes';
+import { GRAPH_BATCH_PATHS, graphBatchHandler } from './graph/graph-batch';
+import { graphErrors } from './graph/graph-errors';
 import { graphErrorMapper, graphRoutes } from './graph/graph-routes';
 import { GraphService } from './graph/graph-service';
 import { GraphSubscriptions } from './graph/graph-subscriptions';
@@ -362,16 +365,25 @@ export async function startSandboxProviders(
       quotaErrorStatus: () => state.settings.quotaErrorStatus,
       baseUrl: () => urls.gmail,
     });
+    const gmailRoute = async (ctx: RequestContext): Promise<void> => {
+      const route = gmailRouter.match(ctx.method, ctx.path);
+      if (!route || route === 'method') throw gmailError(404, 'Not Found', 'notFound');
+      ctx.params = route.params;
+      await route.handler(ctx);
+    };
+    // One call of a batch: routed and mapped to Google's error JSON exactly like a request of its own.
+    const gmailBatch = gmailBatchHandler(
+      (ctx) => gmailRoute(ctx).catch((error: unknown) => gmailErrorMapper(ctx, error)),
+      ids,
+      () => urls.gmail,
+    );
     const gmailServer = await startServer({
       host,
       port: ports.gmail ?? 0,
       publicHost,
-      handler: withControl(async (ctx) => {
-        const route = gmailRouter.match(ctx.method, ctx.path);
-        if (!route || route === 'method') throw gmailError(404, 'Not Found', 'notFound');
-        ctx.params = route.params;
-        await route.handler(ctx);
-      }),
+      handler: withControl((ctx) =>
+        GMAIL_BATCH_PATHS.includes(ctx.path) ? gmailBatch(ctx) : gmailRoute(ctx),
+      ),
       onError: controlAware(gmailErrorMapper),
     });
     servers.push(gmailServer);
@@ -388,6 +400,17 @@ export async function startSandboxProviders(
       baseUrl: () => urls.graph,
       latencyMs: () => state.settings.graphLatencyMs,
     });
+    // One request of a $batch: routed and mapped to Graph's error JSON exactly like a request of its own.
+    const graphBatch = graphBatchHandler(
+      (ctx) => graphHandler(ctx).catch((error: unknown) => graphErrorMapper(clock)(ctx, error)),
+      () => urls.graph,
+      (ctx) => {
+        const bearer = /^Bearer\s+(.+)$/i.exec(ctx.header('authorization') ?? '')?.[1];
+        const token = bearer ? microsoftAccounts.authenticate(bearer) : 'invalid';
+        if (token === 'expired') throw graphErrors.expired();
+        if (token === 'invalid') throw graphErrors.unauthenticated('Access token is empty or invalid.');
+      },
+    );
     const graphServer = await startServer({
       host,
       port: ports.graph ?? 0,
@@ -398,7 +421,8 @@ export async function startSandboxProviders(
         ctx.res.setHeader('request-id', requestId);
         ctx.res.setHeader('client-request-id', ctx.header('client-request-id') ?? requestId);
         ctx.res.setHeader('odata-version', '4.0');
-        await graphHandler(ctx);
+        if (GRAPH_BATCH_PATHS.includes(ctx.path)) await graphBatch(ctx);
+        else await graphHandler(ctx);
       }),
       onError: controlAware(graphErrorMapper(clock)),
     });

@@ -5,7 +5,7 @@ import { GatewayMetrics } from '../common/gateway.metrics';
 import { mailGatewayConfigSchema } from '../mail-gateway.config';
 import { MailboxBudgets } from './mailbox-budget';
 import { ProviderCallPolicy, type CallTarget } from './provider-call.policy';
-import { MailboxThrottledError } from './provider-failure';
+import { MailboxThrottledError, MessageCallFailedError } from './provider-failure';
 
 const config = mailGatewayConfigSchema.parse({
   PROVIDER_MAX_INLINE_WAIT_MS: '50',
@@ -124,5 +124,115 @@ describe('MailboxBudgets', () => {
     now += 1_000; // 10 units refilled
     await pending;
     expect(done).toBe(true);
+  });
+
+  describe('runBatch', () => {
+    const notFound = () => new GoogleProviderError('not_found', '404', { status: 404 });
+    const throttled = (ms = 10) =>
+      new GoogleProviderError('rate_limited', '429', { status: 429, retryAfterMs: ms });
+    const broken = () => new GoogleProviderError('temporary', '500', { status: 500 });
+
+    it('keeps each item its own answer; a 429 item alone is asked again after its Retry-After', async () => {
+      const { t } = target();
+      const asked: string[][] = [];
+      const results = await policy().runBatch(
+        t,
+        { operation: 'get', idempotent: true, unitsPerItem: 5 },
+        ['a', 'b', 'c'],
+        async (_token, ids) => {
+          asked.push([...ids]);
+          return ids.map((id) =>
+            id === 'b' && asked.length === 1
+              ? { id, ok: false as const, error: throttled() }
+              : id === 'c'
+                ? { id, ok: false as const, error: notFound() }
+                : { id, ok: true as const, value: id.toUpperCase() },
+          );
+        },
+      );
+      expect(asked).toEqual([['a', 'b', 'c'], ['b']]);
+      expect(results.get('a')).toMatchObject({ ok: true, value: 'A' });
+      expect(results.get('b')).toMatchObject({ ok: true, value: 'B' });
+      expect(results.get('c')).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    });
+
+    it('SYN-10: an item still failing temporarily while its neighbours were served is the message own failure', async () => {
+      const { t } = target();
+      const results = await policy().runBatch(
+        t,
+        { operation: 'get', idempotent: true },
+        ['a', 'b'],
+        async (_token, ids) =>
+          ids.map((id) =>
+            id === 'b' ? { id, ok: false as const, error: broken() } : { id, ok: true as const, value: 1 },
+          ),
+      );
+      const b = results.get('b');
+      expect(b?.ok).toBe(false);
+      expect(!b?.ok && b?.error).toBeInstanceOf(MessageCallFailedError);
+    });
+
+    it('when every item fails temporarily the failure stays the mailbox one (a storm, not a message)', async () => {
+      const { t } = target();
+      let calls = 0;
+      const results = await policy().runBatch(
+        t,
+        { operation: 'get', idempotent: true },
+        ['a', 'b'],
+        async (_token, ids) => {
+          calls++;
+          return ids.map((id) => ({ id, ok: false as const, error: broken() }));
+        },
+      );
+      expect(calls).toBe(3);
+      for (const id of ['a', 'b']) {
+        const r = results.get(id);
+        expect(!r?.ok && r?.error).toBeInstanceOf(GoogleProviderError);
+      }
+    });
+
+    it('CON-5: a token refused in any part refreshes once and resends the whole batch', async () => {
+      const { t, tokens } = target();
+      const seen: string[] = [];
+      const results = await policy().runBatch(
+        t,
+        { operation: 'get', idempotent: true },
+        ['a', 'b'],
+        async (token, ids) => {
+          seen.push(token);
+          return ids.map((id) =>
+            token === 'cached' && id === 'b'
+              ? {
+                  id,
+                  ok: false as const,
+                  error: new GoogleProviderError('auth_revoked', '401', { status: 401, tokenRejected: true }),
+                }
+              : { id, ok: true as const, value: token },
+          );
+        },
+      );
+      expect(seen).toEqual(['cached', 'fresh']);
+      expect(tokens).toEqual([false, true]);
+      expect(results.get('a')).toMatchObject({ ok: true, value: 'fresh' });
+    });
+
+    it('a Retry-After too long to wait in place pauses the mailbox and ends the items as MailboxThrottledError', async () => {
+      const { t } = target();
+      const p = policy();
+      const results = await p.runBatch(
+        t,
+        { operation: 'get', idempotent: true },
+        ['a', 'b'],
+        async (_token, ids) =>
+          ids.map((id) =>
+            id === 'a'
+              ? { id, ok: false as const, error: throttled(60_000) }
+              : { id, ok: true as const, value: 1 },
+          ),
+      );
+      const a = results.get('a');
+      expect(!a?.ok && a?.error).toBeInstanceOf(MailboxThrottledError);
+      expect(p.budgets.pausedFor(t.key)).toBeGreaterThan(50_000);
+    });
   });
 });

@@ -31,6 +31,20 @@ export class MailboxThrottledError extends Error {
   }
 }
 
+/**
+ * A provider call of one message that kept failing temporarily while the other calls of its batch were served: the
+ * failure is that message's own (SYN-10 counts and quarantines it), not the mailbox's or the provider's.
+ */
+export class MessageCallFailedError extends Error {
+  constructor(
+    readonly failure: ProviderFailure,
+    options?: { cause?: unknown },
+  ) {
+    super(failure.message, options);
+    this.name = 'MessageCallFailedError';
+  }
+}
+
 export interface ProviderFailure {
   readonly code: ProviderErrorCode;
   readonly message: string;

@@ -2,12 +2,22 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
-import { GMAIL_QUOTA_UNITS, GmailApi, type GmailMessageRef } from '@mailbridge/providers-google';
+import {
+  GMAIL_BATCH_MAX_CALLS,
+  GMAIL_QUOTA_UNITS,
+  GmailApi,
+  type GmailMessageRef,
+  type GmailRawMessage,
+} from '@mailbridge/providers-google';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { MailboxAccess } from '../provider-access/mailbox-access';
-import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider-call.policy';
+import {
+  ProviderCallPolicy,
+  type BatchItemResult,
+  type CallTarget,
+} from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { MessageIsolation, type FetchedPage } from './message-isolation.service';
@@ -16,6 +26,7 @@ import { SyncHealthService } from './sync-health.service';
 const OBSERVED_LABELS = ['INBOX', 'SENT'];
 const SKIPPED_LABELS = ['DRAFT', 'SPAM', 'TRASH', 'CHAT'];
 const FETCH_CONCURRENCY = 4;
+const GMAIL_PULL_BATCH = Math.min(50, GMAIL_BATCH_MAX_CALLS);
 
 /** Progress of a re-list after an expired history cursor, stored after every page so it resumes after a crash. */
 export interface GmailRecovery {
@@ -36,9 +47,9 @@ const isObserved = (m: GmailMessageRef) =>
   m.labelIds.some((l) => OBSERVED_LABELS.includes(l)) && !m.labelIds.some((l) => SKIPPED_LABELS.includes(l));
 
 /**
- * Gmail pull: `history.list` from the stored cursor, every new Inbox/Sent message fetched raw, normalised and
- * published, then the cursor moved, in one transaction per page (a crash in between re-pulls the page, the observed
- * ids make it harmless). An expired cursor (404) starts a bounded, resumable re-list of the gap by date; what
+ * Gmail pull: `history.list` from the stored cursor, every new Inbox/Sent message fetched raw (HTTP batches of 50
+ * `messages.get`), normalised and published, then the cursor moved, in one transaction per page (a crash in between
+ * re-pulls the page, the observed ids make it harmless). An expired cursor (404) starts a bounded, resumable re-list of the gap by date; what
  * cannot be covered is reported as a sync gap, never skipped silently.
  */
 @Injectable()
@@ -118,11 +129,71 @@ export class GmailPullService {
     ids: readonly string[],
     notBefore?: Date,
   ): Promise<FetchedPage> {
+    const answers = new Map<string, BatchItemResult<GmailRawMessage>>();
     return this.isolation.fetchEach(
       mailbox,
       ids.map((id) => ({ id })),
       FETCH_CONCURRENCY,
-      (item) => this.fetchOne(mailbox, target, item.id, notBefore),
+      async (item) => {
+        const answer = answers.get(item.id);
+        if (!answer) return this.fetchOne(mailbox, target, item.id, notBefore);
+        if (!answer.ok) {
+          if (asProviderFailure(answer.error)?.code === 'not_found') return undefined;
+          throw answer.error;
+        }
+        return this.normalizeRaw(mailbox, answer.value, notBefore);
+      },
+      // messages.get in HTTP batches (GMAIL_PULL_BATCH calls each), within the mailbox's quota budget.
+      async (fresh) => {
+        for (let i = 0; i < fresh.length; i += this.batchSize) {
+          const chunk = fresh.slice(i, i + this.batchSize).map((f) => f.id);
+          const results = await this.policy.runBatch(
+            target,
+            {
+              operation: 'users.messages.get',
+              unitsPerItem: GMAIL_QUOTA_UNITS.messagesGet,
+              idempotent: true,
+            },
+            chunk,
+            (t, batch) => this.gmail.getRawMessages(t, batch),
+          );
+          for (const [id, r] of results) answers.set(id, r);
+        }
+      },
+    );
+  }
+
+  /**
+   * Calls per batch: 50 (Google allows 100 but warns that larger batches are likely to be rate limited; it also
+   * bounds the raw messages one answer holds in memory), and small enough that one batch never needs a quarter of
+   * the mailbox's quota budget.
+   */
+  private get batchSize(): number {
+    const affordable = Math.floor(
+      this.config.GMAIL_QUOTA_UNITS_PER_MINUTE / GMAIL_QUOTA_UNITS.messagesGet / 4,
+    );
+    return Math.max(1, Math.min(GMAIL_PULL_BATCH, affordable));
+  }
+
+  /** Normalises a fetched message; undefined when not in Inbox/Sent or received before `notBefore`. */
+  private async normalizeRaw(
+    mailbox: MailboxEntity,
+    raw: GmailRawMessage,
+    notBefore?: Date,
+  ): Promise<NormalizedMessage | undefined> {
+    if (!isObserved(raw)) return undefined;
+    if (notBefore && raw.internalDate.getTime() < notBefore.getTime()) return undefined;
+    return this.normalizer.normalize(
+      {
+        provider: 'google',
+        providerMessageId: raw.id,
+        providerThreadId: raw.threadId,
+        receivedAt: raw.internalDate,
+        labels: raw.labelIds,
+        inSent: raw.labelIds.includes('SENT'),
+        raw: raw.raw,
+      },
+      mailbox.emailAddress,
     );
   }
 
@@ -142,20 +213,7 @@ export class GmailPullService {
         { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true },
         (t) => this.gmail.getRawMessage(t, id),
       );
-      if (!isObserved(raw)) return undefined;
-      if (notBefore && raw.internalDate.getTime() < notBefore.getTime()) return undefined;
-      return await this.normalizer.normalize(
-        {
-          provider: 'google',
-          providerMessageId: raw.id,
-          providerThreadId: raw.threadId,
-          receivedAt: raw.internalDate,
-          labels: raw.labelIds,
-          inSent: raw.labelIds.includes('SENT'),
-          raw: raw.raw,
-        },
-        mailbox.emailAddress,
-      );
+      return await this.normalizeRaw(mailbox, raw, notBefore);
     } catch (error) {
       if (asProviderFailure(error)?.code === 'not_found') return undefined;
       throw error;

@@ -113,17 +113,22 @@ export class MessageFailuresRepository {
     );
   }
 
-  /** Which of these are quarantined (and not retried successfully since): a pull passes them by. */
-  async quarantinedAmong(mailboxId: string, providerMessageIds: readonly string[]): Promise<Set<string>> {
-    if (providerMessageIds.length === 0) return new Set();
-    const rows = await queryRows<{ provider_message_id: string }>(
+  /**
+   * Which of these have an open failure record, and whether it is quarantined: one look-up for a pull, which passes
+   * quarantined ones by and keeps counting the others' failures against them.
+   */
+  async unresolvedAmong(
+    mailboxId: string,
+    providerMessageIds: readonly string[],
+  ): Promise<Map<string, { quarantined: boolean }>> {
+    if (providerMessageIds.length === 0) return new Map();
+    const rows = await queryRows<{ provider_message_id: string; quarantined: boolean }>(
       this.dataSource,
-      `SELECT provider_message_id FROM mail_gateway.message_failures
-        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[])
-          AND quarantined_at IS NOT NULL AND resolved_at IS NULL`,
+      `SELECT provider_message_id, quarantined_at IS NOT NULL AS quarantined FROM mail_gateway.message_failures
+        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[]) AND resolved_at IS NULL`,
       [mailboxId, [...providerMessageIds]],
     );
-    return new Set(rows.map((r) => r.provider_message_id));
+    return new Map(rows.map((r) => [r.provider_message_id, { quarantined: r.quarantined }]));
   }
 
   async findById(id: string, db: Db = this.dataSource): Promise<MessageFailure | null> {

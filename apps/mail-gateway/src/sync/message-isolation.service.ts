@@ -9,7 +9,7 @@ import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.con
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MessageLedgerRepository } from '../audit/message-ledger.repository';
 import { MessageExcludedError } from '../exclusions/message-excluded.error';
-import { asProviderFailure } from '../provider-access/provider-failure';
+import { MessageCallFailedError, asProviderFailure } from '../provider-access/provider-failure';
 import { MessageFailuresRepository } from './message-failures.repository';
 import { MessagesPendingError } from './messages-pending.error';
 import type { NormalizedMessage } from './message-normalizer.service';
@@ -32,6 +32,8 @@ export interface FetchedPage {
   readonly messages: readonly NormalizedMessage[];
   readonly pending: number;
   readonly contexts: ReadonlyMap<string, PullItem>;
+  /** Ids with an open failure record when the page was fetched: only these have a failure to resolve. */
+  readonly failing?: ReadonlySet<string>;
 }
 
 /** One message's own failure is never the mailbox's: anything but a mailbox-wide provider answer. */
@@ -41,6 +43,7 @@ export function isMessageSpecific(error: unknown): boolean {
 }
 
 export function errorClassOf(error: unknown): string {
+  if (error instanceof MessageCallFailedError) return `provider:${error.failure.code}`;
   const failure = asProviderFailure(error);
   if (failure) return `provider:${failure.code}`;
   if (error instanceof Error) return error.name || error.constructor.name || 'Error';
@@ -75,17 +78,26 @@ export class MessageIsolation {
     items: readonly PullItem[],
     concurrency: number,
     fetch: (item: PullItem) => Promise<NormalizedMessage | undefined>,
+    /**
+     * Fetches what is to be fetched in bulk first (provider batch requests); `fetch` then takes each item's answer.
+     * A mailbox-wide failure here fails the pull as a single call's would; per-message answers are `fetch`'s to throw.
+     */
+    prefetch?: (fresh: readonly PullItem[]) => Promise<void>,
   ): Promise<FetchedPage> {
     const byId = new Map(items.map((i) => [i.id, i]));
     const unseen = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
-    const quarantined = await this.failures.quarantinedAmong(mailbox.id, unseen);
-    const fresh = unseen.filter((id) => !quarantined.has(id)).map((id) => byId.get(id) ?? { id });
+    const open = await this.failures.unresolvedAmong(mailbox.id, unseen);
+    const fresh = unseen.filter((id) => !open.get(id)?.quarantined).map((id) => byId.get(id) ?? { id });
+    if (prefetch && fresh.length > 0) await prefetch(fresh);
     let pending = 0;
     const fetched = await mapLimit(fresh, concurrency, async (item) => {
       try {
         return await fetch(item);
       } catch (error) {
-        if (!isMessageSpecific(error)) throw error;
+        // A message already judged to fail on its own (its batch neighbours were served) keeps being counted when it
+        // is fetched alone later, so it reaches quarantine instead of holding the mailbox back for ever.
+        const counted = open.has(item.id) && asProviderFailure(error)?.code === 'temporary';
+        if (!isMessageSpecific(error) && !counted) throw error;
         if (await this.fail(mailbox, item, error)) pending++;
         return undefined;
       }
@@ -94,6 +106,7 @@ export class MessageIsolation {
       messages: fetched.filter((m): m is NormalizedMessage => m !== undefined),
       pending,
       contexts: byId,
+      failing: new Set(open.keys()),
     };
   }
 
@@ -111,7 +124,7 @@ export class MessageIsolation {
     if (pending === 0) {
       try {
         await this.uow.run(async (tx) => {
-          await this.record(tx, mailbox, page.messages);
+          await this.record(tx, mailbox, page.messages, page.failing);
           await advance(tx);
         });
         return;
@@ -125,7 +138,7 @@ export class MessageIsolation {
     }
     for (const m of page.messages) {
       try {
-        await this.uow.run((tx) => this.record(tx, mailbox, [m]));
+        await this.uow.run((tx) => this.record(tx, mailbox, [m], page.failing));
       } catch (error) {
         if (!isMessageSpecific(error)) throw error;
         const id = m.message.providerMessageId;
@@ -137,13 +150,17 @@ export class MessageIsolation {
   }
 
   /** Observes the messages; any failure record they had is resolved in the same transaction. */
-  async record(tx: TransactionContext, mailbox: MailboxEntity, messages: readonly NormalizedMessage[]) {
+  async record(
+    tx: TransactionContext,
+    mailbox: MailboxEntity,
+    messages: readonly NormalizedMessage[],
+    /** When known (a pull page), only these can have a failure to resolve: no statement when none is among them. */
+    failing?: ReadonlySet<string>,
+  ) {
     const emitted = await this.publisher.publish(tx, mailbox, messages);
-    await this.failures.resolve(
-      tx.manager,
-      mailbox.id,
-      messages.map((m) => m.message.providerMessageId),
-    );
+    const ids = messages.map((m) => m.message.providerMessageId);
+    if (!failing || ids.some((id) => failing.has(id)))
+      await this.failures.resolve(tx.manager, mailbox.id, ids);
     return emitted;
   }
 

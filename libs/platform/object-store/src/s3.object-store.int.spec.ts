@@ -61,6 +61,7 @@ beforeEach(() => {
       client,
     ),
     listRaw: () => listKeys(prefix),
+    keepsContentType: true,
   };
 });
 

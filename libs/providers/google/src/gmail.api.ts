@@ -1,7 +1,15 @@
 import type { Readable } from 'node:stream';
 import { gmail, type gmail_v1 } from '@googleapis/gmail';
+import { OAuth2Client } from 'google-auth-library';
+import {
+  GMAIL_BATCH_MAX_CALLS,
+  encodeBatchRequest,
+  newBatchBoundary,
+  parseBatchResponse,
+  type BatchPartResponse,
+} from './gmail-batch.codec';
 import { mapGoogleError } from './google-error.mapper';
-import type { ProviderErrorCode } from './provider-error';
+import { GoogleProviderError, type ProviderErrorCode } from './provider-error';
 
 export interface GmailApiConfig {
   /** `GMAIL_API_ROOT_URL`: `https://gmail.googleapis.com/` or an emulator, with the trailing slash. */
@@ -36,6 +44,11 @@ export interface GmailHistoryPage {
   /** The mailbox's current history id: the next cursor once there is no next page. */
   readonly historyId: string;
 }
+
+/** One call's outcome inside a batch: the value, or that call's own error (the other calls are unaffected). */
+export type GmailBatchResult<T> =
+  | { readonly id: string; readonly ok: true; readonly value: T }
+  | { readonly id: string; readonly ok: false; readonly error: GoogleProviderError };
 
 export interface GmailRawMessage extends GmailMessageRef {
   /** When Google accepted the message. */
@@ -148,15 +161,75 @@ export class GmailApi {
     const data = await this.call('users.messages.get', () =>
       this.client.users.messages.get({ userId: 'me', id, format: 'raw' }, this.options(token)),
     );
-    return {
-      id: data.id ?? id,
-      threadId: data.threadId ?? '',
-      labelIds: data.labelIds ?? [],
-      internalDate: new Date(Number(data.internalDate ?? Date.now())),
-      historyId: String(data.historyId ?? ''),
-      // Google emits base64url; Node's decoder accepts either alphabet, padded or not.
-      raw: Buffer.from(data.raw ?? '', 'base64url'),
-    };
+    return rawMessageOf(data, id);
+  }
+
+  /**
+   * `messages.get` (`format=raw`) for up to 100 messages in one HTTP batch request (`POST /batch/gmail/v1`), sent
+   * through google-auth-library's client (it sets the Authorization header; gaxios as for every other call, retries
+   * off: the caller owns them). Each message gets its own result: a 404 or 429 of one call fails that call only. A
+   * failure of the batch request itself (401, network) throws, as a single call would.
+   */
+  async getRawMessages(token: string, ids: readonly string[]): Promise<GmailBatchResult<GmailRawMessage>[]> {
+    if (ids.length === 0) return [];
+    if (ids.length > GMAIL_BATCH_MAX_CALLS)
+      throw new RangeError(`getRawMessages: ${ids.length} ids, at most ${GMAIL_BATCH_MAX_CALLS}`);
+    const calls = ids.map((id, i) => ({
+      id: `m${i}`,
+      method: 'GET',
+      path: `/gmail/v1/users/me/messages/${encodeURIComponent(id)}?format=raw`,
+    }));
+    const parts = await this.batch('users.messages.get', token, calls);
+    const byId = new Map(parts.map((p) => [p.id, p]));
+    return ids.map((id, i): GmailBatchResult<GmailRawMessage> => {
+      const part = byId.get(`m${i}`);
+      if (!part)
+        return {
+          id,
+          ok: false,
+          error: new GoogleProviderError('temporary', 'users.messages.get: no answer in the batch response'),
+        };
+      if (part.status < 200 || part.status > 299) return { id, ok: false, error: partError(part) };
+      try {
+        return { id, ok: true, value: rawMessageOf(JSON.parse(part.body) as gmail_v1.Schema$Message, id) };
+      } catch {
+        return {
+          id,
+          ok: false,
+          error: new GoogleProviderError('temporary', 'users.messages.get: unreadable batch part'),
+        };
+      }
+    });
+  }
+
+  private async batch(
+    operation: string,
+    token: string,
+    calls: ReadonlyArray<{ id: string; method: string; path: string }>,
+  ): Promise<BatchPartResponse[]> {
+    const boundary = newBatchBoundary();
+    const auth = new OAuth2Client({
+      transporterOptions: { fetchImplementation: this.config.fetchImplementation ?? fetch },
+    });
+    auth.setCredentials({ access_token: token });
+    const url = new URL('batch/gmail/v1', this.config.rootUrl).toString();
+    try {
+      const response = await auth.request<string>({
+        url,
+        method: 'POST',
+        headers: { 'Content-Type': `multipart/mixed; boundary=${boundary}` },
+        data: encodeBatchRequest(calls, boundary),
+        responseType: 'text',
+        retry: false,
+        timeout: this.config.timeoutMs ?? 30_000,
+      });
+      const contentType = response.headers.get('content-type') ?? undefined;
+      return parseBatchResponse(String(response.data), contentType);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'BatchFormatError')
+        throw new GoogleProviderError('temporary', `${operation}: ${error.message}`);
+      throw mapGoogleError(error, { operation });
+    }
   }
 
   /** Labels and a few headers (`format=metadata`), e.g. the Message-ID Gmail actually used. */
@@ -222,4 +295,30 @@ export class GmailApi {
     );
     return { id: data.id ?? '', threadId: data.threadId ?? '', labelIds: data.labelIds ?? [] };
   }
+}
+
+function rawMessageOf(data: gmail_v1.Schema$Message, id: string): GmailRawMessage {
+  return {
+    id: data.id ?? id,
+    threadId: data.threadId ?? '',
+    labelIds: data.labelIds ?? [],
+    internalDate: new Date(Number(data.internalDate ?? Date.now())),
+    historyId: String(data.historyId ?? ''),
+    // Google emits base64url; Node's decoder accepts either alphabet, padded or not.
+    raw: Buffer.from(data.raw ?? '', 'base64url'),
+  };
+}
+
+/** An inner call's error status as the same provider error a single call would have thrown. */
+function partError(part: BatchPartResponse): GoogleProviderError {
+  let data: unknown;
+  try {
+    data = JSON.parse(part.body);
+  } catch {
+    data = undefined;
+  }
+  return mapGoogleError(
+    { message: `HTTP ${part.status}`, response: { status: part.status, headers: part.headers, data } },
+    { operation: 'users.messages.get' },
+  );
 }

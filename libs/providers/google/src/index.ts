@@ -4,3 +4,4 @@ export * from './provider-error';
 export * from './google-error.mapper';
 export * from './gmail.api';
 export * from './pubsub-push.verifier';
+export * from './gmail-batch.codec';

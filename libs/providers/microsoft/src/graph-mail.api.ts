@@ -2,6 +2,8 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
   AuthenticationHandler,
+  BatchRequestContent,
+  BatchResponseContent,
   Client,
   HTTPMessageHandler,
   ResponseType,
@@ -63,6 +65,14 @@ export interface GraphDraftInput {
   /** Send as one of the mailbox's proxy addresses (SND-7); omitted = the mailbox itself. */
   readonly from?: GraphRecipient;
 }
+
+/** Graph's JSON batching limit. */
+export const GRAPH_BATCH_MAX_REQUESTS = 20;
+
+/** One request's outcome inside a `$batch`: the value, or that request's own error (the others are unaffected). */
+export type GraphBatchResult<T> =
+  | { readonly id: string; readonly ok: true; readonly value: T }
+  | { readonly id: string; readonly ok: false; readonly error: MicrosoftProviderError };
 
 export interface GraphSubscriptionInfo {
   readonly id: string;
@@ -267,6 +277,76 @@ export class GraphMailApi {
     );
     if (!body) throw new MicrosoftProviderError('temporary', 'messages.$value: empty response');
     return body instanceof Readable ? body : Readable.fromWeb(body);
+  }
+
+  /**
+   * The MIME of up to 20 messages in one JSON `$batch` (the SDK's BatchRequestContent / BatchResponseContent).
+   * Graph returns a non-JSON body inside a batch base64-encoded, so each MIME arrives whole in memory: fine for mail
+   * of ordinary size; {@link mime} streams one message when that matters. Each message gets its own result: a 404
+   * or 429 of one request fails that request only; a failure of the batch itself (401, network) throws.
+   */
+  async mimeBatch(token: string, ids: readonly string[]): Promise<GraphBatchResult<Buffer>[]> {
+    if (ids.length === 0) return [];
+    if (ids.length > GRAPH_BATCH_MAX_REQUESTS)
+      throw new RangeError(`mimeBatch: ${ids.length} ids, at most ${GRAPH_BATCH_MAX_REQUESTS}`);
+    const origin = this.baseUrl.replace(/\/$/, '');
+    const content = new BatchRequestContent(
+      ids.map((id, i) => ({
+        id: String(i + 1),
+        // Relative to the version, as $batch wants: the SDK strips scheme, host and port.
+        request: new Request(`${origin}/me/messages/${encodeURIComponent(id)}/$value`, {
+          method: 'GET',
+          headers: { Prefer: IMMUTABLE },
+        }),
+      })),
+    );
+    const body = await content.getContent();
+    const answer = await this.call(
+      'messages.$value',
+      (c) => c.api('/$batch').post(body) as Promise<{ responses?: unknown[] }>,
+      token,
+    );
+    const batch = new BatchResponseContent({ responses: (answer.responses ?? []) as never[] });
+    return Promise.all(
+      ids.map(async (id, i): Promise<GraphBatchResult<Buffer>> => {
+        const response = batch.getResponseById(String(i + 1));
+        if (!response)
+          return {
+            id,
+            ok: false,
+            error: new MicrosoftProviderError(
+              'temporary',
+              'messages.$value: no answer in the batch response',
+            ),
+          };
+        const text = await response.text();
+        if (response.status >= 200 && response.status < 300) {
+          // Graph base64-encodes non-JSON bodies in a batch; MIME itself is never pure base64 (its header lines
+          // hold ':' and spaces), so a body that is not base64 is taken as the MIME text itself.
+          const base64 = /^[A-Za-z0-9+/=\r\n]*$/.test(text);
+          return { id, ok: true, value: base64 ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8') };
+        }
+        let code: string | undefined;
+        let message: string | undefined;
+        try {
+          const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+          code = e?.code;
+          message = e?.message;
+        } catch {
+          // Not JSON: the status alone says what happened.
+        }
+        const headers: Record<string, string> = {};
+        response.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
+        return {
+          id,
+          ok: false,
+          error: mapGraphError(
+            { statusCode: response.status, code, message: message ?? `HTTP ${response.status}`, headers },
+            'messages.$value',
+          ),
+        };
+      }),
+    );
   }
 
   async getMessage(token: string, id: string): Promise<GraphMessageSummary> {

@@ -86,6 +86,17 @@ export function makeSnippet(mime: MimeNode): string {
   );
 }
 
+// A message's bytes never change: encode them once, not on every fetch (weak, so deleted messages are not kept).
+const encodedRaw = new WeakMap<Buffer, string>();
+function rawBase64url(m: StoredGmailMessage): string {
+  let encoded = encodedRaw.get(m.raw);
+  if (encoded === undefined) {
+    encoded = m.raw.toString('base64url');
+    encodedRaw.set(m.raw, encoded);
+  }
+  return encoded;
+}
+
 export function formatMessage(
   m: StoredGmailMessage,
   format: MessageFormat,
@@ -102,7 +113,7 @@ export function formatMessage(
     internalDate: String(m.internalDate),
   };
   if (format === 'minimal') return base;
-  if (format === 'raw') return { ...base, raw: m.raw.toString('base64url') };
+  if (format === 'raw') return { ...base, raw: rawBase64url(m) };
   if (format === 'metadata') {
     const wanted = metadataHeaders.map((h) => h.toLowerCase());
     const headers = m.mime.headers.filter(

@@ -30,46 +30,71 @@ export const GMAIL_UNIT_COSTS = {
 
 export type GmailMethod = keyof typeof GMAIL_UNIT_COSTS;
 
-/** Per-user moving one-minute window of quota units (15,000 units per user per minute at Google). */
+interface UserWindow {
+  /** Charges in time order; `head` is the first still inside the window (a queue without shifting). */
+  entries: { at: number; units: number }[];
+  head: number;
+  used: number;
+}
+
+/**
+ * Per-user moving one-minute window of quota units (15,000 units per user per minute at Google). Each call costs
+ * O(1) amortised: expired charges leave from the front of a queue and a running sum is kept (a scan of the whole
+ * window per call made the emulator slower than the gateway it serves).
+ */
 export class GmailQuota {
-  private readonly usage = new Map<string, { at: number; units: number }[]>();
+  private readonly usage = new Map<string, UserWindow>();
 
   constructor(
     private readonly clock: Clock,
     public unitsPerMinute = 15_000,
   ) {}
 
+  private window(user: string, now: number): UserWindow {
+    const key = user.toLowerCase();
+    let w = this.usage.get(key);
+    if (!w) {
+      w = { entries: [], head: 0, used: 0 };
+      this.usage.set(key, w);
+    }
+    while (w.head < w.entries.length && w.entries[w.head].at <= now - 60_000) {
+      w.used -= w.entries[w.head].units;
+      w.head++;
+    }
+    if (w.head > 1024 && w.head * 2 > w.entries.length) {
+      w.entries = w.entries.slice(w.head);
+      w.head = 0;
+    }
+    return w;
+  }
+
   /** Charges the call, or returns when the user may retry without charging anything. */
   consume(user: string, method: GmailMethod): { ok: true } | { ok: false; retryAt: number } {
     const now = this.clock.now();
     const cost = GMAIL_UNIT_COSTS[method];
-    const key = user.toLowerCase();
-    const window = (this.usage.get(key) ?? []).filter((u) => u.at > now - 60_000);
-    const used = window.reduce((sum, u) => sum + u.units, 0);
-    if (used + cost > this.unitsPerMinute) {
+    const w = this.window(user, now);
+    if (w.used + cost > this.unitsPerMinute) {
       // The earliest moment enough units leave the window.
       let freed = 0;
       let retryAt = now + 60_000;
-      for (const u of window) {
-        freed += u.units;
-        if (used - freed + cost <= this.unitsPerMinute) {
-          retryAt = u.at + 60_000;
+      for (let i = w.head; i < w.entries.length; i++) {
+        freed += w.entries[i].units;
+        if (w.used - freed + cost <= this.unitsPerMinute) {
+          retryAt = w.entries[i].at + 60_000;
           break;
         }
       }
-      this.usage.set(key, window);
       return { ok: false, retryAt };
     }
-    window.push({ at: now, units: cost });
-    this.usage.set(key, window);
+    const last = w.entries[w.entries.length - 1];
+    if (last && last.at === now && w.head < w.entries.length) last.units += cost;
+    else w.entries.push({ at: now, units: cost });
+    w.used += cost;
     return { ok: true };
   }
 
   used(user: string): number {
-    const now = this.clock.now();
-    return (this.usage.get(user.toLowerCase()) ?? [])
-      .filter((u) => u.at > now - 60_000)
-      .reduce((s, u) => s + u.units, 0);
+    return this.window(user, this.clock.now()).used;
   }
 
   reset(): void {

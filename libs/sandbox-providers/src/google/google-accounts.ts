@@ -154,8 +154,14 @@ export class GoogleAccounts {
   }
 
   accountBySub(sub: string): GoogleAccount | undefined {
-    return [...this.accounts.values()].find((a) => a.sub === sub);
+    // Asked on every API call: an index, filled on first use (accounts are only ever added, `sub` never changes).
+    const hit = this.subIndex.get(sub);
+    if (hit) return hit;
+    const found = [...this.accounts.values()].find((a) => a.sub === sub);
+    if (found) this.subIndex.set(sub, found);
+    return found;
   }
+  private readonly subIndex = new Map<string, GoogleAccount>();
 
   listAccounts(): GoogleAccount[] {
     return [...this.accounts.values()];

@@ -110,8 +110,14 @@ export class GraphService {
   }
 
   byOid(oid: string): GraphMailbox | undefined {
-    return [...this.mailboxes.values()].find((m) => m.oid === oid);
+    // Asked on every API call: an index, filled on first use (mailboxes are only ever added, `oid` never changes).
+    const hit = this.oidIndex.get(oid);
+    if (hit) return hit;
+    const found = [...this.mailboxes.values()].find((m) => m.oid === oid);
+    if (found) this.oidIndex.set(oid, found);
+    return found;
   }
+  private readonly oidIndex = new Map<string, GraphMailbox>();
 
   list(): GraphMailbox[] {
     return [...this.mailboxes.values()];

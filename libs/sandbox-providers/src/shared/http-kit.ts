@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
 
 export type Headers = Record<string, string | string[]>;
 
@@ -261,4 +262,71 @@ export function escapeHtml(s: string): string {
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
   );
+}
+
+export interface CapturedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * A request that never touched a socket: one call inside a batch (Gmail `multipart/mixed`, Graph `$batch`). The
+ * handlers see an ordinary {@link RequestContext}; what they send is captured instead of written.
+ */
+export function virtualExchange(input: {
+  method: string;
+  url: string;
+  baseUrl: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+}): { ctx: RequestContext; done: Promise<CapturedResponse> } {
+  const req = Readable.from(input.body && input.body.length > 0 ? [input.body] : []) as Readable & {
+    url: string;
+    method: string;
+    headers: Record<string, string>;
+  };
+  req.url = input.url;
+  req.method = input.method;
+  req.headers = Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const headers: Record<string, string> = {};
+  const closeListeners: Array<() => void> = [];
+  let resolve!: (r: CapturedResponse) => void;
+  const done = new Promise<CapturedResponse>((r) => (resolve = r));
+  const res = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+      return res;
+    },
+    getHeader(name: string) {
+      return headers[name.toLowerCase()];
+    },
+    once(event: string, listener: () => void) {
+      if (event === 'close') closeListeners.push(listener);
+      return res;
+    },
+    on(event: string, listener: () => void) {
+      return res.once(event, listener);
+    },
+    writeHead(status: number, extra: Headers = {}) {
+      for (const [k, v] of Object.entries(extra)) res.setHeader(k, v);
+      (res as { statusCode?: number }).statusCode = status;
+      return res;
+    },
+    end(payload?: Buffer) {
+      resolve({
+        status: (res as { statusCode?: number }).statusCode ?? 200,
+        headers,
+        body: payload ?? Buffer.alloc(0),
+      });
+      for (const l of closeListeners.splice(0)) l();
+      return res;
+    },
+  };
+  const ctx = new RequestContext(
+    req as unknown as http.IncomingMessage,
+    res as unknown as http.ServerResponse,
+    input.baseUrl,
+  );
+  return { ctx, done };
 }
