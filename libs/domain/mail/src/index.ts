@@ -15,3 +15,4 @@ export * from './mime/canonical-message.types';
 export * from './mime/mime.parser';
 export * from './mime/mime.composer';
 export * from './provider/provider-error';
+export * from './state/mailbox-state.rule';
