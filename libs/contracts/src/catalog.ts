@@ -4,6 +4,7 @@ import { contactEvents } from './events/contacts.events';
 import { mailEvents } from './events/mail.events';
 import { quarantineEvents } from './events/quarantine.events';
 import { sendingEvents } from './events/sending.events';
+import { stateEvents } from './events/state.events';
 import { syncEvents } from './events/sync.events';
 
 /** Every event the platform knows, at every version still produced or consumed. */
@@ -14,4 +15,5 @@ export const eventCatalog = new EventCatalog([
   ...sendingEvents,
   ...syncEvents,
   ...quarantineEvents,
+  ...stateEvents,
 ]);

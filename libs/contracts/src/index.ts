@@ -10,4 +10,5 @@ export * from './events/mail.events';
 export * from './events/sending.events';
 export * from './events/sync.events';
 export * from './events/quarantine.events';
+export * from './events/state.events';
 export { buildAsyncApiDocument } from './asyncapi';

@@ -28,6 +28,10 @@ export const Topics = {
   conversationsOutbound: 'conversations.outbound.v1',
   /** Events a consumer of any service quarantined after its last attempt (SYN-10), keyed by location (else stage). */
   platformQuarantine: 'platform.quarantine.v1',
+  /** SYN-7: read / trashed / deleted changes of synced messages seen in a mailbox (mail-gateway), keyed by mailbox id. */
+  mailStates: 'mail.states.v1',
+  /** SYN-7: read / unread changes the CRM asks mail-gateway to apply in a mailbox, keyed by mailbox key. */
+  conversationsMailboxState: 'conversations.mailbox-state.v1',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];
