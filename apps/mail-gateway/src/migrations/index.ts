@@ -2,6 +2,7 @@ import { MailboxesAndSends1732500000000 } from './1732500000000-mailboxes-and-se
 import { ObservedMessagesRetention1732500100000 } from './1732500100000-observed-messages-retention';
 import { MessageQuarantine1732500200000 } from './1732500200000-message-quarantine';
 import { CompletenessAudit1732500300000 } from './1732500300000-completeness-audit';
+import { MessageStates1732500470000 } from './1732500470000-message-states';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   ObservedMessagesRetention1732500100000,
   MessageQuarantine1732500200000,
   CompletenessAudit1732500300000,
+  MessageStates1732500470000,
 ];

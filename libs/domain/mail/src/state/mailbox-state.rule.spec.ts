@@ -95,7 +95,12 @@ describe('mailbox state merge (SYN-7)', () => {
 
   it('SYN-7: only the flags that differ from the known state are changes', () => {
     expect(
-      stateChangesBetween({ read: true, trashed: false }, { read: true, trashed: true, deleted: false }, 7, 'mailbox'),
+      stateChangesBetween(
+        { read: true, trashed: false },
+        { read: true, trashed: true, deleted: false },
+        7,
+        'mailbox',
+      ),
     ).toEqual([
       { flag: 'trashed', value: true, at: 7, origin: 'mailbox' },
       { flag: 'deleted', value: false, at: 7, origin: 'mailbox' },

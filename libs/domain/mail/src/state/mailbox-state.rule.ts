@@ -35,9 +35,7 @@ const ORIGIN_RANK: Record<StateOrigin, number> = { crm: 0, mailbox: 1 };
 
 /** Total order of changes of one flag: > 0 when `a` wins over `b`. */
 export function compareStateChanges(a: StateChange, b: StateChange): number {
-  return (
-    a.at - b.at || ORIGIN_RANK[a.origin] - ORIGIN_RANK[b.origin] || Number(a.value) - Number(b.value)
-  );
+  return a.at - b.at || ORIGIN_RANK[a.origin] - ORIGIN_RANK[b.origin] || Number(a.value) - Number(b.value);
 }
 
 /** Applies one change: kept only when it wins over what the register holds (an older or repeated change is a no-op). */
@@ -48,7 +46,10 @@ export function applyStateChange(state: MailboxStateRegisters, change: StateChan
 }
 
 /** Merges two replicas' registers: the same as applying every change of both, in any order. */
-export function mergeMailboxStates(a: MailboxStateRegisters, b: MailboxStateRegisters): MailboxStateRegisters {
+export function mergeMailboxStates(
+  a: MailboxStateRegisters,
+  b: MailboxStateRegisters,
+): MailboxStateRegisters {
   return STATE_FLAGS.reduce<MailboxStateRegisters>((acc, flag) => {
     const change = b[flag];
     return change ? applyStateChange(acc, change) : acc;
