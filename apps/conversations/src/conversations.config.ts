@@ -30,6 +30,19 @@ export const conversationsConfigSchema = z
     IDEMPOTENCY_KEY_RETENTION_HOURS: z.coerce.number().int().min(24).default(168),
     /** An upload not used by a send within this long is forgotten (its id is then `upload_not_found`). */
     UPLOAD_RETENTION_HOURS: z.coerce.number().int().min(1).default(24),
+    /**
+     * SYN-7 location policy: locations (comma-separated ids, `*` for all) whose conversation message lists hide
+     * messages deleted from the mailbox. Elsewhere (the default) they stay listed, flagged `mailboxState.deleted`.
+     */
+    MAILBOX_DELETED_HIDE_LOCATIONS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
   })
   .superRefine(checkObjectStoreSettings);
 

@@ -3,6 +3,7 @@ import { CommonModule } from './common/common.module';
 import { ConnectionsModule } from './connections/connections.module';
 import { ContactsModule } from './contacts/contacts.module';
 import { ConversationsFeatureModule } from './conversations/conversations.module';
+import { MailboxStateModule } from './mailbox-state/mailbox-state.module';
 import { MessagesModule } from './messages/messages.module';
 import { SendingModule } from './sending/sending.module';
 import { SyncEventsModule } from './sync-events/sync-events.module';
@@ -16,6 +17,7 @@ import { SyncEventsModule } from './sync-events/sync-events.module';
     MessagesModule,
     SendingModule,
     SyncEventsModule,
+    MailboxStateModule,
   ],
 })
 export class ConversationsModule {}

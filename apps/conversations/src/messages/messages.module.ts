@@ -13,6 +13,6 @@ import { SyncedMessagesConsumer } from './synced-messages.consumer';
   imports: [TypeOrmModule.forFeature([MessageEntity, AttachmentEntity]), ConversationsFeatureModule],
   controllers: [MessagesController],
   providers: [MessagesRepository, MessagesService, RecordSyncedMessageUseCase, SyncedMessagesConsumer],
-  exports: [MessagesRepository],
+  exports: [MessagesRepository, MessagesService],
 })
 export class MessagesModule {}

@@ -4,6 +4,7 @@ import { MessageSortKey1732400300000 } from './1732400300000-message-sort-key';
 import { RetentionIndexes1732400400000 } from './1732400400000-retention-indexes';
 import { RateLimitBuckets1732400500000 } from './1732400500000-rate-limit-buckets';
 import { MessageIdNotUnique1732400600000 } from './1732400600000-message-id-not-unique';
+import { MessageMailboxState1732400770000 } from './1732400770000-message-mailbox-state';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   RetentionIndexes1732400400000,
   RateLimitBuckets1732400500000,
   MessageIdNotUnique1732400600000,
+  MessageMailboxState1732400770000,
 ];
