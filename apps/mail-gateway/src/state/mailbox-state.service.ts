@@ -144,7 +144,10 @@ export class MailboxStateService {
         trashed: before?.trashed ?? false,
         deleted: before?.deleted ?? false,
       };
-      const changes = stateChangesBetween(knownFlags, o.state, o.at.getTime(), 'mailbox');
+      // Provider times have whole seconds (Graph) or are pull times (Gmail): a later observation of the same message
+      // is always a later change, so its time is kept after the last known one.
+      const at = new Date(Math.max(o.at.getTime(), (before?.changedAt.getTime() ?? 0) + 1));
+      const changes = stateChangesBetween(knownFlags, o.state, at.getTime(), 'mailbox');
       if (changes.length === 0) continue;
       const state = { ...knownFlags, ...o.state };
       connections ??= await this.health.connectionsPayload(tx, mailbox.id);
@@ -160,9 +163,9 @@ export class MailboxStateService {
           deleted: state.deleted ?? false,
         },
         changed: changes.map((c) => c.flag),
-        changedAt: o.at.toISOString(),
+        changedAt: at.toISOString(),
       });
-      await this.repo.save(tx.manager, mailbox.id, id, o.state, o.at);
+      await this.repo.save(tx.manager, mailbox.id, id, o.state, at);
       emitted++;
     }
     if (emitted > 0)

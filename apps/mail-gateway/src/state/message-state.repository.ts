@@ -9,6 +9,8 @@ export interface KnownState {
   readonly read: boolean | null;
   readonly trashed: boolean | null;
   readonly deleted: boolean | null;
+  /** When the last known change was made (observed or applied). */
+  readonly changedAt: Date;
 }
 
 /** SYN-7: known mailbox states of synced messages, and which provider ids are synced at all (the ledger). */
@@ -33,13 +35,15 @@ export class MessageStateRepository {
   ): Promise<Map<string, KnownState>> {
     const out = new Map<string, KnownState>();
     if (ids.length === 0) return out;
-    const rows = await queryRows<{ id: string } & KnownState>(
+    const rows = await queryRows<{ id: string; changed_at: Date } & Omit<KnownState, 'changedAt'>>(
       db,
-      `SELECT provider_message_id AS id, read, trashed, deleted FROM mail_gateway.message_states
+      `SELECT provider_message_id AS id, read, trashed, deleted, changed_at FROM mail_gateway.message_states
         WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[])`,
       [mailboxId, ids.map(storableText)],
     );
-    for (const r of rows) out.set(r.id, { read: r.read, trashed: r.trashed, deleted: r.deleted });
+    for (const r of rows) {
+      out.set(r.id, { read: r.read, trashed: r.trashed, deleted: r.deleted, changedAt: r.changed_at });
+    }
     return out;
   }
 
