@@ -35,6 +35,19 @@ export const conversationsConfigSchema = z
     IDENTITY_CONNECTIONS_URL: env.url(['https', 'http']).default('http://localhost:3001'),
     /** How long the send route waits for that answer before it refuses with 503 (nothing is queued). */
     SEND_AS_LOOKUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5000),
+    /**
+     * SYN-7 location policy: locations (comma-separated ids, `*` for all) whose conversation message lists hide
+     * messages deleted from the mailbox. Elsewhere (the default) they stay listed, flagged `mailboxState.deleted`.
+     */
+    MAILBOX_DELETED_HIDE_LOCATIONS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
   })
   .superRefine(checkObjectStoreSettings);
 

@@ -4,6 +4,7 @@ import { ConnectionsModule } from './connections/connections.module';
 import { ContactsModule } from './contacts/contacts.module';
 import { ConversationsFeatureModule } from './conversations/conversations.module';
 import { ExclusionsModule } from './exclusions/exclusions.module';
+import { MailboxStateModule } from './mailbox-state/mailbox-state.module';
 import { MessagesModule } from './messages/messages.module';
 import { SendingModule } from './sending/sending.module';
 import { SyncEventsModule } from './sync-events/sync-events.module';
@@ -18,6 +19,7 @@ import { SyncEventsModule } from './sync-events/sync-events.module';
     SendingModule,
     SyncEventsModule,
     ExclusionsModule,
+    MailboxStateModule,
   ],
 })
 export class ConversationsModule {}

@@ -29,6 +29,8 @@ const CONTRACT: ReadonlyArray<[method: string, path: string, errors: readonly nu
   ['get', '/v1/locations/{locationId}/sync-events', [400]],
   ['get', '/v1/locations/{locationId}/sync-exclusions', [400]],
   ['put', '/v1/locations/{locationId}/sync-exclusions', [400]],
+  ['patch', '/v1/locations/{locationId}/messages/{messageId}', [400, 404, 409]],
+  ['patch', '/v1/locations/{locationId}/conversations/{conversationId}', [400, 404]],
 ];
 
 describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () => {
@@ -107,7 +109,9 @@ describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () 
           ? r.put(path)
           : method === 'post'
             ? r.post(path)
-            : r.delete(path);
+            : method === 'patch'
+              ? r.patch(path)
+              : r.delete(path);
     return req.set('Authorization', `Bearer ${token}`).set('Idempotency-Key', `k-${Math.random()}`);
   };
   const pathFor = (template: string, location: string) =>
@@ -128,7 +132,9 @@ describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () 
         }
       : method === 'put'
         ? { email: 'b@example.com' }
-        : undefined;
+        : method === 'patch'
+          ? { read: true }
+          : undefined;
 
   it('tenancy: a token of location B gets 403 on every route of location A, whatever the ids', async () => {
     const doc = (await h.http().get('/docs-json').expect(200)).body as { paths: Record<string, object> };

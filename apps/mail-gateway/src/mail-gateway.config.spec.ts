@@ -14,6 +14,12 @@ describe('mail-gateway configuration', () => {
         writtenAtColumn: 'recorded_at',
         retentionHours: 720,
       }),
+      // SYN-7: known mailbox states live as long as the ids they belong to.
+      expect.objectContaining({
+        table: 'message_states',
+        writtenAtColumn: 'updated_at',
+        retentionHours: 720,
+      }),
     ]);
   });
 

@@ -200,6 +200,13 @@ export function retentionRulesOf(c: MailGatewayConfig): RetentionRule[] {
       writtenAtColumn: 'recorded_at',
       retentionHours: c.OBSERVED_MESSAGE_RETENTION_DAYS * 24,
     },
+    {
+      // SYN-7: known mailbox states, as long as the ids they belong to.
+      table: 'message_states',
+      keyColumns: ['mailbox_id', 'provider_message_id'],
+      writtenAtColumn: 'updated_at',
+      retentionHours: c.OBSERVED_MESSAGE_RETENTION_DAYS * 24,
+    },
   ];
 }
 

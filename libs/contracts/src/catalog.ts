@@ -6,6 +6,7 @@ import { contactEvents } from './events/contacts.events';
 import { mailEvents } from './events/mail.events';
 import { quarantineEvents } from './events/quarantine.events';
 import { sendingEvents } from './events/sending.events';
+import { stateEvents } from './events/state.events';
 import { syncEvents } from './events/sync.events';
 
 /** Every event the platform knows, at every version still produced or consumed. */
@@ -19,4 +20,5 @@ export const eventCatalog = new EventCatalog([
   ...activityEvents,
   ...exclusionEvents,
   ...connectionWarningEvents,
+  ...stateEvents,
 ]);

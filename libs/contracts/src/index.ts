@@ -13,4 +13,5 @@ export * from './events/quarantine.events';
 export * from './events/classification';
 export * from './events/activity.events';
 export * from './events/exclusions.events';
+export * from './events/state.events';
 export { buildAsyncApiDocument } from './asyncapi';

@@ -34,6 +34,10 @@ export const Topics = {
   conversationsActivity: 'conversations.activity.v1',
   /** SYN-8 exclusion lists of locations (conversations) and connections (identity-connections), keyed by location. */
   settingsSyncExclusions: 'settings.sync-exclusions.v1',
+  /** SYN-7: read / trashed / deleted changes of synced messages seen in a mailbox (mail-gateway), keyed by mailbox id. */
+  mailStates: 'mail.states.v1',
+  /** SYN-7: read / unread changes the CRM asks mail-gateway to apply in a mailbox, keyed by mailbox key. */
+  conversationsMailboxState: 'conversations.mailbox-state.v1',
 } as const;
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];

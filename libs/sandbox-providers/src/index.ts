@@ -13,6 +13,8 @@ export {
   type AttachmentInput,
   type ControlResult,
   type InboundMessage,
+  type MessageStateAction,
+  type MessageStateView,
   type OwnerMessage,
   type ProviderName,
 } from './control/sandbox-control';

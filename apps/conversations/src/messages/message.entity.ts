@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { MailboxStateRegisters } from '@mailbridge/domain-mail';
 
 export interface StoredAddress {
   name?: string;
@@ -152,4 +153,8 @@ export class MessageEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
+
+  /** SYN-7: read / trashed / deleted in the mailbox, a last-writer-wins register per flag; null until one is known. */
+  @Column({ name: 'mailbox_state', type: 'jsonb', nullable: true })
+  mailboxState!: MailboxStateRegisters | null;
 }

@@ -1,3 +1,4 @@
+import { viewOfMailboxState } from '@mailbridge/domain-mail';
 import { servedContentType } from './attachment-content-type';
 import type { MessageDto } from './dto/message.dto';
 import type { MessageView } from './messages.service';
@@ -42,5 +43,6 @@ export function toMessageDto({ message: m, attachments }: MessageView): MessageD
     })),
     provider: { name: m.provider, messageId: m.providerMessageId, threadId: m.providerThreadId },
     failure: m.failureCode ? { code: m.failureCode, message: m.failureMessage ?? '' } : null,
+    mailboxState: m.mailboxState ? viewOfMailboxState(m.mailboxState) : null,
   };
 }

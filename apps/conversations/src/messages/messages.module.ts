@@ -22,6 +22,6 @@ import { SyncedMessagesConsumer } from './synced-messages.consumer';
     MessageActivityRepository,
     MessageActivityService,
   ],
-  exports: [MessagesRepository],
+  exports: [MessagesRepository, MessagesService],
 })
 export class MessagesModule {}

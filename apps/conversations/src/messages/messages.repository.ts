@@ -15,7 +15,14 @@ import { type SortKey, placeInThread, sameSortKey, sortKeyOf } from './message-o
 /** A message to insert: everything but what the database assigns and its place (SYN-6), computed on insert. */
 export type NewMessage = Omit<
   MessageEntity,
-  'seq' | 'sortSecond' | 'sortReceivedAt' | 'createdAt' | 'updatedAt' | 'classification' | 'bounce'
+  | 'seq'
+  | 'sortSecond'
+  | 'sortReceivedAt'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'classification'
+  | 'bounce'
+  | 'mailboxState'
 >;
 export type NewAttachment = AttachmentEntity;
 
@@ -102,6 +109,7 @@ export class MessagesRepository {
     conversationId: string,
     after: MessageCursor | undefined,
     limit: number,
+    options: { hideMailboxDeleted?: boolean } = {},
   ): Promise<MessageEntity[]> {
     const qb = this.messages
       .createQueryBuilder('m')
@@ -113,6 +121,10 @@ export class MessagesRepository {
       .addOrderBy('m.sortReceivedAt', 'ASC')
       .addOrderBy('m.seq', 'ASC')
       .take(limit);
+    // SYN-7 location policy: messages deleted from the mailbox are kept, only left out of the list.
+    if (options.hideMailboxDeleted) {
+      qb.andWhere(`COALESCE((m.mailbox_state -> 'deleted' ->> 'value')::boolean, false) = false`);
+    }
     if (after) {
       qb.andWhere(
         `(m.sortSecond, m.sortReceivedAt, m.seq) >

@@ -4,7 +4,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '@mailbridge/platform-runtime';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
 import { decodeCursor, encodeCursor, messageCursor, timestampCursor } from '../common/cursor';
-import { OBJECT_STORE } from '../common/tokens';
+import { CONVERSATIONS_CONFIG, OBJECT_STORE } from '../common/tokens';
+import type { ConversationsConfig } from '../conversations.config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import type { AttachmentEntity } from './attachment.entity';
 import { contentDisposition, servedContentType } from './attachment-content-type';
@@ -30,7 +31,14 @@ export class MessagesService {
     private readonly messages: MessagesRepository,
     private readonly conversations: ConversationsRepository,
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
+    @Inject(CONVERSATIONS_CONFIG) private readonly config: ConversationsConfig,
   ) {}
+
+  /** SYN-7 location policy: hide messages deleted from the mailbox (else they stay, flagged). */
+  private hidesDeleted(locationId: string): boolean {
+    const hide = this.config.MAILBOX_DELETED_HIDE_LOCATIONS;
+    return hide.includes('*') || hide.includes(locationId);
+  }
 
   /** SYN-6: date (whole seconds), then when received, then arrival. The keyset cursor is stable under inserts. */
   async page(q: {
@@ -47,7 +55,9 @@ export class MessagesService {
       cursor?.length === 2
         ? await this.positionOfLegacyCursor(q.locationId, q.conversationId, cursor[1])
         : cursor && { second: cursor[0], receivedAt: cursor[1], seq: cursor[2] };
-    const rows = await this.messages.page(q.locationId, q.conversationId, after, q.limit + 1);
+    const rows = await this.messages.page(q.locationId, q.conversationId, after, q.limit + 1, {
+      hideMailboxDeleted: this.hidesDeleted(q.locationId),
+    });
     const page = rows.slice(0, q.limit);
     const attachments = await this.messages.attachmentsOf(
       q.locationId,

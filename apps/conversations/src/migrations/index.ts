@@ -6,6 +6,7 @@ import { RateLimitBuckets1732400500000 } from './1732400500000-rate-limit-bucket
 import { MessageIdNotUnique1732400600000 } from './1732400600000-message-id-not-unique';
 import { MessageClassification1732400750000 } from './1732400750000-message-classification';
 import { LocationSyncExclusions1732400760000 } from './1732400760000-location-sync-exclusions';
+import { MessageMailboxState1732400770000 } from './1732400770000-message-mailbox-state';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   MessageIdNotUnique1732400600000,
   MessageClassification1732400750000,
   LocationSyncExclusions1732400760000,
+  MessageMailboxState1732400770000,
 ];

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { StoredAddress } from '../messages/message.entity';
 
-export type SyncEventKind = 'message_skipped' | 'send_failed' | 'sync_gap';
+export type SyncEventKind = 'message_skipped' | 'send_failed' | 'sync_gap' | 'state_change_failed';
 
 /** Something that did not sync or send, with why: nothing disappears silently (ATT-1, SND-4, CON-5). */
 @Entity({ schema: 'conversations', name: 'sync_events' })

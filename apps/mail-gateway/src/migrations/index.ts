@@ -4,6 +4,7 @@ import { MessageQuarantine1732500200000 } from './1732500200000-message-quaranti
 import { CompletenessAudit1732500300000 } from './1732500300000-completeness-audit';
 import { SyncExclusions1732500400000 } from './1732500400000-sync-exclusions';
 import { WatchRenewalFailures1732500420000 } from './1732500420000-watch-renewal-failures';
+import { MessageStates1732500470000 } from './1732500470000-message-states';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   CompletenessAudit1732500300000,
   SyncExclusions1732500400000,
   WatchRenewalFailures1732500420000,
+  MessageStates1732500470000,
 ];

@@ -19,6 +19,11 @@ import {
   type CallTarget,
 } from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
+import {
+  GMAIL_STATE_HISTORY_TYPES,
+  gmailStateObservations,
+  MailboxStateService,
+} from '../state/mailbox-state.service';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { MessageIsolation, type FetchedPage } from './message-isolation.service';
 import { SyncHealthService } from './sync-health.service';
@@ -62,6 +67,7 @@ export class GmailPullService {
     private readonly normalizer: MessageNormalizer,
     private readonly isolation: MessageIsolation,
     private readonly health: SyncHealthService,
+    private readonly states: MailboxStateService,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -96,8 +102,16 @@ export class GmailPullService {
       const page = await this.policy.run(
         target,
         { operation: 'users.history.list', units: GMAIL_QUOTA_UNITS.historyList, idempotent: true },
-        (t) => this.gmail.listHistory(t, { startHistoryId, pageToken, maxResults: 100 }),
+        (t) =>
+          this.gmail.listHistory(t, {
+            startHistoryId,
+            pageToken,
+            maxResults: 100,
+            historyTypes: GMAIL_STATE_HISTORY_TYPES,
+          }),
       );
+      // SYN-7: read / trashed / deleted changes of synced messages, recorded with the page.
+      const states = gmailStateObservations(page.records, new Date());
       const refs = page.records.flatMap((r) => r.added).filter(isObserved);
       const fetched = await this.fetchNew(
         mailbox,
@@ -107,12 +121,13 @@ export class GmailPullService {
       const last = page.records[page.records.length - 1]?.id;
       // Inside a paged answer the cursor moves to the last record handled; at the end, to the mailbox's history id.
       const nextCursor = page.nextPageToken ? (last ?? startHistoryId) : page.historyId;
-      await this.isolation.commitPage(mailbox, fetched, (tx) =>
-        this.mailboxes.update(tx.manager, mailbox.id, {
+      await this.isolation.commitPage(mailbox, fetched, async (tx) => {
+        await this.states.record(tx, mailbox, states);
+        await this.mailboxes.update(tx.manager, mailbox.id, {
           historyId: nextCursor,
           ...(page.nextPageToken ? {} : { cursorSyncedAt: startedAt }),
-        }),
-      );
+        });
+      });
       await keepAlive();
       if (!page.nextPageToken) return;
       pageToken = page.nextPageToken;

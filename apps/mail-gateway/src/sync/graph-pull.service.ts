@@ -20,6 +20,7 @@ import {
   type CallTarget,
 } from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
+import { MailboxStateService } from '../state/mailbox-state.service';
 import {
   MessageNormalizer,
   type NormalizedMessage,
@@ -56,6 +57,7 @@ export class GraphPullService {
     private readonly normalizer: MessageNormalizer,
     private readonly isolation: MessageIsolation,
     private readonly health: SyncHealthService,
+    private readonly states: MailboxStateService,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -103,15 +105,18 @@ export class GraphPullService {
           (floor === undefined || (i.receivedAt !== undefined && i.receivedAt.getTime() >= floor)),
       );
       const fetched = await this.fetchNew(mailbox, folder, target, wanted);
+      // SYN-7: read / trashed / deleted changes of synced messages, recorded with the page.
+      const states = await this.states.graphStateObservations(mailbox, target, page.items);
       const next = page.nextLink ?? page.deltaLink ?? null;
       const roundDone = !page.nextLink;
-      await this.isolation.commitPage(mailbox, fetched, (tx) =>
-        this.mailboxes.updateFolder(tx.manager, mailbox.id, folder, {
+      await this.isolation.commitPage(mailbox, fetched, async (tx) => {
+        await this.states.record(tx, mailbox, states);
+        await this.mailboxes.updateFolder(tx.manager, mailbox.id, folder, {
           link: next,
           roundStartedAt,
           ...(roundDone ? { importAfter: null, syncedAt: roundStartedAt } : { importAfter }),
-        }),
-      );
+        });
+      });
       await keepAlive();
       link = next;
       if (roundDone) return;

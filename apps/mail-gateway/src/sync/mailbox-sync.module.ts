@@ -14,6 +14,10 @@ import { GraphFolderEntity } from '../mailboxes/graph-folder.entity';
 import { MailboxConnectionEntity } from '../mailboxes/mailbox-connection.entity';
 import { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
+import { ApplyStateChangeUseCase } from '../state/apply-state-change.use-case';
+import { MailboxStateService } from '../state/mailbox-state.service';
+import { MessageStateRepository } from '../state/message-state.repository';
+import { StateChangeRequestsConsumer } from '../state/state-change-requests.consumer';
 import { GmailPullService } from './gmail-pull.service';
 import { GraphPullService } from './graph-pull.service';
 import { HandleNotificationUseCase } from './handle-notification.use-case';
@@ -60,6 +64,10 @@ import { SyncScheduler } from './sync-scheduler.service';
     SyncExclusionsRepository,
     SyncExclusionScreen,
     SyncExclusionsConsumer,
+    MessageStateRepository,
+    MailboxStateService,
+    ApplyStateChangeUseCase,
+    StateChangeRequestsConsumer,
   ],
   exports: [MailboxesRepository, MessageNormalizer, ObservedMessagePublisher],
 })

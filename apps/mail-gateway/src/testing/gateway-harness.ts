@@ -36,6 +36,7 @@ export const GATEWAY_OUTPUT_TOPICS = [
   Topics.mailMailboxes,
   Topics.mailDelivery,
   Topics.mailNotifications,
+  Topics.mailStates,
 ];
 
 /**

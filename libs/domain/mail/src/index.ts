@@ -18,3 +18,4 @@ export * from './mime/mime.composer';
 export * from './provider/provider-error';
 export * from './classification/message-classification';
 export * from './exclusion/sync-exclusion.rule';
+export * from './state/mailbox-state.rule';

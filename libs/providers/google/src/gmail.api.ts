@@ -29,7 +29,18 @@ export const GMAIL_QUOTA_UNITS = {
   messagesSend: 100,
   watch: 100,
   stop: 50,
+  messagesModify: 5,
+  messagesBatchModify: 50,
 } as const;
+
+/** History record kinds (`historyTypes`). */
+export type GmailHistoryType = 'messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved';
+
+/** A label change of one message in a history record: the labels changed and the message's labels after it. */
+export interface GmailLabelChange {
+  readonly message: GmailMessageRef;
+  readonly labelIds: readonly string[];
+}
 
 export interface GmailMessageRef {
   readonly id: string;
@@ -39,7 +50,14 @@ export interface GmailMessageRef {
 
 export interface GmailHistoryPage {
   /** Records in increasing history id order; only `messagesAdded` matter to us. */
-  readonly records: ReadonlyArray<{ readonly id: string; readonly added: readonly GmailMessageRef[] }>;
+  readonly records: ReadonlyArray<{
+    readonly id: string;
+    readonly added: readonly GmailMessageRef[];
+    /** Only when asked for (`historyTypes`): label changes and deletions (SYN-7). */
+    readonly labelsAdded?: readonly GmailLabelChange[];
+    readonly labelsRemoved?: readonly GmailLabelChange[];
+    readonly deleted?: readonly string[];
+  }>;
   readonly nextPageToken?: string;
   /** The mailbox's current history id: the next cursor once there is no next page. */
   readonly historyId: string;
@@ -126,7 +144,13 @@ export class GmailApi {
   /** `history.list` of added messages after `startHistoryId`; a stale cursor is `cursor_expired`. */
   async listHistory(
     token: string,
-    request: { startHistoryId: string; pageToken?: string; maxResults?: number },
+    request: {
+      startHistoryId: string;
+      pageToken?: string;
+      maxResults?: number;
+      /** Default `messageAdded` only. */
+      historyTypes?: readonly GmailHistoryType[];
+    },
   ): Promise<GmailHistoryPage> {
     const data = await this.call(
       'users.history.list',
@@ -135,7 +159,7 @@ export class GmailApi {
           {
             userId: 'me',
             startHistoryId: request.startHistoryId,
-            historyTypes: ['messageAdded'],
+            historyTypes: [...(request.historyTypes ?? ['messageAdded'])],
             maxResults: request.maxResults ?? 100,
             ...(request.pageToken ? { pageToken: request.pageToken } : {}),
           },
@@ -150,10 +174,58 @@ export class GmailApi {
           .map((a) => a.message)
           .filter((m): m is gmail_v1.Schema$Message => !!m?.id)
           .map((m) => ({ id: m.id ?? '', threadId: m.threadId ?? '', labelIds: m.labelIds ?? [] })),
+        ...(h.labelsAdded ? { labelsAdded: labelChanges(h.labelsAdded) } : {}),
+        ...(h.labelsRemoved ? { labelsRemoved: labelChanges(h.labelsRemoved) } : {}),
+        ...(h.messagesDeleted
+          ? { deleted: h.messagesDeleted.map((d) => d.message?.id ?? '').filter((id) => id !== '') }
+          : {}),
       })),
       ...(data.nextPageToken ? { nextPageToken: data.nextPageToken } : {}),
       historyId: String(data.historyId ?? ''),
     };
+  }
+
+  /** Adds and removes labels of one message (`messages.modify`); an unknown id is `not_found`. */
+  async modifyLabels(
+    token: string,
+    id: string,
+    change: { add?: readonly string[]; remove?: readonly string[] },
+  ): Promise<GmailMessageRef> {
+    const data = await this.call('users.messages.modify', () =>
+      this.client.users.messages.modify(
+        {
+          userId: 'me',
+          id,
+          requestBody: { addLabelIds: [...(change.add ?? [])], removeLabelIds: [...(change.remove ?? [])] },
+        },
+        this.options(token),
+      ),
+    );
+    return { id: data.id ?? id, threadId: data.threadId ?? '', labelIds: data.labelIds ?? [] };
+  }
+
+  /**
+   * The same change on up to 1000 messages in one call (`messages.batchModify`). All or nothing: one unknown id
+   * fails the whole call (`invalid_request`), and the caller then goes one by one.
+   */
+  async batchModifyLabels(
+    token: string,
+    ids: readonly string[],
+    change: { add?: readonly string[]; remove?: readonly string[] },
+  ): Promise<void> {
+    await this.call('users.messages.batchModify', () =>
+      this.client.users.messages.batchModify(
+        {
+          userId: 'me',
+          requestBody: {
+            ids: [...ids],
+            addLabelIds: [...(change.add ?? [])],
+            removeLabelIds: [...(change.remove ?? [])],
+          },
+        },
+        this.options(token),
+      ),
+    );
   }
 
   /** The whole message (`format=raw`): ids, labels, dates and the RFC 822 bytes. */
@@ -321,4 +393,17 @@ function partError(part: BatchPartResponse): GoogleProviderError {
     { message: `HTTP ${part.status}`, response: { status: part.status, headers: part.headers, data } },
     { operation: 'users.messages.get' },
   );
+}
+
+function labelChanges(list: gmail_v1.Schema$HistoryLabelAdded[]): GmailLabelChange[] {
+  return list
+    .filter((c) => !!c.message?.id)
+    .map((c) => ({
+      message: {
+        id: c.message?.id ?? '',
+        threadId: c.message?.threadId ?? '',
+        labelIds: c.message?.labelIds ?? [],
+      },
+      labelIds: c.labelIds ?? [],
+    }));
 }

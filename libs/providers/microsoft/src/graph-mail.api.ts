@@ -36,6 +36,9 @@ export interface GraphDeltaItem {
   readonly conversationId?: string;
   readonly internetMessageId?: string;
   readonly isDraft?: boolean;
+  /** SYN-7: the read state and when the message last changed. */
+  readonly isRead?: boolean;
+  readonly lastModifiedAt?: Date;
 }
 
 export interface GraphDeltaPage {
@@ -81,7 +84,8 @@ export interface GraphSubscriptionInfo {
 
 const IMMUTABLE = 'IdType="ImmutableId"';
 const SUMMARY_FIELDS = 'id,conversationId,internetMessageId,isDraft,parentFolderId';
-const DELTA_FIELDS = 'id,receivedDateTime,conversationId,internetMessageId,isDraft';
+const DELTA_FIELDS =
+  'id,receivedDateTime,conversationId,internetMessageId,isDraft,isRead,lastModifiedDateTime';
 
 const recipients = (list: readonly GraphRecipient[]) =>
   list.map((r) => ({ emailAddress: { address: r.address, ...(r.name ? { name: r.name } : {}) } }));
@@ -154,7 +158,8 @@ export class GraphMailApi {
           .api('/subscriptions')
           .header('Prefer', IMMUTABLE)
           .post({
-            changeType: 'created',
+            // created: new mail; updated / deleted: read state and moves of synced mail (SYN-7).
+            changeType: 'created,updated,deleted',
             resource: `me/mailFolders('${folderName}')/messages`,
             notificationUrl: request.notificationUrl,
             lifecycleNotificationUrl: request.lifecycleNotificationUrl,
@@ -225,6 +230,10 @@ export class GraphMailApi {
         ...(typeof m.conversationId === 'string' ? { conversationId: m.conversationId } : {}),
         ...(typeof m.internetMessageId === 'string' ? { internetMessageId: m.internetMessageId } : {}),
         ...(typeof m.isDraft === 'boolean' ? { isDraft: m.isDraft } : {}),
+        ...(typeof m.isRead === 'boolean' ? { isRead: m.isRead } : {}),
+        ...(typeof m.lastModifiedDateTime === 'string'
+          ? { lastModifiedAt: new Date(m.lastModifiedDateTime) }
+          : {}),
       })),
       ...(page['@odata.nextLink'] ? { nextLink: page['@odata.nextLink'] } : {}),
       ...(page['@odata.deltaLink'] ? { deltaLink: page['@odata.deltaLink'] } : {}),
@@ -361,6 +370,30 @@ export class GraphMailApi {
       token,
     );
     return summary(m);
+  }
+
+  /** SYN-7: marks a message read or unread (`PATCH isRead`); an unknown id is `not_found`. */
+  async setRead(token: string, id: string, isRead: boolean): Promise<void> {
+    await this.call(
+      'messages.update',
+      (c) =>
+        c
+          .api(`/me/messages/${encodeURIComponent(id)}`)
+          .header('Prefer', IMMUTABLE)
+          .select('id,isRead')
+          .patch({ isRead }) as Promise<unknown>,
+      token,
+    );
+  }
+
+  /** The id of a well-known folder (e.g. `deleteditems`), to tell where a message moved to. */
+  async wellKnownFolderId(token: string, name: 'deleteditems' | 'inbox' | 'sentitems'): Promise<string> {
+    const folder = await this.call(
+      'mailFolders.get',
+      (c) => c.api(`/me/mailFolders('${name}')`).select('id').get() as Promise<{ id?: string }>,
+      token,
+    );
+    return String(folder.id ?? '');
   }
 
   /** Messages with this RFC Message-ID (any folder), e.g. the Sent copy of a send whose outcome is unknown. */

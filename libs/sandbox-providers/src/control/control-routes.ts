@@ -4,7 +4,13 @@ import type { ConsentSettings } from '../shared/consent';
 import type { DeliveryBehaviour } from '../shared/webhook-dispatcher';
 import type { FolderName } from '../graph/graph-mailbox';
 import type { LifecycleEvent } from '../graph/graph-subscriptions';
-import type { InboundMessage, OwnerMessage, ProviderName, SandboxControl } from './sandbox-control';
+import type {
+  InboundMessage,
+  MessageStateAction,
+  OwnerMessage,
+  ProviderName,
+  SandboxControl,
+} from './sandbox-control';
 import type { FaultTargetName } from './sandbox-state';
 
 export interface ControlRoutesContext {
@@ -74,6 +80,22 @@ export function controlRoutes(c: ControlRoutesContext): (ctx: RequestContext) =>
         }>(ctx),
       ),
     ),
+  );
+  router.add('POST', '/_sandbox/mailboxes/:address/messages/:id/state', async (ctx) =>
+    ok(
+      ctx,
+      c.control.changeMessageState(
+        ctx.params.address,
+        ctx.params.id,
+        (await body<{ action: MessageStateAction }>(ctx)).action,
+      ),
+    ),
+  );
+  router.add('GET', '/_sandbox/mailboxes/:address/messages/:id/state', (ctx) =>
+    ok(ctx, c.control.messageState(ctx.params.address, ctx.params.id)),
+  );
+  router.add('GET', '/_sandbox/mailboxes/:address/modify-calls', (ctx) =>
+    ok(ctx, { modifyCalls: c.control.modifyCalls(ctx.params.address) }),
   );
   router.add('GET', '/_sandbox/outbound', (ctx) => ok(ctx, c.control.outbound()));
   router.add('POST', '/_sandbox/faults', async (ctx) => {

@@ -79,6 +79,15 @@ export interface OwnerMessage {
   forward?: string;
 }
 
+export type MessageStateAction = 'read' | 'unread' | 'trash' | 'restore' | 'delete';
+
+export interface MessageStateView {
+  id: string;
+  read: boolean;
+  trashed: boolean;
+  deleted: boolean;
+}
+
 export interface ControlResult {
   mailbox: string;
   message: MailView;
@@ -325,6 +334,61 @@ export class SandboxControl {
     await this.s.graph.sendDraft(mb, draft);
     const external = this.s.postOffice.outbound.slice(before).flatMap((o) => o.recipients);
     return { mailbox: mb.address, message: graphMailView(draft), external };
+  }
+
+  // ---- message state (SYN-7) ----
+
+  /**
+   * The owner reads, marks unread, trashes, restores (from the trash) or deletes (for good) a message in the
+   * provider's own UI. Gmail records the label change or deletion in its history and pushes a notification; Outlook
+   * changes `isRead` or moves the message to / from Deleted Items (or removes it), which delta and subscriptions see.
+   */
+  changeMessageState(address: string, idOrHeader: string, action: MessageStateAction): MessageStateView {
+    const { gmail, graph } = this.resolve(address);
+    if (gmail) {
+      const m = this.gmailByHeader(gmail, idOrHeader);
+      if (!m) throw new Error(`no message ${idOrHeader} in ${gmail.address}`);
+      const inbound = !m.labelIds.has('SENT');
+      if (action === 'read') this.s.gmail.modify(gmail, m, [], ['UNREAD']);
+      else if (action === 'unread') this.s.gmail.modify(gmail, m, ['UNREAD'], []);
+      else if (action === 'trash') this.s.gmail.modify(gmail, m, ['TRASH'], ['INBOX']);
+      else if (action === 'restore') this.s.gmail.modify(gmail, m, inbound ? ['INBOX'] : [], ['TRASH']);
+      else if (action === 'delete') this.s.gmail.delete(gmail, m);
+      else throw new Error(`unknown message state action ${String(action)}`);
+      return this.messageState(address, m.id);
+    }
+    const mb = graph as GraphMailbox;
+    const m = mb.byId(idOrHeader) ?? mb.byInternetMessageId(bracket(idOrHeader));
+    if (!m) throw new Error(`no message ${idOrHeader} in ${mb.address}`);
+    if (action === 'read' || action === 'unread') {
+      m.isRead = action === 'read';
+      mb.touch(m);
+    } else if (action === 'trash') mb.move(m, 'deleteditems');
+    else if (action === 'restore') {
+      const own = m.from?.emailAddress.address.toLowerCase() === mb.address.toLowerCase();
+      mb.move(m, own ? 'sentitems' : 'inbox');
+    } else if (action === 'delete') mb.remove(m);
+    else throw new Error(`unknown message state action ${String(action)}`);
+    return this.messageState(address, m.immutableId);
+  }
+
+  /** A message's state as the provider holds it (`deleted` once it is gone for good). */
+  messageState(address: string, id: string): MessageStateView {
+    const { gmail, graph } = this.resolve(address);
+    if (gmail) {
+      const m = gmail.messages.get(id);
+      if (!m) return { id, read: false, trashed: false, deleted: true };
+      return { id, read: !m.labelIds.has('UNREAD'), trashed: m.labelIds.has('TRASH'), deleted: false };
+    }
+    const m = (graph as GraphMailbox).byId(id);
+    if (!m) return { id, read: false, trashed: false, deleted: true };
+    return { id: m.immutableId, read: m.isRead, trashed: m.folder === 'deleteditems', deleted: false };
+  }
+
+  /** How many label/read changes clients made through the API (Gmail modify, batchModify, trash; Graph PATCH). */
+  modifyCalls(address: string): number {
+    const { gmail, graph } = this.resolve(address);
+    return gmail ? gmail.modifyCalls : (graph as GraphMailbox).modifyCalls;
   }
 
   /** Messages that left the sandbox for addresses no sandbox mailbox owns. */

@@ -77,6 +77,8 @@ export class GmailMailbox {
   /** Oldest `startHistoryId` still answerable; older ones get 404. */
   historyFloor: number;
   watch?: WatchState;
+  /** Label-changing API calls (messages.modify, batchModify, trash) made by clients: tests assert no echo loop (SYN-7). */
+  modifyCalls = 0;
   private sequence = 0;
 
   constructor(

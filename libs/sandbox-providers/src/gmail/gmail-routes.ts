@@ -229,8 +229,33 @@ export function gmailRoutes(c: GmailRoutesContext): Router {
         ['SENT', 'DRAFT'].includes(l),
       );
       if (forbidden.length > 0) throw gmailErrors.invalidArgument(`Invalid label: ${forbidden[0]}`);
+      mailbox.modifyCalls++;
       c.service.modify(mailbox, m, body.addLabelIds ?? [], body.removeLabelIds ?? []);
       ctx.json200({ id: m.id, threadId: m.threadId, labelIds: [...m.labelIds] });
+    }),
+  );
+
+  // Up to 1000 ids, all or nothing: an unknown id fails the whole call (400), as at Google.
+  router.add(
+    'POST',
+    `${prefix}/messages/batchModify`,
+    api('messages.batchModify', MODIFY, async ({ ctx, mailbox }) => {
+      const body =
+        (await ctx.json<{ ids?: string[]; addLabelIds?: string[]; removeLabelIds?: string[] }>()) ?? {};
+      const ids = body.ids ?? [];
+      if (ids.length === 0) throw gmailErrors.invalidArgument('ids must not be empty');
+      if (ids.length > 1000) throw gmailErrors.invalidArgument('Too many ids: at most 1000');
+      const forbidden = [...(body.addLabelIds ?? []), ...(body.removeLabelIds ?? [])].filter((l) =>
+        ['SENT', 'DRAFT'].includes(l),
+      );
+      if (forbidden.length > 0) throw gmailErrors.invalidArgument(`Invalid label: ${forbidden[0]}`);
+      const messages = ids.map((id) => mailbox.messages.get(id));
+      if (messages.some((m) => !m)) throw gmailErrors.invalidArgument('Invalid id value');
+      mailbox.modifyCalls++;
+      for (const m of messages as GmailMessage[]) {
+        c.service.modify(mailbox, m, body.addLabelIds ?? [], body.removeLabelIds ?? []);
+      }
+      ctx.send(204);
     }),
   );
 
@@ -239,6 +264,7 @@ export function gmailRoutes(c: GmailRoutesContext): Router {
     `${prefix}/messages/:id/trash`,
     api('messages.trash', MODIFY, ({ ctx, mailbox }) => {
       const m = message(mailbox, ctx.params.id);
+      mailbox.modifyCalls++;
       c.service.modify(mailbox, m, ['TRASH'], ['INBOX', 'UNREAD']);
       ctx.json200({ id: m.id, threadId: m.threadId, labelIds: [...m.labelIds] });
     }),

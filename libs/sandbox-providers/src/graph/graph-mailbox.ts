@@ -105,6 +105,8 @@ export class GraphMailbox {
   private seq = 0;
   readonly conversations = new Map<string, string>();
   readonly serverName: string;
+  /** `PATCH /messages/{id}` calls made by clients: tests assert no echo loop (SYN-7). */
+  modifyCalls = 0;
 
   /** The user's `proxyAddresses` as Graph returns them: `SMTP:` primary first, then `smtp:` aliases. */
   proxyAddresses(): string[] {

@@ -380,6 +380,7 @@ export function graphRoutes(c: GraphRoutesContext): (ctx: RequestContext) => Pro
   user.add('PATCH', '/messages/:id', async (call) => {
     need(call.token, WRITE);
     const m = message(call, call.ctx.params.id);
+    call.mailbox.modifyCalls++;
     c.service.update(call.mailbox, m, await readJson<GraphMessageInput>(call.ctx));
     messageResponse(call, m);
   });

@@ -79,6 +79,27 @@ export class MessageBounceDto {
   bounceMessageId!: string | null;
 }
 
+export class MessageMailboxStateDto {
+  @ApiProperty({ example: true, description: 'Read in the mailbox' }) read!: boolean;
+  @ApiProperty({ example: false, description: 'In the mailbox trash (Gmail Trash, Outlook Deleted Items)' })
+  trashed!: boolean;
+
+  @ApiProperty({
+    example: false,
+    description:
+      'Deleted from the mailbox for good. The CRM keeps the message (flagged); a location policy may hide it from the conversation list',
+  })
+  deleted!: boolean;
+
+  @ApiProperty({
+    example: '2026-11-20T09:19:58.000Z',
+    nullable: true,
+    type: String,
+    description: 'The latest change, in the mailbox or in the CRM (last writer wins, SYN-7)',
+  })
+  changedAt!: string | null;
+}
+
 export class MessageDto {
   @ApiProperty({ example: '5b0e8a56-8c1a-4d5e-9a7b-0c2f4e6d8a10' }) id!: string;
   @ApiProperty({ example: '65c48b93-bcb4-5439-b207-4a7df5f6da12' }) conversationId!: string;
@@ -160,6 +181,14 @@ export class MessageDto {
 
   @ApiProperty({ type: MessageFailureDto, nullable: true, description: 'Why a CRM send failed' })
   failure!: MessageFailureDto | null;
+
+  @ApiProperty({
+    type: MessageMailboxStateDto,
+    nullable: true,
+    description:
+      'SYN-7: the state of the message in the mailbox it came from (or was sent through), mirrored both ways; null until a change is known',
+  })
+  mailboxState!: MessageMailboxStateDto | null;
 }
 
 export class MessagePageDto {

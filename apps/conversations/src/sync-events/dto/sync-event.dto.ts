@@ -21,7 +21,7 @@ export class SyncEventDto {
   @ApiProperty({ example: '0d9e4c1a-3b7f-4e8a-9c2d-5f6a7b8c9d0e' }) id!: string;
 
   @ApiProperty({
-    enum: ['message_skipped', 'send_failed', 'sync_gap'],
+    enum: ['message_skipped', 'send_failed', 'sync_gap', 'state_change_failed'],
     example: 'message_skipped',
     description:
       'A mailbox message that did not sync, a CRM send that failed, or a time range that may not have synced',
