@@ -273,6 +273,22 @@ describe('OpenAPI documents match the wire (every service, every route family)',
     await expectCall(400, 'conversations', 'get', `/v1/locations/${LOC}/conversations/not-a-uuid/messages`);
     await expectCall(200, 'conversations', 'get', `/v1/locations/${LOC}/messages/${inbound.id as string}`);
     await expectCall(404, 'conversations', 'get', `/v1/locations/${LOC}/messages/${randomUUID()}`);
+    // SYN-7: read/unread from the CRM, on a message and on a whole conversation.
+    await expectCall(200, 'conversations', 'patch', `/v1/locations/${LOC}/messages/${inbound.id as string}`, {
+      body: { read: true },
+    });
+    await expectCall(400, 'conversations', 'patch', `/v1/locations/${LOC}/messages/${inbound.id as string}`, {
+      body: { read: 'yes' },
+    });
+    await expectCall(404, 'conversations', 'patch', `/v1/locations/${LOC}/messages/${randomUUID()}`, {
+      body: { read: true },
+    });
+    await expectCall(200, 'conversations', 'patch', `/v1/locations/${LOC}/conversations/${conversationId}`, {
+      body: { read: false },
+    });
+    await expectCall(404, 'conversations', 'patch', `/v1/locations/${LOC}/conversations/${randomUUID()}`, {
+      body: { read: true },
+    });
     const form = new FormData();
     form.append('file', new Blob([PDF], { type: 'application/pdf' }), 'quote.pdf');
     const upload = await call('conversations', 'post', `/v1/locations/${LOC}/uploads`, { form });

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { CommonModule } from './common/common.module';
+import { CommonModule } from './common.module';
 import { SendingModule } from './sending/sending.module';
 import { SmartBccModule } from './smart-bcc/smart-bcc.module';
-import { MailboxSyncModule } from './sync/mailbox-sync.module';
+import { MailboxSyncModule } from './mailbox-sync.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
 /** Mailboxes, provider webhooks, pulls and sends (issue: mail-gateway); the Auto-BCC SMTP receiver (issue 8). */

@@ -15,7 +15,7 @@ import {
 import type { Logger } from '@mailbridge/platform-observability';
 import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { AppError, LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
-import { ConsentedMailbox, mailboxKeyOf } from '../oauth/oauth-provider';
+import { ConsentedMailbox, mailboxKeyOf } from '../oauth-clients/oauth-provider';
 import { TokenRevocationsService } from './token-revocations.service';
 import { TokenVault } from '../vault/token-vault';
 import { TokenVaultRepository } from '../vault/token-vault.repository';

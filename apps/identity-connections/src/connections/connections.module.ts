@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OAuthClientsModule } from '../oauth/oauth-clients.module';
+import { OAuthClientsModule } from '../oauth-clients/oauth-clients.module';
 import { VaultModule } from '../vault/vault.module';
 import { AccessTokenService } from './access-token.service';
 import { AdminConsentRequestsRepository } from './admin-consent-requests.repository';

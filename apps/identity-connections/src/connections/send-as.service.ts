@@ -8,7 +8,7 @@ import {
 import type { Logger } from '@mailbridge/platform-observability';
 import { AppError, LOGGER } from '@mailbridge/platform-runtime';
 import { IDENTITY_CONFIG, type IdentityConnectionsConfig } from '../identity-connections.config';
-import { PROVIDER_TIMEOUT_MS } from '../oauth/oauth-provider';
+import { PROVIDER_TIMEOUT_MS } from '../oauth-clients/oauth-provider';
 import { AccessTokenService } from './access-token.service';
 import type { ConnectionEntity } from './connection.entity';
 import { ConnectionsRepository } from './connections.repository';

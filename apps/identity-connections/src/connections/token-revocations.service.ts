@@ -2,8 +2,8 @@ import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import type { Logger } from '@mailbridge/platform-observability';
 import { LOGGER } from '@mailbridge/platform-runtime';
 import { ConnectionsRepository } from './connections.repository';
-import { OAuthProviders } from '../oauth/oauth-providers';
-import { ProviderRequestError } from '../oauth/provider-errors';
+import { OAuthProviders } from '../oauth-clients/oauth-providers';
+import { ProviderRequestError } from '../oauth-clients/provider-errors';
 import type { TokenRevocationEntity } from '../vault/token-revocation.entity';
 import { TokenVault } from '../vault/token-vault';
 import { TokenVaultRepository } from '../vault/token-vault.repository';

@@ -7,8 +7,8 @@ import { ConnectionsRepository } from '../connections/connections.repository';
 import { IDENTITY_CONFIG, type IdentityConnectionsConfig } from '../identity-connections.config';
 import { OAuthFlowsService } from './oauth-flows.service';
 import { OAuthStateError } from './oauth-state';
-import { OAuthProviders } from './oauth-providers';
-import { redirectUriFor } from './oauth-provider';
+import { OAuthProviders } from '../oauth-clients/oauth-providers';
+import { redirectUriFor } from '../oauth-clients/oauth-provider';
 import { adminConsentUrl } from '../connections/connection-warning.rule';
 import {
   AdminConsentRequiredError,
@@ -17,7 +17,7 @@ import {
   ProviderRequestError,
   ReauthRequiredError,
   safeCode,
-} from './provider-errors';
+} from '../oauth-clients/provider-errors';
 import { isReturnUrlAllowed, withOutcome } from './return-url-policy';
 
 export interface CallbackQuery {

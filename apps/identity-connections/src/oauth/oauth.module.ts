@@ -5,7 +5,7 @@ import { VaultModule } from '../vault/vault.module';
 import { ConnectMailboxUseCase } from './connect-mailbox.use-case';
 import { ConnectController } from './connect.controller';
 import { OAuthCallbackController } from './oauth-callback.controller';
-import { OAuthClientsModule } from './oauth-clients.module';
+import { OAuthClientsModule } from '../oauth-clients/oauth-clients.module';
 import { OAuthFlowsService } from './oauth-flows.service';
 import { OAuthStateEntity } from './oauth-state.entity';
 

@@ -5,7 +5,7 @@ import { mapLimit } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { MailboxAuditService } from './mailbox-audit.service';
-import { MessageLedgerRepository } from './message-ledger.repository';
+import { MessageLedgerRepository } from '../ledger/message-ledger.repository';
 
 const TICK_MS = 30_000;
 const BATCH = 50;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { messageDecidedV1 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { EventOf, OnEvent } from '@mailbridge/platform-runtime';
-import { MessageLedgerRepository } from './message-ledger.repository';
+import { MessageLedgerRepository } from '../ledger/message-ledger.repository';
 
 /** SYN-10: sync-engine's outcome of each observed message → the ledger the completeness audit reads. */
 @Injectable()

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { ApiPlatformErrors, AppError, InternalAuthGuard, jsonObject } from '@mailbridge/platform-runtime';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { MailboxAuditService } from './mailbox-audit.service';
-import { MessageLedgerRepository } from './message-ledger.repository';
+import { MessageLedgerRepository } from '../ledger/message-ledger.repository';
 
 const AUDIT_REPORT_SCHEMA = jsonObject(
   {

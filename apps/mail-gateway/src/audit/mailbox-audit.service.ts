@@ -14,10 +14,10 @@ import { GmailPullService } from '../sync/gmail-pull.service';
 import { GraphPullService } from '../sync/graph-pull.service';
 import { MessageIsolation, isMessageSpecific, type PullItem } from '../sync/message-isolation.service';
 import type { NormalizedMessage } from '../sync/message-normalizer.service';
-import { MessagesPendingError } from '../sync/messages-pending.error';
+import { MessagesPendingError } from '../mailboxes/messages-pending.error';
 import { ObservedMessagePublisher } from '../sync/observed-message.publisher';
-import { SyncHealthService } from '../sync/sync-health.service';
-import { MessageLedgerRepository, type LedgerEntry } from './message-ledger.repository';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
+import { MessageLedgerRepository, type LedgerEntry } from '../ledger/message-ledger.repository';
 
 const GMAIL_LABELS = ['INBOX', 'SENT'];
 const GRAPH_FOLDERS: GraphFolder[] = ['inbox', 'sentitems'];

@@ -8,7 +8,7 @@ import {
 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type { EventOf } from '@mailbridge/platform-runtime';
-import { SyncHealthService } from '../sync/sync-health.service';
+import { SyncHealthService } from './sync-health.service';
 import { MailboxesRepository } from './mailboxes.repository';
 
 export const CONNECTIONS_GROUP = 'connections';

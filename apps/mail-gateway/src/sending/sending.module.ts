@@ -1,6 +1,6 @@
 import { SendAsResolver } from './send-as.resolver';
 import { Module } from '@nestjs/common';
-import { MailboxSyncModule } from '../sync/mailbox-sync.module';
+import { MailboxSyncModule } from '../mailbox-sync.module';
 import { GmailSendDriver } from './gmail-send.driver';
 import { GraphSendDriver } from './graph-send.driver';
 import { LocationProviderDriver } from './location-provider.driver';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MailboxSyncModule } from '../sync/mailbox-sync.module';
+import { MailboxSyncModule } from '../mailbox-sync.module';
 import { ReceiveSmartBccMailUseCase } from './receive-smart-bcc-mail.use-case';
 import { SmartBccDirectory } from './smart-bcc-directory';
 import { SmtpReceiver } from './smtp-receiver.service';

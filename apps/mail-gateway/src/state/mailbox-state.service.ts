@@ -10,7 +10,7 @@ import { DataSource } from 'typeorm';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
 import { ProviderCallPolicy, type CallTarget } from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
-import { SyncHealthService } from '../sync/sync-health.service';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
 import { MessageStateRepository } from './message-state.repository';
 
 /** What a pull saw of one message's state: the flags it tells (others unknown) and when. */

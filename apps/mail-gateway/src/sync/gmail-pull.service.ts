@@ -26,7 +26,7 @@ import {
 } from '../state/mailbox-state.service';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { MessageIsolation, type FetchedPage } from './message-isolation.service';
-import { SyncHealthService } from './sync-health.service';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 const OBSERVED_LABELS = ['INBOX', 'SENT'];
 const SKIPPED_LABELS = ['DRAFT', 'SPAM', 'TRASH', 'CHAT'];

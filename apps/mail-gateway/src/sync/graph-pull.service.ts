@@ -28,7 +28,7 @@ import {
 } from './message-normalizer.service';
 import { GRAPH_FOLDERS } from './mailbox-watch.service';
 import { MessageIsolation, type FetchedPage, type PullItem } from './message-isolation.service';
-import { SyncHealthService } from './sync-health.service';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 const FETCH_CONCURRENCY = 3;
 const PAGE_SIZE = 50;

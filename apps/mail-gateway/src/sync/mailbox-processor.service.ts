@@ -9,7 +9,7 @@ import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { GmailPullService } from './gmail-pull.service';
 import { GraphPullService } from './graph-pull.service';
 import { MailboxWatchService } from './mailbox-watch.service';
-import { SyncHealthService } from './sync-health.service';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 type Work = 'stop' | 'pause' | 'setup' | 'renew' | 'pull';
 

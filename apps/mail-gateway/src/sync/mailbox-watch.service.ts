@@ -14,7 +14,7 @@ import type { GmailRecovery } from './gmail-pull.service';
 import { MailboxAccess } from '../provider-access/mailbox-access';
 import { ProviderCallPolicy } from '../provider-access/provider-call.policy';
 import { asProviderFailure } from '../provider-access/provider-failure';
-import { SyncHealthService } from './sync-health.service';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 /**
  * Where a mailbox without a cursor starts: the connect instant recorded from the connection events (baseline_at),

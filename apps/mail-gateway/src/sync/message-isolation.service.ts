@@ -7,14 +7,14 @@ import { GatewayMetrics } from '../common/gateway.metrics';
 import { mapLimit } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import type { MailboxEntity } from '../mailboxes/mailbox.entity';
-import { MessageLedgerRepository } from '../audit/message-ledger.repository';
+import { MessageLedgerRepository } from '../ledger/message-ledger.repository';
 import { MessageExcludedError } from '../exclusions/message-excluded.error';
 import { MessageCallFailedError, asProviderFailure } from '../provider-access/provider-failure';
 import { MessageFailuresRepository } from './message-failures.repository';
-import { MessagesPendingError } from './messages-pending.error';
+import { MessagesPendingError } from '../mailboxes/messages-pending.error';
 import type { NormalizedMessage } from './message-normalizer.service';
 import { ObservedMessagePublisher } from './observed-message.publisher';
-import { SyncHealthService } from './sync-health.service';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 export const PULL_STAGE = 'gateway.pull';
 

@@ -4,7 +4,7 @@ import { LOGGER } from '@mailbridge/platform-runtime';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { MailboxProcessor } from './mailbox-processor.service';
-import { SyncHealthService } from './sync-health.service';
+import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 const GAUGE_REFRESH_MS = 15_000;
 

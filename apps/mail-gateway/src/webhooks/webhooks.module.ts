@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MailboxSyncModule } from '../sync/mailbox-sync.module';
+import { MailboxSyncModule } from '../mailbox-sync.module';
 import { WebhookIntakeUseCase } from './webhook-intake.use-case';
 import { WebhooksController } from './webhooks.controller';
 

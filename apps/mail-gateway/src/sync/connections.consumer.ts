@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { connectionEvents } from '@mailbridge/contracts';
 import { ConsumerContext, EventOf, OnEvent } from '@mailbridge/platform-runtime';
-import { SyncScheduler } from '../sync/sync-scheduler.service';
-import { ApplyConnectionChangeUseCase, CONNECTIONS_GROUP } from './apply-connection-change.use-case';
+import { SyncScheduler } from './sync-scheduler.service';
+import {
+  ApplyConnectionChangeUseCase,
+  CONNECTIONS_GROUP,
+} from '../mailboxes/apply-connection-change.use-case';
 
 /**
  * Connection lifecycle from identity-connections → which mailboxes are watched. Outside the transaction only to

@@ -6,8 +6,8 @@ import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { backoffWithJitter } from '../common/timing';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
-import type { MailboxEntity, MailboxStage } from '../mailboxes/mailbox.entity';
-import { MailboxesRepository, type MailboxPatch } from '../mailboxes/mailboxes.repository';
+import type { MailboxEntity, MailboxStage } from './mailbox.entity';
+import { MailboxesRepository, type MailboxPatch } from './mailboxes.repository';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessagesPendingError } from './messages-pending.error';
 
