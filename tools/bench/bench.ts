@@ -22,6 +22,7 @@ function runComponents(quick: boolean): void {
     .sort()) {
     out(`\n== ${file} ==`);
     const args = quick ? (QUICK_COMPONENT_ARGS[file] ?? []) : [];
+    const started = Date.now();
     const res = spawnSync(
       process.execPath,
       [path.join(ROOT, 'tools', 'run-ts.cjs'), path.join(dir, file), ...args],
@@ -34,6 +35,7 @@ function runComponents(quick: boolean): void {
       process.stderr.write(`bench: ${file} failed (exit ${res.status ?? res.signal})\n`);
       process.exit(1);
     }
+    out(`(${file}: ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
 }
 

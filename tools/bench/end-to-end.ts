@@ -391,26 +391,27 @@ class ModeRun {
     return { count, p50: median(latencies) / 1000, p99: percentile(latencies, 99) / 1000 };
   }
 
-  private platformRssKb(): number {
-    return this.platform.processes().reduce((a, p) => a + rssKbOf(p.pid), 0);
-  }
-
-  /** After a full collection in every process: the median of three readings a second apart. */
-  private async steadyRss(): Promise<number> {
+  /** Per process, after a full collection in every one: the median of three readings a second apart (KiB). */
+  private async steadyRss(): Promise<Map<string, number>> {
     await this.probe('gc');
-    const samples: number[] = [];
+    const samples = new Map<string, number[]>();
     for (let i = 0; i < 3; i++) {
       await sleep(1_000);
-      samples.push(this.platformRssKb());
+      for (const p of this.platform.processes())
+        samples.set(p.name, [...(samples.get(p.name) ?? []), rssKbOf(p.pid)]);
     }
-    return median(samples);
+    return new Map([...samples].map(([name, kb]) => [name, median(kb)]));
   }
 
   /** Platform RSS with `k` more idle connected mailboxes, minus before, per mailbox (KiB ≈ KB). */
-  async idleMemory(
-    k: number,
-  ): Promise<{ kbPerMailbox: number; connectSeconds: number; before: number; after: number }> {
-    const before = await this.steadyRss();
+  async idleMemory(k: number): Promise<{
+    kbPerMailbox: number;
+    connectSeconds: number;
+    before: number;
+    after: number;
+    perProcess: string;
+  }> {
+    const beforeBy = await this.steadyRss();
     const idle = Array.from({ length: k }, (_, i) => ({
       userId: `usr_idle_${i}`,
       address: `idle${i}@gmail.bench.test`,
@@ -425,8 +426,14 @@ class ModeRun {
     const connectSeconds = (Date.now() - t0) / 1000;
     // The connect events still in flight (watch, history baseline) settle before the memory is read.
     await sleep(this.o.settleSeconds * 1000);
-    const after = await this.steadyRss();
-    return { kbPerMailbox: ((after - before) * 1024) / 1000 / k, connectSeconds, before, after };
+    const afterBy = await this.steadyRss();
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((x, y) => x + y, 0);
+    const [before, after] = [sum(beforeBy), sum(afterBy)];
+    // KiB → KB (1,000 bytes), per mailbox.
+    const perProcess = [...afterBy]
+      .map(([name, kb]) => `${name} ${(((kb - (beforeBy.get(name) ?? 0)) * 1.024) / k).toFixed(1)}`)
+      .join(', ');
+    return { kbPerMailbox: ((after - before) * 1.024) / k, connectSeconds, before, after, perProcess };
   }
 
   profileDir(): string {
@@ -567,7 +574,7 @@ export async function runMode(
       `${mode}: platform RSS ${Math.round(idle.before / 1024)} MiB -> ${Math.round(idle.after / 1024)} MiB with ` +
         `${o.idleMailboxes} more idle mailboxes (connected in ${idle.connectSeconds.toFixed(0)} s, ` +
         `${(o.idleMailboxes / idle.connectSeconds).toFixed(1)}/s): ${idle.kbPerMailbox.toFixed(1)} KB/mailbox ` +
-        `(sandbox and PostgreSQL server memory excluded)`,
+        `(sandbox and PostgreSQL server memory excluded; by process: ${idle.perProcess})`,
     );
     const sqlPerMessage = sqlTotals(burst.sql0, burst.sql1);
     out(
