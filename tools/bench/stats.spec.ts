@@ -15,6 +15,9 @@ describe('percentile (nearest rank)', () => {
     expect(percentile(values, 90)).toBe(9);
     expect(percentile(values, 0)).toBe(1);
     expect(percentile([42], 99)).toBe(42);
+    // Rounded up, never to the nearest: 5.1 → the 6th value, 1.4 → the 2nd.
+    expect(percentile(values, 51)).toBe(6);
+    expect(percentile([4, 3, 2, 1], 35)).toBe(2);
   });
 
   it('p99 of 1,000 values is the 990th smallest, not the maximum', () => {
