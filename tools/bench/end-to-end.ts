@@ -300,9 +300,11 @@ class ModeRun {
     const timeoutMs = 60_000 + n * 250;
     let visibleAt = 0;
     for (;;) {
-      const counts = await this.counts();
+      // A poll the platform did not answer is no progress; the wait stays bounded either way.
+      const answer = await this.counts().catch(() => undefined);
       const at = Date.now();
-      polls.push({ at, counts });
+      if (answer) polls.push({ at, counts: answer });
+      const counts = polls.at(-1)?.counts ?? base;
       const visible = [...expected].reduce(
         (a, [id, want]) => a + Math.min(want, (counts.get(id) ?? 0) - (base.get(id) ?? 0)),
         0,
@@ -372,8 +374,9 @@ class ModeRun {
     let done = false;
     void injection.then(() => (done = true));
     for (;;) {
-      const counts = await this.counts();
-      polls.push({ at: Date.now(), counts });
+      const answer = await this.counts().catch(() => undefined);
+      if (answer) polls.push({ at: Date.now(), counts: answer });
+      const counts = polls.at(-1)?.counts ?? base;
       const visible = boxes.reduce(
         (a, b) => a + (counts.get(b.contactId) ?? 0) - (base.get(b.contactId) ?? 0),
         0,
