@@ -46,14 +46,18 @@ const PROBE = path.join(__dirname, 'probe.cjs');
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const log = (line: string) => out(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-/** Runs `task` over `items` with at most `limit` in flight; the first failure fails the whole. */
+/** Runs `task` over `items` with at most `limit` in flight; the first failure fails the whole and stops the rest. */
 async function pool<T>(items: readonly T[], limit: number, task: (item: T, i: number) => Promise<void>) {
   let next = 0;
+  let failed = false;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
+      while (!failed && next < items.length) {
         const i = next++;
-        await task(items[i], i);
+        await task(items[i], i).catch((error: unknown) => {
+          failed = true;
+          throw error;
+        });
       }
     }),
   );
@@ -422,11 +426,22 @@ class ModeRun {
     const t0 = Date.now();
     await pool(idle, this.o.concurrency * 2, (b) => this.createMailbox(b.address));
     let connected = 0;
+    let retried = 0;
     await pool(idle, this.o.concurrency, async (b) => {
-      await this.connect(b.userId, b.address);
+      // A flow that fails once under load is tried again (twice at most) rather than losing a long run; counted.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.connect(b.userId, b.address);
+          break;
+        } catch (error) {
+          if (attempt === 3) throw error;
+          retried++;
+        }
+      }
       if (++connected % 1_000 === 0) log(`${this.mode}: ${connected}/${k} idle mailboxes connected`);
     });
     const connectSeconds = (Date.now() - t0) / 1000;
+    if (retried > 0) log(`${this.mode}: ${retried} idle connect flows failed once and were tried again`);
     // The connect events still in flight (watch, history baseline) settle before the memory is read.
     await sleep(this.o.settleSeconds * 1000);
     const afterBy = await this.steadyRss();
