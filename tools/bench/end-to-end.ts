@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import { call, connectMailbox, crmToken } from '../soak/crm-client';
+import { Answer, call, connectMailbox, crmToken } from '../soak/crm-client';
 import { Platform, Sandbox, startDistributed, startEmbedded, startSandbox } from '../soak/platforms';
 import { freePortBase, sleep, waitFor } from '../soak/processes';
 import { seededRandom } from '../soak/mix';
@@ -75,6 +75,12 @@ interface BenchMailbox {
 
 const median = (xs: number[]) => percentile(xs, 50);
 
+/** A page of `GET /v1/locations/{locationId}/conversations`, the fields the bench reads. */
+interface ConversationPage {
+  items: Array<{ contactId: string; messageCount: number }>;
+  nextCursor: string | null;
+}
+
 class ModeRun {
   private readonly probeDir: string;
 
@@ -131,16 +137,12 @@ class ModeRun {
     const url = `${this.platform.urls.conversations}/v1/locations/${LOCATION}/conversations`;
     let cursor: string | null = null;
     for (let page = 0; page < 1_000; page++) {
-      const res: Awaited<
-        ReturnType<
-          typeof call<{
-            items: Array<{ contactId: string; messageCount: number }>;
-            nextCursor: string | null;
-          }>
-        >
-      > = await call(`${url}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
-        token: this.token('usr_bench_reader'),
-      });
+      const res: Answer<ConversationPage> = await call(
+        `${url}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        {
+          token: this.token('usr_bench_reader'),
+        },
+      );
       if (res.status !== 200) throw new Error(`GET conversations answered ${res.status}`);
       // A conversation may move to the front between pages: keep the highest count seen.
       for (const c of res.body.items)
