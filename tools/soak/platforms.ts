@@ -15,6 +15,8 @@ export interface Sandbox {
   /** The control API base (`…/_sandbox` is under it). */
   readonly controlUrl: string;
   readonly env: Record<string, string>;
+  /** Its process id while it runs (the bench measures it apart from the platform). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -62,7 +64,14 @@ export async function startSandbox(
     ...tls.getCACertificates('default'),
     fs.readFileSync(env.EXTRA_CA_CERTS_FILE, 'utf8'),
   ]);
-  return { controlUrl, env, stop: () => proc.stop(5_000) };
+  return {
+    controlUrl,
+    env,
+    get pid() {
+      return proc.pid;
+    },
+    stop: () => proc.stop(5_000),
+  };
 }
 
 export interface Platform {
@@ -79,6 +88,18 @@ export interface Platform {
   ensureRunning(): Promise<void>;
   stop(): Promise<void>;
   tail(target: number): string;
+  /** The platform's running processes (the embedded process, or the four services, and the Kafka mock's kcat). */
+  processes(): Array<{ name: string; pid: number }>;
+  /** Distributed: the PostgreSQL database the services share. */
+  readonly databaseUrl?: string;
+}
+
+/** What a caller other than the soak changes: settings over SOAK_PLATFORM_ENV, and per-process environment. */
+export interface PlatformOptions {
+  readonly env?: Record<string, string>;
+  /** Extra environment of one process (e.g. the bench's NODE_OPTIONS for its SQL counter and profiler). */
+  readonly processEnv?: (name: string) => Record<string, string>;
+  readonly databasePrefix?: string;
 }
 
 /** Settings the soak gives the platform (the same in both modes): the only way it configures the services. */
@@ -109,6 +130,7 @@ export async function startEmbedded(
   portBase: number,
   sandbox: Sandbox,
   logFile: string,
+  options: PlatformOptions = {},
 ): Promise<Platform> {
   const entry = build('apps/embedded');
   const dataDir = path.join(dir, 'embedded-data');
@@ -122,6 +144,8 @@ export async function startEmbedded(
     {
       ...sandbox.env,
       ...SOAK_PLATFORM_ENV,
+      ...options.env,
+      ...options.processEnv?.('embedded'),
       MAILBRIDGE_DATA_DIR: dataDir,
       MAILBRIDGE_PORT_BASE: String(portBase),
       MAILBRIDGE_HOST: '127.0.0.1',
@@ -153,6 +177,7 @@ export async function startEmbedded(
     },
     stop: () => proc.stop(),
     tail: () => proc.tail(),
+    processes: () => (proc.pid ? [{ name: 'embedded', pid: proc.pid }] : []),
   };
 }
 
@@ -161,9 +186,13 @@ export async function startDistributed(
   sandbox: Sandbox,
   ports: readonly number[],
   logDir: string,
+  options: PlatformOptions = {},
 ): Promise<Platform> {
   const entries = SERVICES.map((s) => build(`apps/${s}`));
-  const [kafka, db] = await Promise.all([startKafkaMockCluster(), createTestDatabase('mb_soak')]);
+  const [kafka, db] = await Promise.all([
+    startKafkaMockCluster(),
+    createTestDatabase(options.databasePrefix ?? 'mb_soak'),
+  ]);
   const urls = Object.fromEntries(SERVICES.map((s, i) => [s, `http://127.0.0.1:${ports[i]}`])) as Record<
     ServiceName,
     string
@@ -173,6 +202,7 @@ export async function startDistributed(
   const common: Record<string, string> = {
     ...sandbox.env,
     ...SOAK_PLATFORM_ENV,
+    ...options.env,
     KAFKA_BROKERS: kafka.bootstrapServers.join(','),
     // The mock cluster cannot grant producer ids; production keeps idempotence on.
     KAFKA_IDEMPOTENT_PRODUCER: 'false',
@@ -191,7 +221,7 @@ export async function startDistributed(
       new NodeProcess(
         s,
         entries[i],
-        { ...common, PORT: String(ports[i]), PUBLIC_URL: urls[s] },
+        { ...common, ...options.processEnv?.(s), PORT: String(ports[i]), PUBLIC_URL: urls[s] },
         path.join(logDir, `distributed-${s}.log`),
       ),
   );
@@ -224,5 +254,34 @@ export async function startDistributed(
     },
     stop: stopAll,
     tail: (i) => procs[i].tail(),
+    databaseUrl: db.url,
+    processes: () => {
+      const running = procs.flatMap((p) => (p.pid ? [{ name: p.name, pid: p.pid }] : []));
+      const kcat = kcatPid();
+      return kcat ? [...running, { name: 'kafka-mock (kcat)', pid: kcat }] : running;
+    },
   };
+}
+
+/** The mock cluster's kcat: a child of the small shell `startKafkaMockCluster` spawns from this process. */
+function kcatPid(): number | undefined {
+  const parentOf = (pid: string): number | undefined => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return undefined;
+    }
+  };
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let comm = '';
+    try {
+      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const shell = comm === 'kcat' ? parentOf(pid) : undefined;
+    if (shell !== undefined && parentOf(String(shell)) === process.pid) return Number(pid);
+  }
+  return undefined;
 }

@@ -31,6 +31,11 @@ export class NodeProcess {
     private readonly logFile: string,
   ) {}
 
+  /** The operating-system process id while it runs (the bench reads its CPU time and RSS from /proc). */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }

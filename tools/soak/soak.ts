@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import jwt from 'jsonwebtoken';
+import { Answer, call, connectMailbox, crmToken } from './crm-client';
 import { HostileVariant, Step, hostileMime, mixCounts, planSteps, seededRandom } from './mix';
 import { freePortBase, sleep, waitFor } from './processes';
 import { Platform, Sandbox, startDistributed, startEmbedded, startSandbox } from './platforms';
@@ -108,41 +108,6 @@ interface CrmMessageJson {
   failure: { code: string; message: string } | null;
 }
 
-interface Answer<T> {
-  status: number;
-  body: T;
-}
-
-/** JSON over HTTP with a timeout; a refused connection or a timeout is status 0 (the platform may be killed). */
-async function call<T = unknown>(
-  url: string,
-  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Answer<T>> {
-  try {
-    const res = await fetch(url, {
-      method: init.method ?? 'GET',
-      redirect: 'manual',
-      signal: AbortSignal.timeout(20_000),
-      headers: {
-        ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
-        ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-        ...init.headers,
-      },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    const text = await res.text();
-    let body: unknown = text;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: body as T };
-  } catch {
-    return { status: 0, body: undefined as T };
-  }
-}
-
 /** One mode's run: the plan executed against one platform, then the verdict. */
 class SoakRun {
   readonly delivered: DeliveredMessage[] = [];
@@ -165,11 +130,7 @@ class SoakRun {
   ) {}
 
   token(userId: string): string {
-    return jwt.sign({ loc: LOCATION }, this.platform.authJwtSecret, {
-      subject: userId,
-      algorithm: 'HS256',
-      expiresIn: 4 * 3600,
-    });
+    return crmToken(this.platform.authJwtSecret, LOCATION, userId);
   }
 
   private count(what: string): void {
@@ -249,24 +210,15 @@ class SoakRun {
 
   /** The OAuth dance as the user's browser does it (the emulator consents at once for the login_hint mailbox). */
   async connect(user: User): Promise<void> {
-    const api = user.provider;
-    const started = await call<{ authorizeUrl: string }>(`${this.connectionUrl(user)}/${api}/authorize`, {
-      method: 'POST',
+    await connectMailbox({
+      identityConnectionsUrl: this.platform.urls['identity-connections'],
       token: this.token(user.id),
-      body: { returnUrl: RETURN_URL },
+      locationId: LOCATION,
+      userId: user.id,
+      provider: user.provider,
+      mailbox: user.mailbox,
+      returnUrl: RETURN_URL,
     });
-    if (started.status !== 200) throw new Error(`authorize answered ${started.status}`);
-    const authorize = new URL(started.body.authorizeUrl);
-    authorize.searchParams.set('login_hint', user.mailbox);
-    let next = authorize.toString();
-    for (let hop = 0; hop < 10 && !next.startsWith(RETURN_URL); hop++) {
-      const res = await fetch(next, { redirect: 'manual', signal: AbortSignal.timeout(20_000) });
-      const location = res.headers.get('location');
-      if (!location) throw new Error(`${next} answered ${res.status} without a redirect`);
-      next = new URL(location, next).toString();
-    }
-    const status = next.startsWith(RETURN_URL) ? new URL(next).searchParams.get('status') : null;
-    if (status !== 'connected') throw new Error(`connect of ${user.mailbox} ended at ${next}`);
   }
 
   /** Delivers stranger probes until sync-engine has decided one: the watch and the baseline are in place. */

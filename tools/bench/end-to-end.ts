@@ -1,0 +1,730 @@
+// One mode of the end-to-end bench: the platform started as in `npm run soak` (tools/soak/platforms.ts), Gmail
+// mailboxes connected through the public OAuth flow against the sandbox (its own process), contacts' mail delivered
+// through the sandbox control API, and the CRM API read until all of it is visible.
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+import { Answer, call, connectMailbox, crmToken } from '../soak/crm-client';
+import { Platform, Sandbox, startDistributed, startEmbedded, startSandbox } from '../soak/platforms';
+import { freePortBase, sleep, waitFor } from '../soak/processes';
+import { seededRandom } from '../soak/mix';
+import { CpuProfile, NO_STAGE, ProfileSummary, summariseProfile } from './cpu-profile';
+import { mainThreadCpuMsOf, rssKbOf, sampleCpu } from './proc';
+import { rawInsertRate } from './raw-pg';
+import { CpuSample, CpuUse, ModeSummary, cpuBetween, percentile, visibleLatencies } from './stats';
+
+export interface BenchOptions {
+  mailboxes: number;
+  messages: number;
+  idleMailboxes: number;
+  latencySeconds: number;
+  rawRows: number;
+  profile: boolean;
+  concurrency: number;
+  /** Wait after the idle mailboxes connected, before their memory is read. */
+  settleSeconds: number;
+}
+
+export interface ModeReport {
+  readonly summary: ModeSummary;
+  /** The profile's markdown section (with `--profile`). */
+  readonly profileMarkdown?: string;
+}
+
+const LOCATION = 'loc_bench';
+const RETURN_URL = 'http://localhost/bench/connected';
+/** Settings the bench gives the platform: production defaults, except the CRM API rate limit (it polls a lot). */
+const BENCH_PLATFORM_ENV = {
+  LOG_LEVEL: 'warn',
+  RATE_LIMIT_PER_MINUTE: '0',
+  SMTP_PORT: '0',
+  SAFETY_NET_POLL_SECONDS: '300',
+};
+const PROBE = path.join(__dirname, 'probe.cjs');
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+const log = (line: string) => out(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** Runs `task` over `items` with at most `limit` in flight; the first failure fails the whole and stops the rest. */
+async function pool<T>(items: readonly T[], limit: number, task: (item: T, i: number) => Promise<void>) {
+  let next = 0;
+  let failed = false;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (!failed && next < items.length) {
+        const i = next++;
+        await task(items[i], i).catch((error: unknown) => {
+          failed = true;
+          throw error;
+        });
+      }
+    }),
+  );
+}
+
+interface BenchMailbox {
+  readonly userId: string;
+  readonly address: string;
+  /** The contact whose mail is measured, and the one whose warm-up mail proves the watch is in place. */
+  readonly contactId: string;
+  readonly contactEmail: string;
+  readonly warmContactId: string;
+  readonly warmContactEmail: string;
+}
+
+const median = (xs: number[]) => percentile(xs, 50);
+
+/** A page of `GET /v1/locations/{locationId}/conversations`, the fields the bench reads. */
+interface ConversationPage {
+  items: Array<{ contactId: string; messageCount: number }>;
+  nextCursor: string | null;
+}
+
+class ModeRun {
+  private readonly probeDir: string;
+
+  constructor(
+    readonly mode: 'embedded' | 'distributed',
+    readonly platform: Platform,
+    readonly sandbox: Sandbox,
+    readonly o: BenchOptions,
+    readonly dir: string,
+  ) {
+    this.probeDir = path.join(dir, 'probes');
+  }
+
+  token(userId: string): string {
+    return crmToken(this.platform.authJwtSecret, LOCATION, userId);
+  }
+
+  private async control<T>(pathAndQuery: string, method = 'GET', body?: unknown) {
+    const res = await call<T>(`${this.sandbox.controlUrl}/_sandbox${pathAndQuery}`, { method, body });
+    if (res.status < 200 || res.status >= 300)
+      throw new Error(
+        `sandbox ${method} ${pathAndQuery} answered ${res.status}: ${JSON.stringify(res.body)}`,
+      );
+    return res.body;
+  }
+
+  private async createMailbox(address: string): Promise<void> {
+    await this.control('/mailboxes', 'POST', { provider: 'google', address });
+  }
+
+  private async connect(userId: string, address: string): Promise<void> {
+    await connectMailbox({
+      identityConnectionsUrl: this.platform.urls['identity-connections'],
+      token: this.token(userId),
+      locationId: LOCATION,
+      userId,
+      provider: 'google',
+      mailbox: address,
+      returnUrl: RETURN_URL,
+    });
+  }
+
+  async deliver(to: string, from: string, subject: string): Promise<void> {
+    await this.control(`/mailboxes/${encodeURIComponent(to)}/deliver`, 'POST', {
+      from,
+      subject,
+      text: `bench message ${subject}`,
+    });
+  }
+
+  /** Messages per contact as the CRM lists them: the location's conversations (one per contact), every page. */
+  async counts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const url = `${this.platform.urls.conversations}/v1/locations/${LOCATION}/conversations`;
+    let cursor: string | null = null;
+    for (let page = 0; page < 1_000; page++) {
+      const res: Answer<ConversationPage> = await call(
+        `${url}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        {
+          token: this.token('usr_bench_reader'),
+        },
+      );
+      if (res.status !== 200) throw new Error(`GET conversations answered ${res.status}`);
+      // A conversation may move to the front between pages: keep the highest count seen.
+      for (const c of res.body.items)
+        counts.set(c.contactId, Math.max(counts.get(c.contactId) ?? 0, c.messageCount));
+      cursor = res.body.nextCursor;
+      if (!cursor) return counts;
+    }
+    throw new Error('GET conversations: more than 1,000 pages');
+  }
+
+  // ---- set-up ----
+
+  async setUp(): Promise<BenchMailbox[]> {
+    const boxes: BenchMailbox[] = Array.from({ length: this.o.mailboxes }, (_, i) => ({
+      userId: `usr_bench_${i}`,
+      address: `bench${i}@gmail.bench.test`,
+      contactId: `ct_bench_${i}`,
+      contactEmail: `contact${i}@contacts.bench.test`,
+      warmContactId: `ct_warm_${i}`,
+      warmContactEmail: `warm${i}@contacts.bench.test`,
+    }));
+    const conv = `${this.platform.urls.conversations}/v1/locations/${LOCATION}`;
+    await pool(boxes, this.o.concurrency, async (b) => {
+      await this.createMailbox(b.address);
+      for (const [id, email] of [
+        [b.contactId, b.contactEmail],
+        [b.warmContactId, b.warmContactEmail],
+      ]) {
+        const res = await call(`${conv}/contacts/${id}`, {
+          method: 'PUT',
+          token: this.token(b.userId),
+          body: { email, name: `Bench ${id}`, assignedUserId: b.userId },
+        });
+        if (res.status !== 200 && res.status !== 201)
+          throw new Error(`PUT contact answered ${res.status}: ${JSON.stringify(res.body)}`);
+      }
+    });
+    // Mail from a contact sync-engine does not know yet would be skipped, and the bench would wait for nothing.
+    await pool(boxes, this.o.concurrency, async (b) => {
+      for (const email of [b.contactEmail, b.warmContactEmail])
+        await waitFor(
+          `sync-engine's projection of ${email}`,
+          async () => {
+            const res = await call<{ items: unknown[] }>(
+              `${this.platform.urls['sync-engine']}/internal/contacts?locationId=${LOCATION}&email=${encodeURIComponent(email)}`,
+              { token: this.platform.internalApiToken },
+            );
+            return res.status === 200 && res.body.items.length > 0;
+          },
+          120_000,
+          250,
+        );
+    });
+    await pool(boxes, this.o.concurrency, (b) => this.connect(b.userId, b.address));
+    // Warm-up: a message from the warm-up contact, again every 15 s, until each mailbox's shows in the CRM (the watch
+    // and the history baseline are in place; the first message also warms every code path).
+    const deadline = Date.now() + 240_000;
+    const pending = new Set(boxes);
+    let round = 0;
+    while (pending.size > 0) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `${pending.size} mailboxes never showed their warm-up message in the CRM API within 240 s`,
+        );
+      if (round++ % 30 === 0)
+        await pool([...pending], this.o.concurrency, (b) =>
+          this.deliver(b.address, b.warmContactEmail, `warm-up ${round}`),
+        );
+      await sleep(500);
+      const counts = await this.counts().catch(() => new Map<string, number>());
+      for (const b of [...pending]) if ((counts.get(b.warmContactId) ?? 0) > 0) pending.delete(b);
+    }
+    return boxes;
+  }
+
+  // ---- measurements ----
+
+  /** Every process whose CPU the bench reads: the platform's, its PostgreSQL backends, the sandbox. */
+  private async processes(): Promise<Array<{ name: string; pid: number }>> {
+    const list = [...this.platform.processes()];
+    if (this.platform.databaseUrl) {
+      const client = new Client({ connectionString: this.platform.databaseUrl });
+      await client.connect();
+      try {
+        const rows = await client.query<{ pid: number }>(
+          'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        for (const r of rows.rows) list.push({ name: 'postgres backends', pid: r.pid });
+      } finally {
+        await client.end();
+      }
+    }
+    if (this.sandbox.pid) list.push({ name: 'sandbox', pid: this.sandbox.pid });
+    return list;
+  }
+
+  private mainThreads(): CpuSample[] {
+    return this.platform.processes().flatMap((p) => {
+      const cpuMs = mainThreadCpuMsOf(p.pid);
+      return cpuMs === undefined ? [] : [{ ...p, cpuMs }];
+    });
+  }
+
+  private async cpuSample(): Promise<CpuSample[]> {
+    return sampleCpu(await this.processes());
+  }
+
+  /**
+   * Every platform process runs `command` in its preloaded probe (tools/bench/probe.cjs: `count`, `gc`,
+   * `profile-start`, `profile-stop`) and writes its SQL counters; resolves with them once all have answered.
+   */
+  private async probe(
+    command: 'count' | 'gc' | 'profile-start' | 'profile-stop',
+  ): Promise<Map<number, ProbeFile>> {
+    const result = new Map<number, ProbeFile>();
+    fs.writeFileSync(path.join(this.probeDir, 'command'), command);
+    const procs = this.platform.processes().filter((p) => !p.name.startsWith('kafka'));
+    const before = new Map(procs.map((p) => [p.pid, readProbe(this.probeDir, p.pid)?.seq ?? 0]));
+    for (const p of procs) process.kill(p.pid, 'SIGUSR2');
+    for (const p of procs) {
+      const file = await waitFor(
+        `${p.name}'s SQL counters`,
+        async () => {
+          const f = readProbe(this.probeDir, p.pid);
+          return f && f.seq > (before.get(p.pid) ?? 0) ? f : undefined;
+        },
+        30_000,
+        100,
+      );
+      result.set(p.pid, file);
+    }
+    return result;
+  }
+
+  async burst(boxes: BenchMailbox[]) {
+    const n = this.o.messages;
+    const base = await this.counts();
+    const sql0 = await this.probe(this.o.profile ? 'profile-start' : 'count');
+    const cpu0 = await this.cpuSample();
+    const main0 = this.mainThreads();
+    const bench0 = process.cpuUsage();
+    const injected = new Map<string, number[]>(boxes.map((b) => [b.contactId, []]));
+    const t0 = performance.now();
+    const start = Date.now();
+    let injectedAll = 0;
+    const injection = pool(
+      Array.from({ length: n }, (_, i) => i),
+      this.o.concurrency,
+      async (i) => {
+        const b = boxes[i % boxes.length];
+        await this.deliver(b.address, b.contactEmail, `burst ${i}`);
+        injected.get(b.contactId)?.push(Date.now());
+      },
+    ).then(() => (injectedAll = performance.now() - t0));
+    const polls: Array<{ at: number; counts: Map<string, number> }> = [];
+    const expected = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const id = boxes[i % boxes.length].contactId;
+      expected.set(id, (expected.get(id) ?? 0) + 1);
+    }
+    const timeoutMs = 60_000 + n * 250;
+    let visibleAt = 0;
+    for (;;) {
+      // A poll the platform did not answer is no progress; the wait stays bounded either way.
+      const answer = await this.counts().catch(() => undefined);
+      const at = Date.now();
+      if (answer) polls.push({ at, counts: answer });
+      const counts = polls.at(-1)?.counts ?? base;
+      const visible = [...expected].reduce(
+        (a, [id, want]) => a + Math.min(want, (counts.get(id) ?? 0) - (base.get(id) ?? 0)),
+        0,
+      );
+      if (visible >= n) {
+        visibleAt = performance.now();
+        break;
+      }
+      if (at - start > timeoutMs) {
+        await injection.catch(() => undefined);
+        throw new Error(
+          `${this.mode}: only ${visible} of ${n} burst messages became visible in the CRM API within ${timeoutMs / 1000} s`,
+        );
+      }
+      if (polls.length % 20 === 0)
+        log(`${this.mode}: burst ${visible}/${n} visible after ${((at - start) / 1000).toFixed(0)} s`);
+      await sleep(500);
+    }
+    await injection;
+    const cpu1 = await this.cpuSample();
+    const main1 = this.mainThreads();
+    const bench1 = process.cpuUsage(bench0);
+    const sql1 = await this.probe(this.o.profile ? 'profile-stop' : 'count');
+    const seconds = (visibleAt - t0) / 1000;
+    const { latencies } = visibleLatencies(injected, polls, base);
+    return {
+      sustained: n / seconds,
+      seconds,
+      injectSeconds: injectedAll / 1000,
+      p50: median(latencies) / 1000,
+      p99: percentile(latencies, 99) / 1000,
+      cpu: cpuBetween(cpu0, cpu1, n),
+      mainThreadCpu: new Map(cpuBetween(main0, main1, n).map((c) => [c.name, c.cpuMs])),
+      benchCpuMs: (bench1.user + bench1.system) / 1000,
+      sql0,
+      sql1,
+    };
+  }
+
+  /** Messages offered at a steady `rate` for the configured seconds; latency of each from injection to visible. */
+  async steady(boxes: BenchMailbox[], rate: number) {
+    const count = Math.max(10, Math.round(rate * this.o.latencySeconds));
+    const base = await this.counts();
+    const injected = new Map<string, number[]>(boxes.map((b) => [b.contactId, []]));
+    const t0 = Date.now();
+    const failures: unknown[] = [];
+    const sends: Array<Promise<void>> = [];
+    const injection = (async () => {
+      for (let i = 0; i < count; i++) {
+        const due = t0 + (i * 1000) / rate;
+        if (Date.now() < due) await sleep(due - Date.now());
+        const b = boxes[i % boxes.length];
+        // Open loop: the next message is due on time whatever this one's delivery takes. A contact's messages keep
+        // their order (the latency of the k-th is read off the k-th increase of its count), so per contact they chain.
+        const prev = sends[i - boxes.length] ?? Promise.resolve();
+        sends.push(
+          prev
+            .then(() => this.deliver(b.address, b.contactEmail, `steady ${i}`))
+            .then(() => void injected.get(b.contactId)?.push(Date.now()))
+            .catch((e: unknown) => void failures.push(e)),
+        );
+      }
+      await Promise.all(sends);
+    })();
+    const polls: Array<{ at: number; counts: Map<string, number> }> = [];
+    const timeoutMs = this.o.latencySeconds * 1000 + 120_000;
+    let done = false;
+    void injection.then(() => (done = true));
+    for (;;) {
+      const answer = await this.counts().catch(() => undefined);
+      if (answer) polls.push({ at: Date.now(), counts: answer });
+      const counts = polls.at(-1)?.counts ?? base;
+      const visible = boxes.reduce(
+        (a, b) => a + (counts.get(b.contactId) ?? 0) - (base.get(b.contactId) ?? 0),
+        0,
+      );
+      if (done && visible >= count) break;
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(
+          `${this.mode}: only ${visible} of ${count} steady-rate messages became visible within ${timeoutMs / 1000} s`,
+        );
+      await sleep(200);
+    }
+    if (failures.length) throw new Error(`${failures.length} deliveries failed: ${String(failures[0])}`);
+    const { latencies, missing } = visibleLatencies(injected, polls, base);
+    if (missing > 0) throw new Error(`${missing} steady-rate messages were never seen`);
+    return { count, p50: median(latencies) / 1000, p99: percentile(latencies, 99) / 1000 };
+  }
+
+  /** Per process, after a full collection in every one: the median of three readings a second apart (KiB). */
+  private async steadyRss(): Promise<Map<string, number>> {
+    await this.probe('gc');
+    const samples = new Map<string, number[]>();
+    for (let i = 0; i < 3; i++) {
+      await sleep(1_000);
+      for (const p of this.platform.processes())
+        samples.set(p.name, [...(samples.get(p.name) ?? []), rssKbOf(p.pid)]);
+    }
+    return new Map([...samples].map(([name, kb]) => [name, median(kb)]));
+  }
+
+  /** Platform RSS with `k` more idle connected mailboxes, minus before, per mailbox (KiB ≈ KB). */
+  async idleMemory(k: number): Promise<{
+    kbPerMailbox: number;
+    connectSeconds: number;
+    before: number;
+    after: number;
+    perProcess: string;
+  }> {
+    const beforeBy = await this.steadyRss();
+    const idle = Array.from({ length: k }, (_, i) => ({
+      userId: `usr_idle_${i}`,
+      address: `idle${i}@gmail.bench.test`,
+    }));
+    const t0 = Date.now();
+    await pool(idle, this.o.concurrency * 2, (b) => this.createMailbox(b.address));
+    let connected = 0;
+    let retried = 0;
+    await pool(idle, this.o.concurrency, async (b) => {
+      // A flow that fails once under load is tried again (twice at most) rather than losing a long run; counted.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.connect(b.userId, b.address);
+          break;
+        } catch (error) {
+          if (attempt === 3) throw error;
+          retried++;
+        }
+      }
+      if (++connected % 1_000 === 0) log(`${this.mode}: ${connected}/${k} idle mailboxes connected`);
+    });
+    const connectSeconds = (Date.now() - t0) / 1000;
+    if (retried > 0) log(`${this.mode}: ${retried} idle connect flows failed once and were tried again`);
+    // The connect events still in flight (watch, history baseline) settle before the memory is read.
+    await sleep(this.o.settleSeconds * 1000);
+    const afterBy = await this.steadyRss();
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((x, y) => x + y, 0);
+    const [before, after] = [sum(beforeBy), sum(afterBy)];
+    // KiB → KB (1,000 bytes), per mailbox.
+    const perProcess = [...afterBy]
+      .map(([name, kb]) => `${name} ${(((kb - (beforeBy.get(name) ?? 0)) * 1.024) / k).toFixed(1)}`)
+      .join(', ');
+    return { kbPerMailbox: ((after - before) * 1.024) / k, connectSeconds, before, after, perProcess };
+  }
+
+  profileDir(): string {
+    return this.probeDir;
+  }
+}
+
+interface ProbeCounts {
+  roundTrips: number;
+  statements: number;
+  relayStatements: number;
+  commits: number;
+  rollbacks: number;
+}
+interface ProbeFile {
+  seq: number;
+  pid: number;
+  counts: Record<string, ProbeCounts>;
+}
+
+function sqlDeltas(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): Map<string, ProbeCounts> {
+  const sql = new Map<string, ProbeCounts>();
+  for (const [pid, after] of sql1) {
+    const before = sql0.get(pid)?.counts ?? {};
+    for (const [app, c] of Object.entries(after.counts)) {
+      const b = before[app];
+      const acc = sql.get(app) ?? {
+        roundTrips: 0,
+        statements: 0,
+        relayStatements: 0,
+        commits: 0,
+        rollbacks: 0,
+      };
+      for (const k of Object.keys(acc) as Array<keyof ProbeCounts>) acc[k] += c[k] - (b?.[k] ?? 0);
+      sql.set(app, acc);
+    }
+  }
+  return sql;
+}
+
+function sqlTotals(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): ProbeCounts {
+  const total = { roundTrips: 0, statements: 0, relayStatements: 0, commits: 0, rollbacks: 0 };
+  for (const c of sqlDeltas(sql0, sql1).values())
+    for (const k of Object.keys(total) as Array<keyof ProbeCounts>) total[k] += c[k];
+  return total;
+}
+
+function readProbe(dir: string, pid: number): ProbeFile | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, `sql-${pid}.json`), 'utf8')) as ProbeFile;
+  } catch {
+    return undefined;
+  }
+}
+
+const OTHER_THREADS = "other threads (PGlite's worker, libuv, V8 helpers)";
+
+const STAGE_OF_APP: Record<string, string> = {
+  'mail-gateway': 'gateway pull + observe (mail-gateway)',
+  'sync-engine': 'sync-engine decide/apply',
+  conversations: 'conversations record',
+  'identity-connections': 'identity-connections',
+};
+
+export async function runMode(
+  mode: 'embedded' | 'distributed',
+  o: BenchOptions,
+  dir: string,
+  logDir: string,
+): Promise<ModeReport> {
+  fs.mkdirSync(dir, { recursive: true });
+  log(`${mode}: raw batched insert baseline (${o.rawRows.toLocaleString('en-US')} rows)`);
+  const rawPg = await rawInsertRate(mode, o.rawRows);
+  log(`${mode}: raw ${mode === 'embedded' ? 'PGlite' : 'PostgreSQL'}: ${Math.round(rawPg)} rows/s`);
+  const portBase = await freePortBase(seededRandom(Date.now() & 0xffff));
+  const ports = [1, 2, 3, 4].map((i) => portBase + i);
+  let sandbox: Sandbox | undefined;
+  let platform: Platform | undefined;
+  try {
+    log(`${mode}: starting the sandbox providers and the platform`);
+    sandbox = await startSandbox(
+      dir,
+      1,
+      `http://127.0.0.1:${ports[1]}/v1/webhooks/gmail`,
+      path.join(logDir, `${mode}-sandbox.log`),
+    );
+    const probeDir = path.join(dir, 'probes');
+    fs.mkdirSync(probeDir, { recursive: true });
+    const options = {
+      env: BENCH_PLATFORM_ENV,
+      databasePrefix: 'mb_bench',
+      // The probe in every platform process: SQL counters, a full GC before memory readings, the profiler.
+      processEnv: (): Record<string, string> => ({
+        NODE_OPTIONS: `--expose-gc --require ${PROBE}`,
+        BENCH_PROBE_DIR: probeDir,
+      }),
+    };
+    platform =
+      mode === 'embedded'
+        ? await startEmbedded(dir, portBase, sandbox, path.join(logDir, 'embedded.log'), options)
+        : await startDistributed(dir, sandbox, ports, logDir, options);
+    const run = new ModeRun(mode, platform, sandbox, o, dir);
+    log(`${mode}: connecting ${o.mailboxes} mailboxes through OAuth and warming up`);
+    const boxes = await run.setUp();
+
+    log(`${mode}: burst of ${o.messages} messages across ${o.mailboxes} mailboxes`);
+    const burst = await run.burst(boxes);
+    out(
+      `${mode}: burst ${o.messages} msgs visible in ${burst.seconds.toFixed(1)} s = ${burst.sustained.toFixed(1)} msg/s ` +
+        `(injected in ${burst.injectSeconds.toFixed(1)} s = ${(o.messages / burst.injectSeconds).toFixed(0)} deliveries/s ` +
+        `into the sandbox; burst latency p50 ${burst.p50.toFixed(1)} s, p99 ${burst.p99.toFixed(1)} s)`,
+    );
+    const platformCpu = burst.cpu.filter((c) => c.name !== 'sandbox');
+    const cpuPerMessage = platformCpu.reduce((a, c) => a + c.perMessageMs, 0);
+    out(`${mode}: CPU per message during the burst (from /proc/<pid>/stat utime+stime deltas):`);
+    for (const c of burst.cpu)
+      out(
+        `  ${c.name.padEnd(22)} ${c.perMessageMs.toFixed(2).padStart(8)} ms/msg  (${Math.round(c.cpuMs)} ms)` +
+          (c.name === 'sandbox' ? '  excluded' : ''),
+      );
+    out(
+      `  ${'platform total'.padEnd(22)} ${cpuPerMessage.toFixed(2).padStart(8)} ms/msg  (sandbox excluded)`,
+    );
+    out(
+      `  ${'bench driver'.padEnd(22)} ${(burst.benchCpuMs / o.messages).toFixed(2).padStart(8)} ms/msg  excluded`,
+    );
+
+    const rate = burst.sustained / 2;
+    log(`${mode}: steady ${rate.toFixed(1)} msg/s for ${o.latencySeconds} s (half the sustained rate)`);
+    const steady = await run.steady(boxes, rate);
+    out(
+      `${mode}: steady ${rate.toFixed(1)} msg/s, ${steady.count} msgs: visible latency p50 ${steady.p50.toFixed(2)} s, p99 ${steady.p99.toFixed(2)} s`,
+    );
+
+    log(`${mode}: connecting ${o.idleMailboxes} idle mailboxes`);
+    const idle = await run.idleMemory(o.idleMailboxes);
+    out(
+      `${mode}: platform RSS ${Math.round(idle.before / 1024)} MiB -> ${Math.round(idle.after / 1024)} MiB with ` +
+        `${o.idleMailboxes} more idle mailboxes (connected in ${idle.connectSeconds.toFixed(0)} s, ` +
+        `${(o.idleMailboxes / idle.connectSeconds).toFixed(1)}/s): ${idle.kbPerMailbox.toFixed(1)} KB/mailbox ` +
+        `(sandbox and PostgreSQL server memory excluded; by process: ${idle.perProcess})`,
+    );
+    const sqlPerMessage = sqlTotals(burst.sql0, burst.sql1);
+    out(
+      `${mode}: database work per message during the burst: ${(sqlPerMessage.commits / o.messages).toFixed(1)} transactions, ` +
+        `${(sqlPerMessage.statements / o.messages).toFixed(1)} statements, ${(sqlPerMessage.roundTrips / o.messages).toFixed(1)} round trips`,
+    );
+    const profileMarkdown = o.profile
+      ? profileSection(
+          mode,
+          o,
+          burst.cpu,
+          burst.mainThreadCpu,
+          burst.sql0,
+          burst.sql1,
+          run.profileDir(),
+          platform,
+        )
+      : undefined;
+    return {
+      summary: {
+        mode,
+        sustainedPerSecond: burst.sustained,
+        p50Seconds: steady.p50,
+        p99Seconds: steady.p99,
+        cpuMsPerMessage: cpuPerMessage,
+        kbPerMailbox: idle.kbPerMailbox,
+        rawPgRowsPerSecond: rawPg,
+      },
+      profileMarkdown,
+    };
+  } finally {
+    await platform?.stop().catch(() => undefined);
+    await sandbox?.stop().catch(() => undefined);
+  }
+}
+
+/** The "where the time goes" tables: per stage, per message; then each process's top modules and functions. */
+function profileSection(
+  mode: string,
+  o: BenchOptions,
+  cpu: CpuUse[],
+  mainThreadCpu: Map<string, number>,
+  sql0: Map<number, ProbeFile>,
+  sql1: Map<number, ProbeFile>,
+  probeDir: string,
+  platform: Platform,
+): string {
+  const n = o.messages;
+  const sql = sqlDeltas(sql0, sql1);
+  // The profile's sample intervals are wall time (a busy machine deschedules the process), so its numbers are used as
+  // shares of the main thread's CPU (/proc/<pid>/task/<pid>/stat). CPU by stage. Distributed: a service's process CPU
+  // is its stage, less its relay/bus share. Embedded: the main thread's CPU by stage, and the other threads
+  // (PGlite's worker, libuv, V8's helpers) apart.
+  const stageCpu = new Map<string, number>();
+  const add = (k: string, ms: number) => stageCpu.set(k, (stageCpu.get(k) ?? 0) + ms);
+  const summaries: Array<[string, ProfileSummary, number, number]> = [];
+  for (const p of platform.processes()) {
+    const file = path.join(probeDir, `profile-${p.pid}-1.cpuprofile`);
+    const processCpu = cpu.find((c) => c.name === p.name)?.cpuMs ?? 0;
+    const summary = fs.existsSync(file)
+      ? summariseProfile(JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile)
+      : undefined;
+    const mainCpu = Math.min(mainThreadCpu.get(p.name) ?? 0, processCpu);
+    const scale = summary && summary.busyMs > 0 ? mainCpu / summary.busyMs : 0;
+    if (summary) summaries.push([p.name, summary, scale, mainCpu]);
+    const byStage = new Map((summary?.byStage ?? []).map(([k, v]) => [k, v * scale]));
+    if (mode === 'distributed') {
+      const relay = byStage.get('relay/bus') ?? 0;
+      add('relay/bus', relay);
+      add(p.name, processCpu - relay);
+    } else {
+      for (const [stage, ms] of byStage) add(stage, ms);
+      add(OTHER_THREADS, processCpu - mainCpu);
+    }
+  }
+  for (const c of cpu)
+    if (c.name === 'postgres backends' || c.name.startsWith('kafka'))
+      stageCpu.set(c.name, (stageCpu.get(c.name) ?? 0) + c.cpuMs);
+  const perMsg = (x: number) => (x / n).toFixed(2);
+  const rows: string[] = [];
+  const relay = [...sql.values()].reduce((a, c) => a + c.relayStatements, 0);
+  for (const app of ['mail-gateway', 'sync-engine', 'conversations', 'identity-connections']) {
+    const c = sql.get(app);
+    const label = STAGE_OF_APP[app];
+    const ms = stageCpu.get(app) ?? 0;
+    rows.push(
+      `| ${label} | ${perMsg(ms)} | ${c ? perMsg(c.commits) : '-'} | ${c ? perMsg(c.statements - c.relayStatements) : '-'} | ${c ? perMsg(c.roundTrips) : '-'} |`,
+    );
+  }
+  rows.push(
+    `| relay/bus (outbox/inbox statements of every service; bus code) | ${perMsg(stageCpu.get('relay/bus') ?? 0)} | (in the rows above) | ${perMsg(relay)} | (in the rows above) |`,
+  );
+  for (const extra of [NO_STAGE, OTHER_THREADS, 'postgres backends', 'kafka-mock (kcat)'])
+    if (stageCpu.has(extra)) rows.push(`| ${extra} | ${perMsg(stageCpu.get(extra) ?? 0)} | | | |`);
+  const totalCpu = cpu.filter((c) => c.name !== 'sandbox').reduce((a, c) => a + c.cpuMs, 0);
+  const tot = [...sql.values()].reduce(
+    (a, c) => ({
+      commits: a.commits + c.commits,
+      statements: a.statements + c.statements,
+      rt: a.rt + c.roundTrips,
+    }),
+    { commits: 0, statements: 0, rt: 0 },
+  );
+  rows.push(
+    `| **total** | **${perMsg(totalCpu)}** | **${perMsg(tot.commits)}** | **${perMsg(tot.statements)}** | **${perMsg(tot.rt)}** |`,
+  );
+  const lines = [
+    `## ${mode}`,
+    '',
+    `Burst of ${n} messages across ${o.mailboxes} Gmail mailboxes; counters and profiles cover the burst window only.`,
+    '',
+    '| stage, per message | CPU ms | transactions | SQL statements | DB round trips |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ];
+  for (const [name, s, scale, mainCpu] of summaries) {
+    lines.push(
+      `### ${name}: main thread, ${perMsg(mainCpu)} ms/msg, by the CPU profile's shares`,
+      '',
+      '| module (self) | ms/msg | function (self) | ms/msg | our nearest frame (self time below it) | ms/msg |',
+      '| --- | ---: | --- | ---: | --- | ---: |',
+    );
+    const cell = (x: readonly [string, number] | undefined) =>
+      x ? `${x[0].replace(/\|/g, '\\|')} | ${perMsg(x[1] * scale)}` : ' | ';
+    for (let i = 0; i < 12; i++) {
+      if (!s.byModule[i] && !s.topFunctions[i] && !s.topOwnFrames[i]) break;
+      lines.push(`| ${cell(s.byModule[i])} | ${cell(s.topFunctions[i])} | ${cell(s.topOwnFrames[i])} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,36 @@
+import { UsageError, parseArgs } from './options';
+
+describe('bench options', () => {
+  it('defaults to the full run of the issue: both modes, 10,000 idle mailboxes', () => {
+    const o = parseArgs([]);
+    expect(o).toMatchObject({
+      modes: ['embedded', 'distributed'],
+      idleMailboxes: 10_000,
+      messages: 2_000,
+      profile: false,
+    });
+  });
+
+  it('--quick shrinks every size, and explicit sizes win over it in any order', () => {
+    const quick = parseArgs(['--quick']);
+    expect(quick.messages).toBeLessThan(2_000);
+    expect(quick.idleMailboxes).toBeLessThan(10_000);
+    expect(
+      parseArgs(['--messages', '50', '--quick', '--mailboxes=5', '--mode', 'distributed']),
+    ).toMatchObject({
+      messages: 50,
+      mailboxes: 5,
+      modes: ['distributed'],
+    });
+  });
+
+  it.each([
+    [['--mode', 'cluster']],
+    [['--messages', '-3']],
+    [['--idle-mailboxes', 'many']],
+    [['--mailboxes', '10', '--messages', '5']],
+    [['--fast']],
+  ])('refuses %j with the usage', (argv) => {
+    expect(() => parseArgs(argv)).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,88 @@
+// Preloaded into the platform's processes by `npm run bench` (NODE_OPTIONS=--expose-gc --require …). Counts what
+// each service asks its database: every `pg` Client.query is one round trip; BEGIN/COMMIT/ROLLBACK are transaction
+// control, everything else a statement; statements on outbox/inbox tables are the relay's and the bus's share. The
+// service is the connection's application name. On SIGUSR2 it does what $BENCH_PROBE_DIR/command says (`count`;
+// `gc`: a full collection first; `profile-start` / `profile-stop`: a CPU profile of the main thread, written to
+// profile-<pid>-<n>.cpuprofile, so it covers only the measured window) and writes the counters to sql-<pid>.json.
+'use strict';
+if (!require('node:worker_threads').isMainThread) return; // PGlite's worker: no pg client, no signals
+const fs = require('node:fs');
+const path = require('node:path');
+const inspector = require('node:inspector');
+
+const dir = process.env.BENCH_PROBE_DIR;
+const counts = {};
+const bucket = (app) =>
+  (counts[app] ??= { roundTrips: 0, statements: 0, relayStatements: 0, commits: 0, rollbacks: 0 });
+
+function count(client, text) {
+  const app = (client && client.connectionParameters && client.connectionParameters.application_name) || '?';
+  const c = bucket(app);
+  c.roundTrips++;
+  const head = text.trimStart().slice(0, 16).toUpperCase();
+  if (head.startsWith('COMMIT')) c.commits++;
+  else if (head.startsWith('ROLLBACK')) c.rollbacks++;
+  else if (head.startsWith('BEGIN') || head.startsWith('START TRANSACTION')) return;
+  else {
+    c.statements++;
+    if (/\b(outbox|inbox)\b|_outbox|_inbox|outbox_|inbox_/i.test(text)) c.relayStatements++;
+  }
+}
+
+try {
+  const pg = require(require.resolve('pg', { paths: [process.cwd()] }));
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (config, ...rest) {
+    const text =
+      typeof config === 'string' ? config : config && typeof config.text === 'string' ? config.text : '';
+    count(this, text);
+    return original.call(this, config, ...rest);
+  };
+} catch (error) {
+  process.stderr.write(`bench sql-counter: pg not patched: ${error}\n`);
+}
+
+let seq = 0;
+let profiles = 0;
+let session;
+function write(name, value) {
+  const file = path.join(dir, name);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(value));
+  fs.renameSync(`${file}.tmp`, file);
+}
+function command() {
+  try {
+    return fs.readFileSync(path.join(dir, 'command'), 'utf8').trim();
+  } catch {
+    return 'count';
+  }
+}
+if (dir)
+  process.on('SIGUSR2', () => {
+    seq++;
+    const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts });
+    const what = command();
+    if (what === 'gc') {
+      // Memory is read after a full collection, so garbage does not count as a mailbox's cost.
+      if (typeof global.gc === 'function') global.gc();
+      return done();
+    }
+    if (what === 'profile-start') {
+      session = new inspector.Session();
+      session.connect();
+      session.post('Profiler.enable', () =>
+        session.post('Profiler.setSamplingInterval', { interval: 1000 }, () =>
+          session.post('Profiler.start', done),
+        ),
+      );
+      return;
+    }
+    if (what === 'profile-stop' && session)
+      return session.post('Profiler.stop', (error, result) => {
+        if (!error) write(`profile-${process.pid}-${++profiles}.cpuprofile`, result.profile);
+        session.disconnect();
+        session = undefined;
+        done();
+      });
+    done();
+  });

@@ -1,0 +1,160 @@
+import {
+  cpuBetween,
+  cpuTicksOfStat,
+  percentile,
+  rssKbOfStatus,
+  summaryLine,
+  visibleLatencies,
+} from './stats';
+
+describe('percentile (nearest rank)', () => {
+  it('picks the value at rank ceil(p/100 * n) of the sorted values', () => {
+    const values = [9, 1, 8, 2, 7, 3, 6, 4, 5, 10];
+    expect(percentile(values, 50)).toBe(5);
+    expect(percentile(values, 99)).toBe(10);
+    expect(percentile(values, 90)).toBe(9);
+    expect(percentile(values, 0)).toBe(1);
+    expect(percentile([42], 99)).toBe(42);
+    // Rounded up, never to the nearest: 5.1 → the 6th value, 1.4 → the 2nd.
+    expect(percentile(values, 51)).toBe(6);
+    expect(percentile([4, 3, 2, 1], 35)).toBe(2);
+  });
+
+  it('p99 of 1,000 values is the 990th smallest, not the maximum', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+    expect(percentile(values, 99)).toBe(990);
+  });
+
+  it('is NaN for no values and refuses a p outside [0, 100]', () => {
+    expect(percentile([], 50)).toBeNaN();
+    expect(() => percentile([1], 101)).toThrow(RangeError);
+  });
+});
+
+describe('/proc parsing', () => {
+  it('adds utime and stime (fields 14 and 15), even when the command name holds spaces and parentheses', () => {
+    const stat =
+      '4242 (node (mail) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 11 0 5000 1000000 2000 ' +
+      '18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
+    expect(cpuTicksOfStat(stat)).toBe(1234 + 567);
+  });
+
+  it('refuses a line that is not a stat line', () => {
+    expect(() => cpuTicksOfStat('no parentheses here')).toThrow();
+  });
+
+  it('reads VmRSS in KiB, 0 when absent', () => {
+    expect(rssKbOfStatus('Name:\tnode\nVmPeak:\t 999 kB\nVmRSS:\t  123456 kB\nThreads: 11\n')).toBe(123456);
+    expect(rssKbOfStatus('Name:\tzombie\nState:\tZ\n')).toBe(0);
+  });
+});
+
+describe('cpuBetween (CPU accounting per process)', () => {
+  it('sums the deltas of every pid of a name and divides by the messages', () => {
+    const use = cpuBetween(
+      [
+        { name: 'sync-engine', pid: 1, cpuMs: 1_000 },
+        { name: 'postgres backends', pid: 2, cpuMs: 50 },
+        { name: 'postgres backends', pid: 3, cpuMs: 70 },
+      ],
+      [
+        { name: 'sync-engine', pid: 1, cpuMs: 1_400 },
+        { name: 'postgres backends', pid: 2, cpuMs: 150 },
+        { name: 'postgres backends', pid: 3, cpuMs: 90 },
+      ],
+      200,
+    );
+    expect(use).toEqual([
+      { name: 'sync-engine', cpuMs: 400, perMessageMs: 2 },
+      { name: 'postgres backends', cpuMs: 120, perMessageMs: 0.6 },
+    ]);
+  });
+
+  it('counts all of a process that started in between, nothing of one that vanished or of a reused pid', () => {
+    const use = cpuBetween(
+      [
+        { name: 'gone', pid: 7, cpuMs: 500 },
+        { name: 'reused', pid: 8, cpuMs: 900 },
+      ],
+      [
+        { name: 'new backend', pid: 9, cpuMs: 30 },
+        { name: 'reused', pid: 8, cpuMs: 10 },
+      ],
+      10,
+    );
+    expect(use).toEqual([{ name: 'new backend', cpuMs: 30, perMessageMs: 3 }]);
+  });
+});
+
+describe('visibleLatencies', () => {
+  it('reads the k-th injected message of a contact as visible at the first poll showing k more of its messages', () => {
+    const injected = new Map([
+      ['a', [1_000, 2_000, 3_000]],
+      ['b', [1_500]],
+    ]);
+    const polls = [
+      { at: 1_800, counts: new Map([['a', 5]]) }, // a had 5 before: nothing new yet
+      {
+        at: 2_500,
+        counts: new Map([
+          ['a', 7],
+          ['b', 1],
+        ]),
+      }, // a's 1st and 2nd, b's 1st
+      {
+        at: 4_000,
+        counts: new Map([
+          ['a', 8],
+          ['b', 1],
+        ]),
+      }, // a's 3rd
+    ];
+    const { latencies, missing } = visibleLatencies(injected, polls, new Map([['a', 5]]));
+    expect(missing).toBe(0);
+    expect(latencies).toEqual([1_500, 500, 1_000, 1_000]);
+  });
+
+  it('counts the messages never seen', () => {
+    const { latencies, missing } = visibleLatencies(
+      new Map([['a', [0, 10, 20]]]),
+      [{ at: 100, counts: new Map([['a', 1]]) }],
+      new Map(),
+    );
+    expect(latencies).toEqual([100]);
+    expect(missing).toBe(2);
+  });
+});
+
+describe('summaryLine', () => {
+  it('prints the exact format of the issue', () => {
+    expect(
+      summaryLine({
+        mode: 'embedded',
+        sustainedPerSecond: 812.4,
+        p50Seconds: 0.61,
+        p99Seconds: 2.08,
+        cpuMsPerMessage: 1.94,
+        kbPerMailbox: 41.2,
+        rawPgRowsPerSecond: 7_385,
+      }),
+    ).toBe(
+      'bench embedded: 812 msg/s sustained, p50 0.6 s, p99 2.1 s, 1.9 cpu-ms/msg, 41 KB/mailbox, 0.11 of raw pg',
+    );
+  });
+
+  it('keeps one significant digit of a ratio below 0.01 instead of printing 0.00', () => {
+    expect(
+      summaryLine({
+        mode: 'distributed',
+        sustainedPerSecond: 30,
+        p50Seconds: 1,
+        p99Seconds: 3,
+        cpuMsPerMessage: 25,
+        kbPerMailbox: 80,
+        rawPgRowsPerSecond: 19_000,
+      }),
+    ).toBe(
+      'bench distributed: 30 msg/s sustained, p50 1.0 s, p99 3.0 s, 25.0 cpu-ms/msg, 80 KB/mailbox, 0.002 of raw pg',
+    );
+  });
+});
