@@ -1,9 +1,9 @@
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
-// Nest, TypeORM and Kafka are kept out of the event contracts and the pure domain; kafkajs lives in the
+// Nest, TypeORM and Kafka are kept out of the event contracts and the pure domain; the Kafka client (@platformatic/kafka) lives in the
 // messaging lib only; the emulators never reach into the platform.
-const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@electric-sql/*', 'express'];
+const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', '@platformatic/kafka', '@electric-sql/*', 'express'];
 
 /** Who may depend on whom. `forTests` lets test files (and only them) use the testing libs as well. */
 function depConstraints(forTests) {
@@ -41,7 +41,7 @@ function depConstraints(forTests) {
     {
       sourceTag: 'type:sandbox',
       onlyDependOnLibsWithTags: t('type:domain'),
-      bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'],
+      bannedExternalImports: ['@nestjs/*', 'typeorm', '@platformatic/kafka'],
     },
     {
       sourceTag: 'type:testing',
@@ -54,7 +54,7 @@ function depConstraints(forTests) {
       ],
     },
     { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'] },
-    { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
+    { sourceTag: 'kafka:forbidden', bannedExternalImports: ['@platformatic/kafka'] },
     // Scopes: production code of a service uses shared libs only (tests of several services live in e2e/).
     ...(forTests
       ? []

@@ -15,11 +15,11 @@ export const standaloneConfigSchema = z
     RUN_MIGRATIONS: env.bool(true),
     KAFKA_BROKERS: kafkaBrokers(),
     KAFKA_CLIENT_ID: z.string().optional(),
-    /** Idempotent producer (keep on in production; librdkafka's mock cluster cannot grant producer ids). */
+    /** Idempotent producer: broker-side deduplication of producer retries (on by default, also on the mock cluster). */
     KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
-    /** TLS to the brokers (system CAs plus EXTRA_CA_CERTS_FILE). */
+    /** TLS to the brokers (Node's TLS: system CAs plus EXTRA_CA_CERTS_FILE; the broker name is verified). */
     KAFKA_SSL: env.bool(false),
-    /** SASL authentication; with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset = none. */
+    /** SASL authentication (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset = none. */
     KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
     KAFKA_SASL_USERNAME: z.string().optional(),
     KAFKA_SASL_PASSWORD: z.string().optional(),
@@ -62,12 +62,13 @@ export const standaloneConfigSchema = z
 
 export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
 
-/** The broker security options of kafkajs, from the settings above. */
+/** The broker security options of the Kafka bus (KafkaEventBusOptions), from the settings above. */
 type SaslMechanism = NonNullable<StandaloneConfig['KAFKA_SASL_MECHANISM']>;
-/** One object type per mechanism, as kafkajs declares SASL options. */
-export type KafkaSasl = {
-  [M in SaslMechanism]: { mechanism: M; username: string; password: string };
-}[SaslMechanism];
+export interface KafkaSasl {
+  mechanism: SaslMechanism;
+  username: string;
+  password: string;
+}
 
 export function kafkaSecurityOf(c: StandaloneConfig): { ssl?: true; sasl?: KafkaSasl } {
   return {
