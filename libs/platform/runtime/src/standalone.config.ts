@@ -15,11 +15,11 @@ export const standaloneConfigSchema = z
     RUN_MIGRATIONS: env.bool(true),
     KAFKA_BROKERS: kafkaBrokers(),
     KAFKA_CLIENT_ID: z.string().optional(),
-    /** Idempotent producer: broker-side deduplication of producer retries (on by default, also on the mock cluster). */
+    /** Idempotent producer: broker-side deduplication of retries (keep on; the mock cluster grants ids too). */
     KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
-    /** TLS to the brokers (Node's TLS: system CAs plus EXTRA_CA_CERTS_FILE; the broker name is verified). */
+    /** TLS to the brokers (system CAs plus EXTRA_CA_CERTS_FILE; broker host names verified). */
     KAFKA_SSL: env.bool(false),
-    /** SASL authentication (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset = none. */
+    /** SASL authentication; with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset = none. */
     KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
     KAFKA_SASL_USERNAME: z.string().optional(),
     KAFKA_SASL_PASSWORD: z.string().optional(),
