@@ -185,6 +185,30 @@ describe('two replicas of every service, one of each killed mid-stream (e2e)', (
       ],
       { maxBuffer: 64 * 1024 * 1024 },
     );
+    // Upstream of it, for the report: mail.observed.v1 (key = mailbox, one partition for this mailbox).
+    const observed = await promisify(execFile)(
+      'kcat',
+      [
+        '-b',
+        platform.kafkaBrokers.join(','),
+        '-C',
+        '-t',
+        'mail.observed.v1',
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-f',
+        '%s\\n',
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const observedOrder: string[] = [];
+    for (const line of observed.stdout.split('\n').filter(Boolean)) {
+      const { payload } = JSON.parse(line) as { payload: { message: { providerMessageId: string } } };
+      if (!observedOrder.includes(payload.message.providerMessageId))
+        observedOrder.push(payload.message.providerMessageId);
+    }
     const onTopic = new Map<string, string[]>();
     for (const line of stdout.split('\n').filter(Boolean)) {
       const { payload } = JSON.parse(line) as {
@@ -203,8 +227,12 @@ describe('two replicas of every service, one of each killed mid-stream (e2e)', (
       const recorded = topicOrder.map((id) => createdAt.get(id)!);
       expect([c.id, topicOrder.length]).toEqual([c.id, ofContact.size]);
       expect([c.id, recorded]).toEqual([c.id, [...recorded].sort()]);
-      const asDelivered = [...ofContact].join() === topicOrder.join();
-      process.stdout.write(`scale-out: ${c.id} on sync.messages.v1 in delivery order: ${asDelivered}\n`);
+      const asObserved = observedOrder.filter((id) => ofContact.has(id));
+      process.stdout.write(
+        `scale-out: ${c.id}: mail.observed.v1 in delivery order: ${[...ofContact].join() === asObserved.join()}; ` +
+          `sync.messages.v1 in mail.observed order: ${asObserved.join() === topicOrder.join()} ` +
+          `(positions: ${topicOrder.map((id) => asObserved.indexOf(id)).join(' ')})\n`,
+      );
     }
 
     // Every CRM email went out exactly once.

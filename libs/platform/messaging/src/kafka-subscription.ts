@@ -81,6 +81,8 @@ export class KafkaSubscription {
   private slots: number;
   private readonly waiting: Array<() => void> = [];
   private restarting?: Promise<void>;
+  /** Set from the coordinator's "rebalance" until the new assignment: no record starts meanwhile. */
+  private rebalancing?: { readonly done: Promise<void>; readonly end: () => void };
   private stopping?: Promise<void>;
 
   constructor(
@@ -109,6 +111,7 @@ export class KafkaSubscription {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.abort.abort();
+      this.endRebalance();
       this.stream?.pause();
       await this.restarting?.catch(() => undefined);
       await Promise.allSettled([...this.workers]);
@@ -136,6 +139,14 @@ export class KafkaSubscription {
       this.deps.logger.warn({ err: error, groupId: this.groupId }, 'kafka consumer error'),
     );
     consumer.on('consumer:group:join', (payload) => this.onJoin(consumer, payload.assignments ?? []));
+    // A member that keeps handling a partition it is about to lose races its next owner (which starts from the
+    // committed offset): the records of one key could then be handled out of order. Hold new records until the join.
+    consumer.on('consumer:group:rebalance', () => {
+      if (consumer !== this.consumer || this.rebalancing) return;
+      let end: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (end = resolve));
+      this.rebalancing = { done, end };
+    });
     this.consumer = consumer;
     let stream: KafkaMessagesStream;
     try {
@@ -169,6 +180,7 @@ export class KafkaSubscription {
     assignments: ReadonlyArray<{ topic: string; partitions: number[] }>,
   ) {
     if (consumer !== this.consumer) return;
+    this.endRebalance();
     const kept = new Set(assignments.flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
     for (const [key, queue] of this.partitions) {
       if (kept.has(key)) continue;
@@ -179,6 +191,11 @@ export class KafkaSubscription {
       { groupId: this.groupId, generationId: consumer.generationId, assignments },
       'consumer joined',
     );
+  }
+
+  private endRebalance(): void {
+    this.rebalancing?.end();
+    this.rebalancing = undefined;
   }
 
   private revoke(queue: PartitionQueue): void {
@@ -237,6 +254,8 @@ export class KafkaSubscription {
 
   private async drain(queue: PartitionQueue): Promise<void> {
     while (queue.items.length > 0 && !queue.revoked && !this.abort.signal.aborted) {
+      while (this.rebalancing && !this.abort.signal.aborted) await this.rebalancing.done;
+      if (queue.revoked || this.abort.signal.aborted) return;
       await this.acquire();
       try {
         const size = this.spec.batch ? (this.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1;
@@ -342,6 +361,7 @@ export class KafkaSubscription {
   private failed(stream: KafkaMessagesStream, error: Error): void {
     if (stream !== this.stream || this.abort.signal.aborted || this.restarting) return;
     this.stream = undefined;
+    this.endRebalance();
     this.lastError = errorText(error);
     this.state = 'restarting';
     this.deps.logger.error({ err: error, groupId: this.groupId }, 'kafka consumer failed; restarting it');

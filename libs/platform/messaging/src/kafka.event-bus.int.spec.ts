@@ -117,6 +117,32 @@ describe('KafkaEventBus on the mock cluster', () => {
     }
   });
 
+  it('keeps a key in order when a second member joins mid-stream (each event first handled in publish order)', async () => {
+    const groupId = `handover-${randomUUID().slice(0, 8)}`;
+    const topic = events.topic('shared-group');
+    // One log for both members: the first time each seq was handled, and by whom.
+    const log: Array<{ seq: number; by: string }> = [];
+    const member = (name: string) => (bus: KafkaEventBus) =>
+      bus.subscribe({
+        groupId,
+        topics: [topic],
+        handler: async (event) => {
+          const { key, seq } = event.payload as PingPayload;
+          if (key !== 'handover') return;
+          await new Promise((r) => setTimeout(r, 5));
+          if (!log.some((l) => l.seq === seq)) log.push({ seq, by: name });
+        },
+      });
+    await member('a')(newBus());
+    await newBus().publish(
+      Array.from({ length: 400 }, (_, i) => events.ping('shared-group', { key: 'handover', seq: i })),
+    );
+    await eventually(() => expect(log.length).toBeGreaterThan(20));
+    await member('b')(newBus());
+    await eventually(() => expect(log.length).toBe(400));
+    expect(log.map((l) => l.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i));
+  });
+
   it('gives the event again to the group when a consumer dies after its handler but before its commit', async () => {
     const groupId = `crash-${randomUUID().slice(0, 8)}`;
     const topic = events.topic('crash');
