@@ -1,9 +1,9 @@
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 
-// Nest, TypeORM and Kafka are kept out of the event contracts and the pure domain; kafkajs lives in the
+// Nest, TypeORM and Kafka are kept out of the event contracts and the pure domain; the Kafka client (@platformatic/kafka) lives in the
 // messaging lib only; the emulators never reach into the platform.
-const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', 'kafkajs', '@electric-sql/*', 'express'];
+const frameworkImports = ['@nestjs/*', 'typeorm', 'pg', '@platformatic/kafka', '@electric-sql/*', 'express'];
 
 // The mail providers' SDKs: behind libs/providers, used by mail-gateway only.
 const providerSdks = ['@googleapis/*', '@microsoft/microsoft-graph-client'];
@@ -44,7 +44,7 @@ function depConstraints(forTests) {
     {
       sourceTag: 'type:sandbox',
       onlyDependOnLibsWithTags: t('type:domain'),
-      bannedExternalImports: ['@nestjs/*', 'typeorm', 'kafkajs'],
+      bannedExternalImports: ['@nestjs/*', 'typeorm', '@platformatic/kafka'],
     },
     {
       sourceTag: 'type:testing',
@@ -57,7 +57,7 @@ function depConstraints(forTests) {
       ],
     },
     { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:sandbox'] },
-    { sourceTag: 'kafka:forbidden', bannedExternalImports: ['kafkajs'] },
+    { sourceTag: 'kafka:forbidden', bannedExternalImports: ['@platformatic/kafka'] },
     // Capabilities: only mail-gateway talks to the mail providers (identity-connections only does OAuth through its
     // own libraries), and only the services that keep blobs (mail-gateway, conversations) reach the object store.
     {

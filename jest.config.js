@@ -5,6 +5,10 @@
 const { swcOptions } = require('./tools/swc-options.cjs');
 const { compilerOptions } = require('./tsconfig.base.json');
 
+function esmDependencyOptions() {
+  return { module: { type: 'commonjs' }, jsc: { target: 'es2023', parser: { syntax: 'ecmascript' } } };
+}
+
 const moduleNameMapper = Object.fromEntries(
   Object.entries(compilerOptions.paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
 );
@@ -12,7 +16,13 @@ const moduleNameMapper = Object.fromEntries(
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', swcOptions()] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', swcOptions()],
+    // @platformatic/kafka and its helpers ship ES modules only: Node 24 requires them natively, jest's module
+    // registry cannot, so they are compiled to CommonJS for the tests.
+    '/node_modules/@platformatic/.+\\.js$': ['@swc/jest', esmDependencyOptions()],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@platformatic/)'],
   moduleNameMapper,
   moduleFileExtensions: ['ts', 'js', 'json'],
   setupFiles: ['reflect-metadata'],

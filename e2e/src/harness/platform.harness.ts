@@ -39,8 +39,10 @@ export interface Platform {
   readonly objectStoreDir: string;
   /** A CRM bearer token, as the CRM gateway would send it. */
   token(locationId: string, userId: string): string;
-  /** kill -9 one service (no shutdown hook runs). */
+  /** kill -9 one service (no shutdown hook runs); with replicas, its first replica. */
   kill(name: ServiceName): Promise<void>;
+  /** kill -9 one replica of a service (0-based; see PlatformOptions.replicas). */
+  killReplica(name: ServiceName, replica: number): Promise<void>;
   /** Starts a killed or stopped service again, with the same settings, and waits until it is ready. */
   restart(name: ServiceName): Promise<void>;
   /** Everything the service wrote to stdout and stderr, across restarts. */
@@ -55,6 +57,38 @@ export interface PlatformOptions {
   sandbox?: Pick<SandboxProvidersOptions, 'google' | 'microsoft'>;
   /** Written into the log directory name when E2E_LOG_DIR is set. */
   label?: string;
+  /**
+   * Processes per service (default 1), in the same consumer groups, behind one round-robin TCP proxy per service
+   * that skips replicas that do not answer (what a Kubernetes Service does): the service's URL is the proxy's.
+   */
+  replicas?: number;
+}
+
+/** A TCP proxy on `port` to the first of `targets` (tried in turn, round-robin) that accepts the connection. */
+function startProxy(port: number, targets: readonly number[]): Promise<net.Server> {
+  let next = 0;
+  const server = net.createServer((client) => {
+    client.pause();
+    client.on('error', () => undefined);
+    const attempt = (tried: number) => {
+      if (tried >= targets.length) return client.destroy();
+      const upstream = net.connect(targets[next++ % targets.length], '127.0.0.1');
+      let connected = false;
+      upstream.on('error', () => (connected ? client.destroy() : attempt(tried + 1)));
+      upstream.once('connect', () => {
+        connected = true;
+        client.pipe(upstream).on('error', () => undefined);
+        upstream.pipe(client);
+        client.on('close', () => upstream.destroy());
+        client.resume();
+      });
+    };
+    attempt(0);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
 }
 
 function freePort(): Promise<number> {
@@ -85,6 +119,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     startSmtpReceiver(),
   ]);
   const ports = await Promise.all(SERVICES.map(() => freePort()));
+  const replicas = options.replicas ?? 1;
+  // With replicas, each has a port of its own (and mail-gateway's an Auto-BCC port of its own) behind the proxy.
+  const replicaPorts = await Promise.all(
+    SERVICES.map(async (_, i) =>
+      replicas > 1 ? Promise.all(Array.from({ length: replicas }, () => freePort())) : [ports[i]],
+    ),
+  );
+  const replicaSmtpPorts = await Promise.all(Array.from({ length: replicas - 1 }, () => freePort()));
+  const proxies =
+    replicas > 1 ? await Promise.all(SERVICES.map((_, i) => startProxy(ports[i], replicaPorts[i]))) : [];
   // A port of its own, so two platforms (two e2e files on two jest workers) never compete for the default 2525.
   const smartBccSmtpPort = await freePort();
   const urls = Object.fromEntries(SERVICES.map((s, i) => [s, `http://127.0.0.1:${ports[i]}`])) as Record<
@@ -102,8 +146,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const internalApiToken = randomBytes(32).toString('hex');
   const common: Record<string, string> = {
     KAFKA_BROKERS: kafka.bootstrapServers.join(','),
-    // The mock cluster cannot grant producer ids; production keeps idempotence on.
-    KAFKA_IDEMPOTENT_PRODUCER: 'false',
     DATABASE_URL: db.url,
     AUTH_JWT_SECRET: authSecret,
     INTERNAL_API_TOKEN: internalApiToken,
@@ -119,43 +161,63 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     ...sandbox.platformEnv(),
     ...options.env,
   };
-  const envOf = (s: ServiceName, i: number) => ({
+  const envOf = (s: ServiceName, i: number, replica = 0) => ({
     ...common,
-    PORT: String(ports[i]),
+    PORT: String(replicaPorts[i][replica]),
     HOST: '127.0.0.1',
     PUBLIC_URL: urls[s],
+    ...(replica > 0 ? { SMTP_PORT: String(replicaSmtpPorts[replica - 1]) } : {}),
   });
-  const procs = new Map<ServiceName, SpawnedProcess>();
-  const logs = new Map<ServiceName, string>();
+  // Keyed by service for the first replica, `service#n` for the others.
+  const keyOf = (s: ServiceName, replica: number) => (replica === 0 ? s : `${s}#${replica}`);
+  const procs = new Map<string, SpawnedProcess>();
+  const logs = new Map<string, string>();
 
-  const ready = async (s: ServiceName) =>
+  const ready = async (s: ServiceName, replica = 0) =>
     expectEventually(
       async () => {
-        const proc = procs.get(s)!;
+        const proc = procs.get(keyOf(s, replica))!;
         if (proc.child.exitCode !== null) throw new Error(`${s} exited:\n${proc.stderr()}\n${proc.stdout()}`);
-        const res = await fetch(`${urls[s]}/health/ready`).catch(() => undefined);
+        const port = replicaPorts[SERVICES.indexOf(s)][replica];
+        const res = await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined);
         expect(res?.status).toBe(200);
       },
       { timeoutMs: 90_000, intervalMs: 200 },
     );
-  const launch = async (s: ServiceName) => {
+  const launch = async (s: ServiceName, replica = 0) => {
     const i = SERVICES.indexOf(s);
-    const proc = spawnNode(entries[i], [], envOf(s, i));
-    procs.set(s, proc);
-    await ready(s);
+    const proc = spawnNode(entries[i], [], envOf(s, i, replica));
+    procs.set(keyOf(s, replica), proc);
+    await ready(s, replica);
   };
-  const remember = (s: ServiceName) => {
-    const proc = procs.get(s);
-    if (proc) logs.set(s, (logs.get(s) ?? '') + proc.stdout() + proc.stderr());
-    procs.delete(s);
+  const remember = (key: string) => {
+    const proc = procs.get(key);
+    if (proc) logs.set(key, (logs.get(key) ?? '') + proc.stdout() + proc.stderr());
+    procs.delete(key);
   };
   const logsOf = (s: ServiceName) =>
-    (logs.get(s) ?? '') + (procs.get(s)?.stdout() ?? '') + (procs.get(s)?.stderr() ?? '');
+    Array.from({ length: replicas }, (_, r) => keyOf(s, r))
+      .map(
+        (key) => (logs.get(key) ?? '') + (procs.get(key)?.stdout() ?? '') + (procs.get(key)?.stderr() ?? ''),
+      )
+      .join('');
+  const killOne = async (key: string) => {
+    const proc = procs.get(key);
+    if (!proc) throw new Error(`${key} is not running`);
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    remember(key);
+  };
+  const closeProxies = () =>
+    Promise.all(proxies.map((p) => new Promise<void>((resolve) => p.close(() => resolve()))));
 
   try {
+    // First replicas first: they run the migrations; the others join their consumer groups after.
     for (const s of SERVICES) await launch(s);
+    for (let replica = 1; replica < replicas; replica++) for (const s of SERVICES) await launch(s, replica);
   } catch (error) {
     await Promise.all([...procs.values()].map((p) => p.stop(2_000)));
+    await closeProxies();
     await Promise.all([sandbox.close(), kafka.stop(), db.drop(), locationProvider.close()]);
     throw error;
   }
@@ -171,13 +233,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     objectStoreDir: path.join(workDir, 'objects'),
     token: (locationId, userId) =>
       jwt.sign({ loc: locationId }, authSecret, { subject: userId, algorithm: 'HS256', expiresIn: 3600 }),
-    async kill(s) {
-      const proc = procs.get(s);
-      if (!proc) throw new Error(`${s} is not running`);
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-      remember(s);
-    },
+    kill: (s) => killOne(s),
+    killReplica: (s, replica) => killOne(keyOf(s, replica)),
     async restart(s) {
       if (procs.has(s)) throw new Error(`${s} is still running`);
       await launch(s);
@@ -185,6 +242,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     logs: logsOf,
     async stop() {
       await Promise.all([...procs.values()].map((p) => p.stop(10_000)));
+      await closeProxies();
       if (process.env.E2E_LOG_DIR) {
         const dir = path.join(process.env.E2E_LOG_DIR, `${options.label ?? 'e2e'}-${Date.now()}`);
         await fs.mkdir(dir, { recursive: true });

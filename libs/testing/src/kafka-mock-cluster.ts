@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
 
 export interface KafkaMockCluster {
-  /** `host:port` of every mock broker, ready for kafkajs' `brokers`. */
+  /** `host:port` of every mock broker, ready for a Kafka client's bootstrap brokers. */
   readonly bootstrapServers: string[];
   /** Kills the kcat process that hosts the cluster (every topic and group goes with it). */
   stop(): Promise<void>;

@@ -4,4 +4,4 @@ export * from './dead-letter-admin';
 export * from './in-process.event-bus';
 export * from './kafka.event-bus';
 export * from './file-dead-letter.store';
-export * from './kafka-topic-admin';
+export * from './kafka-topic-job';

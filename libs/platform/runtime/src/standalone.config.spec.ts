@@ -12,7 +12,7 @@ describe('standalone settings: Kafka broker security', () => {
     expect(kafkaSecurityOf(loadConfig(standaloneConfigSchema, base))).toEqual({});
   });
 
-  it('TLS and SASL/SCRAM reach the Kafka client as kafkajs expects them', () => {
+  it('TLS and SASL/SCRAM reach the Kafka bus options', () => {
     const config = loadConfig(standaloneConfigSchema, {
       ...base,
       KAFKA_SSL: 'true',

@@ -15,9 +15,9 @@ export const standaloneConfigSchema = z
     RUN_MIGRATIONS: env.bool(true),
     KAFKA_BROKERS: kafkaBrokers(),
     KAFKA_CLIENT_ID: z.string().optional(),
-    /** Idempotent producer (keep on in production; librdkafka's mock cluster cannot grant producer ids). */
+    /** Idempotent producer: broker-side deduplication of retries (keep on; the mock cluster grants ids too). */
     KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
-    /** TLS to the brokers (system CAs plus EXTRA_CA_CERTS_FILE). */
+    /** TLS to the brokers (system CAs plus EXTRA_CA_CERTS_FILE; broker host names verified). */
     KAFKA_SSL: env.bool(false),
     /** SASL authentication; with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset = none. */
     KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
@@ -62,12 +62,13 @@ export const standaloneConfigSchema = z
 
 export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
 
-/** The broker security options of kafkajs, from the settings above. */
+/** The broker security options of the Kafka bus (KafkaEventBusOptions), from the settings above. */
 type SaslMechanism = NonNullable<StandaloneConfig['KAFKA_SASL_MECHANISM']>;
-/** One object type per mechanism, as kafkajs declares SASL options. */
-export type KafkaSasl = {
-  [M in SaslMechanism]: { mechanism: M; username: string; password: string };
-}[SaslMechanism];
+export interface KafkaSasl {
+  mechanism: SaslMechanism;
+  username: string;
+  password: string;
+}
 
 export function kafkaSecurityOf(c: StandaloneConfig): { ssl?: true; sasl?: KafkaSasl } {
   return {

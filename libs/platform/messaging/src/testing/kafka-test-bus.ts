@@ -10,12 +10,9 @@ export const testLogger: Logger = createLogger({
 });
 
 /**
- * A KafkaEventBus tuned for the mock cluster:
- * - not idempotent: the mock cluster reports controller 0, no broker, and kafkajs asks the controller for a
- *   producer id (see KafkaEventBusOptions.idempotent; a test pins that quirk);
- * - short session timeout: the mock waits `sessionTimeout - 1 s` for members during a rebalance, and evicts a
- *   hung member after `sessionTimeout`; the first join of a group always takes ~3 s (the mock's fixed
- *   group.initial.rebalance.delay);
+ * A KafkaEventBus tuned for the mock cluster, idempotent producer on as in production:
+ * - short session timeout: the mock waits for members during a rebalance up to it, and evicts a hung member
+ *   after it; the first join of a group always takes ~3 s (the mock's fixed group.initial.rebalance.delay);
  * - short fetch waits and heartbeats.
  */
 export function createTestKafkaBus(
@@ -30,15 +27,14 @@ export function createTestKafkaBus(
     logger: testLogger,
     metrics: setup.metrics,
     retry: setup.retry,
-    idempotent: false,
     topicReadyTimeoutMs: 10_000,
     consumer: {
-      sessionTimeoutMs: 3_000,
-      heartbeatIntervalMs: 200,
-      rebalanceTimeoutMs: 3_000,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+      rebalanceTimeoutMs: 6_000,
       maxWaitTimeMs: 100,
       partitionsConsumedConcurrently: 4,
-      joinTimeoutMs: 20_000,
+      joinTimeoutMs: 30_000,
     },
     ...overrides,
   });

@@ -1,4 +1,4 @@
-import { createMissingTopics, type TopicAdmin, type TopicSpec } from './kafka-topic-admin';
+import { createMissingTopics, type TopicAdmin, type TopicSpec } from './kafka-topic-job';
 
 class FakeAdmin implements TopicAdmin {
   readonly created: TopicSpec[][] = [];

@@ -1,0 +1,416 @@
+import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
+import type { Logger } from '@mailbridge/platform-observability';
+import type { BusMetrics } from './bus-metrics';
+import { BatchSpec, RetryPolicy, SubscriptionSpec } from './event-bus.port';
+import { abortableSleep, deliverRecord, ReceivedRecord } from './event-delivery';
+import {
+  baseOptions,
+  compatible,
+  errorText,
+  headersToRecord,
+  KafkaConnection,
+  KafkaConsumer,
+  kafkaLib,
+  KafkaMessage,
+  KafkaMessagesStream,
+  withTimeout,
+} from './kafka-client';
+import { deliverBatch } from './kafka-batch-delivery';
+import type { ProducerRecord } from './kafka-producer';
+
+/** Consumer timings. The defaults suit a real cluster; tests against the mock cluster lower them. */
+export interface KafkaConsumerTuning {
+  /** Default 30 000. The mock cluster waits up to the session timeout for members to rejoin during a rebalance. */
+  readonly sessionTimeoutMs?: number;
+  /** Default 3 000. Heartbeats run on their own timer, also while a handler works or waits to retry. */
+  readonly heartbeatIntervalMs?: number;
+  /** Default 60 000. */
+  readonly rebalanceTimeoutMs?: number;
+  /** Longest a fetch waits for new records (default 1 000). */
+  readonly maxWaitTimeMs?: number;
+  /** Partitions handled in parallel per consumer (default 4); one partition is always handled in order. */
+  readonly partitionsConsumedConcurrently?: number;
+  /** How long `subscribe` waits for the consumer to join its group (default 60 000). */
+  readonly joinTimeoutMs?: number;
+}
+
+export type ConsumerState = 'joining' | 'running' | 'restarting' | 'crashed' | 'stopped';
+
+export interface SubscriptionDeps {
+  readonly connection: KafkaConnection;
+  readonly catalog: EventCatalog;
+  readonly logger: Logger;
+  readonly metrics: BusMetrics;
+  readonly tuning: Required<KafkaConsumerTuning>;
+  readonly ensureTopics: (topics: readonly string[]) => Promise<void>;
+  readonly writeDeadLetter: (record: ProducerRecord) => Promise<void>;
+}
+
+/** Records read ahead per consumer before the fetches pause (they resume at half). */
+const MAX_QUEUED = 1_000;
+const DEFAULT_BATCH_SIZE = 100;
+
+/** One assigned partition: its records in log order, handled by one worker at a time. */
+export interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  readonly items: KafkaMessage[];
+  /** Highest offset queued: a record at or below it is a re-fetch after a rebalance and is skipped. */
+  highest: bigint;
+  running: boolean;
+  /** The partition went to another member (or the consumer restarts): nothing more is handled or committed. */
+  revoked: boolean;
+}
+
+/**
+ * One consumer group member. Records are queued per partition and handled strictly in order within a partition,
+ * partitions in parallel; the offset is committed only after the handler resolved or the event was dead-lettered.
+ * After a rebalance the partitions kept stay queued, the others are dropped (their new owner reads them from the
+ * committed offset); a failed consumer is replaced by a new one, which reads from the committed offsets.
+ */
+export class KafkaSubscription {
+  state: ConsumerState = 'joining';
+  lastError?: string;
+  private consumer?: KafkaConsumer;
+  private stream?: KafkaMessagesStream;
+  private readonly abort = new AbortController();
+  private readonly partitions = new Map<string, PartitionQueue>();
+  private readonly workers = new Set<Promise<void>>();
+  private queued = 0;
+  private paused = false;
+  private slots: number;
+  private readonly waiting: Array<() => void> = [];
+  private restarting?: Promise<void>;
+  /** Set from the coordinator's "rebalance" until the new assignment: no record starts meanwhile. */
+  private rebalancing?: { readonly done: Promise<void>; readonly end: () => void };
+  private stopping?: Promise<void>;
+
+  constructor(
+    private readonly spec: SubscriptionSpec,
+    private readonly policy: RetryPolicy,
+    private readonly deps: SubscriptionDeps,
+  ) {
+    this.slots = deps.tuning.partitionsConsumedConcurrently;
+  }
+
+  get groupId(): string {
+    return this.spec.groupId;
+  }
+
+  get topics(): readonly string[] {
+    return this.spec.topics;
+  }
+
+  async start(): Promise<void> {
+    await this.deps.ensureTopics(this.spec.topics);
+    await this.connect();
+    this.deps.logger.info({ groupId: this.groupId, topics: this.topics }, 'subscribed');
+  }
+
+  /** Stops fetching; the records being handled finish and commit, nothing after them starts. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.abort.abort();
+      this.endRebalance();
+      this.stream?.pause();
+      await this.restarting?.catch(() => undefined);
+      await Promise.allSettled([...this.workers]);
+      await this.closeConsumer();
+      this.state = 'stopped';
+      this.deps.logger.info({ groupId: this.groupId, topics: this.topics }, 'unsubscribed');
+    })();
+    return this.stopping;
+  }
+
+  private async connect(): Promise<void> {
+    const { tuning } = this.deps;
+    const consumer = compatible(
+      new kafkaLib.Consumer<Buffer, Buffer, Buffer, Buffer>({
+        ...baseOptions(this.deps.connection),
+        groupId: this.groupId,
+        sessionTimeout: tuning.sessionTimeoutMs,
+        heartbeatInterval: tuning.heartbeatIntervalMs,
+        rebalanceTimeout: tuning.rebalanceTimeoutMs,
+        maxWaitTime: tuning.maxWaitTimeMs,
+        autocommit: false,
+      }),
+    );
+    consumer.on('error', (error: unknown) =>
+      this.deps.logger.warn({ err: error, groupId: this.groupId }, 'kafka consumer error'),
+    );
+    consumer.on('consumer:group:join', (payload) => this.onJoin(consumer, payload.assignments ?? []));
+    // A member that keeps handling a partition it is about to lose races its next owner (which starts from the
+    // committed offset): the records of one key could then be handled out of order. Hold new records until the join.
+    consumer.on('consumer:group:rebalance', () => {
+      if (consumer !== this.consumer || this.rebalancing) return;
+      let end: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (end = resolve));
+      this.rebalancing = { done, end };
+    });
+    this.consumer = consumer;
+    let stream: KafkaMessagesStream;
+    try {
+      stream = await withTimeout(
+        consumer.consume({
+          topics: [...this.topics],
+          mode: kafkaLib.MessagesStreamModes.COMMITTED,
+          fallbackMode: kafkaLib.MessagesStreamFallbackModes.EARLIEST,
+          autocommit: false,
+          maxWaitTime: tuning.maxWaitTimeMs,
+        }),
+        tuning.joinTimeoutMs,
+        `consumer ${this.groupId} did not join its group`,
+      );
+    } catch (error) {
+      await consumer.close(true).catch(() => undefined);
+      throw error;
+    }
+    this.stream = stream;
+    stream.on('data', (message: KafkaMessage) => {
+      if (stream === this.stream) this.enqueue(message);
+    });
+    stream.on('error', (error: Error) => this.failed(stream, error));
+    stream.on('close', () => this.failed(stream, new Error('the message stream closed')));
+    this.state = 'running';
+    this.lastError = undefined;
+  }
+
+  private onJoin(
+    consumer: KafkaConsumer,
+    assignments: ReadonlyArray<{ topic: string; partitions: number[] }>,
+  ) {
+    if (consumer !== this.consumer) return;
+    this.endRebalance();
+    const kept = new Set(assignments.flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
+    for (const [key, queue] of this.partitions) {
+      if (kept.has(key)) continue;
+      this.revoke(queue);
+      this.partitions.delete(key);
+    }
+    this.deps.logger.info(
+      { groupId: this.groupId, generationId: consumer.generationId, assignments },
+      'consumer joined',
+    );
+  }
+
+  private endRebalance(): void {
+    this.rebalancing?.end();
+    this.rebalancing = undefined;
+  }
+
+  private revoke(queue: PartitionQueue): void {
+    queue.revoked = true;
+    this.queued -= queue.items.length;
+    queue.items.length = 0;
+    this.resumeIfDrained();
+  }
+
+  private enqueue(message: KafkaMessage): void {
+    if (this.abort.signal.aborted) return;
+    const key = `${message.topic}:${message.partition}`;
+    let queue = this.partitions.get(key);
+    if (!queue) {
+      queue = {
+        topic: message.topic,
+        partition: message.partition,
+        items: [],
+        highest: -1n,
+        running: false,
+        revoked: false,
+      };
+      this.partitions.set(key, queue);
+    }
+    if (message.offset <= queue.highest) return;
+    queue.highest = message.offset;
+    queue.items.push(message);
+    if (++this.queued >= MAX_QUEUED && !this.paused) {
+      this.paused = true;
+      this.stream?.pause();
+    }
+    this.schedule(queue);
+  }
+
+  private resumeIfDrained(): void {
+    if (this.paused && this.queued <= MAX_QUEUED / 2 && !this.abort.signal.aborted) {
+      this.paused = false;
+      this.stream?.resume();
+    }
+  }
+
+  private schedule(queue: PartitionQueue): void {
+    if (queue.running || queue.items.length === 0 || queue.revoked || this.abort.signal.aborted) return;
+    queue.running = true;
+    const worker = this.drain(queue)
+      .catch((error: unknown) =>
+        this.deps.logger.error({ err: error, groupId: this.groupId }, 'partition worker failed'),
+      )
+      .finally(() => {
+        queue.running = false;
+        this.workers.delete(worker);
+        this.schedule(queue);
+      });
+    this.workers.add(worker);
+  }
+
+  private async drain(queue: PartitionQueue): Promise<void> {
+    while (queue.items.length > 0 && !queue.revoked && !this.abort.signal.aborted) {
+      while (this.rebalancing && !this.abort.signal.aborted) await this.rebalancing.done;
+      if (queue.revoked || this.abort.signal.aborted) return;
+      await this.acquire();
+      try {
+        const size = this.spec.batch ? (this.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1;
+        const chunk = queue.items.splice(0, Math.max(1, size));
+        this.queued -= chunk.length;
+        this.resumeIfDrained();
+        const done = this.spec.batch
+          ? await this.handleBatch(queue, chunk)
+          : await this.handleOne(queue, chunk[0]);
+        if (!done) return;
+      } finally {
+        this.release();
+      }
+    }
+  }
+
+  /** False when the subscription stopped before the record was settled (it will be delivered again). */
+  private async handleOne(queue: PartitionQueue, message: KafkaMessage): Promise<boolean> {
+    if (queue.revoked || this.abort.signal.aborted) return false;
+    const record: ReceivedRecord = {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset.toString(),
+      key: message.key?.toString('utf8') ?? null,
+      value: message.value?.toString('utf8') ?? null,
+      headers: headersToRecord(message.headers),
+    };
+    const outcome = await deliverRecord(record, {
+      catalog: this.deps.catalog,
+      groupId: this.groupId,
+      handler: this.spec.handler,
+      policy: this.policy,
+      logger: this.deps.logger,
+      metrics: this.deps.metrics,
+      signal: this.abort.signal,
+    });
+    if (outcome.status === 'aborted') return false;
+    if (outcome.status === 'dead-lettered') {
+      const written = await this.writeDeadLetter({
+        topic: `${message.topic}${DLQ_SUFFIX}`,
+        key: message.key ?? null,
+        value: message.value ?? null,
+        headers: outcome.headers,
+      });
+      if (!written) return false;
+    }
+    await this.commit(queue, message);
+    return true;
+  }
+
+  private handleBatch(queue: PartitionQueue, messages: readonly KafkaMessage[]): Promise<boolean> {
+    return deliverBatch(queue, messages, {
+      batch: this.spec.batch as BatchSpec,
+      groupId: this.groupId,
+      catalog: this.deps.catalog,
+      logger: this.deps.logger,
+      metrics: this.deps.metrics,
+      stopped: () => queue.revoked || this.abort.signal.aborted,
+      handleOne: (message) => this.handleOne(queue, message),
+      commit: (message) => this.commit(queue, message),
+    });
+  }
+
+  /** Retries until the letter is written (the partition waits: its offset must not pass an unwritten letter). */
+  private async writeDeadLetter(record: ProducerRecord): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.writeDeadLetter(record);
+        return true;
+      } catch (error) {
+        this.deps.logger.error({ err: error, topic: record.topic, attempt }, 'could not write a dead letter');
+        if (this.abort.signal.aborted) return false;
+        await abortableSleep(Math.min(5_000, 200 * 2 ** attempt), this.abort.signal);
+      }
+    }
+  }
+
+  /** Commits past `message`. A member that lost the partition does not commit (the new owner's offset stands). */
+  private async commit(queue: PartitionQueue, message: KafkaMessage): Promise<void> {
+    const consumer = this.consumer;
+    if (queue.revoked || !consumer) return;
+    try {
+      await consumer.commit({
+        offsets: [
+          {
+            topic: message.topic,
+            partition: message.partition,
+            offset: message.offset + 1n,
+            leaderEpoch: message.leaderEpoch ?? -1,
+          },
+        ],
+      });
+    } catch (error) {
+      // A rebalance is under way: the consumer rejoins by itself and the record comes again to its owner.
+      this.deps.logger.warn(
+        { err: error, groupId: this.groupId, topic: message.topic, partition: message.partition },
+        'offset commit failed; the event will be delivered again',
+      );
+    }
+  }
+
+  /** The stream failed: a new consumer replaces this one, after the records being handled settled. */
+  private failed(stream: KafkaMessagesStream, error: Error): void {
+    if (stream !== this.stream || this.abort.signal.aborted || this.restarting) return;
+    this.stream = undefined;
+    this.endRebalance();
+    this.lastError = errorText(error);
+    this.state = 'restarting';
+    this.deps.logger.error({ err: error, groupId: this.groupId }, 'kafka consumer failed; restarting it');
+    this.restarting = (async () => {
+      for (const queue of this.partitions.values()) this.revoke(queue);
+      this.partitions.clear();
+      await Promise.allSettled([...this.workers]);
+      await this.closeConsumer();
+      for (let attempt = 1; !this.abort.signal.aborted; attempt++) {
+        try {
+          await this.connect();
+          this.deps.logger.info({ groupId: this.groupId, attempt }, 'kafka consumer restarted');
+          return;
+        } catch (restartError) {
+          this.lastError = errorText(restartError);
+          if (attempt >= 5) this.state = 'crashed';
+          this.deps.logger.error(
+            { err: restartError, groupId: this.groupId, attempt },
+            'consumer restart failed',
+          );
+          await abortableSleep(Math.min(30_000, 1_000 * 2 ** attempt), this.abort.signal);
+        }
+      }
+    })().finally(() => {
+      this.restarting = undefined;
+    });
+  }
+
+  private async closeConsumer(): Promise<void> {
+    const consumer = this.consumer;
+    this.stream = undefined;
+    this.paused = false;
+    if (!consumer) return;
+    await withTimeout(consumer.close(true), 10_000, 'consumer close').catch((error: unknown) =>
+      this.deps.logger.warn({ err: error, groupId: this.groupId }, 'consumer did not close cleanly'),
+    );
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.slots > 0) {
+      this.slots--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.slots++;
+  }
+}
