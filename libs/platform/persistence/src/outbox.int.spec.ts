@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { contactUpsertedV1, eventCatalog, EventEnvelope } from '@mailbridge/contracts';
 import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbridge/platform-messaging';
-import { createLogger } from '@mailbridge/platform-observability';
+import { createLogger, runWithContext } from '@mailbridge/platform-observability';
 import { createTestDatabase, expectEventually, TestDatabase } from '@mailbridge/testing';
 import { createServiceDataSource, initializeServiceDataSource, schemaOf } from './data-source.factory';
 import { RetentionPruner, inboxRetention } from './retention-pruner';
@@ -283,7 +283,6 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     });
 
     it("stamps each emitted event with the correlation context current at emit time (a batch's events each their own)", async () => {
-      const { runWithContext } = await import('@mailbridge/platform-observability');
       await uow.run(async (tx) => {
         for (const c of ['corr-a', 'corr-b'])
           await runWithContext({ correlationId: c }, async () => {
