@@ -11,7 +11,7 @@ const KNOWN_LARGE: readonly string[] = [
   'apps/conversations/src/messages/messages.repository.ts',
   'apps/conversations/src/sending/send-email.use-case.ts',
   'libs/platform/messaging/src/in-process.event-bus.ts',
-  'libs/platform/messaging/src/kafka.event-bus.ts',
+  'libs/platform/messaging/src/kafka-subscription.ts',
   'libs/providers/google/src/gmail.api.ts',
   'libs/providers/microsoft/src/graph-mail.api.ts',
   'libs/sandbox-providers/src/control/sandbox-control.ts',

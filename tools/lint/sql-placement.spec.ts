@@ -7,12 +7,7 @@ const root = path.resolve(__dirname, '../..');
 const SQL = /`\s*(SELECT|INSERT\s+INTO|UPDATE\s+[a-z_]+\.|DELETE\s+FROM|WITH\s+[a-z_]+\s+AS)\b/;
 
 /** Not yet moved (each one a debt with a name; the list only shrinks). */
-const KNOWN_EXCEPTIONS: readonly string[] = [
-  'apps/identity-connections/src/oauth/oauth-flows.service.ts',
-  'apps/mail-gateway/src/provider-access/mailbox-access.ts',
-  'apps/mail-gateway/src/smart-bcc/receive-smart-bcc-mail.use-case.ts',
-  'apps/mail-gateway/src/sync/observed-message.publisher.ts',
-];
+const KNOWN_EXCEPTIONS: readonly string[] = [];
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -29,6 +29,7 @@ import { MessageIsolation } from './sync/message-isolation.service';
 import { MessageNormalizer } from './sync/message-normalizer.service';
 import { NotificationsConsumer } from './sync/notifications.consumer';
 import { ObservedMessagePublisher } from './sync/observed-message.publisher';
+import { ObservedMessagesRepository } from './sync/observed-messages.repository';
 import { RetryQuarantinedMessageUseCase } from './sync/retry-quarantined-message.use-case';
 import { SyncHealthService } from './mailboxes/sync-health.service';
 import { SyncScheduler } from './sync/sync-scheduler.service';
@@ -50,6 +51,7 @@ import { SyncScheduler } from './sync/sync-scheduler.service';
     MailboxWatchService,
     MessageNormalizer,
     ObservedMessagePublisher,
+    ObservedMessagesRepository,
     MessageFailuresRepository,
     MessageIsolation,
     GmailPullService,
@@ -69,6 +71,6 @@ import { SyncScheduler } from './sync/sync-scheduler.service';
     ApplyStateChangeUseCase,
     StateChangeRequestsConsumer,
   ],
-  exports: [MailboxesRepository, MessageNormalizer, ObservedMessagePublisher],
+  exports: [MailboxesRepository, MessageNormalizer, ObservedMessagePublisher, ObservedMessagesRepository],
 })
 export class MailboxSyncModule {}

@@ -1,14 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, Repository } from 'typeorm';
 import type { ProviderName } from '@mailbridge/contracts';
 import { IDENTITY_CONFIG, type IdentityConnectionsConfig } from '../identity-connections.config';
 import { deriveSecret } from '../vault/token-cipher';
 import { TokenVault } from '../vault/token-vault';
-import { OAuthStateEntity } from './oauth-state.entity';
+import { OAuthStatesRepository } from './oauth-states.repository';
 import { OAuthStateError, StateClaims, signState, verifyState } from './oauth-state';
-import { queryRows } from '@mailbridge/platform-persistence';
 
 export interface StartedFlow {
   readonly state: string;
@@ -33,7 +30,7 @@ export class OAuthFlowsService {
 
   constructor(
     @Inject(IDENTITY_CONFIG) config: IdentityConnectionsConfig,
-    @InjectRepository(OAuthStateEntity) private readonly repo: Repository<OAuthStateEntity>,
+    private readonly states: OAuthStatesRepository,
     private readonly vault: TokenVault,
   ) {
     this.secret = config.OAUTH_STATE_SECRET
@@ -54,7 +51,7 @@ export class OAuthFlowsService {
     const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64url');
     const expiresAt = new Date(now.getTime() + this.ttlSeconds * 1000);
     const sealed = this.vault.sealVerifier(stateId, codeVerifier);
-    await this.repo.insert({
+    await this.states.insert({
       stateId,
       provider: input.provider,
       locationId: input.locationId,
@@ -66,7 +63,7 @@ export class OAuthFlowsService {
       createdAt: now,
     });
     // Abandoned flows are cleaned as new ones start (an expired state is refused by its signed expiry anyway).
-    await this.repo.delete({ expiresAt: LessThan(new Date(now.getTime() - 3_600_000)) });
+    await this.states.deleteExpiredBefore(new Date(now.getTime() - 3_600_000));
     const state = signState(this.secret, {
       id: stateId,
       provider: input.provider,
@@ -83,26 +80,14 @@ export class OAuthFlowsService {
 
   /** Single use: the row is deleted as it is read; a second callback with the same state finds nothing. */
   async consume(claims: StateClaims): Promise<ConsumedFlow> {
-    const rows = await queryRows<{
-      location_id: string;
-      user_id: string;
-      return_url: string;
-      code_verifier_enc: string;
-      expires_at: Date;
-    }>(
-      this.repo.manager,
-      `DELETE FROM identity_connections.oauth_states WHERE state_id = $1 AND provider = $2
-       RETURNING location_id, user_id, return_url, code_verifier_enc, expires_at`,
-      [claims.id, claims.provider],
-    );
-    const row = rows[0];
+    const row = await this.states.take(claims.id, claims.provider);
     if (!row) throw new OAuthStateError('state_already_used', claims.returnUrl);
-    if (row.expires_at.getTime() <= Date.now()) throw new OAuthStateError('state_expired', claims.returnUrl);
+    if (row.expiresAt.getTime() <= Date.now()) throw new OAuthStateError('state_expired', claims.returnUrl);
     return {
-      locationId: row.location_id,
-      userId: row.user_id,
-      returnUrl: row.return_url,
-      codeVerifier: this.vault.openVerifier(claims.id, row.code_verifier_enc),
+      locationId: row.locationId,
+      userId: row.userId,
+      returnUrl: row.returnUrl,
+      codeVerifier: this.vault.openVerifier(claims.id, row.codeVerifierEnc),
     };
   }
 }

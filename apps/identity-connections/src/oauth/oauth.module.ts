@@ -7,11 +7,12 @@ import { ConnectController } from './connect.controller';
 import { OAuthCallbackController } from './oauth-callback.controller';
 import { OAuthClientsModule } from '../oauth-clients/oauth-clients.module';
 import { OAuthFlowsService } from './oauth-flows.service';
+import { OAuthStatesRepository } from './oauth-states.repository';
 import { OAuthStateEntity } from './oauth-state.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([OAuthStateEntity]), VaultModule, OAuthClientsModule, ConnectionsModule],
   controllers: [ConnectController, OAuthCallbackController],
-  providers: [OAuthFlowsService, ConnectMailboxUseCase],
+  providers: [OAuthFlowsService, OAuthStatesRepository, ConnectMailboxUseCase],
 })
 export class OAuthModule {}

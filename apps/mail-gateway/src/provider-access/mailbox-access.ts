@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { AccessTokenClient } from './access-token.client';
 import type { CallTarget } from './provider-call.policy';
 import { AccessTokenUnavailableError } from './provider-failure';
-import { queryRows } from '@mailbridge/platform-persistence';
+import { LendingConnectionsRepository } from './lending-connections.repository';
 
 /** Call targets: a mailbox (any of its active connections can lend a token) or one connection (a send). */
 @Injectable()
@@ -28,14 +28,9 @@ export class MailboxAccess {
       provider: mailbox.provider,
       token: async (forceRefresh) => {
         if (forceRefresh && current) return this.tokens.tokenFor(current, true);
-        const connections = await queryRows<{ connection_id: string }>(
-          this.dataSource,
-          `SELECT connection_id FROM mail_gateway.mailbox_connections
-            WHERE mailbox_id = $1 AND status = 'active' ORDER BY changed_at DESC`,
-          [mailbox.id],
-        );
+        const connections = await LendingConnectionsRepository.active(this.dataSource, mailbox.id);
         let refused: AccessTokenUnavailableError | undefined;
-        for (const { connection_id: connectionId } of connections) {
+        for (const connectionId of connections) {
           try {
             const token = await this.tokens.tokenFor(connectionId, forceRefresh);
             current = connectionId;
@@ -50,12 +45,8 @@ export class MailboxAccess {
           }
         }
         if (options.lastWords && !forceRefresh) {
-          const ended = await queryRows<{ connection_id: string }>(
-            this.dataSource,
-            `SELECT connection_id FROM mail_gateway.mailbox_connections WHERE mailbox_id = $1`,
-            [mailbox.id],
-          );
-          for (const { connection_id: connectionId } of ended) {
+          const ended = await LendingConnectionsRepository.all(this.dataSource, mailbox.id);
+          for (const connectionId of ended) {
             const token = this.tokens.cached(connectionId);
             if (token) return token;
           }

@@ -12,9 +12,9 @@ import {
   type NormalizedMessage,
 } from '../sync/message-normalizer.service';
 import { ObservedMessagePublisher } from '../sync/observed-message.publisher';
+import { ObservedMessagesRepository } from '../sync/observed-messages.repository';
 import { checkSmartBccSender } from './sender-check';
 import type { SmartBccOwner } from './smart-bcc-directory';
-import { queryRows } from '@mailbridge/platform-persistence';
 
 /** One message received over SMTP for one or more smart-BCC addresses. */
 export interface ReceivedSmartBccMail {
@@ -60,6 +60,7 @@ export class ReceiveSmartBccMailUseCase {
   constructor(
     private readonly normalizer: MessageNormalizer,
     private readonly publisher: ObservedMessagePublisher,
+    private readonly observed: ObservedMessagesRepository,
     private readonly metrics: GatewayMetrics,
     @Inject(UNIT_OF_WORK) private readonly uow: UnitOfWork,
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
@@ -162,12 +163,6 @@ export class ReceiveSmartBccMailUseCase {
     mailboxId: string,
     providerMessageId: string,
   ): Promise<boolean> {
-    const rows = await queryRows<{ provider_message_id: string }>(
-      tx.manager,
-      `INSERT INTO mail_gateway.observed_messages (mailbox_id, provider_message_id) VALUES ($1, $2)
-       ON CONFLICT DO NOTHING RETURNING provider_message_id`,
-      [mailboxId, providerMessageId],
-    );
-    return rows.length === 1;
+    return (await this.observed.claim(tx.manager, mailboxId, [providerMessageId])).size === 1;
   }
 }

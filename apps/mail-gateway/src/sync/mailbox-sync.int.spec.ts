@@ -215,7 +215,11 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
       expect(gmailPushes(KIM_GMAIL).filter((n) => n.outcome === 'acked').length).toBeGreaterThanOrEqual(2),
     );
     // The third delivery: the same notification handed off once more (another replica, a Pub/Sub redelivery).
-    const [first] = h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === `google:${KIM_GMAIL}`);
+    // The test's own consumer may read the hand-offs later than the gateway did: wait for one before copying it.
+    const [first] = await h.log.waitFor(
+      mailboxNotificationReceivedV1,
+      (p) => p.mailboxKey === `google:${KIM_GMAIL}`,
+    );
     await h.publish(eventCatalog.create(mailboxNotificationReceivedV1, first));
     await expectEventually(() =>
       expect(

@@ -4,7 +4,7 @@ import { messageObservedV1, storableText } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import type { NormalizedMessage } from './message-normalizer.service';
-import { queryRows } from '@mailbridge/platform-persistence';
+import { ObservedMessagesRepository } from './observed-messages.repository';
 
 export interface ObservingMailbox {
   readonly id: string;
@@ -23,19 +23,18 @@ export class ObservedMessagePublisher {
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: GatewayMetrics,
+    private readonly observed: ObservedMessagesRepository,
   ) {}
 
   /** The ids of these that were never observed (so the pull does not fetch them again). */
   async unseen(mailboxId: string, providerMessageIds: readonly string[]): Promise<string[]> {
     if (providerMessageIds.length === 0) return [];
-    const seen = await queryRows<{ provider_message_id: string }>(
+    // Stored ids are storable text (the normalizer made them so); compare like with like.
+    const known = await this.observed.seenAmong(
       this.dataSource,
-      `SELECT provider_message_id FROM mail_gateway.observed_messages
-        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[])`,
-      // Stored ids are storable text (the normalizer made them so); compare like with like.
-      [mailboxId, providerMessageIds.map(storableText)],
+      mailboxId,
+      providerMessageIds.map(storableText),
     );
-    const known = new Set(seen.map((r) => r.provider_message_id));
     return [...new Set(providerMessageIds)].filter((id) => !known.has(storableText(id)));
   }
 
@@ -50,10 +49,10 @@ export class ObservedMessagePublisher {
   ): Promise<void> {
     const observedAt = new Date().toISOString();
     // Observed again now: the audit's grace period starts over, so the next audit waits for this decision.
-    await tx.manager.query(
-      `UPDATE mail_gateway.observed_messages SET observed_at = now()
-        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[])`,
-      [mailbox.id, messages.map((m) => m.message.providerMessageId)],
+    await this.observed.touch(
+      tx.manager,
+      mailbox.id,
+      messages.map((m) => m.message.providerMessageId),
     );
     for (const m of messages) {
       tx.emit(messageObservedV1, {
@@ -78,14 +77,11 @@ export class ObservedMessagePublisher {
     source: 'mailbox' | 'smart_bcc' = 'mailbox',
   ): Promise<number> {
     if (messages.length === 0) return 0;
-    const inserted = await queryRows<{ provider_message_id: string }>(
+    const fresh = await this.observed.claim(
       tx.manager,
-      `INSERT INTO mail_gateway.observed_messages (mailbox_id, provider_message_id)
-       SELECT $1, unnest($2::text[])
-       ON CONFLICT DO NOTHING RETURNING provider_message_id`,
-      [mailbox.id, messages.map((m) => m.message.providerMessageId)],
+      mailbox.id,
+      messages.map((m) => m.message.providerMessageId),
     );
-    const fresh = new Set(inserted.map((r) => r.provider_message_id));
     const observedAt = new Date().toISOString();
     let emitted = 0;
     for (const m of messages) {
