@@ -442,6 +442,7 @@ describe('conversations: the CRM API as a whole (tenancy, OpenAPI, limits)', () 
       'auto_reply',
       'bounce',
       'bulk',
+      null,
     ]);
 
     const ui = await h.http().get('/docs/');

@@ -28,7 +28,7 @@ export class MailboxStateConsumer {
       tx.manager,
       p.provider,
       p.providerMessageId,
-      p.connections.map((c) => c.locationId),
+      p.connections,
     );
     for (const copy of copies) {
       const next = changes.reduce(applyStateChange, copy.mailboxState ?? {});

@@ -199,6 +199,22 @@ describe('conversations: mailbox state both ways (SYN-7)', () => {
     expect(list.body.items.map((i: { id: string }) => i.id)).toContain(m.id);
   });
 
+  it('SYN-7 / CON-4: a change to a message synced through a connection that has since ended is not applied (its thread no longer syncs)', async () => {
+    const m = await syncedMessage('ct_old');
+    // The mailbox is watched by a new connection of the same user now (disconnect, then reconnect).
+    const reconnected = { ...conn, connectionId: '7d6c5b4a-3928-4716-a504-f3e2d1c0b9a8' };
+    const change = stateChanged(
+      m.providerId,
+      { read: true, trashed: false, deleted: false },
+      ['read'],
+      '2026-12-06T10:00:00.000Z',
+      reconnected,
+    );
+    await publish(change);
+    await handled('mailbox-state', change);
+    expect((await getMessage(m.id)).mailboxState).toBeNull();
+  });
+
   it('SYN-7: a location whose policy hides mailbox deletions leaves the message out of the list, still readable by id', async () => {
     const kept = await syncedMessage('ct_hid', hidingConn);
     const gone = await syncedMessage('ct_hid', hidingConn);

@@ -32,14 +32,18 @@ const select = async <T>(tx: EntityManager, sql: string, params: unknown[]): Pro
 /** SYN-7: the mailbox state of messages (a jsonb register per flag), read and written under a row lock. */
 @Injectable()
 export class MailboxStateRepository {
-  /** The CRM copies of one mailbox message, in the locations of the mailbox's connections, locked for the merge. */
+  /**
+   * The CRM copies of one mailbox message synced through one of the mailbox's current connections, locked for the
+   * merge. A copy synced through a connection that has since ended is left alone: its thread no longer syncs (CON-4).
+   */
   async lockMailboxCopies(
     tx: EntityManager,
     provider: string,
     providerMessageId: string,
-    locationIds: readonly string[],
+    connections: ReadonlyArray<{ readonly connectionId: string; readonly locationId: string }>,
   ): Promise<{ locationId: string; messageId: string; mailboxState: MailboxStateRegisters | null }[]> {
-    if (locationIds.length === 0) return [];
+    if (connections.length === 0) return [];
+    const locationIds = connections.map((c) => c.locationId);
     const rows = await select<{
       location_id: string;
       message_id: string;
@@ -48,8 +52,9 @@ export class MailboxStateRepository {
       tx,
       `SELECT location_id, message_id, mailbox_state FROM conversations.messages
         WHERE provider = $1 AND provider_message_id = $2 AND location_id = ANY($3::text[])
+          AND connection_id::text = ANY($4::text[])
         ORDER BY location_id, message_id FOR UPDATE`,
-      [provider, providerMessageId, [...new Set(locationIds)]],
+      [provider, providerMessageId, [...new Set(locationIds)], connections.map((c) => c.connectionId)],
     );
     return rows.map((r) => ({
       locationId: r.location_id,
