@@ -157,8 +157,10 @@ describe('connections, routing and caps (e2e)', () => {
       expect(all.map((m) => m.subject)).toContain('Re: After reconnect');
       return all;
     });
-    // What was synced stays untouched; nothing of the old thread after the disconnect was added.
-    expect(final.slice(0, 2)).toEqual(synced);
+    // What was synced stays untouched; nothing of the old thread after the disconnect was added. (Its mailbox state
+    // may have been filled in meanwhile, SYN-7: Outlook reports a sent message read; that is not content.)
+    const content = (m: (typeof final)[number]) => ({ ...m, mailboxState: undefined });
+    expect(final.slice(0, 2).map(content)).toEqual(synced.map(content));
     expect(final.map((m) => [m.direction, m.subject])).toEqual([
       ['outbound', 'Before disconnect'],
       ['inbound', 'Re: Before disconnect'],
