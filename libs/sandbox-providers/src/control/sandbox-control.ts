@@ -1,118 +1,34 @@
-import { composeMessage, type ComposeAttachment } from '../shared/mime-composer';
-import {
-  type EmailAddress,
-  headerValue,
-  parseAddressList,
-  parseHeaderBlock,
-  parseMessageIds,
-  splitMessage,
-} from '../shared/mime-headers';
-import { extractContent } from '../shared/mime-parser';
+// The programmatic control API class: mailboxes, message state, credentials, sync state, notifications, faults.
 import type { ConsentSettings } from '../shared/consent';
 import type { FaultSpec } from '../shared/faults';
 import type { OutboundRecord } from '../shared/post-office';
-import { forwardSubject, replySubject } from '../shared/subject';
 import type { DeliveryBehaviour, DeliveryRecord } from '../shared/webhook-dispatcher';
-import type { GmailMailbox, GmailMessage } from '../gmail/gmail-mailbox';
+import type { GmailMailbox } from '../gmail/gmail-mailbox';
 import type { PushTopic } from '../gmail/pubsub-push';
-import type { FolderName, GraphMailbox, GraphMessage } from '../graph/graph-mailbox';
+import type { FolderName, GraphMailbox } from '../graph/graph-mailbox';
 import type { GraphSubscription, LifecycleEvent } from '../graph/graph-subscriptions';
-import {
-  gmailMailboxView,
-  gmailMailView,
-  graphMailboxView,
-  graphMailView,
-  type MailboxView,
-  type MailView,
-} from './mail-view';
+import { bracket, deliverInbound, gmailByHeader, sendFromGmail, sendFromOutlook } from './control-mail';
+import type {
+  ControlResult,
+  InboundMessage,
+  MessageStateAction,
+  MessageStateView,
+  OwnerMessage,
+  ProviderName,
+} from './control-types';
+import { gmailMailboxView, graphMailboxView, type MailboxView } from './mail-view';
 import type { FaultTargetName, SandboxState } from './sandbox-state';
 
-export type ProviderName = 'google' | 'microsoft';
-export type AddressInput = string | { name?: string; address: string };
-
-export interface AttachmentInput {
-  filename: string;
-  contentType?: string;
-  /** Base64 content (the HTTP control API form). */
-  contentBase64?: string;
-  content?: Buffer | string;
-  /** Makes it an inline part referenced as `cid:<contentId>`. */
-  contentId?: string;
-}
-
-/** An email arriving from anywhere (a contact, a mailing list) into one sandbox mailbox. */
-export interface InboundMessage {
-  from?: AddressInput;
-  to?: AddressInput[];
-  cc?: AddressInput[];
-  bcc?: AddressInput[];
-  replyTo?: AddressInput[];
-  subject?: string;
-  text?: string;
-  html?: string;
-  attachments?: AttachmentInput[];
-  /** Message-ID of the message this one answers; References are derived from it when not given. */
-  inReplyTo?: string;
-  references?: string[];
-  messageId?: string;
-  date?: string | Date;
-  headers?: Record<string, string>;
-  /** A complete RFC 822 message instead of the fields above. */
-  raw?: string | Buffer;
-  /** The same, base64-encoded (handy over HTTP). */
-  rawBase64?: string;
-}
-
-/** The mailbox owner acting in the provider's own UI (Gmail web, Outlook), not through our platform. */
-export interface OwnerMessage {
-  to?: AddressInput[];
-  cc?: AddressInput[];
-  bcc?: AddressInput[];
-  subject?: string;
-  text?: string;
-  html?: string;
-  attachments?: AttachmentInput[];
-  /** Reply to this message (provider id or Message-ID header) in its thread. */
-  replyTo?: string;
-  replyAll?: boolean;
-  /** Forward this message (provider id or Message-ID header). */
-  forward?: string;
-}
-
-export type MessageStateAction = 'read' | 'unread' | 'trash' | 'restore' | 'delete';
-
-export interface MessageStateView {
-  id: string;
-  read: boolean;
-  trashed: boolean;
-  deleted: boolean;
-}
-
-export interface ControlResult {
-  mailbox: string;
-  message: MailView;
-  delivered?: string[];
-  external?: string[];
-}
-
-const toAddress = (a: AddressInput): EmailAddress =>
-  typeof a === 'string'
-    ? (parseAddressList(a)[0] ?? { name: '', address: a })
-    : { name: a.name ?? '', address: a.address };
-
-function attachments(list: AttachmentInput[] | undefined): ComposeAttachment[] {
-  return (list ?? []).map((a) => ({
-    filename: a.filename,
-    contentType: a.contentType,
-    content: a.content !== undefined ? Buffer.from(a.content) : Buffer.from(a.contentBase64 ?? '', 'base64'),
-    contentId: a.contentId,
-  }));
-}
-
-function bracket(id: string): string {
-  const t = id.trim();
-  return t.startsWith('<') ? t : `<${t}>`;
-}
+export type {
+  AddressInput,
+  AttachmentInput,
+  ControlResult,
+  InboundMessage,
+  MessageStateAction,
+  MessageStateView,
+  OwnerMessage,
+  ProviderName,
+} from './control-types';
 
 /** The programmatic control API (the HTTP one under `/_sandbox` maps onto it). */
 export class SandboxControl {
@@ -159,181 +75,14 @@ export class SandboxControl {
 
   /** Delivers an inbound email into `address` (the envelope recipient), whatever its To header says. */
   async deliver(address: string, input: InboundMessage): Promise<ControlResult> {
-    const { gmail, graph } = this.resolve(address);
-    let raw: Buffer;
-    if (input.raw !== undefined || input.rawBase64 !== undefined) {
-      raw = input.raw !== undefined ? Buffer.from(input.raw) : Buffer.from(input.rawBase64 ?? '', 'base64');
-    } else {
-      const from = toAddress(input.from ?? 'contact@example.com');
-      const inReplyTo = input.inReplyTo ? bracket(input.inReplyTo) : undefined;
-      let references = input.references?.map(bracket);
-      if (!references && inReplyTo) {
-        const parent = gmail ? this.gmailByHeader(gmail, inReplyTo) : graph?.byInternetMessageId(inReplyTo);
-        const parentRefs = parent
-          ? 'mime' in parent
-            ? parseMessageIds(headerValue(parent.mime.headers, 'references'))
-            : parent.references
-          : [];
-        references = [...parentRefs.filter((r) => r !== inReplyTo), inReplyTo];
-      }
-      const domain = from.address.split('@')[1] ?? 'example.com';
-      raw = await composeMessage({
-        from,
-        to: (input.to ?? [address]).map(toAddress),
-        cc: input.cc?.map(toAddress),
-        bcc: input.bcc?.map(toAddress),
-        replyTo: input.replyTo?.map(toAddress),
-        subject: input.subject ?? '',
-        text: input.text,
-        html: input.html,
-        attachments: attachments(input.attachments),
-        messageId: input.messageId
-          ? bracket(input.messageId)
-          : `<${this.s.ids.alphanumeric(24)}.${this.s.ids.hex(8)}@${domain}>`,
-        inReplyTo,
-        references,
-        date: input.date ? new Date(input.date) : new Date(this.s.clock.now()),
-        headers: input.headers,
-        keepBcc: false,
-      });
-    }
-    const fromHeader = parseAddressList(headerValue(parseHeadersOf(raw), 'from'))[0]?.address ?? '';
-    const stamped = this.s.postOffice.stamp(raw, address, fromHeader);
-    if (gmail)
-      return { mailbox: gmail.address, message: gmailMailView(this.s.gmail.receive(gmail, stamped)) };
-    const box = graph as GraphMailbox;
-    return { mailbox: box.address, message: graphMailView(this.s.graph.receive(box, stamped)) };
+    return deliverInbound(this.s, address, this.resolve(address), input);
   }
 
   /** The owner sends from the provider's UI: a new message, a reply in the thread, or a forward. */
   async send(address: string, input: OwnerMessage): Promise<ControlResult> {
     const { gmail, graph } = this.resolve(address);
-    if (graph) return this.sendFromOutlook(graph, input);
-    return this.sendFromGmail(gmail as GmailMailbox, input);
-  }
-
-  private gmailByHeader(mb: GmailMailbox, idOrHeader: string): GmailMessage | undefined {
-    const direct = mb.messages.get(idOrHeader);
-    if (direct) return direct;
-    const wanted = bracket(idOrHeader).toLowerCase();
-    return [...mb.messages.values()].find((m) => m.messageIdHeader?.toLowerCase() === wanted);
-  }
-
-  private async sendFromGmail(mb: GmailMailbox, input: OwnerMessage): Promise<ControlResult> {
-    const refId = input.replyTo ?? input.forward;
-    const original = refId ? this.gmailByHeader(mb, refId) : undefined;
-    if (refId && !original) throw new Error(`no message ${refId} in ${mb.address}`);
-    let to = input.to?.map(toAddress) ?? [];
-    let cc = input.cc?.map(toAddress) ?? [];
-    let subject = input.subject;
-    let inReplyTo: string | undefined;
-    let references: string[] | undefined;
-    let extra: ComposeAttachment[] = [];
-    if (original) {
-      const h = original.mime.headers;
-      const originalRefs = parseMessageIds(headerValue(h, 'references'));
-      if (original.messageIdHeader) {
-        inReplyTo = original.messageIdHeader;
-        references = [...originalRefs, original.messageIdHeader];
-      }
-      if (input.replyTo) {
-        subject ??= replySubject(headerValue(h, 'subject'));
-        const own = original.labelIds.has('SENT');
-        const replyTargets = parseAddressList(headerValue(h, 'reply-to'));
-        if (to.length === 0)
-          to = own
-            ? parseAddressList(headerValue(h, 'to'))
-            : replyTargets.length > 0
-              ? replyTargets
-              : parseAddressList(headerValue(h, 'from'));
-        if (input.replyAll) {
-          const self = mb.address.toLowerCase();
-          to = dedupe([...to, ...parseAddressList(headerValue(h, 'to'))]).filter(
-            (a) => a.address.toLowerCase() !== self,
-          );
-          cc = dedupe([...cc, ...parseAddressList(headerValue(h, 'cc'))]).filter(
-            (a) => a.address.toLowerCase() !== self,
-          );
-        }
-      } else {
-        subject ??= forwardSubject(headerValue(h, 'subject'));
-        extra = extractContent(original.mime).attachments.map((a) => ({
-          filename: a.filename,
-          contentType: a.contentType,
-          content: a.content,
-          contentId: a.inline ? a.contentId : undefined,
-        }));
-      }
-    }
-    const raw = await composeMessage({
-      from: { name: mb.displayName, address: mb.address },
-      to,
-      cc,
-      bcc: input.bcc?.map(toAddress),
-      subject: subject ?? '',
-      text: input.text,
-      html: input.html,
-      attachments: [...attachments(input.attachments), ...extra],
-      messageId: `<CA${this.s.ids.alphanumeric(20)}+${this.s.ids.alphanumeric(24)}@mail.gmail.com>`,
-      inReplyTo,
-      references,
-      date: new Date(this.s.clock.now()),
-      keepBcc: true,
-    });
-    // The Gmail UI always keeps a reply in its conversation (the thread rule then holds by construction).
-    const outcome = await this.s.gmail.send(mb, raw, original?.threadId);
-    return {
-      mailbox: mb.address,
-      message: gmailMailView(outcome.message),
-      delivered: outcome.delivered,
-      external: outcome.external,
-    };
-  }
-
-  private async sendFromOutlook(mb: GraphMailbox, input: OwnerMessage): Promise<ControlResult> {
-    const refId = input.replyTo ?? input.forward;
-    const recipients = (l?: AddressInput[]) => l?.map((a) => ({ emailAddress: toAddress(a) }));
-    const files = attachments(input.attachments).map((a) => ({
-      '@odata.type': '#microsoft.graph.fileAttachment',
-      name: a.filename,
-      contentType: a.contentType,
-      contentBytes: a.content.toString('base64'),
-      isInline: !!a.contentId,
-      contentId: a.contentId,
-    }));
-    const body =
-      input.html !== undefined
-        ? { contentType: 'html', content: input.html }
-        : { contentType: 'text', content: input.text ?? '' };
-    let draft: GraphMessage;
-    if (refId) {
-      const original = mb.byId(refId) ?? mb.byInternetMessageId(bracket(refId));
-      if (!original) throw new Error(`no message ${refId} in ${mb.address}`);
-      const kind = input.forward ? 'forward' : input.replyAll ? 'replyAll' : 'reply';
-      draft = this.s.graph.createReply(mb, original, kind, {
-        message: {
-          body,
-          ...(input.subject ? { subject: input.subject } : {}),
-          ...(input.to ? { toRecipients: recipients(input.to) } : {}),
-          ...(input.cc ? { ccRecipients: recipients(input.cc) } : {}),
-          ...(input.bcc ? { bccRecipients: recipients(input.bcc) } : {}),
-          ...(files.length > 0 ? { attachments: files } : {}),
-        },
-      });
-    } else {
-      draft = this.s.graph.createDraft(mb, {
-        subject: input.subject,
-        body,
-        toRecipients: recipients(input.to),
-        ccRecipients: recipients(input.cc),
-        bccRecipients: recipients(input.bcc),
-        attachments: files,
-      });
-    }
-    const before = this.s.postOffice.outbound.length;
-    await this.s.graph.sendDraft(mb, draft);
-    const external = this.s.postOffice.outbound.slice(before).flatMap((o) => o.recipients);
-    return { mailbox: mb.address, message: graphMailView(draft), external };
+    if (graph) return sendFromOutlook(this.s, graph, input);
+    return sendFromGmail(this.s, gmail as GmailMailbox, input);
   }
 
   // ---- message state (SYN-7) ----
@@ -346,7 +95,7 @@ export class SandboxControl {
   changeMessageState(address: string, idOrHeader: string, action: MessageStateAction): MessageStateView {
     const { gmail, graph } = this.resolve(address);
     if (gmail) {
-      const m = this.gmailByHeader(gmail, idOrHeader);
+      const m = gmailByHeader(gmail, idOrHeader);
       if (!m) throw new Error(`no message ${idOrHeader} in ${gmail.address}`);
       const inbound = !m.labelIds.has('SENT');
       if (action === 'read') this.s.gmail.modify(gmail, m, [], ['UNREAD']);
@@ -624,18 +373,4 @@ export class SandboxControl {
       this.s.throttle.requestsPerWindow = input.requestsPer10Minutes;
     if (input.latencyMs !== undefined) this.s.settings.graphLatencyMs = input.latencyMs;
   }
-}
-
-function dedupe(list: EmailAddress[]): EmailAddress[] {
-  const seen = new Set<string>();
-  return list.filter((a) => {
-    const k = a.address.toLowerCase();
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
-function parseHeadersOf(raw: Buffer) {
-  return parseHeaderBlock(splitMessage(raw).head);
 }
