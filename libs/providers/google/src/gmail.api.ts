@@ -1,3 +1,5 @@
+// GmailApi: the Gmail calls the gateway makes (profile, watch, history, labels, messages, batch, send) on the official
+// client; its shapes live in gmail.types.ts, the schema mapping in gmail-message.mapper.ts.
 import type { Readable } from 'node:stream';
 import { gmail, type gmail_v1 } from '@googleapis/gmail';
 import { OAuth2Client } from 'google-auth-library';
@@ -8,73 +10,17 @@ import {
   parseBatchResponse,
   type BatchPartResponse,
 } from './gmail-batch.codec';
+import { historyRecord, partError, rawMessageOf } from './gmail-message.mapper';
+import type {
+  GmailApiConfig,
+  GmailBatchResult,
+  GmailHistoryPage,
+  GmailHistoryType,
+  GmailMessageRef,
+  GmailRawMessage,
+} from './gmail.types';
 import { mapGoogleError } from './google-error.mapper';
 import { GoogleProviderError, type ProviderErrorCode } from './provider-error';
-
-export interface GmailApiConfig {
-  /** `GMAIL_API_ROOT_URL`: `https://gmail.googleapis.com/` or an emulator, with the trailing slash. */
-  readonly rootUrl: string;
-  /** Per request; a timed-out request is a `temporary` error. Default 30 s. */
-  readonly timeoutMs?: number;
-  /** The fetch gaxios uses; Node's global by default (gaxios would otherwise import node-fetch). */
-  readonly fetchImplementation?: typeof fetch;
-}
-
-/** Quota units per call (Gmail quota reference), for per-mailbox budgets. */
-export const GMAIL_QUOTA_UNITS = {
-  getProfile: 1,
-  historyList: 2,
-  messagesGet: 5,
-  messagesList: 5,
-  messagesSend: 100,
-  watch: 100,
-  stop: 50,
-  messagesModify: 5,
-  messagesBatchModify: 50,
-} as const;
-
-/** History record kinds (`historyTypes`). */
-export type GmailHistoryType = 'messageAdded' | 'messageDeleted' | 'labelAdded' | 'labelRemoved';
-
-/** A label change of one message in a history record: the labels changed and the message's labels after it. */
-export interface GmailLabelChange {
-  readonly message: GmailMessageRef;
-  readonly labelIds: readonly string[];
-}
-
-export interface GmailMessageRef {
-  readonly id: string;
-  readonly threadId: string;
-  readonly labelIds: readonly string[];
-}
-
-export interface GmailHistoryPage {
-  /** Records in increasing history id order; only `messagesAdded` matter to us. */
-  readonly records: ReadonlyArray<{
-    readonly id: string;
-    readonly added: readonly GmailMessageRef[];
-    /** Only when asked for (`historyTypes`): label changes and deletions (SYN-7). */
-    readonly labelsAdded?: readonly GmailLabelChange[];
-    readonly labelsRemoved?: readonly GmailLabelChange[];
-    readonly deleted?: readonly string[];
-  }>;
-  readonly nextPageToken?: string;
-  /** The mailbox's current history id: the next cursor once there is no next page. */
-  readonly historyId: string;
-}
-
-/** One call's outcome inside a batch: the value, or that call's own error (the other calls are unaffected). */
-export type GmailBatchResult<T> =
-  | { readonly id: string; readonly ok: true; readonly value: T }
-  | { readonly id: string; readonly ok: false; readonly error: GoogleProviderError };
-
-export interface GmailRawMessage extends GmailMessageRef {
-  /** When Google accepted the message. */
-  readonly internalDate: Date;
-  readonly historyId: string;
-  /** The RFC 822 bytes. */
-  readonly raw: Buffer;
-}
 
 /**
  * The Gmail calls the gateway makes, on the official `@googleapis/gmail` client pointed at a configurable root URL.
@@ -168,18 +114,7 @@ export class GmailApi {
       'cursor_expired',
     );
     return {
-      records: (data.history ?? []).map((h) => ({
-        id: String(h.id ?? ''),
-        added: (h.messagesAdded ?? [])
-          .map((a) => a.message)
-          .filter((m): m is gmail_v1.Schema$Message => !!m?.id)
-          .map((m) => ({ id: m.id ?? '', threadId: m.threadId ?? '', labelIds: m.labelIds ?? [] })),
-        ...(h.labelsAdded ? { labelsAdded: labelChanges(h.labelsAdded) } : {}),
-        ...(h.labelsRemoved ? { labelsRemoved: labelChanges(h.labelsRemoved) } : {}),
-        ...(h.messagesDeleted
-          ? { deleted: h.messagesDeleted.map((d) => d.message?.id ?? '').filter((id) => id !== '') }
-          : {}),
-      })),
+      records: (data.history ?? []).map(historyRecord),
       ...(data.nextPageToken ? { nextPageToken: data.nextPageToken } : {}),
       historyId: String(data.historyId ?? ''),
     };
@@ -367,43 +302,4 @@ export class GmailApi {
     );
     return { id: data.id ?? '', threadId: data.threadId ?? '', labelIds: data.labelIds ?? [] };
   }
-}
-
-function rawMessageOf(data: gmail_v1.Schema$Message, id: string): GmailRawMessage {
-  return {
-    id: data.id ?? id,
-    threadId: data.threadId ?? '',
-    labelIds: data.labelIds ?? [],
-    internalDate: new Date(Number(data.internalDate ?? Date.now())),
-    historyId: String(data.historyId ?? ''),
-    // Google emits base64url; Node's decoder accepts either alphabet, padded or not.
-    raw: Buffer.from(data.raw ?? '', 'base64url'),
-  };
-}
-
-/** An inner call's error status as the same provider error a single call would have thrown. */
-function partError(part: BatchPartResponse): GoogleProviderError {
-  let data: unknown;
-  try {
-    data = JSON.parse(part.body);
-  } catch {
-    data = undefined;
-  }
-  return mapGoogleError(
-    { message: `HTTP ${part.status}`, response: { status: part.status, headers: part.headers, data } },
-    { operation: 'users.messages.get' },
-  );
-}
-
-function labelChanges(list: gmail_v1.Schema$HistoryLabelAdded[]): GmailLabelChange[] {
-  return list
-    .filter((c) => !!c.message?.id)
-    .map((c) => ({
-      message: {
-        id: c.message?.id ?? '',
-        threadId: c.message?.threadId ?? '',
-        labelIds: c.message?.labelIds ?? [],
-      },
-      labelIds: c.labelIds ?? [],
-    }));
 }

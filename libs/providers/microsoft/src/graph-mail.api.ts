@@ -1,3 +1,5 @@
+// GraphMailApi: the Microsoft Graph mail calls (subscriptions, reading, sending) on the official client; its shapes
+// live in graph-mail.types.ts, the JSON mapping in graph-mail.mapper.ts, chunked uploads in graph-upload-session.ts.
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
@@ -9,96 +11,31 @@ import {
   ResponseType,
 } from '@microsoft/microsoft-graph-client';
 import { mapGraphError } from './graph-error.mapper';
+import {
+  batchMimeResult,
+  deltaItem,
+  draftMessage,
+  type GraphSubscriptionRequest,
+  subscriptionBody,
+  summary,
+} from './graph-mail.mapper';
+import {
+  GRAPH_BATCH_MAX_REQUESTS,
+  type GraphApiConfig,
+  type GraphBatchResult,
+  type GraphDeltaPage,
+  type GraphDraftInput,
+  type GraphFolder,
+  type GraphMessageSummary,
+  type GraphSubscriptionInfo,
+} from './graph-mail.types';
+import { uploadInChunks } from './graph-upload-session';
 import { MicrosoftProviderError } from './provider-error';
-
-export interface GraphApiConfig {
-  /** `MICROSOFT_GRAPH_BASE_URL`: `https://graph.microsoft.com` or an emulator (https). */
-  readonly baseUrl: string;
-  /** Per request; a timed-out request is a `temporary` error. Default 30 s. */
-  readonly timeoutMs?: number;
-  /** Chunk size of upload-session PUTs; Outlook wants at most 4 MiB. */
-  readonly uploadChunkBytes?: number;
-}
-
-/** The two folders the gateway follows (well-known names). */
-export type GraphFolder = 'inbox' | 'sentitems';
-
-export interface GraphRecipient {
-  readonly name?: string;
-  readonly address: string;
-}
-
-export interface GraphDeltaItem {
-  /** Immutable id (every request asks for them). */
-  readonly id: string;
-  readonly removed: boolean;
-  readonly receivedAt?: Date;
-  readonly conversationId?: string;
-  readonly internetMessageId?: string;
-  readonly isDraft?: boolean;
-  /** SYN-7: the read state and when the message last changed. */
-  readonly isRead?: boolean;
-  readonly lastModifiedAt?: Date;
-}
-
-export interface GraphDeltaPage {
-  readonly items: readonly GraphDeltaItem[];
-  /** More pages in this round: call it next (verbatim). */
-  readonly nextLink?: string;
-  /** Round complete: the cursor for the next round. */
-  readonly deltaLink?: string;
-}
-
-export interface GraphMessageSummary {
-  readonly id: string;
-  readonly conversationId: string;
-  readonly internetMessageId: string;
-  readonly isDraft: boolean;
-  readonly parentFolderId?: string;
-}
-
-export interface GraphDraftInput {
-  readonly subject: string;
-  readonly body: { readonly contentType: 'text' | 'html'; readonly content: string };
-  readonly to: readonly GraphRecipient[];
-  readonly cc: readonly GraphRecipient[];
-  readonly bcc: readonly GraphRecipient[];
-  /** Only `x-` names are accepted by Graph. */
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Send as one of the mailbox's proxy addresses (SND-7); omitted = the mailbox itself. */
-  readonly from?: GraphRecipient;
-}
-
-/** Graph's JSON batching limit. */
-export const GRAPH_BATCH_MAX_REQUESTS = 20;
-
-/** One request's outcome inside a `$batch`: the value, or that request's own error (the others are unaffected). */
-export type GraphBatchResult<T> =
-  | { readonly id: string; readonly ok: true; readonly value: T }
-  | { readonly id: string; readonly ok: false; readonly error: MicrosoftProviderError };
-
-export interface GraphSubscriptionInfo {
-  readonly id: string;
-  readonly expiresAt: Date;
-}
 
 const IMMUTABLE = 'IdType="ImmutableId"';
 const SUMMARY_FIELDS = 'id,conversationId,internetMessageId,isDraft,parentFolderId';
 const DELTA_FIELDS =
   'id,receivedDateTime,conversationId,internetMessageId,isDraft,isRead,lastModifiedDateTime';
-
-const recipients = (list: readonly GraphRecipient[]) =>
-  list.map((r) => ({ emailAddress: { address: r.address, ...(r.name ? { name: r.name } : {}) } }));
-
-function summary(m: Record<string, unknown>): GraphMessageSummary {
-  return {
-    id: String(m.id ?? ''),
-    conversationId: String(m.conversationId ?? ''),
-    internetMessageId: String(m.internetMessageId ?? ''),
-    isDraft: m.isDraft === true,
-    ...(typeof m.parentFolderId === 'string' ? { parentFolderId: m.parentFolderId } : {}),
-  };
-}
 
 /**
  * The Microsoft Graph mail calls the gateway makes, on `@microsoft/microsoft-graph-client` pointed at a configurable
@@ -140,33 +77,14 @@ export class GraphMailApi {
 
   // ---- subscriptions ----
 
-  async createSubscription(
-    token: string,
-    request: {
-      folder: GraphFolder;
-      notificationUrl: string;
-      lifecycleNotificationUrl: string;
-      clientState: string;
-      expiresAt: Date;
-    },
-  ): Promise<GraphSubscriptionInfo> {
-    const folderName = request.folder === 'inbox' ? 'Inbox' : 'SentItems';
+  async createSubscription(token: string, request: GraphSubscriptionRequest): Promise<GraphSubscriptionInfo> {
     const created = await this.call(
       'subscriptions.create',
       (c) =>
-        c
-          .api('/subscriptions')
-          .header('Prefer', IMMUTABLE)
-          .post({
-            // created: new mail; updated / deleted: read state and moves of synced mail (SYN-7).
-            changeType: 'created,updated,deleted',
-            resource: `me/mailFolders('${folderName}')/messages`,
-            notificationUrl: request.notificationUrl,
-            lifecycleNotificationUrl: request.lifecycleNotificationUrl,
-            clientState: request.clientState,
-            expirationDateTime: request.expiresAt.toISOString(),
-            latestSupportedTlsVersion: 'v1_2',
-          }) as Promise<{ id: string; expirationDateTime: string }>,
+        c.api('/subscriptions').header('Prefer', IMMUTABLE).post(subscriptionBody(request)) as Promise<{
+          id: string;
+          expirationDateTime: string;
+        }>,
       token,
     );
     return { id: created.id, expiresAt: new Date(created.expirationDateTime) };
@@ -223,18 +141,7 @@ export class GraphMailApi {
       token,
     );
     return {
-      items: (page.value ?? []).map((m) => ({
-        id: String(m.id ?? ''),
-        removed: m['@removed'] !== undefined,
-        ...(typeof m.receivedDateTime === 'string' ? { receivedAt: new Date(m.receivedDateTime) } : {}),
-        ...(typeof m.conversationId === 'string' ? { conversationId: m.conversationId } : {}),
-        ...(typeof m.internetMessageId === 'string' ? { internetMessageId: m.internetMessageId } : {}),
-        ...(typeof m.isDraft === 'boolean' ? { isDraft: m.isDraft } : {}),
-        ...(typeof m.isRead === 'boolean' ? { isRead: m.isRead } : {}),
-        ...(typeof m.lastModifiedDateTime === 'string'
-          ? { lastModifiedAt: new Date(m.lastModifiedDateTime) }
-          : {}),
-      })),
+      items: (page.value ?? []).map(deltaItem),
       ...(page['@odata.nextLink'] ? { nextLink: page['@odata.nextLink'] } : {}),
       ...(page['@odata.deltaLink'] ? { deltaLink: page['@odata.deltaLink'] } : {}),
     };
@@ -328,32 +235,7 @@ export class GraphMailApi {
               'messages.$value: no answer in the batch response',
             ),
           };
-        const text = await response.text();
-        if (response.status >= 200 && response.status < 300) {
-          // Graph base64-encodes non-JSON bodies in a batch; MIME itself is never pure base64 (its header lines
-          // hold ':' and spaces), so a body that is not base64 is taken as the MIME text itself.
-          const base64 = /^[A-Za-z0-9+/=\r\n]*$/.test(text);
-          return { id, ok: true, value: base64 ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8') };
-        }
-        let code: string | undefined;
-        let message: string | undefined;
-        try {
-          const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-          code = e?.code;
-          message = e?.message;
-        } catch {
-          // Not JSON: the status alone says what happened.
-        }
-        const headers: Record<string, string> = {};
-        response.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
-        return {
-          id,
-          ok: false,
-          error: mapGraphError(
-            { statusCode: response.status, code, message: message ?? `HTTP ${response.status}`, headers },
-            'messages.$value',
-          ),
-        };
+        return batchMimeResult(id, response);
       }),
     );
   }
@@ -421,17 +303,7 @@ export class GraphMailApi {
     input: GraphDraftInput,
     replyToMessageId?: string | null,
   ): Promise<GraphMessageSummary> {
-    const message = {
-      subject: input.subject,
-      body: { contentType: input.body.contentType, content: input.body.content },
-      toRecipients: recipients(input.to),
-      ccRecipients: recipients(input.cc),
-      bccRecipients: recipients(input.bcc),
-      ...(input.from ? { from: recipients([input.from])[0] } : {}),
-      ...(input.headers && Object.keys(input.headers).length > 0
-        ? { internetMessageHeaders: Object.entries(input.headers).map(([name, value]) => ({ name, value })) }
-        : {}),
-    };
+    const message = draftMessage(input);
     const created = await this.call(
       replyToMessageId ? 'messages.createReply' : 'messages.create',
       (c) =>
@@ -506,55 +378,10 @@ export class GraphMailApi {
           }) as Promise<{ uploadUrl: string }>,
       token,
     );
-    const chunkBytes = this.config.uploadChunkBytes ?? 4 * 1024 * 1024;
-    let offset = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    const flush = async (): Promise<void> => {
-      const chunk = Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      const end = offset + chunk.length - 1;
-      let res: Response;
-      try {
-        res = await fetch(session.uploadUrl, {
-          method: 'PUT',
-          headers: {
-            'content-type': 'application/octet-stream',
-            'content-range': `bytes ${offset}-${end}/${file.size}`,
-          },
-          body: chunk,
-          signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000),
-        });
-      } catch (error) {
-        throw mapGraphError(error, 'attachments.upload');
-      }
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.status !== 200 && res.status !== 201 && res.status !== 202) {
-        throw mapGraphError(
-          { statusCode: res.status, headers: res.headers, message: 'upload chunk refused' },
-          'attachments.upload',
-        );
-      }
-      offset = end + 1;
-    };
-    for await (const data of file.content) {
-      let buf = data as Buffer;
-      while (buf.length > 0) {
-        const take = Math.min(buf.length, chunkBytes - pendingBytes);
-        pending.push(buf.subarray(0, take));
-        pendingBytes += take;
-        buf = buf.subarray(take);
-        if (pendingBytes === chunkBytes) await flush();
-      }
-    }
-    if (pendingBytes > 0) await flush();
-    if (offset !== file.size) {
-      throw new MicrosoftProviderError(
-        'invalid_request',
-        `attachments.upload: sent ${offset} of ${file.size} bytes`,
-      );
-    }
+    await uploadInChunks(session.uploadUrl, file, {
+      chunkBytes: this.config.uploadChunkBytes ?? 4 * 1024 * 1024,
+      timeoutMs: this.config.timeoutMs ?? 30_000,
+    });
   }
 
   /** `POST /me/messages/{id}/send` (202): the draft goes out and moves to Sent Items, keeping its immutable id. */
@@ -571,6 +398,3 @@ export class GraphMailApi {
     );
   }
 }
-
-/** Graph accepts inline attachments only under this size; larger ones need an upload session. */
-export const GRAPH_INLINE_ATTACHMENT_LIMIT_BYTES = 3 * 1024 * 1024;

@@ -1,84 +1,39 @@
+// MicrosoftAccounts: the identity emulator's state (accounts, apps, consents, codes, tokens) shared with the Graph
+// emulator; its records live in microsoft-identity.types.ts, the AADSTS wording in aad-errors.ts.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../shared/clock';
 import type { IdFactory } from '../shared/id-factory';
 import { type SigningKey, signJwt } from '../shared/key-material';
+import { AadError, aadErrors } from './aad-errors';
+import {
+  DEFAULT_APP_PERMISSIONS,
+  GRAPH_APP_ID,
+  type MicrosoftAccount,
+  type MicrosoftApp,
+  type MsAccessToken,
+  type MsAuthCode,
+  type MsRefreshRecord,
+  NINETY_DAYS_MS,
+  OIDC_SCOPES,
+  shortScope,
+} from './microsoft-identity.types';
 
-export const GRAPH_RESOURCE = 'https://graph.microsoft.com/';
-export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
-const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
-const DEFAULT_APP_PERMISSIONS = ['Mail.ReadWrite', 'Mail.Send', 'User.Read'];
-
-export interface MicrosoftApp {
-  clientId: string;
-  clientSecret: string;
-  redirectUris: string[];
-  /** Delegated Graph permissions configured on the app (what `.default` expands to). */
-  permissions: string[];
-}
-
-export interface MicrosoftAccount {
-  oid: string;
-  tid: string;
-  upn: string;
-  displayName: string;
-  givenName: string;
-  surname: string;
-}
-
-interface Code {
-  clientId: string;
-  redirectUri: string;
-  scopes: string[];
-  oid: string;
-  nonce?: string;
-  codeChallenge?: string;
-  codeChallengeMethod?: string;
-  expiresAt: number;
-  used: boolean;
-}
-
-interface RefreshRecord {
-  oid: string;
-  clientId: string;
-  scopes: string[];
-  lastUsedAt: number;
-  revoked: boolean;
-}
-
-export interface MsAccessToken {
-  token: string;
-  oid: string;
-  clientId: string;
-  scopes: string[];
-  expiresAt: number;
-}
-
-/** AADSTS-style failure of the token endpoint. */
-export class AadError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly code: number,
-    readonly description: string,
-    readonly suberror?: string,
-  ) {
-    super(`AADSTS${code}: ${description}`);
-  }
-}
-
-const NINETY_DAYS_MS = 90 * 86_400_000;
-
-/** Graph scopes in the short form Entra echoes (`Mail.Send`), which MSAL needs for cache hits. */
-export function shortScope(scope: string): string {
-  return scope.startsWith(GRAPH_RESOURCE) ? scope.slice(GRAPH_RESOURCE.length) : scope;
-}
+export { AadError } from './aad-errors';
+export {
+  GRAPH_APP_ID,
+  GRAPH_RESOURCE,
+  type MicrosoftAccount,
+  type MicrosoftApp,
+  type MsAccessToken,
+  shortScope,
+} from './microsoft-identity.types';
 
 /** Accounts, apps and tokens of the Microsoft identity platform emulator, shared with the Graph emulator. */
 export class MicrosoftAccounts {
   private readonly accounts = new Map<string, MicrosoftAccount>();
   readonly apps = new Map<string, MicrosoftApp>();
-  private readonly codes = new Map<string, Code>();
-  private readonly refreshTokens = new Map<string, RefreshRecord>();
+  private readonly codes = new Map<string, MsAuthCode>();
+  private readonly refreshTokens = new Map<string, MsRefreshRecord>();
   private readonly accessTokens = new Map<string, MsAccessToken>();
   private readonly consents = new Map<string, Set<string>>();
   readonly tenantId: string;
@@ -141,12 +96,7 @@ export class MicrosoftAccounts {
   app(clientId: string | undefined): MicrosoftApp {
     const app = clientId ? this.apps.get(clientId) : undefined;
     if (!app) {
-      throw new AadError(
-        400,
-        'unauthorized_client',
-        700016,
-        `Application with identifier '${clientId ?? ''}' was not found in the directory 'Sandbox'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
-      );
+      throw aadErrors.appNotFound(clientId);
     }
     return app;
   }
@@ -154,20 +104,10 @@ export class MicrosoftAccounts {
   authenticateApp(clientId: string | undefined, secret: string | undefined): MicrosoftApp {
     const app = this.app(clientId);
     if (!secret) {
-      throw new AadError(
-        401,
-        'invalid_client',
-        7000218,
-        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-      );
+      throw aadErrors.missingClientSecret();
     }
     if (secret !== app.clientSecret) {
-      throw new AadError(
-        401,
-        'invalid_client',
-        7000215,
-        'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.',
-      );
+      throw aadErrors.invalidClientSecret();
     }
     return app;
   }
@@ -199,16 +139,10 @@ export class MicrosoftAccounts {
 
   /** AADSTS65001 as Entra words it when neither the user nor an administrator consented. */
   consentRequiredError(app: MicrosoftApp): AadError {
-    return new AadError(
-      400,
-      'invalid_grant',
-      65001,
-      `The user or administrator has not consented to use the application with ID '${app.clientId}' named 'Mailbridge (sandbox)'. Send an interactive authorization request for this user and resource.`,
-      'consent_required',
-    );
+    return aadErrors.consentRequired(app.clientId, 'Mailbridge (sandbox)');
   }
 
-  createCode(input: Omit<Code, 'expiresAt' | 'used'>): string {
+  createCode(input: Omit<MsAuthCode, 'expiresAt' | 'used'>): string {
     const code = `1.A${this.ids.base64url(210)}`;
     this.codes.set(code, { ...input, expiresAt: this.clock.now() + 10 * 60_000, used: false });
     return code;
@@ -223,31 +157,16 @@ export class MicrosoftAccounts {
   ) {
     const record = this.codes.get(code);
     if (!record || record.clientId !== app.clientId) {
-      throw new AadError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
+      throw aadErrors.malformedGrant();
     }
     if (record.used) {
-      throw new AadError(
-        400,
-        'invalid_grant',
-        54005,
-        'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
-      );
+      throw aadErrors.codeAlreadyRedeemed();
     }
     if (record.expiresAt < this.clock.now()) {
-      throw new AadError(
-        400,
-        'invalid_grant',
-        70008,
-        'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
-      );
+      throw aadErrors.codeExpired();
     }
     if (redirectUri !== record.redirectUri) {
-      throw new AadError(
-        400,
-        'invalid_grant',
-        50011,
-        `The redirect URI '${redirectUri ?? ''}' specified in the request does not match the redirect URI used to obtain the authorization code.`,
-      );
+      throw aadErrors.redirectUriMismatch(redirectUri);
     }
     if (record.codeChallenge) {
       const expected =
@@ -257,12 +176,7 @@ export class MicrosoftAccounts {
               .digest('base64url')
           : verifier;
       if (expected !== record.codeChallenge) {
-        throw new AadError(
-          400,
-          'invalid_grant',
-          501481,
-          'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
-        );
+        throw aadErrors.codeVerifierMismatch();
       }
     }
     record.used = true;
@@ -276,25 +190,13 @@ export class MicrosoftAccounts {
   refresh(app: MicrosoftApp, refreshToken: string, scopes: string[], clientInfo: boolean) {
     const record = this.refreshTokens.get(refreshToken);
     if (!record || record.clientId !== app.clientId) {
-      throw new AadError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
+      throw aadErrors.malformedGrant();
     }
     if (record.revoked) {
-      throw new AadError(
-        400,
-        'invalid_grant',
-        50173,
-        "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '2024-01-01T00:00:00.0000000Z' and the TokensValidFrom date (before which tokens are not valid) for this user is '2024-01-02T00:00:00.0000000Z'.",
-        'bad_token',
-      );
+      throw aadErrors.grantRevoked();
     }
     if (this.clock.now() - record.lastUsedAt > NINETY_DAYS_MS) {
-      throw new AadError(
-        400,
-        'invalid_grant',
-        700082,
-        'The refresh token has expired due to inactivity. The token was issued on 2024-01-01T00:00:00.0000000Z and was inactive for 90.00:00:00.',
-        'bad_token',
-      );
+      throw aadErrors.refreshTokenInactive();
     }
     const consent = this.consents.get(`${record.oid}|${app.clientId}`) ?? new Set<string>();
     const wanted = this.resolveScopes(app, scopes.length > 0 ? scopes : record.scopes).filter(
@@ -302,13 +204,7 @@ export class MicrosoftAccounts {
     );
     const missing = wanted.filter((s) => !consent.has(s));
     if (missing.length > 0) {
-      throw new AadError(
-        400,
-        'invalid_grant',
-        65001,
-        `The user or administrator has not consented to use the application with ID '${app.clientId}' named 'Sandbox'. Send an interactive authorization request for this user and resource.`,
-        'consent_required',
-      );
+      throw aadErrors.consentRequired(app.clientId, 'Sandbox');
     }
     record.lastUsedAt = this.clock.now();
     return this.tokenResponse(app, record.oid, scopes.length > 0 ? scopes : record.scopes, clientInfo);
@@ -322,8 +218,7 @@ export class MicrosoftAccounts {
     nonce?: string,
   ) {
     const account = this.accountByOid(oid);
-    if (!account)
-      throw new AadError(400, 'invalid_grant', 50034, 'The user account does not exist in the directory.');
+    if (!account) throw aadErrors.userNotInDirectory();
     const resolved = this.resolveScopes(app, requested);
     const resourceScopes = resolved.filter((s) => !OIDC_SCOPES.includes(s));
     const echoed = [...resourceScopes, ...resolved.filter((s) => ['openid', 'profile', 'email'].includes(s))];
