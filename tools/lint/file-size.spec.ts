@@ -12,15 +12,8 @@ const KNOWN_LARGE: readonly string[] = [
   'apps/conversations/src/sending/send-email.use-case.ts',
   'libs/platform/messaging/src/in-process.event-bus.ts',
   'libs/platform/messaging/src/kafka-subscription.ts',
-  'libs/providers/google/src/gmail.api.ts',
-  'libs/providers/microsoft/src/graph-mail.api.ts',
-  'libs/sandbox-providers/src/control/sandbox-control.ts',
-  'libs/sandbox-providers/src/gmail/gmail-routes.ts',
-  'libs/sandbox-providers/src/google/google-accounts.ts',
   'libs/sandbox-providers/src/graph/graph-routes.ts',
   'libs/sandbox-providers/src/graph/graph-service.ts',
-  'libs/sandbox-providers/src/microsoft/microsoft-accounts.ts',
-  'libs/sandbox-providers/src/sandbox-providers.ts',
 ];
 
 function sources(dir: string): string[] {
