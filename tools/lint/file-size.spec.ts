@@ -12,8 +12,6 @@ const KNOWN_LARGE: readonly string[] = [
   'apps/conversations/src/sending/send-email.use-case.ts',
   'libs/platform/messaging/src/in-process.event-bus.ts',
   'libs/platform/messaging/src/kafka-subscription.ts',
-  'libs/sandbox-providers/src/graph/graph-routes.ts',
-  'libs/sandbox-providers/src/graph/graph-service.ts',
 ];
 
 function sources(dir: string): string[] {
