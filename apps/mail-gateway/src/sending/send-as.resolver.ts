@@ -28,6 +28,14 @@ interface SendAsBody {
  */
 @Injectable()
 export class SendAsResolver {
+  /**
+   * The last answer per connection. Fresh for a minute (a changed setting or alias shows within it); when
+   * identity-connections cannot answer (a restart, a deploy), the last known answer serves, as cached access tokens
+   * do, so a send never fails only because identity-connections was briefly away.
+   */
+  private readonly known = new Map<string, { profile: SendAsProfile; at: number }>();
+  private static readonly FRESH_MS = 60_000;
+
   constructor(
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
     @Inject(INTERNAL_API_TOKEN) private readonly internalToken: string,
@@ -49,8 +57,21 @@ export class SendAsResolver {
     };
   }
 
-  /** Not reachable or no answer: certainly not sent yet, so the send is retried later. */
   private async profile(connectionId: string): Promise<SendAsProfile> {
+    const cached = this.known.get(connectionId);
+    if (cached && Date.now() - cached.at < SendAsResolver.FRESH_MS) return cached.profile;
+    try {
+      const profile = await this.fetchProfile(connectionId);
+      this.known.set(connectionId, { profile, at: Date.now() });
+      return profile;
+    } catch (error) {
+      if (cached) return cached.profile;
+      throw error;
+    }
+  }
+
+  /** Not reachable or no answer: certainly not sent yet, so the send is retried later. */
+  private async fetchProfile(connectionId: string): Promise<SendAsProfile> {
     let res;
     try {
       res = await callInternalService({

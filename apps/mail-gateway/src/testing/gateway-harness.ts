@@ -68,6 +68,8 @@ export class IdentityStub {
   >();
   /** Calls of the send-as route, by connection id. */
   readonly sendAsCalls: string[] = [];
+  /** When set, the send-as route answers 503 (identity-connections restarting). */
+  sendAsDown = false;
   readonly calls: Array<{ connectionId: string; forceRefresh: boolean }> = [];
   private readonly cache = new Map<string, { accessToken: string; expiresAt: string }>();
   private server?: http.Server;
@@ -102,6 +104,7 @@ export class IdentityStub {
       }
       const id = decodeURIComponent(sendAs[1]);
       this.sendAsCalls.push(id);
+      if (this.sendAsDown) return send(503, { error: { code: 'unavailable' } });
       const connection = this.connections.get(id);
       if (!connection) return send(404, { error: { code: 'connection_not_found' } });
       const profile = this.sendAs.get(id) ?? {
