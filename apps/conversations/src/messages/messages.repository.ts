@@ -10,72 +10,18 @@ import {
 } from '@mailbridge/domain-mail';
 import { AttachmentEntity } from './attachment.entity';
 import { MessageEntity } from './message.entity';
-import { type SortKey, placeInThread, sameSortKey, sortKeyOf } from './message-order';
+import { sortKeyOf } from './message-order';
+import { placeOf, repositionCrmSend } from './message-placement.repository';
+import {
+  type MessageCursor,
+  type MessageIdentity,
+  type NewAttachment,
+  type NewMessage,
+  messageInsertValues,
+  rowCount,
+} from './message-rows';
 
-/** A message to insert: everything but what the database assigns and its place (SYN-6), computed on insert. */
-export type NewMessage = Omit<
-  MessageEntity,
-  | 'seq'
-  | 'sortSecond'
-  | 'sortReceivedAt'
-  | 'createdAt'
-  | 'updatedAt'
-  | 'classification'
-  | 'bounce'
-  | 'mailboxState'
->;
-export type NewAttachment = AttachmentEntity;
-
-/** The keyset position of a message in its conversation's list (SYN-6). */
-export interface MessageCursor {
-  readonly second: string;
-  readonly receivedAt: string;
-  readonly seq: string;
-}
-
-/** What identifies one message however it arrives (SYN-5). */
-export interface MessageIdentity {
-  readonly deliveryId?: string | null;
-  readonly provider?: string | null;
-  readonly providerMessageId?: string | null;
-  readonly rfcMessageId?: string | null;
-}
-
-const MESSAGE_COLUMNS: ReadonlyArray<[keyof NewMessage, string, string?]> = [
-  ['locationId', 'location_id'],
-  ['messageId', 'message_id'],
-  ['conversationId', 'conversation_id'],
-  ['contactId', 'contact_id'],
-  ['userId', 'user_id'],
-  ['connectionId', 'connection_id'],
-  ['mailboxKey', 'mailbox_key'],
-  ['kind', 'kind'],
-  ['direction', 'direction'],
-  ['source', 'source'],
-  ['status', 'status'],
-  ['from', 'from_address', 'jsonb'],
-  ['to', 'to_addresses', 'jsonb'],
-  ['cc', 'cc_addresses', 'jsonb'],
-  ['bcc', 'bcc_addresses', 'jsonb'],
-  ['subject', 'subject'],
-  ['text', 'text_body'],
-  ['html', 'html_body'],
-  ['bodyTruncated', 'body_truncated'],
-  ['sortAt', 'sort_at'],
-  ['sentAt', 'sent_at'],
-  ['receivedAt', 'received_at'],
-  ['provider', 'provider'],
-  ['providerMessageId', 'provider_message_id'],
-  ['providerThreadId', 'provider_thread_id'],
-  ['rfcMessageId', 'rfc_message_id'],
-  ['inReplyTo', 'in_reply_to'],
-  ['references', '"references"', 'jsonb'],
-  ['deliveryId', 'delivery_id'],
-  ['rule', 'rule'],
-  ['idempotencyKey', 'idempotency_key'],
-  ['failureCode', 'failure_code'],
-  ['failureMessage', 'failure_message'],
-];
+export type { MessageCursor, MessageIdentity, NewAttachment, NewMessage } from './message-rows';
 
 /** The kinds of send that count toward a mailbox's SND-4 cap when sent through it. */
 const CAP_COUNTED_KINDS = SEND_KINDS.filter((kind) => countsTowardSendingCap(kind, 'mailbox'));
@@ -166,20 +112,8 @@ export class MessagesRepository {
     message: NewMessage,
     attachments: readonly NewAttachment[],
   ): Promise<boolean> {
-    const key = await this.placeOf(tx, message, sortKeyOf(message));
-    const params = [
-      ...MESSAGE_COLUMNS.map(([prop, , type]) =>
-        type === 'jsonb' ? JSON.stringify(message[prop]) : message[prop],
-      ),
-      key.second,
-      key.receivedAt,
-    ];
-    const columns = [...MESSAGE_COLUMNS.map(([, col]) => col), 'sort_second', 'sort_received_at'];
-    const placeholders = [
-      ...MESSAGE_COLUMNS.map(([, , type], i) => (type ? `$${i + 1}::${type}` : `$${i + 1}`)),
-      `$${MESSAGE_COLUMNS.length + 1}`,
-      `$${MESSAGE_COLUMNS.length + 2}`,
-    ];
+    const key = await placeOf(tx, message, sortKeyOf(message));
+    const { columns, placeholders, params } = messageInsertValues(message, key);
     const inserted: unknown[] = await tx.query(
       `INSERT INTO conversations.messages (${columns.join(', ')}, created_at, updated_at)
        VALUES (${placeholders.join(', ')}, now(), now())
@@ -189,79 +123,6 @@ export class MessagesRepository {
     if (inserted.length === 0) return false;
     await this.insertAttachments(tx, attachments);
     return true;
-  }
-
-  /**
-   * A message's place (SYN-6): its own key, kept after the message it replies to and before its replies already
-   * recorded in the conversation (In-Reply-To; both lookups are indexed). The parent row is read FOR SHARE so a
-   * concurrent move of that parent (a CRM send being sent) is seen, not raced.
-   */
-  private async placeOf(
-    tx: EntityManager,
-    m: Pick<MessageEntity, 'locationId' | 'conversationId' | 'messageId' | 'inReplyTo' | 'rfcMessageId'>,
-    own: SortKey,
-  ): Promise<SortKey> {
-    type KeyRow = { sort_second: Date; sort_received_at: Date };
-    const toKey = (r: KeyRow | undefined): SortKey | undefined =>
-      r && { second: r.sort_second, receivedAt: r.sort_received_at };
-    const [parent]: KeyRow[] = m.inReplyTo
-      ? await tx.query(
-          `SELECT sort_second, sort_received_at FROM conversations.messages
-           WHERE location_id = $1 AND conversation_id = $2 AND rfc_message_id = $3 AND message_id <> $4
-           ORDER BY seq LIMIT 1
-           FOR SHARE`,
-          [m.locationId, m.conversationId, m.inReplyTo, m.messageId],
-        )
-      : [];
-    const [firstReply]: KeyRow[] = m.rfcMessageId
-      ? await tx.query(
-          `SELECT sort_second, sort_received_at FROM conversations.messages
-           WHERE location_id = $1 AND conversation_id = $2 AND in_reply_to = $3 AND message_id <> $4
-           ORDER BY sort_second, sort_received_at, seq LIMIT 1`,
-          [m.locationId, m.conversationId, m.rfcMessageId, m.messageId],
-        )
-      : [];
-    return placeInThread(own, { parent: toKey(parent), firstReply: toKey(firstReply) });
-  }
-
-  /**
-   * A CRM send's place follows what is learnt about it (SYN-6): its provider sentAt once sent, when the mailbox
-   * received it once its Sent copy is seen. Synced messages never move (their key only depends on what they came with).
-   */
-  private async repositionCrmSend(tx: EntityManager, locationId: string, messageId: string): Promise<void> {
-    const [row]: Array<{
-      conversation_id: string;
-      sort_at: Date;
-      sent_at: Date | null;
-      received_at: Date | null;
-      in_reply_to: string | null;
-      rfc_message_id: string | null;
-      sort_second: Date;
-      sort_received_at: Date;
-    }> = await tx.query(
-      `SELECT conversation_id, sort_at, sent_at, received_at, in_reply_to, rfc_message_id, sort_second,
-              sort_received_at
-       FROM conversations.messages WHERE location_id = $1 AND message_id = $2 AND source = 'crm'`,
-      [locationId, messageId],
-    );
-    if (!row) return;
-    const key = await this.placeOf(
-      tx,
-      {
-        locationId,
-        conversationId: row.conversation_id,
-        messageId,
-        inReplyTo: row.in_reply_to,
-        rfcMessageId: row.rfc_message_id,
-      },
-      sortKeyOf({ sortAt: row.sort_at, sentAt: row.sent_at, receivedAt: row.received_at }),
-    );
-    if (sameSortKey(key, { second: row.sort_second, receivedAt: row.sort_received_at })) return;
-    await tx.query(
-      `UPDATE conversations.messages SET sort_second = $3, sort_received_at = $4
-       WHERE location_id = $1 AND message_id = $2`,
-      [locationId, messageId, key.second, key.receivedAt],
-    );
   }
 
   /** One statement for all of a message's attachments. */
@@ -390,7 +251,7 @@ export class MessagesRepository {
         copy.receivedAt,
       ],
     );
-    await this.repositionCrmSend(tx, locationId, messageId);
+    await repositionCrmSend(tx, locationId, messageId);
   }
 
   /**
@@ -434,7 +295,7 @@ export class MessagesRepository {
       ],
     );
     if (rowCount(updated) === 0) return false;
-    await this.repositionCrmSend(tx, locationId, messageId);
+    await repositionCrmSend(tx, locationId, messageId);
     return true;
   }
 
@@ -475,10 +336,4 @@ export class MessagesRepository {
     );
     return { sentInWindow: Number(rows[0]?.count ?? 0), capthMostRecentAt: rows[0]?.nth ?? null };
   }
-}
-
-/** TypeORM's `query` on UPDATE ... RETURNING answers [rows, count] with pg. */
-function rowCount(result: unknown[]): number {
-  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[1];
-  return result.length;
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { conversationIdFor, type PayloadOf, type messageSyncedV1 } from '@mailbridge/contracts';
@@ -8,7 +7,8 @@ import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { normalizeMessageId } from './message-id';
 import { MessageActivityService } from './message-activity.service';
-import { MessagesRepository, NewAttachment } from './messages.repository';
+import { attachmentRowsOf } from './message-row.factory';
+import { MessagesRepository } from './messages.repository';
 
 export type MessageSynced = PayloadOf<typeof messageSyncedV1>;
 
@@ -88,21 +88,7 @@ export class RecordSyncedMessageUseCase {
     // The delivery id is deterministic per (conversation, message): a replayed log rebuilds the same ids.
     const messageId = p.deliveryId;
     const sortAt = copy.sentAt ?? copy.receivedAt;
-    const attachments: NewAttachment[] = m.attachments.map((a, position) => ({
-      locationId: p.locationId,
-      attachmentId: randomUUID(),
-      messageId,
-      position,
-      filename: a.filename,
-      contentType: a.contentType,
-      detectedKind: a.detectedKind ?? null,
-      size: a.size,
-      objectKey: a.omittedReason ? null : (a.objectKey ?? null),
-      sha256: a.sha256 ?? null,
-      contentId: a.contentId ?? null,
-      inline: a.inline ?? false,
-      omittedReason: a.omittedReason ?? (a.objectKey ? null : 'not_stored'),
-    }));
+    const attachments = attachmentRowsOf(p.locationId, messageId, m.attachments);
     const inserted = await this.messages.insert(
       manager,
       {

@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { conversationIdFor, emailRequestedV1, type PayloadOf } from '@mailbridge/contracts';
 import {
-  conversationIdFor,
-  emailRequestedV1,
-  type AttachmentRef,
-  type MailboxAddress,
-  type PayloadOf,
-} from '@mailbridge/contracts';
-import {
-  DETECTION_PREFIX_BYTES,
   SENDING_CAP_WINDOW_HOURS,
-  checkAttachments,
   chooseSendRoute,
   countsTowardSendingCap,
   decideSendAs,
   decideSendingCap,
   sameAddress,
-  detectAttachmentType,
   sendingCapFor,
 } from '@mailbridge/domain-mail';
 import type { ObjectStore } from '@mailbridge/platform-object-store';
@@ -29,14 +20,21 @@ import { ConnectionsRepository } from '../connections/connections.repository';
 import { ContactsService } from '../contacts/contacts.service';
 import { ConversationsConfig, attachmentLimitsOf, sendingCapsOf } from '../conversations.config';
 import { ConversationsRepository } from '../conversations/conversations.repository';
-import type { NewAttachment } from '../messages/messages.repository';
+import { attachmentRowsOf, crmSendRow } from '../messages/message-row.factory';
 import { MessagesRepository } from '../messages/messages.repository';
 import type { SendEmailAcceptedDto, SendEmailDto } from './dto/send-email.dto';
-import type { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { IdempotencyRepository } from './idempotency.repository';
-import type { UploadEntity } from './upload.entity';
 import { UploadsRepository } from './uploads.repository';
 import { SendAsClient } from './send-as.client';
+import { prepareAttachments, storeAttachments } from './send-email.attachments';
+import {
+  address,
+  checkAttachmentRules,
+  checkIndividualSender,
+  recipientsOf,
+  replay,
+  requireIdempotencyKey,
+} from './send-email.checks';
 
 export interface SendEmailCommand {
   readonly locationId: string;
@@ -52,17 +50,6 @@ export interface SendEmailResult {
   /** True when this answers a retry of an earlier request with the same key (SND-6). */
   readonly replayed: boolean;
 }
-
-/** An attachment of the request, checked but not yet stored. */
-interface PreparedAttachment {
-  readonly filename: string;
-  readonly size: number;
-  readonly detected: { supported: boolean; kind: string; mimeType: string };
-  readonly bytes?: Buffer;
-  readonly upload?: UploadEntity;
-}
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Sending an email to a contact from the CRM (SND): validated and refused up front when a rule says no (ATT-1,
@@ -86,34 +73,15 @@ export class SendEmailUseCase {
   ) {}
 
   async execute(cmd: SendEmailCommand): Promise<SendEmailResult> {
-    const key = this.requireKey(cmd.idempotencyKey);
+    const key = requireIdempotencyKey(cmd.idempotencyKey);
     const { request: body, locationId } = cmd;
     const requestHash = sha256Hex(canonicalJson({ contactId: cmd.contactId, request: body }));
     const earlier = await this.idempotency.find(locationId, key);
     if (earlier) return replay(earlier, requestHash);
 
     const contact = await this.contacts.get(locationId, cmd.contactId);
-    if (body.kind === 'individual' && body.userId !== cmd.actingUserId) {
-      throw new AppError(
-        'forbidden',
-        'user_forbidden',
-        'An individual email is sent by the signed-in user only',
-      );
-    }
-    const to = body.to?.length
-      ? body.to.map(address)
-      : [address({ address: contact.email, name: contact.name ?? undefined })];
-    const cc = (body.cc ?? []).map(address);
-    const bcc = (body.bcc ?? []).map(address);
-    const recipients = to.length + cc.length + bcc.length;
-    if (recipients > this.config.MAX_RECIPIENTS) {
-      throw new AppError(
-        'validation',
-        'too_many_recipients',
-        `At most ${this.config.MAX_RECIPIENTS} recipients (To, Cc and Bcc together); got ${recipients}`,
-        { max: this.config.MAX_RECIPIENTS, got: recipients },
-      );
-    }
+    checkIndividualSender(body, cmd.actingUserId);
+    const { to, cc, bcc } = recipientsOf(body, contact, this.config.MAX_RECIPIENTS);
 
     const connection = await this.connections.findActive(locationId, body.userId);
     // SND-1..3 as sync-engine will route it (the same function): which limits and cap apply here.
@@ -124,8 +92,8 @@ export class SendEmailUseCase {
     );
     const viaMailbox = route.via === 'mailbox' ? connection : null;
     await this.checkFrom(body, viaMailbox);
-    const attachments = await this.prepareAttachments(locationId, body);
-    this.checkAttachmentRules(attachments, viaMailbox);
+    const attachments = await prepareAttachments(this.uploads, locationId, body);
+    checkAttachmentRules(attachments, viaMailbox, attachmentLimitsOf(this.config));
     const countsAgainstCap = countsTowardSendingCap(body.kind, route.via);
     await this.checkSendingCap(body.kind, viaMailbox);
 
@@ -137,7 +105,7 @@ export class SendEmailUseCase {
     // Bytes go to the object store before the transaction (no I/O while holding it); content addressing makes a
     // retried or abandoned put harmless.
     const messageId = randomUUID();
-    const refs = await this.storeAttachments(attachments);
+    const refs = await storeAttachments(this.store, attachments);
     const now = new Date();
     const accepted: SendEmailAcceptedDto = { messageId, conversationId, status: 'pending' };
     const from = body.from ? address(body.from) : undefined;
@@ -163,24 +131,9 @@ export class SendEmailUseCase {
         at: now,
         subject: body.subject,
       });
-      const attachmentRows: NewAttachment[] = refs.map((ref, position) => ({
-        locationId,
-        attachmentId: randomUUID(),
-        messageId,
-        position,
-        filename: ref.filename,
-        contentType: ref.contentType,
-        detectedKind: ref.detectedKind ?? null,
-        size: ref.size,
-        objectKey: ref.objectKey ?? null,
-        sha256: ref.sha256 ?? null,
-        contentId: null,
-        inline: false,
-        omittedReason: null,
-      }));
       await this.messages.insert(
         tx.manager,
-        {
+        crmSendRow({
           locationId,
           messageId,
           conversationId,
@@ -190,9 +143,6 @@ export class SendEmailUseCase {
           // Counted against the mailbox's cap from now on (SND-4), unless the route turns out otherwise.
           mailboxKey: countsAgainstCap && viaMailbox ? viaMailbox.mailboxKey : null,
           kind: body.kind,
-          direction: 'outbound',
-          source: 'crm',
-          status: 'pending',
           from: from ?? (viaMailbox ? { address: viaMailbox.emailAddress } : null),
           to,
           cc,
@@ -200,23 +150,11 @@ export class SendEmailUseCase {
           subject: body.subject,
           text: body.text ?? null,
           html: body.html ?? null,
-          bodyTruncated: false,
-          sortAt: now,
-          sentAt: null,
-          receivedAt: null,
-          provider: null,
-          providerMessageId: null,
-          providerThreadId: null,
-          rfcMessageId: null,
+          at: now,
           inReplyTo: replyTo?.rfcMessageId ?? null,
-          references: [],
-          deliveryId: null,
-          rule: null,
           idempotencyKey: key,
-          failureCode: null,
-          failureMessage: null,
-        },
-        attachmentRows,
+        }),
+        attachmentRowsOf(locationId, messageId, refs),
       );
       tx.emit(emailRequestedV1, {
         messageId,
@@ -253,82 +191,6 @@ export class SendEmailUseCase {
     if (verdict.outcome === 'refuse') {
       throw new AppError('rule_refusal', verdict.code, verdict.message, { from, allowed: verdict.allowed });
     }
-  }
-
-  private requireKey(key: string | undefined): string {
-    if (key === undefined || key === '') {
-      throw new AppError(
-        'validation',
-        'idempotency_key_required',
-        'The Idempotency-Key header is required: retrying with the same key never sends twice',
-      );
-    }
-    if (!IDEMPOTENCY_KEY.test(key)) {
-      throw new AppError(
-        'validation',
-        'invalid_idempotency_key',
-        'Idempotency-Key must be 1 to 255 visible ASCII characters',
-      );
-    }
-    return key;
-  }
-
-  /** Inline bytes are decoded and typed by content; uploads were typed when they arrived. */
-  private async prepareAttachments(locationId: string, body: SendEmailDto): Promise<PreparedAttachment[]> {
-    const requested = body.attachments ?? [];
-    const uploadIds = requested.flatMap((a) => (a.uploadId ? [a.uploadId] : []));
-    const uploads = new Map((await this.uploads.findMany(locationId, uploadIds)).map((u) => [u.uploadId, u]));
-    return requested.map((a, index) => {
-      if (a.uploadId !== undefined) {
-        if (a.contentBase64 !== undefined) {
-          throw new AppError(
-            'validation',
-            'invalid_attachment',
-            `attachments[${index}]: give uploadId or contentBase64, not both`,
-          );
-        }
-        const upload = uploads.get(a.uploadId);
-        if (!upload) {
-          throw new AppError(
-            'not_found',
-            'upload_not_found',
-            `attachments[${index}]: no such upload in this location`,
-            {
-              uploadId: a.uploadId,
-            },
-          );
-        }
-        return {
-          filename: upload.filename,
-          size: upload.size,
-          detected: { supported: true, kind: upload.detectedKind, mimeType: upload.contentType },
-          upload,
-        };
-      }
-      const bytes = Buffer.from(a.contentBase64 ?? '', 'base64');
-      const filename = a.filename ?? '';
-      const detected = detectAttachmentType(bytes.subarray(0, DETECTION_PREFIX_BYTES), filename);
-      return { filename, size: bytes.length, detected, bytes };
-    });
-  }
-
-  /** ATT-1 and ATT-2, outbound: any oversized or unsupported attachment refuses the whole send. */
-  private checkAttachmentRules(attachments: PreparedAttachment[], connection: ConnectionEntity | null): void {
-    if (attachments.length === 0) return;
-    // Not through a mailbox: the location's own sending service sends it, with its own limit.
-    const verdict = checkAttachments(
-      attachments,
-      { provider: connection?.provider ?? 'location_provider', limits: attachmentLimitsOf(this.config) },
-      'outbound',
-    );
-    if (verdict.outcome !== 'refuse' || !verdict.reason) return;
-    throw new AppError('rule_refusal', verdict.reason, verdict.message ?? 'Email not sent', {
-      limitBytes: verdict.limitBytes,
-      provider: connection?.provider ?? null,
-      attachments: verdict.attachments
-        .filter((v) => v.status !== 'ok')
-        .map((v) => ({ index: v.index, filename: v.filename, size: v.size, reasons: v.reasons })),
-    });
   }
 
   /**
@@ -383,40 +245,4 @@ export class SendEmailUseCase {
       subject: original.subject,
     };
   }
-
-  private async storeAttachments(attachments: PreparedAttachment[]): Promise<AttachmentRef[]> {
-    const refs: AttachmentRef[] = [];
-    for (const a of attachments) {
-      const stored = a.upload
-        ? { key: a.upload.objectKey, sha256: a.upload.sha256, size: a.upload.size }
-        : await this.store.put(a.bytes ?? Buffer.alloc(0), { contentType: a.detected.mimeType });
-      refs.push({
-        objectKey: stored.key,
-        filename: a.filename,
-        // We are the sender: what we declare is what the bytes are.
-        contentType: a.detected.mimeType,
-        detectedKind: a.detected.kind,
-        size: stored.size,
-        sha256: stored.sha256,
-      });
-    }
-    return refs;
-  }
-}
-
-function replay(earlier: IdempotencyKeyEntity, requestHash: string): SendEmailResult {
-  if (earlier.requestHash !== requestHash) {
-    throw new AppError(
-      'conflict',
-      'idempotency_key_reused',
-      'This Idempotency-Key was used for a different request; use a new key for a new email',
-      { messageId: earlier.messageId },
-    );
-  }
-  return { accepted: earlier.response, replayed: true };
-}
-
-function address(a: { address: string; name?: string | null }): MailboxAddress {
-  const name = a.name?.trim();
-  return name ? { name, address: a.address.trim() } : { address: a.address.trim() };
 }

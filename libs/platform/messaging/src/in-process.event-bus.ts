@@ -1,7 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DLQ_SUFFIX, EventCatalog, EventEnvelope } from '@mailbridge/contracts';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
-import { DeadLetterHeaders } from './event-bus.port';
 import { BusClosedError } from './bus-closed.error';
 import { BusMetrics } from './bus-metrics';
 import {
@@ -14,108 +12,33 @@ import {
 import type {
   BusHealth,
   BusStats,
-  DeadLetter,
   EventBus,
   OutgoingEvent,
-  RetryPolicy,
   Subscription,
   SubscriptionSpec,
 } from './event-bus.port';
-import { DEFAULT_MAX_BATCH, deliverRecord, ReceivedRecord, resolveRetryPolicy } from './event-delivery';
+import { deliverRecord, resolveRetryPolicy } from './event-delivery';
+import { deliverInProcessBatch } from './in-process-batch-delivery';
+import { InProcessEventBusOptions, partitionsOf } from './in-process-bus.options';
+import { InProcessDeadLetters } from './in-process-dead-letters';
+import {
+  endOf,
+  gate,
+  Gate,
+  GroupCursor,
+  Member,
+  PartitionLog,
+  settleWaiters,
+  trimLog,
+  virtualPartition,
+} from './in-process-partition-log';
 
-export interface InProcessEventBusOptions {
-  readonly catalog: EventCatalog;
-  readonly logger: Logger;
-  readonly metrics?: ServiceMetrics;
-  /** Defaults for every subscription (a subscription's own `retry` wins). */
-  readonly retry?: Partial<RetryPolicy>;
-  /** Virtual partitions per topic: keys hash onto them; partitions are handled in parallel (default 8). */
-  readonly partitions?: number;
-  /**
-   * Records every group has handled that stay in each partition's log (default 10 000), so a group subscribing
-   * later still reads recent history; older ones are dropped, like Kafka retention. Unhandled records are always kept.
-   */
-  readonly retainHandled?: number;
-  /**
-   * Holds every publish until `open()`. A host that starts its consumers one after another opens the bus once all
-   * of them have subscribed: before that a publish could not know which groups must handle the events.
-   */
-  readonly holdUntilOpened?: boolean;
-  /** Where dead letters are kept; an event counts as handled only once its dead letter is stored (default: memory). */
-  readonly deadLetterStore?: DeadLetterStore;
-}
-
-/** Durable dead letters for the in-process bus (Kafka has its `<topic>.dlq` topics). */
-export interface DeadLetterStore {
-  /** The letters kept so far, oldest first (read once, when the bus is created). */
-  load(): ListedDeadLetter[];
-  /** Resolves once the letter survives a crash of the process. */
-  append(letter: ListedDeadLetter): Promise<void>;
-}
-
-/** One virtual partition: `records[i]` has offset `base + i`. */
-interface PartitionLog {
-  base: number;
-  readonly records: ReceivedRecord[];
-}
-
-function endOf(log: PartitionLog): number {
-  return log.base + log.records.length;
-}
-
-interface Member {
-  readonly spec: SubscriptionSpec;
-  readonly policy: RetryPolicy;
-  readonly abort: AbortController;
-  readonly inFlight: Set<Promise<unknown>>;
-}
-
-interface Gate {
-  readonly opened: Promise<void>;
-  open(): void;
-  fail(error: Error): void;
-}
-
-function gate(): Gate {
-  let open: () => void = () => undefined;
-  let fail: (error: Error) => void = () => undefined;
-  const opened = new Promise<void>((resolve, reject) => {
-    open = resolve;
-    fail = reject;
-  });
-  opened.catch(() => undefined); // only publishers waiting at the gate see the failure
-  return { opened, open, fail };
-}
-
-interface Waiter {
-  readonly offset: number;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-/** One consumer group's view of one topic: a cursor per partition, like committed offsets. */
-interface GroupCursor {
-  readonly groupId: string;
-  readonly topic: string;
-  readonly members: Member[];
-  readonly next: number[];
-  readonly draining: (Promise<void> | undefined)[];
-  readonly waiters: Waiter[][];
-}
+export type { DeadLetterStore } from './in-process-dead-letters';
+export { virtualPartition } from './in-process-partition-log';
+export type { InProcessEventBusOptions } from './in-process-bus.options';
 
 // Marks code running inside one of this bus's handlers (see publish).
 const insideHandler = new AsyncLocalStorage<InProcessEventBus>();
-
-/** FNV-1a: a stable key → partition mapping, so a key always lands on the same virtual partition. */
-export function virtualPartition(key: string | null, partitions: number): number {
-  if (key === null) return 0;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % partitions;
-}
 
 /**
  * The embedded-mode bus: the same envelope, validation, ordering, retry and dead-letter semantics as Kafka,
@@ -134,7 +57,7 @@ export function virtualPartition(key: string | null, partitions: number): number
 export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   readonly transport = 'in-process' as const;
   private readonly logs = new Map<string, PartitionLog[]>();
-  private readonly deadLetters = new Map<string, ListedDeadLetter[]>();
+  private readonly deadLetters: InProcessDeadLetters;
   private readonly start?: Gate;
   private opened: boolean;
   private readonly groups = new Map<string, GroupCursor>();
@@ -146,17 +69,14 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   private closing?: Promise<void>;
 
   constructor(private readonly options: InProcessEventBusOptions) {
-    this.partitions = options.partitions ?? 8;
-    if (!Number.isInteger(this.partitions) || this.partitions < 1) {
-      throw new Error(`partitions must be a positive integer, got ${options.partitions}`);
-    }
+    this.partitions = partitionsOf(options);
     this.retainHandled = options.retainHandled ?? 10_000;
     this.metrics = new BusMetrics(options.metrics, 'in-process');
     this.logger = options.logger.child({ component: 'in-process-bus' });
     resolveRetryPolicy(options.retry);
     if (options.holdUntilOpened) this.start = gate();
     this.opened = !this.start;
-    for (const letter of options.deadLetterStore?.load() ?? []) this.lettersOf(letter.topic).push(letter);
+    this.deadLetters = new InProcessDeadLetters(options.deadLetterStore);
   }
 
   /** Every consumer group has subscribed: publishes held until now go ahead (see `holdUntilOpened`). */
@@ -244,11 +164,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
           0,
         ),
       }));
-    const deadLetters = [...this.deadLetters].map(([dlqTopic, letters]) => ({
-      topic: dlqTopic.slice(0, -DLQ_SUFFIX.length),
-      count: letters.filter((l) => mine(l.headers[DeadLetterHeaders.groupId] ?? '')).length,
-    }));
-    return { consumerLag, deadLetters };
+    return { consumerLag, deadLetters: this.deadLetters.counts(mine) };
   }
 
   /**
@@ -290,14 +206,14 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   }
 
   async listDeadLetters(topic: string, options: ListDeadLettersOptions = {}): Promise<ListedDeadLetter[]> {
-    return (this.deadLetters.get(`${topic}${DLQ_SUFFIX}`) ?? []).slice(0, options.limit ?? 1_000);
+    return this.deadLetters.of(topic).slice(0, options.limit ?? 1_000);
   }
 
   async replayDeadLetters(
     topic: string,
     select: (letter: ListedDeadLetter) => boolean = () => true,
   ): Promise<ListedDeadLetter[]> {
-    const letters = (this.deadLetters.get(`${topic}${DLQ_SUFFIX}`) ?? []).filter(select);
+    const letters = this.deadLetters.of(topic).filter(select);
     await this.publishRaw(
       topic,
       letters.map((l) => ({ key: l.key, value: l.value, headers: replayHeaders(l.headers, l.position) })),
@@ -409,8 +325,16 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
       const member = cursor.members[partition % cursor.members.length];
       if (member.abort.signal.aborted) return;
       if (member.spec.batch && cursor.next[partition] >= singlesUntil) {
-        const batched = await this.deliverBatch(cursor, partition, member);
-        if (batched > 0) continue;
+        const batched = await deliverInProcessBatch(log, cursor, partition, member, {
+          catalog: this.options.catalog,
+          logger: this.logger,
+          metrics: this.metrics,
+          inHandler: (run) => insideHandler.run(this, run),
+        });
+        if (batched > 0) {
+          this.advance(cursor, partition, batched);
+          continue;
+        }
         if (batched < 0) singlesUntil = cursor.next[partition] - batched;
       }
       const delivery = deliverRecord(record, {
@@ -431,111 +355,20 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
       }
       if (outcome.status === 'aborted') continue; // the member left: the next member (if any) gets the record again
       // Stored first: until then the publisher's copy is the only one (a failed store retries the record).
-      if (outcome.status === 'dead-lettered') await this.storeDeadLetter(cursor.topic, outcome.deadLetter);
-      cursor.next[partition]++;
-      this.settleWaiters(cursor, partition);
-      this.trim(cursor.topic, partition);
+      if (outcome.status === 'dead-lettered') await this.deadLetters.add(cursor.topic, outcome.deadLetter);
+      this.advance(cursor, partition, 1);
     }
   }
 
-  /**
-   * The batch path: the valid records from the cursor on (up to the spec's maximum; a record that fails validation
-   * ends the batch and is dead-lettered by the single path) go to the batch handler at once. Resolved: the cursor
-   * moves past all of them, returns how many. Rejected: nothing moved, returns minus how many, to go one at a time.
-   * Returns 0 when the first record is invalid (the single path dead-letters it). A close while the batch runs waits
-   * for it (in flight); a crash before it resolves leaves the cursor where it was and the publishers' copies in place.
-   */
-  private async deliverBatch(cursor: GroupCursor, partition: number, member: Member): Promise<number> {
-    const batch = member.spec.batch;
-    if (!batch) return 0;
-    const log = this.log(cursor.topic)[partition];
-    const first = cursor.next[partition];
-    const end = Math.min(endOf(log), first + (batch.maxEvents ?? DEFAULT_MAX_BATCH));
-    const events: EventEnvelope[] = [];
-    for (let offset = first; offset < end; offset++) {
-      const record = log.records[offset - log.base];
-      try {
-        events.push(this.options.catalog.deserialize(record.value, record.topic));
-      } catch {
-        break;
-      }
-    }
-    if (events.length === 0) return 0;
-    const started = process.hrtime.bigint();
-    const running = insideHandler.run(this, () =>
-      batch.handler(events, {
-        topic: cursor.topic,
-        groupId: cursor.groupId,
-        partition,
-        firstOffset: String(first),
-        lastOffset: String(first + events.length - 1),
-      }),
-    );
-    // In flight for close and stop, which wait for it and must not fail with it.
-    const settled = running.then(
-      () => undefined,
-      () => undefined,
-    );
-    member.inFlight.add(settled);
-    try {
-      await running;
-    } catch (error) {
-      this.logger.warn(
-        { err: error, groupId: cursor.groupId, topic: cursor.topic, partition, events: events.length },
-        'event batch failed; delivering its events one at a time',
-      );
-      return -events.length;
-    } finally {
-      member.inFlight.delete(settled);
-    }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9 / events.length;
-    for (let i = 0; i < events.length; i++) this.metrics.consumed(cursor.topic, cursor.groupId, seconds);
-    cursor.next[partition] += events.length;
-    this.settleWaiters(cursor, partition);
-    this.trim(cursor.topic, partition);
-    return events.length;
-  }
-
-  /** Drops what every group has handled, beyond the retained history (in chunks: shifting an array is O(n)). */
-  private trim(topic: string, partition: number): void {
-    const log = this.log(topic)[partition];
+  /** The cursor moved past `count` records: their publishers are settled, history beyond retention dropped. */
+  private advance(cursor: GroupCursor, partition: number, count: number): void {
+    cursor.next[partition] += count;
+    settleWaiters(cursor, partition);
     let handled = Infinity;
-    for (const cursor of this.groups.values()) {
-      if (cursor.topic === topic) handled = Math.min(handled, cursor.next[partition]);
+    for (const other of this.groups.values()) {
+      if (other.topic === cursor.topic) handled = Math.min(handled, other.next[partition]);
     }
-    const droppable = handled - this.retainHandled - log.base;
-    if (handled === Infinity || droppable < Math.max(1, Math.min(1_000, this.retainHandled))) return;
-    log.records.splice(0, droppable);
-    log.base += droppable;
-  }
-
-  private settleWaiters(cursor: GroupCursor, partition: number): void {
-    const waiters = cursor.waiters[partition];
-    let settled = 0;
-    while (settled < waiters.length && waiters[settled].offset < cursor.next[partition])
-      waiters[settled++].resolve();
-    waiters.splice(0, settled);
-  }
-
-  private async storeDeadLetter(topic: string, letter: DeadLetter): Promise<void> {
-    const letters = this.lettersOf(`${topic}${DLQ_SUFFIX}`);
-    const listed: ListedDeadLetter = {
-      ...letter,
-      topic: `${topic}${DLQ_SUFFIX}`,
-      position: `0:${letters.length}`,
-    };
-    letters.push(listed); // now, so concurrent partitions get distinct positions
-    await this.options.deadLetterStore?.append(listed);
-  }
-
-  /** The letters of one dead-letter topic (`<topic>.dlq`). */
-  private lettersOf(dlqTopic: string): ListedDeadLetter[] {
-    let letters = this.deadLetters.get(dlqTopic);
-    if (!letters) {
-      letters = [];
-      this.deadLetters.set(dlqTopic, letters);
-    }
-    return letters;
+    trimLog(this.log(cursor.topic)[partition], handled, this.retainHandled);
   }
 
   private async leave(member: Member, cursors: readonly GroupCursor[]): Promise<void> {

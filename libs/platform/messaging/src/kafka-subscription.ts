@@ -2,12 +2,11 @@ import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { BusMetrics } from './bus-metrics';
 import { BatchSpec, RetryPolicy, SubscriptionSpec } from './event-bus.port';
-import { abortableSleep, deliverRecord, ReceivedRecord } from './event-delivery';
+import { abortableSleep, deliverRecord } from './event-delivery';
 import {
   baseOptions,
   compatible,
   errorText,
-  headersToRecord,
   KafkaConnection,
   KafkaConsumer,
   kafkaLib,
@@ -16,7 +15,10 @@ import {
   withTimeout,
 } from './kafka-client';
 import { deliverBatch } from './kafka-batch-delivery';
+import { PartitionQueue, partitionQueueFor, receivedRecordOf, WorkerSlots } from './kafka-partition-queue';
 import type { ProducerRecord } from './kafka-producer';
+
+export type { PartitionQueue } from './kafka-partition-queue';
 
 /** Consumer timings. The defaults suit a real cluster; tests against the mock cluster lower them. */
 export interface KafkaConsumerTuning {
@@ -50,18 +52,6 @@ export interface SubscriptionDeps {
 const MAX_QUEUED = 1_000;
 const DEFAULT_BATCH_SIZE = 100;
 
-/** One assigned partition: its records in log order, handled by one worker at a time. */
-export interface PartitionQueue {
-  readonly topic: string;
-  readonly partition: number;
-  readonly items: KafkaMessage[];
-  /** Highest offset queued: a record at or below it is a re-fetch after a rebalance and is skipped. */
-  highest: bigint;
-  running: boolean;
-  /** The partition went to another member (or the consumer restarts): nothing more is handled or committed. */
-  revoked: boolean;
-}
-
 /**
  * One consumer group member. Records are queued per partition and handled strictly in order within a partition,
  * partitions in parallel; the offset is committed only after the handler resolved or the event was dead-lettered.
@@ -78,8 +68,7 @@ export class KafkaSubscription {
   private readonly workers = new Set<Promise<void>>();
   private queued = 0;
   private paused = false;
-  private slots: number;
-  private readonly waiting: Array<() => void> = [];
+  private readonly slots: WorkerSlots;
   private restarting?: Promise<void>;
   /** Set from the coordinator's "rebalance" until the new assignment: no record starts meanwhile. */
   private rebalancing?: { readonly done: Promise<void>; readonly end: () => void };
@@ -90,7 +79,7 @@ export class KafkaSubscription {
     private readonly policy: RetryPolicy,
     private readonly deps: SubscriptionDeps,
   ) {
-    this.slots = deps.tuning.partitionsConsumedConcurrently;
+    this.slots = new WorkerSlots(deps.tuning.partitionsConsumedConcurrently);
   }
 
   get groupId(): string {
@@ -210,14 +199,7 @@ export class KafkaSubscription {
     const key = `${message.topic}:${message.partition}`;
     let queue = this.partitions.get(key);
     if (!queue) {
-      queue = {
-        topic: message.topic,
-        partition: message.partition,
-        items: [],
-        highest: -1n,
-        running: false,
-        revoked: false,
-      };
+      queue = partitionQueueFor(message);
       this.partitions.set(key, queue);
     }
     if (message.offset <= queue.highest) return;
@@ -256,7 +238,7 @@ export class KafkaSubscription {
     while (queue.items.length > 0 && !queue.revoked && !this.abort.signal.aborted) {
       while (this.rebalancing && !this.abort.signal.aborted) await this.rebalancing.done;
       if (queue.revoked || this.abort.signal.aborted) return;
-      await this.acquire();
+      await this.slots.acquire();
       try {
         const size = this.spec.batch ? (this.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1;
         const chunk = queue.items.splice(0, Math.max(1, size));
@@ -267,7 +249,7 @@ export class KafkaSubscription {
           : await this.handleOne(queue, chunk[0]);
         if (!done) return;
       } finally {
-        this.release();
+        this.slots.release();
       }
     }
   }
@@ -275,15 +257,7 @@ export class KafkaSubscription {
   /** False when the subscription stopped before the record was settled (it will be delivered again). */
   private async handleOne(queue: PartitionQueue, message: KafkaMessage): Promise<boolean> {
     if (queue.revoked || this.abort.signal.aborted) return false;
-    const record: ReceivedRecord = {
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset.toString(),
-      key: message.key?.toString('utf8') ?? null,
-      value: message.value?.toString('utf8') ?? null,
-      headers: headersToRecord(message.headers),
-    };
-    const outcome = await deliverRecord(record, {
+    const outcome = await deliverRecord(receivedRecordOf(message), {
       catalog: this.deps.catalog,
       groupId: this.groupId,
       handler: this.spec.handler,
@@ -398,19 +372,5 @@ export class KafkaSubscription {
     await withTimeout(consumer.close(true), 10_000, 'consumer close').catch((error: unknown) =>
       this.deps.logger.warn({ err: error, groupId: this.groupId }, 'consumer did not close cleanly'),
     );
-  }
-
-  private async acquire(): Promise<void> {
-    if (this.slots > 0) {
-      this.slots--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.slots++;
   }
 }
