@@ -242,9 +242,7 @@ async function main(): Promise<void> {
     'Mint a CRM token:  npm run token -- --location loc_demo --user usr_demo',
     '',
   ];
-  process.stdout.write(lines.join('\n') + '\n');
-  startupLines?.release();
-
+  // Signals are handled before the banner says we are up: whoever reads it may stop us at once.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -259,6 +257,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.stdout.write(lines.join('\n') + '\n');
+  startupLines?.release();
 }
 
 main().catch((error: unknown) => {

@@ -76,7 +76,24 @@ export async function runStandalone(
     });
     await kafka.connect();
     const bus: EventBus = kafka;
-    const running = await startService(definition, {
+    // Signals are handled before the service says it listens: whoever reads that may stop it at once.
+    let running: Awaited<ReturnType<typeof startService>> | undefined;
+    let closing = false;
+    let shutdownStarted = false;
+    const shutdown = async (signal: string) => {
+      closing = true;
+      // A signal during start: the start finishes first (then this runs again, 'late'), so nothing is half-closed.
+      if (!running || shutdownStarted) return;
+      shutdownStarted = true;
+      logger.info({ signal }, 'shutting down');
+      await running.close();
+      await bus.close();
+      await stopEmbedded();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    running = await startService(definition, {
       name: definition.name,
       port: config.PORT ?? definition.defaultPort,
       host: config.HOST,
@@ -96,18 +113,7 @@ export async function runStandalone(
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       inboxRetentionDays: config.INBOX_RETENTION_DAYS,
     });
-    let closing = false;
-    const shutdown = async (signal: string) => {
-      if (closing) return;
-      closing = true;
-      logger.info({ signal }, 'shutting down');
-      await running.close();
-      await bus.close();
-      await stopEmbedded();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    if (closing) await shutdown('late');
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${definition.name}: ${error.message}\n`);
