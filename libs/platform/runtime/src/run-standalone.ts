@@ -77,23 +77,23 @@ export async function runStandalone(
     await kafka.connect();
     const bus: EventBus = kafka;
     // Signals are handled before the service says it listens: whoever reads that may stop it at once.
-    let running: Awaited<ReturnType<typeof startService>> | undefined;
+    const started: { service?: Awaited<ReturnType<typeof startService>> } = {};
     let closing = false;
     let shutdownStarted = false;
     const shutdown = async (signal: string) => {
       closing = true;
       // A signal during start: the start finishes first (then this runs again, 'late'), so nothing is half-closed.
-      if (!running || shutdownStarted) return;
+      if (!started.service || shutdownStarted) return;
       shutdownStarted = true;
       logger.info({ signal }, 'shutting down');
-      await running.close();
+      await started.service.close();
       await bus.close();
       await stopEmbedded();
       process.exit(0);
     };
     process.once('SIGTERM', () => void shutdown('SIGTERM'));
     process.once('SIGINT', () => void shutdown('SIGINT'));
-    running = await startService(definition, {
+    started.service = await startService(definition, {
       name: definition.name,
       port: config.PORT ?? definition.defaultPort,
       host: config.HOST,
