@@ -32,7 +32,11 @@ export class SendAsService {
 
   /** The connection's send-as profile; `fresh` reads the provider even if the stored list is recent. */
   async profile(connection: ConnectionEntity, fresh = false): Promise<SendAsProfile> {
-    let addresses = connection.sendAs;
+    // A list read for another mailbox (the connection's email was updated since, CON-3) is no list at all.
+    const current = connection.emailAddress?.toLowerCase();
+    let addresses = connection.sendAs?.some((a) => a.address.toLowerCase() === current)
+      ? connection.sendAs
+      : undefined;
     const stale = !connection.sendAsReadAt || Date.now() - connection.sendAsReadAt.getTime() > FRESH_MS;
     if (connection.status === 'active' && (fresh || stale || !addresses)) {
       try {

@@ -43,7 +43,7 @@ export class SendAsResolver {
 
   async prepare(command: SendCommand): Promise<PreparedSend> {
     if (command.route.kind !== 'mailbox') return { ok: true, command };
-    const verdict = decideSendAs(command.from?.address, await this.profile(command.route.connectionId));
+    const verdict = decideSendAs(command.from?.address, await this.profile(command.route));
     if (verdict.outcome === 'refuse') return { ok: false, code: verdict.code, message: verdict.message };
     const bodies = appendSignature({ text: command.text, html: command.html }, verdict.signature);
     return {
@@ -57,12 +57,19 @@ export class SendAsResolver {
     };
   }
 
-  private async profile(connectionId: string): Promise<SendAsProfile> {
-    const cached = this.known.get(connectionId);
+  private async profile(route: {
+    connectionId: string;
+    mailboxKey: string;
+    fromAddress: string;
+  }): Promise<SendAsProfile> {
+    const { connectionId } = route;
+    // Keyed by the mailbox too: an update of the connection's email (CON-3) is another mailbox, never served stale.
+    const key = `${connectionId}|${route.mailboxKey}|${route.fromAddress.toLowerCase()}`;
+    const cached = this.known.get(key);
     if (cached && Date.now() - cached.at < SendAsResolver.FRESH_MS) return cached.profile;
     try {
       const profile = await this.fetchProfile(connectionId);
-      this.known.set(connectionId, { profile, at: Date.now() });
+      this.known.set(key, { profile, at: Date.now() });
       return profile;
     } catch (error) {
       if (cached) return cached.profile;

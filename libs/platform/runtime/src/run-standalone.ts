@@ -76,24 +76,7 @@ export async function runStandalone(
     });
     await kafka.connect();
     const bus: EventBus = kafka;
-    // Signals are handled before the service says it listens: whoever reads that may stop it at once.
-    const started: { service?: Awaited<ReturnType<typeof startService>> } = {};
-    let closing = false;
-    let shutdownStarted = false;
-    const shutdown = async (signal: string) => {
-      closing = true;
-      // A signal during start: the start finishes first (then this runs again, 'late'), so nothing is half-closed.
-      if (!started.service || shutdownStarted) return;
-      shutdownStarted = true;
-      logger.info({ signal }, 'shutting down');
-      await started.service.close();
-      await bus.close();
-      await stopEmbedded();
-      process.exit(0);
-    };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    started.service = await startService(definition, {
+    const running = await startService(definition, {
       name: definition.name,
       port: config.PORT ?? definition.defaultPort,
       host: config.HOST,
@@ -113,7 +96,18 @@ export async function runStandalone(
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       inboxRetentionDays: config.INBOX_RETENTION_DAYS,
     });
-    if (closing) await shutdown('late');
+    let closing = false;
+    const shutdown = async (signal: string) => {
+      if (closing) return;
+      closing = true;
+      logger.info({ signal }, 'shutting down');
+      await running.close();
+      await bus.close();
+      await stopEmbedded();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${definition.name}: ${error.message}\n`);
