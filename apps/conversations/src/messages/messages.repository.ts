@@ -9,7 +9,7 @@ import {
   type SendingCapUsage,
 } from '@mailbridge/domain-mail';
 import { AttachmentEntity } from './attachment.entity';
-import { MessageEntity } from './message.entity';
+import { MessageEntity, type StoredAddress } from './message.entity';
 import { sortKeyOf } from './message-order';
 import { placeOf, repositionCrmSend } from './message-placement.repository';
 import {
@@ -270,6 +270,8 @@ export class MessagesRepository {
       sentAt: Date;
       connectionId: string | null;
       mailboxKey: string | null;
+      /** The From it went out with, when mail-gateway says (it wins over the one guessed at accept time). */
+      from?: StoredAddress | null;
     },
   ): Promise<boolean> {
     const updated: unknown[] = await tx.query(
@@ -278,7 +280,8 @@ export class MessagesRepository {
          provider = COALESCE(provider, $3), provider_message_id = COALESCE(provider_message_id, $4),
          provider_thread_id = COALESCE(provider_thread_id, $5), rfc_message_id = COALESCE(rfc_message_id, $6),
          sent_at = $7, connection_id = $8,
-         mailbox_key = CASE WHEN kind = ANY($10) THEN $9 ELSE NULL END, updated_at = now()
+         mailbox_key = CASE WHEN kind = ANY($10) THEN $9 ELSE NULL END,
+         from_address = COALESCE($11::jsonb, from_address), updated_at = now()
        WHERE location_id = $1 AND message_id = $2 AND source = 'crm'
        RETURNING message_id`,
       [
@@ -292,6 +295,7 @@ export class MessagesRepository {
         s.connectionId,
         s.mailboxKey,
         CAP_COUNTED_KINDS,
+        s.from ? JSON.stringify(s.from) : null,
       ],
     );
     if (rowCount(updated) === 0) return false;

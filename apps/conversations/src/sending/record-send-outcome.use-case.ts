@@ -24,6 +24,7 @@ export class RecordSendOutcomeUseCase {
       connectionId: viaMailbox?.connectionId ?? null,
       // Only mail that went through the mailbox counts against its cap (SND-4).
       mailboxKey: viaMailbox?.mailboxKey ?? null,
+      from: p.from ?? null,
     });
   }
 

@@ -561,6 +561,40 @@ describe('conversations: sending email (real app, real PostgreSQL, in-process bu
     ]);
   });
 
+  it('CON-3: a send accepted while this service still knew the old mailbox shows the From it went out with, not the accept-time guess', async () => {
+    const a = await send('usr_gmail', 'key-con3-from', { subject: 'After update email' });
+    const get = () =>
+      h
+        .http()
+        .get(`/v1/locations/${LOC}/messages/${a.body.messageId}`)
+        .set('Authorization', `Bearer ${token('usr_gmail')}`);
+    // Guessed at accept time from this service's view of the connection.
+    expect((await get()).body.from).toEqual({ address: gmail.emailAddress });
+    // sync-engine had already routed it through the mailbox the email was updated to.
+    const newAddress = 'sam.new@gmail.example';
+    await h.publish(sendSucceededV1, {
+      sendId: a.body.messageId,
+      locationId: LOC,
+      userId: 'usr_gmail',
+      contactId: 'ct_jane',
+      conversationId: conversationIdFor(LOC, 'ct_jane'),
+      route: {
+        kind: 'mailbox',
+        connectionId: '7c0b8a2e-5f1d-4c1b-9d7e-0a4f3c2b1e00',
+        provider: 'google',
+        mailboxKey: `google:${newAddress}`,
+        fromAddress: newAddress,
+      },
+      provider: 'google',
+      providerMessageId: 'gm-sent-con3',
+      providerThreadId: 'gt-con3',
+      rfcMessageId: '<mb.con3@acme.example>',
+      sentAt: '2026-11-20T11:00:00.000Z',
+      from: { address: newAddress },
+    });
+    expect((await get()).body).toMatchObject({ status: 'sent', from: { address: newAddress } });
+  });
+
   it('ATT-2: a send sync-engine refused (send.refused, its own topic) is failed with its reason, like a gateway failure', async () => {
     const c = await send('usr_gmail', 'key-refused', { subject: 'Refused C' });
     const refusal = await h.publish(sendRefusedV1, {

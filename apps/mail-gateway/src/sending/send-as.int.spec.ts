@@ -111,9 +111,11 @@ describe('mail-gateway sends as a verified alias with the signature (SND-7)', ()
     });
     const c = command(gmail, { from: { name: 'Sam Sales', address: SALES_ALIAS } });
     await send(c);
-    await h.log.waitFor(sendSucceededV1, (p) => p.sendId === c.sendId, 1, 60_000);
+    const [succeeded] = await h.log.waitFor(sendSucceededV1, (p) => p.sendId === c.sendId, 1, 60_000);
     const [received] = h.sandbox.control.mailbox(CASEY).inbox.filter((m) => m.subject === c.subject);
     expect(received.from).toEqual({ name: 'Sam Sales', address: SALES_ALIAS });
+    // The CRM records the From the email went out with.
+    expect(succeeded.from).toEqual({ name: 'Sam Sales', address: SALES_ALIAS });
     const text = received.text?.replace(/\r\n/g, '\n');
     expect(text).toBe('Hello from the CRM.\n\n-- \nSales desk & team');
     expect(count(received.html, '<div class="mailbridge-signature"><b>Sales desk</b> &amp; team</div>')).toBe(
@@ -121,6 +123,15 @@ describe('mail-gateway sends as a verified alias with the signature (SND-7)', ()
     );
     // Checked against identity-connections' answer (kept for a minute, so the retry reuses it).
     expect(h.identity.sendAsCalls.filter((id) => id === gmail.connectionId).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('CON-3: a send without a From goes out as the routed mailbox, and send.succeeded says so (the CRM may have guessed another)', async () => {
+    const c = command(gmail);
+    await send(c);
+    const [succeeded] = await h.log.waitFor(sendSucceededV1, (p) => p.sendId === c.sendId, 1, 60_000);
+    const [received] = h.sandbox.control.mailbox(CASEY).inbox.filter((m) => m.subject === c.subject);
+    expect(received.from?.address).toBe(gmail.emailAddress);
+    expect(succeeded.from).toEqual({ address: gmail.emailAddress });
   });
 
   it('SND-7: while identity-connections cannot answer, a send uses the last known send-as addresses and goes out', async () => {

@@ -59,6 +59,7 @@ export class SendEmailUseCase {
     const driver = this.driverFor(command);
     try {
       let outcome: SentOutcome | undefined;
+      let sentAs = command.from;
       if (claim.kind === 'verify') {
         const found = await driver.findSent(command, claim.log);
         if (found === 'unknown') {
@@ -75,11 +76,12 @@ export class SendEmailUseCase {
         // SND-7: From re-checked against the mailbox's verified addresses, signature appended (per attempt).
         const prepared = await this.sendAs.prepare(command);
         if (!prepared.ok) return await this.fail(command, prepared.code, prepared.message);
+        sentAs = prepared.command.from;
         outcome = await driver.send(prepared.command, claim.log, (draftId, rfcMessageId) =>
           this.uow.run((tx) => this.log.recordDraft(tx.manager, command.sendId, draftId, rfcMessageId)),
         );
       }
-      await this.succeed(command, outcome);
+      await this.succeed(command, outcome, sentAs);
     } catch (error) {
       await this.handleFailure(command, error, finalAttempt);
     }
@@ -148,7 +150,14 @@ export class SendEmailUseCase {
     });
   }
 
-  private async succeed(command: SendCommand, outcome: SentOutcome): Promise<void> {
+  private async succeed(
+    command: SendCommand,
+    outcome: SentOutcome,
+    sentAs: SendCommand['from'],
+  ): Promise<void> {
+    // Without a From of its own the email goes out as the routed mailbox: what the CRM records as sent (CON-3).
+    const from =
+      sentAs ?? (command.route.kind === 'mailbox' ? { address: command.route.fromAddress } : undefined);
     await this.uow.run(async (tx) => {
       const sentAt = await this.log.markSent(tx.manager, command.sendId, outcome);
       tx.emit(sendSucceededV1, {
@@ -163,6 +172,7 @@ export class SendEmailUseCase {
         providerThreadId: outcome.providerThreadId,
         rfcMessageId: outcome.providerRfcMessageId.slice(0, 998) || command.rfcMessageId,
         sentAt: sentAt.toISOString(),
+        ...(from ? { from } : {}),
       });
     });
     this.metrics.sends.inc({ route: command.route.kind, outcome: 'sent' });

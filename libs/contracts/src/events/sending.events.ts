@@ -111,6 +111,8 @@ export const sendSucceededV1 = defineEvent({
     providerThreadId: z.string().max(1024).nullable(),
     rfcMessageId,
     sentAt: isoDateTime,
+    /** The From the email went out with (SND-7 decides it at send time; it can differ from what the CRM first saw). */
+    from: mailboxAddress.optional(),
   }),
   key: sendKey,
   locationId: (p) => p.locationId,
