@@ -77,6 +77,11 @@ export const mailGatewayConfigSchema = z
     PULL_CONCURRENCY: int(8, 1),
     /** A mailbox is worked on by one replica at a time; this is how long its lease lasts without renewal. */
     MAILBOX_LEASE_SECONDS: int(120, 5),
+    /**
+     * SND-7: how long a connection's send-as answer from identity-connections is used without asking again; an older
+     * one still serves while identity-connections cannot answer (a restart), so a send never fails for that alone.
+     */
+    SEND_AS_FRESH_SECONDS: int(60, 0),
     /** Per provider request. */
     PROVIDER_TIMEOUT_MS: int(30_000, 100),
     /** A Retry-After up to this long is waited out in place; a longer one pauses the mailbox instead. */

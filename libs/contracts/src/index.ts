@@ -14,4 +14,5 @@ export * from './events/classification';
 export * from './events/activity.events';
 export * from './events/exclusions.events';
 export * from './events/state.events';
+export * from './internal/send-as.answer';
 export { buildAsyncApiDocument } from './asyncapi';

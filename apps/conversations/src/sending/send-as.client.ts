@@ -1,20 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { SendAsProfile } from '@mailbridge/domain-mail';
+import { sendAsProfileFromAnswer, type SendAsProfile } from '@mailbridge/domain-mail';
 import { AppError, INTERNAL_API_TOKEN, callInternalService } from '@mailbridge/platform-runtime';
 import { CONVERSATIONS_CONFIG } from '../common/tokens';
 import type { ConversationsConfig } from '../conversations.config';
-
-interface SendAsBody {
-  mailboxAddress?: string;
-  addresses?: Array<{
-    address: string;
-    displayName: string | null;
-    primary: boolean;
-    signature: string | null;
-  }>;
-  appendSignature?: boolean;
-  signature?: string | null;
-}
 
 /**
  * SND-7: the connection's send-as addresses from identity-connections (`GET /internal/connections/{id}/send-as`),
@@ -45,18 +33,8 @@ export class SendAsClient {
     } catch {
       throw unavailable();
     }
-    const body = res.body as SendAsBody | undefined;
-    if (res.status !== 200 || !body?.mailboxAddress || !Array.isArray(body.addresses)) throw unavailable();
-    return {
-      mailboxAddress: body.mailboxAddress,
-      addresses: body.addresses.map((a) => ({
-        address: a.address,
-        displayName: a.displayName,
-        primary: a.primary,
-        signatureHtml: a.signature,
-      })),
-      appendSignature: body.appendSignature === true,
-      crmSignature: body.signature ?? null,
-    };
+    const profile = res.status === 200 ? sendAsProfileFromAnswer(res.body) : null;
+    if (!profile) throw unavailable();
+    return profile;
   }
 }

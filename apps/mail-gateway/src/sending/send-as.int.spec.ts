@@ -25,6 +25,7 @@ describe('mail-gateway sends as a verified alias with the signature (SND-7)', ()
 
   beforeAll(async () => {
     h = await startGatewayHarness({
+      env: { SEND_AS_FRESH_SECONDS: '0' },
       sandbox: {
         mailboxes: [
           { provider: 'google', address: SAM_GMAIL, displayName: 'Sam' },
@@ -121,7 +122,7 @@ describe('mail-gateway sends as a verified alias with the signature (SND-7)', ()
     expect(count(received.html, '<div class="mailbridge-signature"><b>Sales desk</b> &amp; team</div>')).toBe(
       1,
     );
-    // Checked against identity-connections' answer (kept for a minute, so the retry reuses it).
+    // Checked against identity-connections' answer.
     expect(h.identity.sendAsCalls.filter((id) => id === gmail.connectionId).length).toBeGreaterThanOrEqual(1);
   });
 
@@ -134,12 +135,21 @@ describe('mail-gateway sends as a verified alias with the signature (SND-7)', ()
     expect(succeeded.from).toEqual({ address: gmail.emailAddress });
   });
 
-  it('SND-7: while identity-connections cannot answer, a send uses the last known send-as addresses and goes out', async () => {
+  it('SND-7: while identity-connections cannot answer, a send uses the last known send-as addresses (however old) and goes out', async () => {
+    // This harness keeps no answer fresh (SEND_AS_FRESH_SECONDS=0): every attempt asks, so the one below can only be
+    // served by the stale answer kept from this first send.
+    const first = command(gmail, { from: { name: 'Sam Sales', address: SALES_ALIAS } });
+    await send(first);
+    await h.log.waitFor(sendSucceededV1, (p) => p.sendId === first.sendId, 1, 60_000);
     h.identity.sendAsDown = true;
     try {
+      const calls = h.identity.sendAsCalls.length;
       const c = command(gmail, { from: { name: 'Sam Sales', address: SALES_ALIAS } });
       await send(c);
-      await h.log.waitFor(sendSucceededV1, (p) => p.sendId === c.sendId, 1, 60_000);
+      const [succeeded] = await h.log.waitFor(sendSucceededV1, (p) => p.sendId === c.sendId, 1, 60_000);
+      // It did ask, was refused (503), and sent with the answer it had.
+      expect(h.identity.sendAsCalls.length).toBeGreaterThan(calls);
+      expect(succeeded.from).toEqual({ name: 'Sam Sales', address: SALES_ALIAS });
       const [received] = h.sandbox.control.mailbox(CASEY).inbox.filter((m) => m.subject === c.subject);
       expect(received.from).toEqual({ name: 'Sam Sales', address: SALES_ALIAS });
     } finally {

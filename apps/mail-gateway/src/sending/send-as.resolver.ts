@@ -1,5 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { appendSignature, decideSendAs, type SendAsProfile } from '@mailbridge/domain-mail';
+import {
+  appendSignature,
+  decideSendAs,
+  sendAsProfileFromAnswer,
+  type SendAsProfile,
+} from '@mailbridge/domain-mail';
 import { INTERNAL_API_TOKEN, callInternalService } from '@mailbridge/platform-runtime';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { NotSentError, type SendCommand } from './send-command';
@@ -7,18 +12,6 @@ import { NotSentError, type SendCommand } from './send-command';
 export type PreparedSend =
   | { readonly ok: true; readonly command: SendCommand }
   | { readonly ok: false; readonly code: string; readonly message: string };
-
-interface SendAsBody {
-  mailboxAddress?: string;
-  addresses?: Array<{
-    address: string;
-    displayName: string | null;
-    primary: boolean;
-    signature: string | null;
-  }>;
-  appendSignature?: boolean;
-  signature?: string | null;
-}
 
 /**
  * SND-7, the last line before the provider: the From of a send through a mailbox must still be one of the mailbox's
@@ -29,12 +22,11 @@ interface SendAsBody {
 @Injectable()
 export class SendAsResolver {
   /**
-   * The last answer per connection. Fresh for a minute (a changed setting or alias shows within it); when
+   * The last answer per connection. Fresh for `SEND_AS_FRESH_SECONDS` (a minute) (a changed setting or alias shows within it); when
    * identity-connections cannot answer (a restart, a deploy), the last known answer serves, as cached access tokens
    * do, so a send never fails only because identity-connections was briefly away.
    */
   private readonly known = new Map<string, { profile: SendAsProfile; at: number }>();
-  private static readonly FRESH_MS = 60_000;
 
   constructor(
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
@@ -66,7 +58,7 @@ export class SendAsResolver {
     // Keyed by the mailbox too: an update of the connection's email (CON-3) is another mailbox, never served stale.
     const key = `${connectionId}|${route.mailboxKey}|${route.fromAddress.toLowerCase()}`;
     const cached = this.known.get(key);
-    if (cached && Date.now() - cached.at < SendAsResolver.FRESH_MS) return cached.profile;
+    if (cached && Date.now() - cached.at < this.config.SEND_AS_FRESH_SECONDS * 1000) return cached.profile;
     try {
       const profile = await this.fetchProfile(connectionId);
       this.known.set(key, { profile, at: Date.now() });
@@ -90,20 +82,8 @@ export class SendAsResolver {
     } catch (error) {
       throw new NotSentError(error);
     }
-    const body = res.body as SendAsBody | undefined;
-    if (res.status !== 200 || !body?.mailboxAddress || !Array.isArray(body.addresses)) {
-      throw new NotSentError(new Error(`send-as addresses unavailable (HTTP ${res.status})`));
-    }
-    return {
-      mailboxAddress: body.mailboxAddress,
-      addresses: body.addresses.map((a) => ({
-        address: a.address,
-        displayName: a.displayName,
-        primary: a.primary,
-        signatureHtml: a.signature,
-      })),
-      appendSignature: body.appendSignature === true,
-      crmSignature: body.signature ?? null,
-    };
+    const profile = res.status === 200 ? sendAsProfileFromAnswer(res.body) : null;
+    if (!profile) throw new NotSentError(new Error(`send-as addresses unavailable (HTTP ${res.status})`));
+    return profile;
   }
 }

@@ -11,6 +11,7 @@ import {
   eventCatalog,
   type ConnectionSnapshot,
   type EventEnvelope,
+  type SendAsAnswer,
 } from '@mailbridge/contracts';
 import { KafkaEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
@@ -53,19 +54,7 @@ export class IdentityStub {
    * SND-7: what identity-connections answers for `GET /internal/connections/{id}/send-as` (its own tests prove it
    * reads these from the provider); default: the mailbox address alone, signature off.
    */
-  readonly sendAs = new Map<
-    string,
-    {
-      addresses: Array<{
-        address: string;
-        displayName: string | null;
-        primary: boolean;
-        signature: string | null;
-      }>;
-      appendSignature: boolean;
-      signature: string | null;
-    }
-  >();
+  readonly sendAs = new Map<string, Omit<SendAsAnswer, 'mailboxAddress'>>();
   /** Calls of the send-as route, by connection id. */
   readonly sendAsCalls: string[] = [];
   /** When set, the send-as route answers 503 (identity-connections restarting). */
@@ -112,7 +101,8 @@ export class IdentityStub {
         appendSignature: false,
         signature: null,
       };
-      return send(200, { mailboxAddress: connection.address, ...profile });
+      const answer: SendAsAnswer = { mailboxAddress: connection.address, ...profile };
+      return send(200, answer);
     }
     const match = /^\/internal\/connections\/([^/]+)\/access-token$/.exec(req.url ?? '');
     if (req.method !== 'POST' || !match) return send(404, { error: { code: 'not_found' } });

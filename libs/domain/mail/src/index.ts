@@ -8,6 +8,7 @@ export * from './attachment/stream-prefix.util';
 export * from './sending/send-route.rule';
 export * from './sending/sending-cap.rule';
 export * from './sending/send-as.rule';
+export * from './sending/send-as.answer';
 export * from './threading/message-id.util';
 export * from './threading/message-identity.util';
 export * from './threading/subject.util';

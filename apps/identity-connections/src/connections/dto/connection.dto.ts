@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
-import type { SendAsProfile } from '@mailbridge/domain-mail';
+import { toSendAsAnswer, type SendAsProfile } from '@mailbridge/domain-mail';
+import type { SendAsAnswer } from '@mailbridge/contracts';
 import type { AuditReportInfo, ConnectionEntity } from '../connection.entity';
 import type { AdminConsentRequest } from '../admin-consent-requests.repository';
 import {
@@ -299,7 +300,7 @@ export class SendAsAddressDto {
 }
 
 /** SND-7: the addresses an individual send may use as From, and the signature setting. */
-export class SendAsDto {
+export class SendAsDto implements SendAsAnswer {
   @ApiProperty({ example: 'sam@acme.example' }) mailboxAddress!: string;
   @ApiProperty({
     type: [SendAsAddressDto],
@@ -318,17 +319,7 @@ export class SendAsDto {
 }
 
 export function toSendAsDto(p: SendAsProfile): SendAsDto {
-  return {
-    mailboxAddress: p.mailboxAddress,
-    addresses: p.addresses.map((a) => ({
-      address: a.address,
-      displayName: a.displayName ?? null,
-      primary: a.primary,
-      signature: a.signatureHtml ?? null,
-    })),
-    appendSignature: p.appendSignature,
-    signature: p.crmSignature ?? null,
-  };
+  return toSendAsAnswer(p);
 }
 
 export class DisconnectDto {
