@@ -14,3 +14,4 @@ export * from './messaging/on-event.decorator';
 export * from './http/internal-service.client';
 export * from './messaging/event-quarantine';
 export * from './http/api-docs';
+export * from './http/sync-exclusion-fields.decorator';

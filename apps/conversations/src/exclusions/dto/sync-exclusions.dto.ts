@@ -1,46 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsEmail,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-} from 'class-validator';
-import { EXCLUSION_DOMAIN_PATTERN, SYNC_EXCLUSION_LIMITS } from '@mailbridge/domain-mail';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { ExclusionAddresses, ExclusionDomains } from '@mailbridge/platform-runtime';
 
 export class PutSyncExclusionsDto {
-  @ApiProperty({
-    type: [String],
-    example: ['doctor@clinic.example'],
-    maxItems: SYNC_EXCLUSION_LIMITS.addresses,
-    description: 'Whole addresses, matched case-insensitively (ADR-5)',
-  })
-  @IsArray()
-  @ArrayMaxSize(SYNC_EXCLUSION_LIMITS.addresses)
-  @IsEmail(
-    { allow_display_name: false, require_tld: false },
-    { each: true, message: 'addresses must be email addresses' },
-  )
-  @MaxLength(320, { each: true })
+  @ExclusionAddresses()
   addresses!: string[];
 
-  @ApiProperty({
-    type: [String],
-    example: ['bank.example'],
-    maxItems: SYNC_EXCLUSION_LIMITS.domains,
-    description:
-      'Domains without `@`; a domain covers its subdomains (`bank.example` also `mail.bank.example`)',
-  })
-  @IsArray()
-  @ArrayMaxSize(SYNC_EXCLUSION_LIMITS.domains)
-  @IsString({ each: true })
-  @Matches(EXCLUSION_DOMAIN_PATTERN, {
-    each: true,
-    message: 'domains must be domain names like bank.example',
-  })
+  @ExclusionDomains()
   domains!: string[];
 
   @ApiProperty({
