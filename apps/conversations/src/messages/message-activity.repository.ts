@@ -46,6 +46,53 @@ export class MessageActivityRepository {
     return rows[0]?.message_id ?? null;
   }
 
+  /**
+   * crmSendAnswered for several messages in one statement (the batch path, issue 16): the answer of each, in the
+   * order asked.
+   */
+  async crmSendsAnswered(
+    tx: EntityManager,
+    qs: ReadonlyArray<{
+      locationId: string;
+      conversationId: string;
+      replyIds: readonly string[];
+      providerThreadId: string | null;
+      connectionId: string | null;
+    }>,
+  ): Promise<Array<string | null>> {
+    if (qs.length === 0) return [];
+    const rows: Array<{ i: number; message_id: string | null }> = await tx.query(
+      `SELECT q.i, a.message_id
+       FROM jsonb_to_recordset($1::jsonb)
+              AS q(i int, location_id text, conversation_id uuid, reply_ids text[], thread_id text, connection_id uuid)
+       LEFT JOIN LATERAL (
+         SELECT message_id FROM conversations.messages
+         WHERE location_id = q.location_id AND conversation_id = q.conversation_id AND source = 'crm'
+           AND status <> 'failed'
+           AND (rfc_message_id = ANY(q.reply_ids)
+                OR (q.thread_id IS NOT NULL AND provider_thread_id = q.thread_id
+                    AND connection_id IS NOT DISTINCT FROM q.connection_id))
+         ORDER BY (rfc_message_id = ANY(q.reply_ids)) DESC, seq DESC
+         LIMIT 1
+       ) a ON true`,
+      [
+        JSON.stringify(
+          qs.map((q, i) => ({
+            i,
+            location_id: q.locationId,
+            conversation_id: q.conversationId,
+            reply_ids: q.replyIds,
+            thread_id: q.providerThreadId,
+            connection_id: q.connectionId,
+          })),
+        ),
+      ],
+    );
+    const out: Array<string | null> = qs.map(() => null);
+    for (const r of rows) out[Number(r.i)] = r.message_id;
+    return out;
+  }
+
   /** The CRM send carrying this Message-ID in the location (its conversation first), locked. */
   async lockCrmSendByMessageId(
     tx: EntityManager,

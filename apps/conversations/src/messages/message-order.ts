@@ -52,3 +52,10 @@ export function placeInThread(own: SortKey, thread: { parent?: SortKey; firstRep
   }
   return key;
 }
+
+/** The earliest of these keys in listing order; on a tie the first given (recorded first, so the lower seq). */
+export function earliestKey(keys: ReadonlyArray<SortKey | undefined>): SortKey | undefined {
+  let best: SortKey | undefined;
+  for (const key of keys) if (key && (!best || compareSortKeys(key, best) < 0)) best = key;
+  return best;
+}

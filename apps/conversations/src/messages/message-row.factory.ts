@@ -1,8 +1,10 @@
 // Rows the message use cases insert through MessagesRepository: a message's attachment rows from the refs an event
-// or a send carries (shared by the synced path and CRM sends), and the pending row of a CRM send.
+// or a send carries (shared by the synced path and CRM sends), the row of a synced message and the pending row of a
+// CRM send.
 import { randomUUID } from 'node:crypto';
-import type { AttachmentRef, MailboxAddress } from '@mailbridge/contracts';
+import type { AttachmentRef, MailboxAddress, PayloadOf, messageSyncedV1 } from '@mailbridge/contracts';
 import type { MessageEntity } from './message.entity';
+import { normalizeMessageId } from './message-id';
 import type { NewAttachment, NewMessage } from './message-rows';
 
 /**
@@ -88,6 +90,51 @@ export function crmSendRow(send: CrmSend): NewMessage {
     deliveryId: null,
     rule: null,
     idempotencyKey: send.idempotencyKey,
+    failureCode: null,
+    failureMessage: null,
+  };
+}
+
+/**
+ * A synced message as a new row (both the single and the batch path). The delivery id is its id: it is deterministic
+ * per (conversation, message), so a replayed log rebuilds the same ids.
+ */
+export function syncedMessageRow(p: PayloadOf<typeof messageSyncedV1>): NewMessage {
+  const m = p.message;
+  const sentAt = m.sentAt ? new Date(m.sentAt) : null;
+  const receivedAt = new Date(m.receivedAt);
+  return {
+    locationId: p.locationId,
+    messageId: p.deliveryId,
+    conversationId: p.conversationId,
+    contactId: p.contactId,
+    userId: p.userId,
+    connectionId: p.connectionId,
+    mailboxKey: null,
+    kind: null,
+    direction: p.direction,
+    source: p.source,
+    status: p.direction === 'inbound' ? 'received' : 'sent',
+    from: m.from,
+    to: m.to,
+    cc: m.cc,
+    bcc: m.bcc,
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    bodyTruncated: m.bodyTruncated,
+    sortAt: sentAt ?? receivedAt,
+    sentAt,
+    receivedAt,
+    provider: m.provider,
+    providerMessageId: m.providerMessageId,
+    providerThreadId: m.providerThreadId,
+    rfcMessageId: normalizeMessageId(m.rfcMessageId),
+    inReplyTo: normalizeMessageId(m.inReplyTo),
+    references: m.references,
+    deliveryId: p.deliveryId,
+    rule: p.rule,
+    idempotencyKey: null,
     failureCode: null,
     failureMessage: null,
   };

@@ -90,6 +90,38 @@ export function messageInsertValues(
   return { columns, placeholders, params };
 }
 
+/** A row of a multi-row INSERT: the message, its place (SYN-6) and its SYN-9 classification, if any. */
+export interface MessageInsertRow {
+  readonly message: NewMessage;
+  readonly key: SortKey;
+  readonly classification: MessageEntity['classification'];
+}
+
+/**
+ * Several messages in one INSERT (the batch path, issue 16): each row as `messageInsertValues` builds it, placeholders
+ * numbered on, and the classification last (the single path writes it with a later UPDATE; the row ends the same).
+ */
+export function messageRowsInsertValues(rows: readonly MessageInsertRow[]): {
+  columns: string[];
+  tuples: string[];
+  params: unknown[];
+} {
+  const params: unknown[] = [];
+  const tuples: string[] = [];
+  let columns: string[] = [];
+  for (const row of rows) {
+    const one = messageInsertValues(row.message, row.key);
+    columns = [...one.columns, 'classification'];
+    const offset = params.length;
+    const placeholders = [...one.placeholders, `$${one.params.length + 1}`].map((ph) =>
+      ph.replace(/\$(\d+)/, (_, n: string) => `$${Number(n) + offset}`),
+    );
+    params.push(...one.params, row.classification);
+    tuples.push(`(${placeholders.join(', ')}, now(), now())`);
+  }
+  return { columns, tuples, params };
+}
+
 /** TypeORM's `query` on UPDATE ... RETURNING answers [rows, count] with pg. */
 export function rowCount(result: unknown[]): number {
   if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[1];

@@ -6,8 +6,10 @@ import { MessageActivityRepository } from './message-activity.repository';
 import { MessageActivityService } from './message-activity.service';
 import { MessageEntity } from './message.entity';
 import { MessagesController } from './messages.controller';
+import { MessagesBatchRepository } from './messages-batch.repository';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
+import { RecordSyncedBatchUseCase } from './record-synced-batch.use-case';
 import { RecordSyncedMessageUseCase } from './record-synced-message.use-case';
 import { SyncedMessagesConsumer } from './synced-messages.consumer';
 
@@ -16,8 +18,10 @@ import { SyncedMessagesConsumer } from './synced-messages.consumer';
   controllers: [MessagesController],
   providers: [
     MessagesRepository,
+    MessagesBatchRepository,
     MessagesService,
     RecordSyncedMessageUseCase,
+    RecordSyncedBatchUseCase,
     SyncedMessagesConsumer,
     MessageActivityRepository,
     MessageActivityService,

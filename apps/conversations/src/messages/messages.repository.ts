@@ -1,17 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import {
-  SEND_KINDS,
-  countsTowardSendingCap,
-  sameEmail,
-  type EmailIdentityParts,
-  type SendingCapUsage,
-} from '@mailbridge/domain-mail';
+import { SEND_KINDS, countsTowardSendingCap, type SendingCapUsage } from '@mailbridge/domain-mail';
 import { AttachmentEntity } from './attachment.entity';
 import { MessageEntity, type StoredAddress } from './message.entity';
 import { sortKeyOf } from './message-order';
 import { placeOf, repositionCrmSend } from './message-placement.repository';
+import { insertAttachments } from './messages-batch.repository';
+import { findSameAmong, type SyncedIdentity } from './same-message';
 import {
   type MessageCursor,
   type MessageIdentity,
@@ -121,36 +117,8 @@ export class MessagesRepository {
       params,
     );
     if (inserted.length === 0) return false;
-    await this.insertAttachments(tx, attachments);
+    await insertAttachments(tx, attachments);
     return true;
-  }
-
-  /** One statement for all of a message's attachments. */
-  private async insertAttachments(tx: EntityManager, rows: readonly NewAttachment[]): Promise<void> {
-    if (rows.length === 0) return;
-    const col = <K extends keyof NewAttachment>(k: K) => rows.map((r) => r[k]);
-    await tx.query(
-      `INSERT INTO conversations.attachments
-         (location_id, attachment_id, message_id, position, filename, content_type, detected_kind, size, object_key,
-          sha256, content_id, inline, omitted_reason)
-       SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::text[],
-                            $8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[])`,
-      [
-        col('locationId'),
-        col('attachmentId'),
-        col('messageId'),
-        col('position'),
-        col('filename'),
-        col('contentType'),
-        col('detectedKind'),
-        col('size'),
-        col('objectKey'),
-        col('sha256'),
-        col('contentId'),
-        col('inline'),
-        col('omittedReason'),
-      ],
-    );
   }
 
   /**
@@ -163,7 +131,7 @@ export class MessagesRepository {
     tx: EntityManager,
     locationId: string,
     conversationId: string,
-    id: MessageIdentity & Omit<EmailIdentityParts, 'rfcMessageId'>,
+    id: SyncedIdentity,
   ): Promise<{ existing: MessageEntity | null; reusedMessageId: boolean }> {
     const any: string[] = [];
     if (id.deliveryId) any.push('m.deliveryId = :deliveryId');
@@ -183,23 +151,7 @@ export class MessagesRepository {
       .andWhere(`(${any.join(' OR ')})`, id)
       .orderBy('m.seq', 'ASC')
       .getMany();
-    const rfcMessageId = id.rfcMessageId ?? null;
-    const existing =
-      candidates.find(
-        (m) =>
-          (!!id.deliveryId && m.deliveryId === id.deliveryId) ||
-          (!!id.provider &&
-            !!id.providerMessageId &&
-            m.provider === id.provider &&
-            m.providerMessageId === id.providerMessageId) ||
-          (!!rfcMessageId &&
-            m.rfcMessageId === rfcMessageId &&
-            (m.source === 'crm' || sameEmail(m, { ...id, rfcMessageId }))),
-      ) ?? null;
-    return {
-      existing,
-      reusedMessageId: !existing && candidates.some((m) => !!rfcMessageId && m.rfcMessageId === rfcMessageId),
-    };
+    return findSameAmong(candidates, id);
   }
 
   /** A CRM message of this conversation by id, locked (the Sent copy names it, SYN-5). */

@@ -7,10 +7,20 @@ import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { normalizeMessageId } from './message-id';
 import { MessageActivityService } from './message-activity.service';
-import { attachmentRowsOf } from './message-row.factory';
+import { attachmentRowsOf, syncedMessageRow } from './message-row.factory';
 import { MessagesRepository } from './messages.repository';
 
 export type MessageSynced = PayloadOf<typeof messageSyncedV1>;
+
+/** A message.synced names its contact's conversation; another one is a producer bug (never retried). */
+export function assertConversationOf(p: MessageSynced): void {
+  if (p.conversationId !== conversationIdFor(p.locationId, p.contactId)) {
+    throw new PermanentEventError(
+      `conversationId ${p.conversationId} is not the conversation of contact ${p.contactId}`,
+      'conversation_mismatch',
+    );
+  }
+}
 
 /**
  * Records a message sync-engine placed in a conversation, once per conversation (SYN-5): a copy already recorded
@@ -31,12 +41,7 @@ export class RecordSyncedMessageUseCase {
 
   async execute(tx: TransactionContext, p: MessageSynced): Promise<'recorded' | 'merged'> {
     const { manager } = tx;
-    if (p.conversationId !== conversationIdFor(p.locationId, p.contactId)) {
-      throw new PermanentEventError(
-        `conversationId ${p.conversationId} is not the conversation of contact ${p.contactId}`,
-        'conversation_mismatch',
-      );
-    }
+    assertConversationOf(p);
     const m = p.message;
     const rfcMessageId = normalizeMessageId(m.rfcMessageId);
     const identity = {
@@ -63,71 +68,17 @@ export class RecordSyncedMessageUseCase {
           subject: m.subject,
         });
     const existing = same.existing;
-    if (same.reusedMessageId) {
-      this.metrics
-        .counter(
-          'conversations_message_id_collisions_total',
-          'Synced messages whose Message-ID another message of the conversation already carries; both kept',
-        )
-        .inc();
-      this.logger.warn(
-        {
-          locationId: p.locationId,
-          conversationId: p.conversationId,
-          deliveryId: p.deliveryId,
-          rule: 'SYN-5',
-        },
-        'Message-ID reused by another message of the conversation: recorded as its own message',
-      );
-    }
+    if (same.reusedMessageId) this.reportReusedMessageId(p);
     if (existing) {
       await this.messages.confirmFromMailbox(manager, p.locationId, existing.messageId, copy);
       return 'merged';
     }
 
-    // The delivery id is deterministic per (conversation, message): a replayed log rebuilds the same ids.
-    const messageId = p.deliveryId;
-    const sortAt = copy.sentAt ?? copy.receivedAt;
+    const row = syncedMessageRow(p);
+    const messageId = row.messageId;
+    const sortAt = row.sortAt;
     const attachments = attachmentRowsOf(p.locationId, messageId, m.attachments);
-    const inserted = await this.messages.insert(
-      manager,
-      {
-        locationId: p.locationId,
-        messageId,
-        conversationId: p.conversationId,
-        contactId: p.contactId,
-        userId: p.userId,
-        connectionId: p.connectionId,
-        mailboxKey: null,
-        kind: null,
-        direction: p.direction,
-        source: p.source,
-        status: p.direction === 'inbound' ? 'received' : 'sent',
-        from: m.from,
-        to: m.to,
-        cc: m.cc,
-        bcc: m.bcc,
-        subject: m.subject,
-        text: m.text,
-        html: m.html,
-        bodyTruncated: m.bodyTruncated,
-        sortAt,
-        sentAt: copy.sentAt,
-        receivedAt: copy.receivedAt,
-        provider: m.provider,
-        providerMessageId: m.providerMessageId,
-        providerThreadId: m.providerThreadId,
-        rfcMessageId,
-        inReplyTo: normalizeMessageId(m.inReplyTo),
-        references: m.references,
-        deliveryId: p.deliveryId,
-        rule: p.rule,
-        idempotencyKey: null,
-        failureCode: null,
-        failureMessage: null,
-      },
-      attachments,
-    );
+    const inserted = await this.messages.insert(manager, row, attachments);
     if (!inserted) return 'merged';
     await this.conversations.recordMessage(manager, {
       locationId: p.locationId,
@@ -139,5 +90,24 @@ export class RecordSyncedMessageUseCase {
     // SYN-9: classification, a bounced CRM send, contact.replied.
     await this.activity.afterRecorded(tx, p, messageId);
     return 'recorded';
+  }
+
+  /** Loss path 5: counted and logged, the message is recorded as its own. */
+  reportReusedMessageId(p: MessageSynced): void {
+    this.metrics
+      .counter(
+        'conversations_message_id_collisions_total',
+        'Synced messages whose Message-ID another message of the conversation already carries; both kept',
+      )
+      .inc();
+    this.logger.warn(
+      {
+        locationId: p.locationId,
+        conversationId: p.conversationId,
+        deliveryId: p.deliveryId,
+        rule: 'SYN-5',
+      },
+      'Message-ID reused by another message of the conversation: recorded as its own message',
+    );
   }
 }

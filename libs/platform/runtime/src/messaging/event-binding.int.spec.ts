@@ -49,8 +49,13 @@ class ProbeTable1900000000000 implements MigrationInterface {
     await q.query(
       `CREATE TABLE ${SCHEMA}.list_effects (send_id uuid NOT NULL, tx bigint NOT NULL DEFAULT txid_current())`,
     );
+    await q.query(
+      `CREATE TABLE ${SCHEMA}.companion_effects (event_id uuid NOT NULL, via text NOT NULL,
+         tx bigint NOT NULL DEFAULT txid_current())`,
+    );
   }
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE ${SCHEMA}.companion_effects`);
     await q.query(`DROP TABLE ${SCHEMA}.list_effects`);
     await q.query(`DROP TABLE ${SCHEMA}.effects`);
   }
@@ -135,6 +140,29 @@ class CompanionProbe {
   }
 }
 
+/** Contacts (by name) whose batch the transactional companion probe gives up on. */
+const refusedInBatch = new Set<string>();
+
+@Injectable()
+class TransactionalCompanionProbe {
+  @OnEventBatch(contactUpsertedV1, { group: 'tx-companion' })
+  async inBatch(events: readonly EventOf<typeof contactUpsertedV1>[], tx: TransactionContext): Promise<void> {
+    await tx.manager.query(
+      `INSERT INTO ${SCHEMA}.companion_effects (event_id, via) SELECT unnest($1::uuid[]), 'batch'`,
+      [events.map((e) => e.id)],
+    );
+    if (events.some((e) => refusedInBatch.has(e.payload.name ?? '')))
+      throw new Error('probe refuses this batch');
+  }
+
+  @OnEvent(contactUpsertedV1, { group: 'tx-companion' })
+  async alone(event: EventOf<typeof contactUpsertedV1>, tx: TransactionContext): Promise<void> {
+    await tx.manager.query(`INSERT INTO ${SCHEMA}.companion_effects (event_id, via) VALUES ($1, 'single')`, [
+      event.id,
+    ]);
+  }
+}
+
 /*
  * Type tests (checked by `tsc --noEmit`, not by jest): the decorator refuses a handler that does not take exactly
  * what its definitions deliver, and the transactional and opted-out forms cannot be mixed up.
@@ -179,7 +207,7 @@ export class TypeTests {
   }
 }
 
-@Module({ providers: [ProbeConsumers, ListProbe, CompanionProbe] })
+@Module({ providers: [ProbeConsumers, ListProbe, CompanionProbe, TransactionalCompanionProbe] })
 class ProbeModule {}
 
 const probeService: ServiceDefinition = {
@@ -447,5 +475,30 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
       mixedIds.map((sendId) => ({ sendId, via: 'single' })),
     );
     expect(new Set((await txOf(mixedIds, 'list_effects')).map((r) => r.send_id)).size).toBe(3);
+  });
+
+  it('issue 16: a transactional consumer batches through its @OnEventBatch companion, and goes one at a time when the batch throws', async () => {
+    const contact = (name: string) =>
+      eventCatalog.create(contactUpsertedV1, {
+        ...examplePayload<PayloadOf<typeof contactUpsertedV1>>('contact.upserted.v1.json'),
+        name,
+      });
+    const ran = (events: EventEnvelope[]) =>
+      sql<{ event_id: string; via: string; tx: string }>(
+        `SELECT event_id, via, tx::text FROM ${SCHEMA}.companion_effects WHERE event_id = ANY($1::uuid[])`,
+        [events.map((e) => e.id)],
+      );
+    const batched = [contact('a'), contact('b'), contact('c')];
+    await bus.publish(batched.map((envelope) => ({ topic: Topics.conversationsContacts, envelope })));
+    await eventually(async () => expect(await ran(batched)).toHaveLength(3));
+    expect((await ran(batched)).map((r) => r.via)).toEqual(['batch', 'batch', 'batch']);
+    expect(new Set((await ran(batched)).map((r) => r.tx)).size).toBe(1);
+
+    refusedInBatch.add('refused');
+    const mixed = [contact('d'), contact('refused'), contact('e')];
+    await bus.publish(mixed.map((envelope) => ({ topic: Topics.conversationsContacts, envelope })));
+    await eventually(async () => expect(await ran(mixed)).toHaveLength(3));
+    // The batch's rows rolled back; each event went alone through the @OnEvent method, once.
+    expect((await ran(mixed)).map((r) => r.via)).toEqual(['single', 'single', 'single']);
   });
 });

@@ -75,12 +75,12 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
           handler: (event, context) => single([event], context),
         });
         // Transactional consumers also take batches (one transaction each); a failed batch comes back as singles.
-        // An opted-out one only through its @OnEventBatch companion.
+        // An @OnEventBatch companion takes the whole list instead (an opted-out consumer batches only through one).
         const companion = companions.get(options.group);
         companions.delete(options.group);
-        if (companion && (options.transaction || companion.meta.topic !== options.topic)) {
+        if (companion && (options.batch || companion.meta.topic !== options.topic)) {
           throw new Error(
-            `@OnEventBatch group ${options.group}: only for a { transaction: false } consumer of the same topic`,
+            `@OnEventBatch group ${options.group}: only for a single-event consumer of the same topic`,
           );
         }
         const batch = bindBatchConsumer(

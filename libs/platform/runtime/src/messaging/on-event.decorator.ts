@@ -154,10 +154,10 @@ export interface OnEventBatchMetadata {
 }
 
 /**
- * The batch path of an opted-out consumer (`@OnEvent(def, { group, transaction: false })` in the same class, same
+ * The batch path of a single-event consumer (`@OnEvent(def, { group })`, opted out or not, in the same class, same
  * group): `(events, tx)`, the new events of a batch in one transaction with their inbox rows, like `batch: true`. When
- * the batch needs what only the opted-out path can do (a call outside any transaction), it throws: the batch rolls
- * back and its events go one at a time through the opted-out method.
+ * the batch cannot be handled as a whole (an opted-out consumer's call outside any transaction, a poison event), it
+ * throws: the batch rolls back and its events go one at a time through the `@OnEvent` method.
  */
 export function OnEventBatch<const Ds extends EventDefinitions>(
   definitions: Ds,
