@@ -88,7 +88,7 @@ export class ObserveMessageUseCase {
      * a mailbox without a live connection in the projection then throws {@link ConnectionsMayBeBehindError}.
      */
     current?: readonly ConnectionView[] | null,
-    /** The caller already holds the mailbox's lock in this transaction (executeBatch): no round trip for it. */
+    /** The caller already holds the mailbox's lock in this transaction (ObserveBatchUseCase): no round trip for it. */
     mailboxLocked = false,
   ): Promise<ObservedDecision | null> {
     if (!mailboxLocked) await this.bindings.lockMailboxes(tx.manager, [observed.mailboxKey]);
