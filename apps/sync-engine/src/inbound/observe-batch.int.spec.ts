@@ -98,7 +98,8 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
       msg('b-n1'),
       // Two messages of one new thread: the second finds the binding the first created (same batch).
       msg('b-n2', { providerThreadId: 'th-b-n1', inReplyTo: '<b-n1@example.com>' }),
-      // A reply to the CRM send: found through the send's binding.
+      // The Sent copy of the CRM send (X-Mailbridge-Ref), then a reply to it: found through the send's binding.
+      msg('b-sent', { providerThreadId: 'th-b-crm', rfcMessageId: sendRfc, mailbridgeRef: sendId }, true),
       msg('b-r1', { providerThreadId: 'th-b-crm', inReplyTo: sendRfc, references: [sendRfc] }),
       // A duplicate of a message of this batch (push + poll): a repeat.
       msg('b-n1'),
@@ -188,6 +189,9 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
       one.events.filter((e) => (e as { type: string }).type === 'message.synced').length,
     ).toBeGreaterThanOrEqual(8);
     expect(one.rows.decisions.some((d) => (d as { repeats: number }).repeats === 1)).toBe(true);
+    expect(one.events).toContainEqual(
+      expect.objectContaining({ type: 'message.synced', crmMessageId: sendId, rule: 'SYN-5' }),
+    );
     expect([outcome('b-s1'), outcome('b-x1'), outcome('b-p2')]).toEqual(['parked', 'parked', 'delivered']);
     expect(one.rows.parked.map((p) => (p as { provider_message_id: string }).provider_message_id)).toEqual([
       'b-s1',
