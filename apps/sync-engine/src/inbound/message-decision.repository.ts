@@ -15,6 +15,12 @@ export interface StoredDecision {
   }>;
 }
 
+export interface DecisionToRecord {
+  readonly eventId: string;
+  readonly observed: ObservedMessage;
+  readonly decision: ObservedDecision;
+}
+
 export interface ParkedMessage {
   readonly eventId: string;
   readonly observed: ObservedMessage;
@@ -31,41 +37,102 @@ export class MessageDecisionRepository {
     observed: ObservedMessage,
     decision: ObservedDecision,
   ): Promise<void> {
-    const m = observed.message;
+    await this.recordMany(tx, [{ eventId, observed, decision }]);
+  }
+
+  /** Issue 16: the decisions of a batch in one statement (each message once: a batch's repeats are counted instead). */
+  async recordMany(tx: EntityManager, rows: readonly DecisionToRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    const col = <T>(f: (r: DecisionToRecord) => T) => rows.map(f);
     await tx.query(
       `INSERT INTO sync_engine.message_decision
          (mailbox_key, provider_message_id, rfc_message_id, event_id, source, direction, outcome, rules, deliveries,
           skips, trace)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       SELECT m, p, r, e::uuid, s, d, o, ARRAY(SELECT jsonb_array_elements_text(ru)), dl, sk, tr
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[],
+                   $9::jsonb[], $10::jsonb[], $11::jsonb[]) AS u(m, p, r, e, s, d, o, ru, dl, sk, tr)
        ON CONFLICT (mailbox_key, provider_message_id) DO UPDATE SET
          event_id = EXCLUDED.event_id, outcome = EXCLUDED.outcome, rules = EXCLUDED.rules,
          deliveries = EXCLUDED.deliveries, skips = EXCLUDED.skips,
          trace = message_decision.trace || EXCLUDED.trace, decided_at = now()`,
       [
-        observed.mailboxKey,
-        m.providerMessageId,
-        m.rfcMessageId,
-        eventId,
-        observed.source,
-        observed.direction,
-        decision.park ? 'parked' : decision.outcome,
-        decision.rules,
-        JSON.stringify(
-          decision.deliveries.map((d) => ({
-            deliveryId: d.deliveryId,
-            locationId: d.locationId,
-            contactId: d.contactId,
-            conversationId: d.conversationId,
-            connectionId: d.connectionId,
-            direction: d.direction,
-            source: d.source,
-            rule: d.rule,
-            bindingId: d.bindingId,
-          })),
+        col((r) => r.observed.mailboxKey),
+        col((r) => r.observed.message.providerMessageId),
+        col((r) => r.observed.message.rfcMessageId),
+        col((r) => r.eventId),
+        col((r) => r.observed.source),
+        col((r) => r.observed.direction),
+        col((r) => (r.decision.park ? 'parked' : r.decision.outcome)),
+        col((r) => JSON.stringify(r.decision.rules)),
+        col((r) =>
+          JSON.stringify(
+            r.decision.deliveries.map((d) => ({
+              deliveryId: d.deliveryId,
+              locationId: d.locationId,
+              contactId: d.contactId,
+              conversationId: d.conversationId,
+              connectionId: d.connectionId,
+              direction: d.direction,
+              source: d.source,
+              rule: d.rule,
+              bindingId: d.bindingId,
+            })),
+          ),
         ),
-        JSON.stringify(decision.skips),
-        JSON.stringify(decision.trace),
+        col((r) => JSON.stringify(r.decision.skips)),
+        col((r) => JSON.stringify(r.decision.trace)),
       ],
+    );
+  }
+
+  /** Issue 16: SYN-5 repeats of a batch, counted in one statement (the outcomes were read with the batch's context). */
+  async countRepeats(
+    tx: EntityManager,
+    repeats: ReadonlyArray<{ mailboxKey: string; providerMessageId: string }>,
+  ): Promise<void> {
+    if (repeats.length === 0) return;
+    await tx.query(
+      `UPDATE sync_engine.message_decision d SET repeats = d.repeats + u.n
+       FROM (SELECT m, p, count(*)::int AS n FROM unnest($1::text[], $2::text[]) AS x(m, p) GROUP BY m, p) u
+       WHERE d.mailbox_key = u.m AND d.provider_message_id = u.p`,
+      [repeats.map((r) => r.mailboxKey), repeats.map((r) => r.providerMessageId)],
+    );
+  }
+
+  /** Issue 16: a batch's parked messages in one statement (first parked wins, as one at a time). */
+  async parkMany(
+    tx: EntityManager,
+    rows: ReadonlyArray<{ eventId: string; observed: ObservedMessage; keys: readonly string[] }>,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO sync_engine.parked_message (mailbox_key, provider_message_id, keys, event_id, observed, parked_at)
+       SELECT DISTINCT ON (m, p) m, p, ARRAY(SELECT jsonb_array_elements_text(k)), e::uuid, o, now()
+       FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS u(m, p, k, e, o, n)
+       ORDER BY m, p, n
+       ON CONFLICT (mailbox_key, provider_message_id) DO NOTHING`,
+      [
+        rows.map((r) => r.observed.mailboxKey),
+        rows.map((r) => r.observed.message.providerMessageId),
+        rows.map((r) => JSON.stringify(r.keys)),
+        rows.map((r) => r.eventId),
+        rows.map((r) => JSON.stringify(r.observed)),
+      ],
+    );
+  }
+
+  /** Issue 16: smart-BCC addresses a batch learned, in one statement (the first learned wins). */
+  async learnSmartBccMany(
+    tx: EntityManager,
+    rows: ReadonlyArray<{ address: string; locationId: string; userId: string }>,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO sync_engine.smart_bcc_address (address, location_id, user_id)
+       SELECT DISTINCT ON (a) a, l, us FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(a, l, us, n)
+       ORDER BY a, n
+       ON CONFLICT (address) DO NOTHING`,
+      [rows.map((r) => r.address), rows.map((r) => r.locationId), rows.map((r) => r.userId)],
     );
   }
 

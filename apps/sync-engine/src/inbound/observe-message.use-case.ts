@@ -1,12 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  contactCreateRequestedV1,
-  messageDecidedV1,
-  messageSkippedV1,
-  messageSyncedV1,
-} from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
-import { runWithContext, type Logger, type ServiceMetrics } from '@mailbridge/platform-observability';
+import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
 import { LOGGER, METRICS } from '@mailbridge/platform-runtime';
 import { mergeConnections } from '../connections/identity-connections.client';
 import { decideObservedMessage, isLive } from '../decisions/decide-observed-message';
@@ -19,7 +13,7 @@ import type {
 import { parkKeys } from '../decisions/thread-keys';
 import { SYNC_ENGINE_CONFIG, type SyncEngineConfig } from '../sync-engine.config';
 import { ThreadBindingRepository } from '../threads/thread-binding.repository';
-import { ledgerOutcomeOf } from './ledger-outcome';
+import { announceDecision, countRepeat, emitDecided } from './decision-effects';
 import { MessageDecisionRepository } from './message-decision.repository';
 import { SyncContextRepository } from './sync-context.repository';
 
@@ -61,7 +55,8 @@ const REPLAY_BATCH = 50;
  */
 @Injectable()
 export class ObserveMessageUseCase {
-  private readonly policy: SyncPolicy;
+  /** Read by the batch path too (ObserveBatchUseCase): both decide with the same policy. */
+  readonly policy: SyncPolicy;
 
   constructor(
     private readonly context: SyncContextRepository,
@@ -93,7 +88,7 @@ export class ObserveMessageUseCase {
      * a mailbox without a live connection in the projection then throws {@link ConnectionsMayBeBehindError}.
      */
     current?: readonly ConnectionView[] | null,
-    /** The caller already holds the mailbox's lock in this transaction (executeBatch): no round trip for it. */
+    /** The caller already holds the mailbox's lock in this transaction (ObserveBatchUseCase): no round trip for it. */
     mailboxLocked = false,
   ): Promise<ObservedDecision | null> {
     if (!mailboxLocked) await this.bindings.lockMailboxes(tx.manager, [observed.mailboxKey]);
@@ -108,18 +103,8 @@ export class ObserveMessageUseCase {
         observed.message.providerMessageId,
       );
       // Told again: a repeat is how the completeness audit re-drives a message whose outcome the ledger lacks.
-      if (stored) this.emitDecided(tx, observed, stored);
-      this.metrics
-        .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
-        .inc({ outcome: 'repeat' });
-      this.logger.debug(
-        {
-          mailboxKey: observed.mailboxKey,
-          providerMessageId: observed.message.providerMessageId,
-          rule: 'SYN-5',
-        },
-        'message already decided: repeat ignored',
-      );
+      if (stored) emitDecided(tx, observed, stored);
+      countRepeat(this.metrics, this.logger, observed);
       return null;
     }
     const ofMailbox = ctx.connections.filter((c) => c.mailboxKey === observed.mailboxKey);
@@ -144,31 +129,6 @@ export class ObserveMessageUseCase {
     // Most mailboxes have nothing parked: no second look needed, no query spent on it.
     if (ctx.hasParked) await this.replayParked(tx, added);
     return decision;
-  }
-
-  /**
-   * A batch of observed messages in the caller's one transaction (issue 16), in order, each in its own correlation
-   * context. Every mailbox of the batch is locked first, in one sorted pass, so concurrent batches cannot deadlock on
-   * each other. Throws what `execute` throws (ConnectionsMayBeBehindError included): the caller rolls the batch back
-   * and delivers its messages one at a time.
-   */
-  async executeBatch(
-    tx: TransactionContext,
-    items: ReadonlyArray<{
-      readonly eventId: string;
-      readonly observed: ObservedMessage;
-      readonly context?: { correlationId?: string; traceparent?: string };
-    }>,
-  ): Promise<void> {
-    await this.bindings.lockMailboxes(
-      tx.manager,
-      items.map((i) => i.observed.mailboxKey),
-    );
-    for (const item of items) {
-      await runWithContext(item.context ?? {}, () =>
-        this.execute(tx, item.eventId, item.observed, undefined, true),
-      );
-    }
   }
 
   /** The owner's answer wins over the projection, except that an ended connection never comes back (as in routing). */
@@ -227,22 +187,6 @@ export class ObserveMessageUseCase {
     }
   }
 
-  /** SYN-10: the outcome, ids and codes only, for mail-gateway's ledger of outcomes. */
-  private emitDecided(
-    tx: TransactionContext,
-    observed: ObservedMessage,
-    decision: Parameters<typeof ledgerOutcomeOf>[0],
-  ): void {
-    // The smart-BCC receiver's messages are not of a watched mailbox: the audit never lists them.
-    if (observed.source !== 'mailbox') return;
-    tx.emit(messageDecidedV1, {
-      mailboxKey: observed.mailboxKey,
-      providerMessageId: observed.message.providerMessageId,
-      ...ledgerOutcomeOf(decision),
-      decidedAt: new Date().toISOString(),
-    });
-  }
-
   private async apply(
     tx: TransactionContext,
     eventId: string,
@@ -254,7 +198,6 @@ export class ObserveMessageUseCase {
     const db = tx.manager;
     const changed = await this.bindings.save(db, decision.newBindings, decision.keyAdditions);
     await this.decisions.record(db, eventId, observed, decision);
-    this.emitDecided(tx, observed, { ...decision, outcome: decision.park ? 'parked' : decision.outcome });
     if (decision.park) {
       // A second look when its thread or a message it replies to becomes bound; an earlier private message of a thread
       // bound later (a vendor's mail the user then forwards to a contact) still stays private then (predates check).
@@ -264,69 +207,7 @@ export class ObserveMessageUseCase {
       const l = decision.learnedSmartBcc;
       await this.decisions.learnSmartBcc(db, l.address, l.locationId, l.userId);
     }
-    for (const c of decision.contactRequests) {
-      tx.emit(contactCreateRequestedV1, { ...c, requestedAt: observed.observedAt });
-    }
-    for (const d of decision.deliveries) {
-      tx.emit(messageSyncedV1, {
-        deliveryId: d.deliveryId,
-        locationId: d.locationId,
-        contactId: d.contactId,
-        conversationId: d.conversationId,
-        connectionId: d.connectionId,
-        userId: d.userId,
-        direction: d.direction,
-        source: d.source,
-        crmMessageId: d.crmMessageId,
-        message: d.message,
-        rule: d.rule,
-      });
-    }
-    for (const s of decision.skips) {
-      if (!s.publish || !s.locationId) continue;
-      tx.emit(messageSkippedV1, {
-        locationId: s.locationId,
-        userId: s.userId,
-        contactId: s.contactId,
-        connectionId: s.connectionId,
-        mailboxKey: observed.mailboxKey,
-        providerMessageId: m.providerMessageId,
-        rfcMessageId: m.rfcMessageId,
-        subject: m.subject,
-        from: m.from,
-        reason: s.reason,
-        rule: s.rule,
-        detail: s.detail.slice(0, 2000),
-        occurredAt: observed.observedAt,
-      });
-    }
-    this.metrics
-      .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
-      .inc({ outcome: decision.park ? 'parked' : decision.outcome });
-    // Loss path 5: counted once, at the first decision (a parked message's second look is not a second collision).
-    if (decision.messageIdCollision && parkedAt === null) {
-      this.metrics
-        .counter(
-          'sync_engine_message_id_collisions_total',
-          'Messages whose Message-ID another message of the mailbox already carries; both kept',
-        )
-        .inc();
-      this.logger.warn(
-        { mailboxKey: observed.mailboxKey, providerMessageId: m.providerMessageId, rule: 'SYN-5' },
-        'Message-ID reused by another message: kept as its own message',
-      );
-    }
-    this.logger.info(
-      {
-        mailboxKey: observed.mailboxKey,
-        providerMessageId: m.providerMessageId,
-        outcome: decision.outcome,
-        rules: decision.rules,
-        deliveries: decision.deliveries.map((d) => `${d.locationId}/${d.contactId} ${d.rule}`),
-        skips: decision.skips.map((s) => `${s.locationId ?? '-'} ${s.reason} ${s.rule}`),
-      },
-      'sync decision',
-    );
+    announceDecision(tx, this.metrics, this.logger, observed, decision, parkedAt);
     // Only new or moved keys: a key already bound as it was changes no parked message's decision.
     return changed;
   }

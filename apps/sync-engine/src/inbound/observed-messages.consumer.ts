@@ -3,6 +3,7 @@ import { messageObservedV1 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { ConsumerContext, EventOf, OnEvent, OnEventBatch } from '@mailbridge/platform-runtime';
 import { IdentityConnectionsClient } from '../connections/identity-connections.client';
+import { ObserveBatchUseCase } from './observe-batch.use-case';
 import { ConnectionsMayBeBehindError, ObserveMessageUseCase } from './observe-message.use-case';
 
 /**
@@ -15,6 +16,7 @@ import { ConnectionsMayBeBehindError, ObserveMessageUseCase } from './observe-me
 export class ObservedMessagesConsumer {
   constructor(
     private readonly observe: ObserveMessageUseCase,
+    private readonly batch: ObserveBatchUseCase,
     private readonly identity: IdentityConnectionsClient,
   ) {}
 
@@ -27,7 +29,7 @@ export class ObservedMessagesConsumer {
     events: readonly EventOf<typeof messageObservedV1>[],
     tx: TransactionContext,
   ): Promise<void> {
-    await this.observe.executeBatch(
+    await this.batch.executeBatch(
       tx,
       events.map((e) => ({
         eventId: e.id,

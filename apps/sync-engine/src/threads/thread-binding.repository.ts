@@ -82,9 +82,13 @@ export class ThreadBindingRepository {
    */
   async lockMailboxes(tx: EntityManager, mailboxKeys: readonly (string | null | undefined)[]): Promise<void> {
     const keys = [...new Set(mailboxKeys.filter((k): k is string => !!k))].sort();
-    for (const key of keys) {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, [`sync_engine.mailbox:${key}`]);
-    }
+    if (keys.length === 0) return;
+    // One round trip for a whole batch (issue 16); unnest yields the sorted array in order, so the order holds.
+    await tx.query(
+      `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7)))
+       FROM unnest($1::text[]) AS k`,
+      [keys.map((k) => `sync_engine.mailbox:${k}`)],
+    );
   }
 
   /** Bindings found by any of these keys in these mailboxes, and which key found which. */
