@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from 'pg';
 import { mailboxMessageQuarantinedV1, messageObservedV1 } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
+import { LeaseRepository } from '../common/lease.repository';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
 import { GmailPullService } from './gmail-pull.service';
@@ -147,4 +148,16 @@ describe('mail-gateway: a page of messages is observed with a constant number of
     for (const id of ids.filter((i) => i !== poison)) expect(observedOf(id)).toHaveLength(1);
     expect(observedOf(poison)).toHaveLength(0);
   }, 180_000);
+
+  it('issue 16: a pull under a lease taken moments ago does not extend it after its page (no statement per page)', async () => {
+    const extend = jest.spyOn(h.gateway.app.get(LeaseRepository), 'extend');
+    try {
+      const ids = await deliverQuietly(PAT, 3, 'Lease');
+      h.sandbox.control.setNotificationBehaviour('google', { hold: false });
+      for (const id of ids) await h.log.waitFor(messageObservedV1, (p) => p.message.providerMessageId === id);
+      expect(extend).not.toHaveBeenCalled();
+    } finally {
+      extend.mockRestore();
+    }
+  }, 60_000);
 });
