@@ -4,7 +4,10 @@ import {
   messagePartiesFromHead,
   type SyncExclusionVerdict,
 } from '@mailbridge/domain-mail';
-import { SyncExclusionsRepository } from './sync-exclusions.repository';
+import { SyncExclusionsRepository, type ConnectionExclusions } from './sync-exclusions.repository';
+
+/** SYN-8's verdict on one message's header block, against lists read once for a whole page. */
+export type ExclusionCheck = (head: Buffer) => Promise<SyncExclusionVerdict | null>;
 
 /**
  * SYN-8, the step before storing: a message is refused when every live connection of its mailbox excludes it (one
@@ -15,22 +18,45 @@ import { SyncExclusionsRepository } from './sync-exclusions.repository';
 export class SyncExclusionScreen {
   constructor(private readonly lists: SyncExclusionsRepository) {}
 
-  async screen(mailboxKey: string, ownerAddress: string, head: Buffer): Promise<SyncExclusionVerdict | null> {
-    const connections = await this.lists.forMailbox(mailboxKey);
-    if (connections.length === 0 || connections.every((c) => !c.location && !c.connection)) return null;
-    const parties = messagePartiesFromHead(head.toString('utf8'));
-    let first: SyncExclusionVerdict | null = null;
-    for (const c of connections) {
-      const verdict = decideSyncExclusion({
-        parties,
-        ownerAddress,
-        locationUserAddresses: c.locationUserAddresses,
-        location: c.location,
-        connection: c.connection,
-      });
-      if (!verdict) return null;
-      first ??= verdict;
-    }
-    return first;
+  /**
+   * A check that reads the mailbox's lists on first use and keeps them for its later calls (issue 16: one query per
+   * pulled page, not per message). Made per page, so a changed list applies from the next page on.
+   */
+  forMailbox(mailboxKey: string, ownerAddress: string): ExclusionCheck {
+    let lists: Promise<ConnectionExclusions[]> | undefined;
+    return async (head) => {
+      if (!lists) {
+        const loading = this.lists.forMailbox(mailboxKey);
+        // A failed read is not kept: the next message of the page asks again.
+        loading.catch(() => {
+          if (lists === loading) lists = undefined;
+        });
+        lists = loading;
+      }
+      return verdictOf(await lists, ownerAddress, head);
+    };
   }
+}
+
+/** Excluded only when every live connection excludes it; the first connection's verdict is the one reported. */
+function verdictOf(
+  connections: readonly ConnectionExclusions[],
+  ownerAddress: string,
+  head: Buffer,
+): SyncExclusionVerdict | null {
+  if (connections.length === 0 || connections.every((c) => !c.location && !c.connection)) return null;
+  const parties = messagePartiesFromHead(head.toString('utf8'));
+  let first: SyncExclusionVerdict | null = null;
+  for (const c of connections) {
+    const verdict = decideSyncExclusion({
+      parties,
+      ownerAddress,
+      locationUserAddresses: c.locationUserAddresses,
+      location: c.location,
+      connection: c.connection,
+    });
+    if (!verdict) return null;
+    first ??= verdict;
+  }
+  return first;
 }

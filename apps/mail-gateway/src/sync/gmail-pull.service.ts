@@ -24,6 +24,7 @@ import {
   gmailStateObservations,
   MailboxStateService,
 } from '../state/mailbox-state.service';
+import type { ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { MessageIsolation, type FetchedPage } from './message-isolation.service';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
@@ -145,18 +146,20 @@ export class GmailPullService {
     notBefore?: Date,
   ): Promise<FetchedPage> {
     const answers = new Map<string, BatchItemResult<GmailRawMessage>>();
+    // SYN-8 lists read once for the page (issue 16), not once per message.
+    const screen = this.normalizer.pageScreen(mailbox.provider, mailbox.emailAddress);
     return this.isolation.fetchEach(
       mailbox,
       ids.map((id) => ({ id })),
       FETCH_CONCURRENCY,
       async (item) => {
         const answer = answers.get(item.id);
-        if (!answer) return this.fetchOne(mailbox, target, item.id, notBefore);
+        if (!answer) return this.fetchOne(mailbox, target, item.id, notBefore, screen);
         if (!answer.ok) {
           if (asProviderFailure(answer.error)?.code === 'not_found') return undefined;
           throw answer.error;
         }
-        return this.normalizeRaw(mailbox, answer.value, notBefore);
+        return this.normalizeRaw(mailbox, answer.value, notBefore, screen);
       },
       // messages.get in HTTP batches (GMAIL_PULL_BATCH calls each), within the mailbox's quota budget.
       async (fresh) => {
@@ -195,6 +198,7 @@ export class GmailPullService {
     mailbox: MailboxEntity,
     raw: GmailRawMessage,
     notBefore?: Date,
+    screen?: ExclusionCheck,
   ): Promise<NormalizedMessage | undefined> {
     if (!isObserved(raw)) return undefined;
     if (notBefore && raw.internalDate.getTime() < notBefore.getTime()) return undefined;
@@ -209,6 +213,7 @@ export class GmailPullService {
         raw: raw.raw,
       },
       mailbox.emailAddress,
+      screen,
     );
   }
 
@@ -221,6 +226,7 @@ export class GmailPullService {
     target: CallTarget,
     id: string,
     notBefore?: Date,
+    screen?: ExclusionCheck,
   ): Promise<NormalizedMessage | undefined> {
     try {
       const raw = await this.policy.run(
@@ -228,7 +234,7 @@ export class GmailPullService {
         { operation: 'users.messages.get', units: GMAIL_QUOTA_UNITS.messagesGet, idempotent: true },
         (t) => this.gmail.getRawMessage(t, id),
       );
-      return await this.normalizeRaw(mailbox, raw, notBefore);
+      return await this.normalizeRaw(mailbox, raw, notBefore, screen);
     } catch (error) {
       if (asProviderFailure(error)?.code === 'not_found') return undefined;
       throw error;

@@ -26,6 +26,7 @@ import {
   type NormalizedMessage,
   type RawMessageSource,
 } from './message-normalizer.service';
+import type { ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 import { GRAPH_FOLDERS } from './mailbox-watch.service';
 import { MessageIsolation, type FetchedPage, type PullItem } from './message-isolation.service';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
@@ -131,6 +132,8 @@ export class GraphPullService {
     items: readonly GraphDeltaItem[],
   ): Promise<FetchedPage> {
     const answers = new Map<string, BatchItemResult<Buffer>>();
+    // SYN-8 lists read once for the page (issue 16), not once per message.
+    const screen = this.normalizer.pageScreen(mailbox.provider, mailbox.emailAddress);
     return this.isolation.fetchEach(
       mailbox,
       items.map((i) => ({
@@ -144,13 +147,13 @@ export class GraphPullService {
       FETCH_CONCURRENCY,
       async (item) => {
         const answer = answers.get(item.id);
-        if (!answer) return this.fetchOne(mailbox, target, item);
+        if (!answer) return this.fetchOne(mailbox, target, item, screen);
         if (!answer.ok) {
           // Moved or deleted before we fetched it: delta will say where it went.
           if (asProviderFailure(answer.error)?.code === 'not_found') return undefined;
           throw answer.error;
         }
-        return this.normalizer.normalize(this.sourceOf(item, answer.value), mailbox.emailAddress);
+        return this.normalizer.normalize(this.sourceOf(item, answer.value), mailbox.emailAddress, screen);
       },
       // The MIME in JSON $batch requests of 20, each within one of the mailbox's concurrency slots.
       async (fresh) => {
@@ -189,6 +192,7 @@ export class GraphPullService {
     mailbox: MailboxEntity,
     target: CallTarget,
     item: PullItem,
+    screen?: ExclusionCheck,
   ): Promise<NormalizedMessage | undefined> {
     try {
       // The stream is consumed inside the budgeted call, so the concurrency slot covers the download.
@@ -196,6 +200,7 @@ export class GraphPullService {
         this.normalizer.normalize(
           this.sourceOf(item, await this.graph.mime(t, item.id)),
           mailbox.emailAddress,
+          screen,
         ),
       );
     } catch (error) {

@@ -113,24 +113,6 @@ export class MessageFailuresRepository {
     );
   }
 
-  /**
-   * Which of these have an open failure record, and whether it is quarantined: one look-up for a pull, which passes
-   * quarantined ones by and keeps counting the others' failures against them.
-   */
-  async unresolvedAmong(
-    mailboxId: string,
-    providerMessageIds: readonly string[],
-  ): Promise<Map<string, { quarantined: boolean }>> {
-    if (providerMessageIds.length === 0) return new Map();
-    const rows = await queryRows<{ provider_message_id: string; quarantined: boolean }>(
-      this.dataSource,
-      `SELECT provider_message_id, quarantined_at IS NOT NULL AS quarantined FROM mail_gateway.message_failures
-        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[]) AND resolved_at IS NULL`,
-      [mailboxId, [...providerMessageIds]],
-    );
-    return new Map(rows.map((r) => [r.provider_message_id, { quarantined: r.quarantined }]));
-  }
-
   async findById(id: string, db: Db = this.dataSource): Promise<MessageFailure | null> {
     const rows = await queryRows<Row>(db, `SELECT * FROM mail_gateway.message_failures WHERE id = $1`, [id]);
     return rows[0] ? toFailure(rows[0]) : null;

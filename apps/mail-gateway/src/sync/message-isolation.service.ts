@@ -85,8 +85,7 @@ export class MessageIsolation {
     prefetch?: (fresh: readonly PullItem[]) => Promise<void>,
   ): Promise<FetchedPage> {
     const byId = new Map(items.map((i) => [i.id, i]));
-    const unseen = await this.publisher.unseen(mailbox.id, [...byId.keys()]);
-    const open = await this.failures.unresolvedAmong(mailbox.id, unseen);
+    const { unseen, open } = await this.publisher.pageStatus(mailbox.id, [...byId.keys()]);
     const fresh = unseen.filter((id) => !open.get(id)?.quarantined).map((id) => byId.get(id) ?? { id });
     if (prefetch && fresh.length > 0) await prefetch(fresh);
     let pending = 0;
@@ -111,9 +110,11 @@ export class MessageIsolation {
   }
 
   /**
-   * Records the page's messages and then moves the cursor (`advance`). One transaction when nothing fails; when it
-   * does, each message is recorded on its own so only the failing one is held back. The cursor moves only when no
-   * message of the page has attempts left ({@link MessagesPendingError} otherwise: the mailbox retries shortly).
+   * Records the page's messages and then moves the cursor (`advance`), in one transaction (issue 16: one per page,
+   * also when some message failed to fetch: its neighbours are recorded together all the same). Only when that
+   * transaction fails is each message recorded on its own, so only the failing one is held back. The cursor moves
+   * only when no message of the page has attempts left ({@link MessagesPendingError} otherwise: the mailbox retries
+   * shortly).
    */
   async commitPage(
     mailbox: MailboxEntity,
@@ -121,20 +122,9 @@ export class MessageIsolation {
     advance: (tx: TransactionContext) => Promise<void>,
   ): Promise<void> {
     let pending = page.pending;
-    if (pending === 0) {
-      try {
-        await this.uow.run(async (tx) => {
-          await this.record(tx, mailbox, page.messages, page.failing);
-          await advance(tx);
-        });
-        return;
-      } catch (error) {
-        if (!isMessageSpecific(error) || page.messages.length === 0) throw error;
-        this.logger.warn(
-          { mailboxId: mailbox.id, err: error },
-          'page failed to commit: recording its messages one by one',
-        );
-      }
+    if (await this.commitTogether(mailbox, page, pending === 0 ? advance : undefined)) {
+      if (pending > 0) throw new MessagesPendingError(pending);
+      return;
     }
     for (const m of page.messages) {
       try {
@@ -147,6 +137,29 @@ export class MessageIsolation {
     }
     if (pending > 0) throw new MessagesPendingError(pending);
     await this.uow.run(advance);
+  }
+
+  /** The page's messages (and the cursor move, when given) in one transaction; false when a message refused it. */
+  private async commitTogether(
+    mailbox: MailboxEntity,
+    page: FetchedPage,
+    advance?: (tx: TransactionContext) => Promise<void>,
+  ): Promise<boolean> {
+    if (!advance && page.messages.length === 0) return true;
+    try {
+      await this.uow.run(async (tx) => {
+        await this.record(tx, mailbox, page.messages, page.failing);
+        if (advance) await advance(tx);
+      });
+      return true;
+    } catch (error) {
+      if (!isMessageSpecific(error) || page.messages.length === 0) throw error;
+      this.logger.warn(
+        { mailboxId: mailbox.id, err: error },
+        'page failed to commit: recording its messages one by one',
+      );
+      return false;
+    }
   }
 
   /** Observes the messages; any failure record they had is resolved in the same transaction. */

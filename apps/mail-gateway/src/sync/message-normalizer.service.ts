@@ -18,7 +18,7 @@ import {
 import type { ObjectStore } from '@mailbridge/platform-object-store';
 import { OBJECT_STORE } from '../common/tokens';
 import { MessageExcludedError } from '../exclusions/message-excluded.error';
-import { SyncExclusionScreen } from '../exclusions/sync-exclusion.screen';
+import { SyncExclusionScreen, type ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 
 /** Our own header on mail sent through the platform (SYN-5: the Sent copy is recognised by it). */
 export const MAILBRIDGE_REF_HEADER = 'X-Mailbridge-Ref';
@@ -113,8 +113,16 @@ export class MessageNormalizer {
     @Optional() private readonly exclusions?: SyncExclusionScreen,
   ) {}
 
-  async normalize(input: RawMessageSource, ownerAddress: string): Promise<NormalizedMessage> {
-    const source = await this.refuseExcluded(input, ownerAddress);
+  /**
+   * `screen`: the page's SYN-8 check ({@link pageScreen}), so a page reads the exclusion lists once; without it the
+   * lists are read for this message alone.
+   */
+  async normalize(
+    input: RawMessageSource,
+    ownerAddress: string,
+    screen?: ExclusionCheck,
+  ): Promise<NormalizedMessage> {
+    const source = await this.refuseExcluded(input, ownerAddress, screen);
     const raw = await this.store.put(source.raw, { contentType: 'message/rfc822' });
     const head = Buffer.isBuffer(source.raw)
       ? source.raw.subarray(0, HEAD_SCAN_BYTES)
@@ -178,18 +186,27 @@ export class MessageNormalizer {
     };
   }
 
+  /** One SYN-8 check for the messages of one page of a mailbox (the lists are read once, on first use). */
+  pageScreen(provider: ProviderName, ownerAddress: string): ExclusionCheck | undefined {
+    return this.exclusions?.forMailbox(mailboxKeyOf(provider, ownerAddress), ownerAddress);
+  }
+
   /**
    * SYN-8, before anything is stored: the header block is screened against the exclusion lists of the mailbox's
    * connections; an excluded message throws {@link MessageExcludedError} (the raw MIME never reaches the store). A
    * streamed source is read up to its header block and handed on whole.
    */
-  private async refuseExcluded(source: RawMessageSource, ownerAddress: string): Promise<RawMessageSource> {
-    if (!this.exclusions) return source;
+  private async refuseExcluded(
+    source: RawMessageSource,
+    ownerAddress: string,
+    pageScreen?: ExclusionCheck,
+  ): Promise<RawMessageSource> {
+    const screen = pageScreen ?? this.pageScreen(source.provider, ownerAddress);
+    if (!screen) return source;
     const { head, raw } = Buffer.isBuffer(source.raw)
       ? { head: source.raw.subarray(0, HEAD_SCAN_BYTES), raw: source.raw }
       : await peekHeaderBlock(source.raw, HEAD_SCAN_BYTES);
-    const mailboxKey = `${source.provider}:${ownerAddress.toLowerCase()}`;
-    const verdict = await this.exclusions.screen(mailboxKey, ownerAddress, head);
+    const verdict = await screen(head);
     if (verdict) {
       if (!Buffer.isBuffer(raw)) raw.destroy();
       throw new MessageExcludedError(verdict);
@@ -197,6 +214,9 @@ export class MessageNormalizer {
     return { ...source, raw };
   }
 }
+
+const mailboxKeyOf = (provider: ProviderName, ownerAddress: string): string =>
+  `${provider}:${ownerAddress.toLowerCase()}`;
 
 /** Reads a stream until its header block ended (or `max` bytes); returns those bytes and a stream of the whole. */
 async function peekHeaderBlock(stream: Readable, max: number): Promise<{ head: Buffer; raw: Readable }> {

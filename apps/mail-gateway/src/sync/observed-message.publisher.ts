@@ -39,6 +39,27 @@ export class ObservedMessagePublisher {
   }
 
   /**
+   * A pulled page's look-up in one statement (issue 16): the ids never observed, in order, and the open failure
+   * records among them (quarantined ones are passed by, the others keep being counted).
+   */
+  async pageStatus(
+    mailboxId: string,
+    providerMessageIds: readonly string[],
+  ): Promise<{ unseen: string[]; open: Map<string, { quarantined: boolean }> }> {
+    if (providerMessageIds.length === 0) return { unseen: [], open: new Map() };
+    const ids = [...new Set(providerMessageIds)];
+    const { observed, open } = await this.observed.pageStatus(
+      this.dataSource,
+      mailboxId,
+      ids.map(storableText),
+      ids,
+    );
+    const unseen = ids.filter((id) => !observed.has(storableText(id)));
+    const unseenSet = new Set(unseen);
+    return { unseen, open: new Map([...open].filter(([id]) => unseenSet.has(id))) };
+  }
+
+  /**
    * SYN-10 audit: emits `message.observed` again for messages observed before whose outcome never reached the ledger
    * (the event or its decision was lost). sync-engine recognises a repeat and announces the stored outcome again.
    */

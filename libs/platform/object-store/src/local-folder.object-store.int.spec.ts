@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import fsp, { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
@@ -95,5 +95,26 @@ describe('LocalFolderObjectStore layout', () => {
     const bytes = Buffer.alloc(2 * 1024 * 1024, 7);
     const results = await Promise.all(Array.from({ length: 8 }, () => harness.store.put(bytes)));
     expect(results.filter((r) => r.created)).toHaveLength(1);
+  });
+
+  it('issue 16: a put of new content makes no look-up before its one write; its directory is made only when missing', async () => {
+    const stats = jest.spyOn(fsp, 'stat');
+    const mkdirs = jest.spyOn(fsp, 'mkdir');
+    const links = jest.spyOn(fsp, 'link');
+    try {
+      const first = await harness.store.put(Buffer.from('first object'));
+      // Its twin in the same fan-out directory, as another process would put it: the directory exists now.
+      const again = await new LocalFolderObjectStore(dir).put(Buffer.from('first object'));
+      expect(stats).not.toHaveBeenCalled();
+      // tmp/ once per store; the fan-out directory once, after the first link said ENOENT; the second link: EEXIST.
+      expect(mkdirs).toHaveBeenCalledTimes(3);
+      expect(links).toHaveBeenCalledTimes(3);
+      expect([first.created, again.created]).toEqual([true, false]);
+      expect(await listFiles(dir)).toEqual([
+        `sha256/${first.sha256.slice(0, 2)}/${first.sha256.slice(2, 4)}/${first.sha256}`,
+      ]);
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 });

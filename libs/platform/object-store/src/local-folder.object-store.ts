@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,12 +23,13 @@ const KNOWN_KEYS = 10_000;
 /**
  * The embedded default: objects as files under `dir`, fanned out by hash prefix (`dir/sha256/ab/cd/<hex>`).
  *
- * One write per object on the hot path: in-memory bytes are hashed first, so content already stored is not written
- * at all; new content is written once to a temporary name beside its final one, fsynced, and renamed into place.
- * Streams (size unknown) go through `dir/tmp/` the same way. Directories are created once per process. A rename is
- * atomic, so an object is either absent or complete under its key: a crash (even kill -9) mid-write leaves at most a
- * `*.part` file, which is never a content key and is never read. Puts of the same content in one process share one
- * write (`created` is exact there); across processes two first puts may both write the same bytes, harmlessly.
+ * One write per object on the hot path, and no look-up before it (issue 16): the bytes are written once to a
+ * temporary file in `dir/tmp/` (created once per process), fsynced, then linked under their key. link(2) never
+ * replaces a file: EEXIST means the content was stored before (`created: false`, the stored file untouched), ENOENT
+ * means its fan-out directory is missing (created then, and the link tried again). The temporary name is removed
+ * either way. An object is therefore either absent or complete under its key: a crash (even kill -9) mid-write
+ * leaves at most a `tmp/*.part` file, which is never a content key and is never read. Puts of the same content in
+ * one process share one write; keys stored by this process are remembered, so a repeated put costs no syscall.
  *
  * The content type is not kept: nothing reads it back from this store (`head` has no `contentType`); every reader
  * of an object knows its type from the event or row that names the key.
@@ -91,8 +92,7 @@ export class LocalFolderObjectStore implements ObjectStore {
     }
     const key = contentKeyFor(sha256);
     return this.once({ key, sha256, size: bytes.length }, async (target) => {
-      // Beside the target: the rename stays in one directory, and the name is never a content key.
-      const tmp = `${target}.${randomUUID()}.part`;
+      const tmp = await this.tmpPath();
       try {
         const handle = await open(tmp, 'wx');
         try {
@@ -102,18 +102,15 @@ export class LocalFolderObjectStore implements ObjectStore {
         } finally {
           await handle.close();
         }
-        await rename(tmp, target);
-      } catch (error) {
+        return await this.linkInPlace(tmp, target);
+      } finally {
         await unlink(tmp).catch(() => undefined);
-        throw error;
       }
     });
   }
 
   private async putStream(body: Readable, options: PutObjectOptions): Promise<StoredObject> {
-    await this.ensureDir(this.tmpDir);
-    const tmp = join(this.tmpDir, `${randomUUID()}.part`);
-    let moved = false;
+    const tmp = await this.tmpPath();
     try {
       const meter = new Sha256Meter();
       // `flush` fsyncs before close: the bytes are on disk before the object becomes visible.
@@ -122,25 +119,45 @@ export class LocalFolderObjectStore implements ObjectStore {
       if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) {
         throw new ObjectIntegrityError(options.expectedSha256, sha256);
       }
-      return await this.once(
-        { key: contentKeyFor(sha256), sha256, size: meter.byteCount() },
-        async (target) => {
-          await rename(tmp, target);
-          moved = true;
-        },
+      return await this.once({ key: contentKeyFor(sha256), sha256, size: meter.byteCount() }, (target) =>
+        this.linkInPlace(tmp, target),
       );
     } finally {
-      if (!moved) await unlink(tmp).catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** A fresh temporary name in `dir/tmp/` (the directory made once per process). */
+  private async tmpPath(): Promise<string> {
+    await this.ensureDir(this.tmpDir);
+    return join(this.tmpDir, `${randomUUID()}.part`);
+  }
+
+  /**
+   * Makes the complete file `tmp` visible as `target` unless it already is (false then): link(2) fails with EEXIST
+   * rather than replace, so stored content keeps its file. Its directory is made only when the link says it is missing.
+   */
+  private async linkInPlace(tmp: string, target: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(tmp, target);
+        return true;
+      } catch (error) {
+        if (errorCode(error) === 'EEXIST') return false;
+        if (errorCode(error) !== 'ENOENT' || attempt > 0) throw error;
+      }
+      await mkdir(dirname(target), { recursive: true });
     }
   }
 
   /**
-   * Makes `key` visible with `write` unless it already is; puts of one key in this process share one write. The
-   * in-flight entry is set before the first await, so two puts never both find the key absent and both write.
+   * Makes `key` visible with `write` (true when it created the object) unless this process stored it already; puts
+   * of one key in this process share one write. The in-flight entry is set before the first await, so two puts
+   * never both write.
    */
   private once(
     stored: Omit<StoredObject, 'created'>,
-    write: (target: string) => Promise<void>,
+    write: (target: string) => Promise<boolean>,
   ): Promise<StoredObject> {
     const { key } = stored;
     const running = this.inFlight.get(key);
@@ -150,12 +167,10 @@ export class LocalFolderObjectStore implements ObjectStore {
         () => this.once(stored, write),
       );
     const work = (async (): Promise<StoredObject> => {
-      if (await this.exists(key)) return { ...stored, created: false };
-      const target = this.pathOf(key);
-      await this.ensureDir(dirname(target));
-      await write(target);
+      if (this.known.has(key)) return { ...stored, created: false };
+      const created = await write(this.pathOf(key));
       this.remember(key);
-      return { ...stored, created: true };
+      return { ...stored, created };
     })();
     this.inFlight.set(key, work);
     const clear = () => {
