@@ -1,31 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
 import { SandboxProviders, startSandboxProviders } from '@mailbridge/sandbox-providers';
-import { buildApp, expectEventually, spawnNode, SpawnedProcess } from '@mailbridge/testing';
+import { buildApp, freePortBase, expectEventually, spawnNode, SpawnedProcess } from '@mailbridge/testing';
 
 const KILLS = 20;
 const LOCATION = 'loc_kill';
 const USER = 'usr_kill';
 const RETURN_URL = 'http://localhost/embedded-kill/connected';
-
-/** Four consecutive free ports (BASE+1..BASE+4): the services keep their URLs across restarts (Pub/Sub pushes there). */
-async function freePortBase(): Promise<number> {
-  const listen = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const free = await Promise.all([1, 2, 3, 4].map((i) => listen(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-}
 
 interface CrmMessage {
   direction: string;
@@ -55,7 +39,7 @@ describe('embedded: kill -9 during a stream of inbound mail', () => {
   beforeAll(async () => {
     entry = await buildApp('apps/embedded');
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mb-embedded-kill-'));
-    const base = await freePortBase();
+    const base = await freePortBase([1, 2, 3, 4]);
     urls = { identity: `http://127.0.0.1:${base + 1}`, conversations: `http://127.0.0.1:${base + 4}` };
     sandbox = await startSandboxProviders({
       mailboxes: [],

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { buildApp, spawnNode, SpawnedProcess } from '@mailbridge/testing';
+import { buildApp, freePortBase, spawnNode, SpawnedProcess } from '@mailbridge/testing';
 
 /** Tries to listen on a port; resolves with the server when it got it (the caller closes it), undefined when taken. */
 function squat(port: number, host = '127.0.0.1'): Promise<net.Server | undefined> {
@@ -109,7 +109,7 @@ describe('embedded: ports', () => {
   }, 480_000);
 
   it('a fixed base puts the Auto-BCC receiver on BASE+25, and says it is off (and why) when that port is taken', async () => {
-    const base = await freePortBase();
+    const base = await freePortBase([1, 2, 3, 4, 25]);
     const blocker = await squat(base + 25);
     expect(blocker).toBeDefined();
     squatted.push(blocker!);
@@ -133,12 +133,3 @@ describe('embedded: ports', () => {
     expect(await smtpGreeting(base + 25)).toMatch(/^220 /);
   }, 300_000);
 });
-
-async function freePortBase(): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const servers = await Promise.all([1, 2, 3, 4, 25].map((i) => squat(base + i)));
-    await Promise.all(servers.filter((s): s is net.Server => !!s).map(close));
-    if (servers.every(Boolean)) return base;
-  }
-}

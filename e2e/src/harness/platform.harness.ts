@@ -16,6 +16,7 @@ import {
   buildApp,
   createTestDatabase,
   expectEventually,
+  freePort,
   spawnNode,
   startKafkaMockCluster,
 } from '@mailbridge/testing';
@@ -88,17 +89,6 @@ function startProxy(port: number, targets: readonly number[]): Promise<net.Serve
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 

@@ -5,3 +5,4 @@ export * from './processes';
 export * from './duplicate-json-keys';
 export * from './tcp-proxy';
 export * from './openapi-conformance';
+export * from './free-ports';

@@ -9,7 +9,7 @@ import { InProcessEventBus } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
 import { RunningService, signCrmToken, startService } from '@mailbridge/platform-runtime';
 import { SandboxProviders, startSandboxProviders } from '@mailbridge/sandbox-providers';
-import { TestDatabase, createTestDatabase } from '@mailbridge/testing';
+import { TestDatabase, createTestDatabase, freePort } from '@mailbridge/testing';
 import { identityConnectionsService } from '../service';
 
 export const GOOGLE_USER = 'sam@gmail.sandbox.mailbridge.test';
@@ -78,17 +78,6 @@ async function startTokenProxy(
     calls,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Harness {

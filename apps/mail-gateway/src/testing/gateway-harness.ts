@@ -24,6 +24,7 @@ import {
 import {
   createTestDatabase,
   expectEventually,
+  freePort,
   startKafkaMockCluster,
   type KafkaMockCluster,
   type TestDatabase,
@@ -157,17 +158,6 @@ export interface GatewayHarness {
   /** Stops the gateway (as a crash or a deploy would) and starts a fresh one on the same database and bus. */
   restartGateway(): Promise<void>;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const trusted = new Set<string>();
