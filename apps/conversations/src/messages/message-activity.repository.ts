@@ -39,7 +39,7 @@ export class MessageActivityRepository {
        WHERE location_id = $1 AND conversation_id = $2 AND source = 'crm' AND status <> 'failed'
          AND (rfc_message_id = ANY($3::text[])
               OR ($4::text IS NOT NULL AND provider_thread_id = $4 AND connection_id IS NOT DISTINCT FROM $5::uuid))
-       ORDER BY (rfc_message_id = ANY($3::text[])) DESC, seq DESC
+       ORDER BY COALESCE(rfc_message_id = ANY($3::text[]), false) DESC, seq DESC
        LIMIT 1`,
       [locationId, conversationId, [...m.replyIds], m.providerThreadId, m.connectionId],
     );
@@ -72,7 +72,7 @@ export class MessageActivityRepository {
            AND (rfc_message_id = ANY(q.reply_ids)
                 OR (q.thread_id IS NOT NULL AND provider_thread_id = q.thread_id
                     AND connection_id IS NOT DISTINCT FROM q.connection_id))
-         ORDER BY (rfc_message_id = ANY(q.reply_ids)) DESC, seq DESC
+         ORDER BY COALESCE(rfc_message_id = ANY(q.reply_ids), false) DESC, seq DESC
          LIMIT 1
        ) a ON true`,
       [

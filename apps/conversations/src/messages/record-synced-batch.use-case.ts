@@ -93,7 +93,10 @@ export class RecordSyncedBatchUseCase {
   private async record(tx: TransactionContext, run: readonly Pending[]): Promise<void> {
     if (run.length === 0) return;
     const keys = await this.place(tx, run);
-    for (const p of run) if (p.reusedMessageId) this.single.reportReusedMessageId(p.item.payload);
+    for (const p of run) {
+      if (p.reusedMessageId)
+        runWithContext(p.item.context, () => this.single.reportReusedMessageId(p.item.payload));
+    }
     const inserted = await this.batch.insertMessages(
       tx.manager,
       run.map((p, i) => ({ message: p.row, key: keys[i], classification: classificationOf(p.item.payload) })),

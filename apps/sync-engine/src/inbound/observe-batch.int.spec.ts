@@ -12,7 +12,7 @@ import {
   sendSucceeded,
 } from '../testing/events';
 import { startInProcessHarness, type Harness } from '../testing/harness';
-import { ObserveBatchUseCase } from './observe-batch.use-case';
+import { ObserveBatchUseCase, SmartBccInBatchError } from './observe-batch.use-case';
 import { ObserveMessageUseCase } from './observe-message.use-case';
 
 /**
@@ -233,5 +233,24 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
       (d) => d.provider_message_id === 'b-v20',
     );
     expect(late?.outcome).toBe('delivered');
+  });
+  it("issue 16: a batch with a smart-BCC copy is refused before any lock or write (its users' mailboxes would be locked out of order): it goes one event at a time", async () => {
+    const batch = h.service.app.get(ObserveBatchUseCase);
+    const items = [
+      { eventId: randomUUID(), observed: msg('b-bcc0') },
+      { eventId: randomUUID(), observed: { ...msg('b-bcc1'), source: 'smart_bcc' as const } },
+    ];
+    let statements = -1;
+    await expect(
+      run(async (tx) => {
+        const spy = jest.spyOn(tx.manager, 'query');
+        try {
+          await batch.executeBatch(tx, items);
+        } finally {
+          statements = spy.mock.calls.length;
+        }
+      }),
+    ).rejects.toBeInstanceOf(SmartBccInBatchError);
+    expect(statements).toBe(0);
   });
 });

@@ -63,12 +63,20 @@ class PendingWrites {
   }
 }
 
+/** The batch is rolled back and its events delivered one at a time (see executeBatch). */
+export class SmartBccInBatchError extends Error {
+  constructor() {
+    super('a smart-BCC copy in the batch: delivered one event at a time');
+    this.name = 'SmartBccInBatchError';
+  }
+}
+
 /**
  * Issue 16: a batch of observed messages in the caller's one transaction, with a constant number of statements: the
  * mailboxes locked in one sorted pass (concurrent batches cannot deadlock), everything the pure decisions read loaded
  * in one statement, the decisions taken in memory in event order over an overlay of what earlier ones wrote, then
  * every write in one multi-row statement per table; outbox events are emitted in order through tx.emit.
- * A message the overlay cannot decide exactly (smart-BCC copies, a key naming a binding never read) takes the single
+ * A message the overlay cannot decide exactly (a key naming a binding never read) takes the single
  * path after the pending writes are flushed; so does the second look at parked messages a decision's keys wake.
  * Throws what `execute` throws (ConnectionsMayBeBehindError included): the caller rolls the batch back and delivers
  * its messages one at a time.
@@ -86,6 +94,9 @@ export class ObserveBatchUseCase {
   ) {}
 
   async executeBatch(tx: TransactionContext, items: readonly BatchItem[]): Promise<void> {
+    // A smart-BCC copy locks the mailboxes of the users its decision names: taken after this batch's sorted locks, a
+    // concurrent batch could deadlock with it. Such a batch goes one event at a time (rare: Auto-BCC mail).
+    if (items.some((i) => i.observed.source === 'smart_bcc')) throw new SmartBccInBatchError();
     await this.bindings.lockMailboxes(
       tx.manager,
       items.map((i) => i.observed.mailboxKey),

@@ -51,11 +51,13 @@ export interface ThreadKeyRow {
 /**
  * Inserts keys from five array parameters starting at `$first`; a repeated key keeps its first provider id and its
  * earliest first_at (LEAST ignores nulls). Returns the keys that are new or changed: only they can change a decision.
+ * Times are kept to the millisecond, as the batch path's in-memory view compares them (a difference below it must not
+ * wake a parked message in one path and not the other).
  */
 const insertKeys = (
   first: number,
 ) => `INSERT INTO sync_engine.thread_key (mailbox_key, key, binding_id, provider_message_id, first_at)
-  SELECT DISTINCT ON (m, k, b) m, k, b, p, min(f) OVER (PARTITION BY m, k, b)
+  SELECT DISTINCT ON (m, k, b) m, k, b, p, min(date_trunc('milliseconds', f)) OVER (PARTITION BY m, k, b)
   FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::uuid[], $${first + 3}::text[],
               $${first + 4}::timestamptz[]) AS u(m, k, b, p, f)
   ORDER BY m, k, b, p NULLS LAST
