@@ -55,6 +55,10 @@ export class MailboxEntity {
   @Column({ name: 'pull_requested_at', type: 'timestamptz', nullable: true })
   pullRequestedAt!: Date | null;
 
+  /** Issue 16: the highest Gmail history id the pending pull request was asked for (null: unknown, pull). */
+  @Column({ name: 'pull_request_history_id', type: 'text', nullable: true })
+  pullRequestHistoryId!: string | null;
+
   @Column({ name: 'backoff_until', type: 'timestamptz', nullable: true })
   backoffUntil!: Date | null;
 

@@ -75,6 +75,14 @@ export interface ConnectionChange {
   readonly changedAt: Date;
 }
 
+/** A Gmail history id as SQL compares it (a number); null when absent or not one (then it proves nothing). */
+const historyParam = (id: string | null | undefined): string | null =>
+  id && /^\d{1,40}$/.test(id) ? id : null;
+
+/** The pending pull request is served ($2: the request the pull saw; $3: the history its committed cursor reached). */
+const REQUEST_SERVED = `(pull_requested_at < coalesce($2::timestamptz, '-infinity') + interval '1 millisecond'
+  OR pull_request_history_id::numeric <= $3::numeric)`;
+
 /** Mailboxes, the connections pointing at them, and their Graph folders. */
 @Injectable()
 export class MailboxesRepository {
@@ -125,32 +133,85 @@ export class MailboxesRepository {
   }
 
   /**
-   * Clears the pull request only if nobody asked again while the pull ran (a later request has a later time; the
-   * column keeps microseconds, the value read back only milliseconds).
+   * Applies `patch` and clears the pull request if the pull served it: nobody asked again while it ran (a later
+   * request has a later time; the column keeps microseconds, the value read back only milliseconds), or every request
+   * pending asked for history the committed cursor `covered` reached (issue 16: pushes that came in during the pull).
    */
-  async clearPullRequest(db: Db, id: string, seen: Date | null): Promise<void> {
+  async updateServed(
+    db: Db,
+    id: string,
+    patch: MailboxPatch,
+    seen: Date | null,
+    covered?: string | null,
+  ): Promise<void> {
+    const { sql, values } = setClause(MAILBOX_COLUMNS, patch, 3);
     await db.query(
-      `UPDATE mail_gateway.mailboxes SET pull_requested_at = NULL
-       WHERE id = $1 AND pull_requested_at < coalesce($2::timestamptz, '-infinity') + interval '1 millisecond'`,
-      [id, seen],
+      `UPDATE mail_gateway.mailboxes
+          SET ${sql ? `${sql}, ` : ''}
+              pull_requested_at = CASE WHEN ${REQUEST_SERVED} THEN NULL ELSE pull_requested_at END,
+              pull_request_history_id = CASE WHEN ${REQUEST_SERVED} THEN NULL ELSE pull_request_history_id END,
+              updated_at = now()
+        WHERE id = $1`,
+      [id, seen, historyParam(covered), ...values],
     );
   }
 
   /**
    * Asks for a pull. A notification (`notifiedAt`) also wakes a mailbox backed off after errors: the provider just
    * told us it is there, so the retry need not wait (loss path 3). A throttled mailbox keeps its Retry-After.
+   * `historyId` (Gmail) is what the request asks for: at or below the committed cursor it asks for nothing (issue 16;
+   * judged here, against the cursor as committed, so a pull committing meanwhile is seen); without one the pending
+   * request's history is unknown. True when the mailbox has work due (a pull asked for, or not watching).
    */
-  async requestPull(db: Db, id: string, notifiedAt?: Date): Promise<void> {
-    await db.query(
+  async requestPull(db: Db, id: string, notifiedAt?: Date, historyId?: string): Promise<boolean> {
+    const covered = `coalesce(recovery IS NULL AND CASE WHEN history_id ~ '^[0-9]{1,40}$'
+      THEN $3::numeric <= history_id::numeric END, false)`;
+    const rows = await queryRows<{ due: boolean }>(
+      db,
       `UPDATE mail_gateway.mailboxes
-          SET pull_requested_at = clock_timestamp(),
+          SET pull_request_history_id = CASE
+                WHEN ${covered} THEN pull_request_history_id
+                WHEN $3::numeric IS NULL THEN NULL
+                WHEN pull_requested_at IS NULL THEN $3::numeric::text
+                WHEN pull_request_history_id IS NULL THEN NULL
+                ELSE greatest(pull_request_history_id::numeric, $3::numeric)::text END,
+              pull_requested_at = CASE WHEN ${covered} THEN pull_requested_at ELSE clock_timestamp() END,
               backoff_until = CASE WHEN $2::timestamptz IS NOT NULL AND stage = 'error' THEN NULL
                                    ELSE backoff_until END,
               last_notification_at = CASE WHEN $2::timestamptz IS NULL THEN last_notification_at
                                           ELSE greatest(coalesce(last_notification_at, $2), $2) END
-        WHERE id = $1`,
-      [id, notifiedAt ?? null],
+        WHERE id = $1
+       RETURNING (pull_requested_at IS NOT NULL OR stage <> 'watching') AS due`,
+      [id, notifiedAt ?? null, historyParam(historyId)],
     );
+    return rows[0]?.due ?? false;
+  }
+
+  /**
+   * Issue 16: the success of a round that changed nothing, in one statement (no transaction): the pull times, the
+   * pull request cleared as {@link updateServed} does. Only while the mailbox is still healthy; false otherwise
+   * (the caller then records the success in full).
+   */
+  async recordQuietPull(
+    id: string,
+    at: Date,
+    seen: Date | null,
+    cursorSyncedAt: Date | null,
+    covered: string | null,
+  ): Promise<boolean> {
+    const rows = await queryRows<{ id: string }>(
+      this.dataSource,
+      `UPDATE mail_gateway.mailboxes
+          SET last_pull_at = $4, last_synced_at = $4, cursor_synced_at = coalesce($5, cursor_synced_at),
+              pull_requested_at = CASE WHEN ${REQUEST_SERVED} THEN NULL ELSE pull_requested_at END,
+              pull_request_history_id = CASE WHEN ${REQUEST_SERVED} THEN NULL ELSE pull_request_history_id END,
+              updated_at = now()
+        WHERE id = $1 AND stage = 'watching' AND failures = 0 AND backoff_until IS NULL
+          AND last_error_code IS NULL AND recovery IS NULL
+       RETURNING id`,
+      [id, seen, historyParam(covered), at, cursorSyncedAt],
+    );
+    return rows.length > 0;
   }
 
   /** Applies a connection status unless a newer event already set it (events of one connection stay in order). */

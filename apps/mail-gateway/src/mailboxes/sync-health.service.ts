@@ -10,9 +10,25 @@ import type { MailboxEntity, MailboxStage } from './mailbox.entity';
 import { MailboxesRepository, type MailboxPatch } from './mailboxes.repository';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessagesPendingError } from './messages-pending.error';
+import { healthSignatureOf, quietSuccessAllowed } from '../sync/pull-economy.policy';
 
 /** A mailbox paused by a dead grant while a connection still says active is retried this often. */
 const AUTH_RETRY_MS = 15 * 60_000;
+
+/** What a finished pull (or setup) reports. */
+export interface SuccessInput {
+  readonly pullRequestedSeen: Date | null;
+  readonly pulled: boolean;
+  readonly stage?: MailboxStage;
+  /** Gmail: the cursor the pull reached, written with the success; pull requests asked for no more are served. */
+  readonly cursor?: GmailCursor;
+}
+
+/** A Gmail history cursor and when it was confirmed (the start of the round that reached the end of the history). */
+export interface GmailCursor {
+  readonly historyId: string;
+  readonly syncedAt: Date;
+}
 
 const HEALTH_STAGES = new Set(['watching', 'catching_up', 'throttled', 'paused_auth', 'error', 'stopped']);
 
@@ -31,23 +47,36 @@ export class SyncHealthService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Applies a state change and, when it matters to the CRM, records the health event in the same transaction. */
-  async apply(tx: TransactionContext, mailboxId: string, patch: MailboxPatch): Promise<MailboxEntity | null> {
-    await this.mailboxes.update(tx.manager, mailboxId, patch);
+  /**
+   * Applies a state change and, when it matters to the CRM, records the health event in the same transaction.
+   * `served`: a pull finished, its pull request is cleared in the same statement if it served it.
+   */
+  async apply(
+    tx: TransactionContext,
+    mailboxId: string,
+    patch: MailboxPatch,
+    served?: { readonly seen: Date | null; readonly covered?: string },
+  ): Promise<MailboxEntity | null> {
+    if (served) await this.mailboxes.updateServed(tx.manager, mailboxId, patch, served.seen, served.covered);
+    else await this.mailboxes.update(tx.manager, mailboxId, patch);
     const mailbox = await this.mailboxes.findById(mailboxId, tx.manager);
     if (mailbox) await this.maybeEmit(tx, mailbox);
     return mailbox;
   }
 
   /** A pull (or setup) finished: the mailbox is syncing, errors are cleared. */
-  async recordSuccess(
-    mailbox: MailboxEntity,
-    input: { pullRequestedSeen: Date | null; pulled: boolean; stage?: MailboxStage },
-  ): Promise<void> {
+  async recordSuccess(mailbox: MailboxEntity, input: SuccessInput): Promise<void> {
+    await this.uow.run((tx) => this.recordSuccessIn(tx, mailbox.id, input));
+  }
+
+  /** {@link recordSuccess} inside a transaction already open (issue 16: a pull's last page). */
+  async recordSuccessIn(tx: TransactionContext, mailboxId: string, input: SuccessInput): Promise<void> {
     const now = new Date();
-    await this.uow.run(async (tx) => {
-      await this.mailboxes.clearPullRequest(tx.manager, mailbox.id, input.pullRequestedSeen);
-      await this.apply(tx, mailbox.id, {
+    const cursor = input.cursor;
+    await this.apply(
+      tx,
+      mailboxId,
+      {
         stage: input.stage ?? 'watching',
         failures: 0,
         backoffUntil: null,
@@ -55,8 +84,30 @@ export class SyncHealthService {
         lastErrorMessage: null,
         lastErrorAt: null,
         ...(input.pulled ? { lastPullAt: now, lastSyncedAt: now } : {}),
-      });
-    });
+        ...(cursor ? { historyId: cursor.historyId, cursorSyncedAt: cursor.syncedAt } : {}),
+      },
+      { seen: input.pullRequestedSeen, covered: cursor?.historyId },
+    );
+  }
+
+  /**
+   * Issue 16: the success of a pull round that changed nothing. One statement when the full record would only move
+   * the pull times (the mailbox healthy, no health event due); the full record otherwise.
+   */
+  async recordQuietSuccess(mailbox: MailboxEntity, input: SuccessInput): Promise<void> {
+    const now = new Date();
+    if (
+      quietSuccessAllowed(mailbox, now.getTime(), this.config.HEALTH_HEARTBEAT_SECONDS) &&
+      (await this.mailboxes.recordQuietPull(
+        mailbox.id,
+        now,
+        input.pullRequestedSeen,
+        input.cursor?.syncedAt ?? null,
+        input.cursor?.historyId ?? null,
+      ))
+    )
+      return;
+    await this.recordSuccess(mailbox, input);
   }
 
   /**
@@ -137,7 +188,7 @@ export class SyncHealthService {
     const stage = mailbox.stage === 'starting' ? 'catching_up' : mailbox.stage;
     if (!HEALTH_STAGES.has(stage)) return;
     // CON-7: a change in the count of failing renewals is news too (identity-connections warns from 3).
-    const signature = `${stage}|${mailbox.lastErrorCode ?? ''}${mailbox.renewalFailures > 0 ? `|r${mailbox.renewalFailures}` : ''}`;
+    const signature = healthSignatureOf(mailbox, stage);
     const heartbeatDue =
       !mailbox.healthPublishedAt ||
       Date.now() - mailbox.healthPublishedAt.getTime() > this.config.HEALTH_HEARTBEAT_SECONDS * 1000;

@@ -5,6 +5,7 @@ import { CompletenessAudit1732500300000 } from './1732500300000-completeness-aud
 import { SyncExclusions1732500400000 } from './1732500400000-sync-exclusions';
 import { WatchRenewalFailures1732500420000 } from './1732500420000-watch-renewal-failures';
 import { MessageStates1732500470000 } from './1732500470000-message-states';
+import { PullRequestHistory1732500480000 } from './1732500480000-pull-request-history';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   SyncExclusions1732500400000,
   WatchRenewalFailures1732500420000,
   MessageStates1732500470000,
+  PullRequestHistory1732500480000,
 ];

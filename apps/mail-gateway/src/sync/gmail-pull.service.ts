@@ -28,6 +28,7 @@ import type { ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { MessageIsolation, type FetchedPage } from './message-isolation.service';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
+import type { PullFinish } from './pull-economy.policy';
 
 const OBSERVED_LABELS = ['INBOX', 'SENT'];
 const SKIPPED_LABELS = ['DRAFT', 'SPAM', 'TRASH', 'CHAT'];
@@ -74,20 +75,25 @@ export class GmailPullService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async pull(mailbox: MailboxEntity, keepAlive: () => Promise<void>): Promise<void> {
+  /** `finish`, when given, records the pull's success with its last page (issue 16). */
+  async pull(mailbox: MailboxEntity, keepAlive: () => Promise<void>, finish?: PullFinish): Promise<void> {
     const target = this.access.forMailbox(mailbox);
-    if (mailbox.recovery) await this.relist(mailbox, target, keepAlive);
-    const current = await this.mailboxes.findById(mailbox.id);
+    let current: MailboxEntity | null = mailbox;
+    if (mailbox.recovery) {
+      await this.relist(mailbox, target, keepAlive);
+      current = await this.mailboxes.findById(mailbox.id);
+    }
+    // No cursor (nothing to list from): the caller records the success as before.
     if (!current?.historyId) return;
     try {
-      await this.pullHistory(current, target, keepAlive);
+      await this.pullHistory(current, target, keepAlive, finish);
     } catch (error) {
       if (asProviderFailure(error)?.code !== 'cursor_expired') throw error;
       await this.beginRelist(current, target);
       const again = await this.mailboxes.findById(mailbox.id);
       if (again?.recovery) await this.relist(again, target, keepAlive);
       const resumed = await this.mailboxes.findById(mailbox.id);
-      if (resumed?.historyId) await this.pullHistory(resumed, target, keepAlive);
+      if (resumed?.historyId) await this.pullHistory(resumed, target, keepAlive, finish);
     }
   }
 
@@ -95,6 +101,7 @@ export class GmailPullService {
     mailbox: MailboxEntity,
     target: CallTarget,
     keepAlive: () => Promise<void>,
+    finish?: PullFinish,
   ): Promise<void> {
     const startedAt = new Date();
     const startHistoryId = mailbox.historyId ?? '';
@@ -119,11 +126,18 @@ export class GmailPullService {
         target,
         refs.map((r) => r.id),
       );
+      // Nothing happened since the cursor: no page to commit, the cursor stays as it is (issue 16).
+      const unchanged = !pageToken && !page.nextPageToken && page.records.length === 0;
+      if (finish && unchanged && page.historyId === startHistoryId)
+        return finish.alone(mailbox, { historyId: startHistoryId, syncedAt: startedAt });
       const last = page.records[page.records.length - 1]?.id;
       // Inside a paged answer the cursor moves to the last record handled; at the end, to the mailbox's history id.
       const nextCursor = page.nextPageToken ? (last ?? startHistoryId) : page.historyId;
       await this.isolation.commitPage(mailbox, fetched, async (tx) => {
         await this.states.record(tx, mailbox, states);
+        // The end of the history: the cursor is written with the pull's success, in one statement.
+        if (!page.nextPageToken && finish)
+          return finish.inTransaction(tx, { historyId: nextCursor, syncedAt: startedAt });
         await this.mailboxes.update(tx.manager, mailbox.id, {
           historyId: nextCursor,
           ...(page.nextPageToken ? {} : { cursorSyncedAt: startedAt }),

@@ -30,6 +30,7 @@ import type { ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 import { GRAPH_FOLDERS } from './mailbox-watch.service';
 import { MessageIsolation, type FetchedPage, type PullItem } from './message-isolation.service';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
+import type { PullFinish } from './pull-economy.policy';
 
 const FETCH_CONCURRENCY = 3;
 const PAGE_SIZE = 50;
@@ -64,13 +65,22 @@ export class GraphPullService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async pull(mailbox: MailboxEntity, keepAlive: () => Promise<void>): Promise<void> {
+  /** `finish`, when given, records the pull's success with the last folder's last page (issue 16). */
+  async pull(mailbox: MailboxEntity, keepAlive: () => Promise<void>, finish?: PullFinish): Promise<void> {
     const target = this.access.forMailbox(mailbox);
     const folders = await this.mailboxes.foldersOf(mailbox.id);
-    for (const name of GRAPH_FOLDERS) {
+    const present = GRAPH_FOLDERS.flatMap((name) => {
       const folder = folders.find((f) => f.folder === name);
-      if (folder) await this.pullFolder(mailbox, folder, target, keepAlive);
-    }
+      return folder ? [folder] : [];
+    });
+    for (const [i, folder] of present.entries())
+      await this.pullFolder(
+        mailbox,
+        folder,
+        target,
+        keepAlive,
+        i === present.length - 1 ? finish : undefined,
+      );
   }
 
   private async pullFolder(
@@ -78,6 +88,7 @@ export class GraphPullService {
     initial: GraphFolderEntity,
     target: CallTarget,
     keepAlive: () => Promise<void>,
+    finish?: PullFinish,
   ): Promise<void> {
     let link = initial.link;
     let importAfter = initial.importAfter;
@@ -117,6 +128,7 @@ export class GraphPullService {
           roundStartedAt,
           ...(roundDone ? { importAfter: null, syncedAt: roundStartedAt } : { importAfter }),
         });
+        if (roundDone) await finish?.inTransaction(tx);
       });
       await keepAlive();
       link = next;

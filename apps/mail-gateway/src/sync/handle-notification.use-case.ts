@@ -3,6 +3,7 @@ import { mailboxNotificationReceivedV1, type PayloadOf } from '@mailbridge/contr
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
+import { requestedHistoryOf } from './pull-economy.policy';
 
 export const NOTIFICATIONS_GROUP = 'notifications';
 
@@ -30,8 +31,14 @@ export class HandleNotificationUseCase {
         await this.mailboxes.update(tx.manager, mailbox.id, { watchRenewAt: new Date() });
       }
     }
-    await this.mailboxes.requestPull(tx.manager, mailbox.id, new Date(p.receivedAt));
-    return mailbox.id;
+    // Issue 16: a Gmail push at or below the committed cursor carries nothing new: no pull, no nudge for it.
+    const due = await this.mailboxes.requestPull(
+      tx.manager,
+      mailbox.id,
+      new Date(p.receivedAt),
+      requestedHistoryOf(p),
+    );
+    return due ? mailbox.id : undefined;
   }
 
   /** Every delivered notification counts, a redelivery too (as before the typed binding). */

@@ -9,6 +9,7 @@ import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { GmailPullService } from './gmail-pull.service';
 import { GraphPullService } from './graph-pull.service';
 import { MailboxWatchService } from './mailbox-watch.service';
+import type { PullFinish } from './pull-economy.policy';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 type Work = 'stop' | 'pause' | 'setup' | 'renew' | 'pull';
@@ -95,16 +96,33 @@ export class MailboxProcessor {
       await this.watch.setup(mailbox);
       return;
     }
-    if (work.includes('renew')) await this.watch.renew(mailbox);
+    let current = mailbox;
+    if (work.includes('renew')) {
+      await this.watch.renew(mailbox);
+      // The renewal wrote the row: the pull works from what it left, not from the row read before it.
+      current = (await this.mailboxes.findById(mailbox.id)) ?? mailbox;
+    }
     if (!work.includes('pull')) return;
     const started = process.hrtime.bigint();
-    const requested = mailbox.pullRequestedAt;
-    if (mailbox.provider === 'google') await this.gmailPull.pull(mailbox, keepAlive);
-    else await this.graphPull.pull(mailbox, keepAlive);
-    await this.health.recordSuccess(mailbox, { pullRequestedSeen: requested, pulled: true });
-    this.metrics.pulls.inc({ provider: mailbox.provider, outcome: 'ok' });
+    const input = { pullRequestedSeen: current.pullRequestedAt, pulled: true };
+    let recorded = false;
+    // Issue 16: the success goes with the last page's transaction, or alone (one statement) after a round of nothing.
+    const finish: PullFinish = {
+      inTransaction: async (tx, cursor) => {
+        await this.health.recordSuccessIn(tx, current.id, { ...input, cursor });
+        recorded = true;
+      },
+      alone: async (latest, cursor) => {
+        await this.health.recordQuietSuccess(latest, { ...input, cursor });
+        recorded = true;
+      },
+    };
+    if (current.provider === 'google') await this.gmailPull.pull(current, keepAlive, finish);
+    else await this.graphPull.pull(current, keepAlive, finish);
+    if (!recorded) await this.health.recordSuccess(current, input);
+    this.metrics.pulls.inc({ provider: current.provider, outcome: 'ok' });
     this.metrics.pullSeconds.observe(
-      { provider: mailbox.provider },
+      { provider: current.provider },
       Number(process.hrtime.bigint() - started) / 1e9,
     );
   }
