@@ -106,12 +106,19 @@ async function connectIdle(ctx: IdleMemoryContext, o: IdleMemoryOptions, from: n
   const connectSeconds = (Date.now() - t0) / 1000;
   if (retried > 0) ctx.log(`${ctx.mode}: ${retried} idle connect flows failed once and were tried again`);
   // The connect's events (mail-gateway's history baseline and watch) finish after the flow: wait for the watches.
+  // Bounded: it gives up when the count has not moved for a minute, or after 120 s + 0.2 s per mailbox.
   const want = watchedBefore + (to - from);
-  const deadline = Date.now() + 60_000 + (to - from) * 20;
-  let allWatched = false;
-  while (!(allWatched = (await watched(ctx)) >= want) && Date.now() < deadline) await sleep(500);
+  const deadline = Date.now() + 120_000 + (to - from) * 200;
+  let [count, movedAt] = [await watched(ctx), Date.now()];
+  while (count < want && Date.now() < deadline && Date.now() - movedAt < 60_000) {
+    await sleep(500);
+    const now = await watched(ctx);
+    if (now > count) [count, movedAt] = [now, Date.now()];
+  }
+  const allWatched = count >= want;
   const cpuPerConnect = cpuBetween(cpu0, await ctx.cpuSample(), to - from);
-  if (!allWatched) ctx.log(`${ctx.mode}: not every idle mailbox's watch was in place; reading memory anyway`);
+  if (!allWatched)
+    ctx.log(`${ctx.mode}: ${want - count} idle mailboxes' watches were not in place; reading memory anyway`);
   await sleep(o.settleSeconds * 1000);
   return { connectSeconds, allWatched, cpuPerConnect };
 }
