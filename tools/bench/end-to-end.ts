@@ -19,6 +19,7 @@ import {
   ModeSummary,
   cpuBetween,
   idleMemoryFigure,
+  kbDelta,
   percentile,
   visibleLatencies,
 } from './stats';
@@ -427,10 +428,12 @@ interface ProbeCounts {
   commits: number;
   rollbacks: number;
 }
-interface ProbeFile {
+export interface ProbeFile {
   seq: number;
   pid: number;
   counts: Record<string, ProbeCounts>;
+  /** After `gc`: the main thread's V8 heap in use and memory outside it held by JS objects, bytes. */
+  memory?: { heapUsed: number; external: number };
 }
 
 function sqlDeltas(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): Map<string, ProbeCounts> {
@@ -539,6 +542,10 @@ export async function runMode(
     );
     out(idleMemoryLine(mode, o.idleMailboxes, idle));
     out(
+      `${mode}: of which the main threads' V8 heap in use (after GC): ${kbDelta(idle.heap.kbPerMailbox)} KB/mailbox ` +
+        `(±${idle.heap.noiseKbPerMailbox.toFixed(1)}; ${idle.heap.byProcess.map(([n, kb]) => `${n} ${kbDelta(kb)}`).join(', ')})`,
+    );
+    out(
       `${mode}: CPU per idle connect (OAuth flow until the watch is in place): ` +
         idle.cpuPerConnect.map((c) => `${c.name} ${c.perMessageMs.toFixed(1)} ms`).join(', '),
     );
@@ -609,7 +616,7 @@ export async function runMode(
 
 function idleMemoryLine(mode: string, k: number, m: IdleMemoryReport): string {
   const mib = (kib: number) => Math.round(kib / 1024);
-  const byProcess = m.byProcess.map(([name, kb]) => `${name} ${kb.toFixed(1)}`).join(', ');
+  const byProcess = m.byProcess.map(([name, kb]) => `${name} ${kbDelta(kb)}`).join(', ');
   return (
     `${mode}: platform RSS ${mib(m.beforeKib)} MiB with ${m.baseline} idle mailboxes -> ${mib(m.afterKib)} MiB with ` +
     `${k} more (connected in ${m.connectSeconds.toFixed(0)} s, ${(k / m.connectSeconds).toFixed(1)}/s` +

@@ -4,6 +4,7 @@
 import { call } from '../soak/crm-client';
 import type { Platform } from '../soak/platforms';
 import { sleep } from '../soak/processes';
+import type { ProbeFile } from './end-to-end';
 import { rssKbOf } from './proc';
 import { CpuSample, CpuUse, IdleMemory, RssReadings, cpuBetween, idleMemoryPerMailbox } from './stats';
 
@@ -13,8 +14,8 @@ export interface IdleMemoryContext {
   readonly sandboxControlUrl: string;
   /** The public OAuth connect flow of one user's mailbox (tools/soak/crm-client.ts). */
   connect(userId: string, address: string): Promise<void>;
-  /** A full collection in every platform process (the bench probe's `gc`); resolves once all have done it. */
-  collectGarbage(): Promise<unknown>;
+  /** A full collection in every platform process (the bench probe's `gc`): each one's heap after it, by pid. */
+  collectGarbage(): Promise<ReadonlyMap<number, Pick<ProbeFile, 'memory'>>>;
   /** Cumulative CPU of the platform's processes, its PostgreSQL backends and the sandbox. */
   cpuSample(): Promise<CpuSample[]>;
   log(line: string): void;
@@ -34,6 +35,8 @@ export interface IdleMemoryReport extends IdleMemory {
   readonly connectSeconds: number;
   /** Whether every connected mailbox's watch was in place before the readings (else the wait gave up). */
   readonly allWatched: boolean;
+  /** The same arithmetic over the main threads' V8 heap in use: how much of the RSS figure is JavaScript objects. */
+  readonly heap: IdleMemory;
   /** CPU per connect of the K, by process, from the first flow until every watch was in place: where the time goes. */
   readonly cpuPerConnect: CpuUse[];
 }
@@ -123,16 +126,22 @@ async function connectIdle(ctx: IdleMemoryContext, o: IdleMemoryOptions, from: n
   return { connectSeconds, allWatched, cpuPerConnect };
 }
 
-/** Readings of every measured process, each after a full collection (KiB). */
-async function readRss(ctx: IdleMemoryContext, o: IdleMemoryOptions): Promise<RssReadings> {
-  const readings = new Map<string, number[]>();
+/** Readings of every measured process, each after a full collection (KiB): its RSS and its V8 heap in use. */
+async function readMemory(ctx: IdleMemoryContext, o: IdleMemoryOptions) {
+  const rss = new Map<string, number[]>();
+  const heap = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, name: string, kib: number) =>
+    m.set(name, [...(m.get(name) ?? []), kib]);
   for (let i = 0; i < o.readings; i++) {
-    await ctx.collectGarbage();
+    const after = await ctx.collectGarbage();
     await sleep(o.readingMs);
-    for (const p of measured(ctx.platform))
-      readings.set(p.name, [...(readings.get(p.name) ?? []), rssKbOf(p.pid)]);
+    for (const p of measured(ctx.platform)) {
+      add(rss, p.name, rssKbOf(p.pid));
+      const used = after.get(p.pid)?.memory?.heapUsed;
+      if (used !== undefined) add(heap, p.name, used / 1024);
+    }
   }
-  return readings;
+  return { rss: rss as RssReadings, heap: heap as RssReadings };
 }
 
 export async function measureIdleMemory(
@@ -143,12 +152,16 @@ export async function measureIdleMemory(
   const baseline = baselineIdleMailboxes(k);
   ctx.log(`${ctx.mode}: connecting a baseline of ${baseline} idle mailboxes`);
   const first = await connectIdle(ctx, o, 0, baseline);
-  const before = await readRss(ctx, o);
+  const drift = await readMemory(ctx, o);
+  // Nothing connected in between: what this reading moves by is noise, not mailboxes.
+  await sleep(o.settleSeconds * 1000);
+  const before = await readMemory(ctx, o);
   ctx.log(`${ctx.mode}: connecting ${k} more idle mailboxes`);
   const second = await connectIdle(ctx, o, baseline, baseline + k);
-  const after = await readRss(ctx, o);
+  const after = await readMemory(ctx, o);
   return {
-    ...idleMemoryPerMailbox(before, after, k),
+    ...idleMemoryPerMailbox(before.rss, after.rss, k, drift.rss),
+    heap: idleMemoryPerMailbox(before.heap, after.heap, k, drift.heap),
     baseline,
     connectSeconds: second.connectSeconds,
     allWatched: first.allWatched && second.allWatched,

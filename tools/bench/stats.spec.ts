@@ -4,6 +4,7 @@ import {
   IdleMemory,
   idleMemoryFigure,
   idleMemoryPerMailbox,
+  kbDelta,
   percentile,
   rssKbOfStatus,
   summaryLine,
@@ -177,6 +178,21 @@ describe('memory per idle mailbox (issue 16)', () => {
       100,
     );
     expect(idleMemoryFigure(small)).toBe('4.1 KB/mailbox (below the ±7.2 KB noise)');
+  });
+
+  it('issue 16: the drift of the first point with nothing connected counts as noise', () => {
+    const first = new Map([['embedded', [500_000, 500_100]]]);
+    const drift = new Map([['embedded', [505_000, 505_100]]]);
+    const after = new Map([['embedded', [508_000, 508_100]]]);
+    const m = idleMemoryPerMailbox(first, after, 1_000, drift);
+    // Delta 8,000 KiB; noise 100 + 100 spread + 5,000 drift.
+    expect(m.kbPerMailbox).toBeCloseTo(8.192, 6);
+    expect(m.noiseKbPerMailbox).toBeCloseTo(5.3248, 6);
+    expect(m.belowNoise).toBe(false);
+    expect(idleMemoryPerMailbox(first, after, 1_000, new Map([['embedded', [490_000]]])).belowNoise).toBe(
+      true,
+    );
+    expect([kbDelta(-81), kbDelta(3.25)]).toEqual(['fell 81.0', '3.3']);
   });
 
   it('issue 16: a process present at one point only counts as 0 at the other; K must be positive', () => {

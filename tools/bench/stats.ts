@@ -102,16 +102,23 @@ const spread = (xs: readonly number[]) => (xs.length > 0 ? Math.max(...xs) - Mat
 
 /**
  * Memory per idle mailbox from two idle points with the same history (issue 16): the platform's RSS (sum over its
- * processes of each one's median reading) before and after `k` more idle mailboxes, over `k`. The noise is the spread
- * of each process's readings at both points added up: a delta within it is not a measurement of a mailbox's cost.
+ * processes of each one's median reading) before and after `k` more idle mailboxes, over `k`. The noise is what moves
+ * without a mailbox added: the spread of each process's readings at both points, plus the drift between an earlier
+ * reading of the first point (`drift`, taken a settle time before `before`, nothing connected in between) and it.
  */
-export function idleMemoryPerMailbox(before: RssReadings, after: RssReadings, k: number): IdleMemory {
+export function idleMemoryPerMailbox(
+  before: RssReadings,
+  after: RssReadings,
+  k: number,
+  drift: RssReadings = before,
+): IdleMemory {
   if (!(k > 0)) throw new RangeError(`${k} mailboxes: need at least one`);
   const med = (xs: readonly number[]) => (xs.length > 0 ? percentile(xs, 50) : 0);
   const names = [...new Set([...before.keys(), ...after.keys()])];
-  const beforeKib = sum(names.map((n) => med(before.get(n) ?? [])));
-  const afterKib = sum(names.map((n) => med(after.get(n) ?? [])));
-  const noiseKib = sum(names.map((n) => spread(before.get(n) ?? []) + spread(after.get(n) ?? [])));
+  const total = (m: RssReadings) => sum(names.map((n) => med(m.get(n) ?? [])));
+  const [beforeKib, afterKib] = [total(before), total(after)];
+  const spreads = sum(names.map((n) => spread(before.get(n) ?? []) + spread(after.get(n) ?? [])));
+  const noiseKib = spreads + Math.abs(beforeKib - total(drift));
   // KiB → KB (1,000 bytes), per mailbox.
   const perMailbox = (kib: number) => (kib * 1.024) / k;
   const kbPerMailbox = perMailbox(afterKib - beforeKib);
@@ -124,6 +131,11 @@ export function idleMemoryPerMailbox(before: RssReadings, after: RssReadings, k:
     afterKib,
     byProcess: names.map((n) => [n, perMailbox(med(after.get(n) ?? []) - med(before.get(n) ?? []))] as const),
   };
+}
+
+/** A per-mailbox delta as printed (KB): never negative; a fall is said in words. */
+export function kbDelta(kb: number): string {
+  return kb < 0 ? `fell ${fixed(-kb, 1)}` : fixed(kb, 1);
 }
 
 /**
