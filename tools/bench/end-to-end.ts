@@ -10,9 +10,19 @@ import { Platform, Sandbox, startDistributed, startEmbedded, startSandbox } from
 import { freePortBase, sleep, waitFor } from '../soak/processes';
 import { seededRandom } from '../soak/mix';
 import { CpuProfile, NO_STAGE, ProfileSummary, summariseProfile } from './cpu-profile';
-import { mainThreadCpuMsOf, rssKbOf, sampleCpu } from './proc';
+import { IdleMemoryReport, measureIdleMemory } from './idle-memory';
+import { mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
-import { CpuSample, CpuUse, ModeSummary, cpuBetween, percentile, visibleLatencies } from './stats';
+import {
+  CpuSample,
+  CpuUse,
+  ModeSummary,
+  cpuBetween,
+  idleMemoryFigure,
+  kbDelta,
+  percentile,
+  visibleLatencies,
+} from './stats';
 
 export interface BenchOptions {
   mailboxes: number;
@@ -22,8 +32,9 @@ export interface BenchOptions {
   rawRows: number;
   profile: boolean;
   concurrency: number;
-  /** Wait after the idle mailboxes connected, before their memory is read. */
+  /** Wait after the idle mailboxes connected (and their watches are in place), before their memory is read. */
   settleSeconds: number;
+  quick: boolean;
 }
 
 export interface ModeReport {
@@ -111,7 +122,7 @@ class ModeRun {
     await this.control('/mailboxes', 'POST', { provider: 'google', address });
   }
 
-  private async connect(userId: string, address: string): Promise<void> {
+  async connect(userId: string, address: string): Promise<void> {
     await connectMailbox({
       identityConnectionsUrl: this.platform.urls['identity-connections'],
       token: this.token(userId),
@@ -246,7 +257,7 @@ class ModeRun {
     });
   }
 
-  private async cpuSample(): Promise<CpuSample[]> {
+  async cpuSample(): Promise<CpuSample[]> {
     return sampleCpu(await this.processes());
   }
 
@@ -400,60 +411,9 @@ class ModeRun {
     return { count, p50: median(latencies) / 1000, p99: percentile(latencies, 99) / 1000 };
   }
 
-  /** Per process, after a full collection in every one: the median of three readings a second apart (KiB). */
-  private async steadyRss(): Promise<Map<string, number>> {
-    await this.probe('gc');
-    const samples = new Map<string, number[]>();
-    for (let i = 0; i < 3; i++) {
-      await sleep(1_000);
-      for (const p of this.platform.processes())
-        samples.set(p.name, [...(samples.get(p.name) ?? []), rssKbOf(p.pid)]);
-    }
-    return new Map([...samples].map(([name, kb]) => [name, median(kb)]));
-  }
-
-  /** Platform RSS with `k` more idle connected mailboxes, minus before, per mailbox (KiB ≈ KB). */
-  async idleMemory(k: number): Promise<{
-    kbPerMailbox: number;
-    connectSeconds: number;
-    before: number;
-    after: number;
-    perProcess: string;
-  }> {
-    const beforeBy = await this.steadyRss();
-    const idle = Array.from({ length: k }, (_, i) => ({
-      userId: `usr_idle_${i}`,
-      address: `idle${i}@gmail.bench.test`,
-    }));
-    const t0 = Date.now();
-    await pool(idle, this.o.concurrency * 2, (b) => this.createMailbox(b.address));
-    let connected = 0;
-    let retried = 0;
-    await pool(idle, this.o.concurrency, async (b) => {
-      // A flow that fails once under load is tried again (twice at most) rather than losing a long run; counted.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.connect(b.userId, b.address);
-          break;
-        } catch (error) {
-          if (attempt === 3) throw error;
-          retried++;
-        }
-      }
-      if (++connected % 1_000 === 0) log(`${this.mode}: ${connected}/${k} idle mailboxes connected`);
-    });
-    const connectSeconds = (Date.now() - t0) / 1000;
-    if (retried > 0) log(`${this.mode}: ${retried} idle connect flows failed once and were tried again`);
-    // The connect events still in flight (watch, history baseline) settle before the memory is read.
-    await sleep(this.o.settleSeconds * 1000);
-    const afterBy = await this.steadyRss();
-    const sum = (m: Map<string, number>) => [...m.values()].reduce((x, y) => x + y, 0);
-    const [before, after] = [sum(beforeBy), sum(afterBy)];
-    // KiB → KB (1,000 bytes), per mailbox.
-    const perProcess = [...afterBy]
-      .map(([name, kb]) => `${name} ${(((kb - (beforeBy.get(name) ?? 0)) * 1.024) / k).toFixed(1)}`)
-      .join(', ');
-    return { kbPerMailbox: ((after - before) * 1.024) / k, connectSeconds, before, after, perProcess };
+  /** A full collection in every platform process, before memory readings. */
+  collectGarbage() {
+    return this.probe('gc');
   }
 
   profileDir(): string {
@@ -468,10 +428,12 @@ interface ProbeCounts {
   commits: number;
   rollbacks: number;
 }
-interface ProbeFile {
+export interface ProbeFile {
   seq: number;
   pid: number;
   counts: Record<string, ProbeCounts>;
+  /** After `gc`: the main thread's V8 heap in use and memory outside it held by JS objects, bytes. */
+  memory?: { heapUsed: number; external: number };
 }
 
 function sqlDeltas(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): Map<string, ProbeCounts> {
@@ -559,6 +521,35 @@ export async function runMode(
     log(`${mode}: connecting ${o.mailboxes} mailboxes through OAuth and warming up`);
     const boxes = await run.setUp();
 
+    // Memory first: after the burst the heap has grown and shrunk, and the delta of two readings around it is noise.
+    const idle = await measureIdleMemory(
+      {
+        mode,
+        platform,
+        sandboxControlUrl: sandbox.controlUrl,
+        connect: (userId, address) => run.connect(userId, address),
+        collectGarbage: () => run.collectGarbage(),
+        cpuSample: () => run.cpuSample(),
+        log,
+      },
+      {
+        idleMailboxes: o.idleMailboxes,
+        concurrency: o.concurrency * 2,
+        settleSeconds: o.settleSeconds,
+        readings: o.quick ? 3 : 5,
+        readingMs: o.quick ? 500 : 1_000,
+      },
+    );
+    out(idleMemoryLine(mode, o.idleMailboxes, idle));
+    out(
+      `${mode}: of which the main threads' V8 heap in use (after GC): ${kbDelta(idle.heap.kbPerMailbox)} KB/mailbox ` +
+        `(±${idle.heap.noiseKbPerMailbox.toFixed(1)}; ${idle.heap.byProcess.map(([n, kb]) => `${n} ${kbDelta(kb)}`).join(', ')})`,
+    );
+    out(
+      `${mode}: CPU per idle connect (OAuth flow until the watch is in place): ` +
+        idle.cpuPerConnect.map((c) => `${c.name} ${c.perMessageMs.toFixed(1)} ms`).join(', '),
+    );
+
     log(`${mode}: burst of ${o.messages} messages across ${o.mailboxes} mailboxes`);
     const burst = await run.burst(boxes);
     out(
@@ -588,14 +579,6 @@ export async function runMode(
       `${mode}: steady ${rate.toFixed(1)} msg/s, ${steady.count} msgs: visible latency p50 ${steady.p50.toFixed(2)} s, p99 ${steady.p99.toFixed(2)} s`,
     );
 
-    log(`${mode}: connecting ${o.idleMailboxes} idle mailboxes`);
-    const idle = await run.idleMemory(o.idleMailboxes);
-    out(
-      `${mode}: platform RSS ${Math.round(idle.before / 1024)} MiB -> ${Math.round(idle.after / 1024)} MiB with ` +
-        `${o.idleMailboxes} more idle mailboxes (connected in ${idle.connectSeconds.toFixed(0)} s, ` +
-        `${(o.idleMailboxes / idle.connectSeconds).toFixed(1)}/s): ${idle.kbPerMailbox.toFixed(1)} KB/mailbox ` +
-        `(sandbox and PostgreSQL server memory excluded; by process: ${idle.perProcess})`,
-    );
     const sqlPerMessage = sqlTotals(burst.sql0, burst.sql1);
     out(
       `${mode}: database work per message during the burst: ${(sqlPerMessage.commits / o.messages).toFixed(1)} transactions, ` +
@@ -620,7 +603,7 @@ export async function runMode(
         p50Seconds: steady.p50,
         p99Seconds: steady.p99,
         cpuMsPerMessage: cpuPerMessage,
-        kbPerMailbox: idle.kbPerMailbox,
+        idleMemory: idle,
         rawPgRowsPerSecond: rawPg,
       },
       profileMarkdown,
@@ -629,6 +612,18 @@ export async function runMode(
     await platform?.stop().catch(() => undefined);
     await sandbox?.stop().catch(() => undefined);
   }
+}
+
+function idleMemoryLine(mode: string, k: number, m: IdleMemoryReport): string {
+  const mib = (kib: number) => Math.round(kib / 1024);
+  const byProcess = m.byProcess.map(([name, kb]) => `${name} ${kbDelta(kb)}`).join(', ');
+  return (
+    `${mode}: platform RSS ${mib(m.beforeKib)} MiB with ${m.baseline} idle mailboxes -> ${mib(m.afterKib)} MiB with ` +
+    `${k} more (connected in ${m.connectSeconds.toFixed(0)} s, ${(k / m.connectSeconds).toFixed(1)}/s` +
+    `${m.allWatched ? '' : ', not all watches in place'}): ${idleMemoryFigure(m)}, noise ±${m.noiseKbPerMailbox.toFixed(1)} ` +
+    `KB/mailbox (platform processes only: sandbox, PostgreSQL server and backends, Kafka mock excluded; ` +
+    `by process, KB/mailbox: ${byProcess})`
+  );
 }
 
 /** The "where the time goes" tables: per stage, per message; then each process's top modules and functions. */

@@ -39,7 +39,7 @@ export function parseArgs(argv: readonly string[]): Options {
     latencySeconds: quick ? 10 : 60,
     rawRows: quick ? 10_000 : 100_000,
     concurrency: 8,
-    settleSeconds: quick ? 3 : 30,
+    settleSeconds: quick ? 1 : 30,
     profile: false,
     profileOut: path.join(ROOT, 'bench', 'results', 'profile.md'),
     logDir: undefined,

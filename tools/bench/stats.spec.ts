@@ -1,11 +1,16 @@
 import {
   cpuBetween,
   cpuTicksOfStat,
+  IdleMemory,
+  idleMemoryFigure,
+  idleMemoryPerMailbox,
+  kbDelta,
   percentile,
   rssKbOfStatus,
   summaryLine,
   visibleLatencies,
 } from './stats';
+import { baselineIdleMailboxes } from './idle-memory';
 
 describe('percentile (nearest rank)', () => {
   it('picks the value at rank ceil(p/100 * n) of the sorted values', () => {
@@ -125,6 +130,92 @@ describe('visibleLatencies', () => {
   });
 });
 
+const memory = (m: { kbPerMailbox: number; noiseKbPerMailbox: number }): IdleMemory => ({
+  ...m,
+  belowNoise: m.kbPerMailbox <= m.noiseKbPerMailbox,
+  beforeKib: 0,
+  afterKib: 0,
+  byProcess: [],
+});
+
+describe('memory per idle mailbox (issue 16)', () => {
+  it('issue 16: sums each process median reading at both points, divides the delta by K, KiB to KB', () => {
+    const before = new Map([
+      ['identity-connections', [100_000, 100_400, 100_200]],
+      ['mail-gateway', [200_000, 200_000, 200_100]],
+    ]);
+    const after = new Map([
+      ['identity-connections', [110_000, 110_200, 110_100]],
+      ['mail-gateway', [230_000, 230_000, 229_900]],
+    ]);
+    const m = idleMemoryPerMailbox(before, after, 1_000);
+    expect(m.beforeKib).toBe(100_200 + 200_000);
+    expect(m.afterKib).toBe(110_100 + 230_000);
+    // (340,100 − 300,200) KiB × 1.024 / 1,000 mailboxes
+    expect(m.kbPerMailbox).toBeCloseTo(40.8576, 6);
+    expect(m.byProcess).toEqual([
+      ['identity-connections', expect.closeTo(10.1376, 6)],
+      ['mail-gateway', expect.closeTo(30.72, 6)],
+    ]);
+    // Spreads: 400 + 100 before, 200 + 100 after = 800 KiB over 1,000 mailboxes.
+    expect(m.noiseKbPerMailbox).toBeCloseTo(0.8192, 6);
+    expect(m.belowNoise).toBe(false);
+    expect(idleMemoryFigure(m)).toBe('41 KB/mailbox');
+  });
+
+  it('issue 16: a delta within the noise is flagged, and a negative one never printed as negative', () => {
+    const noisy = idleMemoryPerMailbox(
+      new Map([['embedded', [500_000, 500_300, 499_800]]]),
+      new Map([['embedded', [499_900, 500_200, 499_700]]]),
+      100,
+    );
+    expect(noisy.kbPerMailbox).toBeCloseTo(-1.024, 6);
+    expect(noisy.belowNoise).toBe(true);
+    expect(idleMemoryFigure(noisy)).toBe('0.0 KB/mailbox (below the ±10.2 KB noise)');
+    const small = idleMemoryPerMailbox(
+      new Map([['embedded', [500_000, 500_300, 499_800]]]),
+      new Map([['embedded', [500_400, 500_500, 500_300]]]),
+      100,
+    );
+    expect(idleMemoryFigure(small)).toBe('4.1 KB/mailbox (below the ±7.2 KB noise)');
+  });
+
+  it('issue 16: the drift of the first point with nothing connected counts as noise', () => {
+    const first = new Map([['embedded', [500_000, 500_100]]]);
+    const drift = new Map([['embedded', [505_000, 505_100]]]);
+    const after = new Map([['embedded', [508_000, 508_100]]]);
+    const m = idleMemoryPerMailbox(first, after, 1_000, drift);
+    // Delta 8,000 KiB; noise 100 + 100 spread + 5,000 drift.
+    expect(m.kbPerMailbox).toBeCloseTo(8.192, 6);
+    expect(m.noiseKbPerMailbox).toBeCloseTo(5.3248, 6);
+    expect(m.belowNoise).toBe(false);
+    expect(idleMemoryPerMailbox(first, after, 1_000, new Map([['embedded', [490_000]]])).belowNoise).toBe(
+      true,
+    );
+    expect([kbDelta(-81), kbDelta(3.25)]).toEqual(['fell 81.0', '3.3']);
+  });
+
+  it('issue 16: a process present at one point only counts as 0 at the other; K must be positive', () => {
+    const m = idleMemoryPerMailbox(
+      new Map([['a', [10]]]),
+      new Map([
+        ['a', [10]],
+        ['b', [1_000]],
+      ]),
+      10,
+    );
+    expect(m.kbPerMailbox).toBeCloseTo(102.4, 6);
+    expect(() => idleMemoryPerMailbox(new Map(), new Map(), 0)).toThrow(RangeError);
+  });
+
+  it('issue 16: the baseline set is a tenth of K, at least 20, at most K', () => {
+    expect(baselineIdleMailboxes(10_000)).toBe(1_000);
+    expect(baselineIdleMailboxes(100)).toBe(20);
+    expect(baselineIdleMailboxes(2_000)).toBe(200);
+    expect(baselineIdleMailboxes(10)).toBe(10);
+  });
+});
+
 describe('summaryLine', () => {
   it('prints the exact format of the issue', () => {
     expect(
@@ -134,7 +225,7 @@ describe('summaryLine', () => {
         p50Seconds: 0.61,
         p99Seconds: 2.08,
         cpuMsPerMessage: 1.94,
-        kbPerMailbox: 41.2,
+        idleMemory: memory({ kbPerMailbox: 41.2, noiseKbPerMailbox: 2 }),
         rawPgRowsPerSecond: 7_385,
       }),
     ).toBe(
@@ -150,7 +241,7 @@ describe('summaryLine', () => {
         p50Seconds: 1,
         p99Seconds: 3,
         cpuMsPerMessage: 25,
-        kbPerMailbox: 80,
+        idleMemory: memory({ kbPerMailbox: 80, noiseKbPerMailbox: 1 }),
         rawPgRowsPerSecond: 19_000,
       }),
     ).toBe(

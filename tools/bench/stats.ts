@@ -1,4 +1,6 @@
-// Pure arithmetic of the end-to-end bench: percentiles, /proc parsing, CPU accounting and the report line.
+// Pure arithmetic of the end-to-end bench: percentiles, /proc parsing, CPU and memory accounting, the report line.
+
+const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 /** Nearest-rank percentile (p in [0, 100]) of unsorted values; NaN for none. */
 export function percentile(values: readonly number[], p: number): number {
@@ -75,11 +77,75 @@ export interface ModeSummary {
   readonly p50Seconds: number;
   readonly p99Seconds: number;
   readonly cpuMsPerMessage: number;
-  readonly kbPerMailbox: number;
+  readonly idleMemory: IdleMemory;
   readonly rawPgRowsPerSecond: number;
 }
 
-const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+/** RSS readings (KiB) per platform process at one idle point: several readings, each after a full collection. */
+export type RssReadings = ReadonlyMap<string, readonly number[]>;
+
+export interface IdleMemory {
+  /** Measured (rss2 − rss1) / K in KB (1,000 bytes); may be negative when the delta is noise. */
+  readonly kbPerMailbox: number;
+  /** What the readings alone can move the figure by (KB per mailbox): the spread of the readings at both points. */
+  readonly noiseKbPerMailbox: number;
+  /** The delta is not above the noise: the figure says only that a mailbox costs less than the noise. */
+  readonly belowNoise: boolean;
+  readonly beforeKib: number;
+  readonly afterKib: number;
+  /** Per process, its own (rss2 − rss1) / K in KB. */
+  readonly byProcess: ReadonlyArray<readonly [string, number]>;
+}
+
+const sum = (xs: Iterable<number>) => [...xs].reduce((a, b) => a + b, 0);
+const spread = (xs: readonly number[]) => (xs.length > 0 ? Math.max(...xs) - Math.min(...xs) : 0);
+
+/**
+ * Memory per idle mailbox from two idle points with the same history (issue 16): the platform's RSS (sum over its
+ * processes of each one's median reading) before and after `k` more idle mailboxes, over `k`. The noise is what moves
+ * without a mailbox added: the spread of each process's readings at both points, plus the drift between an earlier
+ * reading of the first point (`drift`, taken a settle time before `before`, nothing connected in between) and it.
+ */
+export function idleMemoryPerMailbox(
+  before: RssReadings,
+  after: RssReadings,
+  k: number,
+  drift: RssReadings = before,
+): IdleMemory {
+  if (!(k > 0)) throw new RangeError(`${k} mailboxes: need at least one`);
+  const med = (xs: readonly number[]) => (xs.length > 0 ? percentile(xs, 50) : 0);
+  const names = [...new Set([...before.keys(), ...after.keys()])];
+  const total = (m: RssReadings) => sum(names.map((n) => med(m.get(n) ?? [])));
+  const [beforeKib, afterKib] = [total(before), total(after)];
+  const spreads = sum(names.map((n) => spread(before.get(n) ?? []) + spread(after.get(n) ?? [])));
+  const noiseKib = spreads + Math.abs(beforeKib - total(drift));
+  // KiB → KB (1,000 bytes), per mailbox.
+  const perMailbox = (kib: number) => (kib * 1.024) / k;
+  const kbPerMailbox = perMailbox(afterKib - beforeKib);
+  const noiseKbPerMailbox = perMailbox(noiseKib);
+  return {
+    kbPerMailbox,
+    noiseKbPerMailbox,
+    belowNoise: kbPerMailbox <= noiseKbPerMailbox,
+    beforeKib,
+    afterKib,
+    byProcess: names.map((n) => [n, perMailbox(med(after.get(n) ?? []) - med(before.get(n) ?? []))] as const),
+  };
+}
+
+/** A per-mailbox delta as printed (KB): never negative; a fall is said in words. */
+export function kbDelta(kb: number): string {
+  return kb < 0 ? `fell ${fixed(-kb, 1)}` : fixed(kb, 1);
+}
+
+/**
+ * The memory figure as printed: never negative. Above the noise, the measured KB; within it, the measured value when
+ * positive (or 0) and the noise it is below, so a reader sees an upper bound rather than a number that means nothing.
+ */
+export function idleMemoryFigure(m: IdleMemory): string {
+  if (!m.belowNoise) return `${fixed(m.kbPerMailbox, 0)} KB/mailbox`;
+  return `${fixed(Math.max(0, m.kbPerMailbox), 1)} KB/mailbox (below the ±${fixed(m.noiseKbPerMailbox, 1)} KB noise)`;
+}
 
 /** `bench embedded: 812 msg/s sustained, p50 0.6 s, p99 2.1 s, 1.9 cpu-ms/msg, 41 KB/mailbox, 0.11 of raw pg` */
 export function summaryLine(s: ModeSummary): string {
@@ -87,7 +153,7 @@ export function summaryLine(s: ModeSummary): string {
   return (
     `bench ${s.mode}: ${fixed(s.sustainedPerSecond, 0)} msg/s sustained, ` +
     `p50 ${fixed(s.p50Seconds, 1)} s, p99 ${fixed(s.p99Seconds, 1)} s, ` +
-    `${fixed(s.cpuMsPerMessage, 1)} cpu-ms/msg, ${fixed(s.kbPerMailbox, 0)} KB/mailbox, ` +
+    `${fixed(s.cpuMsPerMessage, 1)} cpu-ms/msg, ${idleMemoryFigure(s.idleMemory)}, ` +
     `${ratio > 0 && ratio < 0.01 ? ratio.toPrecision(1) : fixed(ratio, 2)} of raw pg`
   );
 }

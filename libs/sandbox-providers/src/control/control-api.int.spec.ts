@@ -1,5 +1,5 @@
 import { startSandboxProviders, type MailboxView, type SandboxProviders } from '../index';
-import { trustExtraCa } from '../test-support/clients';
+import { gmailClient, googleOAuthClient, trustExtraCa } from '../test-support/clients';
 
 describe('control API over HTTP (/_sandbox)', () => {
   let sandbox: SandboxProviders;
@@ -56,6 +56,28 @@ describe('control API over HTTP (/_sandbox)', () => {
     });
     expect(conflict.status).toBe(400);
     expect(conflict.body.error).toContain('already a google sandbox mailbox');
+  });
+
+  it('issue 16: creates many mailboxes in one call and counts the watched ones', async () => {
+    const addresses = Array.from({ length: 50 }, (_, i) => `bulk${i}@gmail.sandbox.test`);
+    const created = await call<{ created: number }>('POST', '/_sandbox/bulk-mailboxes', {
+      provider: 'google',
+      addresses,
+    });
+    expect(created).toEqual({ status: 201, body: { created: 50 } });
+    const listed = await call<{ address: string }[]>('GET', '/_sandbox/mailboxes');
+    expect(listed.body.filter((m) => m.address.startsWith('bulk')).map((m) => m.address)).toEqual(addresses);
+    expect((await call('POST', '/_sandbox/bulk-mailboxes', { provider: 'google' })).status).toBe(400);
+    expect((await call('GET', '/_sandbox/watched-mailboxes')).body).toEqual({ google: 0 });
+    const env = sandbox.platformEnv();
+    const auth = googleOAuthClient(env);
+    const tokens = sandbox.control.issueTokens(addresses[7]);
+    auth.setCredentials({ access_token: String(tokens.access_token) });
+    await gmailClient(env, auth).users.watch({
+      userId: 'me',
+      requestBody: { topicName: env.GMAIL_PUBSUB_TOPIC, labelIds: ['INBOX'] },
+    });
+    expect((await call('GET', '/_sandbox/watched-mailboxes')).body).toEqual({ google: 1 });
   });
 
   it('delivers an inbound email with cc, bcc, attachments and a reply reference, and shows what the mailbox holds', async () => {

@@ -38,6 +38,14 @@ export function controlRoutes(c: ControlRoutesContext): (ctx: RequestContext) =>
     const input = await body<{ provider: ProviderName; address: string; displayName?: string }>(ctx);
     ok(ctx, c.control.createMailbox(input), 201);
   });
+  router.add('POST', '/_sandbox/bulk-mailboxes', async (ctx) => {
+    const input = await body<{ provider: ProviderName; addresses: string[] }>(ctx);
+    if (!Array.isArray(input.addresses)) throw new HttpError(400, { error: 'addresses must be an array' });
+    ok(ctx, c.control.createMailboxes(input), 201);
+  });
+  router.add('GET', '/_sandbox/watched-mailboxes', (ctx) =>
+    ok(ctx, { google: c.control.watchedGmailMailboxes() }),
+  );
   router.add('GET', '/_sandbox/mailboxes/:address', (ctx) => ok(ctx, c.control.mailbox(ctx.params.address)));
   router.add('POST', '/_sandbox/mailboxes/:address/deliver', async (ctx) =>
     ok(ctx, await c.control.deliver(ctx.params.address, await body<InboundMessage>(ctx)), 201),

@@ -44,6 +44,18 @@ export class SandboxControl {
     throw new Error(`unknown provider ${String(input.provider)}`);
   }
 
+  /** Many mailboxes of one provider in one call (a bench connects thousands); the existing ones are kept. */
+  createMailboxes(input: { provider: ProviderName; addresses: readonly string[] }): { created: number } {
+    for (const address of input.addresses) this.createMailbox({ provider: input.provider, address });
+    return { created: input.addresses.length };
+  }
+
+  /** How many Gmail mailboxes have a live watch: the last step of a connect, so a caller can wait for them all. */
+  watchedGmailMailboxes(): number {
+    const now = this.s.clock.now();
+    return this.s.gmail.list().filter((m) => m.watch !== undefined && m.watch.expiration > now).length;
+  }
+
   listMailboxes(): { provider: ProviderName; address: string; displayName: string }[] {
     return [
       ...this.s.gmail
