@@ -10,7 +10,7 @@ import type { MailboxEntity, MailboxStage } from './mailbox.entity';
 import { MailboxesRepository, type MailboxPatch } from './mailboxes.repository';
 import { asProviderFailure } from '../provider-access/provider-failure';
 import { MessagesPendingError } from './messages-pending.error';
-import { healthSignatureOf, quietSuccessAllowed } from '../sync/pull-economy.policy';
+import { healthSignatureOf, quietSuccessAllowed } from './pull-economy.policy';
 
 /** A mailbox paused by a dead grant while a connection still says active is retried this often. */
 const AUTH_RETRY_MS = 15 * 60_000;

@@ -28,7 +28,7 @@ import type { ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 import { MessageNormalizer, type NormalizedMessage } from './message-normalizer.service';
 import { MessageIsolation, type FetchedPage } from './message-isolation.service';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
-import type { PullFinish } from './pull-economy.policy';
+import type { PullFinish } from '../mailboxes/pull-economy.policy';
 
 const OBSERVED_LABELS = ['INBOX', 'SENT'];
 const SKIPPED_LABELS = ['DRAFT', 'SPAM', 'TRASH', 'CHAT'];

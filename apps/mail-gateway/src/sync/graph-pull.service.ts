@@ -30,7 +30,7 @@ import type { ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 import { GRAPH_FOLDERS } from './mailbox-watch.service';
 import { MessageIsolation, type FetchedPage, type PullItem } from './message-isolation.service';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
-import type { PullFinish } from './pull-economy.policy';
+import type { PullFinish } from '../mailboxes/pull-economy.policy';
 
 const FETCH_CONCURRENCY = 3;
 const PAGE_SIZE = 50;

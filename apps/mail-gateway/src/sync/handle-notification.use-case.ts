@@ -3,7 +3,7 @@ import { mailboxNotificationReceivedV1, type PayloadOf } from '@mailbridge/contr
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
-import { requestedHistoryOf } from './pull-economy.policy';
+import { requestedHistoryOf } from '../mailboxes/pull-economy.policy';
 
 export const NOTIFICATIONS_GROUP = 'notifications';
 

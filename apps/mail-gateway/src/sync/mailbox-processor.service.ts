@@ -9,7 +9,7 @@ import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { GmailPullService } from './gmail-pull.service';
 import { GraphPullService } from './graph-pull.service';
 import { MailboxWatchService } from './mailbox-watch.service';
-import type { PullFinish } from './pull-economy.policy';
+import type { PullFinish } from '../mailboxes/pull-economy.policy';
 import { SyncHealthService } from '../mailboxes/sync-health.service';
 
 type Work = 'stop' | 'pause' | 'setup' | 'renew' | 'pull';

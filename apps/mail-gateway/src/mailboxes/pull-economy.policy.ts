@@ -1,6 +1,6 @@
 import type { TransactionContext } from '@mailbridge/platform-persistence';
-import type { MailboxEntity } from '../mailboxes/mailbox.entity';
-import type { GmailCursor } from '../mailboxes/sync-health.service';
+import type { MailboxEntity } from './mailbox.entity';
+import type { GmailCursor } from './sync-health.service';
 
 /**
  * How a pull records its success (issue 16: the fixed cost of a pull): inside its last page's transaction, or alone

@@ -1,4 +1,4 @@
-import type { MailboxEntity } from '../mailboxes/mailbox.entity';
+import type { MailboxEntity } from './mailbox.entity';
 import { healthSignatureOf, quietSuccessAllowed, requestedHistoryOf } from './pull-economy.policy';
 
 const HEARTBEAT = 300;
