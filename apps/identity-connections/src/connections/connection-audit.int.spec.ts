@@ -106,6 +106,13 @@ describe('identity-connections: completeness audit for the CRM (SYN-10)', () => 
       .set(auth(h, 'loc_aud', 'usr_aud'));
     expect(res.status).toBe(200);
     expect(res.body).toEqual(report('healing', '2026-11-20T09:45:00.000Z'));
+    // Read right after, the report is there (before mail-gateway's mailbox.audited event is consumed).
+    const after = await h
+      .http()
+      .get(`${PATH}/audit`)
+      .set(auth(h, 'loc_aud', 'usr_aud'));
+    expect(after.status).toBe(200);
+    expect(after.body).toEqual(report('healing', '2026-11-20T09:45:00.000Z'));
     expect(calls).toEqual([
       {
         url: `/internal/mailboxes/${encodeURIComponent(`google:${GOOGLE_USER}`)}/audit`,

@@ -83,7 +83,7 @@ export class ConnectionsController {
     if (connection.status !== 'active') {
       throw new AppError('not_found', 'connection_not_active', 'Only an active connection can be audited');
     }
-    return toAuditReportDto(await this.audits.runNow(connection.mailboxKey));
+    return toAuditReportDto(await this.audits.runAndKeep(connection));
   }
 
   @Get('send-as')

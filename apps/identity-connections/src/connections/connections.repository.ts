@@ -27,6 +27,11 @@ const T = 'identity_connections.connections';
 export class ConnectionsRepository {
   constructor(@InjectRepository(ConnectionEntity) private readonly repo: Repository<ConnectionEntity>) {}
 
+  /** Outside a unit of work (a single statement). */
+  get manager(): EntityManager {
+    return this.repo.manager;
+  }
+
   /** The current (active or reauth_required) connection, row-locked when inside a unit of work. */
   findLive(locationId: string, userId: string, tx?: EntityManager): Promise<ConnectionEntity | null> {
     const where = { locationId, userId, status: In([...LIVE_STATUSES]) };

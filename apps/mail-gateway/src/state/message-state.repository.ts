@@ -16,13 +16,24 @@ export interface KnownState {
 /** SYN-7: known mailbox states of synced messages, and which provider ids are synced at all (the ledger). */
 @Injectable()
 export class MessageStateRepository {
-  /** The ids sync-engine synced into the CRM (SYN-10 ledger): only their state is ever read into the platform. */
+  /**
+   * The ids sync-engine synced into the CRM (SYN-10 ledger), and those observed whose outcome has not reached this
+   * service yet: the CRM may already show such a message (conversations and this service read sync-engine's events
+   * separately), and a change seen now is not seen again. Only their state is ever read into the platform; a message
+   * that ends up not synced has no CRM copy, so its state changes nothing there.
+   */
   async syncedAmong(db: EntityManager, mailboxId: string, ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const rows = await queryRows<{ id: string }>(
       db,
       `SELECT provider_message_id AS id FROM mail_gateway.message_ledger
-        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[]) AND outcome = 'synced'`,
+        WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[]) AND outcome = 'synced'
+       UNION
+       SELECT o.provider_message_id FROM mail_gateway.observed_messages o
+        WHERE o.mailbox_id = $1 AND o.provider_message_id = ANY($2::text[])
+          AND NOT EXISTS (SELECT 1 FROM mail_gateway.message_ledger l
+                           WHERE l.mailbox_id = o.mailbox_id AND l.provider_message_id = o.provider_message_id
+                             AND l.outcome IS NOT NULL)`,
       [mailboxId, ids.map(storableText)],
     );
     return new Set(rows.map((r) => r.id));
