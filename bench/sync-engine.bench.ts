@@ -32,6 +32,7 @@ import { createTestDatabase, startKafkaMockCluster } from '@mailbridge/testing';
 import { startServiceUnderTest } from '@mailbridge/testing-services';
 import { decideObservedMessage } from '../apps/sync-engine/src/decisions/decide-observed-message';
 import type { ObservedMessage } from '../apps/sync-engine/src/decisions/decision.types';
+import { ObserveBatchUseCase } from '../apps/sync-engine/src/inbound/observe-batch.use-case';
 import { ObserveMessageUseCase } from '../apps/sync-engine/src/inbound/observe-message.use-case';
 import { syncEngineService } from '../apps/sync-engine/src/service';
 import {
@@ -166,6 +167,7 @@ async function benchSize(bindings: number): Promise<void> {
 
     // a. the use case on PostgreSQL, no bus.
     const useCase = service.app.get(ObserveMessageUseCase);
+    const batchUseCase = service.app.get(ObserveBatchUseCase);
     const direct = messages('direct', Math.min(MESSAGES, 1000), bindings);
     const emit = <D extends EventDefinition>(def: D, payload: PayloadOf<D>) =>
       eventCatalog.create(def, payload);
@@ -195,7 +197,7 @@ async function benchSize(bindings: number): Promise<void> {
               spent.set(kind, entry);
             }
           };
-          await useCase.executeBatch(
+          await batchUseCase.executeBatch(
             { manager, emit },
             batched.slice(i, i + size).map((observed) => ({ eventId: randomUUID(), observed })),
           );
