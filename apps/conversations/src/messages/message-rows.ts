@@ -97,6 +97,9 @@ export interface MessageInsertRow {
   readonly classification: MessageEntity['classification'];
 }
 
+/** Bind parameters a row of `messageRowsInsertValues` takes: the columns, the place (SYN-6), the classification. */
+export const MESSAGE_ROW_PARAMS = MESSAGE_COLUMNS.length + 3;
+
 /**
  * Several messages in one INSERT (the batch path, issue 16): each row as `messageInsertValues` builds it, placeholders
  * numbered on, and the classification last (the single path writes it with a later UPDATE; the row ends the same).

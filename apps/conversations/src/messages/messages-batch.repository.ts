@@ -3,9 +3,15 @@
 // message-placement.repository.ts; both must leave the same rows.
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { chunkRows } from '@mailbridge/platform-persistence';
 import { MessageEntity } from './message.entity';
 import type { SortKey } from './message-order';
-import { type MessageInsertRow, type NewAttachment, messageRowsInsertValues } from './message-rows';
+import {
+  MESSAGE_ROW_PARAMS,
+  type MessageInsertRow,
+  type NewAttachment,
+  messageRowsInsertValues,
+} from './message-rows';
 
 /** What a new message needs to be placed after its parent and before its replies (SYN-6). */
 export interface ThreadQuery {
@@ -54,8 +60,9 @@ export async function insertAttachments(tx: EntityManager, rows: readonly NewAtt
 export class MessagesBatchRepository {
   /**
    * Every recorded message that may be the same as one of a batch (SYN-5), locked like findSame locks its
-   * candidates, in recording order: one `= ANY` lookup on the batch's locations, conversations and ids. It may return
-   * more than needed (an id of one conversation found in another); the caller keeps each message's own conversation.
+   * candidates, in recording order: one lookup on the batch's locations, conversations and ids, a provider message
+   * id keyed with its provider as findSame keys it (two providers' ids are not the same message). It may return more
+   * than needed (an id of one conversation found in another); the caller keeps each message's own conversation.
    */
   lockCandidates(
     tx: EntityManager,
@@ -63,7 +70,7 @@ export class MessagesBatchRepository {
       locationIds: readonly string[];
       conversationIds: readonly string[];
       deliveryIds: readonly string[];
-      providerMessageIds: readonly string[];
+      providerMessages: ReadonlyArray<{ provider: string; providerMessageId: string }>;
       rfcMessageIds: readonly string[];
     },
   ): Promise<MessageEntity[]> {
@@ -76,11 +83,14 @@ export class MessagesBatchRepository {
         conversationIds: [...ids.conversationIds],
       })
       .andWhere(
-        `(m.deliveryId = ANY(:deliveryIds) OR m.providerMessageId = ANY(:providerMessageIds)
+        `(m.deliveryId = ANY(:deliveryIds)
+          OR (m.provider, m.providerMessageId) IN
+             (SELECT p, id FROM unnest(CAST(:providers AS text[]), CAST(:providerMessageIds AS text[])) AS u(p, id))
           OR m.rfcMessageId = ANY(:rfcMessageIds))`,
         {
           deliveryIds: [...ids.deliveryIds],
-          providerMessageIds: [...ids.providerMessageIds],
+          providers: ids.providerMessages.map((k) => k.provider),
+          providerMessageIds: ids.providerMessages.map((k) => k.providerMessageId),
           rfcMessageIds: [...ids.rfcMessageIds],
         },
       )
@@ -133,16 +143,22 @@ export class MessagesBatchRepository {
     return out;
   }
 
-  /** One INSERT for the batch's new messages; a row already recorded is left alone. Answers the ids inserted. */
+  /**
+   * One INSERT for the batch's new messages (one per chunk where a batch is larger than PostgreSQL's bind-parameter
+   * limit); a row already recorded is left alone. Answers the ids inserted.
+   */
   async insertMessages(tx: EntityManager, rows: readonly MessageInsertRow[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set();
-    const { columns, tuples, params } = messageRowsInsertValues(rows);
-    const inserted: Array<{ message_id: string }> = await tx.query(
-      `INSERT INTO conversations.messages (${columns.join(', ')}, created_at, updated_at)
-       VALUES ${tuples.join(', ')}
-       ON CONFLICT DO NOTHING RETURNING message_id`,
-      params,
-    );
-    return new Set(inserted.map((r) => r.message_id));
+    const ids = new Set<string>();
+    for (const chunk of chunkRows(rows, MESSAGE_ROW_PARAMS)) {
+      const { columns, tuples, params } = messageRowsInsertValues(chunk);
+      const inserted: Array<{ message_id: string }> = await tx.query(
+        `INSERT INTO conversations.messages (${columns.join(', ')}, created_at, updated_at)
+         VALUES ${tuples.join(', ')}
+         ON CONFLICT DO NOTHING RETURNING message_id`,
+        params,
+      );
+      for (const r of inserted) ids.add(r.message_id);
+    }
+    return ids;
   }
 }

@@ -5,6 +5,7 @@ import { UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { synced } from '../testing/events';
 import { Harness, startHarness } from '../testing/harness';
 import { crmSendRow } from './message-row.factory';
+import { MessagesBatchRepository } from './messages-batch.repository';
 import { MessagesRepository } from './messages.repository';
 import { RecordSyncedBatchUseCase } from './record-synced-batch.use-case';
 import { type MessageSynced, RecordSyncedMessageUseCase } from './record-synced-message.use-case';
@@ -286,5 +287,65 @@ describe('conversations: recording a batch of synced messages (issue 16, real ap
     );
     expect(batchStatements).toBeLessThanOrEqual(8);
     expect(singleStatements).toBeGreaterThan(50 * 4);
+  });
+  it("SYN-5: two providers' messages with the same provider message id are not taken for each other, nor locked as candidates", async () => {
+    const google = synced(BATCH, 'ct_twins', {
+      message: { provider: 'google', providerMessageId: 'pm-twin', sentAt: at(0), subject: 'From Gmail' },
+    });
+    for (const loc of [BATCH, SINGLE]) await counted(loc, (tx) => single.execute(tx, moved(google, loc)));
+    const microsoft = synced(BATCH, 'ct_twins', {
+      message: {
+        provider: 'microsoft',
+        providerMessageId: 'pm-twin',
+        sentAt: at(1),
+        subject: 'From Outlook',
+      },
+    });
+    await recordBoth([microsoft]);
+
+    expect(await snapshot(BATCH)).toEqual(await snapshot(SINGLE));
+    const rows = await h.sql(
+      `SELECT provider, subject FROM conversations.messages
+       WHERE location_id = $1 AND provider_message_id = 'pm-twin' ORDER BY seq`,
+      [BATCH],
+    );
+    expect(rows).toEqual([
+      { provider: 'google', subject: 'From Gmail' },
+      { provider: 'microsoft', subject: 'From Outlook' },
+    ]);
+    // The batch's lookup keys a provider message id with its provider, as findSame does: only Outlook's row is locked.
+    const locked = await uow.run((tx) =>
+      h.svc.app.get(MessagesBatchRepository).lockCandidates(tx.manager, {
+        locationIds: [BATCH],
+        conversationIds: [conversationIdFor(BATCH, 'ct_twins')],
+        deliveryIds: [],
+        providerMessages: [{ provider: 'microsoft', providerMessageId: 'pm-twin' }],
+        rfcMessageIds: [],
+      }),
+    );
+    expect(locked.map((m) => m.provider)).toEqual(['microsoft']);
+  });
+
+  it('issue 16: a batch of 2,000 new messages (more bind parameters than one PostgreSQL statement takes) is recorded whole', async () => {
+    const LARGE = 'loc_large';
+    const items = Array.from({ length: 2_000 }, (_, i) => ({
+      payload: synced(LARGE, `ct_large_${i % 10}`, {
+        message: { sentAt: at(0, i % 60), subject: `large ${i}` },
+      }),
+      context: { correlationId: randomUUID() },
+    }));
+    await counted(LARGE, (tx) => batch.execute(tx, items));
+
+    const [{ n }] = await h.sql(
+      `SELECT count(*)::int AS n FROM conversations.messages WHERE location_id = $1`,
+      [LARGE],
+    );
+    expect(n).toBe(2_000);
+    expect(
+      await h.sql(
+        `SELECT sum(message_count)::int AS n FROM conversations.conversations WHERE location_id = $1`,
+        [LARGE],
+      ),
+    ).toEqual([{ n: 2_000 }]);
   });
 });

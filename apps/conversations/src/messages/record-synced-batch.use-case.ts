@@ -73,7 +73,11 @@ export class RecordSyncedBatchUseCase {
       locationIds: present(rows.map((r) => r.locationId)),
       conversationIds: present(rows.map((r) => r.conversationId)),
       deliveryIds: present(rows.map((r) => r.deliveryId)),
-      providerMessageIds: present(rows.map((r) => r.providerMessageId)),
+      providerMessages: rows.flatMap((r) =>
+        r.provider && r.providerMessageId
+          ? [{ provider: r.provider, providerMessageId: r.providerMessageId }]
+          : [],
+      ),
       rfcMessageIds: present(rows.map((r) => r.rfcMessageId)),
     });
     const run: Pending[] = [];
