@@ -157,16 +157,20 @@ describe('sync-engine: permutations of redelivered events (PostgreSQL)', () => {
     work: (tx: TransactionContext) => Promise<unknown>,
     sink: EventEnvelope[],
   ): Promise<void> {
-    await dataSource.transaction(async (manager) => {
-      const local: EventEnvelope[] = [];
-      const emit = <D extends EventDefinition>(def: D, payload: PayloadOf<D>) => {
-        const envelope = eventCatalog.create(def, payload);
-        local.push(envelope);
-        return envelope;
-      };
-      await work({ manager, emit });
-      sink.push(...local);
-    });
+    await dataSource
+      .transaction(async (manager) => {
+        const local: EventEnvelope[] = [];
+        const emit = <D extends EventDefinition>(def: D, payload: PayloadOf<D>) => {
+          const envelope = eventCatalog.create(def, payload);
+          local.push(envelope);
+          return envelope;
+        };
+        const effects: Array<() => void> = [];
+        await work({ manager, emit, afterCommit: (effect) => effects.push(effect) });
+        sink.push(...local);
+        return effects;
+      })
+      .then((effects) => effects.forEach((effect) => effect()));
   }
 
   async function reset(): Promise<void> {

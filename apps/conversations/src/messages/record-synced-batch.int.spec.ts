@@ -60,6 +60,7 @@ describe('conversations: recording a batch of synced messages (issue 16, real ap
       emitted.set(locationId, list);
       await work({
         manager: tx.manager,
+        afterCommit: tx.afterCommit,
         emit: (def: EventDefinition, payload: never) => {
           list.push({ type: def.type, payload });
           return tx.emit(def, payload);

@@ -99,7 +99,7 @@ export class RecordSyncedBatchUseCase {
     const keys = await this.place(tx, run);
     for (const p of run) {
       if (p.reusedMessageId)
-        runWithContext(p.item.context, () => this.single.reportReusedMessageId(p.item.payload));
+        runWithContext(p.item.context, () => this.single.reportReusedMessageId(tx, p.item.payload));
     }
     const inserted = await this.batch.insertMessages(
       tx.manager,

@@ -68,7 +68,7 @@ export class RecordSyncedMessageUseCase {
           subject: m.subject,
         });
     const existing = same.existing;
-    if (same.reusedMessageId) this.reportReusedMessageId(p);
+    if (same.reusedMessageId) this.reportReusedMessageId(tx, p);
     if (existing) {
       await this.messages.confirmFromMailbox(manager, p.locationId, existing.messageId, copy);
       return 'merged';
@@ -92,14 +92,16 @@ export class RecordSyncedMessageUseCase {
     return 'recorded';
   }
 
-  /** Loss path 5: counted and logged, the message is recorded as its own. */
-  reportReusedMessageId(p: MessageSynced): void {
-    this.metrics
-      .counter(
-        'conversations_message_id_collisions_total',
-        'Synced messages whose Message-ID another message of the conversation already carries; both kept',
-      )
-      .inc();
+  /** Loss path 5: counted (once the transaction commits) and logged, the message is recorded as its own. */
+  reportReusedMessageId(tx: TransactionContext, p: MessageSynced): void {
+    tx.afterCommit(() =>
+      this.metrics
+        .counter(
+          'conversations_message_id_collisions_total',
+          'Synced messages whose Message-ID another message of the conversation already carries; both kept',
+        )
+        .inc(),
+    );
     this.logger.warn(
       {
         locationId: p.locationId,

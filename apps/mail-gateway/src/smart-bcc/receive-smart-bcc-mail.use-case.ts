@@ -152,7 +152,9 @@ export class ReceiveSmartBccMailUseCase {
         message: m.message,
         observedAt: now,
       });
-      this.metrics.messagesObserved.inc({ provider: 'smart_bcc', direction: m.direction });
+      tx.afterCommit(() =>
+        this.metrics.messagesObserved.inc({ provider: 'smart_bcc', direction: m.direction }),
+      );
       return 'observed';
     });
   }

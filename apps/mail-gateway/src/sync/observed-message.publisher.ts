@@ -118,7 +118,8 @@ export class ObservedMessagePublisher {
         message: m.message,
         observedAt,
       });
-      this.metrics.messagesObserved.inc({ provider: mailbox.provider, direction: m.direction });
+      const labels = { provider: mailbox.provider, direction: m.direction };
+      tx.afterCommit(() => this.metrics.messagesObserved.inc(labels));
       emitted++;
     }
     return emitted;

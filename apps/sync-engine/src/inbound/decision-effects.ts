@@ -30,10 +30,17 @@ export function emitDecided(
   });
 }
 
-export function countRepeat(metrics: ServiceMetrics, logger: Logger, observed: ObservedMessage): void {
-  metrics
-    .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
-    .inc({ outcome: 'repeat' });
+/** Counted when the transaction commits: a batch that rolls back and is redelivered one by one counts once. */
+const decisions = (metrics: ServiceMetrics) =>
+  metrics.counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome']);
+
+export function countRepeat(
+  tx: TransactionContext,
+  metrics: ServiceMetrics,
+  logger: Logger,
+  observed: ObservedMessage,
+): void {
+  tx.afterCommit(() => decisions(metrics).inc({ outcome: 'repeat' }));
   logger.debug(
     {
       mailboxKey: observed.mailboxKey,
@@ -91,17 +98,18 @@ export function announceDecision(
       occurredAt: observed.observedAt,
     });
   }
-  metrics
-    .counter('sync_engine_decisions_total', 'Observed messages decided', ['outcome'])
-    .inc({ outcome: decision.park ? 'parked' : decision.outcome });
+  const outcome = decision.park ? 'parked' : decision.outcome;
+  tx.afterCommit(() => decisions(metrics).inc({ outcome }));
   // Loss path 5: counted once, at the first decision (a parked message's second look is not a second collision).
   if (decision.messageIdCollision && parkedAt === null) {
-    metrics
-      .counter(
-        'sync_engine_message_id_collisions_total',
-        'Messages whose Message-ID another message of the mailbox already carries; both kept',
-      )
-      .inc();
+    tx.afterCommit(() =>
+      metrics
+        .counter(
+          'sync_engine_message_id_collisions_total',
+          'Messages whose Message-ID another message of the mailbox already carries; both kept',
+        )
+        .inc(),
+    );
     logger.warn(
       { mailboxKey: observed.mailboxKey, providerMessageId: m.providerMessageId, rule: 'SYN-5' },
       'Message-ID reused by another message: kept as its own message',

@@ -136,6 +136,8 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
           events.push({ type: def.type, ...rest });
           return {};
         },
+        // Rolled back below: nothing commits, so nothing runs after.
+        afterCommit: () => undefined,
       } as unknown as TransactionContext;
       const spy = jest.spyOn(qr.manager, 'query');
       await work(tx);

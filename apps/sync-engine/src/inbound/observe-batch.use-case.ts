@@ -128,7 +128,7 @@ export class ObserveBatchUseCase {
                 mailboxKey: observed.mailboxKey,
                 providerMessageId: observed.message.providerMessageId,
               });
-              countRepeat(this.metrics, this.logger, observed);
+              countRepeat(tx, this.metrics, this.logger, observed);
               return;
             }
             if (!ctx.connections.some(isLive)) throw new ConnectionsMayBeBehindError(observed.mailboxKey);

@@ -104,7 +104,7 @@ export class ObserveMessageUseCase {
       );
       // Told again: a repeat is how the completeness audit re-drives a message whose outcome the ledger lacks.
       if (stored) emitDecided(tx, observed, stored);
-      countRepeat(this.metrics, this.logger, observed);
+      countRepeat(tx, this.metrics, this.logger, observed);
       return null;
     }
     const ofMailbox = ctx.connections.filter((c) => c.mailboxKey === observed.mailboxKey);

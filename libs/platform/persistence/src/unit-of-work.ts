@@ -10,6 +10,12 @@ export interface TransactionContext {
    * The payload is validated now, so a bad event fails the operation instead of reaching a consumer.
    */
   emit<D extends EventDefinition>(def: D, payload: PayloadOf<D>): EventEnvelope<PayloadOf<D>>;
+  /**
+   * Runs `effect` once this transaction has committed, never if it rolls back: for counters and other in-memory
+   * effects, so a batch that rolls back and is redelivered one event at a time counts each event once. It must not
+   * throw (the work is committed by then).
+   */
+  afterCommit(effect: () => void): void;
 }
 
 interface PendingEvent {
@@ -105,10 +111,12 @@ export class UnitOfWork {
     work: (tx: TransactionContext) => Promise<T>,
   ): Promise<{ result: T; wroteEvents: boolean }> {
     let wroteEvents = false;
+    const effects: Array<() => void> = [];
     const result = await this.dataSource.transaction(async (manager) => {
       const pending: PendingEvent[] = [];
       const tx: TransactionContext = {
         manager,
+        afterCommit: (effect) => effects.push(effect),
         emit: (def, payload) => {
           // Read now, not at the transaction's start: a batch runs each event in its own correlation context.
           const ctx = currentContext();
@@ -137,6 +145,8 @@ export class UnitOfWork {
       }
       return value;
     });
+    // Reached only after the commit: a rollback rejected above and its effects are dropped.
+    for (const effect of effects) effect();
     return { result, wroteEvents };
   }
 }

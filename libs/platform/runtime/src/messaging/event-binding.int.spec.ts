@@ -64,6 +64,8 @@ class ProbeTable1900000000000 implements MigrationInterface {
 /** What the probe consumers saw, and which sends make them throw. */
 const seen: Array<{ group: string; type: string; sendId: string; attempt?: number }> = [];
 const poison = new Set<string>();
+/** The sends 'succeeded-only' counted, as a metric counts: after the commit (TransactionContext.afterCommit). */
+const counted: string[] = [];
 
 @Injectable()
 class ProbeConsumers {
@@ -74,6 +76,7 @@ class ProbeConsumers {
       `INSERT INTO ${SCHEMA}.effects (send_id, by_group) VALUES ($1, 'succeeded-only')`,
       [event.payload.sendId],
     );
+    tx.afterCommit(() => counted.push(event.payload.sendId));
     // After the effect: a throw must take the effect and the inbox row back together.
     if (poison.has(event.payload.sendId)) throw new Error('probe refuses this send');
   }
@@ -396,6 +399,12 @@ describe('typed consumer binding (@OnEvent): inbox, unit of work, quarantine (in
     expect(new Set((await txOf(good)).map((r) => r.send_id)).size).toBe(5);
     expect(await txOf([bad.payload.sendId])).toEqual([]);
     expect(await inbox(bad.id)).toEqual([{ consumer: 'companion' }, { consumer: 'outside-tx' }]);
+    // The batch ran the neighbours before the poison one, rolled back, and ran them again one at a time: each is
+    // counted once (at its commit), the poison one never.
+    const runs = (id: string) => seen.filter((s) => s.group === 'succeeded-only' && s.sendId === id).length;
+    expect(runs(good[0])).toBe(2);
+    expect(good.map((id) => counted.filter((c) => c === id).length)).toEqual([1, 1, 1, 1, 1]);
+    expect(counted).not.toContain(bad.payload.sendId);
 
     // Redelivered inside a later batch, the quarantined event is left alone (not run, no inbox row); the rest runs.
     const runsOfBad = () =>
