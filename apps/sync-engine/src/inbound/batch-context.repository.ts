@@ -6,10 +6,14 @@ import { lookupKeys, messageKey, ownKeys } from '../decisions/thread-keys';
 import { BindingRow, toBindingView } from '../threads/thread-binding.repository';
 import type { BatchSnapshot } from './batch-context';
 import { messageAddresses } from './sync-context.repository';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const iso = (t: string | Date | null): string | null => (t ? new Date(t).toISOString() : null);
+import {
+  type ContactRow,
+  type CrmSendRow,
+  isoTime,
+  sendRefOf,
+  toContactView,
+  toCrmSendView,
+} from './sync-context.rows';
 
 /**
  * Issue 16: what the decisions of a whole batch of mailbox messages read, in one statement of `= ANY($n)` lookups
@@ -39,7 +43,8 @@ export class BatchContextRepository {
         keys.add(messageKey(m.rfcMessageId));
         rfcIds.add(m.rfcMessageId);
       }
-      if (m.mailbridgeRef && UUID.test(m.mailbridgeRef)) refs.add(m.mailbridgeRef);
+      const ref = sendRefOf(m);
+      if (ref) refs.add(ref);
       for (const a of messageAddresses(o)) addresses.add(a);
     }
     const [row]: Array<{
@@ -52,26 +57,8 @@ export class BatchContextRepository {
         pmid: string | null;
       }>;
       bindings: BindingRow[];
-      contacts: Array<{
-        location_id: string;
-        contact_id: string;
-        email_normalized: string;
-        assigned_user_id: string | null;
-        created_at: string;
-        deleted: boolean;
-      }>;
-      sends: Array<{
-        send_id: string;
-        location_id: string;
-        user_id: string;
-        contact_id: string;
-        conversation_id: string;
-        connection_id: string | null;
-        mailbox_key: string | null;
-        binding_id: string | null;
-        rfc_message_id: string;
-        contact_deleted: boolean;
-      }>;
+      contacts: Array<ContactRow & { deleted: boolean }>;
+      sends: Array<CrmSendRow & { contact_deleted: boolean }>;
       smart_bcc: string[];
       decided: Array<{
         mailbox_key: string;
@@ -151,31 +138,13 @@ export class BatchContextRepository {
         mailboxKey: k.mailbox_key,
         key: k.key,
         bindingId: k.binding_id,
-        firstAt: iso(k.first_at),
+        firstAt: isoTime(k.first_at),
         providerMessageId: k.pmid,
       })),
       bindings: row.bindings.map(toBindingView),
-      contacts: row.contacts
-        .filter((c) => !c.deleted)
-        .map((c) => ({
-          locationId: c.location_id,
-          contactId: c.contact_id,
-          emailNormalized: c.email_normalized,
-          assignedUserId: c.assigned_user_id,
-          createdAt: new Date(c.created_at).toISOString(),
-        })),
+      contacts: row.contacts.filter((c) => !c.deleted).map(toContactView),
       deletedContacts,
-      crmSends: row.sends.map((s) => ({
-        sendId: s.send_id,
-        locationId: s.location_id,
-        userId: s.user_id,
-        contactId: s.contact_id,
-        conversationId: s.conversation_id,
-        connectionId: s.connection_id,
-        mailboxKey: s.mailbox_key,
-        bindingId: s.binding_id,
-        rfcMessageId: s.rfc_message_id,
-      })),
+      crmSends: row.sends.map(toCrmSendView),
       smartBccAddresses: row.smart_bcc,
       decided: row.decided.map((d) => ({
         mailboxKey: d.mailbox_key,

@@ -150,6 +150,22 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
     }
   }
 
+  /**
+   * The items one at a time through the single path, then as one batch, each from the same state (rolled back);
+   * both must emit the same events and leave the same rows.
+   */
+  async function runBoth(items: ReturnType<typeof scenario>) {
+    const single = h.service.app.get(ObserveMessageUseCase);
+    const batch = h.service.app.get(ObserveBatchUseCase);
+    const one = await run(async (tx) => {
+      for (const i of items) await single.execute(tx, i.eventId, i.observed);
+    });
+    const all = await run((tx) => batch.executeBatch(tx, items));
+    expect(all.events).toEqual(one.events);
+    expect(all.rows).toEqual(one.rows);
+    return { one, all };
+  }
+
   async function stored(db: EntityManager): Promise<Record<string, unknown[]>> {
     const q = (sql: string) => db.query(sql, [key]);
     return {
@@ -173,15 +189,7 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
   }
 
   it('issue 16: a batch emits the same events and stores the same rows as the messages one at a time', async () => {
-    const items = scenario();
-    const single = h.service.app.get(ObserveMessageUseCase);
-    const batch = h.service.app.get(ObserveBatchUseCase);
-    const one = await run(async (tx) => {
-      for (const i of items) await single.execute(tx, i.eventId, i.observed);
-    });
-    const all = await run((tx) => batch.executeBatch(tx, items));
-    expect(all.events).toEqual(one.events);
-    expect(all.rows).toEqual(one.rows);
+    const { one } = await runBoth(scenario());
     // The scenario is not vacuous: deliveries, a repeat, parked mail, a parked reply decided again once bound.
     const outcome = (id: string) =>
       (one.rows.decisions as Array<{ provider_message_id: string; outcome: string }>).find(
@@ -220,14 +228,7 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
             : { providerThreadId: thread, from: { address: from } };
       return { eventId: randomUUID(), observed: msg(`b-v${n}`, over) };
     });
-    const single = h.service.app.get(ObserveMessageUseCase);
-    const batch = h.service.app.get(ObserveBatchUseCase);
-    const one = await run(async (tx) => {
-      for (const i of items) await single.execute(tx, i.eventId, i.observed);
-    });
-    const all = await run((tx) => batch.executeBatch(tx, items));
-    expect(all.events).toEqual(one.events);
-    expect(all.rows).toEqual(one.rows);
+    const { one, all } = await runBoth(items);
     expect(all.statements / items.length).toBeLessThanOrEqual(0.5);
     expect(one.statements / items.length).toBeGreaterThan(2);
     expect(one.rows.parked.length).toBeGreaterThan(0);

@@ -12,6 +12,14 @@ import type {
 import { lookupKeys, messageKey } from '../decisions/thread-keys';
 import { BindingRow, toBindingView } from '../threads/thread-binding.repository';
 import type { BindingView } from '../decisions/decision.types';
+import {
+  type ContactRow,
+  type CrmSendRow,
+  isoTime,
+  sendRefOf,
+  toContactView,
+  toCrmSendView,
+} from './sync-context.rows';
 
 export interface SyncContext {
   readonly connections: ConnectionView[];
@@ -27,8 +35,6 @@ export interface SyncContext {
   /** Whether any message of these mailboxes waits for a second look (SYN-6). */
   readonly hasParked: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Every address of a message, lower-cased (ADR-5): what contacts and smart-BCC addresses are looked up by. */
 export function messageAddresses(observed: ObservedMessage): string[] {
@@ -59,29 +65,12 @@ export class SyncContextRepository {
     const keys = lookupKeys(m)
       .map((k) => k.key)
       .filter((k) => !smartBcc || !k.startsWith('t:'));
-    const ref = m.mailbridgeRef && UUID.test(m.mailbridgeRef) ? m.mailbridgeRef : null;
     const [row]: Array<{
       connections: ConnectionRow[];
       key_matches: Array<{ key: string; binding_id: string; first_at: string | null }>;
       bindings: BindingRow[];
-      contacts: Array<{
-        location_id: string;
-        contact_id: string;
-        email_normalized: string;
-        assigned_user_id: string | null;
-        created_at: string;
-      }>;
-      sends: Array<{
-        send_id: string;
-        location_id: string;
-        user_id: string;
-        contact_id: string;
-        conversation_id: string;
-        connection_id: string | null;
-        mailbox_key: string | null;
-        binding_id: string | null;
-        rfc_message_id: string;
-      }>;
+      contacts: ContactRow[];
+      sends: CrmSendRow[];
       smart_bcc: string[];
       id_taken: boolean;
       decided: boolean;
@@ -141,7 +130,7 @@ export class SyncContextRepository {
         keys,
         messageAddresses(observed),
         m.rfcMessageId,
-        ref,
+        sendRefOf(m),
         m.providerMessageId,
         m.rfcMessageId ? messageKey(m.rfcMessageId) : null,
         [...alsoLocations],
@@ -153,26 +142,10 @@ export class SyncContextRepository {
       keyMatches: row.key_matches.map((k) => ({
         key: k.key,
         bindingId: k.binding_id,
-        firstAt: k.first_at ? new Date(k.first_at).toISOString() : null,
+        firstAt: isoTime(k.first_at),
       })),
-      contacts: row.contacts.map((c) => ({
-        locationId: c.location_id,
-        contactId: c.contact_id,
-        emailNormalized: c.email_normalized,
-        assignedUserId: c.assigned_user_id,
-        createdAt: new Date(c.created_at).toISOString(),
-      })),
-      crmSends: row.sends.map((s) => ({
-        sendId: s.send_id,
-        locationId: s.location_id,
-        userId: s.user_id,
-        contactId: s.contact_id,
-        conversationId: s.conversation_id,
-        connectionId: s.connection_id,
-        mailboxKey: s.mailbox_key,
-        bindingId: s.binding_id,
-        rfcMessageId: s.rfc_message_id,
-      })),
+      contacts: row.contacts.map(toContactView),
+      crmSends: row.sends.map(toCrmSendView),
       smartBccAddresses: new Set(row.smart_bcc),
       messageIdTaken: row.id_taken,
       alreadyDecided: row.decided,
