@@ -63,19 +63,6 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
       const data = (n.body as { message?: { data?: string } }).message?.data ?? '';
       return Buffer.from(data, 'base64').toString().includes(address);
     });
-  /** Waits until the gateway consumed every hand-off published so far (its inbox holds their ids). */
-  const handOffsConsumed = async () => {
-    const ids = h.log.events
-      .filter((e) => eventCatalog.is(e, mailboxNotificationReceivedV1))
-      .map((e) => e.id);
-    await expectEventually(async () => {
-      const rows = await h.query(
-        `SELECT event_id FROM mail_gateway.inbox WHERE consumer = 'notifications' AND event_id = ANY($1::uuid[])`,
-        [ids],
-      );
-      expect(rows).toHaveLength(ids.length);
-    });
-  };
 
   it('CON-6: mail that was in the mailboxes before they were connected is never observed', async () => {
     const probe = await h.sandbox.control.deliver(SAM_GMAIL, { from: ALEX, subject: 'Probe', text: 'x' });
@@ -134,7 +121,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     expect(
       h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === `google:${SAM_GMAIL}`).length,
     ).toBeGreaterThan(0);
-    await handOffsConsumed();
+    await h.handOffsConsumed();
     expect(observedOf(delivered.message.id)).toHaveLength(1);
   });
 
@@ -198,7 +185,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
       labels: ['sentitems'],
       message: { providerThreadId: delivered.message.threadId, inReplyTo: delivered.message.messageId },
     });
-    await handOffsConsumed();
+    await h.handOffsConsumed();
     expect(observedOf(delivered.message.id)).toHaveLength(1);
     expect(observedOf(sent.message.id)).toHaveLength(1);
   });
@@ -226,7 +213,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
         h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === `google:${KIM_GMAIL}`).length,
       ).toBeGreaterThanOrEqual(3),
     );
-    await handOffsConsumed();
+    await h.handOffsConsumed();
     await expectEventually(async () =>
       expect((await h.mailbox(KIM_GMAIL, 'google'))?.pull_requested_at).toBeNull(),
     );
@@ -481,7 +468,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     await h.query(`UPDATE mail_gateway.mailboxes SET last_pull_at = now() WHERE mailbox_key = $1`, [
       `microsoft:${SAM_OUTLOOK}`,
     ]);
-    await handOffsConsumed();
+    await h.handOffsConsumed();
     // Only the gap was re-listed: older Inbox mail (observed long ago, or from before connecting) is not re-emitted.
     const ids = h.log
       .of(messageObservedV1, (p) => p.mailboxKey === `microsoft:${SAM_OUTLOOK}`)
@@ -509,7 +496,7 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
       text: 'l',
     });
     await waitObserved(delivered.message.id);
-    await handOffsConsumed();
+    await h.handOffsConsumed();
     expect(observedOf(delivered.message.id)).toHaveLength(1);
 
     const disconnect = async (c: ConnectionSnapshot) => {

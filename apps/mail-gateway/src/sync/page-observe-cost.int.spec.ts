@@ -1,10 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { Client } from 'pg';
 import { mailboxMessageQuarantinedV1, messageObservedV1 } from '@mailbridge/contracts';
-import { expectEventually } from '@mailbridge/testing';
 import { LeaseRepository } from '../common/lease.repository';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
+import { countStatements, type StatementCount } from '../testing/statement-counter';
 import { GmailPullService } from './gmail-pull.service';
 import { MessageNormalizer } from './message-normalizer.service';
 
@@ -13,14 +11,6 @@ const QUINN = 'quinn-pages@gmail.sandbox.test';
 const RIO = 'rio-pages@gmail.sandbox.test';
 const ALEX = 'alex@example.com';
 
-/** What one pull sent to PostgreSQL (counted like the bench: BEGIN/COMMIT apart from the statements). */
-interface PullCount {
-  statements: string[];
-  transactions: number;
-}
-
-const TX_CONTROL = /^\s*(BEGIN|START TRANSACTION|ROLLBACK)/i;
-
 /**
  * Issue 16: a fetched page is observed set-based: one look-up of what is known, the exclusion lists once, one
  * multi-row insert and one transaction for the page, so the database cost of a pull does not grow with its messages.
@@ -28,7 +18,7 @@ const TX_CONTROL = /^\s*(BEGIN|START TRANSACTION|ROLLBACK)/i;
  */
 describe('mail-gateway: a page of messages is observed with a constant number of statements (sandbox Gmail)', () => {
   let h: GatewayHarness;
-  const pulls = new AsyncLocalStorage<PullCount>();
+  let pulls: ReturnType<typeof countStatements>;
 
   beforeAll(async () => {
     h = await startGatewayHarness({
@@ -43,42 +33,18 @@ describe('mail-gateway: a page of messages is observed with a constant number of
     });
     await Promise.all([h.connect(PAT, 'google'), h.connect(QUINN, 'google'), h.connect(RIO, 'google')]);
     // Every query the gateway's pool sends while a counted pull runs (its async context carries the counter).
-    const query = Client.prototype.query as (...args: unknown[]) => unknown;
-    jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
-      const count = pulls.getStore();
-      const first = args[0];
-      const text = typeof first === 'string' ? first : ((first as { text?: string })?.text ?? '');
-      if (count && /^\s*COMMIT/i.test(text)) count.transactions++;
-      else if (count && !TX_CONTROL.test(text)) count.statements.push(text);
-      return query.apply(this, args);
-    } as never);
+    pulls = countStatements();
   }, 180_000);
   afterAll(async () => {
-    jest.restoreAllMocks();
+    pulls?.restore();
     await h?.close();
   });
 
   const observedOf = (id: string) => h.log.of(messageObservedV1, (p) => p.message.providerMessageId === id);
 
-  /** The mailbox set up, no pull running or asked for: the next pull is the only one that sees new mail. */
-  async function waitIdle(mailboxId: string): Promise<void> {
-    await expectEventually(
-      async () =>
-        expect(
-          await h.query(
-            `SELECT 1 FROM mail_gateway.mailboxes m WHERE m.id = $1 AND m.stage = 'watching'
-                AND m.pull_requested_at IS NULL
-                AND NOT EXISTS (SELECT 1 FROM mail_gateway.leases l WHERE l.name = 'mailbox:' || m.id::text)`,
-            [mailboxId],
-          ),
-        ).toHaveLength(1),
-      { timeoutMs: 30_000 },
-    );
-  }
-
   /** Delivers `count` messages without telling the gateway (notifications held), so one pull finds them all. */
   async function deliverQuietly(address: string, count: number, tag: string): Promise<string[]> {
-    await waitIdle((await h.mailbox(address, 'google'))!.id as string);
+    await h.waitIdle((await h.mailbox(address, 'google'))!.id as string);
     h.sandbox.control.setNotificationBehaviour('google', { hold: true });
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -93,13 +59,13 @@ describe('mail-gateway: a page of messages is observed with a constant number of
   }
 
   /** One pull of the mailbox, counted; the held notifications are let go afterwards (their pulls find nothing). */
-  async function countedPull(address: string): Promise<PullCount> {
+  async function countedPull(address: string): Promise<StatementCount> {
     const row = (await h.mailbox(address, 'google'))!;
-    const count: PullCount = { statements: [], transactions: 0 };
+    const count: StatementCount = { statements: [], transactions: 0 };
     const pull = h.gateway.app.get(GmailPullService);
-    await waitIdle(row.id as string);
+    await h.waitIdle(row.id as string);
     const mailbox = (await h.gateway.app.get(MailboxesRepository).findById(row.id as string))!;
-    await pulls.run(count, () => pull.pull(mailbox, async () => undefined).catch(() => undefined));
+    await pulls.count(count, () => pull.pull(mailbox, async () => undefined).catch(() => undefined));
     h.sandbox.control.setNotificationBehaviour('google', { hold: false });
     return count;
   }

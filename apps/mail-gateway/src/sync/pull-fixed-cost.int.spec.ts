@@ -1,8 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { Client } from 'pg';
 import { eventCatalog, mailboxNotificationReceivedV1, messageObservedV1 } from '@mailbridge/contracts';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
+import { countStatements, type StatementCount } from '../testing/statement-counter';
 import { DataSource } from 'typeorm';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
 import { MailboxProcessor } from './mailbox-processor.service';
@@ -10,14 +9,10 @@ import { MailboxProcessor } from './mailbox-processor.service';
 const PIA = 'pia-fixed@gmail.sandbox.test';
 const ALEX = 'alex@example.com';
 
-/** What the mailbox's processing sent to PostgreSQL (counted like the bench: BEGIN/COMMIT apart). */
-interface Count {
-  statements: string[];
-  transactions: number;
+/** What the mailbox's processing sent to PostgreSQL, and how many times it ran. */
+interface Count extends StatementCount {
   runs: number;
 }
-
-const TX_CONTROL = /^\s*(BEGIN|START TRANSACTION|ROLLBACK)/i;
 
 /**
  * Issue 16: the fixed cost of a pull. A notification-driven pull records its success with its last page, a
@@ -26,22 +21,14 @@ const TX_CONTROL = /^\s*(BEGIN|START TRANSACTION|ROLLBACK)/i;
 describe('mail-gateway: the fixed cost of a mailbox pull (sandbox Gmail)', () => {
   let h: GatewayHarness;
   let mailboxId: string;
-  const store = new AsyncLocalStorage<Count>();
+  let store: ReturnType<typeof countStatements>;
   let counting: Count | undefined;
 
   beforeAll(async () => {
     h = await startGatewayHarness({ sandbox: { mailboxes: [{ provider: 'google', address: PIA }] } });
     await h.connect(PIA, 'google');
     mailboxId = (await h.mailbox(PIA, 'google'))!.id as string;
-    const query = Client.prototype.query as (...args: unknown[]) => unknown;
-    jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
-      const count = store.getStore();
-      const first = args[0];
-      const text = typeof first === 'string' ? first : ((first as { text?: string })?.text ?? '');
-      if (count && /^\s*COMMIT/i.test(text)) count.transactions++;
-      else if (count && !TX_CONTROL.test(text)) count.statements.push(text);
-      return query.apply(this, args);
-    } as never);
+    store = countStatements();
     // Every processing of the mailbox (whoever starts it: a notification's nudge, a scheduler tick) is counted.
     const processor = h.gateway.app.get(MailboxProcessor);
     const original = processor.process.bind(processor);
@@ -49,43 +36,17 @@ describe('mail-gateway: the fixed cost of a mailbox pull (sandbox Gmail)', () =>
       const count = id === mailboxId ? counting : undefined;
       if (!count) return original(id);
       count.runs++;
-      return store.run(count, () => original(id));
+      return store.count(count, () => original(id));
     });
   }, 180_000);
   afterAll(async () => {
     jest.restoreAllMocks();
+    store?.restore();
     await h?.close();
   });
 
   /** The mailbox watching, no pull running or asked for. */
-  async function waitIdle(): Promise<void> {
-    await expectEventually(
-      async () =>
-        expect(
-          await h.query(
-            `SELECT 1 FROM mail_gateway.mailboxes m WHERE m.id = $1 AND m.stage = 'watching'
-                AND m.pull_requested_at IS NULL
-                AND NOT EXISTS (SELECT 1 FROM mail_gateway.leases l WHERE l.name = 'mailbox:' || m.id::text)`,
-            [mailboxId],
-          ),
-        ).toHaveLength(1),
-      { timeoutMs: 30_000 },
-    );
-  }
-
-  /** Every hand-off published so far consumed by the gateway (its inbox holds their ids). */
-  async function handOffsConsumed(): Promise<void> {
-    const ids = h.log.events
-      .filter((e) => eventCatalog.is(e, mailboxNotificationReceivedV1))
-      .map((e) => e.id);
-    await expectEventually(async () => {
-      const rows = await h.query(
-        `SELECT event_id FROM mail_gateway.inbox WHERE consumer = 'notifications' AND event_id = ANY($1::uuid[])`,
-        [ids],
-      );
-      expect(rows).toHaveLength(ids.length);
-    });
-  }
+  const waitIdle = () => h.waitIdle(mailboxId);
 
   const handOffs = () => h.log.of(mailboxNotificationReceivedV1, (p) => p.mailboxKey === `google:${PIA}`);
 
@@ -97,7 +58,7 @@ describe('mail-gateway: the fixed cost of a mailbox pull (sandbox Gmail)', () =>
     try {
       await run();
       await expectEventually(() => expect(handOffs().length).toBeGreaterThanOrEqual(before + newHandOffs));
-      await handOffsConsumed();
+      await h.handOffsConsumed();
       await waitIdle();
     } finally {
       counting = undefined;

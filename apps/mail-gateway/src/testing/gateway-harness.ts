@@ -9,6 +9,7 @@ import {
   Topics,
   connectionConnectedV1,
   eventCatalog,
+  mailboxNotificationReceivedV1,
   type ConnectionSnapshot,
   type EventEnvelope,
   type SendAsAnswer,
@@ -155,6 +156,10 @@ export interface GatewayHarness {
   ): Promise<ConnectionSnapshot>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   mailbox(address: string, provider: 'google' | 'microsoft'): Promise<Record<string, unknown> | undefined>;
+  /** Resolves once the mailbox is watching with no pull running or asked for: the next pull is the only one. */
+  waitIdle(mailboxId: string): Promise<void>;
+  /** Resolves once the gateway consumed every hand-off published so far (its inbox holds their ids). */
+  handOffsConsumed(): Promise<void>;
   /** Stops the gateway (as a crash or a deploy would) and starts a fresh one on the same database and bus. */
   restartGateway(): Promise<void>;
   close(): Promise<void>;
@@ -290,6 +295,31 @@ export async function startGatewayHarness(
           `${provider}:${address.toLowerCase()}`,
         ])
       )[0],
+    waitIdle: (mailboxId) =>
+      expectEventually(
+        async () => {
+          const rows = await query(
+            `SELECT 1 FROM mail_gateway.mailboxes m WHERE m.id = $1 AND m.stage = 'watching'
+                AND m.pull_requested_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM mail_gateway.leases l WHERE l.name = 'mailbox:' || m.id::text)`,
+            [mailboxId],
+          );
+          assert.equal(rows.length, 1);
+        },
+        { timeoutMs: 30_000 },
+      ),
+    handOffsConsumed: async () => {
+      const ids = log.events
+        .filter((e) => eventCatalog.is(e, mailboxNotificationReceivedV1))
+        .map((e) => e.id);
+      await expectEventually(async () => {
+        const rows = await query(
+          `SELECT event_id FROM mail_gateway.inbox WHERE consumer = 'notifications' AND event_id = ANY($1::uuid[])`,
+          [ids],
+        );
+        assert.equal(rows.length, ids.length);
+      });
+    },
     async connect(address, provider, locationId = 'loc_1') {
       const connection: ConnectionSnapshot = {
         connectionId: randomUUID(),
