@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import request from 'supertest';
 import { DataSource, type EntityManager } from 'typeorm';
 import { sendRequestedV1, type EventDefinition } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
@@ -123,12 +124,18 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
 
   async function run(
     work: (tx: TransactionContext) => Promise<void>,
-  ): Promise<{ events: unknown[]; rows: Record<string, unknown[]>; statements: number }> {
+  ): Promise<{
+    events: unknown[];
+    rows: Record<string, unknown[]>;
+    statements: number;
+    afterCommit: number;
+  }> {
     const qr = h.service.app.get(DataSource).createQueryRunner();
     await qr.connect();
     await qr.startTransaction();
     try {
       const events: unknown[] = [];
+      let afterCommit = 0;
       const tx = {
         manager: qr.manager,
         emit: (def: EventDefinition, payload: Record<string, unknown>) => {
@@ -136,14 +143,14 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
           events.push({ type: def.type, ...rest });
           return {};
         },
-        // Rolled back below: nothing commits, so nothing runs after.
-        afterCommit: () => undefined,
+        // Rolled back below: nothing commits, so the effects (counters) are only counted, never run.
+        afterCommit: () => void afterCommit++,
       } as unknown as TransactionContext;
       const spy = jest.spyOn(qr.manager, 'query');
       await work(tx);
       const statements = spy.mock.calls.length;
       spy.mockRestore();
-      return { events, rows: await stored(qr.manager), statements };
+      return { events, rows: await stored(qr.manager), statements, afterCommit };
     } finally {
       await qr.rollbackTransaction();
       await qr.release();
@@ -163,6 +170,7 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
     const all = await run((tx) => batch.executeBatch(tx, items));
     expect(all.events).toEqual(one.events);
     expect(all.rows).toEqual(one.rows);
+    expect(all.afterCommit).toBe(one.afterCommit);
     return { one, all };
   }
 
@@ -189,7 +197,16 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
   }
 
   it('issue 16: a batch emits the same events and stores the same rows as the messages one at a time', async () => {
+    const decisionsCounted = async () =>
+      /sync_engine_decisions_total\{[^}]*\} \d+/.exec(
+        (await request(h.service.app.getHttpServer()).get('/metrics')).text,
+      )?.[0] ?? 'none';
+    const countedBefore = await decisionsCounted();
     const { one } = await runBoth(scenario());
+    // Both runs rolled back: their decisions are counted at a commit that never came (a rolled-back batch that is
+    // redelivered one event at a time must not count twice).
+    expect(one.afterCommit).toBeGreaterThanOrEqual(one.rows.decisions.length);
+    expect(await decisionsCounted()).toBe(countedBefore);
     // The scenario is not vacuous: deliveries, a repeat, parked mail, a parked reply decided again once bound.
     const outcome = (id: string) =>
       (one.rows.decisions as Array<{ provider_message_id: string; outcome: string }>).find(
