@@ -122,9 +122,7 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
     return list.map((observed) => ({ eventId: randomUUID(), observed }));
   }
 
-  async function run(
-    work: (tx: TransactionContext) => Promise<void>,
-  ): Promise<{
+  async function run(work: (tx: TransactionContext) => Promise<void>): Promise<{
     events: unknown[];
     rows: Record<string, unknown[]>;
     statements: number;
