@@ -123,6 +123,12 @@ if (dir)
         }),
       );
     }
+    if (what === 'heap-snapshot') {
+      // By hand, to see what a mailbox keeps: echo heap-snapshot > $BENCH_PROBE_DIR/command; kill -USR2 <pid>
+      collect();
+      require('node:v8').writeHeapSnapshot(path.join(dir, `heap-${process.pid}-${seq}.heapsnapshot`));
+      return done();
+    }
     if (what === 'profile-start') {
       session = new inspector.Session();
       session.connect();
