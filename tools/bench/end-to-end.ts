@@ -16,6 +16,7 @@ import { rawInsertRate } from './raw-pg';
 import {
   CpuSample,
   CpuUse,
+  IdleMemory,
   ModeSummary,
   cpuBetween,
   idleMemoryFigure,
@@ -411,6 +412,11 @@ class ModeRun {
     return { count, p50: median(latencies) / 1000, p99: percentile(latencies, 99) / 1000 };
   }
 
+  /** The SQL counters of every platform process. */
+  countSql() {
+    return this.probe('count');
+  }
+
   /** A full collection in every platform process, before memory readings. */
   collectGarbage() {
     return this.probe('gc');
@@ -433,10 +439,19 @@ export interface ProbeFile {
   pid: number;
   counts: Record<string, ProbeCounts>;
   /** After `gc`: the main thread's V8 heap in use and memory outside it held by JS objects, bytes. */
-  memory?: { heapUsed: number; external: number };
+  memory?: {
+    heapUsed: number;
+    heapTotal?: number;
+    external: number;
+    /** Each worker thread's isolate (PGlite's), after a full collection in it too. */
+    workers?: Array<{ heapUsed: number; heapTotal: number; external: number }>;
+  };
 }
 
-function sqlDeltas(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): Map<string, ProbeCounts> {
+function sqlDeltas(
+  sql0: ReadonlyMap<number, ProbeFile>,
+  sql1: ReadonlyMap<number, ProbeFile>,
+): Map<string, ProbeCounts> {
   const sql = new Map<string, ProbeCounts>();
   for (const [pid, after] of sql1) {
     const before = sql0.get(pid)?.counts ?? {};
@@ -511,6 +526,7 @@ export async function runMode(
       processEnv: (): Record<string, string> => ({
         NODE_OPTIONS: `--expose-gc --require ${PROBE}`,
         BENCH_PROBE_DIR: probeDir,
+        ...(process.env.BENCH_PROBE_TEXTS === '1' ? { BENCH_PROBE_TEXTS: '1' } : {}),
       }),
     };
     platform =
@@ -530,6 +546,7 @@ export async function runMode(
         connect: (userId, address) => run.connect(userId, address),
         collectGarbage: () => run.collectGarbage(),
         cpuSample: () => run.cpuSample(),
+        countSql: () => run.countSql(),
         log,
       },
       {
@@ -544,6 +561,27 @@ export async function runMode(
     out(
       `${mode}: of which the main threads' V8 heap in use (after GC): ${kbDelta(idle.heap.kbPerMailbox)} KB/mailbox ` +
         `(±${idle.heap.noiseKbPerMailbox.toFixed(1)}; ${idle.heap.byProcess.map(([n, kb]) => `${n} ${kbDelta(kb)}`).join(', ')})`,
+    );
+    const part = (label: string, m: IdleMemory) =>
+      `${label} ${kbDelta(m.kbPerMailbox)} KB/mailbox (±${m.noiseKbPerMailbox.toFixed(1)})`;
+    out(
+      `${mode}: also of it: ${part("main threads' V8 heap committed", idle.heapTotal)}, ` +
+        `${part("worker threads' V8 heap in use", idle.workerHeap)}, ` +
+        `${part('resident WebAssembly memory (PGlite)', idle.wasm)}`,
+    );
+    if (process.env.BENCH_PROBE_TEXTS === '1')
+      fs.writeFileSync(
+        path.join(logDir, `${mode}-idle-sql.json`),
+        JSON.stringify(idle.sqlWindow.map((m) => [...m.values()])),
+      );
+    const perConnect = (n: number) => (n / o.idleMailboxes).toFixed(1);
+    out(
+      `${mode}: database work per idle connect (OAuth flow until the watch is in place): ` +
+        [...sqlDeltas(...idle.sqlWindow)]
+          .map(
+            ([app, c]) => `${app} ${perConnect(c.statements)} statements, ${perConnect(c.commits)} commits`,
+          )
+          .join('; '),
     );
     out(
       `${mode}: CPU per idle connect (OAuth flow until the watch is in place): ` +

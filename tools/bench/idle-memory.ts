@@ -5,7 +5,7 @@ import { call } from '../soak/crm-client';
 import type { Platform } from '../soak/platforms';
 import { sleep } from '../soak/processes';
 import type { ProbeFile } from './end-to-end';
-import { rssKbOf } from './proc';
+import { rssKbOf, wasmRssKbOf } from './proc';
 import { CpuSample, CpuUse, IdleMemory, RssReadings, cpuBetween, idleMemoryPerMailbox } from './stats';
 
 export interface IdleMemoryContext {
@@ -18,6 +18,8 @@ export interface IdleMemoryContext {
   collectGarbage(): Promise<ReadonlyMap<number, Pick<ProbeFile, 'memory'>>>;
   /** Cumulative CPU of the platform's processes, its PostgreSQL backends and the sandbox. */
   cpuSample(): Promise<CpuSample[]>;
+  /** The probe's SQL counters in every platform process, by pid (the bench probe's `count`). */
+  countSql(): Promise<ReadonlyMap<number, ProbeFile>>;
   log(line: string): void;
 }
 
@@ -37,8 +39,16 @@ export interface IdleMemoryReport extends IdleMemory {
   readonly allWatched: boolean;
   /** The same arithmetic over the main threads' V8 heap in use: how much of the RSS figure is JavaScript objects. */
   readonly heap: IdleMemory;
+  /** … over the main threads' V8 heap committed (in use, free pages V8 keeps, new space). */
+  readonly heapTotal: IdleMemory;
+  /** … over the worker threads' V8 heaps in use (PGlite's worker in embedded). */
+  readonly workerHeap: IdleMemory;
+  /** … over resident WebAssembly memory (PGlite's Postgres: shared buffers, caches; grows in steps, never shrinks). */
+  readonly wasm: IdleMemory;
   /** CPU per connect of the K, by process, from the first flow until every watch was in place: where the time goes. */
   readonly cpuPerConnect: CpuUse[];
+  /** The probe's SQL counters over the same window (divide by `idleMailboxes` for per connect). */
+  readonly sqlWindow: readonly [ReadonlyMap<number, ProbeFile>, ReadonlyMap<number, ProbeFile>];
 }
 
 const CREATE_CHUNK = 1_000;
@@ -85,6 +95,7 @@ async function pool(from: number, to: number, limit: number, task: (i: number) =
 async function connectIdle(ctx: IdleMemoryContext, o: IdleMemoryOptions, from: number, to: number) {
   const address = (i: number) => `idle${i}@gmail.bench.test`;
   const watchedBefore = await watched(ctx);
+  const sql0 = await ctx.countSql();
   const cpu0 = await ctx.cpuSample();
   const t0 = Date.now();
   for (let i = from; i < to; i += CREATE_CHUNK) {
@@ -120,16 +131,20 @@ async function connectIdle(ctx: IdleMemoryContext, o: IdleMemoryOptions, from: n
   }
   const allWatched = count >= want;
   const cpuPerConnect = cpuBetween(cpu0, await ctx.cpuSample(), to - from);
+  const sqlWindow = [sql0, await ctx.countSql()] as const;
   if (!allWatched)
     ctx.log(`${ctx.mode}: ${want - count} idle mailboxes' watches were not in place; reading memory anyway`);
   await sleep(o.settleSeconds * 1000);
-  return { connectSeconds, allWatched, cpuPerConnect };
+  return { connectSeconds, allWatched, cpuPerConnect, sqlWindow };
 }
 
 /** Readings of every measured process, each after a full collection (KiB): its RSS and its V8 heap in use. */
 async function readMemory(ctx: IdleMemoryContext, o: IdleMemoryOptions) {
   const rss = new Map<string, number[]>();
   const heap = new Map<string, number[]>();
+  const heapTotal = new Map<string, number[]>();
+  const workerHeap = new Map<string, number[]>();
+  const wasm = new Map<string, number[]>();
   const add = (m: Map<string, number[]>, name: string, kib: number) =>
     m.set(name, [...(m.get(name) ?? []), kib]);
   for (let i = 0; i < o.readings; i++) {
@@ -137,11 +152,18 @@ async function readMemory(ctx: IdleMemoryContext, o: IdleMemoryOptions) {
     await sleep(o.readingMs);
     for (const p of measured(ctx.platform)) {
       add(rss, p.name, rssKbOf(p.pid));
-      const used = after.get(p.pid)?.memory?.heapUsed;
-      if (used !== undefined) add(heap, p.name, used / 1024);
+      add(wasm, p.name, wasmRssKbOf(p.pid));
+      const memory = after.get(p.pid)?.memory;
+      if (memory === undefined) continue;
+      add(heap, p.name, memory.heapUsed / 1024);
+      add(heapTotal, p.name, (memory.heapTotal ?? 0) / 1024);
+      add(workerHeap, p.name, (memory.workers ?? []).reduce((a, w) => a + w.heapUsed, 0) / 1024);
     }
   }
-  return { rss: rss as RssReadings, heap: heap as RssReadings };
+  return { rss, heap, heapTotal, workerHeap, wasm } as Record<
+    'rss' | 'heap' | 'heapTotal' | 'workerHeap' | 'wasm',
+    RssReadings
+  >;
 }
 
 export async function measureIdleMemory(
@@ -162,9 +184,13 @@ export async function measureIdleMemory(
   return {
     ...idleMemoryPerMailbox(before.rss, after.rss, k, drift.rss),
     heap: idleMemoryPerMailbox(before.heap, after.heap, k, drift.heap),
+    heapTotal: idleMemoryPerMailbox(before.heapTotal, after.heapTotal, k, drift.heapTotal),
+    workerHeap: idleMemoryPerMailbox(before.workerHeap, after.workerHeap, k, drift.workerHeap),
+    wasm: idleMemoryPerMailbox(before.wasm, after.wasm, k, drift.wasm),
     baseline,
     connectSeconds: second.connectSeconds,
     allWatched: first.allWatched && second.allWatched,
     cpuPerConnect: second.cpuPerConnect,
+    sqlWindow: second.sqlWindow,
   };
 }

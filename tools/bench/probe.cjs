@@ -5,18 +5,63 @@
 // `gc`: a full collection first; `profile-start` / `profile-stop`: a CPU profile of the main thread, written to
 // profile-<pid>-<n>.cpuprofile, so it covers only the measured window) and writes the counters to sql-<pid>.json.
 'use strict';
-if (!require('node:worker_threads').isMainThread) return; // PGlite's worker: no pg client, no signals
+const threads = require('node:worker_threads');
+
+// A memory-reducing full collection: what V8's memory reducer does by itself once an isolate goes idle (it also gives
+// back the free pages and new space a plain `gc()` keeps), so a reading is the live memory, not the heap's slack from
+// the last burst of work.
+function collect() {
+  if (typeof global.gc === 'function') global.gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+}
+if (!threads.isMainThread) {
+  // PGlite's worker: no pg client, no signals. Its isolate is collected and measured when the main thread asks (the
+  // reply goes on the port sent along, never on the worker's own channel, which the platform reads).
+  threads.parentPort?.on('message', (msg) => {
+    if (!msg || msg.benchProbe !== 'gc' || !msg.port) return;
+    collect();
+    const { heapUsed, heapTotal, external } = process.memoryUsage();
+    msg.port.postMessage({ heapUsed, heapTotal, external });
+    msg.port.close();
+  });
+  return;
+}
 const fs = require('node:fs');
 const path = require('node:path');
 const inspector = require('node:inspector');
 
 const dir = process.env.BENCH_PROBE_DIR;
+
+// The platform's worker threads (PGlite's), so a `gc` reaches their isolates too.
+const workers = new Set();
+const OriginalWorker = threads.Worker;
+threads.Worker = class extends OriginalWorker {
+  constructor(...args) {
+    super(...args);
+    workers.add(this);
+    this.once('exit', () => workers.delete(this));
+  }
+};
+function collectWorker(worker) {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new threads.MessageChannel();
+    const timer = setTimeout(() => (port1.close(), resolve(undefined)), 10_000);
+    port1.once('message', (memory) => (clearTimeout(timer), port1.close(), resolve(memory)));
+    worker.postMessage({ benchProbe: 'gc', port: port2 }, [port2]);
+  });
+}
 const counts = {};
 const bucket = (app) =>
   (counts[app] ??= { roundTrips: 0, statements: 0, relayStatements: 0, commits: 0, rollbacks: 0 });
 
+// With BENCH_PROBE_TEXTS=1, also how often each statement text ran (first 160 characters), for finding redundant ones.
+const texts = process.env.BENCH_PROBE_TEXTS === '1' ? {} : undefined;
+
 function count(client, text) {
   const app = (client && client.connectionParameters && client.connectionParameters.application_name) || '?';
+  if (texts) {
+    const key = `${app}: ${text.replace(/\s+/g, ' ').trim().slice(0, 160)}`;
+    texts[key] = (texts[key] ?? 0) + 1;
+  }
   const c = bucket(app);
   c.roundTrips++;
   const head = text.trimStart().slice(0, 16).toUpperCase();
@@ -60,19 +105,29 @@ function command() {
 if (dir)
   process.on('SIGUSR2', () => {
     seq++;
-    const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts });
+    const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts, texts });
     const what = command();
     if (what === 'gc') {
       // Memory is read after a full collection, so garbage does not count as a mailbox's cost.
-      if (typeof global.gc === 'function') global.gc();
-      // What of the RSS is the main thread's JavaScript heap (the bench splits the memory figure with it).
-      const { heapUsed, external } = process.memoryUsage();
-      return write(`sql-${process.pid}.json`, {
-        seq,
-        pid: process.pid,
-        counts,
-        memory: { heapUsed, external },
-      });
+      collect();
+      // What of the RSS is JavaScript heap, the main thread's and the workers' (the bench splits the figure with it).
+      const { heapUsed, heapTotal, external } = process.memoryUsage();
+      const at = seq;
+      return void Promise.all([...workers].map(collectWorker)).then((inWorkers) =>
+        write(`sql-${process.pid}.json`, {
+          seq: at,
+          pid: process.pid,
+          counts,
+          texts,
+          memory: { heapUsed, heapTotal, external, workers: inWorkers.filter(Boolean) },
+        }),
+      );
+    }
+    if (what === 'heap-snapshot') {
+      // By hand, to see what a mailbox keeps: echo heap-snapshot > $BENCH_PROBE_DIR/command; kill -USR2 <pid>
+      collect();
+      require('node:v8').writeHeapSnapshot(path.join(dir, `heap-${process.pid}-${seq}.heapsnapshot`));
+      return done();
     }
     if (what === 'profile-start') {
       session = new inspector.Session();

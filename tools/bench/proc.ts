@@ -1,7 +1,7 @@
 // CPU time and resident memory of processes, read from /proc (Linux).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { CpuSample, cpuTicksOfStat, rssKbOfStatus } from './stats';
+import { CpuSample, cpuTicksOfStat, rssKbOfStatus, wasmRssKbOfSmaps } from './stats';
 
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
@@ -36,6 +36,15 @@ export function mainThreadCpuMsOf(pid: number): number | undefined {
 export function rssKbOf(pid: number): number {
   try {
     return rssKbOfStatus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident KiB of the process's WebAssembly memories (0 without any, or when the process is gone). */
+export function wasmRssKbOf(pid: number): number {
+  try {
+    return wasmRssKbOfSmaps(fs.readFileSync(`/proc/${pid}/smaps`, 'utf8'));
   } catch {
     return 0;
   }

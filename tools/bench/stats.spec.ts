@@ -9,6 +9,7 @@ import {
   rssKbOfStatus,
   summaryLine,
   visibleLatencies,
+  wasmRssKbOfSmaps,
 } from './stats';
 import { baselineIdleMailboxes } from './idle-memory';
 
@@ -51,6 +52,21 @@ describe('/proc parsing', () => {
   it('reads VmRSS in KiB, 0 when absent', () => {
     expect(rssKbOfStatus('Name:\tnode\nVmPeak:\t 999 kB\nVmRSS:\t  123456 kB\nThreads: 11\n')).toBe(123456);
     expect(rssKbOfStatus('Name:\tzombie\nState:\tZ\n')).toBe(0);
+  });
+});
+
+describe('wasmRssKbOfSmaps', () => {
+  const region = (range: string, perms: string, rss: number, name = '') =>
+    `${range} ${perms} 00000000 00:00 0 ${name}\nSize: 1 kB\nRss:  ${rss} kB\nVmFlags: rd wr mr mw me ac\n`;
+  it('counts the committed part of a wasm memory (read-write, then a no-access rest of a >= 4 GiB reservation)', () => {
+    const smaps =
+      region('7f0000000000-7f0008000000', 'rw-p', 100) + // 128 MiB committed …
+      region('7f0008000000-7f0200000000', '---p', 0) + // … + the rest: 8 GiB reserved
+      region('7f0200000000-7f0200040000', 'rw-p', 256) + // a V8 page, no reservation after it
+      region('7f0200040000-7f0200080000', '---p', 0) +
+      region('7f0300000000-7f0304000000', 'rw-p', 64, '[heap]');
+    expect(wasmRssKbOfSmaps(smaps)).toBe(100);
+    expect(wasmRssKbOfSmaps('')).toBe(0);
   });
 });
 

@@ -34,6 +34,29 @@ export function rssKbOfStatus(status: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * Resident KiB of the process's WebAssembly memories (PGlite's Postgres heap: shared buffers, caches), from
+ * `/proc/<pid>/smaps`. V8 reserves each 64-bit wasm memory as one region of at least 4 GiB: the committed pages
+ * (read-write) directly followed by the rest of the reservation (no access). Only such pairs count.
+ */
+export function wasmRssKbOfSmaps(smaps: string): number {
+  const regions = [
+    ...smaps.matchAll(/^([0-9a-f]+)-([0-9a-f]+) (\S{4}) [^\n]*\n(?:(?![0-9a-f]+-)[^\n]*\n)*/gm),
+  ].map((m) => ({
+    start: BigInt(`0x${m[1]}`),
+    end: BigInt(`0x${m[2]}`),
+    perms: m[3],
+    rssKib: Number(/^Rss:\s+(\d+) kB/m.exec(m[0])?.[1] ?? 0),
+  }));
+  let kib = 0;
+  regions.forEach((r, i) => {
+    const next = regions[i + 1];
+    const reserved = next && next.start === r.end && next.perms === '---p' ? next.end - r.start : 0n;
+    if (r.perms.startsWith('rw') && reserved >= 4n << 30n) kib += r.rssKib;
+  });
+  return kib;
+}
+
 export interface CpuSample {
   readonly name: string;
   readonly pid: number;

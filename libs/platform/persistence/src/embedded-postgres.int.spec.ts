@@ -67,6 +67,15 @@ describe('embedded PostgreSQL (PGlite over the wire)', () => {
     await c.connect();
     const { rows } = await c.query<{ v: number }>('SELECT v FROM s1.t ORDER BY v');
     expect(rows.map((r) => r.v)).toEqual([1, 2]);
+    // Memory settings for one embedded machine (PGlite's WASM memory never shrinks), also on an existing folder.
+    const settings = await c.query<{ name: string; setting: string; unit: string }>(
+      `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'maintenance_work_mem', 'max_worker_processes') ORDER BY name`,
+    );
+    expect(settings.rows.map((r) => `${r.name}=${r.setting} × ${r.unit ?? ''}`)).toEqual([
+      'maintenance_work_mem=16384 × kB',
+      'max_worker_processes=0 × ',
+      'shared_buffers=4096 × 8kB',
+    ]);
     await c.end();
     await second.stop();
   });

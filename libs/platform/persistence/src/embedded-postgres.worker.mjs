@@ -74,7 +74,18 @@ function keepExtendedQueriesTogether(server) {
 }
 
 try {
-  const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { pgcrypto } });
+  const db = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    extensions: { pgcrypto },
+    // Postgres memory for one embedded machine. PGlite's WASM memory grows in steps and never shrinks, so its high
+    // water stays resident: 128 MB of shared buffers (the default) fill as the data grows although the OS page cache
+    // already holds the data files, and a migration's index build may take up to maintenance_work_mem. PGlite's own
+    // start parameters (single user, no parallel workers, ...) are kept.
+    startParams: [
+      ...PGlite.defaultStartParams,
+      ...['-c', 'shared_buffers=32MB', '-c', 'maintenance_work_mem=16MB'],
+    ],
+  });
   const server = new PGLiteSocketServer({ db, host, port, maxConnections });
   keepExtendedQueriesTogether(server);
   await server.start();
