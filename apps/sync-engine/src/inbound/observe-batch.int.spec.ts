@@ -9,6 +9,7 @@ import {
   connectionSnapshot,
   contactUpserted,
   emailRequested,
+  observedEvent,
   observedMessage,
   sendSucceeded,
 } from '../testing/events';
@@ -27,6 +28,7 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
   const key = `google:${ME}`;
   let sendRfc = '';
   let sendId = '';
+  let answerRfc = '';
 
   beforeAll(async () => {
     h = await startInProcessHarness();
@@ -65,6 +67,26 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
         sentAt: '2026-11-20T09:00:01.000Z',
       }),
     );
+    // SYN-4: a thread of Jane's in both locations that the user answers from loc_bb; the send result is not in yet.
+    await h.publish(
+      observedEvent(msg('b-m1', { providerThreadId: 'th-b-multi', receivedAt: '2026-11-20T09:30:00.000Z' })),
+    );
+    await h.drained();
+    const answer = emailRequested({
+      locationId: 'loc_bb',
+      to: [{ address: 'jane@example.com' }],
+      replyTo: {
+        messageId: randomUUID(),
+        rfcMessageId: '<b-m1@example.com>',
+        references: [],
+        provider: 'google',
+        providerThreadId: 'th-b-multi',
+        subject: 'Hello',
+      },
+    });
+    await h.publish(answer);
+    answerRfc = (await h.log.waitFor(sendRequestedV1, (p) => p.sendId === answer.payload.messageId))[0]
+      .rfcMessageId;
     await h.drained();
   });
   afterAll(async () => {
@@ -118,6 +140,8 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
       }),
       msg('b-p1', {}, true),
       msg('b-n3', { providerThreadId: 'th-b-n1', references: ['<b-n1@example.com>', '<b-n2@example.com>'] }),
+      // Jane answers the user's reply from loc_bb before its send result: the thread is loc_bb's only (SYN-4).
+      msg('b-m3', { providerThreadId: 'th-b-multi', inReplyTo: answerRfc, references: [answerRfc] }),
     ];
     return list.map((observed) => ({ eventId: randomUUID(), observed }));
   }
@@ -218,6 +242,14 @@ describe('issue 16: observed messages decided as a batch (PostgreSQL)', () => {
       expect.objectContaining({ type: 'message.synced', crmMessageId: sendId, rule: 'SYN-5' }),
     );
     expect([outcome('b-s1'), outcome('b-x1'), outcome('b-p2')]).toEqual(['parked', 'parked', 'delivered']);
+    expect(
+      one.events
+        .filter((e) => {
+          const synced = e as { type: string; message?: { providerMessageId: string } };
+          return synced.type === 'message.synced' && synced.message?.providerMessageId === 'b-m3';
+        })
+        .map((e) => (e as { locationId: string }).locationId),
+    ).toEqual(['loc_bb']);
     expect(one.rows.parked.map((p) => (p as { provider_message_id: string }).provider_message_id)).toEqual([
       'b-s1',
       'b-x1',

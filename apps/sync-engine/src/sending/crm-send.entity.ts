@@ -49,6 +49,10 @@ export class CrmSendEntity {
   @Column({ name: 'reply_keys', type: 'text', array: true })
   replyKeys!: string[];
 
+  /** SYN-4: the bindings of other locations this reply ended when it was routed (given back if the send fails). */
+  @Column({ name: 'ended_binding_ids', type: 'uuid', array: true })
+  endedBindingIds!: string[];
+
   @Column({ name: 'refusal_code', type: 'text', nullable: true })
   refusalCode!: string | null;
 

@@ -19,6 +19,8 @@ export interface CrmSendRecord {
   readonly bindingId: string | null;
   readonly createdBinding: boolean;
   readonly replyKeys: readonly string[];
+  /** SYN-4: the other locations' bindings of the thread this reply ended when it was routed. */
+  readonly endedBindingIds: readonly string[];
   readonly refusalCode: string | null;
   readonly refusalMessage: string | null;
   readonly trace: readonly string[];
@@ -41,6 +43,7 @@ interface CrmSendRow {
   binding_id: string | null;
   created_binding: boolean;
   reply_keys: string[];
+  ended_binding_ids: string[];
   refusal_code: string | null;
   refusal_message: string | null;
   trace: string[];
@@ -63,6 +66,7 @@ const toRecord = (r: CrmSendRow): CrmSendRecord => ({
   bindingId: r.binding_id,
   createdBinding: r.created_binding,
   replyKeys: r.reply_keys,
+  endedBindingIds: r.ended_binding_ids,
   refusalCode: r.refusal_code,
   refusalMessage: r.refusal_message,
   trace: r.trace,
@@ -82,7 +86,8 @@ export class CrmSendRepository {
   /** Returns false when a send with this id exists already (nothing is written then). */
   async insert(
     tx: EntityManager,
-    s: Omit<CrmSendRecord, 'refusalCode' | 'refusalMessage'> & {
+    s: Omit<CrmSendRecord, 'refusalCode' | 'refusalMessage' | 'endedBindingIds'> & {
+      endedBindingIds?: readonly string[];
       refusalCode?: string | null;
       refusalMessage?: string | null;
     },
@@ -91,8 +96,8 @@ export class CrmSendRepository {
       `INSERT INTO sync_engine.crm_send
          (send_id, location_id, user_id, contact_id, conversation_id, kind, status, rule, route, connection_id,
           mailbox_key, rfc_message_id, binding_id, created_binding, reply_keys, refusal_code, refusal_message, trace,
-          requested_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+          requested_at, ended_binding_ids)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::uuid[])
        ON CONFLICT (send_id) DO NOTHING RETURNING send_id`,
       [
         s.sendId,
@@ -114,6 +119,7 @@ export class CrmSendRepository {
         s.refusalMessage ?? null,
         JSON.stringify(s.trace),
         s.requestedAt,
+        s.endedBindingIds ?? [],
       ],
     );
     return rows.length > 0;

@@ -11,7 +11,8 @@ import { CrmSendRepository } from './crm-send.repository';
 
 /**
  * mail-gateway's send results. A success teaches the thread binding the provider ids (SYN-1) and, for a reply, keeps
- * the thread in the location the user replied from only (SYN-4 retain-on-reply).
+ * the thread in the location the user replied from only (SYN-4 retain-on-reply; routing moved it already, this covers
+ * keys only the result tells). A failure gives back the bindings the reply ended when it was routed.
  */
 @Injectable()
 export class RecordSendResultUseCase {
@@ -68,11 +69,24 @@ export class RecordSendResultUseCase {
   }
 
   async failed(tx: TransactionContext, result: PayloadOf<typeof sendFailedV1>): Promise<void> {
+    const db = tx.manager;
     // Only a send that was `requested` moves (a refusal never reaches mail-gateway: it is send.refused, not this).
-    const moved = await this.sends.markResult(tx.manager, result.sendId, {
+    const moved = await this.sends.markResult(db, result.sendId, {
       status: 'failed',
       detail: `failed: ${result.code}`,
     });
-    if (moved) this.logger.info({ sendId: result.sendId, code: result.code }, 'send failed at the gateway');
+    if (!moved) return;
+    this.logger.info({ sendId: result.sendId, code: result.code }, 'send failed at the gateway');
+    const send = await this.sends.find(db, result.sendId);
+    if (!send?.mailboxKey || !send.bindingId || send.endedBindingIds.length === 0) return;
+    // SYN-4: the answer did not go out, so the thread is bound where it was before it was routed.
+    await this.bindings.lockMailboxes(db, [send.mailboxKey]);
+    const restored = await this.bindings.restoreEnded(db, send.endedBindingIds, send.sendId, send.bindingId);
+    if (restored.length > 0) {
+      this.logger.info(
+        { sendId: send.sendId, locationId: send.locationId, restoredBindings: restored, rule: 'SYN-4' },
+        'the reply failed: the thread is bound again where it was',
+      );
+    }
   }
 }

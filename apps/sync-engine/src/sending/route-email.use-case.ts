@@ -24,7 +24,7 @@ import { CrmSendRepository } from './crm-send.repository';
 /**
  * A CRM email request → a send command (or a refusal) exactly once per CRM message (SND-6). A send through a mailbox
  * binds its thread at once (SYN-1), keyed by the Message-ID generated here, so the Sent copy and the contact's reply
- * are recognised even before mail-gateway reports the send.
+ * are recognised even before mail-gateway reports the send. A reply moves its thread to this location at once (SYN-4).
  */
 @Injectable()
 export class RouteEmailUseCase {
@@ -134,6 +134,7 @@ export class RouteEmailUseCase {
     let thread = { providerThreadId: null as string | null, providerMessageId: null as string | null };
     const keysOfReply = replyKeys(request.replyTo);
     const added: Array<{ mailboxKey: string; key: string }> = [];
+    let endedBindingIds: string[] = [];
     if (route.kind === 'mailbox') {
       const mailboxKey = route.mailboxKey;
       await this.bindings.lockMailboxes(db, [mailboxKey]);
@@ -187,6 +188,25 @@ export class RouteEmailUseCase {
         ]);
       }
       added.push(...keys.map((k) => ({ mailboxKey, key: k.key })));
+      // SYN-4: the user answers this thread from this location now; the contact's next message may be observed before
+      // the send result, so the thread leaves the other locations here (given back if the send fails).
+      endedBindingIds = await this.bindings.endElsewhere(
+        db,
+        mailboxKey,
+        [...new Set([...keys.map((k) => k.key), ...keysOfReply])],
+        request.locationId,
+      );
+      if (endedBindingIds.length > 0) {
+        this.logger.info(
+          {
+            sendId: request.messageId,
+            locationId: request.locationId,
+            endedBindings: endedBindingIds,
+            rule: 'SYN-4',
+          },
+          'the user replies from this location: the thread is unbound elsewhere',
+        );
+      }
     }
 
     await this.sends.insert(db, {
@@ -199,6 +219,7 @@ export class RouteEmailUseCase {
       rfcMessageId,
       bindingId,
       createdBinding,
+      endedBindingIds,
       replyKeys: [
         ...new Set([
           ...keysOfReply,
@@ -208,6 +229,7 @@ export class RouteEmailUseCase {
       trace: [
         ...decision.trace,
         ...(bindingId ? [`SYN-1: thread binding ${bindingId}${createdBinding ? ' created' : ''}`] : []),
+        ...(endedBindingIds.length ? [`SYN-4: unbound elsewhere: ${endedBindingIds.join(', ')}`] : []),
       ],
     });
     tx.emit(sendRequestedV1, buildSendCommand(request, route, rfcMessageId, thread));

@@ -229,6 +229,30 @@ export class ThreadBindingRepository {
     return rows.map((r) => r.binding_id);
   }
 
+  /**
+   * SYN-4 undo: a reply that moved its thread here at routing failed to go out, so the bindings it ended elsewhere are
+   * active again, unless another live send of the same binding (`ownBindingId`) answers the thread there too.
+   * Returns the restored binding ids.
+   */
+  async restoreEnded(
+    tx: EntityManager,
+    bindingIds: readonly string[],
+    failedSendId: string,
+    ownBindingId: string,
+  ): Promise<string[]> {
+    if (bindingIds.length === 0) return [];
+    const rows = await queryRows<{ binding_id: string }>(
+      tx,
+      `UPDATE sync_engine.thread_binding SET status = 'active', end_reason = NULL, ended_at = NULL
+       WHERE binding_id = ANY($1::uuid[]) AND status = 'ended' AND end_reason = 'rebound_elsewhere'
+         AND NOT EXISTS (SELECT 1 FROM sync_engine.crm_send s
+                          WHERE s.binding_id = $3 AND s.send_id <> $2 AND s.status IN ('requested', 'succeeded'))
+       RETURNING binding_id`,
+      [bindingIds, failedSendId, ownBindingId],
+    );
+    return rows.map((r) => r.binding_id);
+  }
+
   /** Inspection: the bindings of a location's conversation, or found by a thread key of a mailbox. */
   async list(
     tx: EntityManager,
