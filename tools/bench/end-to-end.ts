@@ -13,6 +13,8 @@ import { CpuProfile, NO_STAGE, ProfileSummary, summariseProfile } from './cpu-pr
 import { IdleMemoryReport, measureIdleMemory } from './idle-memory';
 import { mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
+import { statementDeltas, statementsMarkdown } from './statements';
+import { waitUntilQuiet } from './quiescence';
 import {
   CpuSample,
   CpuUse,
@@ -411,6 +413,11 @@ class ModeRun {
     return { count, p50: median(latencies) / 1000, p99: percentile(latencies, 99) / 1000 };
   }
 
+  /** Every platform process's SQL counters now. */
+  sqlCounters() {
+    return this.probe('count');
+  }
+
   /** A full collection in every platform process, before memory readings. */
   collectGarbage() {
     return this.probe('gc');
@@ -431,7 +438,8 @@ interface ProbeCounts {
 export interface ProbeFile {
   seq: number;
   pid: number;
-  counts: Record<string, ProbeCounts>;
+  /** Per connection application name; `byText`: calls per statement shape (the probe's normalised text). */
+  counts: Record<string, ProbeCounts & { byText?: Record<string, number> }>;
   /** After `gc`: the main thread's V8 heap in use and memory outside it held by JS objects, bytes. */
   memory?: { heapUsed: number; external: number };
 }
@@ -455,6 +463,10 @@ function sqlDeltas(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): 
   }
   return sql;
 }
+
+const perMessage = (c: ProbeCounts, n: number) =>
+  `${(c.commits / n).toFixed(2)} tx, ${((c.statements - c.relayStatements) / n).toFixed(2)} statements ` +
+  `(+${(c.relayStatements / n).toFixed(2)} outbox/inbox)`;
 
 function sqlTotals(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): ProbeCounts {
   const total = { roundTrips: 0, statements: 0, relayStatements: 0, commits: 0, rollbacks: 0 };
@@ -550,6 +562,24 @@ export async function runMode(
         idle.cpuPerConnect.map((c) => `${c.name} ${c.perMessageMs.toFixed(1)} ms`).join(', '),
     );
 
+    // The idle connects' own work (first pull, watch, health reports) must not be counted against the burst.
+    const waitSql0 = await run.sqlCounters();
+    const quiet = await waitUntilQuiet(
+      async () => (await run.cpuSample()).filter((c) => c.name !== 'sandbox'),
+      { now: () => Date.now(), sleep },
+    );
+    out(
+      `${mode}: ${quiet.quiet ? 'quiet' : 'NOT quiet (gave up)'} after ${(quiet.waitedMs / 1000).toFixed(1)} s; the ` +
+        `platform used ${Math.round(quiet.cpuMs)} CPU-ms meanwhile (${(quiet.cpuMs / o.messages).toFixed(2)} ms per ` +
+        `burst message, had the burst started at once); windows: ` +
+        `${quiet.windowPercents.map((p) => `${p.toFixed(0)}%`).join(' ')} of one core`,
+    );
+    out(
+      `${mode}: database work during that wait, per burst message: ` +
+        [...sqlDeltas(waitSql0, await run.sqlCounters())]
+          .map(([app, c]) => `${app} ${perMessage(c, o.messages)}`)
+          .join('; '),
+    );
     log(`${mode}: burst of ${o.messages} messages across ${o.mailboxes} mailboxes`);
     const burst = await run.burst(boxes);
     out(
@@ -705,6 +735,13 @@ function profileSection(
     '| --- | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
+    statementsMarkdown(
+      statementDeltas(
+        [...sql1.keys()].map((pid) => sql0.get(pid)?.counts),
+        [...sql1.values()].map((f) => f.counts),
+      ),
+      n,
+    ),
   ];
   for (const [name, s, scale, mainCpu] of summaries) {
     lines.push(
