@@ -575,6 +575,10 @@ export async function runMode(
         `${quiet.windowPercents.map((p) => `${p.toFixed(0)}%`).join(' ')} of one core`,
     );
     out(
+      `${mode}: idle CPU (the last windows), ms per second: ` +
+        quiet.idleMsPerSecond.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', '),
+    );
+    out(
       `${mode}: database work during that wait, per burst message: ` +
         [...sqlDeltas(waitSql0, await run.sqlCounters())]
           .map(([app, c]) => `${app} ${perMessage(c, o.messages)}`)

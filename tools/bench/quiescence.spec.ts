@@ -27,6 +27,7 @@ describe('waitUntilQuiet', () => {
     expect(r.windowPercents).toEqual([80, 5, 40, 3, 2]);
     expect(r.waitedMs).toBe(5_000);
     expect(r.cpuMs).toBe(1_300);
+    expect(r.idleMsPerSecond).toEqual([['svc', 25]]);
   });
 
   it('gives up at the bound and says so', async () => {

@@ -26,6 +26,8 @@ export interface QuietReport {
   readonly cpuMs: number;
   /** The share of one core (percent) of each window, in order. */
   readonly windowPercents: readonly number[];
+  /** Each process's CPU over the last windows (the quiet ones, when quiet), ms per second: the idle baseline. */
+  readonly idleMsPerSecond: ReadonlyArray<readonly [string, number]>;
 }
 
 /** Summed CPU between two samples (processes present in both), as a share of one core over `ms`, percent. */
@@ -57,6 +59,7 @@ export async function waitUntilQuiet(
   const t0 = clock.now();
   const first = await sample();
   let [prev, prevAt] = [first, t0];
+  const samples: Array<[CpuSample[], number]> = [[first, t0]];
   const windowPercents: number[] = [];
   let quietRun = 0;
   while (quietRun < o.windows && clock.now() - t0 < o.maxMs) {
@@ -66,11 +69,18 @@ export async function waitUntilQuiet(
     windowPercents.push(pct);
     quietRun = pct < o.thresholdPercent ? quietRun + 1 : 0;
     [prev, prevAt] = [now, at];
+    samples.push([now, at]);
   }
+  const [from, fromAt] = samples[Math.max(0, samples.length - 1 - o.windows)];
+  const idleMsPerSecond = [...new Set(prev.map((s) => s.name))].map((name) => {
+    const only = (xs: readonly CpuSample[]) => xs.filter((x) => x.name === name);
+    return [name, (cpuPercent(only(from), only(prev), prevAt - fromAt) * 1000) / 100] as const;
+  });
   return {
     quiet: quietRun >= o.windows,
     waitedMs: clock.now() - t0,
     cpuMs: cpuDelta(first, prev),
     windowPercents,
+    idleMsPerSecond,
   };
 }

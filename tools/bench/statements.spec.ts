@@ -1,9 +1,12 @@
-import { statementDeltas, statementsMarkdown } from './statements';
+import { type TextCounts, statementDeltas, statementsMarkdown } from './statements';
 
 describe('statementDeltas', () => {
   it('counts per service what ran between two probe readings, most first, summed over processes', () => {
-    const before = [{ svc: { byText: { 'SELECT a': 5, COMMIT: 2 } } }, undefined];
-    const after = [
+    const before: Array<TextCounts | undefined> = [
+      { svc: { byText: { 'SELECT a': 5, COMMIT: 2 } } },
+      undefined,
+    ];
+    const after: TextCounts[] = [
       { svc: { byText: { 'SELECT a': 9, COMMIT: 2, 'INSERT b': 1 } } },
       { svc: { byText: { 'INSERT b': 4 } }, other: {} },
     ];
