@@ -164,7 +164,7 @@ describe('sync-engine: permutations of redelivered events (PostgreSQL)', () => {
         local.push(envelope);
         return envelope;
       };
-      await work({ manager, emit });
+      await work({ manager, emit, afterCommit: () => undefined });
       sink.push(...local);
     });
   }

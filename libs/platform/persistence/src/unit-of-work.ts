@@ -10,6 +10,11 @@ export interface TransactionContext {
    * The payload is validated now, so a bad event fails the operation instead of reaching a consumer.
    */
   emit<D extends EventDefinition>(def: D, payload: PayloadOf<D>): EventEnvelope<PayloadOf<D>>;
+  /**
+   * Runs `signal` once this transaction committed, never on a rollback: for in-memory signals about committed state
+   * (e.g. "this mailbox has work now"), never for state itself.
+   */
+  afterCommit(signal: () => void): void;
 }
 
 interface PendingEvent {
@@ -105,10 +110,13 @@ export class UnitOfWork {
     work: (tx: TransactionContext) => Promise<T>,
   ): Promise<{ result: T; wroteEvents: boolean }> {
     let wroteEvents = false;
+    let signals: Array<() => void> = [];
     const result = await this.dataSource.transaction(async (manager) => {
       const pending: PendingEvent[] = [];
+      signals = []; // a retried callback starts over
       const tx: TransactionContext = {
         manager,
+        afterCommit: (signal) => void signals.push(signal),
         emit: (def, payload) => {
           // Read now, not at the transaction's start: a batch runs each event in its own correlation context.
           const ctx = currentContext();
@@ -137,6 +145,7 @@ export class UnitOfWork {
       }
       return value;
     });
+    for (const signal of signals) signal();
     return { result, wroteEvents };
   }
 }
