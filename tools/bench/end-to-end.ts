@@ -14,7 +14,7 @@ import { IdleMemoryReport, measureIdleMemory } from './idle-memory';
 import { mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
 import { statementDeltas, statementsMarkdown } from './statements';
-import { waitUntilQuiet } from './quiescence';
+import { counterTotal, waitUntilQuiet } from './quiescence';
 import {
   CpuSample,
   CpuUse,
@@ -413,6 +413,18 @@ class ModeRun {
     return { count, p50: median(latencies) / 1000, p99: percentile(latencies, 99) / 1000 };
   }
 
+  /** Waits (bounded) until mail-gateway counts `want` completeness audits: each mailbox's first one is done. */
+  async waitForAudits(want: number, maxMs: number): Promise<{ audited: number; waitedMs: number }> {
+    const t0 = Date.now();
+    let audited = 0;
+    for (;;) {
+      const res = await fetch(`${this.platform.urls['mail-gateway']}/metrics`).catch(() => undefined);
+      if (res?.ok) audited = counterTotal(await res.text(), 'mail_gateway_audits_total');
+      if (audited >= want || Date.now() - t0 > maxMs) return { audited, waitedMs: Date.now() - t0 };
+      await sleep(1_000);
+    }
+  }
+
   /** Every platform process's SQL counters now. */
   sqlCounters() {
     return this.probe('count');
@@ -562,6 +574,14 @@ export async function runMode(
         idle.cpuPerConnect.map((c) => `${c.name} ${c.perMessageMs.toFixed(1)} ms`).join(', '),
     );
 
+    // A new mailbox's first completeness audit (SYN-10) comes at mail-gateway's next audit tick (30 s): after the
+    // idle connects, that is a round over all of them, which must not fall into the burst window either.
+    const mailboxes = o.mailboxes + idle.baseline + o.idleMailboxes;
+    const audits = await run.waitForAudits(mailboxes, 120_000 + mailboxes * 20);
+    out(
+      `${mode}: ${audits.audited} of ${mailboxes} mailboxes audited once (mail_gateway_audits_total) after ` +
+        `${(audits.waitedMs / 1000).toFixed(0)} s${audits.audited >= mailboxes ? '' : ': gave up waiting'}`,
+    );
     // The idle connects' own work (first pull, watch, health reports) must not be counted against the burst.
     const waitSql0 = await run.sqlCounters();
     const quiet = await waitUntilQuiet(

@@ -1,4 +1,4 @@
-import { cpuPercent, waitUntilQuiet } from './quiescence';
+import { counterTotal, cpuPercent, waitUntilQuiet } from './quiescence';
 
 /** A fake clock and a platform whose CPU use per window is scripted: no real time passes. */
 function scripted(perWindowMs: number[]) {
@@ -51,5 +51,20 @@ describe('cpuPercent', () => {
       { name: 'c', pid: 3, cpuMs: 9_999 },
     ];
     expect(cpuPercent(before, after, 1_000)).toBe(30);
+  });
+});
+
+describe('counterTotal', () => {
+  it('sums every label set of the counter, and no other metric', () => {
+    const text = [
+      '# HELP mail_gateway_audits_total Completeness audits',
+      '# TYPE mail_gateway_audits_total counter',
+      'mail_gateway_audits_total{status="complete"} 120',
+      'mail_gateway_audits_total{status="healing"} 3',
+      'mail_gateway_audits_total_created 5',
+      'mail_gateway_audit_seconds_count 123',
+    ].join('\n');
+    expect(counterTotal(text, 'mail_gateway_audits_total')).toBe(123);
+    expect(counterTotal(text, 'absent_total')).toBe(0);
   });
 });

@@ -84,3 +84,14 @@ export async function waitUntilQuiet(
     idleMsPerSecond,
   };
 }
+
+/** The sum of a Prometheus counter's samples (every label set) in a /metrics text; 0 when absent. */
+export function counterTotal(metricsText: string, name: string): number {
+  let total = 0;
+  for (const line of metricsText.split('\n')) {
+    if (!line.startsWith(name) || !/^[{ ]/.test(line.slice(name.length))) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) total += value;
+  }
+  return total;
+}
