@@ -13,6 +13,8 @@ import { CpuProfile, NO_STAGE, ProfileSummary, summariseProfile } from './cpu-pr
 import { IdleMemoryReport, measureIdleMemory } from './idle-memory';
 import { mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
+import { statementDeltas, statementsMarkdown } from './statements';
+import { counterTotal, waitUntilQuiet } from './quiescence';
 import {
   CpuSample,
   CpuUse,
@@ -412,6 +414,18 @@ class ModeRun {
     return { count, p50: median(latencies) / 1000, p99: percentile(latencies, 99) / 1000 };
   }
 
+  /** Waits (bounded) until mail-gateway counts `want` completeness audits: each mailbox's first one is done. */
+  async waitForAudits(want: number, maxMs: number): Promise<{ audited: number; waitedMs: number }> {
+    const t0 = Date.now();
+    let audited = 0;
+    for (;;) {
+      const res = await fetch(`${this.platform.urls['mail-gateway']}/metrics`).catch(() => undefined);
+      if (res?.ok) audited = counterTotal(await res.text(), 'mail_gateway_audits_total');
+      if (audited >= want || Date.now() - t0 > maxMs) return { audited, waitedMs: Date.now() - t0 };
+      await sleep(1_000);
+    }
+  }
+
   /** The SQL counters of every platform process. */
   countSql() {
     return this.probe('count');
@@ -437,7 +451,8 @@ interface ProbeCounts {
 export interface ProbeFile {
   seq: number;
   pid: number;
-  counts: Record<string, ProbeCounts>;
+  /** Per connection application name; `byText`: calls per statement shape (the probe's normalised text). */
+  counts: Record<string, ProbeCounts & { byText?: Record<string, number> }>;
   /** After `gc`: the main thread's V8 heap in use and memory outside it held by JS objects, bytes. */
   memory?: {
     heapUsed: number;
@@ -470,6 +485,10 @@ function sqlDeltas(
   }
   return sql;
 }
+
+const perMessage = (c: ProbeCounts, n: number) =>
+  `${(c.commits / n).toFixed(2)} tx, ${((c.statements - c.relayStatements) / n).toFixed(2)} statements ` +
+  `(+${(c.relayStatements / n).toFixed(2)} outbox/inbox)`;
 
 function sqlTotals(sql0: Map<number, ProbeFile>, sql1: Map<number, ProbeFile>): ProbeCounts {
   const total = { roundTrips: 0, statements: 0, relayStatements: 0, commits: 0, rollbacks: 0 };
@@ -588,6 +607,36 @@ export async function runMode(
         idle.cpuPerConnect.map((c) => `${c.name} ${c.perMessageMs.toFixed(1)} ms`).join(', '),
     );
 
+    // A new mailbox's first completeness audit (SYN-10) comes at mail-gateway's next audit tick (30 s): after the
+    // idle connects, that is a round over all of them, which must not fall into the burst window either.
+    const mailboxes = o.mailboxes + idle.baseline + o.idleMailboxes;
+    const audits = await run.waitForAudits(mailboxes, 120_000 + mailboxes * 20);
+    out(
+      `${mode}: ${audits.audited} of ${mailboxes} mailboxes audited once (mail_gateway_audits_total) after ` +
+        `${(audits.waitedMs / 1000).toFixed(0)} s${audits.audited >= mailboxes ? '' : ': gave up waiting'}`,
+    );
+    // The idle connects' own work (first pull, watch, health reports) must not be counted against the burst.
+    const waitSql0 = await run.countSql();
+    const quiet = await waitUntilQuiet(
+      async () => (await run.cpuSample()).filter((c) => c.name !== 'sandbox'),
+      { now: () => Date.now(), sleep },
+    );
+    out(
+      `${mode}: ${quiet.quiet ? 'quiet' : 'NOT quiet (gave up)'} after ${(quiet.waitedMs / 1000).toFixed(1)} s; the ` +
+        `platform used ${Math.round(quiet.cpuMs)} CPU-ms meanwhile (${(quiet.cpuMs / o.messages).toFixed(2)} ms per ` +
+        `burst message, had the burst started at once); windows: ` +
+        `${quiet.windowPercents.map((p) => `${p.toFixed(0)}%`).join(' ')} of one core`,
+    );
+    out(
+      `${mode}: idle CPU (the last windows), ms per second: ` +
+        quiet.idleMsPerSecond.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', '),
+    );
+    out(
+      `${mode}: database work during that wait, per burst message: ` +
+        [...sqlDeltas(waitSql0, await run.countSql())]
+          .map(([app, c]) => `${app} ${perMessage(c, o.messages)}`)
+          .join('; '),
+    );
     log(`${mode}: burst of ${o.messages} messages across ${o.mailboxes} mailboxes`);
     const burst = await run.burst(boxes);
     out(
@@ -743,6 +792,13 @@ function profileSection(
     '| --- | ---: | ---: | ---: | ---: |',
     ...rows,
     '',
+    statementsMarkdown(
+      statementDeltas(
+        [...sql1.keys()].map((pid) => sql0.get(pid)?.counts),
+        [...sql1.values()].map((f) => f.counts),
+      ),
+      n,
+    ),
   ];
   for (const [name, s, scale, mainCpu] of summaries) {
     lines.push(

@@ -4,6 +4,8 @@
 // service is the connection's application name. On SIGUSR2 it does what $BENCH_PROBE_DIR/command says (`count`;
 // `gc`: a full collection first; `profile-start` / `profile-stop`: a CPU profile of the main thread, written to
 // profile-<pid>-<n>.cpuprofile, so it covers only the measured window) and writes the counters to sql-<pid>.json.
+// With a probe dir it also counts each statement text (normalised: placeholders and value lists folded, so a batch of
+// any size is one text), so the report can show what runs per message.
 'use strict';
 const threads = require('node:worker_threads');
 
@@ -51,7 +53,29 @@ function collectWorker(worker) {
 }
 const counts = {};
 const bucket = (app) =>
-  (counts[app] ??= { roundTrips: 0, statements: 0, relayStatements: 0, commits: 0, rollbacks: 0 });
+  (counts[app] ??= {
+    roundTrips: 0,
+    statements: 0,
+    relayStatements: 0,
+    commits: 0,
+    rollbacks: 0,
+    byText: {},
+  });
+
+/** One key per statement shape: `$1, $2, …` and `($1, $2), ($3, $4)` fold into one, whitespace collapses. */
+function shape(text) {
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/^SELECT (.{60,}?) FROM /i, 'SELECT … FROM ')
+    .replace(/\$\d+/g, '$')
+    .replace(/\(\$(?:, ?\$)*\)(?:, ?\(\$(?:, ?\$)*\))+/g, '($…), …')
+    .replace(/\$(?:, ?\$)+/g, '$…')
+    .trim()
+    .slice(0, 200);
+}
+
+/** Statement texts repeat: each is shaped once. */
+const shapes = new Map();
 
 // With BENCH_PROBE_TEXTS=1, also how often each statement text ran (first 160 characters), for finding redundant ones.
 const texts = process.env.BENCH_PROBE_TEXTS === '1' ? {} : undefined;
@@ -65,6 +89,12 @@ function count(client, text) {
   const c = bucket(app);
   c.roundTrips++;
   const head = text.trimStart().slice(0, 16).toUpperCase();
+  if (dir) {
+    let key = shapes.get(text);
+    if (key === undefined && shapes.size < 10_000) shapes.set(text, (key = shape(text)));
+    key ??= shape(text);
+    c.byText[key] = (c.byText[key] ?? 0) + 1;
+  }
   if (head.startsWith('COMMIT')) c.commits++;
   else if (head.startsWith('ROLLBACK')) c.rollbacks++;
   else if (head.startsWith('BEGIN') || head.startsWith('START TRANSACTION')) return;

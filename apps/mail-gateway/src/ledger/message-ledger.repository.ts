@@ -49,6 +49,37 @@ export class MessageLedgerRepository {
   }
 
   /**
+   * recordDecision for a batch, in one statement (issue 16). In log order a later decision of the same message
+   * replaces an earlier one, so only the last of each is written (one statement cannot update a row twice).
+   */
+  async recordDecisions(db: EntityManager, decisions: readonly LedgerDecision[]): Promise<void> {
+    const last = new Map<string, LedgerDecision>();
+    for (const d of decisions) last.set(JSON.stringify([d.mailboxKey, d.providerMessageId]), d);
+    const rows = [...last.values()];
+    if (rows.length === 0) return;
+    await db.query(
+      `INSERT INTO mail_gateway.message_ledger
+         (mailbox_id, provider_message_id, outcome, rule, reason, conversations)
+       SELECT m.id, d.provider_message_id, d.outcome, d.rule, d.reason, d.conversations
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+              AS d(mailbox_key, provider_message_id, outcome, rule, reason, conversations)
+         JOIN mail_gateway.mailboxes m ON m.mailbox_key = d.mailbox_key
+        ORDER BY m.id, d.provider_message_id -- rows locked in one order: concurrent batches cannot deadlock
+       ON CONFLICT (mailbox_id, provider_message_id) DO UPDATE SET
+         outcome = EXCLUDED.outcome, rule = EXCLUDED.rule, reason = EXCLUDED.reason,
+         conversations = EXCLUDED.conversations, recorded_at = now()`,
+      [
+        rows.map((d) => d.mailboxKey),
+        rows.map((d) => d.providerMessageId),
+        rows.map((d) => d.outcome),
+        rows.map((d) => d.rule),
+        rows.map((d) => d.reason),
+        rows.map((d) => d.conversations),
+      ],
+    );
+  }
+
+  /**
    * A terminal outcome decided by mail-gateway itself: quarantined by a pull, or out of scope when fetched (not in
    * Inbox/Sent any more, before the start point). Never overwrites a decision of sync-engine.
    */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { mailboxNotificationReceivedV1 } from '@mailbridge/contracts';
-import { ConsumerContext, EventOf, OnEvent } from '@mailbridge/platform-runtime';
+import type { TransactionContext } from '@mailbridge/platform-persistence';
+import { ConsumerContext, EventOf, OnEvent, OnEventBatch } from '@mailbridge/platform-runtime';
 import { HandleNotificationUseCase, NOTIFICATIONS_GROUP } from './handle-notification.use-case';
 import { SyncScheduler } from './sync-scheduler.service';
 
@@ -14,6 +15,26 @@ export class NotificationsConsumer {
     private readonly handle: HandleNotificationUseCase,
     private readonly scheduler: SyncScheduler,
   ) {}
+
+  /**
+   * The batch path (issue 16): a batch's notifications become pull requests in one transaction; the counts and the
+   * nudges follow its commit. If it fails, the batch goes one event at a time through `onNotification` below.
+   */
+  @OnEventBatch(mailboxNotificationReceivedV1, { group: NOTIFICATIONS_GROUP })
+  async onNotifications(
+    events: readonly EventOf<typeof mailboxNotificationReceivedV1>[],
+    tx: TransactionContext,
+  ): Promise<void> {
+    const due = new Set<string>();
+    for (const event of events) {
+      const mailboxId = await this.handle.execute(tx, event.payload);
+      if (mailboxId) due.add(mailboxId);
+    }
+    tx.afterCommit(() => {
+      for (const event of events) this.handle.countHandled(event.payload);
+      for (const mailboxId of due) this.scheduler.nudge(mailboxId);
+    });
+  }
 
   @OnEvent(mailboxNotificationReceivedV1, { group: NOTIFICATIONS_GROUP, transaction: false })
   async onNotification(

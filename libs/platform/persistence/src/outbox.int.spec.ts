@@ -110,6 +110,31 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     expect(bus.published).toHaveLength(0);
   });
 
+  it('afterCommit signals run once the transaction committed (its state visible), never after a rollback', async () => {
+    const seen: string[][] = [];
+    const signal = () =>
+      void ds
+        .query(`SELECT id FROM svc.notes ORDER BY id`)
+        .then((rows: Array<{ id: string }>) => seen.push(rows.map((r) => r.id)));
+    let ranInside = false;
+    await uow.run(async (tx) => {
+      await tx.manager.query(`INSERT INTO svc.notes (id) VALUES ('s1')`);
+      tx.afterCommit(() => (ranInside = false));
+      tx.afterCommit(signal);
+      ranInside = true;
+    });
+    expect(ranInside).toBe(false);
+    await expectEventually(async () => expect(seen).toEqual([['s1']]));
+    let rolledBackSignals = 0;
+    await expect(
+      uow.handleBatch('svc.test', [{ id: randomUUID() }], async (_events, tx) => {
+        tx.afterCommit(() => rolledBackSignals++);
+        throw new Error('batch failed');
+      }),
+    ).rejects.toThrow('batch failed');
+    expect(rolledBackSignals).toBe(0);
+  });
+
   it('an invalid event fails the whole operation', async () => {
     await expect(
       uow.run(async (tx) => {

@@ -111,9 +111,10 @@ export class UnitOfWork {
     work: (tx: TransactionContext) => Promise<T>,
   ): Promise<{ result: T; wroteEvents: boolean }> {
     let wroteEvents = false;
-    const effects: Array<() => void> = [];
+    let effects: Array<() => void> = [];
     const result = await this.dataSource.transaction(async (manager) => {
       const pending: PendingEvent[] = [];
+      effects = []; // a retried callback starts over
       const tx: TransactionContext = {
         manager,
         afterCommit: (effect) => effects.push(effect),
