@@ -545,7 +545,6 @@ export async function runMode(
       processEnv: (): Record<string, string> => ({
         NODE_OPTIONS: `--expose-gc --require ${PROBE}`,
         BENCH_PROBE_DIR: probeDir,
-        ...(process.env.BENCH_PROBE_TEXTS === '1' ? { BENCH_PROBE_TEXTS: '1' } : {}),
       }),
     };
     platform =

@@ -77,15 +77,8 @@ function shape(text) {
 /** Statement texts repeat: each is shaped once. */
 const shapes = new Map();
 
-// With BENCH_PROBE_TEXTS=1, also how often each statement text ran (first 160 characters), for finding redundant ones.
-const texts = process.env.BENCH_PROBE_TEXTS === '1' ? {} : undefined;
-
 function count(client, text) {
   const app = (client && client.connectionParameters && client.connectionParameters.application_name) || '?';
-  if (texts) {
-    const key = `${app}: ${text.replace(/\s+/g, ' ').trim().slice(0, 160)}`;
-    texts[key] = (texts[key] ?? 0) + 1;
-  }
   const c = bucket(app);
   c.roundTrips++;
   const head = text.trimStart().slice(0, 16).toUpperCase();
@@ -135,7 +128,7 @@ function command() {
 if (dir)
   process.on('SIGUSR2', () => {
     seq++;
-    const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts, texts });
+    const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts });
     const what = command();
     if (what === 'gc') {
       // Memory is read after a full collection, so garbage does not count as a mailbox's cost.
@@ -148,7 +141,6 @@ if (dir)
           seq: at,
           pid: process.pid,
           counts,
-          texts,
           memory: { heapUsed, heapTotal, external, workers: inWorkers.filter(Boolean) },
         }),
       );
