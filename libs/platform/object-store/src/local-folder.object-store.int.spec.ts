@@ -122,6 +122,22 @@ describe('LocalFolderObjectStore layout', () => {
     }
   });
 
+  it('issue 16: a small stream (an attachment) is stored like bytes: one open(wx), no temporary file', async () => {
+    const opens = jest.spyOn(fsp, 'open');
+    const links = jest.spyOn(fsp, 'link');
+    try {
+      const stored = await harness.store.put(
+        Readable.from([Buffer.from('small '), Buffer.from('attachment')]),
+      );
+      expect(opens).toHaveBeenCalledTimes(2); // ENOENT, then the fan-out directory made, then the write
+      expect(opens.mock.calls.every(([path]) => String(path).endsWith(stored.sha256))).toBe(true);
+      expect(links).not.toHaveBeenCalled();
+      expect(stored).toMatchObject({ created: true, size: 'small attachment'.length });
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
   it('the fdatasync per object is skipped only when turned off', async () => {
     const datasync = jest.fn();
     const realOpen = fsp.open.bind(fsp);
@@ -172,13 +188,19 @@ describe('LocalFolderObjectStore layout', () => {
       });
     }
 
-    it('a stream put repairs it too', async () => {
-      await fsp.mkdir(join(file(), '..'), { recursive: true });
-      await fsp.writeFile(file(), whole.subarray(0, 10));
-      const stored = await harness.store.put(Readable.from([whole.subarray(0, 1000), whole.subarray(1000)]));
-      expect(stored).toMatchObject({ key, created: true, size: whole.length });
-      expect((await fsp.readFile(file())).equals(whole)).toBe(true);
-      expect(await listFiles(dir)).toEqual([relative(dir, file())]);
+    it('a put of a large stream (through a temporary file) repairs it too', async () => {
+      const large = Buffer.alloc(2 * 1024 * 1024, 5);
+      const hex = createHash('sha256').update(large).digest('hex');
+      const path = join(dir, `sha256/${hex.slice(0, 2)}/${hex.slice(2, 4)}/${hex}`);
+      await fsp.mkdir(join(path, '..'), { recursive: true });
+      await fsp.writeFile(path, large.subarray(0, 10));
+      const links = jest.spyOn(fsp, 'link');
+      const stored = await harness.store.put(Readable.from([large.subarray(0, 1000), large.subarray(1000)]));
+      expect(links).toHaveBeenCalledTimes(1); // EEXIST: then the torn file is replaced
+      jest.restoreAllMocks();
+      expect(stored).toMatchObject({ key: `sha256-${hex}`, created: true, size: large.length });
+      expect((await fsp.readFile(path)).equals(large)).toBe(true);
+      expect(await listFiles(dir)).toEqual([relative(dir, path)]);
     });
   });
 });

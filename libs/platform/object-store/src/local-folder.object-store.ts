@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   contentKeyFor,
@@ -20,6 +20,9 @@ import { Sha256Check, Sha256Meter } from './sha256-meter.transform';
 
 /** How many keys known to be stored are remembered, so a repeated put (a shared attachment) costs no syscall. */
 const KNOWN_KEYS = 10_000;
+
+/** A stream that ends within this many bytes is stored like in-memory bytes (one write, no temporary file). */
+const SMALL_STREAM_BYTES = 512 * 1024;
 
 export interface LocalFolderObjectStoreOptions {
   /**
@@ -42,7 +45,8 @@ export interface LocalFolderObjectStoreOptions {
  * - `get` hashes what it streams and fails the stream at its end on a mismatch; `head` and `exists` hash the file.
  * A put resolves only once its bytes are complete under the key, and a reference to a key is committed only after
  * its put, so a committed key names a complete object; the checks above are for what a crash left unreferenced.
- * Streams, whose hash is known only at their end, go through a temporary file in `dir/tmp/` linked under the key.
+ * A stream ending within SMALL_STREAM_BYTES (most attachments) is read into memory and stored like bytes; a larger
+ * one, whose hash is known only at its end, goes through a temporary file in `dir/tmp/` linked under the key.
  * Puts of the same content in one process share one write; keys stored by this process are remembered, so a repeated
  * put costs no syscall.
  *
@@ -158,7 +162,34 @@ export class LocalFolderObjectStore implements ObjectStore {
     return true;
   }
 
+  /** Small streams (most attachments) are read into memory and stored as bytes; the rest go through a temporary file. */
   private async putStream(body: Readable, options: PutObjectOptions): Promise<StoredObject> {
+    const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    const head: Buffer[] = [];
+    let size = 0;
+    while (size <= SMALL_STREAM_BYTES) {
+      const next = await chunks.next();
+      if (next.done) return this.putBytes(Buffer.concat(head, size), options);
+      const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+      head.push(chunk);
+      size += chunk.length;
+    }
+    return this.putLargeStream(
+      Readable.from(
+        (async function* () {
+          try {
+            yield* head;
+            for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+          } finally {
+            await chunks.return?.(); // a failed write stops the source too, as a pipeline would
+          }
+        })(),
+      ),
+      options,
+    );
+  }
+
+  private async putLargeStream(body: Readable, options: PutObjectOptions): Promise<StoredObject> {
     const tmp = await this.tmpPath();
     try {
       const meter = new Sha256Meter();
