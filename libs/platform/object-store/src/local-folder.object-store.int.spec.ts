@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import fsp, { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -139,23 +138,6 @@ describe('LocalFolderObjectStore layout', () => {
     }
   });
 
-  it('issue 16: without fsync, a small object is written without the thread pool, a large one with it', async () => {
-    const store = new LocalFolderObjectStore(dir, { fsync: false });
-    const syncOpens = jest.spyOn(fs, 'openSync');
-    const opens = jest.spyOn(fsp, 'open');
-    try {
-      const small = await store.put(Buffer.alloc(10 * 1024, 1));
-      expect([syncOpens.mock.calls.length, opens.mock.calls.length]).toEqual([2, 0]); // ENOENT, mkdir, write
-      const large = await store.put(Buffer.alloc(1024 * 1024, 2));
-      expect([syncOpens.mock.calls.length, opens.mock.calls.length]).toEqual([2, 2]);
-      expect([small.created, large.created]).toEqual([true, true]);
-      expect(await store.exists(small.key)).toBe(true);
-      expect(await new LocalFolderObjectStore(dir).exists(large.key)).toBe(true);
-    } finally {
-      jest.restoreAllMocks();
-    }
-  });
-
   it('the fdatasync per object is skipped only when turned off', async () => {
     const datasync = jest.fn();
     const realOpen = fsp.open.bind(fsp);
@@ -190,23 +172,20 @@ describe('LocalFolderObjectStore layout', () => {
     };
 
     for (const [name, bytes] of Object.entries(torn)) {
-      it.each([true, false])(
-        `${name}: never served as the object, and a later put repairs it (fsync %s)`,
-        async (fsync) => {
-          await fsp.mkdir(join(file(), '..'), { recursive: true });
-          await fsp.writeFile(file(), bytes());
-          const store = new LocalFolderObjectStore(dir, { fsync });
-          expect(await store.exists(key)).toBe(false);
-          await expect(store.head(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
-          await expect(readAll(await store.get(key))).rejects.toBeInstanceOf(ObjectIntegrityError);
+      it(`${name}: never served as the object, and a later put repairs it`, async () => {
+        await fsp.mkdir(join(file(), '..'), { recursive: true });
+        await fsp.writeFile(file(), bytes());
+        const store = new LocalFolderObjectStore(dir);
+        expect(await store.exists(key)).toBe(false);
+        await expect(store.head(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
+        await expect(readAll(await store.get(key))).rejects.toBeInstanceOf(ObjectIntegrityError);
 
-          const stored = await store.put(whole);
-          expect(stored).toMatchObject({ key, created: true, size: whole.length });
-          expect((await fsp.readFile(file())).equals(whole)).toBe(true);
-          expect((await readAll(await new LocalFolderObjectStore(dir).get(key))).equals(whole)).toBe(true);
-          expect(await listFiles(dir)).toEqual([relative(dir, file())]);
-        },
-      );
+        const stored = await store.put(whole);
+        expect(stored).toMatchObject({ key, created: true, size: whole.length });
+        expect((await fsp.readFile(file())).equals(whole)).toBe(true);
+        expect((await readAll(await new LocalFolderObjectStore(dir).get(key))).equals(whole)).toBe(true);
+        expect(await listFiles(dir)).toEqual([relative(dir, file())]);
+      });
     }
 
     it('a put of a large stream (through a temporary file) repairs it too', async () => {

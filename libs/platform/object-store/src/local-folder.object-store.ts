@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, createWriteStream, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,9 +23,6 @@ const KNOWN_KEYS = 10_000;
 
 /** A stream that ends within this many bytes is stored like in-memory bytes (one write, no temporary file). */
 const SMALL_STREAM_BYTES = 512 * 1024;
-
-/** Without fdatasync, objects up to this size are written synchronously (see writeNewNow). */
-const SYNC_WRITE_BYTES = 256 * 1024;
 
 export interface LocalFolderObjectStoreOptions {
   /**
@@ -143,16 +140,15 @@ export class LocalFolderObjectStore implements ObjectStore {
    * Writes `bytes` to a new file at `path` (false when a file is there already). Its directory is made only when the
    * open says it is missing. A failed write removes what it began, so no torn file is left behind by this process.
    */
-  private async writeNew(path: string, bytes: Buffer, attempt = 0): Promise<boolean> {
-    if (!this.fsync && bytes.length <= SYNC_WRITE_BYTES) return this.writeNewNow(path, bytes, attempt);
+  private async writeNew(path: string, bytes: Buffer): Promise<boolean> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'wx');
     } catch (error) {
       if (errorCode(error) === 'EEXIST') return false;
-      if (errorCode(error) !== 'ENOENT' || attempt > 0) throw error;
+      if (errorCode(error) !== 'ENOENT') throw error;
       await mkdir(dirname(path), { recursive: true });
-      return this.writeNew(path, bytes, attempt + 1);
+      return this.writeNew(path, bytes);
     }
     try {
       await handle.writeFile(bytes);
@@ -163,31 +159,6 @@ export class LocalFolderObjectStore implements ObjectStore {
       throw error;
     }
     await handle.close();
-    return true;
-  }
-
-  /**
-   * `writeNew` without the thread pool: a small write to the page cache (no fdatasync) costs less CPU done here than
-   * handed to a libuv thread and back (each hop wakes a thread and the event loop: ~4 syscalls per file operation).
-   */
-  private writeNewNow(path: string, bytes: Buffer, attempt: number): boolean {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx');
-    } catch (error) {
-      if (errorCode(error) === 'EEXIST') return false;
-      if (errorCode(error) !== 'ENOENT' || attempt > 0) throw error;
-      mkdirSync(dirname(path), { recursive: true });
-      return this.writeNewNow(path, bytes, attempt + 1);
-    }
-    try {
-      writeFileSync(fd, bytes);
-    } catch (error) {
-      closeSync(fd);
-      rmSync(path, { force: true });
-      throw error;
-    }
-    closeSync(fd);
     return true;
   }
 
