@@ -172,20 +172,23 @@ describe('LocalFolderObjectStore layout', () => {
     };
 
     for (const [name, bytes] of Object.entries(torn)) {
-      it(`${name}: never served as the object, and a later put repairs it`, async () => {
-        await fsp.mkdir(join(file(), '..'), { recursive: true });
-        await fsp.writeFile(file(), bytes());
-        const store = new LocalFolderObjectStore(dir);
-        expect(await store.exists(key)).toBe(false);
-        await expect(store.head(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
-        await expect(readAll(await store.get(key))).rejects.toBeInstanceOf(ObjectIntegrityError);
+      it.each([true, false])(
+        `${name}: never served as the object, and a later put repairs it (fsync %s)`,
+        async (fsync) => {
+          await fsp.mkdir(join(file(), '..'), { recursive: true });
+          await fsp.writeFile(file(), bytes());
+          const store = new LocalFolderObjectStore(dir, { fsync });
+          expect(await store.exists(key)).toBe(false);
+          await expect(store.head(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
+          await expect(readAll(await store.get(key))).rejects.toBeInstanceOf(ObjectIntegrityError);
 
-        const stored = await store.put(whole);
-        expect(stored).toMatchObject({ key, created: true, size: whole.length });
-        expect((await fsp.readFile(file())).equals(whole)).toBe(true);
-        expect((await readAll(await new LocalFolderObjectStore(dir).get(key))).equals(whole)).toBe(true);
-        expect(await listFiles(dir)).toEqual([relative(dir, file())]);
-      });
+          const stored = await store.put(whole);
+          expect(stored).toMatchObject({ key, created: true, size: whole.length });
+          expect((await fsp.readFile(file())).equals(whole)).toBe(true);
+          expect((await readAll(await new LocalFolderObjectStore(dir).get(key))).equals(whole)).toBe(true);
+          expect(await listFiles(dir)).toEqual([relative(dir, file())]);
+        },
+      );
     }
 
     it('a put of a large stream (through a temporary file) repairs it too', async () => {
