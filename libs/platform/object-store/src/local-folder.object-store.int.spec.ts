@@ -191,6 +191,26 @@ describe('LocalFolderObjectStore layout', () => {
       );
     }
 
+    it('a write that fails half way (disk full) leaves a torn file, never served, repaired by the next put', async () => {
+      await fsp.mkdir(join(file(), '..'), { recursive: true }); // so the first open is the one that writes
+      const realOpen = fsp.open.bind(fsp);
+      jest.spyOn(fsp, 'open').mockImplementationOnce(async (...args: Parameters<typeof fsp.open>) => {
+        const handle = await realOpen(...args);
+        handle.writeFile = async (data) => {
+          await fsp.writeFile(handle, (data as Buffer).subarray(0, 1000));
+          throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        };
+        return handle;
+      });
+      await expect(harness.store.put(whole)).rejects.toThrow(/no space/);
+      jest.restoreAllMocks();
+      expect((await fsp.stat(file())).size).toBe(1000);
+      const store = new LocalFolderObjectStore(dir);
+      expect(await store.exists(key)).toBe(false);
+      expect(await store.put(whole)).toMatchObject({ key, created: true });
+      expect((await readAll(await store.get(key))).equals(whole)).toBe(true);
+    });
+
     it('a put of a large stream (through a temporary file) repairs it too', async () => {
       const large = Buffer.alloc(2 * 1024 * 1024, 5);
       const hex = createHash('sha256').update(large).digest('hex');

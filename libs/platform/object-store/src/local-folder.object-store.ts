@@ -39,7 +39,8 @@ export interface LocalFolderObjectStoreOptions {
  * One write per object on the hot path, and no look-up before it (issue 16): in-memory bytes are written straight to
  * their key, created with O_EXCL ('wx': open, write, [fdatasync], close). EEXIST means the content may be stored
  * already; ENOENT means its fan-out directory is missing (made then, and the open tried again). A crash (kill -9,
- * power cut) mid-write can leave a torn file under a key, so a file is trusted only once its bytes hash to the key:
+ * power cut) or a failed write (disk full) can leave a torn file under a key, so a file is trusted only once its
+ * bytes hash to the key:
  * - a later put meeting EEXIST reads and hashes the file (only then: new content costs no read); a torn one is
  *   replaced whole by a complete temporary file renamed over it (rename is atomic: the key never shows less);
  * - `get` hashes what it streams and fails the stream at its end on a mismatch; `head` and `exists` hash the file.
@@ -138,27 +139,25 @@ export class LocalFolderObjectStore implements ObjectStore {
 
   /**
    * Writes `bytes` to a new file at `path` (false when a file is there already). Its directory is made only when the
-   * open says it is missing. A failed write removes what it began, so no torn file is left behind by this process.
+   * open says it is missing. A failed write leaves its torn file: it is never read as the object and the next put
+   * repairs it, whereas removing it could remove a complete copy another process renamed over it meanwhile.
    */
-  private async writeNew(path: string, bytes: Buffer): Promise<boolean> {
+  private async writeNew(path: string, bytes: Buffer, attempt = 0): Promise<boolean> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'wx');
     } catch (error) {
       if (errorCode(error) === 'EEXIST') return false;
-      if (errorCode(error) !== 'ENOENT') throw error;
+      if (errorCode(error) !== 'ENOENT' || attempt > 0) throw error;
       await mkdir(dirname(path), { recursive: true });
-      return this.writeNew(path, bytes);
+      return this.writeNew(path, bytes, attempt + 1);
     }
     try {
       await handle.writeFile(bytes);
       if (this.fsync) await handle.datasync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlink(path).catch(() => undefined);
-      throw error;
+    } finally {
+      await handle.close();
     }
-    await handle.close();
     return true;
   }
 
