@@ -142,6 +142,8 @@ async function main(): Promise<void> {
   const serviceEnv: Record<string, string | undefined> = {
     ...process.env,
     OBJECT_STORE_DIR: process.env.OBJECT_STORE_DIR ?? path.join(dataDir, 'objects'),
+    // The embedded database does not fsync (PGlite's -F): objects match it, surviving kill -9 but not a power cut.
+    OBJECT_STORE_FSYNC: process.env.OBJECT_STORE_FSYNC ?? 'false',
     TOKEN_ENCRYPTION_KEYS: process.env.TOKEN_ENCRYPTION_KEYS ?? `k1:${secrets.tokenEncryptionKey}`,
   };
 

@@ -24,6 +24,20 @@ export interface ReceivedRecord {
   readonly key: string | null;
   readonly value: string | null;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The in-process bus validated this value itself when it was published in this process (`publish`, not
+   * `publishRaw`): it is the serialized output of the catalog's parse, so reading it needs no schema check again.
+   */
+  readonly validated?: boolean;
+}
+
+/**
+ * The envelope a record carries: parsed and validated (throws EventValidationError), unless the bus validated it on
+ * publish in this process (`validated`): then only parsed, each call a fresh copy no other handler sees.
+ */
+export function envelopeOf(record: ReceivedRecord, catalog: EventCatalog): EventEnvelope {
+  if (record.validated && record.value !== null) return JSON.parse(record.value) as EventEnvelope;
+  return catalog.deserialize(record.value, record.topic);
 }
 
 export type DeliveryOutcome =
@@ -87,7 +101,7 @@ export async function deliverRecord(
   const { groupId, logger, metrics, policy } = options;
   let envelope: EventEnvelope;
   try {
-    envelope = options.catalog.deserialize(record.value, record.topic);
+    envelope = envelopeOf(record, options.catalog);
   } catch (error) {
     return deadLetter(record, options, 0, error);
   }

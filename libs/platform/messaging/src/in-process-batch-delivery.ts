@@ -3,7 +3,7 @@
 import type { EventCatalog, EventEnvelope } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { BusMetrics } from './bus-metrics';
-import { DEFAULT_MAX_BATCH } from './event-delivery';
+import { DEFAULT_MAX_BATCH, envelopeOf } from './event-delivery';
 import { endOf, type GroupCursor, type Member, type PartitionLog } from './in-process-partition-log';
 
 export interface InProcessBatchDeps {
@@ -36,7 +36,7 @@ export async function deliverInProcessBatch(
   for (let offset = first; offset < end; offset++) {
     const record = log.records[offset - log.base];
     try {
-      events.push(deps.catalog.deserialize(record.value, record.topic));
+      events.push(envelopeOf(record, deps.catalog));
     } catch {
       break;
     }

@@ -20,7 +20,19 @@ describeEventBusContract(
 
 describe('InProcessEventBus (embedded-mode guarantees)', () => {
   const events = new TestEvents(
-    ['durable', 'stack', 'nested', 'closing', 'leaving', 'shared', 'retention', 'opening', 'dead', 'views'],
+    [
+      'durable',
+      'stack',
+      'nested',
+      'closing',
+      'leaving',
+      'shared',
+      'retention',
+      'opening',
+      'dead',
+      'views',
+      'once',
+    ],
     'inproc',
   );
   let bus: InProcessEventBus;
@@ -73,6 +85,36 @@ describe('InProcessEventBus (embedded-mode guarantees)', () => {
       /mailbridge_events_dead_lettered_total\{[^}]*group="svc-b.reader"[^}]*\} 1/,
     );
     expect(consumerSeries).not.toContain('mailbridge_events_published_total{');
+  });
+
+  it('issue 16: validates an event once, on publish, not again per group; each group gets its own copy', async () => {
+    const topic = events.topic('once');
+    const seen: EventEnvelope[] = [];
+    const handler = async (event: EventEnvelope) => {
+      seen.push(event);
+      (event.payload as { seq: number }).seq = -1; // a handler changing its copy changes no other group's
+    };
+    await bus.subscribe({ groupId: 'once.a', topics: [topic], handler });
+    await bus.subscribe({ groupId: 'once.b', topics: [topic], handler });
+    await bus.subscribe({
+      groupId: 'once.batch',
+      topics: [topic],
+      handler,
+      batch: { handler: async (batch) => void batch.forEach((e) => seen.push(e)) },
+    });
+    const parse = jest.spyOn(events.catalog, 'parse');
+    const sent = events.ping('once', { key: 'k', seq: 7 });
+    await bus.publish([sent]);
+    expect(parse).toHaveBeenCalledTimes(1);
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen).size).toBe(3);
+    // The two single handlers changed their copies; the batch group's copy is still what was published.
+    const untouched = seen.filter((e) => (e.payload as { seq: number }).seq === 7);
+    expect(untouched).toEqual([sent.envelope]);
+
+    // What publishRaw appends (a replay, a foreign producer) is still validated by every group that reads it.
+    await bus.publishRaw(topic, [{ key: 'k', value: JSON.stringify(sent.envelope) }]);
+    expect(parse).toHaveBeenCalledTimes(4);
   });
 
   it('resolves publish only once every group subscribed at publish time has handled the events', async () => {

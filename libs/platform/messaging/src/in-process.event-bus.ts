@@ -106,7 +106,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     });
     await this.start?.opened;
     this.assertOpen();
-    const delivered = records.map(({ topic, record }) => this.append(topic, record));
+    const delivered = records.map(({ topic, record }) => this.append(topic, record, true));
     for (const { topic } of records) this.metrics.published(topic, 1, owner);
     await this.awaitDelivery(delivered);
   }
@@ -257,7 +257,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
    * Appends one record and returns, per group of the topic, a promise settled once it is handled; rejected at once for
    * a group with no member (it stopped: the record waits in the log, the publisher keeps its copy).
    */
-  private append(topic: string, raw: RawRecord): Promise<void>[] {
+  private append(topic: string, raw: RawRecord, validated = false): Promise<void>[] {
     const partition = virtualPartition(raw.key, this.partitions);
     const log = this.log(topic)[partition];
     const offset = endOf(log);
@@ -268,6 +268,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
       key: raw.key,
       value: raw.value,
       headers: { ...raw.headers },
+      validated,
     });
     const pending: Promise<void>[] = [];
     for (const cursor of this.groups.values()) {

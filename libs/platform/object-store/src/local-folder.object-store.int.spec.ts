@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalFolderObjectStore } from './local-folder.object-store';
-import { ObjectNotFoundError } from './object-store.port';
+import { ObjectIntegrityError, ObjectNotFoundError } from './object-store.port';
 import { describeObjectStoreContract, type ObjectStoreHarness } from './object-store.contract-suite';
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -97,18 +97,22 @@ describe('LocalFolderObjectStore layout', () => {
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });
 
-  it('issue 16: a put of new content makes no look-up before its one write; its directory is made only when missing', async () => {
-    const stats = jest.spyOn(fsp, 'stat');
-    const mkdirs = jest.spyOn(fsp, 'mkdir');
-    const links = jest.spyOn(fsp, 'link');
+  it('issue 16: a put of new content is one open(wx), write, close: no look-up, no link; its directory is made only when missing', async () => {
+    const spies = Object.fromEntries(
+      (['stat', 'mkdir', 'link', 'rename', 'open', 'readFile', 'unlink'] as const).map((f) => [
+        f,
+        jest.spyOn(fsp, f),
+      ]),
+    );
+    const calls = () =>
+      Object.fromEntries(Object.entries(spies).map(([f, spy]) => [f, spy.mock.calls.length]));
     try {
       const first = await harness.store.put(Buffer.from('first object'));
-      // Its twin in the same fan-out directory, as another process would put it: the directory exists now.
+      // The fan-out directory once, after the first open said ENOENT; then the open that writes.
+      expect(calls()).toEqual({ stat: 0, mkdir: 1, link: 0, rename: 0, open: 2, readFile: 0, unlink: 0 });
+      // Its twin, as another process would put it: EEXIST, so the stored file is read and hashed (and kept).
       const again = await new LocalFolderObjectStore(dir).put(Buffer.from('first object'));
-      expect(stats).not.toHaveBeenCalled();
-      // tmp/ once per store; the fan-out directory once, after the first link said ENOENT; the second link: EEXIST.
-      expect(mkdirs).toHaveBeenCalledTimes(3);
-      expect(links).toHaveBeenCalledTimes(3);
+      expect(calls()).toEqual({ stat: 0, mkdir: 1, link: 0, rename: 0, open: 3, readFile: 1, unlink: 0 });
       expect([first.created, again.created]).toEqual([true, false]);
       expect(await listFiles(dir)).toEqual([
         `sha256/${first.sha256.slice(0, 2)}/${first.sha256.slice(2, 4)}/${first.sha256}`,
@@ -117,4 +121,115 @@ describe('LocalFolderObjectStore layout', () => {
       jest.restoreAllMocks();
     }
   });
+
+  it('issue 16: a small stream (an attachment) is stored like bytes: one open(wx), no temporary file', async () => {
+    const opens = jest.spyOn(fsp, 'open');
+    const links = jest.spyOn(fsp, 'link');
+    try {
+      const stored = await harness.store.put(
+        Readable.from([Buffer.from('small '), Buffer.from('attachment')]),
+      );
+      expect(opens).toHaveBeenCalledTimes(2); // ENOENT, then the fan-out directory made, then the write
+      expect(opens.mock.calls.every(([path]) => String(path).endsWith(stored.sha256))).toBe(true);
+      expect(links).not.toHaveBeenCalled();
+      expect(stored).toMatchObject({ created: true, size: 'small attachment'.length });
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
+  it('the fdatasync per object is skipped only when turned off', async () => {
+    const datasync = jest.fn();
+    const realOpen = fsp.open.bind(fsp);
+    jest.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const handle = await realOpen(...args);
+      const real = handle.datasync.bind(handle);
+      handle.datasync = async () => {
+        datasync();
+        return real();
+      };
+      return handle;
+    });
+    try {
+      await harness.store.put(Buffer.from('durable'));
+      expect(datasync).toHaveBeenCalledTimes(1);
+      await new LocalFolderObjectStore(dir, { fsync: false }).put(Buffer.from('not synced'));
+      expect(datasync).toHaveBeenCalledTimes(1);
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
+  describe('a file torn by a crash under its content key (kill -9 or a power cut mid-write)', () => {
+    const whole = Buffer.alloc(300 * 1024, 9);
+    const sha256 = createHash('sha256').update(whole).digest('hex');
+    const key = `sha256-${sha256}`;
+    const file = () => join(dir, `sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`);
+    const torn: Record<string, () => Buffer> = {
+      'a prefix': () => whole.subarray(0, 100 * 1024),
+      'an empty file': () => Buffer.alloc(0),
+      'the right size, wrong bytes': () => Buffer.alloc(whole.length, 0),
+    };
+
+    for (const [name, bytes] of Object.entries(torn)) {
+      it.each([true, false])(
+        `${name}: never served as the object, and a later put repairs it (fsync %s)`,
+        async (fsync) => {
+          await fsp.mkdir(join(file(), '..'), { recursive: true });
+          await fsp.writeFile(file(), bytes());
+          const store = new LocalFolderObjectStore(dir, { fsync });
+          expect(await store.exists(key)).toBe(false);
+          await expect(store.head(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
+          await expect(readAll(await store.get(key))).rejects.toBeInstanceOf(ObjectIntegrityError);
+
+          const stored = await store.put(whole);
+          expect(stored).toMatchObject({ key, created: true, size: whole.length });
+          expect((await fsp.readFile(file())).equals(whole)).toBe(true);
+          expect((await readAll(await new LocalFolderObjectStore(dir).get(key))).equals(whole)).toBe(true);
+          expect(await listFiles(dir)).toEqual([relative(dir, file())]);
+        },
+      );
+    }
+
+    it('a write that fails half way (disk full) leaves a torn file, never served, repaired by the next put', async () => {
+      await fsp.mkdir(join(file(), '..'), { recursive: true }); // so the first open is the one that writes
+      const realOpen = fsp.open.bind(fsp);
+      jest.spyOn(fsp, 'open').mockImplementationOnce(async (...args: Parameters<typeof fsp.open>) => {
+        const handle = await realOpen(...args);
+        handle.writeFile = async (data) => {
+          await fsp.writeFile(handle, (data as Buffer).subarray(0, 1000));
+          throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        };
+        return handle;
+      });
+      await expect(harness.store.put(whole)).rejects.toThrow(/no space/);
+      jest.restoreAllMocks();
+      expect((await fsp.stat(file())).size).toBe(1000);
+      const store = new LocalFolderObjectStore(dir);
+      expect(await store.exists(key)).toBe(false);
+      expect(await store.put(whole)).toMatchObject({ key, created: true });
+      expect((await readAll(await store.get(key))).equals(whole)).toBe(true);
+    });
+
+    it('a put of a large stream (through a temporary file) repairs it too', async () => {
+      const large = Buffer.alloc(2 * 1024 * 1024, 5);
+      const hex = createHash('sha256').update(large).digest('hex');
+      const path = join(dir, `sha256/${hex.slice(0, 2)}/${hex.slice(2, 4)}/${hex}`);
+      await fsp.mkdir(join(path, '..'), { recursive: true });
+      await fsp.writeFile(path, large.subarray(0, 10));
+      const links = jest.spyOn(fsp, 'link');
+      const stored = await harness.store.put(Readable.from([large.subarray(0, 1000), large.subarray(1000)]));
+      expect(links).toHaveBeenCalledTimes(1); // EEXIST: then the torn file is replaced
+      jest.restoreAllMocks();
+      expect(stored).toMatchObject({ key: `sha256-${hex}`, created: true, size: large.length });
+      expect((await fsp.readFile(path)).equals(large)).toBe(true);
+      expect(await listFiles(dir)).toEqual([relative(dir, path)]);
+    });
+  });
 });
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,47 +1,72 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   contentKeyFor,
   contentPath,
   ObjectIntegrityError,
   ObjectNotFoundError,
+  sha256OfKey,
   type ObjectBody,
   type ObjectInfo,
   type ObjectStore,
   type PutObjectOptions,
   type StoredObject,
 } from './object-store.port';
-import { Sha256Meter } from './sha256-meter.transform';
+import { Sha256Check, Sha256Meter } from './sha256-meter.transform';
 
 /** How many keys known to be stored are remembered, so a repeated put (a shared attachment) costs no syscall. */
 const KNOWN_KEYS = 10_000;
 
+/** A stream that ends within this many bytes is stored like in-memory bytes (one write, no temporary file). */
+const SMALL_STREAM_BYTES = 512 * 1024;
+
+export interface LocalFolderObjectStoreOptions {
+  /**
+   * fdatasync each object before its put resolves (default true): it then survives a power cut, like a database that
+   * fsyncs its commits. Off only where the database does not fsync either (embedded PGlite runs with fsync off):
+   * without it an object still survives kill -9 of the process, and a torn one is still never read (see the class).
+   */
+  readonly fsync?: boolean;
+}
+
 /**
  * The embedded default: objects as files under `dir`, fanned out by hash prefix (`dir/sha256/ab/cd/<hex>`).
  *
- * One write per object on the hot path, and no look-up before it (issue 16): the bytes are written once to a
- * temporary file in `dir/tmp/` (created once per process), fsynced, then linked under their key. link(2) never
- * replaces a file: EEXIST means the content was stored before (`created: false`, the stored file untouched), ENOENT
- * means its fan-out directory is missing (created then, and the link tried again). The temporary name is removed
- * either way. An object is therefore either absent or complete under its key: a crash (even kill -9) mid-write
- * leaves at most a `tmp/*.part` file, which is never a content key and is never read. Puts of the same content in
- * one process share one write; keys stored by this process are remembered, so a repeated put costs no syscall.
+ * One write per object on the hot path, and no look-up before it (issue 16): in-memory bytes are written straight to
+ * their key, created with O_EXCL ('wx': open, write, [fdatasync], close). EEXIST means the content may be stored
+ * already; ENOENT means its fan-out directory is missing (made then, and the open tried again). A crash (kill -9,
+ * power cut) or a failed write (disk full) can leave a torn file under a key, so a file is trusted only once its
+ * bytes hash to the key:
+ * - a later put meeting EEXIST reads and hashes the file (only then: new content costs no read); a torn one is
+ *   replaced whole by a complete temporary file renamed over it (rename is atomic: the key never shows less);
+ * - `get` hashes what it streams and fails the stream at its end on a mismatch; `head` and `exists` hash the file.
+ * A put resolves only once its bytes are complete under the key, and a reference to a key is committed only after
+ * its put, so a committed key names a complete object; the checks above are for what a crash left unreferenced.
+ * A stream ending within SMALL_STREAM_BYTES (most attachments) is read into memory and stored like bytes; a larger
+ * one, whose hash is known only at its end, goes through a temporary file in `dir/tmp/` linked under the key.
+ * Puts of the same content in one process share one write; keys stored by this process are remembered, so a repeated
+ * put costs no syscall.
  *
  * The content type is not kept: nothing reads it back from this store (`head` has no `contentType`); every reader
  * of an object knows its type from the event or row that names the key.
  */
 export class LocalFolderObjectStore implements ObjectStore {
   private readonly tmpDir: string;
+  private readonly fsync: boolean;
   private readonly dirs = new Map<string, Promise<void>>();
   private readonly known = new Set<string>();
   private readonly inFlight = new Map<string, Promise<StoredObject>>();
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    options: LocalFolderObjectStoreOptions = {},
+  ) {
     this.tmpDir = join(dir, 'tmp');
+    this.fsync = options.fsync ?? true;
   }
 
   async put(body: ObjectBody, options: PutObjectOptions = {}): Promise<StoredObject> {
@@ -54,35 +79,41 @@ export class LocalFolderObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Readable> {
     const path = this.pathOf(key);
+    const sha256 = sha256OfKey(key);
+    let file: Readable;
     try {
       // Opening first turns a missing object into a rejection here rather than a stream error later.
-      const handle = await open(path, 'r');
-      return handle.createReadStream();
+      file = (await open(path, 'r')).createReadStream();
     } catch (error) {
       throw notFoundOr(error, key);
     }
+    const check = new Sha256Check(sha256, (actual) => new ObjectIntegrityError(sha256, actual));
+    file.on('error', (error) => check.destroy(error));
+    return file.pipe(check);
   }
 
   async head(key: string): Promise<ObjectInfo> {
-    const path = this.pathOf(key);
-    try {
-      const info = await stat(path);
-      return { key, sha256: key.slice('sha256-'.length), size: info.size };
-    } catch (error) {
-      throw notFoundOr(error, key);
-    }
+    const size = await this.storedSize(key);
+    if (size === undefined) throw new ObjectNotFoundError(key);
+    return { key, sha256: sha256OfKey(key), size };
   }
 
   async exists(key: string): Promise<boolean> {
     const path = this.pathOf(key);
     if (this.known.has(key)) return true;
+    return (await this.storedSize(key, path)) !== undefined;
+  }
+
+  /** The size of the complete object under `key`; undefined when there is none (absent, or torn by a crash). */
+  private async storedSize(key: string, path = this.pathOf(key)): Promise<number | undefined> {
+    let bytes: Buffer;
     try {
-      await stat(path);
-      return true;
+      bytes = await readFile(path);
     } catch (error) {
-      if (isNotFound(error)) return false;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
+    return createHash('sha256').update(bytes).digest('hex') === sha256OfKey(key) ? bytes.length : undefined;
   }
 
   private async putBytes(bytes: Buffer, options: PutObjectOptions): Promise<StoredObject> {
@@ -92,36 +123,89 @@ export class LocalFolderObjectStore implements ObjectStore {
     }
     const key = contentKeyFor(sha256);
     return this.once({ key, sha256, size: bytes.length }, async (target) => {
+      if (await this.writeNew(target, bytes)) return true;
+      if ((await this.storedSize(key, target)) === bytes.length) return false;
+      // Torn by a crash: a complete copy replaces it in one rename.
       const tmp = await this.tmpPath();
       try {
-        const handle = await open(tmp, 'wx');
-        try {
-          await handle.writeFile(bytes);
-          // The bytes are on disk before the object becomes visible (a power cut never shows a torn object).
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-        return await this.linkInPlace(tmp, target);
+        await this.writeNew(tmp, bytes);
+        await rename(tmp, target);
+        return true;
       } finally {
         await unlink(tmp).catch(() => undefined);
       }
     });
   }
 
+  /**
+   * Writes `bytes` to a new file at `path` (false when a file is there already). Its directory is made only when the
+   * open says it is missing. A failed write leaves its torn file: it is never read as the object and the next put
+   * repairs it, whereas removing it could remove a complete copy another process renamed over it meanwhile.
+   */
+  private async writeNew(path: string, bytes: Buffer, attempt = 0): Promise<boolean> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'wx');
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') return false;
+      if (errorCode(error) !== 'ENOENT' || attempt > 0) throw error;
+      await mkdir(dirname(path), { recursive: true });
+      return this.writeNew(path, bytes, attempt + 1);
+    }
+    try {
+      await handle.writeFile(bytes);
+      if (this.fsync) await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    return true;
+  }
+
+  /** Small streams (most attachments) are read into memory and stored as bytes; the rest go through a temporary file. */
   private async putStream(body: Readable, options: PutObjectOptions): Promise<StoredObject> {
+    const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+    const head: Buffer[] = [];
+    let size = 0;
+    while (size <= SMALL_STREAM_BYTES) {
+      const next = await chunks.next();
+      if (next.done) return this.putBytes(Buffer.concat(head, size), options);
+      const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
+      head.push(chunk);
+      size += chunk.length;
+    }
+    return this.putLargeStream(
+      Readable.from(
+        (async function* () {
+          try {
+            yield* head;
+            for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+          } finally {
+            await chunks.return?.(); // a failed write stops the source too, as a pipeline would
+          }
+        })(),
+      ),
+      options,
+    );
+  }
+
+  private async putLargeStream(body: Readable, options: PutObjectOptions): Promise<StoredObject> {
     const tmp = await this.tmpPath();
     try {
       const meter = new Sha256Meter();
       // `flush` fsyncs before close: the bytes are on disk before the object becomes visible.
-      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', flush: true }));
+      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx', flush: this.fsync }));
       const sha256 = meter.sha256Hex();
       if (options.expectedSha256 && options.expectedSha256.toLowerCase() !== sha256) {
         throw new ObjectIntegrityError(options.expectedSha256, sha256);
       }
-      return await this.once({ key: contentKeyFor(sha256), sha256, size: meter.byteCount() }, (target) =>
-        this.linkInPlace(tmp, target),
-      );
+      const key = contentKeyFor(sha256);
+      const size = meter.byteCount();
+      return await this.once({ key, sha256, size }, async (target) => {
+        if (await this.linkInPlace(tmp, target)) return true;
+        if ((await this.storedSize(key, target)) === size) return false;
+        await rename(tmp, target);
+        return true;
+      });
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
@@ -134,8 +218,8 @@ export class LocalFolderObjectStore implements ObjectStore {
   }
 
   /**
-   * Makes the complete file `tmp` visible as `target` unless it already is (false then): link(2) fails with EEXIST
-   * rather than replace, so stored content keeps its file. Its directory is made only when the link says it is missing.
+   * Makes the complete file `tmp` visible as `target` unless a file is there (false then): link(2) fails with EEXIST
+   * rather than replace. Its directory is made only when the link says it is missing.
    */
   private async linkInPlace(tmp: string, target: string): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {

@@ -12,6 +12,11 @@ export const objectStoreSettingsSchema = z.object({
   OBJECT_STORE_KIND: z.enum(['local', 's3']).default('local'),
   /** The folder of the `local` store (one folder shared by the services of one machine). */
   OBJECT_STORE_DIR: z.string().min(1).default('.data/objects'),
+  /**
+   * `local`: fdatasync each object before its put returns, so it survives a power cut. The embedded launcher turns it
+   * off, matching its database (PGlite runs with fsync off): objects then survive kill -9, not a power cut.
+   */
+  OBJECT_STORE_FSYNC: env.bool(true),
   /** `s3`: the bucket (required with `s3`). */
   S3_BUCKET: z.string().min(3).max(63).optional(),
   /** `s3`: its region (required with `s3`). */
@@ -47,7 +52,8 @@ export function checkObjectStoreSettings(c: ObjectStoreSettings, ctx: z.Refineme
 }
 
 export function objectStoreConfigOf(c: ObjectStoreSettings): ObjectStoreConfig {
-  if (c.OBJECT_STORE_KIND === 'local') return { kind: 'local', dir: c.OBJECT_STORE_DIR };
+  if (c.OBJECT_STORE_KIND === 'local')
+    return { kind: 'local', dir: c.OBJECT_STORE_DIR, fsync: c.OBJECT_STORE_FSYNC };
   return {
     kind: 's3',
     bucket: c.S3_BUCKET ?? '',

@@ -7,6 +7,8 @@ export const localObjectStoreConfigSchema = z.object({
   kind: z.literal('local'),
   /** Folder holding the objects (created on first put). */
   dir: z.string().min(1),
+  /** fdatasync each object before its put resolves (default true; see LocalFolderObjectStoreOptions). */
+  fsync: z.boolean().optional(),
 });
 
 export const s3ObjectStoreConfigSchema = z.object({
@@ -46,7 +48,7 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
   const valid = objectStoreConfigSchema.parse(config);
   switch (valid.kind) {
     case 'local':
-      return new LocalFolderObjectStore(valid.dir);
+      return new LocalFolderObjectStore(valid.dir, { fsync: valid.fsync });
     case 's3': {
       const { kind: _kind, ...s3 } = valid;
       return new S3ObjectStore(s3);

@@ -35,3 +35,28 @@ export function toReadable(body: ObjectBody): Readable {
   }
   return body;
 }
+
+/**
+ * Passes bytes through unchanged and fails the stream at its end when they do not hash to `expectedSha256`: a file
+ * torn by a crash mid-write under its content key is never read as the object (local store, see its put).
+ */
+export class Sha256Check extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+
+  constructor(
+    private readonly expectedSha256: string,
+    private readonly mismatch: (actualSha256: string) => Error,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual = this.hash.digest('hex');
+    callback(actual === this.expectedSha256 ? null : this.mismatch(actual));
+  }
+}
