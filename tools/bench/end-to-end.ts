@@ -16,6 +16,14 @@ import { rawInsertRate } from './raw-pg';
 import { statementDeltas, statementsMarkdown } from './statements';
 import { counterTotal, waitUntilQuiet } from './quiescence';
 import {
+  PgliteFile,
+  pgliteMarkdown,
+  readPglite,
+  pgliteStatementDeltas,
+  threadCpuMsOf,
+  threadGroups,
+} from './threads';
+import {
   CpuSample,
   CpuUse,
   IdleMemory,
@@ -260,6 +268,29 @@ class ModeRun {
     });
   }
 
+  private threads(): Map<number, Map<number, number>> {
+    return new Map(this.platform.processes().map((p) => [p.pid, threadCpuMsOf(p.pid)]));
+  }
+
+  /** The PGlite worker's counters (embedded), written on the same probe request as `sql`; none elsewhere. */
+  private async pglite(sql: Map<number, ProbeFile>): Promise<Map<number, PgliteFile>> {
+    const out = new Map<number, PgliteFile>();
+    if (this.mode !== 'embedded') return out;
+    for (const [pid, file] of sql) {
+      const f = await waitFor(
+        "PGlite worker's counters",
+        async () => {
+          const p = readPglite(this.probeDir, pid);
+          return p && p.seq >= file.seq ? p : undefined;
+        },
+        10_000,
+        50,
+      ).catch(() => undefined);
+      if (f) out.set(pid, f);
+    }
+    return out;
+  }
+
   async cpuSample(): Promise<CpuSample[]> {
     return sampleCpu(await this.processes());
   }
@@ -295,8 +326,10 @@ class ModeRun {
     const n = this.o.messages;
     const base = await this.counts();
     const sql0 = await this.probe(this.o.profile ? 'profile-start' : 'count');
+    const pglite0 = await this.pglite(sql0);
     const cpu0 = await this.cpuSample();
     const main0 = this.mainThreads();
+    const threads0 = this.threads();
     const bench0 = process.cpuUsage();
     const injected = new Map<string, number[]>(boxes.map((b) => [b.contactId, []]));
     const t0 = performance.now();
@@ -346,8 +379,17 @@ class ModeRun {
     await injection;
     const cpu1 = await this.cpuSample();
     const main1 = this.mainThreads();
+    const threads1 = this.threads();
     const bench1 = process.cpuUsage(bench0);
     const sql1 = await this.probe(this.o.profile ? 'profile-stop' : 'count');
+    const pglite1 = await this.pglite(sql1);
+    const pgliteSections = [...pglite1].map(([pid, after]) =>
+      pgliteMarkdown(
+        pgliteStatementDeltas(pglite0.get(pid), after),
+        threadGroups(pid, threads0.get(pid) ?? new Map(), threads1.get(pid) ?? new Map(), after.tid),
+        n,
+      ),
+    );
     const seconds = (visibleAt - t0) / 1000;
     const { latencies } = visibleLatencies(injected, polls, base);
     return {
@@ -361,6 +403,7 @@ class ModeRun {
       benchCpuMs: (bench1.user + bench1.system) / 1000,
       sql0,
       sql1,
+      pgliteSections,
     };
   }
 
@@ -680,7 +723,7 @@ export async function runMode(
           burst.sql1,
           run.profileDir(),
           platform,
-        )
+        ) + burst.pgliteSections.join('\n')
       : undefined;
     return {
       summary: {

@@ -6,6 +6,7 @@
 // profile-<pid>-<n>.cpuprofile, so it covers only the measured window) and writes the counters to sql-<pid>.json.
 // With a probe dir it also counts each statement text (normalised: placeholders and value lists folded, so a batch of
 // any size is one text), so the report can show what runs per message.
+// An embedded process's PGlite worker writes its own counters (pglite-<pid>.json, same seq).
 'use strict';
 const threads = require('node:worker_threads');
 
@@ -125,9 +126,16 @@ function command() {
     return 'count';
   }
 }
+// PGlite's worker thread (embedded mode) counts its time by SQL text once asked, and writes pglite-<pid>.json.
+let pglite;
+if (dir) {
+  pglite = new (require('node:worker_threads').BroadcastChannel)('mailbridge:bench-pglite');
+  pglite.unref();
+}
 if (dir)
   process.on('SIGUSR2', () => {
     seq++;
+    pglite.postMessage({ dir, seq });
     const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts });
     const what = command();
     if (what === 'gc') {

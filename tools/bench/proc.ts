@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { CpuSample, cpuTicksOfStat, rssKbOfStatus, wasmRssKbOfSmaps } from './stats';
 
 let ticksPerSecond: number | undefined;
-function clockTicks(): number {
+export function clockTicks(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
