@@ -338,6 +338,14 @@ export class GmailPullService {
         const at = new Date(m.message.receivedAt);
         return !oldest || at < oldest ? at : oldest;
       }, undefined);
+      const final = next.labelIndex >= OBSERVED_LABELS.length;
+      // Issue 16: a page that listed nothing records no progress (a crash repeats one empty listing, nothing else);
+      // a connect's first label usually is one. The last page always ends the re-list.
+      if (page.messages.length === 0 && !limitReached && !final) {
+        await keepAlive();
+        state = next;
+        continue;
+      }
       await this.isolation.commitPage(mailbox, fetched, async (tx) => {
         if (limitReached) {
           await this.health.emitGap(
@@ -348,8 +356,7 @@ export class GmailPullService {
             'relist_limit_reached',
           );
         }
-        if (next.labelIndex < OBSERVED_LABELS.length)
-          await this.mailboxes.update(tx.manager, mailbox.id, { recovery: next });
+        if (!final) await this.mailboxes.update(tx.manager, mailbox.id, { recovery: next });
         else ended = { row: await end(tx, next) };
       });
       await keepAlive();
