@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 import { ConnectionEntity, LIVE_STATUSES, SyncErrorInfo } from './connection.entity';
 import type { AuditReportInfo } from './connection.entity';
-import { queryRows } from '@mailbridge/platform-persistence';
+import { hydrateRow, queryRows } from '@mailbridge/platform-persistence';
 import type { SendAsAddress } from '@mailbridge/domain-mail';
 
 export interface HealthUpdate {
@@ -149,9 +149,10 @@ export class ConnectionsRepository {
     return rows.length;
   }
 
-  async applyHealth(tx: EntityManager, updates: readonly HealthUpdate[]): Promise<number> {
-    if (updates.length === 0) return 0;
-    const rows = await queryRows<{ connection_id: string }>(
+  /** Answers the connections it changed, as written (issue 16: CON-7 reads them no more). */
+  async applyHealth(tx: EntityManager, updates: readonly HealthUpdate[]): Promise<ConnectionEntity[]> {
+    if (updates.length === 0) return [];
+    const rows = await queryRows<Record<string, unknown>>(
       tx,
       `UPDATE ${T} AS c
           SET sync_stage = u.stage, last_synced_at = u.last_synced_at, last_error = u.last_error,
@@ -164,7 +165,7 @@ export class ConnectionsRepository {
                    watch_expires_at)
         WHERE c.connection_id = u.connection_id AND c.location_id = u.location_id
           AND (c.health_at IS NULL OR c.health_at <= u.observed_at)
-        RETURNING c.connection_id`,
+        RETURNING c.*`,
       [
         updates.map((u) => u.connectionId),
         updates.map((u) => u.locationId),
@@ -176,6 +177,6 @@ export class ConnectionsRepository {
         updates.map((u) => u.watch?.expiresAt ?? null),
       ],
     );
-    return rows.length;
+    return rows.map((r) => hydrateRow(tx, ConnectionEntity, r));
   }
 }

@@ -58,9 +58,12 @@ export class SyncHealthConsumer {
       })),
     );
     // CON-7: failing renewals may make (or end) a warning; told once per change, in this transaction.
-    if (applied > 0 && watch) {
+    // The rows the UPDATE changed come back with it (issue 16: not read again); the others are read as before.
+    if (applied.length > 0 && watch) {
+      const written = new Map(applied.map((c) => [c.connectionId, c]));
       for (const c of p.connections) {
-        const connection = await this.connections.findById(c.connectionId, tx.manager);
+        const connection =
+          written.get(c.connectionId) ?? (await this.connections.findById(c.connectionId, tx.manager));
         if (!connection || connection.locationId !== c.locationId) continue;
         if (this.lifecycle.refreshWarning(tx, connection, observedAt)) {
           await this.connections.save(tx.manager, connection);

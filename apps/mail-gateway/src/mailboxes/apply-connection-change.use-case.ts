@@ -10,6 +10,7 @@ import type { TransactionContext } from '@mailbridge/platform-persistence';
 import type { EventOf } from '@mailbridge/platform-runtime';
 import { SyncHealthService } from './sync-health.service';
 import { MailboxesRepository } from './mailboxes.repository';
+import type { MailboxEntity } from './mailbox.entity';
 
 export const CONNECTIONS_GROUP = 'connections';
 
@@ -32,12 +33,13 @@ export class ApplyConnectionChangeUseCase {
   async execute(tx: TransactionContext, event: ConnectionEvent): Promise<string> {
     const change = changeOf(event);
     const { connection } = change;
-    const mailboxId = await this.mailboxes.ensure(tx.manager, {
+    // Locked by the upsert, and read with it: the connection rows below do not change it.
+    const mailbox = await this.mailboxes.ensure(tx.manager, {
       mailboxKey: connection.mailboxKey,
       provider: connection.provider,
       emailAddress: connection.emailAddress,
     });
-    await this.mailboxes.lock(tx.manager, mailboxId);
+    const mailboxId = mailbox.id;
     const changedAt = new Date(event.occurredAt);
     if (change.previousConnectionId) {
       const previous = await this.mailboxes.connectionById(tx.manager, change.previousConnectionId);
@@ -54,7 +56,12 @@ export class ApplyConnectionChangeUseCase {
       status: change.status,
       changedAt,
     });
-    await this.reconcile(tx, mailboxId, change.status === 'active' ? connection.connectedAt : undefined);
+    await this.reconcile(
+      tx,
+      mailboxId,
+      change.status === 'active' ? connection.connectedAt : undefined,
+      mailbox,
+    );
     return mailboxId;
   }
 
@@ -63,8 +70,13 @@ export class ApplyConnectionChangeUseCase {
    * last stopped starts at the earliest connect instant of the connections that want it, not when setup happens
    * to run, so mail received between "connected" and setup is observed (loss path 4; CON-6 still holds).
    */
-  private async reconcile(tx: TransactionContext, mailboxId: string, connectedAt?: string): Promise<void> {
-    const mailbox = await this.mailboxes.findById(mailboxId, tx.manager);
+  private async reconcile(
+    tx: TransactionContext,
+    mailboxId: string,
+    connectedAt?: string,
+    locked?: MailboxEntity,
+  ): Promise<void> {
+    const mailbox = locked ?? (await this.mailboxes.findById(mailboxId, tx.manager));
     if (!mailbox) return;
     const desired = await this.mailboxes.desiredState(tx.manager, mailboxId);
     const wake = desired === 'active' && (mailbox.stage === 'stopped' || mailbox.stage === 'paused_auth');

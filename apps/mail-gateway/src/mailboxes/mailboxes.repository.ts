@@ -5,7 +5,7 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { GraphFolderEntity } from './graph-folder.entity';
 import { MailboxConnectionEntity } from './mailbox-connection.entity';
 import { MailboxEntity, type MailboxDesired, type MailboxStage } from './mailbox.entity';
-import { queryRows } from '@mailbridge/platform-persistence';
+import { hydrateRow, queryRows } from '@mailbridge/platform-persistence';
 
 type Db = EntityManager | DataSource;
 
@@ -107,20 +107,36 @@ export class MailboxesRepository {
     await tx.query(`SELECT id FROM mail_gateway.mailboxes WHERE id = $1 FOR UPDATE`, [id]);
   }
 
-  /** The mailbox of a key, created (stage `starting`) on first sight. */
+  /**
+   * The mailbox of a key, created (stopped) on first sight, as it now is and locked until the transaction ends: the
+   * upsert locks the row it updates, and a row it inserts is seen by nobody else before the commit (issue 16: no
+   * separate lock and read).
+   */
   async ensure(
     tx: EntityManager,
     input: { mailboxKey: string; provider: string; emailAddress: string },
-  ): Promise<string> {
-    const rows = await queryRows<{ id: string }>(
+  ): Promise<MailboxEntity> {
+    const rows = await queryRows<Record<string, unknown>>(
       tx,
       `INSERT INTO mail_gateway.mailboxes (id, mailbox_key, provider, email_address, desired, stage)
        VALUES ($1, $2, $3, $4, 'stopped', 'stopped')
        ON CONFLICT (mailbox_key) DO UPDATE SET updated_at = now()
-       RETURNING id`,
+       RETURNING *`,
       [randomUUID(), input.mailboxKey, input.provider, input.emailAddress.toLowerCase()],
     );
-    return rows[0].id;
+    return hydrateRow(tx, MailboxEntity, rows[0]);
+  }
+
+  /** {@link update}, answering the row as it now is (null: no such mailbox), in the same statement. */
+  async updateReturning(tx: EntityManager, id: string, patch: MailboxPatch): Promise<MailboxEntity | null> {
+    const { sql, values } = setClause(MAILBOX_COLUMNS, patch, 1);
+    if (!sql) return this.findById(id, tx);
+    const rows = await queryRows<Record<string, unknown>>(
+      tx,
+      `UPDATE mail_gateway.mailboxes SET ${sql}, updated_at = now() WHERE id = $1 RETURNING *`,
+      [id, ...values],
+    );
+    return rows[0] ? hydrateRow(tx, MailboxEntity, rows[0]) : null;
   }
 
   async update(db: Db, id: string, patch: MailboxPatch): Promise<void> {
@@ -136,24 +152,28 @@ export class MailboxesRepository {
    * Applies `patch` and clears the pull request if the pull served it: nobody asked again while it ran (a later
    * request has a later time; the column keeps microseconds, the value read back only milliseconds), or every request
    * pending asked for history the committed cursor `covered` reached (issue 16: pushes that came in during the pull).
+   * Answers the row as it now is.
    */
   async updateServed(
-    db: Db,
+    tx: EntityManager,
     id: string,
     patch: MailboxPatch,
     seen: Date | null,
     covered?: string | null,
-  ): Promise<void> {
+  ): Promise<MailboxEntity | null> {
     const { sql, values } = setClause(MAILBOX_COLUMNS, patch, 3);
-    await db.query(
+    const rows = await queryRows<Record<string, unknown>>(
+      tx,
       `UPDATE mail_gateway.mailboxes
           SET ${sql ? `${sql}, ` : ''}
               pull_requested_at = CASE WHEN ${REQUEST_SERVED} THEN NULL ELSE pull_requested_at END,
               pull_request_history_id = CASE WHEN ${REQUEST_SERVED} THEN NULL ELSE pull_request_history_id END,
               updated_at = now()
-        WHERE id = $1`,
+        WHERE id = $1
+       RETURNING *`,
       [id, seen, historyParam(covered), ...values],
     );
+    return rows[0] ? hydrateRow(tx, MailboxEntity, rows[0]) : null;
   }
 
   /**

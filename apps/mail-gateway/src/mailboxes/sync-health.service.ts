@@ -57,9 +57,10 @@ export class SyncHealthService {
     patch: MailboxPatch,
     served?: { readonly seen: Date | null; readonly covered?: string },
   ): Promise<MailboxEntity | null> {
-    if (served) await this.mailboxes.updateServed(tx.manager, mailboxId, patch, served.seen, served.covered);
-    else await this.mailboxes.update(tx.manager, mailboxId, patch);
-    const mailbox = await this.mailboxes.findById(mailboxId, tx.manager);
+    // The row as written comes back with the UPDATE (issue 16: no SELECT of it after).
+    const mailbox = served
+      ? await this.mailboxes.updateServed(tx.manager, mailboxId, patch, served.seen, served.covered)
+      : await this.mailboxes.updateReturning(tx.manager, mailboxId, patch);
     if (mailbox) await this.maybeEmit(tx, mailbox);
     return mailbox;
   }

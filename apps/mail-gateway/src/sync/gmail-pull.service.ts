@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from '@mailbridge/platform-observability';
-import type { UnitOfWork } from '@mailbridge/platform-persistence';
+import type { TransactionContext, UnitOfWork } from '@mailbridge/platform-persistence';
 import { LOGGER, UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import {
   GMAIL_BATCH_MAX_CALLS,
@@ -79,20 +79,16 @@ export class GmailPullService {
   async pull(mailbox: MailboxEntity, keepAlive: () => Promise<void>, finish?: PullFinish): Promise<void> {
     const target = this.access.forMailbox(mailbox);
     let current: MailboxEntity | null = mailbox;
-    if (mailbox.recovery) {
-      await this.relist(mailbox, target, keepAlive);
-      current = await this.mailboxes.findById(mailbox.id);
-    }
+    // The re-list answers the row as its last write left it (issue 16: not read again).
+    if (mailbox.recovery) current = await this.relist(mailbox, target, keepAlive);
     // No cursor (nothing to list from): the caller records the success as before.
     if (!current?.historyId) return;
     try {
       await this.pullHistory(current, target, keepAlive, finish);
     } catch (error) {
       if (asProviderFailure(error)?.code !== 'cursor_expired') throw error;
-      await this.beginRelist(current, target);
-      const again = await this.mailboxes.findById(mailbox.id);
-      if (again?.recovery) await this.relist(again, target, keepAlive);
-      const resumed = await this.mailboxes.findById(mailbox.id);
+      const again = await this.beginRelist(current, target);
+      const resumed = again?.recovery ? await this.relist(again, target, keepAlive) : again;
       if (resumed?.historyId) await this.pullHistory(resumed, target, keepAlive, finish);
     }
   }
@@ -255,8 +251,11 @@ export class GmailPullService {
     }
   }
 
-  /** The history cursor expired: note the current history id and the window to re-list, report what is beyond it. */
-  private async beginRelist(mailbox: MailboxEntity, target: CallTarget): Promise<void> {
+  /**
+   * The history cursor expired: note the current history id and the window to re-list, report what is beyond it.
+   * Answers the row as written.
+   */
+  private async beginRelist(mailbox: MailboxEntity, target: CallTarget): Promise<MailboxEntity | null> {
     const profile = await this.policy.run(
       target,
       { operation: 'users.getProfile', units: GMAIL_QUOTA_UNITS.getProfile, idempotent: true },
@@ -279,21 +278,31 @@ export class GmailPullService {
       listed: 0,
     };
     this.logger.warn({ mailboxId: mailbox.id, windowStart }, 'Gmail history expired: re-listing the gap');
-    await this.uow.run(async (tx) => {
+    return this.uow.run(async (tx) => {
       // What lies beyond the re-list window (and after the baseline) is reported, not skipped silently.
       const gapFrom = new Date(Math.max(gapStart.getTime(), mailbox.baselineAt?.getTime() ?? 0));
       await this.health.emitGap(tx, mailbox, gapFrom, oldestAllowed, 'history_expired');
-      await this.health.apply(tx, mailbox.id, { recovery, stage: 'catching_up' });
+      return this.health.apply(tx, mailbox.id, { recovery, stage: 'catching_up' });
     });
   }
 
-  /** Re-lists Inbox then Sent by date, page by page, resuming where a previous attempt stopped. */
+  /**
+   * Re-lists Inbox then Sent by date, page by page, resuming where a previous attempt stopped. The last page also
+   * ends the re-list (issue 16: one transaction, not two). Answers the row as the end left it.
+   */
   private async relist(
     mailbox: MailboxEntity,
     target: CallTarget,
     keepAlive: () => Promise<void>,
-  ): Promise<void> {
+  ): Promise<MailboxEntity | null> {
     let state = mailbox.recovery as GmailRecovery;
+    let ended: { row: MailboxEntity | null } | undefined;
+    const end = (tx: TransactionContext, s: GmailRecovery) =>
+      this.health.apply(tx, mailbox.id, {
+        historyId: s.newHistoryId,
+        recovery: null,
+        cursorSyncedAt: new Date(s.startedAt),
+      });
     const windowStart = new Date(state.windowStart);
     const notBefore = state.notBefore ? new Date(state.notBefore) : undefined;
     // `after:` takes whole seconds: ask from a second before, then filter exactly by internalDate.
@@ -329,6 +338,14 @@ export class GmailPullService {
         const at = new Date(m.message.receivedAt);
         return !oldest || at < oldest ? at : oldest;
       }, undefined);
+      const final = next.labelIndex >= OBSERVED_LABELS.length;
+      // Issue 16: a page that listed nothing records no progress (a crash repeats one empty listing, nothing else);
+      // a connect's first label usually is one. The last page always ends the re-list.
+      if (page.messages.length === 0 && !limitReached && !final) {
+        await keepAlive();
+        state = next;
+        continue;
+      }
       await this.isolation.commitPage(mailbox, fetched, async (tx) => {
         if (limitReached) {
           await this.health.emitGap(
@@ -339,17 +356,14 @@ export class GmailPullService {
             'relist_limit_reached',
           );
         }
-        await this.mailboxes.update(tx.manager, mailbox.id, { recovery: next });
+        if (!final) await this.mailboxes.update(tx.manager, mailbox.id, { recovery: next });
+        else ended = { row: await end(tx, next) };
       });
       await keepAlive();
       state = next;
     }
-    await this.uow.run((tx) =>
-      this.health.apply(tx, mailbox.id, {
-        historyId: state.newHistoryId,
-        recovery: null,
-        cursorSyncedAt: new Date(state.startedAt),
-      }),
-    );
+    // Resumed with every label already listed (a re-list left half-ended): end it alone.
+    const last = state;
+    return ended ? ended.row : this.uow.run((tx) => end(tx, last));
   }
 }

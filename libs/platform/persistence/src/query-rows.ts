@@ -25,3 +25,22 @@ export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: unknown; driverError?: { code?: unknown } };
   return e?.code === '23505' || e?.driverError?.code === '23505';
 }
+
+/**
+ * An entity from a raw row (`RETURNING *`), converted column by column as TypeORM's own reads do: one
+ * `UPDATE … RETURNING` instead of an UPDATE and a SELECT of the same row (issue 16).
+ */
+export function hydrateRow<T extends object>(
+  db: EntityManager | DataSource,
+  entity: new () => T,
+  raw: Record<string, unknown>,
+): T {
+  const source = 'driver' in db ? db : db.connection;
+  const metadata = source.getMetadata(entity);
+  const out = metadata.create() as Record<string, unknown>;
+  for (const column of metadata.columns) {
+    if (!(column.databaseName in raw)) continue;
+    out[column.propertyName] = source.driver.prepareHydratedValue(raw[column.databaseName], column);
+  }
+  return out as T;
+}
