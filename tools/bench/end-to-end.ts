@@ -15,6 +15,7 @@ import { mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
 import { statementDeltas, statementsMarkdown } from './statements';
 import { counterTotal, waitUntilQuiet } from './quiescence';
+import { ageBuckets, ageRows, scrapeMetrics } from './event-age';
 import {
   CpuSample,
   CpuUse,
@@ -637,12 +638,20 @@ export async function runMode(
           .join('; '),
     );
     log(`${mode}: burst of ${o.messages} messages across ${o.mailboxes} mailboxes`);
+    const serviceUrls = Object.values(platform.urls);
+    const ages0 = ageBuckets(await scrapeMetrics(serviceUrls));
     const burst = await run.burst(boxes);
+    const ages = ageRows(ages0, ageBuckets(await scrapeMetrics(serviceUrls)));
     out(
       `${mode}: burst ${o.messages} msgs visible in ${burst.seconds.toFixed(1)} s = ${burst.sustained.toFixed(1)} msg/s ` +
         `(injected in ${burst.injectSeconds.toFixed(1)} s = ${(o.messages / burst.injectSeconds).toFixed(0)} deliveries/s ` +
         `into the sandbox; burst latency p50 ${burst.p50.toFixed(1)} s, p99 ${burst.p99.toFixed(1)} s)`,
     );
+    out(`${mode}: event age when handled during the burst (since its envelope's occurredAt), per consumer:`);
+    for (const a of ages)
+      out(
+        `  ${a.series.padEnd(64)} ${String(a.count).padStart(6)} events  p50 ${a.p50.toFixed(2)} s  p99 ${a.p99.toFixed(2)} s`,
+      );
     const platformCpu = burst.cpu.filter((c) => c.name !== 'sandbox');
     const cpuPerMessage = platformCpu.reduce((a, c) => a + c.perMessageMs, 0);
     out(`${mode}: CPU per message during the burst (from /proc/<pid>/stat utime+stime deltas):`);
