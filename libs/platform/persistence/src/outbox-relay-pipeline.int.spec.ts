@@ -27,7 +27,9 @@ class HeldBus implements EventBus {
   async health(): Promise<BusHealth> {
     return { ok: true };
   }
-  async close() {}
+  async close() {
+    this.deliveries.length = 0;
+  }
 }
 
 const logger = createLogger({ service: 'test', level: 'silent' });
