@@ -642,9 +642,12 @@ export async function runMode(
     );
     log(`${mode}: burst of ${o.messages} messages across ${o.mailboxes} mailboxes`);
     const serviceUrls = Object.values(platform.urls);
-    const ages0 = ageBuckets(await scrapeMetrics(serviceUrls));
+    const PULLS = 'mail_gateway_pull_seconds';
+    const scraped0 = await scrapeMetrics(serviceUrls);
     const burst = await run.burst(boxes);
-    const ages = ageRows(ages0, ageBuckets(await scrapeMetrics(serviceUrls)));
+    const scraped1 = await scrapeMetrics(serviceUrls);
+    const ages = ageRows(ageBuckets(scraped0), ageBuckets(scraped1));
+    const pulls = ageRows(ageBuckets(scraped0, PULLS), ageBuckets(scraped1, PULLS));
     out(
       `${mode}: burst ${o.messages} msgs visible in ${burst.seconds.toFixed(1)} s = ${burst.sustained.toFixed(1)} msg/s ` +
         `(injected in ${burst.injectSeconds.toFixed(1)} s = ${(o.messages / burst.injectSeconds).toFixed(0)} deliveries/s ` +
@@ -654,6 +657,10 @@ export async function runMode(
     for (const a of ages)
       out(
         `  ${a.series.padEnd(64)} ${String(a.count).padStart(6)} events  p50 ${a.p50.toFixed(2)} s  p99 ${a.p99.toFixed(2)} s`,
+      );
+    for (const p of pulls)
+      out(
+        `${mode}: mailbox pulls during the burst (${p.series}): ${p.count}, duration p50 ${p.p50.toFixed(2)} s, p99 ${p.p99.toFixed(2)} s`,
       );
     const platformCpu = burst.cpu.filter((c) => c.name !== 'sandbox');
     const cpuPerMessage = platformCpu.reduce((a, c) => a + c.perMessageMs, 0);

@@ -36,3 +36,14 @@ describe('event age quantiles', () => {
     ).toBe(1);
   });
 });
+
+describe('other histograms', () => {
+  it('reads the buckets of the metric named, by provider', () => {
+    const text = [
+      'mail_gateway_pull_seconds_bucket{le="1",provider="google",service="mail-gateway"} 3',
+      'mail_gateway_pull_seconds_bucket{le="+Inf",provider="google",service="mail-gateway"} 4',
+    ].join('\n');
+    const rows = ageRows(new Map(), ageBuckets([text], 'mail_gateway_pull_seconds'));
+    expect(rows.map((r) => [r.series, r.count])).toEqual([['google', 4]]);
+  });
+});

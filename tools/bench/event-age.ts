@@ -4,17 +4,16 @@
 
 type Buckets = Map<string, Map<number, number>>; // series (topic/group) -> upper bound -> cumulative count
 
-const BUCKET = /^mailbridge_event_age_seconds_bucket\{([^}]*)\}\s+(\S+)/;
-
-/** The age buckets of one or more /metrics texts, by `topic group`. */
-export function ageBuckets(texts: readonly string[]): Buckets {
+/** The buckets of histogram `metric` in one or more /metrics texts, by `group <- topic` (or else by provider). */
+export function ageBuckets(texts: readonly string[], metric = 'mailbridge_event_age_seconds'): Buckets {
+  const bucket = new RegExp(`^${metric}_bucket\\{([^}]*)\\}\\s+(\\S+)`);
   const out: Buckets = new Map();
   for (const text of texts)
     for (const line of text.split('\n')) {
-      const m = BUCKET.exec(line);
+      const m = bucket.exec(line);
       if (!m) continue;
       const labels = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-      const series = `${labels.group} <- ${labels.topic}`;
+      const series = labels.group ? `${labels.group} <- ${labels.topic}` : (labels.provider ?? metric);
       const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
       const buckets = out.get(series) ?? new Map<number, number>();
       buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
