@@ -21,6 +21,7 @@ import { deliverRecord, resolveRetryPolicy } from './event-delivery';
 import { deliverInProcessBatch } from './in-process-batch-delivery';
 import { InProcessEventBusOptions, partitionsOf } from './in-process-bus.options';
 import { InProcessDeadLetters } from './in-process-dead-letters';
+import { validatedRecords } from './in-process-records';
 import {
   endOf,
   gate,
@@ -86,9 +87,8 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   }
 
   async publish(events: readonly OutgoingEvent[], owner?: string): Promise<void> {
-    await (
-      await this.publishAccepted(events, owner)
-    ).delivered;
+    const { delivered } = await this.publishAccepted(events, owner);
+    await delivered;
   }
 
   /**
@@ -101,23 +101,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     owner?: string,
   ): Promise<{ readonly delivered: Promise<void> }> {
     this.assertOpen();
-    // Validate everything first: one invalid event rejects the whole batch and nothing is appended.
-    const records = events.map(({ topic, envelope }) => {
-      const parsed = this.options.catalog.parse(envelope, topic);
-      return {
-        topic,
-        record: {
-          key: parsed.key,
-          value: this.options.catalog.serialize(parsed),
-          headers: {
-            type: parsed.type,
-            version: String(parsed.version),
-            ...(parsed.correlationId ? { 'correlation-id': parsed.correlationId } : {}),
-            ...(parsed.traceparent ? { traceparent: parsed.traceparent } : {}),
-          },
-        },
-      };
-    });
+    const records = validatedRecords(this.options.catalog, events); // nothing is appended if one is invalid
     await this.start?.opened;
     this.assertOpen();
     const delivered = records.map(({ topic, record }) => this.append(topic, record, true));
