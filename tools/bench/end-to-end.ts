@@ -15,6 +15,7 @@ import { mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
 import { statementDeltas, statementsMarkdown } from './statements';
 import { counterTotal, waitUntilQuiet } from './quiescence';
+import { ageBuckets, ageRows, scrapeMetrics } from './event-age';
 import {
   PgliteFile,
   pgliteMarkdown,
@@ -62,6 +63,9 @@ const BENCH_PLATFORM_ENV = {
   RATE_LIMIT_PER_MINUTE: '0',
   SMTP_PORT: '0',
   SAFETY_NET_POLL_SECONDS: '300',
+  // The mock cluster answers an empty fetch only after the fetch's max wait, even when records arrive meanwhile (a
+  // broker answers at once): at the default 1 s every Kafka hop would wait up to 1 s that it never waits in production.
+  KAFKA_CONSUMER_MAX_WAIT_MS: '100',
 };
 const PROBE = path.join(__dirname, 'probe.cjs');
 
@@ -680,12 +684,27 @@ export async function runMode(
           .join('; '),
     );
     log(`${mode}: burst of ${o.messages} messages across ${o.mailboxes} mailboxes`);
+    const serviceUrls = Object.values(platform.urls);
+    const PULLS = 'mail_gateway_pull_seconds';
+    const scraped0 = await scrapeMetrics(serviceUrls);
     const burst = await run.burst(boxes);
+    const scraped1 = await scrapeMetrics(serviceUrls);
+    const ages = ageRows(ageBuckets(scraped0), ageBuckets(scraped1));
+    const pulls = ageRows(ageBuckets(scraped0, PULLS), ageBuckets(scraped1, PULLS));
     out(
       `${mode}: burst ${o.messages} msgs visible in ${burst.seconds.toFixed(1)} s = ${burst.sustained.toFixed(1)} msg/s ` +
         `(injected in ${burst.injectSeconds.toFixed(1)} s = ${(o.messages / burst.injectSeconds).toFixed(0)} deliveries/s ` +
         `into the sandbox; burst latency p50 ${burst.p50.toFixed(1)} s, p99 ${burst.p99.toFixed(1)} s)`,
     );
+    out(`${mode}: event age when handled during the burst (since its envelope's occurredAt), per consumer:`);
+    for (const a of ages)
+      out(
+        `  ${a.series.padEnd(64)} ${String(a.count).padStart(6)} events  p50 ${a.p50.toFixed(2)} s  p99 ${a.p99.toFixed(2)} s`,
+      );
+    for (const p of pulls)
+      out(
+        `${mode}: mailbox pulls during the burst (${p.series}): ${p.count}, duration p50 ${p.p50.toFixed(2)} s, p99 ${p.p99.toFixed(2)} s`,
+      );
     const platformCpu = burst.cpu.filter((c) => c.name !== 'sandbox');
     const cpuPerMessage = platformCpu.reduce((a, c) => a + c.perMessageMs, 0);
     out(`${mode}: CPU per message during the burst (from /proc/<pid>/stat utime+stime deltas):`);

@@ -29,6 +29,14 @@ function seriesOf(metrics: ServiceMetrics) {
       ['transport', 'topic', 'group'],
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     ),
+    // Issue 16: where a message waits. Age since the envelope's occurredAt (its first event's commit, carried
+    // along the pipeline) when a consumer has handled it; differences between consecutive consumers are the hops.
+    age: metrics.histogram(
+      'mailbridge_event_age_seconds',
+      "Age of an event (since its envelope's occurredAt) when a consumer has handled it",
+      ['transport', 'topic', 'group'],
+      [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 6, 8, 10, 15, 30, 60],
+    ),
   };
 }
 
@@ -71,10 +79,14 @@ export class BusMetrics {
     if (metrics) seriesOf(metrics).published.inc({ transport: this.transport, topic }, count);
   }
 
-  consumed(topic: string, group: string, seconds: number): void {
+  /** `occurredAt`: the envelope's, for the age histogram (left out when the event could not be read). */
+  consumed(topic: string, group: string, seconds: number, occurredAt?: string): void {
     const series = this.forGroup(group);
     series?.consumed.inc({ transport: this.transport, topic, group });
     series?.duration.observe({ transport: this.transport, topic, group }, seconds);
+    const at = occurredAt === undefined ? NaN : Date.parse(occurredAt);
+    if (series && Number.isFinite(at))
+      series.age.observe({ transport: this.transport, topic, group }, Math.max(0, Date.now() - at) / 1000);
   }
 
   /** One failed handler attempt (it may still be retried). */

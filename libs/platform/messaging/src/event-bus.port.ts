@@ -122,6 +122,11 @@ export interface BusStats {
 export interface EventBus {
   readonly transport: 'kafka' | 'in-process';
   publish(events: readonly OutgoingEvent[]): Promise<void>;
+  /**
+   * Optional two-step `publish`: resolves once the events are accepted in order (a later call's events come after
+   * them), `delivered` as `publish` would. Only a bus that accepts before it delivers offers it (in-process).
+   */
+  publishAccepted?(events: readonly OutgoingEvent[]): Promise<{ readonly delivered: Promise<void> }>;
   subscribe(spec: SubscriptionSpec): Promise<Subscription>;
   health(): Promise<BusHealth>;
   /** Consumer lag and dead-letter counts of the topics this bus's subscriptions read (cached where it costs). */

@@ -121,7 +121,7 @@ export async function deliverRecord(
       await runWithContext({ correlationId: envelope.correlationId, traceparent: envelope.traceparent }, () =>
         options.handler(envelope, context),
       );
-      metrics.consumed(record.topic, groupId, elapsed());
+      metrics.consumed(record.topic, groupId, elapsed(), envelope.occurredAt);
       return { status: 'handled', attempts: attempt };
     } catch (error) {
       metrics.failed(record.topic, groupId, errorCodeOf(error), elapsed());

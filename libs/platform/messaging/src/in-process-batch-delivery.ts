@@ -70,6 +70,6 @@ export async function deliverInProcessBatch(
     member.inFlight.delete(settled);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9 / events.length;
-  for (let i = 0; i < events.length; i++) deps.metrics.consumed(cursor.topic, cursor.groupId, seconds);
+  for (const event of events) deps.metrics.consumed(cursor.topic, cursor.groupId, seconds, event.occurredAt);
   return events.length;
 }

@@ -21,6 +21,7 @@ import { deliverRecord, resolveRetryPolicy } from './event-delivery';
 import { deliverInProcessBatch } from './in-process-batch-delivery';
 import { InProcessEventBusOptions, partitionsOf } from './in-process-bus.options';
 import { InProcessDeadLetters } from './in-process-dead-letters';
+import { validatedRecords } from './in-process-records';
 import {
   endOf,
   gate,
@@ -86,29 +87,26 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
   }
 
   async publish(events: readonly OutgoingEvent[], owner?: string): Promise<void> {
+    const { delivered } = await this.publishAccepted(events, owner);
+    await delivered;
+  }
+
+  /**
+   * `publish` in two steps: resolves once the events are appended (in call order, so a later call's events come
+   * after them), with `delivered` for the rest of `publish`'s promise. Lets the outbox relay append its next batch
+   * while consumers still handle this one, without ever appending a batch whose predecessor was refused.
+   */
+  async publishAccepted(
+    events: readonly OutgoingEvent[],
+    owner?: string,
+  ): Promise<{ readonly delivered: Promise<void> }> {
     this.assertOpen();
-    // Validate everything first: one invalid event rejects the whole batch and nothing is appended.
-    const records = events.map(({ topic, envelope }) => {
-      const parsed = this.options.catalog.parse(envelope, topic);
-      return {
-        topic,
-        record: {
-          key: parsed.key,
-          value: this.options.catalog.serialize(parsed),
-          headers: {
-            type: parsed.type,
-            version: String(parsed.version),
-            ...(parsed.correlationId ? { 'correlation-id': parsed.correlationId } : {}),
-            ...(parsed.traceparent ? { traceparent: parsed.traceparent } : {}),
-          },
-        },
-      };
-    });
+    const records = validatedRecords(this.options.catalog, events); // nothing is appended if one is invalid
     await this.start?.opened;
     this.assertOpen();
     const delivered = records.map(({ topic, record }) => this.append(topic, record, true));
     for (const { topic } of records) this.metrics.published(topic, 1, owner);
-    await this.awaitDelivery(delivered);
+    return { delivered: this.awaitDelivery(delivered) };
   }
 
   /** Appends records as they are, without validation (dead-letter replay, tools, tests of what foreign producers do). */
@@ -176,6 +174,7 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     return {
       transport: this.transport,
       publish: (events) => this.publish(events, owner),
+      publishAccepted: (events) => this.publishAccepted(events, owner),
       subscribe: (spec) => this.subscribe(spec),
       health: () => this.health(),
       stats: () => this.stats(owner),

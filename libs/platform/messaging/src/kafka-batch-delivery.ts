@@ -79,7 +79,8 @@ async function deliverRun(
     return true;
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9 / run.length;
-  for (let i = 0; i < run.length; i++) deps.metrics.consumed(partition.topic, deps.groupId, seconds);
+  for (const { event } of run)
+    deps.metrics.consumed(partition.topic, deps.groupId, seconds, event.occurredAt);
   await deps.commit(last);
   return true;
 }

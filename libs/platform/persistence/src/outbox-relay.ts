@@ -15,6 +15,11 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs?: number;
   /** Only one replica of a service relays at a time (keeps per-key order); a dead leader's lease lapses after this. */
   readonly leaseMs?: number;
+  /**
+   * Batches appended but not yet delivered, at most (default 4), when the bus accepts before it delivers
+   * (`publishAccepted`, in-process): the next batch need not wait for the slowest consumer of this one. Otherwise 1.
+   */
+  readonly batchesInFlight?: number;
 }
 
 interface OutboxRow {
@@ -62,15 +67,48 @@ export class OutboxRelay {
     await this.releaseLease().catch(() => undefined);
   }
 
-  /** Publishes until the outbox is empty (or another replica holds the lease). Returns the number published. */
+  /**
+   * Publishes until the outbox is empty (or another replica holds the lease). Returns the number published.
+   * Rows are deleted only once delivered; a batch is appended only after the one before it was accepted, so a
+   * refused batch stops everything after it (the next drain starts again from the oldest row, in order).
+   */
   async drain(): Promise<number> {
+    const accepts = this.options.bus.publishAccepted !== undefined;
+    const limit = accepts ? Math.max(1, this.options.batchesInFlight ?? 4) : 1;
+    const inFlight = new Set<Promise<void>>();
     let total = 0;
-    for (;;) {
-      if (!(await this.acquireLease())) return total;
-      const n = await this.publishBatch();
-      total += n;
-      if (n === 0) return total;
+    let failure: { error: unknown } | undefined;
+    let after: string | undefined;
+    try {
+      while (!failure) {
+        if (!(await this.acquireLease())) break;
+        const rows = await this.selectBatch(after);
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1].id;
+        const { delivered } = await this.accept(rows);
+        const settled: Promise<void> = delivered
+          .then(() => this.deleteBatch(rows))
+          .then(
+            () => void (total += rows.length),
+            (error: unknown) => void (failure ??= { error }),
+          )
+          .finally(() => inFlight.delete(settled));
+        inFlight.add(settled);
+        if (inFlight.size >= limit) await Promise.race(inFlight);
+      }
+    } finally {
+      await Promise.all(inFlight);
     }
+    if (failure) throw failure.error;
+    return total;
+  }
+
+  /** Without `publishAccepted`, `delivered` is `publish` itself (the loop then waits for it: one batch at a time). */
+  private async accept(rows: readonly OutboxRow[]): Promise<{ readonly delivered: Promise<void> }> {
+    const events = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }));
+    const bus = this.options.bus;
+    if (bus.publishAccepted) return bus.publishAccepted(events);
+    return { delivered: bus.publish(events) };
   }
 
   private async run(): Promise<void> {
@@ -94,20 +132,28 @@ export class OutboxRelay {
     }
   }
 
-  private async publishBatch(): Promise<number> {
-    const rows: OutboxRow[] = await this.options.dataSource.query(
-      `SELECT id::text AS id, topic, envelope FROM "${this.schema}".outbox ORDER BY id LIMIT $1`,
-      [this.options.batchSize ?? 200],
-    );
-    if (rows.length === 0) return 0;
-    await this.options.bus.publish(rows.map((r) => ({ topic: r.topic, envelope: r.envelope })));
+  /** `ORDER BY o.id`, the bigint: a bare `id` would sort by the text alias ('10' before '9'), out of commit order. */
+  private selectBatch(after: string | undefined): Promise<OutboxRow[]> {
+    const limit = this.options.batchSize ?? 200;
+    return after === undefined
+      ? this.options.dataSource.query(
+          `SELECT o.id::text AS id, o.topic, o.envelope FROM "${this.schema}".outbox o ORDER BY o.id LIMIT $1`,
+          [limit],
+        )
+      : this.options.dataSource.query(
+          `SELECT o.id::text AS id, o.topic, o.envelope FROM "${this.schema}".outbox o
+           WHERE o.id > $2::bigint ORDER BY o.id LIMIT $1`,
+          [limit, after],
+        );
+  }
+
+  private async deleteBatch(rows: readonly OutboxRow[]): Promise<void> {
     await this.options.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [
       rows.map((r) => r.id),
     ]);
     this.options.metrics
       ?.counter('outbox_published_total', 'Events published from the outbox', ['topic'])
       .inc(rows.length);
-    return rows.length;
   }
 
   private async acquireLease(): Promise<boolean> {

@@ -72,6 +72,7 @@ export async function runStandalone(
       logger: logger.child({ component: 'kafka' }),
       metrics,
       idempotent: config.KAFKA_IDEMPOTENT_PRODUCER,
+      consumer: { maxWaitTimeMs: config.KAFKA_CONSUMER_MAX_WAIT_MS },
       ...kafkaSecurityOf(config),
     });
     await kafka.connect();

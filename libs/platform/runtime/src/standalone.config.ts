@@ -17,6 +17,11 @@ export const standaloneConfigSchema = z
     KAFKA_CLIENT_ID: z.string().optional(),
     /** Idempotent producer: broker-side deduplication of retries (keep on; the mock cluster grants ids too). */
     KAFKA_IDEMPOTENT_PRODUCER: env.bool(true),
+    /**
+     * Longest a consumer's fetch waits for new records. A broker answers as soon as records arrive, so this only
+     * bounds idle fetches; the librdkafka mock cluster answers an empty fetch only after it (the bench lowers it).
+     */
+    KAFKA_CONSUMER_MAX_WAIT_MS: z.coerce.number().int().min(10).max(30_000).default(1_000),
     /** TLS to the brokers (system CAs plus EXTRA_CA_CERTS_FILE; broker host names verified). */
     KAFKA_SSL: env.bool(false),
     /** SASL authentication; with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. Unset = none. */
