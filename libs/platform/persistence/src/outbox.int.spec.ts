@@ -135,6 +135,22 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     expect(rolledBackSignals).toBe(0);
   });
 
+  it('an afterCommit effect that throws leaves the committed work standing, and the later effects still run', async () => {
+    let later = 0;
+    await expect(
+      uow.run(async (tx) => {
+        await tx.manager.query(`INSERT INTO svc.notes (id) VALUES ('s2')`);
+        tx.afterCommit(() => {
+          throw new Error('counter broke');
+        });
+        tx.afterCommit(() => later++);
+        return 'done';
+      }),
+    ).resolves.toBe('done');
+    expect(later).toBe(1);
+    expect(await ds.query(`SELECT id FROM svc.notes WHERE id = 's2'`)).toHaveLength(1);
+  });
+
   it('an invalid event fails the whole operation', async () => {
     await expect(
       uow.run(async (tx) => {

@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import type { EventCatalog, EventDefinition, EventEnvelope, PayloadOf } from '@mailbridge/contracts';
-import { currentContext } from '@mailbridge/platform-observability';
+import { currentContext, type Logger } from '@mailbridge/platform-observability';
 import { schemaOf } from './data-source.factory';
 
 export interface TransactionContext {
@@ -33,6 +33,7 @@ export class UnitOfWork {
     private readonly catalog: EventCatalog,
     /** Called after a commit that wrote events, so the relay publishes now instead of at its next poll. */
     private readonly onEventsCommitted: () => void = () => undefined,
+    private readonly logger?: Logger,
   ) {}
 
   private get schema(): string {
@@ -40,8 +41,7 @@ export class UnitOfWork {
   }
 
   async run<T>(work: (tx: TransactionContext) => Promise<T>): Promise<T> {
-    const { result, wroteEvents } = await this.transaction(work);
-    if (wroteEvents) this.onEventsCommitted();
+    const { result } = await this.transaction(work);
     return result;
   }
 
@@ -55,7 +55,7 @@ export class UnitOfWork {
     event: Pick<EventEnvelope, 'id'>,
     work: (tx: TransactionContext) => Promise<void>,
   ): Promise<boolean> {
-    const { result, wroteEvents } = await this.transaction(async (tx) => {
+    const { result } = await this.transaction(async (tx) => {
       const inserted: unknown[] = await tx.manager.query(
         `INSERT INTO "${this.schema}".inbox (consumer, event_id) VALUES ($1, $2)
          ON CONFLICT DO NOTHING RETURNING event_id`,
@@ -65,7 +65,6 @@ export class UnitOfWork {
       await work(tx);
       return true;
     });
-    if (wroteEvents) this.onEventsCommitted();
     return result;
   }
 
@@ -83,7 +82,7 @@ export class UnitOfWork {
     skip?: (manager: EntityManager, ids: readonly string[]) => Promise<ReadonlySet<string>>,
   ): Promise<number> {
     if (events.length === 0) return 0;
-    const { result, wroteEvents } = await this.transaction(async (tx) => {
+    const { result } = await this.transaction(async (tx) => {
       // PostgreSQL answers uuids in lower case; an id may arrive in upper case (still a valid uuid).
       const idOf = (e: E) => e.id.toLowerCase();
       let ids = [...new Set(events.map(idOf))];
@@ -103,7 +102,6 @@ export class UnitOfWork {
       if (todo.length > 0) await work(todo, tx);
       return todo.length;
     });
-    if (wroteEvents) this.onEventsCommitted();
     return result;
   }
 
@@ -146,8 +144,16 @@ export class UnitOfWork {
       }
       return value;
     });
-    // Reached only after the commit: a rollback rejected above and its effects are dropped.
-    for (const effect of effects) effect();
+    // Reached only after the commit (a rollback rejected above and its effects are dropped). The relay is nudged
+    // first, and an effect that throws is only reported: the work is committed, so it must not read as failed.
+    if (wroteEvents) this.onEventsCommitted();
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch (error) {
+        this.logger?.error({ err: error }, 'an after-commit effect failed; the committed work stands');
+      }
+    }
     return { result, wroteEvents };
   }
 }

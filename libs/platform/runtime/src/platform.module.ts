@@ -100,7 +100,7 @@ export class PlatformModule {
           provide: UNIT_OF_WORK,
           inject: [DataSource, OUTBOX_RELAY],
           useFactory: (dataSource: DataSource, relay: OutboxRelay) =>
-            new UnitOfWork(dataSource, eventCatalog, () => relay.nudge()),
+            new UnitOfWork(dataSource, eventCatalog, () => relay.nudge(), host.logger),
         },
         {
           provide: PLATFORM_GAUGES,
