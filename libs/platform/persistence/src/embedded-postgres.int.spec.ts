@@ -224,6 +224,32 @@ describe('embedded PostgreSQL (PGlite over the wire)', () => {
     }
   });
 
+  it('a Terminate after a sequence with no Sync is not run together with it: the backend goes on serving', async () => {
+    const pg = await startEmbeddedPostgres();
+    const c = new Client(pg.url);
+    try {
+      await c.connect();
+      await c.query('CREATE TABLE t (v int)');
+      const leaving = await rawConnection(pg.url);
+      leaving.send(
+        wire.parse('INSERT INTO t VALUES ($1::int)'),
+        wire.bind(['1']),
+        wire.execute(),
+        wire.message('X'),
+      );
+      await new Promise<void>((resolve) => leaving.socket.once('close', () => resolve()).end());
+      // The unsynced insert never ran, and the shared backend still answers everyone.
+      expect((await c.query<{ n: string }>('SELECT count(*) AS n FROM t')).rows[0].n).toBe('0');
+      const other = await rawConnection(pg.url);
+      other.send(wire.parse('SELECT $1::int AS v'), wire.bind(['7']), wire.execute(), wire.sync());
+      expect((await other.untilReady()).rows).toEqual(['7']);
+      other.socket.destroy();
+    } finally {
+      await c.end();
+      await pg.stop();
+    }
+  });
+
   it('serves the pg driver, keeps data in its folder across restarts, and serialises concurrent transactions', async () => {
     const first = await startEmbeddedPostgres({ dataDir: path.join(dir, 'db') });
     const a = new Client(first.url);

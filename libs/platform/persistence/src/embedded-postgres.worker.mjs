@@ -15,6 +15,7 @@ const { dataDir, host, port, maxConnections } = workerData;
 const EXTENDED = new Set([0x50, 0x42, 0x44, 0x45, 0x43, 0x48]);
 // Those of them held until the sequence's Sync: all but Flush, whose point is to have the replies so far sent now.
 const HELD = new Set([0x50, 0x42, 0x44, 0x45, 0x43]);
+const TERMINATE = 0x58; // 'X'
 
 /**
  * Where this thread's time goes, by SQL text: off until the bench's probe (tools/bench/probe.cjs) asks for it on this
@@ -92,17 +93,21 @@ function keepExtendedQueriesTogether(server, stats) {
   let midSequence = false;
   // Messages of a sequence not yet ended by the client, by connection: never seen by PGlite until that end arrives.
   const held = new Map();
+  let inFlight = null; // the connection whose messages PGlite is running now
+  let leftInFlight = null; // that connection, if it closed meanwhile
   // The socket handler awaits each message's promise before passing the next: a held one is answered at once (it has
   // no reply of its own before Sync or Flush; the replies come with the sequence's last message).
   queue.enqueue = function enqueue(handlerId, message, onData) {
     const type = message[0];
     const before = held.get(handlerId);
-    if (HELD.has(type)) {
+    if (type === TERMINATE) {
+      // Never glued to held messages: PGlite handles a Terminate alone (the backend is shared by every connection).
+      held.delete(handlerId);
+    } else if (HELD.has(type)) {
       if (before) before.push(message);
       else held.set(handlerId, [message]);
       return Promise.resolve(0);
-    }
-    if (before) {
+    } else if (before) {
       held.delete(handlerId);
       before.push(message);
       message = new Uint8Array(Buffer.concat(before));
@@ -125,6 +130,7 @@ function keepExtendedQueriesTogether(server, stats) {
         } else {
           query = this.queue.shift();
         }
+        inFlight = query.handlerId;
         let size = 0;
         const counted = stats.enabled; // turned on by a message that may arrive while this call awaits
         const t0 = counted ? performance.now() : 0;
@@ -144,6 +150,8 @@ function keepExtendedQueriesTogether(server, stats) {
           });
         } catch (error) {
           midSequence = false;
+          inFlight = null;
+          leftInFlight = null;
           query.reject(error);
           continue;
         }
@@ -151,8 +159,18 @@ function keepExtendedQueriesTogether(server, stats) {
           const t2 = performance.now();
           stats.record(query.handlerId, query.message, t2 - t0, t2 - t1, size);
         }
-        this.lastHandlerId = query.handlerId;
-        midSequence = EXTENDED.has(query.last);
+        if (leftInFlight === query.handlerId) {
+          // Its connection closed during this call: it must not keep the turn (clearQueueForHandler already ran).
+          leftInFlight = null;
+          if (!this.db.isInTransaction()) {
+            midSequence = false;
+            this.lastHandlerId = null;
+          }
+        } else {
+          this.lastHandlerId = query.handlerId;
+          midSequence = EXTENDED.has(query.last);
+        }
+        inFlight = null;
         query.resolve(size);
       }
     } finally {
@@ -162,6 +180,7 @@ function keepExtendedQueriesTogether(server, stats) {
   const clear = queue.clearQueueForHandler.bind(queue);
   queue.clearQueueForHandler = (handlerId) => {
     held.delete(handlerId);
+    if (inFlight === handlerId) leftInFlight = handlerId;
     clear(handlerId);
     // A connection that left mid-sequence must not hold the backend.
     if (queue.lastHandlerId === handlerId && !queue.db.isInTransaction()) {
