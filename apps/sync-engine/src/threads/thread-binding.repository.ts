@@ -231,8 +231,8 @@ export class ThreadBindingRepository {
 
   /**
    * SYN-4 undo: a reply that moved its thread here at routing failed to go out, so the bindings it ended elsewhere are
-   * active again, unless another live send of the same binding (`ownBindingId`) answers the thread there too.
-   * Returns the restored binding ids.
+   * active again, unless another live send keeps the move: one of the same binding (`ownBindingId`), or a later reply
+   * from elsewhere that ended that binding or the same ones. Returns the restored binding ids.
    */
   async restoreEnded(
     tx: EntityManager,
@@ -246,7 +246,10 @@ export class ThreadBindingRepository {
       `UPDATE sync_engine.thread_binding SET status = 'active', end_reason = NULL, ended_at = NULL
        WHERE binding_id = ANY($1::uuid[]) AND status = 'ended' AND end_reason = 'rebound_elsewhere'
          AND NOT EXISTS (SELECT 1 FROM sync_engine.crm_send s
-                          WHERE s.binding_id = $3 AND s.send_id <> $2 AND s.status IN ('requested', 'succeeded'))
+                          WHERE s.send_id <> $2 AND s.status IN ('requested', 'succeeded')
+                            -- another live reply from the same binding, or a later reply that moved the thread again
+                            AND (s.binding_id = $3 OR $3 = ANY(s.ended_binding_ids)
+                                 OR s.ended_binding_ids && $1::uuid[]))
        RETURNING binding_id`,
       [bindingIds, failedSendId, ownBindingId],
     );
