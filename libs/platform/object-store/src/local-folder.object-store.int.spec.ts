@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import fsp, { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -97,7 +98,7 @@ describe('LocalFolderObjectStore layout', () => {
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });
 
-  it('issue 16: a put of new content is one open(wx), write, close: no look-up, no link; its directory is made only when missing', async () => {
+  it('issue 16: a put of new content is one open(wx), write, close: no look-up, no link; a fan-out directory not met yet is made before the open', async () => {
     const spies = Object.fromEntries(
       (['stat', 'mkdir', 'link', 'rename', 'open', 'readFile', 'unlink'] as const).map((f) => [
         f,
@@ -108,11 +109,13 @@ describe('LocalFolderObjectStore layout', () => {
       Object.fromEntries(Object.entries(spies).map(([f, spy]) => [f, spy.mock.calls.length]));
     try {
       const first = await harness.store.put(Buffer.from('first object'));
-      // The fan-out directory once, after the first open said ENOENT; then the open that writes.
-      expect(calls()).toEqual({ stat: 0, mkdir: 1, link: 0, rename: 0, open: 2, readFile: 0, unlink: 0 });
-      // Its twin, as another process would put it: EEXIST, so the stored file is read and hashed (and kept).
+      // The fan-out directory first (this store has not met it; in an empty folder its parent is missing too, so
+      // the mkdir is tried again with parents), then the open that writes: no failed open.
+      expect(calls()).toEqual({ stat: 0, mkdir: 2, link: 0, rename: 0, open: 1, readFile: 0, unlink: 0 });
+      // Its twin, as another process would put it: mkdir meets EEXIST, so does the open, so the stored file is read
+      // and hashed (and kept).
       const again = await new LocalFolderObjectStore(dir).put(Buffer.from('first object'));
-      expect(calls()).toEqual({ stat: 0, mkdir: 1, link: 0, rename: 0, open: 3, readFile: 1, unlink: 0 });
+      expect(calls()).toEqual({ stat: 0, mkdir: 3, link: 0, rename: 0, open: 2, readFile: 1, unlink: 0 });
       expect([first.created, again.created]).toEqual([true, false]);
       expect(await listFiles(dir)).toEqual([
         `sha256/${first.sha256.slice(0, 2)}/${first.sha256.slice(2, 4)}/${first.sha256}`,
@@ -129,7 +132,7 @@ describe('LocalFolderObjectStore layout', () => {
       const stored = await harness.store.put(
         Readable.from([Buffer.from('small '), Buffer.from('attachment')]),
       );
-      expect(opens).toHaveBeenCalledTimes(2); // ENOENT, then the fan-out directory made, then the write
+      expect(opens).toHaveBeenCalledTimes(1); // the fan-out directory is made first
       expect(opens.mock.calls.every(([path]) => String(path).endsWith(stored.sha256))).toBe(true);
       expect(links).not.toHaveBeenCalled();
       expect(stored).toMatchObject({ created: true, size: 'small attachment'.length });
@@ -137,6 +140,53 @@ describe('LocalFolderObjectStore layout', () => {
       jest.restoreAllMocks();
     }
   });
+
+  it('issue 16: without fsync a small object is written with synchronous calls, and a fan-out directory is made once per process', async () => {
+    const [a, b] = twoInOneFanOut();
+    const spies = Object.fromEntries(
+      (['mkdirSync', 'openSync', 'writeFileSync', 'closeSync'] as const).map((f) => [f, jest.spyOn(fs, f)]),
+    );
+    const asyncOpen = jest.spyOn(fsp, 'open');
+    const asyncMkdir = jest.spyOn(fsp, 'mkdir');
+    const calls = () =>
+      Object.fromEntries(Object.entries(spies).map(([f, spy]) => [f, spy.mock.calls.length]));
+    try {
+      const store = new LocalFolderObjectStore(dir, { fsync: false });
+      expect(await store.put(a)).toMatchObject({ created: true, size: a.length });
+      // mkdir of the fan-out directory (ENOENT in an empty folder, so again with parents), then the write.
+      expect(calls()).toEqual({ mkdirSync: 2, openSync: 1, writeFileSync: 1, closeSync: 1 });
+      expect(spies.openSync.mock.calls[0].slice(1)).toEqual(['wx']);
+      // Another object in the same fan-out directory: no mkdir now.
+      expect(await store.put(b)).toMatchObject({ created: true, size: b.length });
+      expect(calls()).toEqual({ mkdirSync: 2, openSync: 2, writeFileSync: 2, closeSync: 2 });
+      expect([asyncOpen, asyncMkdir].map((spy) => spy.mock.calls.length)).toEqual([0, 0]);
+      // Beyond SYNC_WRITE_BYTES the write goes back to the asynchronous calls.
+      await store.put(Buffer.alloc(600 * 1024, 3));
+      expect(asyncOpen).toHaveBeenCalledTimes(1);
+      expect(spies.openSync).toHaveBeenCalledTimes(2);
+      jest.restoreAllMocks();
+      for (const bytes of [a, b]) {
+        expect(
+          (await readAll(await new LocalFolderObjectStore(dir).get(contentKeyOf(bytes)))).equals(bytes),
+        ).toBe(true);
+      }
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
+  it.each([true, false])(
+    'a fan-out directory removed behind its back is made again (fsync %s)',
+    async (fsync) => {
+      const [a, b] = twoInOneFanOut();
+      const store = new LocalFolderObjectStore(dir, { fsync });
+      await store.put(a);
+      const hex = sha256Of(a);
+      await rm(join(dir, 'sha256', hex.slice(0, 2)), { recursive: true });
+      expect(await store.put(b)).toMatchObject({ created: true, size: b.length });
+      expect((await readAll(await store.get(contentKeyOf(b)))).equals(b)).toBe(true);
+    },
+  );
 
   it('the fdatasync per object is skipped only when turned off', async () => {
     const datasync = jest.fn();
@@ -211,6 +261,24 @@ describe('LocalFolderObjectStore layout', () => {
       expect((await readAll(await store.get(key))).equals(whole)).toBe(true);
     });
 
+    it('issue 16: a synchronous write (fsync off) that fails half way leaves a torn file, never served, repaired by the next put', async () => {
+      const realWrite = fs.writeFileSync.bind(fs);
+      const closes = jest.spyOn(fs, 'closeSync');
+      jest.spyOn(fs, 'writeFileSync').mockImplementationOnce((fd, data) => {
+        realWrite(fd, (data as Buffer).subarray(0, 1000));
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      });
+      await expect(new LocalFolderObjectStore(dir, { fsync: false }).put(whole)).rejects.toThrow(/no space/);
+      expect(closes).toHaveBeenCalledTimes(1); // the descriptor is not leaked
+      jest.restoreAllMocks();
+      expect((await fsp.stat(file())).size).toBe(1000);
+      const store = new LocalFolderObjectStore(dir, { fsync: false });
+      expect(await store.exists(key)).toBe(false);
+      expect(await store.put(whole)).toMatchObject({ key, created: true });
+      expect((await readAll(await store.get(key))).equals(whole)).toBe(true);
+      expect(await listFiles(dir)).toEqual([relative(dir, file())]);
+    });
+
     it('a put of a large stream (through a temporary file) repairs it too', async () => {
       const large = Buffer.alloc(2 * 1024 * 1024, 5);
       const hex = createHash('sha256').update(large).digest('hex');
@@ -227,6 +295,26 @@ describe('LocalFolderObjectStore layout', () => {
     });
   });
 });
+
+function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function contentKeyOf(bytes: Buffer): string {
+  return `sha256-${sha256Of(bytes)}`;
+}
+
+/** Two different small contents whose objects share one fan-out directory (the same first four hex digits). */
+function twoInOneFanOut(): [Buffer, Buffer] {
+  const seen = new Map<string, Buffer>();
+  for (let i = 0; ; i++) {
+    const bytes = Buffer.from(`object ${i}`);
+    const prefix = sha256Of(bytes).slice(0, 4);
+    const other = seen.get(prefix);
+    if (other) return [other, bytes];
+    seen.set(prefix, bytes);
+  }
+}
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
