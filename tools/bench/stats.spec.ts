@@ -7,6 +7,7 @@ import {
   kbDelta,
   percentile,
   rssKbOfStatus,
+  sandboxCeilingLine,
   summaryLine,
   visibleLatencies,
   wasmRssKbOfSmaps,
@@ -262,6 +263,30 @@ describe('summaryLine', () => {
       }),
     ).toBe(
       'bench distributed: 30 msg/s sustained, p50 1.0 s, p99 3.0 s, 25.0 cpu-ms/msg, 80 KB/mailbox, 0.002 of raw pg',
+    );
+  });
+});
+
+describe('sandboxCeilingLine (issue 16: the sandbox measured in the same run)', () => {
+  it('gives the injection rate, the per-core ceiling from its CPU per burst message, and the get rate', () => {
+    expect(
+      sandboxCeilingLine('embedded', {
+        messages: 2000,
+        injectSeconds: 0.8,
+        burstCpuMs: 1000,
+        gets: { calls: 2000, seconds: 1.6, cpuMs: 400 },
+      }),
+    ).toBe(
+      'embedded: sandbox ceiling: injection reached 2500 deliveries/s (0.8 s for 2000); 0.50 sandbox CPU-ms per ' +
+        "burst message (deliveries, the platform's Gmail calls, pushes) = at most 2000 msg/s on its one core; " +
+        'messages.get (raw) 1250/s with the bench alone (0.20 sandbox CPU-ms each)',
+    );
+  });
+
+  it('leaves the get rate out when it was not measured', () => {
+    expect(sandboxCeilingLine('distributed', { messages: 100, injectSeconds: 2, burstCpuMs: 300 })).toBe(
+      'distributed: sandbox ceiling: injection reached 50 deliveries/s (2.0 s for 100); 3.00 sandbox CPU-ms per ' +
+        "burst message (deliveries, the platform's Gmail calls, pushes) = at most 333 msg/s on its one core",
     );
   });
 });

@@ -211,3 +211,35 @@ export function visibleLatencies(
   }
   return { latencies, missing };
 }
+
+/** What the bench measured of the sandbox (its own process), to show it is not what limits the platform. */
+export interface SandboxCeiling {
+  readonly messages: number;
+  /** From the first delivery of the burst until the sandbox acknowledged the last. */
+  readonly injectSeconds: number;
+  /** The sandbox's CPU over the burst: the deliveries, the platform's Gmail API calls, the Pub/Sub pushes. */
+  readonly burstCpuMs: number;
+  /** `messages.get` (format=raw) run by the bench alone after the steady phase, when measured. */
+  readonly gets?: { readonly calls: number; readonly seconds: number; readonly cpuMs: number };
+}
+
+/**
+ * The sandbox's ceiling in one line: the injection rate the burst reached, the messages per second one core of the
+ * sandbox could serve at the CPU it spent per burst message (it is one Node process: one core is its limit), and its
+ * `messages.get` rate. Issue 16 asks for it in the same run as the platform's figures.
+ */
+export function sandboxCeilingLine(mode: string, c: SandboxCeiling): string {
+  const perMessage = c.burstCpuMs / c.messages;
+  const parts = [
+    `injection reached ${(c.messages / c.injectSeconds).toFixed(0)} deliveries/s (${c.injectSeconds.toFixed(1)} s ` +
+      `for ${c.messages})`,
+    `${perMessage.toFixed(2)} sandbox CPU-ms per burst message (deliveries, the platform's Gmail calls, pushes) = at ` +
+      `most ${perMessage > 0 ? (1000 / perMessage).toFixed(0) : '∞'} msg/s on its one core`,
+  ];
+  if (c.gets)
+    parts.push(
+      `messages.get (raw) ${(c.gets.calls / c.gets.seconds).toFixed(0)}/s with the bench alone ` +
+        `(${(c.gets.cpuMs / c.gets.calls).toFixed(2)} sandbox CPU-ms each)`,
+    );
+  return `${mode}: sandbox ceiling: ${parts.join('; ')}`;
+}

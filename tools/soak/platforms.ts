@@ -45,6 +45,7 @@ export async function startSandbox(
       SANDBOX_SEED: String(seed),
       SANDBOX_CA_CERT_FILE: path.join(dir, 'sandbox-ca.pem'),
       SANDBOX_GMAIL_PUSH_ENDPOINT: pushEndpoint,
+      ...(process.env.SANDBOX_NODE_OPTIONS ? { NODE_OPTIONS: process.env.SANDBOX_NODE_OPTIONS } : {}),
     },
     logFile,
   );

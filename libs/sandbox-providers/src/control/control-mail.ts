@@ -56,6 +56,24 @@ export async function deliverInbound(
   target: { gmail?: GmailMailbox; graph?: GraphMailbox },
   input: InboundMessage,
 ): Promise<ControlResult> {
+  const stored = await storeInbound(s, address, target, input);
+  return stored.gmail
+    ? { mailbox: stored.mailbox, message: gmailMailView(stored.gmail) }
+    : { mailbox: stored.mailbox, message: graphMailView(stored.graph) };
+}
+
+/** What {@link storeInbound} stored: the provider's own message (a bulk delivery answers without a full view). */
+export type StoredInbound =
+  | { mailbox: string; gmail: GmailMessage; graph?: undefined }
+  | { mailbox: string; gmail?: undefined; graph: GraphMessage };
+
+/** The delivery itself (compose, trace headers, the provider's receive: history, threading, notifications). */
+export async function storeInbound(
+  s: SandboxState,
+  address: string,
+  target: { gmail?: GmailMailbox; graph?: GraphMailbox },
+  input: InboundMessage,
+): Promise<StoredInbound> {
   const { gmail, graph } = target;
   let raw: Buffer;
   if (input.raw !== undefined || input.rawBase64 !== undefined) {
@@ -96,9 +114,9 @@ export async function deliverInbound(
   }
   const fromHeader = parseAddressList(headerValue(parseHeadersOf(raw), 'from'))[0]?.address ?? '';
   const stamped = s.postOffice.stamp(raw, address, fromHeader);
-  if (gmail) return { mailbox: gmail.address, message: gmailMailView(s.gmail.receive(gmail, stamped)) };
+  if (gmail) return { mailbox: gmail.address, gmail: s.gmail.receive(gmail, stamped) };
   const box = graph as GraphMailbox;
-  return { mailbox: box.address, message: graphMailView(s.graph.receive(box, stamped)) };
+  return { mailbox: box.address, graph: s.graph.receive(box, stamped) };
 }
 
 /** The owner sends from the Gmail web UI: a new message, a reply in the thread, or a forward. */

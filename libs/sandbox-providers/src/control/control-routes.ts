@@ -12,6 +12,7 @@ import type {
   SandboxControl,
 } from './sandbox-control';
 import type { FaultTargetName } from './sandbox-state';
+import { type BulkDeliveryItem, bulkDeliveryInputError } from './bulk-delivery';
 
 export interface ControlRoutesContext {
   control: SandboxControl;
@@ -50,6 +51,12 @@ export function controlRoutes(c: ControlRoutesContext): (ctx: RequestContext) =>
   router.add('POST', '/_sandbox/mailboxes/:address/deliver', async (ctx) =>
     ok(ctx, await c.control.deliver(ctx.params.address, await body<InboundMessage>(ctx)), 201),
   );
+  router.add('POST', '/_sandbox/bulk-deliver', async (ctx) => {
+    const input = await body<{ messages: BulkDeliveryItem[] }>(ctx);
+    const error = bulkDeliveryInputError(input);
+    if (error) throw new HttpError(400, { error });
+    ok(ctx, { results: await c.control.bulkDeliver(input.messages) });
+  });
   router.add('POST', '/_sandbox/mailboxes/:address/send', async (ctx) =>
     ok(ctx, await c.control.send(ctx.params.address, await body<OwnerMessage>(ctx)), 201),
   );

@@ -62,6 +62,28 @@ export interface MessageStateView {
   deleted: boolean;
 }
 
+/**
+ * One item of a bulk delivery (`POST /_sandbox/bulk-deliver`): the envelope recipient (`mailbox`, a sandbox mailbox;
+ * not `to`, which stays the To header as in {@link InboundMessage}) and the message.
+ */
+export interface BulkDeliveryItem extends InboundMessage {
+  mailbox: string;
+}
+
+/** Per item, in input order, like the providers' batch answers: 201 with the stored message, or the item's error. */
+export type BulkDeliveryResult =
+  | {
+      status: 201;
+      mailbox: string;
+      /** Provider id (Gmail message id, Graph immutable id). */
+      id: string;
+      /** Message-ID header, with brackets. */
+      messageId?: string;
+      /** When it landed in the mailbox (epoch ms): what a caller measures latency from. */
+      deliveredAt: number;
+    }
+  | { status: 400 | 404; mailbox?: string; error: string };
+
 export interface ControlResult {
   mailbox: string;
   message: MailView;

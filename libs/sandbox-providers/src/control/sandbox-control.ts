@@ -7,8 +7,11 @@ import type { GmailMailbox } from '../gmail/gmail-mailbox';
 import type { PushTopic } from '../gmail/pubsub-push';
 import type { FolderName, GraphMailbox } from '../graph/graph-mailbox';
 import type { GraphSubscription, LifecycleEvent } from '../graph/graph-subscriptions';
+import { bulkDeliver } from './bulk-delivery';
 import { bracket, deliverInbound, gmailByHeader, sendFromGmail, sendFromOutlook } from './control-mail';
 import type {
+  BulkDeliveryItem,
+  BulkDeliveryResult,
   ControlResult,
   InboundMessage,
   MessageStateAction,
@@ -22,6 +25,8 @@ import type { FaultTargetName, SandboxState } from './sandbox-state';
 export type {
   AddressInput,
   AttachmentInput,
+  BulkDeliveryItem,
+  BulkDeliveryResult,
   ControlResult,
   InboundMessage,
   MessageStateAction,
@@ -88,6 +93,11 @@ export class SandboxControl {
   /** Delivers an inbound email into `address` (the envelope recipient), whatever its To header says. */
   async deliver(address: string, input: InboundMessage): Promise<ControlResult> {
     return deliverInbound(this.s, address, this.resolve(address), input);
+  }
+
+  /** Many inbound emails in one call, each delivered as {@link deliver} does, in order; answers per item. */
+  async bulkDeliver(items: readonly BulkDeliveryItem[]): Promise<BulkDeliveryResult[]> {
+    return bulkDeliver(this.s, items);
   }
 
   /** The owner sends from the provider's UI: a new message, a reply in the thread, or a forward. */

@@ -62,4 +62,17 @@ describe('Gmail mailbox history', () => {
     expect(mailbox.threadView(first.threadId)?.messageIds).toEqual(['<root@x.test>', '<reply@x.test>']);
     expect(mailbox.threadOfMessageId('<REPLY@x.test>')?.id).toBe(first.threadId);
   });
+
+  it('finds the records after a history id and a record by id by binary search, whatever the gaps', () => {
+    const { mailbox, add } = setup();
+    const start = mailbox.historyId;
+    const ids = ['a', 'b', 'c', 'd', 'e'].map((x) => add(x).historyId);
+    expect(mailbox.historyIndexAfter(start)).toBe(0);
+    expect(mailbox.historyIndexAfter(ids[1])).toBe(2);
+    expect(mailbox.historyIndexAfter(ids[1] + 1)).toBe(ids[2] === ids[1] + 1 ? 3 : 2);
+    expect(mailbox.historyIndexAfter(ids[4])).toBe(5);
+    expect(mailbox.historyRecord(ids[3])?.messageId).toBe(mailbox.history[3].messageId);
+    expect(mailbox.historyRecord(start)).toBeUndefined();
+    expect(mailbox.historyRecord(ids[4] + 1)).toBeUndefined();
+  });
 });

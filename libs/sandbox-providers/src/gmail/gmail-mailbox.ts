@@ -162,7 +162,7 @@ export class GmailMailbox {
       mime,
       internalDate: now,
       historyId: 0,
-      snippet: makeSnippet(mime),
+      snippet: makeSnippet(mime, content),
       messageIdHeader: parseMessageIds(headerValue(headers, 'message-id'))[0],
       references: [
         ...parseMessageIds(headerValue(headers, 'references')),
@@ -225,6 +225,23 @@ export class GmailMailbox {
     };
     this.history.push(record);
     return record;
+  }
+
+  /** Index of the first history record with an id above `historyId` (ids increase: a binary search). */
+  historyIndexAfter(historyId: number): number {
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.history[mid].id <= historyId) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  historyRecord(historyId: number): HistoryRecord | undefined {
+    const r = this.history[this.historyIndexAfter(historyId) - 1];
+    return r?.id === historyId ? r : undefined;
   }
 
   /** Drops records older than the retention window; their ids become unanswerable (404). */

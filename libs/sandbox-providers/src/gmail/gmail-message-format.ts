@@ -76,8 +76,7 @@ export function buildPayload(node: MimeNode, messageId: string, ids: IdFactory, 
 }
 
 /** Gmail's snippet: the start of the text, whitespace collapsed, HTML-escaped. */
-export function makeSnippet(mime: MimeNode): string {
-  const content = extractContent(mime);
+export function makeSnippet(mime: MimeNode, content = extractContent(mime)): string {
   const text = content.text ?? (content.html ? htmlToText(content.html) : '');
   const collapsed = text.replace(/\s+/g, ' ').trim().slice(0, 200);
   return collapsed.replace(

@@ -1,7 +1,7 @@
 // Gmail API v1 router: assembles the route families and holds profile, settings, labels, history and watch routes.
 import { HttpError, type RequestContext, Router } from '../shared/http-kit';
 import { gmailError, gmailErrors } from './gmail-errors';
-import { SYSTEM_LABELS } from './gmail-mailbox';
+import { type HistoryRecord, SYSTEM_LABELS } from './gmail-mailbox';
 import { addGmailMessageRoutes, addGmailThreadRoutes } from './gmail-message-routes';
 import {
   GMAIL_SCOPE,
@@ -99,12 +99,21 @@ export function gmailRoutes(c: GmailRoutesContext): Router {
       const labelId = ctx.query.get('labelId') ?? undefined;
       const after = Math.max(start, Number(ctx.query.get('pageToken') ?? 0) || 0);
       const max = Math.min(LIST_MAX, Math.max(1, Number(ctx.query.get('maxResults') ?? 100) || 100));
-      const matching = mailbox.history.filter(
-        (r) =>
-          r.id > after &&
+      // Only the records after the start are read (a filter over the whole history grew with the mailbox), and only
+      // up to one past the page: that one says whether there is a next page.
+      const matching: HistoryRecord[] = [];
+      for (
+        let i = mailbox.historyIndexAfter(after);
+        i < mailbox.history.length && matching.length <= max;
+        i++
+      ) {
+        const r = mailbox.history[i];
+        if (
           (types.length === 0 || types.includes(r.kind)) &&
-          (!labelId || r.messageLabels.includes(labelId) || r.changedLabels.includes(labelId)),
-      );
+          (!labelId || r.messageLabels.includes(labelId) || r.changedLabels.includes(labelId))
+        )
+          matching.push(r);
+      }
       const page = matching.slice(0, max);
       const body: Record<string, unknown> = { historyId: String(mailbox.historyId) };
       if (page.length > 0) {

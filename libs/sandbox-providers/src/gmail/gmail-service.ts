@@ -156,7 +156,8 @@ export class GmailService {
   }
 
   private emit(mailbox: GmailMailbox, historyId: number): void {
-    const record = mailbox.history.find((r) => r.id === historyId);
+    // The record just written is at (or next to) the end: a scan from the front grew with the mailbox's history.
+    const record = mailbox.historyRecord(historyId);
     if (!record) return;
     for (const l of this.listeners) l(mailbox, record);
   }

@@ -15,6 +15,13 @@ export interface PushTopic {
   serviceAccountEmail: string;
 }
 
+/**
+ * How long a minted push token is reused for pushes to the same audience from the same service account. Pub/Sub
+ * mints OIDC tokens valid for an hour and does not mint one per push; signing one per push was the emulator's own
+ * cost (an RSA signature per notification), not Google's behaviour.
+ */
+export const PUSH_TOKEN_REUSE_MS = 5 * 60_000;
+
 export interface PubSubOptions {
   /** Gmail sends at most one notification per second per watched mailbox. */
   minIntervalMs: number;
@@ -29,6 +36,7 @@ export class PubSubPush {
   private readonly lastSent = new Map<string, number>();
   private readonly coalesced = new Map<string, NodeJS.Timeout>();
   private readonly serviceAccountIds = new Map<string, string>();
+  private readonly tokens = new Map<string, { token: string; mintedAt: number }>();
 
   constructor(
     clock: Clock,
@@ -108,18 +116,32 @@ export class PubSubPush {
     return messageId;
   }
 
-  /** The OIDC token Pub/Sub attaches: RS256, `iss` accounts.google.com, `aud` the audience or endpoint. */
+  /**
+   * The OIDC token Pub/Sub attaches: RS256, `iss` accounts.google.com, `aud` the audience or endpoint. The same token
+   * for {@link PUSH_TOKEN_REUSE_MS} per audience and service account, like a token cache (it stays valid an hour).
+   */
   token(topic: PushTopic, endpoint: string): string {
-    let saId = this.serviceAccountIds.get(topic.serviceAccountEmail);
+    const audience = topic.audience ?? endpoint;
+    const key = `${topic.serviceAccountEmail}\n${audience}`;
+    const now = Date.now();
+    const cached = this.tokens.get(key);
+    if (cached && now - cached.mintedAt < PUSH_TOKEN_REUSE_MS) return cached.token;
+    const token = this.mint(topic.serviceAccountEmail, audience, now);
+    this.tokens.set(key, { token, mintedAt: now });
+    return token;
+  }
+
+  private mint(serviceAccountEmail: string, audience: string, now: number): string {
+    let saId = this.serviceAccountIds.get(serviceAccountEmail);
     if (!saId) {
       saId = this.ids.digits(21);
-      this.serviceAccountIds.set(topic.serviceAccountEmail, saId);
+      this.serviceAccountIds.set(serviceAccountEmail, saId);
     }
-    const iat = Math.floor(Date.now() / 1000);
+    const iat = Math.floor(now / 1000);
     return signJwt(this.signingKey, {
-      aud: topic.audience ?? endpoint,
+      aud: audience,
       azp: saId,
-      email: topic.serviceAccountEmail,
+      email: serviceAccountEmail,
       email_verified: true,
       exp: iat + 3600,
       iat,

@@ -1,4 +1,12 @@
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from 'node:crypto';
 import { generate } from 'selfsigned';
 
 /** An RS256 signing key with the forms the certificate endpoints publish. */
@@ -107,6 +115,17 @@ export function keyMaterial(hostnames: string[] = [], fresh = false): Promise<Ke
   return created;
 }
 
+// Parsing the PEM on every signature cost more than the RSA signature itself: parse each key once.
+const privateKeys = new Map<string, KeyObject>();
+function privateKeyOf(pem: string): KeyObject {
+  let key = privateKeys.get(pem);
+  if (!key) {
+    key = createPrivateKey(pem);
+    privateKeys.set(pem, key);
+  }
+  return key;
+}
+
 /** Signs a compact RS256 JWT. */
 export function signJwt(
   key: SigningKey,
@@ -115,7 +134,9 @@ export function signJwt(
 ): string {
   const header = { alg: 'RS256', kid: key.kid, typ: 'JWT', ...extraHeader };
   const input = `${b64json(header)}.${b64json(payload)}`;
-  const signature = sign('RSA-SHA256', Buffer.from(input), key.privateKeyPem).toString('base64url');
+  const signature = sign('RSA-SHA256', Buffer.from(input), privateKeyOf(key.privateKeyPem)).toString(
+    'base64url',
+  );
   return `${input}.${signature}`;
 }
 
