@@ -42,9 +42,13 @@ export class OutboxRelay {
   private loop?: Promise<void>;
   private wake?: () => void;
   private nudged = false;
+  private readonly leaseMs: number;
+  /** `performance.now()` from which the lease must be renewed before the next batch (0: not held). */
+  private renewLeaseAt = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.schema = schemaOf(options.dataSource);
+    this.leaseMs = options.leaseMs ?? 15_000;
   }
 
   start(): void {
@@ -71,25 +75,36 @@ export class OutboxRelay {
    * Publishes until the outbox is empty (or another replica holds the lease). Returns the number published.
    * Rows are deleted only once delivered; a batch is appended only after the one before it was accepted, so a
    * refused batch stops everything after it (the next drain starts again from the oldest row, in order).
+   * The ids delivered so far are deleted by the next batch's select (one statement per batch, issue 16), and what
+   * is left by one delete when the drain ends; a crash in between only republishes them (consumers deduplicate).
    */
   async drain(): Promise<number> {
     const accepts = this.options.bus.publishAccepted !== undefined;
     const limit = accepts ? Math.max(1, this.options.batchesInFlight ?? 4) : 1;
     const inFlight = new Set<Promise<void>>();
+    const delivered: OutboxRow[] = [];
     let total = 0;
     let failure: { error: unknown } | undefined;
     let after: string | undefined;
+    const deleted = (rows: readonly OutboxRow[]) => {
+      total += rows.length;
+      this.countPublished(rows.length);
+    };
     try {
       while (!failure) {
-        if (!(await this.acquireLease())) break;
-        const rows = await this.selectBatch(after);
+        if (!(await this.holdLease())) break;
+        const deleting = delivered.splice(0);
+        const rows = await this.selectBatch(after, deleting).catch((error: unknown) => {
+          delivered.unshift(...deleting); // not deleted: the last delete below tries again
+          throw error;
+        });
+        deleted(deleting);
         if (rows.length === 0) break;
         after = rows[rows.length - 1].id;
-        const { delivered } = await this.accept(rows);
-        const settled: Promise<void> = delivered
-          .then(() => this.deleteBatch(rows))
+        const accepted = await this.accept(rows);
+        const settled: Promise<void> = accepted.delivered
           .then(
-            () => void (total += rows.length),
+            () => void delivered.push(...rows),
             (error: unknown) => void (failure ??= { error }),
           )
           .finally(() => inFlight.delete(settled));
@@ -98,6 +113,11 @@ export class OutboxRelay {
       }
     } finally {
       await Promise.all(inFlight);
+      if (delivered.length > 0) {
+        const rows = delivered.splice(0);
+        await this.deleteBatch(rows);
+        deleted(rows);
+      }
     }
     if (failure) throw failure.error;
     return total;
@@ -105,7 +125,7 @@ export class OutboxRelay {
 
   /** Without `publishAccepted`, `delivered` is `publish` itself (the loop then waits for it: one batch at a time). */
   private async accept(rows: readonly OutboxRow[]): Promise<{ readonly delivered: Promise<void> }> {
-    const events = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }));
+    const events = rows.map((r) => ({ topic: r.topic, envelope: r.envelope, fromOutbox: true }));
     const bus = this.options.bus;
     if (bus.publishAccepted) return bus.publishAccepted(events);
     return { delivered: bus.publish(events) };
@@ -132,44 +152,67 @@ export class OutboxRelay {
     }
   }
 
-  /** `ORDER BY o.id`, the bigint: a bare `id` would sort by the text alias ('10' before '9'), out of commit order. */
-  private selectBatch(after: string | undefined): Promise<OutboxRow[]> {
+  /**
+   * The next batch after `after`, deleting the rows of `deleting` (delivered) in the same statement. `ORDER BY o.id`,
+   * the bigint: a bare `id` would sort by the text alias ('10' before '9'), out of commit order. The CTE's delete
+   * runs to completion whatever the select reads; its rows are all at or below `after`, so the select skips them.
+   */
+  private selectBatch(after: string | undefined, deleting: readonly OutboxRow[]): Promise<OutboxRow[]> {
     const limit = this.options.batchSize ?? 200;
-    return after === undefined
-      ? this.options.dataSource.query(
-          `SELECT o.id::text AS id, o.topic, o.envelope FROM "${this.schema}".outbox o ORDER BY o.id LIMIT $1`,
-          [limit],
-        )
-      : this.options.dataSource.query(
-          `SELECT o.id::text AS id, o.topic, o.envelope FROM "${this.schema}".outbox o
-           WHERE o.id > $2::bigint ORDER BY o.id LIMIT $1`,
-          [limit, after],
-        );
+    const table = `"${this.schema}".outbox`;
+    const select =
+      after === undefined
+        ? `SELECT o.id::text AS id, o.topic, o.envelope FROM ${table} o ORDER BY o.id LIMIT $1`
+        : `SELECT o.id::text AS id, o.topic, o.envelope FROM ${table} o WHERE o.id > $2::bigint ORDER BY o.id LIMIT $1`;
+    const params: unknown[] = after === undefined ? [limit] : [limit, after];
+    if (deleting.length === 0) return this.options.dataSource.query(select, params);
+    // Only a drain that selected before has rows to delete, so `after` is set and the ids are $3.
+    return this.options.dataSource.query(
+      `WITH published AS (DELETE FROM ${table} WHERE id = ANY($3::bigint[])) ${select}`,
+      [...params, deleting.map((r) => r.id)],
+    );
   }
 
   private async deleteBatch(rows: readonly OutboxRow[]): Promise<void> {
     await this.options.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [
       rows.map((r) => r.id),
     ]);
+  }
+
+  private countPublished(count: number): void {
+    if (count === 0) return;
     this.options.metrics
       ?.counter('outbox_published_total', 'Events published from the outbox', ['topic'])
-      .inc(rows.length);
+      .inc(count);
+  }
+
+  /**
+   * True while this relay holds the lease. It is renewed only once a third of it has passed since the last renewal
+   * was sent (the database's expiry is at least that send time + `leaseMs`), not before every batch and every idle
+   * poll: each renewal is a write and a WAL flush (issue 16).
+   */
+  private async holdLease(): Promise<boolean> {
+    if (performance.now() < this.renewLeaseAt) return true;
+    const sent = performance.now();
+    const held = await this.acquireLease();
+    this.renewLeaseAt = held ? sent + this.leaseMs / 3 : 0;
+    return held;
   }
 
   private async acquireLease(): Promise<boolean> {
-    const leaseMs = this.options.leaseMs ?? 15_000;
     const rows: unknown[] = await this.options.dataSource.query(
       `INSERT INTO "${this.schema}".outbox_lease (name, holder, expires_at)
        VALUES ('relay', $1, now() + ($2::int * interval '1 millisecond'))
        ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
          WHERE outbox_lease.holder = EXCLUDED.holder OR outbox_lease.expires_at < now()
        RETURNING holder`,
-      [this.holder, leaseMs],
+      [this.holder, this.leaseMs],
     );
     return rows.length === 1;
   }
 
   private async releaseLease(): Promise<void> {
+    this.renewLeaseAt = 0;
     await this.options.dataSource.query(
       `DELETE FROM "${this.schema}".outbox_lease WHERE name = 'relay' AND holder = $1`,
       [this.holder],

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
 import { contactUpsertedV1, eventCatalog, EventEnvelope } from '@mailbridge/contracts';
 import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbridge/platform-messaging';
 import { createLogger, runWithContext } from '@mailbridge/platform-observability';
@@ -201,6 +201,46 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     expect(await a.drain()).toBe(1);
   });
 
+  it('issue 16: the relay renews its lease once a third of it has passed (not per batch or poll) and deletes what it published with the next select', async () => {
+    for (const id of ['l1', 'l2', 'l3', 'l4', 'l5'])
+      await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact(id)));
+    let now = 1_000_000;
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+    const query = jest.spyOn(ds, 'query');
+    const statements = (kind: RegExp) => query.mock.calls.filter(([sql]) => kind.test(sql)).length;
+    try {
+      const bus = new RecordingBus();
+      const relay = new OutboxRelay({ dataSource: ds, bus, logger, batchSize: 2, leaseMs: 3_000 });
+
+      expect(await relay.drain()).toBe(5);
+      expect(bus.published.map((e) => e.envelope.key)).toEqual(
+        ['l1', 'l2', 'l3', 'l4', 'l5'].map((id) => `loc_a:${id}`),
+      );
+      expect(await outboxCount()).toBe(0);
+      // Three batches and the empty select that ends the drain: one statement each, one lease renewal in all.
+      expect(statements(/outbox_lease/)).toBe(1);
+      expect(statements(/^\s*DELETE/)).toBe(0);
+      expect(statements(/SELECT o\.id/)).toBe(4);
+
+      query.mockClear();
+      now += 900; // under a third of the lease: still held, no renewal
+      await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact('l6')));
+      expect(await relay.drain()).toBe(1);
+      expect(await relay.drain()).toBe(0);
+      expect(statements(/outbox_lease/)).toBe(0);
+
+      query.mockClear();
+      now += 200; // past a third: renewed before the next batch
+      expect(await relay.drain()).toBe(0);
+      expect(statements(/outbox_lease/)).toBe(1);
+      // Another relay still cannot take it over.
+      expect(await new OutboxRelay({ dataSource: ds, bus: new RecordingBus(), logger }).drain()).toBe(0);
+    } finally {
+      query.mockRestore();
+      clock.mockRestore();
+    }
+  });
+
   it('the inbox makes a redelivered event take effect once', async () => {
     const event: Pick<EventEnvelope, 'id'> = { id: '5b0e8a56-8c1a-4d5e-9a7b-0c2f4e6d8a10' };
     const effect = (tx: Parameters<Parameters<UnitOfWork['run']>[0]>[0]) =>
@@ -303,6 +343,40 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
          UNION SELECT DISTINCT xmin::text FROM svc.outbox`,
       );
       expect(xids).toHaveLength(1);
+    });
+
+    it('issue 16: { quarantinedBy } leaves the ids that group quarantined alone inside the inbox insert, with no lookup statement of its own', async () => {
+      const batch = Array.from({ length: 4 }, () => randomUUID());
+      const quarantine = (eventId: string, group: string) =>
+        ds.query(
+          `INSERT INTO svc.quarantine (id, consumer_group, stage, topic, event_id, event_type, event_version,
+             event_key, envelope, error_code, error_class, error_message, attempts)
+           VALUES ($1, $2, 'svc.' || $2, 'topic', $3, 'x', 1, 'k', '{}', 'code', 'Error', 'failed', 1)`,
+          [randomUUID(), group, eventId],
+        );
+      await quarantine(batch[1], 'q-group');
+      await quarantine(batch[2], 'another-group'); // another group's quarantine does not concern this one
+      const query = jest.spyOn(EntityManager.prototype, 'query');
+      let before = -1;
+      try {
+        const n = await uow.handleBatch(
+          'q-group',
+          batch.map((id) => ev(id)),
+          async (fresh) => {
+            before = query.mock.calls.length;
+            expect(fresh.map((e) => e.id)).toEqual([batch[0], batch[2], batch[3]]);
+          },
+          { quarantinedBy: 'q-group' },
+        );
+        expect(n).toBe(3);
+      } finally {
+        query.mockRestore();
+      }
+      expect(before).toBe(1); // the inbox insert, and nothing else, before the work
+      const inbox = await ds.query(`SELECT event_id FROM svc.inbox WHERE consumer = 'q-group'`);
+      expect(inbox.map((r: { event_id: string }) => r.event_id).sort()).toEqual(
+        [batch[0], batch[2], batch[3]].sort(),
+      );
     });
 
     it('rolls the whole batch back on an error: no inbox row, no effect, no outbox row', async () => {

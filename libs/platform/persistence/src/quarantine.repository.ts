@@ -94,19 +94,6 @@ export class QuarantineRepository {
     return rows.length > 0;
   }
 
-  /** Which of these event ids this group ever quarantined (one query for a batch, in the caller's transaction). */
-  async quarantinedAmong(
-    tx: EntityManager,
-    consumerGroup: string,
-    eventIds: readonly string[],
-  ): Promise<ReadonlySet<string>> {
-    const rows: Array<{ event_id: string }> = await tx.query(
-      `SELECT event_id FROM ${this.table} WHERE consumer_group = $1 AND event_id = ANY($2::uuid[])`,
-      [consumerGroup, eventIds],
-    );
-    return new Set(rows.map((r) => r.event_id));
-  }
-
   async find(id: string): Promise<QuarantineItem | null> {
     const rows: QuarantineItem[] = await this.dataSource.query(
       `SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1`,

@@ -1,4 +1,3 @@
-import type { EntityManager } from 'typeorm';
 import { eventCatalog, type EventEnvelope } from '@mailbridge/contracts';
 import type { BatchEventHandler, DeliveryContext } from '@mailbridge/platform-messaging';
 import { runWithContext } from '@mailbridge/platform-observability';
@@ -16,13 +15,6 @@ export type BoundMethod = (
 
 /** The one-at-a-time path: a list of one from the bus (and the fall-back of a failed batch). */
 export type BatchHandler = (events: readonly EventEnvelope[], delivery: DeliveryContext) => Promise<void>;
-
-/** Which of these event ids the group quarantined before, in the batch's transaction (they are not run again). */
-export type QuarantineLookup = (
-  manager: EntityManager,
-  group: string,
-  ids: readonly string[],
-) => Promise<ReadonlySet<string>>;
 
 const contextOf = (event: EventEnvelope) => ({
   correlationId: event.correlationId,
@@ -57,7 +49,6 @@ export function bindBatchConsumer(
   metadata: OnEventMetadata,
   method: BoundMethod,
   uow: UnitOfWork,
-  quarantined: QuarantineLookup,
 ): BatchEventHandler | undefined {
   if (!metadata.transaction) return undefined;
   const handles = handlesOf(metadata);
@@ -67,12 +58,12 @@ export function bindBatchConsumer(
         // Each event in its own correlation context, so what it emits carries its correlation id.
         for (const event of events) await runWithContext(contextOf(event), () => method(event, tx));
       };
-  return (events) => deliverBatch(events.filter(handles), metadata.group, uow, work, quarantined);
+  return (events) => deliverBatch(events.filter(handles), metadata.group, uow, work);
 }
 
 /**
- * One transaction per batch: the events the group quarantined before are left alone (one query), the inbox rows of
- * the others are written in one statement, the handler runs for each event not handled before, in log order, and
+ * One transaction per batch: the events the group quarantined before are left alone (checked inside the inbox
+ * insert), the inbox rows of the others are written in one statement, the handler runs for each event not handled before, in log order, and
  * the outbox rows of the whole batch go in one insert at the commit (UnitOfWork.handleBatch). Any error rejects: the
  * transaction rolls back, nothing of the batch is recorded, and the bus delivers the same events one at a time
  * through the single path (per-event `handleOnce` under the quarantine), so a poison event only fails itself.
@@ -82,8 +73,7 @@ async function deliverBatch(
   group: string,
   uow: UnitOfWork,
   work: (events: readonly EventEnvelope[], tx: TransactionContext) => Promise<void>,
-  quarantined: QuarantineLookup,
 ): Promise<void> {
   if (events.length === 0) return;
-  await uow.handleBatch(group, events, work, (manager, ids) => quarantined(manager, group, ids));
+  await uow.handleBatch(group, events, work, { quarantinedBy: group });
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { eventCatalog, eventQuarantinedV1, type EventEnvelope } from '@mailbridge/contracts';
 import {
   errorCodeOf,
@@ -112,15 +112,6 @@ export class EventQuarantine {
         }
       }
     };
-  }
-
-  /** Which of these events the group quarantined before (the batch path leaves them alone, like `bind` does). */
-  quarantinedAmong(
-    manager: EntityManager,
-    group: string,
-    ids: readonly string[],
-  ): Promise<ReadonlySet<string>> {
-    return this.repository.quarantinedAmong(manager, group, ids);
   }
 
   private async quarantine(

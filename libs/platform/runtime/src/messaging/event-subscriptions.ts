@@ -87,7 +87,6 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
           companion ? { ...options, transaction: true, batch: true } : options,
           companion ? companion.fn.bind(instance) : bound,
           this.uow,
-          (manager, group, ids) => this.quarantine.quarantinedAmong(manager, group, ids),
         );
         specs.push({ groupId, options, handler, batch });
       }
