@@ -4,12 +4,6 @@ import type { EventEnvelope } from '@mailbridge/contracts';
 export interface OutgoingEvent {
   readonly topic: string;
   readonly envelope: EventEnvelope;
-  /**
-   * Read from an outbox row: `EventCatalog.create` built and validated it when it was emitted. The Kafka bus, whose
-   * consumers validate what they read, then only checks that its type belongs on the topic instead of validating it
-   * a second time (issue 16); the in-process bus, whose consumers trust its publish-time validation, still validates.
-   */
-  readonly fromOutbox?: boolean;
 }
 
 export interface DeliveryContext {

@@ -60,9 +60,9 @@ export interface KafkaEventBusOptions {
 /**
  * The distributed bus (@platformatic/kafka), one facade over its parts: the producer (kafka-producer), one consumer
  * group member per subscription (kafka-subscription), topic administration and offsets (kafka-topic-admin), dead
- * letters (kafka-dead-letters). Publishing: every envelope validated first (one from an outbox only checked for its
- * topic: it was validated when emitted), key = envelope key (ordering), value = the serialized envelope, headers
- * `type`, `version`, `correlation-id`, `traceparent`; acknowledged by all in-sync replicas. Consuming: manual commits only after the handler resolved (its transaction committed) or the event was
+ * letters (kafka-dead-letters). Publishing: every envelope validated first, key = envelope key (ordering), value =
+ * the serialized envelope, headers `type`, `version`, `correlation-id`, `traceparent`; acknowledged by all in-sync
+ * replicas. Consuming: manual commits only after the handler resolved (its transaction committed) or the event was
  * dead-lettered, one partition strictly in order, partitions in parallel.
  */
 export class KafkaEventBus implements EventBus, DeadLetterAdmin {
@@ -118,13 +118,9 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
 
   async publish(events: readonly OutgoingEvent[]): Promise<void> {
     this.assertOpen();
-    // Validate everything first: one invalid event rejects the whole batch and nothing is sent. An outbox's envelope
-    // was validated when it was emitted and every consumer validates it again: its type and topic are enough here.
-    const records: ProducerRecord[] = events.map(({ topic, envelope, fromOutbox }) => {
-      const parsed =
-        fromOutbox && this.options.catalog.find(envelope.type, envelope.version)?.topic === topic
-          ? envelope
-          : this.options.catalog.parse(envelope, topic);
+    // Validate everything first: one invalid event rejects the whole batch and nothing is sent.
+    const records: ProducerRecord[] = events.map(({ topic, envelope }) => {
+      const parsed = this.options.catalog.parse(envelope, topic);
       const headers: Record<string, string> = { type: parsed.type, version: String(parsed.version) };
       if (parsed.correlationId) headers['correlation-id'] = parsed.correlationId;
       if (parsed.traceparent) headers.traceparent = parsed.traceparent;

@@ -125,7 +125,7 @@ export class OutboxRelay {
 
   /** Without `publishAccepted`, `delivered` is `publish` itself (the loop then waits for it: one batch at a time). */
   private async accept(rows: readonly OutboxRow[]): Promise<{ readonly delivered: Promise<void> }> {
-    const events = rows.map((r) => ({ topic: r.topic, envelope: r.envelope, fromOutbox: true }));
+    const events = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }));
     const bus = this.options.bus;
     if (bus.publishAccepted) return bus.publishAccepted(events);
     return { delivered: bus.publish(events) };
