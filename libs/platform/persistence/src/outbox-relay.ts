@@ -86,10 +86,6 @@ export class OutboxRelay {
     let total = 0;
     let failure: { error: unknown } | undefined;
     let after: string | undefined;
-    const deleted = (rows: readonly OutboxRow[]) => {
-      total += rows.length;
-      this.countPublished(rows.length);
-    };
     try {
       while (!failure) {
         if (!(await this.holdLease())) break;
@@ -98,13 +94,17 @@ export class OutboxRelay {
           delivered.unshift(...deleting); // not deleted: the last delete below tries again
           throw error;
         });
-        deleted(deleting);
         if (rows.length === 0) break;
         after = rows[rows.length - 1].id;
         const accepted = await this.accept(rows);
         const settled: Promise<void> = accepted.delivered
           .then(
-            () => void delivered.push(...rows),
+            () => {
+              // Counted once delivered (the metric's meaning); the row itself goes with a later statement.
+              delivered.push(...rows);
+              total += rows.length;
+              this.countPublished(rows.length);
+            },
             (error: unknown) => void (failure ??= { error }),
           )
           .finally(() => inFlight.delete(settled));
@@ -116,7 +116,6 @@ export class OutboxRelay {
       if (delivered.length > 0) {
         const rows = delivered.splice(0);
         await this.deleteBatch(rows);
-        deleted(rows);
       }
     }
     if (failure) throw failure.error;

@@ -233,8 +233,13 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
       now += 200; // past a third: renewed before the next batch
       expect(await relay.drain()).toBe(0);
       expect(statements(/outbox_lease/)).toBe(1);
-      // Another relay still cannot take it over.
-      expect(await new OutboxRelay({ dataSource: ds, bus: new RecordingBus(), logger }).drain()).toBe(0);
+      // Another relay still cannot take it over: a pending row stays for the holder.
+      await uow.run(async (tx) => void tx.emit(contactUpsertedV1, contact('l7')));
+      const other = new RecordingBus();
+      expect(await new OutboxRelay({ dataSource: ds, bus: other, logger }).drain()).toBe(0);
+      expect(other.published).toHaveLength(0);
+      expect(await outboxCount()).toBe(1);
+      expect(await relay.drain()).toBe(1);
     } finally {
       query.mockRestore();
       clock.mockRestore();
