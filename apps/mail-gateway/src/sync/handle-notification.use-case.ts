@@ -46,3 +46,47 @@ export class HandleNotificationUseCase {
     this.metrics.notificationsHandled.inc({ provider: p.provider, kind: p.lifecycleEvent ?? 'change' });
   }
 }
+
+/**
+ * Issue 16: a batch's Gmail change pushes of one mailbox as one (the highest history id, the latest receipt), where
+ * the first of them stood; every other notification (Graph, lifecycle) stays as it is, in order. The same rows as
+ * applying them one by one: a pull request keeps the greatest history id asked and the latest notification time, and
+ * a push the cursor already covers asks nothing (if the highest is covered, all are).
+ */
+export function coalesceGmailPushes(notifications: readonly Notification[]): Notification[] {
+  const out: Notification[] = [];
+  const merged = new Map<string, number>();
+  for (const n of notifications) {
+    if (requestedHistoryOf(n) === undefined) {
+      out.push(n);
+      continue;
+    }
+    const at = merged.get(n.mailboxKey);
+    if (at === undefined) {
+      merged.set(n.mailboxKey, out.length);
+      out.push(n);
+      continue;
+    }
+    const kept = out[at];
+    out[at] = {
+      ...kept,
+      historyId: greaterHistory(kept.historyId, n.historyId),
+      receivedAt: Date.parse(n.receivedAt) > Date.parse(kept.receivedAt) ? n.receivedAt : kept.receivedAt,
+    };
+  }
+  return out;
+}
+
+/**
+ * The greater of two Gmail history ids (decimal strings of any length). One that is not a number asks the pull for
+ * everything (`requestPull` takes it as no bound), so it wins, as it would applied after or before the other.
+ */
+function greaterHistory(a: string | undefined, b: string | undefined): string | undefined {
+  const digits = (v: string | undefined) =>
+    v !== undefined && /^[0-9]{1,40}$/.test(v) ? v.replace(/^0+(?=.)/, '') : undefined;
+  const [x, y] = [digits(a), digits(b)];
+  if (x === undefined) return a;
+  if (y === undefined) return b;
+  if (x.length !== y.length) return x.length > y.length ? x : y;
+  return x > y ? x : y;
+}

@@ -28,6 +28,8 @@ describe('mail-gateway: a batch of Gmail notifications (issue 16, PostgreSQL)', 
   let consumer: NotificationsConsumer;
   /** COMMITs sent to PostgreSQL so far, and each nudge with the count when it came. */
   let commits = 0;
+  /** Statements that read or write a mailbox row (the notification's own cost). */
+  let mailboxStatements = 0;
   const nudges: Array<{ mailboxId: string; commits: number }> = [];
   const ids: Record<string, string> = {};
 
@@ -54,6 +56,7 @@ describe('mail-gateway: a batch of Gmail notifications (issue 16, PostgreSQL)', 
       const first = args[0];
       const text = typeof first === 'string' ? first : ((first as { text?: string })?.text ?? '');
       if (/^\s*COMMIT/i.test(text)) commits++;
+      if (/"?mail_gateway"?\."?mailboxes"?/.test(text)) mailboxStatements++;
       return query.apply(this, args);
     } as never);
     for (const address of [SINGLE, BATCH])
@@ -128,5 +131,18 @@ describe('mail-gateway: a batch of Gmail notifications (issue 16, PostgreSQL)', 
     expect(await rowOf(BATCH)).toMatchObject({ requested: false });
     expect(single).toEqual([]);
     expect(batch).toEqual([]);
+  });
+
+  it("issue 16: coalesces a mailbox's pushes in a batch into one pull request (two statements, not two per push)", async () => {
+    const pushes = Array.from({ length: 40 }, (_, i) => push(String(200 + ((i * 7) % 40)), i % 60));
+    const before = mailboxStatements;
+    const { single, batch } = await both(pushes);
+    const statements = mailboxStatements - before;
+    expect(await rowOf(BATCH)).toEqual(await rowOf(SINGLE));
+    expect(await rowOf(BATCH)).toMatchObject({ pull_request_history_id: '239', requested: true });
+    expect(single.length).toBeGreaterThan(0);
+    expect(batch).toEqual([{ mailboxId: ids[BATCH], commits: expect.any(Number), committed: true }]);
+    // `both` resets the rows (one statement), runs the 40 pushes one at a time (two each), then the batch.
+    expect(statements - 1 - 2 * pushes.length).toBe(2);
   });
 });

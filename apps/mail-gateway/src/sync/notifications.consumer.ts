@@ -2,7 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { mailboxNotificationReceivedV1 } from '@mailbridge/contracts';
 import type { TransactionContext } from '@mailbridge/platform-persistence';
 import { ConsumerContext, EventOf, OnEvent, OnEventBatch } from '@mailbridge/platform-runtime';
-import { HandleNotificationUseCase, NOTIFICATIONS_GROUP } from './handle-notification.use-case';
+import {
+  HandleNotificationUseCase,
+  NOTIFICATIONS_GROUP,
+  coalesceGmailPushes,
+} from './handle-notification.use-case';
 import { SyncScheduler } from './sync-scheduler.service';
 
 /**
@@ -17,8 +21,9 @@ export class NotificationsConsumer {
   ) {}
 
   /**
-   * The batch path (issue 16): a batch's notifications become pull requests in one transaction; the counts and the
-   * nudges follow its commit. If it fails, the batch goes one event at a time through `onNotification` below.
+   * The batch path (issue 16): a batch's notifications become pull requests in one transaction, a mailbox's Gmail
+   * pushes coalesced into one (two statements per mailbox, not per push: a backlog of pushes drains at the rate of
+   * batches); the counts and the nudges follow its commit. If it fails, the batch goes one event at a time through `onNotification` below.
    */
   @OnEventBatch(mailboxNotificationReceivedV1, { group: NOTIFICATIONS_GROUP })
   async onNotifications(
@@ -26,8 +31,9 @@ export class NotificationsConsumer {
     tx: TransactionContext,
   ): Promise<void> {
     const due = new Set<string>();
-    for (const event of events) {
-      const mailboxId = await this.handle.execute(tx, event.payload);
+    // A mailbox's queued pushes become one pull request (a pull reads all history up to now anyway).
+    for (const payload of coalesceGmailPushes(events.map((e) => e.payload))) {
+      const mailboxId = await this.handle.execute(tx, payload);
       if (mailboxId) due.add(mailboxId);
     }
     tx.afterCommit(() => {

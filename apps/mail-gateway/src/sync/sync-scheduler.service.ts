@@ -12,9 +12,14 @@ const GAUGE_REFRESH_MS = 15_000;
  * Runs mailbox work in this replica: at once when nudged (a notification, a connection change), and on every tick
  * for whatever the database says is due (safety-net polls, renewals, retries after backoff, resumable re-lists).
  * At most PULL_CONCURRENCY mailboxes at a time, one worker per mailbox: a throttled mailbox never holds up others.
+ * Nudged mailboxes go first (issue 16): with thousands of idle mailboxes the ticks always find safety-net polls and
+ * renewals due, and new mail must not wait behind them.
  */
 @Injectable()
 export class SyncScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  /** Asked for now (a notification, a connection change): served before `queued`. */
+  private readonly nudged = new Set<string>();
+  /** Found due by a tick (safety-net polls, renewals, retries). */
   private readonly queued = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
@@ -39,13 +44,14 @@ export class SyncScheduler implements OnApplicationBootstrap, BeforeApplicationS
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.nudged.clear();
     this.queued.clear();
     await Promise.allSettled([...this.running.values()]);
   }
 
   nudge(mailboxId: string): void {
     if (this.stopped) return;
-    this.queued.add(mailboxId);
+    this.nudged.add(mailboxId);
     this.drain();
   }
 
@@ -71,9 +77,10 @@ export class SyncScheduler implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private drain(): void {
-    for (const id of [...this.queued]) {
+    for (const id of [...this.nudged, ...this.queued]) {
       if (this.running.size >= this.config.PULL_CONCURRENCY) return;
       if (this.running.has(id)) continue;
+      this.nudged.delete(id);
       this.queued.delete(id);
       const run = this.processor
         .process(id)
