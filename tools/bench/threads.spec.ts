@@ -1,7 +1,7 @@
 import { THREAD_GROUPS, pgliteStatementDeltas, threadGroups } from './threads';
 
 describe('embedded CPU by thread', () => {
-  it('groups threads: main by the pid, PGlite by its id, the next 4 as V8, the rest apart', () => {
+  it('groups threads: main by the pid, PGlite by its id, the rest by their Node 24 names', () => {
     const before = new Map([
       [100, 10],
       [101, 1],
@@ -21,10 +21,21 @@ describe('embedded CPU by thread', () => {
       [110, 45],
       [111, 3], // started during the window
     ]);
-    expect(Object.fromEntries(threadGroups(100, before, after, 110))).toEqual({
+    const names = new Map([
+      [100, 'MainThread'],
+      [101, 'DelayedTaskSche'],
+      [102, 'V8Worker'],
+      [103, 'libuv-worker'],
+      [104, 'SignalInspector'],
+      [105, 'libuv-worker'],
+      [110, 'WorkerThread'],
+      [111, 'V8Worker'],
+    ]);
+    expect(Object.fromEntries(threadGroups(100, before, after, 110, names))).toEqual({
       [THREAD_GROUPS.main]: 20,
-      [THREAD_GROUPS.v8]: 4,
-      [THREAD_GROUPS.rest]: 10,
+      [THREAD_GROUPS.v8]: 5,
+      [THREAD_GROUPS.libuv]: 8,
+      [THREAD_GROUPS.rest]: 1,
       [THREAD_GROUPS.pglite]: 40,
     });
   });

@@ -46,33 +46,54 @@ export function threadCpuMsOf(pid: number): Map<number, number> {
 export const THREAD_GROUPS = {
   main: 'main thread (the four services)',
   pglite: "PGlite's worker thread",
-  v8: 'V8 platform threads (GC, compiler: the first 4 threads after main)',
-  rest: 'other threads (libuv pool: fs, crypto, dns; inspector)',
+  v8: 'V8 platform threads (GC helpers, concurrent compiler: V8Worker, DelayedTaskScheduler)',
+  libuv: 'libuv pool (fs, crypto, dns: libuv-worker)',
+  rest: 'other threads (inspector, signal handling)',
 } as const;
 
+/** Each thread's name (`/proc/<pid>/task/<tid>/comm`), by thread id. */
+export function threadNamesOf(pid: number): Map<number, string> {
+  const out = new Map<number, string>();
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
 /**
- * CPU between two readings, by group of threads. Node 20 names every thread "node", so the groups come from what is
- * known: the main thread is the process id, PGlite's worker reports its id, V8's platform threads are started first
- * (the next 4 ids), and the libuv pool and the rest come later.
+ * CPU between two readings, by group of threads. Node 24 names its threads (`MainThread`, `V8Worker`,
+ * `DelayedTaskSche`, `libuv-worker`, `SignalInspector`); PGlite's worker reports its own id.
  */
 export function threadGroups(
   pid: number,
   before: Map<number, number>,
   after: Map<number, number>,
   pgliteTid: number | undefined,
+  names: Map<number, string>,
 ): Map<string, number> {
   const groups = new Map<string, number>();
-  const others = [...after.keys()].filter((t) => t !== pid && t !== pgliteTid).sort((a, b) => a - b);
-  const v8 = new Set(others.slice(0, 4));
   for (const [tid, ms] of after) {
+    const name = names.get(tid) ?? '';
     const group =
       tid === pid
         ? THREAD_GROUPS.main
         : tid === pgliteTid
           ? THREAD_GROUPS.pglite
-          : v8.has(tid)
+          : name === 'V8Worker' || name.startsWith('DelayedTask')
             ? THREAD_GROUPS.v8
-            : THREAD_GROUPS.rest;
+            : name === 'libuv-worker'
+              ? THREAD_GROUPS.libuv
+              : THREAD_GROUPS.rest;
     groups.set(group, (groups.get(group) ?? 0) + ms - (before.get(tid) ?? 0));
   }
   return groups;

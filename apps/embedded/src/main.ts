@@ -20,6 +20,7 @@ import {
   startService,
   trustExtraCaCertificates,
   trustExtraCaCertificatesFile,
+  tuneHeapGrowth,
 } from '@mailbridge/platform-runtime';
 import { SAMPLE_MAILBOXES, SandboxProviders, startSandboxProviders } from '@mailbridge/sandbox-providers';
 import { embeddedConfigSchema } from './embedded.config';
@@ -109,6 +110,7 @@ let startupLines: HeldLogDestination | undefined;
 
 async function main(): Promise<void> {
   assertSupportedNode('embedded');
+  tuneHeapGrowth(); // before PGlite's worker starts: it applies to that thread's heap too
   const config = loadConfig(embeddedConfigSchema);
   const dataDir = path.resolve(config.MAILBRIDGE_DATA_DIR);
   const format = resolveLogFormat(config.LOG_FORMAT);

@@ -98,24 +98,30 @@ describe('LocalFolderObjectStore layout', () => {
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });
 
-  it('issue 16: a put of new content is one open(wx), write, close: no look-up, no link; a fan-out directory not met yet is made before the open', async () => {
-    const spies = Object.fromEntries(
-      (['stat', 'mkdir', 'link', 'rename', 'open', 'readFile', 'unlink'] as const).map((f) => [
-        f,
-        jest.spyOn(fsp, f),
-      ]),
-    );
+  it('issue 16: a put of new content is one open(wx), write, fdatasync, close: no look-up, no link; a fan-out directory not met yet is made before the open', async () => {
+    const spies = {
+      ...Object.fromEntries(
+        (['stat', 'mkdir', 'link', 'rename', 'open', 'readFile', 'unlink'] as const).map((f) => [
+          f,
+          jest.spyOn(fsp, f),
+        ]),
+      ),
+      mkdirSync: jest.spyOn(fs, 'mkdirSync'),
+      openSync: jest.spyOn(fs, 'openSync'),
+      fdatasync: jest.spyOn(fs, 'fdatasync'),
+    };
     const calls = () =>
       Object.fromEntries(Object.entries(spies).map(([f, spy]) => [f, spy.mock.calls.length]));
+    const none = { stat: 0, mkdir: 0, link: 0, rename: 0, open: 0, readFile: 0, unlink: 0 };
     try {
       const first = await harness.store.put(Buffer.from('first object'));
       // The fan-out directory first (this store has not met it; in an empty folder its parent is missing too, so
       // the mkdir is tried again with parents), then the open that writes: no failed open.
-      expect(calls()).toEqual({ stat: 0, mkdir: 2, link: 0, rename: 0, open: 1, readFile: 0, unlink: 0 });
-      // Its twin, as another process would put it: mkdir meets EEXIST, so does the open, so the stored file is read
-      // and hashed (and kept).
+      expect(calls()).toEqual({ ...none, mkdirSync: 2, openSync: 1, fdatasync: 1 });
+      // Its twin, as another process would put it: mkdir meets EEXIST, so does the open, so the stored file is read,
+      // hashed and kept (synced once more: its writer may have died before its fdatasync).
       const again = await new LocalFolderObjectStore(dir).put(Buffer.from('first object'));
-      expect(calls()).toEqual({ stat: 0, mkdir: 3, link: 0, rename: 0, open: 2, readFile: 1, unlink: 0 });
+      expect(calls()).toEqual({ ...none, open: 1, readFile: 1, mkdirSync: 3, openSync: 2, fdatasync: 1 });
       expect([first.created, again.created]).toEqual([true, false]);
       expect(await listFiles(dir)).toEqual([
         `sha256/${first.sha256.slice(0, 2)}/${first.sha256.slice(2, 4)}/${first.sha256}`,
@@ -126,7 +132,8 @@ describe('LocalFolderObjectStore layout', () => {
   });
 
   it('issue 16: a small stream (an attachment) is stored like bytes: one open(wx), no temporary file', async () => {
-    const opens = jest.spyOn(fsp, 'open');
+    const opens = jest.spyOn(fs, 'openSync');
+    const asyncOpens = jest.spyOn(fsp, 'open');
     const links = jest.spyOn(fsp, 'link');
     try {
       const stored = await harness.store.put(
@@ -134,6 +141,7 @@ describe('LocalFolderObjectStore layout', () => {
       );
       expect(opens).toHaveBeenCalledTimes(1); // the fan-out directory is made first
       expect(opens.mock.calls.every(([path]) => String(path).endsWith(stored.sha256))).toBe(true);
+      expect(asyncOpens).not.toHaveBeenCalled();
       expect(links).not.toHaveBeenCalled();
       expect(stored).toMatchObject({ created: true, size: 'small attachment'.length });
     } finally {
@@ -188,7 +196,59 @@ describe('LocalFolderObjectStore layout', () => {
     },
   );
 
-  it('the fdatasync per object is skipped only when turned off', async () => {
+  it('issue 16: with fsync a small object is written with the same synchronous calls, only its fdatasync on the thread pool', async () => {
+    const [a, b] = twoInOneFanOut();
+    const spies = Object.fromEntries(
+      (['openSync', 'writeFileSync', 'fdatasync', 'closeSync'] as const).map((f) => [f, jest.spyOn(fs, f)]),
+    );
+    const asyncOpen = jest.spyOn(fsp, 'open');
+    const calls = () =>
+      Object.fromEntries(Object.entries(spies).map(([f, spy]) => [f, spy.mock.calls.length]));
+    try {
+      const store = new LocalFolderObjectStore(dir, { fsync: true });
+      await store.put(a);
+      expect(calls()).toEqual({ openSync: 1, writeFileSync: 1, fdatasync: 1, closeSync: 1 });
+      // The file is synced through the descriptor it was written with, before it is closed.
+      expect(spies.fdatasync.mock.calls[0][0]).toBe(spies.openSync.mock.results[0].value);
+      expect(spies.fdatasync.mock.invocationCallOrder[0]).toBeLessThan(
+        spies.closeSync.mock.invocationCallOrder[0],
+      );
+      await store.put(b);
+      expect(calls()).toEqual({ openSync: 2, writeFileSync: 2, fdatasync: 2, closeSync: 2 });
+      expect(asyncOpen).not.toHaveBeenCalled();
+      // Without fsync: no fdatasync at all.
+      await new LocalFolderObjectStore(dir, { fsync: false }).put(Buffer.from('not synced'));
+      expect(spies.fdatasync).toHaveBeenCalledTimes(2);
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
+  it('a put fails when its fdatasync fails, and the next put of the content syncs the file it finds', async () => {
+    jest
+      .spyOn(fs, 'fdatasync')
+      .mockImplementation(((_fd: number, callback: (e: Error | null) => void) =>
+        callback(
+          Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }),
+        )) as typeof fs.fdatasync);
+    const bytes = Buffer.from('must be durable');
+    const store = new LocalFolderObjectStore(dir, { fsync: true });
+    try {
+      await expect(store.put(bytes)).rejects.toThrow(/EIO/);
+    } finally {
+      jest.restoreAllMocks();
+    }
+    // Not taken as stored: the next put finds the complete file and syncs it before it answers.
+    const syncs = jest.spyOn(fsp, 'open');
+    try {
+      expect(await store.put(bytes)).toMatchObject({ created: false, size: bytes.length });
+      expect(syncs.mock.calls.map((c) => c[1])).toEqual(['r']);
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
+  it('the large-object path still fdatasyncs each object unless turned off', async () => {
     const datasync = jest.fn();
     const realOpen = fsp.open.bind(fsp);
     jest.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
@@ -201,9 +261,9 @@ describe('LocalFolderObjectStore layout', () => {
       return handle;
     });
     try {
-      await harness.store.put(Buffer.from('durable'));
+      await harness.store.put(Buffer.alloc(600 * 1024, 1));
       expect(datasync).toHaveBeenCalledTimes(1);
-      await new LocalFolderObjectStore(dir, { fsync: false }).put(Buffer.from('not synced'));
+      await new LocalFolderObjectStore(dir, { fsync: false }).put(Buffer.alloc(600 * 1024, 2));
       expect(datasync).toHaveBeenCalledTimes(1);
     } finally {
       jest.restoreAllMocks();
@@ -241,43 +301,26 @@ describe('LocalFolderObjectStore layout', () => {
       );
     }
 
-    it('a write that fails half way (disk full) leaves a torn file, never served, repaired by the next put', async () => {
-      await fsp.mkdir(join(file(), '..'), { recursive: true }); // so the first open is the one that writes
-      const realOpen = fsp.open.bind(fsp);
-      jest.spyOn(fsp, 'open').mockImplementationOnce(async (...args: Parameters<typeof fsp.open>) => {
-        const handle = await realOpen(...args);
-        handle.writeFile = async (data) => {
-          await fsp.writeFile(handle, (data as Buffer).subarray(0, 1000));
+    it.each([true, false])(
+      'a write that fails half way (disk full) leaves a torn file, never served, repaired by the next put (fsync %s)',
+      async (fsync) => {
+        const realWrite = fs.writeFileSync.bind(fs);
+        const closes = jest.spyOn(fs, 'closeSync');
+        jest.spyOn(fs, 'writeFileSync').mockImplementationOnce((fd, data) => {
+          realWrite(fd, (data as Buffer).subarray(0, 1000));
           throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-        };
-        return handle;
-      });
-      await expect(harness.store.put(whole)).rejects.toThrow(/no space/);
-      jest.restoreAllMocks();
-      expect((await fsp.stat(file())).size).toBe(1000);
-      const store = new LocalFolderObjectStore(dir);
-      expect(await store.exists(key)).toBe(false);
-      expect(await store.put(whole)).toMatchObject({ key, created: true });
-      expect((await readAll(await store.get(key))).equals(whole)).toBe(true);
-    });
-
-    it('issue 16: a synchronous write (fsync off) that fails half way leaves a torn file, never served, repaired by the next put', async () => {
-      const realWrite = fs.writeFileSync.bind(fs);
-      const closes = jest.spyOn(fs, 'closeSync');
-      jest.spyOn(fs, 'writeFileSync').mockImplementationOnce((fd, data) => {
-        realWrite(fd, (data as Buffer).subarray(0, 1000));
-        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-      });
-      await expect(new LocalFolderObjectStore(dir, { fsync: false }).put(whole)).rejects.toThrow(/no space/);
-      expect(closes).toHaveBeenCalledTimes(1); // the descriptor is not leaked
-      jest.restoreAllMocks();
-      expect((await fsp.stat(file())).size).toBe(1000);
-      const store = new LocalFolderObjectStore(dir, { fsync: false });
-      expect(await store.exists(key)).toBe(false);
-      expect(await store.put(whole)).toMatchObject({ key, created: true });
-      expect((await readAll(await store.get(key))).equals(whole)).toBe(true);
-      expect(await listFiles(dir)).toEqual([relative(dir, file())]);
-    });
+        });
+        await expect(new LocalFolderObjectStore(dir, { fsync }).put(whole)).rejects.toThrow(/no space/);
+        expect(closes).toHaveBeenCalledTimes(1); // the descriptor is not leaked
+        jest.restoreAllMocks();
+        expect((await fsp.stat(file())).size).toBe(1000);
+        const store = new LocalFolderObjectStore(dir, { fsync });
+        expect(await store.exists(key)).toBe(false);
+        expect(await store.put(whole)).toMatchObject({ key, created: true });
+        expect((await readAll(await store.get(key))).equals(whole)).toBe(true);
+        expect(await listFiles(dir)).toEqual([relative(dir, file())]);
+      },
+    );
 
     it('a put of a large stream (through a temporary file) repairs it too', async () => {
       const large = Buffer.alloc(2 * 1024 * 1024, 5);

@@ -17,6 +17,15 @@ import {
   type StoredObject,
 } from './object-store.port';
 import { Sha256Check, Sha256Meter } from './sha256-meter.transform';
+import {
+  datasyncFd,
+  errorCode,
+  isNotFound,
+  mkdirLeaf,
+  mkdirLeafSync,
+  notFoundOr,
+  syncFile,
+} from './local-folder.file-calls';
 
 /** How many keys known to be stored are remembered, so a repeated put (a shared attachment) costs no syscall. */
 const KNOWN_KEYS = 10_000;
@@ -25,10 +34,11 @@ const KNOWN_KEYS = 10_000;
 const SMALL_STREAM_BYTES = 512 * 1024;
 
 /**
- * Without fsync, an object up to this size is written with synchronous calls: to the page cache that blocks the event
- * loop for tens of microseconds for a message (a few hundred at this cap), while the asynchronous calls cost more CPU
- * than the syscalls themselves: thread-pool hops, wake-ups and promises (issue 16, a micro-bench of 8,000 puts: about
- * 20 fewer syscalls and less than half the user CPU per put).
+ * An object up to this size is opened, written and closed with synchronous calls: to the page cache that blocks the
+ * event loop for tens of microseconds for a message (a few hundred at this cap), while the asynchronous calls cost more
+ * CPU than the syscalls themselves: thread-pool hops, wake-ups and promises (issue 16, a micro-bench of 8,000 puts:
+ * about 20 fewer syscalls and less than half the user CPU per put). With fsync, only the fdatasync, the one call that
+ * waits on the disk, goes to the thread pool: one hop per object instead of four.
  */
 const SYNC_WRITE_BYTES = 512 * 1024;
 
@@ -51,8 +61,8 @@ export interface LocalFolderObjectStoreOptions {
  * their key, created with O_EXCL ('wx': open, write, [fdatasync], close). EEXIST means the content may be stored
  * already. A fan-out directory this process has not met yet is made (mkdir, EEXIST is fine) before its first open,
  * so a fresh store costs no failed open per object; should a known one be missing (removed behind our back), the
- * open's ENOENT makes it and the open is tried again. Without fsync, small objects are written with synchronous
- * calls (same calls, same guarantees; see SYNC_WRITE_BYTES). A crash (kill -9,
+ * open's ENOENT makes it and the open is tried again. Small objects are written with synchronous calls but for the
+ * fdatasync (same calls, same guarantees; see SYNC_WRITE_BYTES). A crash (kill -9,
  * power cut) or a failed write (disk full) can leave a torn file under a key, so a file is trusted only once its
  * bytes hash to the key:
  * - a later put meeting EEXIST reads and hashes the file (only then: new content costs no read); a torn one is
@@ -139,7 +149,11 @@ export class LocalFolderObjectStore implements ObjectStore {
     const key = contentKeyFor(sha256);
     return this.once({ key, sha256, size: bytes.length }, async (target) => {
       if (await this.writeNew(target, bytes, fanOutOf(sha256))) return true;
-      if ((await this.storedSize(key, target)) === bytes.length) return false;
+      if ((await this.storedSize(key, target)) === bytes.length) {
+        // Complete, but maybe written by a put whose fdatasync failed or a process that crashed before it.
+        if (this.fsync) await syncFile(target);
+        return false;
+      }
       // Torn by a crash: a complete copy replaces it in one rename.
       const tmp = await this.tmpPath();
       try {
@@ -159,7 +173,7 @@ export class LocalFolderObjectStore implements ObjectStore {
    * it could remove a complete copy another process renamed over it meanwhile.
    */
   private async writeNew(path: string, bytes: Buffer, fanOut?: number): Promise<boolean> {
-    if (!this.fsync && bytes.length <= SYNC_WRITE_BYTES) return this.writeNewSync(path, bytes, fanOut);
+    if (bytes.length <= SYNC_WRITE_BYTES) return this.writeNewSmall(path, bytes, fanOut);
     if (fanOut !== undefined && !this.metFanOut(fanOut)) {
       await mkdirLeaf(dirname(path));
       this.markFanOut(fanOut);
@@ -184,8 +198,11 @@ export class LocalFolderObjectStore implements ObjectStore {
     return true;
   }
 
-  /** `writeNew` with synchronous calls: the same open(wx), write, close, in the same order, minus the fdatasync. */
-  private writeNewSync(path: string, bytes: Buffer, fanOut?: number): boolean {
+  /**
+   * `writeNew` for an object up to SYNC_WRITE_BYTES: the same open(wx), write, [fdatasync], close, in the same order,
+   * with synchronous calls but for the fdatasync.
+   */
+  private async writeNewSmall(path: string, bytes: Buffer, fanOut?: number): Promise<boolean> {
     if (fanOut !== undefined && !this.metFanOut(fanOut)) {
       mkdirLeafSync(dirname(path));
       this.markFanOut(fanOut);
@@ -203,6 +220,7 @@ export class LocalFolderObjectStore implements ObjectStore {
     }
     try {
       writeFileSync(fd, bytes);
+      if (this.fsync) await datasyncFd(fd);
     } finally {
       closeSync(fd);
     }
@@ -345,37 +363,4 @@ export class LocalFolderObjectStore implements ObjectStore {
 /** The index of an object's fan-out directory (`ab/cd`): its hash's first four hex digits. */
 function fanOutOf(sha256: string): number {
   return Number.parseInt(sha256.slice(0, 4), 16);
-}
-
-/** Makes a fan-out directory: one mkdir when its parent exists (EEXIST is fine: another put or process made it). */
-async function mkdirLeaf(path: string): Promise<void> {
-  try {
-    await mkdir(path);
-  } catch (error) {
-    if (errorCode(error) === 'EEXIST') return;
-    if (errorCode(error) !== 'ENOENT') throw error;
-    await mkdir(path, { recursive: true });
-  }
-}
-
-function mkdirLeafSync(path: string): void {
-  try {
-    mkdirSync(path);
-  } catch (error) {
-    if (errorCode(error) === 'EEXIST') return;
-    if (errorCode(error) !== 'ENOENT') throw error;
-    mkdirSync(path, { recursive: true });
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
-
-function isNotFound(error: unknown): boolean {
-  return errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
-}
-
-function notFoundOr(error: unknown, key: string): unknown {
-  return isNotFound(error) ? new ObjectNotFoundError(key) : error;
 }

@@ -5,6 +5,7 @@ export * from './run-standalone';
 export * from './standalone.config';
 export * from './extra-ca-certificates';
 export * from './node-version';
+export * from './heap-growth';
 export * from './platform.module';
 export * from './http/app-error';
 export * from './http/error.filter';
