@@ -302,6 +302,14 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     const ev = (id: string, correlationId?: string) =>
       ({ id, correlationId }) as Pick<EventEnvelope, 'id' | 'correlationId'>;
     const ids = Array.from({ length: 4 }, () => randomUUID());
+    /** A real quarantine row: what `{ quarantinedBy }` checks inside the inbox insert. */
+    const quarantine = (eventId: string, group: string) =>
+      ds.query(
+        `INSERT INTO svc.quarantine (id, consumer_group, stage, topic, event_id, event_type, event_version,
+           event_key, envelope, error_code, error_class, error_message, attempts)
+         VALUES ($1, $2, 'svc.' || $2, 'topic', $3, 'x', 1, 'k', '{}', 'code', 'Error', 'failed', 1)`,
+        [randomUUID(), group, eventId],
+      );
 
     it('runs the work once with the events not handled before, in order, each id once, and writes their inbox rows', async () => {
       await uow.handleOnce('batcher', { id: ids[1] }, async () => undefined);
@@ -326,17 +334,23 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     });
 
     it('leaves the skipped ids alone (no work, no inbox row) and writes the outbox of the batch in the same transaction', async () => {
+      await quarantine(ids[1], 'skipper');
       const events = ids.map((id, i) => ev(id, `corr-${i}`));
+      const handled: string[] = [];
       const n = await uow.handleBatch(
         'skipper',
         events,
         async (fresh, tx) => {
-          for (const e of fresh) tx.emit(contactUpsertedV1, contact(`ct_${e.id.slice(0, 8)}`));
+          for (const e of fresh) {
+            handled.push(e.id);
+            tx.emit(contactUpsertedV1, contact(`ct_${e.id.slice(0, 8)}`));
+          }
         },
-        async (_manager, candidates) => new Set(candidates.filter((id) => id === ids[1])),
+        { quarantinedBy: 'skipper' },
       );
 
       expect(n).toBe(3);
+      expect(handled).toEqual([ids[0], ids[2], ids[3]]);
       expect(await outboxCount()).toBe(3);
       const inbox = await ds.query(`SELECT event_id FROM svc.inbox WHERE consumer = 'skipper'`);
       expect(inbox.map((r: { event_id: string }) => r.event_id).sort()).toEqual(
@@ -352,13 +366,6 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
 
     it('issue 16: { quarantinedBy } leaves the ids that group quarantined alone inside the inbox insert, with no lookup statement of its own', async () => {
       const batch = Array.from({ length: 4 }, () => randomUUID());
-      const quarantine = (eventId: string, group: string) =>
-        ds.query(
-          `INSERT INTO svc.quarantine (id, consumer_group, stage, topic, event_id, event_type, event_version,
-             event_key, envelope, error_code, error_class, error_message, attempts)
-           VALUES ($1, $2, 'svc.' || $2, 'topic', $3, 'x', 1, 'k', '{}', 'code', 'Error', 'failed', 1)`,
-          [randomUUID(), group, eventId],
-        );
       await quarantine(batch[1], 'q-group');
       await quarantine(batch[2], 'another-group'); // another group's quarantine does not concern this one
       const query = jest.spyOn(EntityManager.prototype, 'query');

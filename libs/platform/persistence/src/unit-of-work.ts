@@ -19,12 +19,12 @@ export interface TransactionContext {
 }
 
 /**
- * Ids of a batch to leave alone (no work, no inbox row): a lookup in the batch's transaction, or the ids the named
- * consumer group quarantined in this schema, checked inside the inbox insert.
+ * Ids of a batch to leave alone (no work, no inbox row): the ids the named consumer group quarantined in this schema,
+ * checked inside the inbox insert (no statement of its own).
  */
-export type BatchSkip =
-  | ((manager: EntityManager, ids: readonly string[]) => Promise<ReadonlySet<string>>)
-  | { readonly quarantinedBy: string };
+export interface BatchSkip {
+  readonly quarantinedBy: string;
+}
 
 interface PendingEvent {
   readonly topic: string;
@@ -79,10 +79,10 @@ export class UnitOfWork {
   /**
    * `handleOnce` for a batch of incoming events, in ONE transaction: the inbox rows of all of them in one statement,
    * then `work` once with the events not handled before (in the given order, each id once), then the outbox rows of
-   * everything `work` emitted in one insert. `skip` (optional) names ids to leave alone, inbox included: a lookup
-   * run first, or `{ quarantinedBy: group }`, the ids that group ever quarantined (this schema's `quarantine`),
-   * folded into the inbox insert itself (no statement of its own: issue 16). Any error rolls back the whole batch:
-   * nothing of it is recorded. Returns how many events `work` received.
+   * everything `work` emitted in one insert. `skip` (optional), `{ quarantinedBy: group }`, leaves alone, inbox
+   * included, the ids that group ever quarantined (this schema's `quarantine`), folded into the inbox insert itself
+   * (no statement of its own: issue 16). Any error rolls back the whole batch: nothing of it is recorded. Returns how
+   * many events `work` received.
    */
   async handleBatch<E extends Pick<EventEnvelope, 'id'>>(
     consumer: string,
@@ -94,28 +94,22 @@ export class UnitOfWork {
     const { result } = await this.transaction(async (tx) => {
       // PostgreSQL answers uuids in lower case; an id may arrive in upper case (still a valid uuid).
       const idOf = (e: E) => e.id.toLowerCase();
-      let ids = [...new Set(events.map(idOf))];
-      if (typeof skip === 'function') {
-        const skipped = await skip(tx.manager, ids);
-        ids = ids.filter((id) => !skipped.has(id));
-        if (ids.length === 0) return 0;
-      }
-      const inserted: Array<{ event_id: string }> =
-        skip && typeof skip !== 'function'
-          ? await tx.manager.query(
-              `INSERT INTO "${this.schema}".inbox (consumer, event_id)
-               SELECT $1, e.id FROM unnest($2::uuid[]) AS e(id)
-               WHERE NOT EXISTS (SELECT 1 FROM "${this.schema}".quarantine q
-                                 WHERE q.consumer_group = $3 AND q.event_id = e.id)
-               ON CONFLICT DO NOTHING RETURNING event_id`,
-              [consumer, ids, skip.quarantinedBy],
-            )
-          : await tx.manager.query(
-              `INSERT INTO "${this.schema}".inbox (consumer, event_id)
-               SELECT $1, id FROM unnest($2::uuid[]) AS id
-               ON CONFLICT DO NOTHING RETURNING event_id`,
-              [consumer, ids],
-            );
+      const ids = [...new Set(events.map(idOf))];
+      const inserted: Array<{ event_id: string }> = skip
+        ? await tx.manager.query(
+            `INSERT INTO "${this.schema}".inbox (consumer, event_id)
+             SELECT $1, e.id FROM unnest($2::uuid[]) AS e(id)
+             WHERE NOT EXISTS (SELECT 1 FROM "${this.schema}".quarantine q
+                               WHERE q.consumer_group = $3 AND q.event_id = e.id)
+             ON CONFLICT DO NOTHING RETURNING event_id`,
+            [consumer, ids, skip.quarantinedBy],
+          )
+        : await tx.manager.query(
+            `INSERT INTO "${this.schema}".inbox (consumer, event_id)
+             SELECT $1, id FROM unnest($2::uuid[]) AS id
+             ON CONFLICT DO NOTHING RETURNING event_id`,
+            [consumer, ids],
+          );
       const fresh = new Set(inserted.map((r) => r.event_id));
       const todo = events.filter((e) => fresh.delete(idOf(e))); // delete: a repeated id is handled once
       if (todo.length > 0) await work(todo, tx);

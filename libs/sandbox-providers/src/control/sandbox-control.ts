@@ -337,7 +337,7 @@ export class SandboxControl {
     return n;
   }
 
-  /** Every delivery attempt so far (Pub/Sub pushes for google, Graph notifications for microsoft). */
+  /** The newest DELIVERY_LOG_LIMIT delivery attempts, oldest first (Pub/Sub pushes / Graph notifications). */
   notifications(provider: ProviderName): DeliveryRecord[] {
     return [...(provider === 'google' ? this.s.push.dispatcher.log : this.s.subscriptions.dispatcher.log)];
   }

@@ -39,11 +39,19 @@ export interface Notification {
 }
 
 /**
+ * How many delivery records a dispatcher keeps (the newest): the log is for tests and debugging, and unbounded it grew
+ * with every push of a long soak or bench. The specs that read it see at most 18 records per dispatcher (gateway
+ * webhooks and mailbox-sync, sandbox push and Graph specs), the whole Gmail e2e file 22, so 1,000 leaves ample room.
+ */
+export const DELIVERY_LOG_LIMIT = 1_000;
+
+/**
  * Posts notifications (Pub/Sub pushes, Graph change and lifecycle notifications) with the provider's retry rules and
  * the test switches above. Every timer is unref'd and cancelled on close, and `idle()` lets tests wait for quiet.
  */
 export class WebhookDispatcher {
   behaviour: DeliveryBehaviour = { drop: false, delayMs: 0, duplicate: false, hold: false };
+  /** The newest DELIVERY_LOG_LIMIT delivery records, oldest first. */
   readonly log: DeliveryRecord[] = [];
   private readonly held: Notification[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -180,6 +188,8 @@ export class WebhookDispatcher {
       at: new Date(this.clock.now()).toISOString(),
       body: n.body,
     });
+    const excess = this.log.length - DELIVERY_LOG_LIMIT;
+    if (excess > 0) this.log.splice(0, excess);
   }
 
   private flushWaiters(): void {
