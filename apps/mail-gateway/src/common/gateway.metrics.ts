@@ -30,7 +30,7 @@ export class GatewayMetrics {
   constructor(@Inject(METRICS) metrics: ServiceMetrics) {
     this.webhookRequests = metrics.counter(
       'mail_gateway_webhook_requests_total',
-      'Provider webhook requests by provider and outcome (accepted, rejected, validation, ignored)',
+      'Provider webhook requests by provider and outcome (accepted, redelivery, rejected, validation, ignored)',
       ['provider', 'outcome'],
     );
     this.webhookRejected = metrics.counter(

@@ -8,8 +8,12 @@ import { clientStateMatches, parseGraphNotifications } from '@mailbridge/provide
 import { GatewayMetrics } from '../common/gateway.metrics';
 import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { MailboxesRepository } from '../mailboxes/mailboxes.repository';
+import { PushRedeliveries } from './push-redeliveries';
 
-export type IntakeOutcome = 'accepted' | 'ignored';
+export type IntakeOutcome = 'accepted' | 'ignored' | 'redelivery';
+
+/** Pub/Sub retries an unacknowledged push with backoff up to 10 minutes apart; ids take ~100 bytes each. */
+const REDELIVERY_MEMORY = { rememberMs: 15 * 60_000, maxRemembered: 20_000 };
 
 /**
  * The webhook request path: authenticate, hand off durably (the outbox, committed before we answer), answer.
@@ -18,6 +22,8 @@ export type IntakeOutcome = 'accepted' | 'ignored';
  */
 @Injectable()
 export class WebhookIntakeUseCase implements OnApplicationBootstrap {
+  private readonly redeliveries = new PushRedeliveries(REDELIVERY_MEMORY);
+
   constructor(
     @Inject(MAIL_GATEWAY_CONFIG) private readonly config: MailGatewayConfig,
     private readonly pushVerifier: PushTokenVerifier,
@@ -51,14 +57,23 @@ export class WebhookIntakeUseCase implements OnApplicationBootstrap {
       this.logger.warn('authenticated Gmail push without a readable notification; acknowledged');
       return 'ignored';
     }
-    await this.uow.run(async (tx) => {
-      tx.emit(mailboxNotificationReceivedV1, {
-        provider: 'google',
-        mailboxKey: `google:${push.emailAddress.trim().toLowerCase()}`,
-        historyId: push.historyId.slice(0, 40),
-        receivedAt: new Date().toISOString(),
-      });
-    });
+    const mailboxKey = `google:${push.emailAddress.trim().toLowerCase()}`;
+    // A redelivered push (same id) is not handed off a second time: see PushRedeliveries.
+    const pushId = push.messageId === undefined ? undefined : `${mailboxKey}\n${push.messageId}`;
+    const outcome = await this.redeliveries.once(pushId, () =>
+      this.uow.run(async (tx) => {
+        tx.emit(mailboxNotificationReceivedV1, {
+          provider: 'google',
+          mailboxKey,
+          historyId: push.historyId.slice(0, 40),
+          receivedAt: new Date().toISOString(),
+        });
+      }),
+    );
+    if (outcome === 'redelivery') {
+      this.metrics.webhookRequests.inc({ provider: 'google', outcome: 'redelivery' });
+      return 'redelivery';
+    }
     this.metrics.webhookRequests.inc({ provider: 'google', outcome: 'accepted' });
     return 'accepted';
   }

@@ -184,6 +184,33 @@ describe('mail-gateway webhooks: authenticate, hand off durably, answer', () => 
     ).toBe(3);
   });
 
+  it('issue 16: a Pub/Sub push delivered twice (same message id) is acknowledged twice and handed off once', async () => {
+    const before = handOffs(`google:${SAM_GMAIL}`).length;
+    const redeliveriesBefore = await metric(
+      /^mail_gateway_webhook_requests_total\{.*provider="google".*outcome="redelivery"/,
+    );
+    const pushesBefore = h.sandbox.control.notifications('google').length;
+    h.sandbox.control.setNotificationBehaviour('google', { duplicate: true });
+    try {
+      await h.sandbox.control.deliver(SAM_GMAIL, { from: 'alex@example.com', subject: 'Twice', text: 't' });
+      await expectEventually(() => {
+        const acked = h.sandbox.control
+          .notifications('google')
+          .slice(pushesBefore)
+          .filter((n) => n.outcome === 'acked');
+        expect(acked).toHaveLength(2);
+        expect(acked[0].id).toBe(acked[1].id);
+      });
+    } finally {
+      h.sandbox.control.setNotificationBehaviour('google', { duplicate: false });
+    }
+    await sentinel(); // one outbox, published in order: a second hand-off would be on the bus by now
+    expect(handOffs(`google:${SAM_GMAIL}`)).toHaveLength(before + 1);
+    expect(
+      await metric(/^mail_gateway_webhook_requests_total\{.*provider="google".*outcome="redelivery"/),
+    ).toBe(redeliveriesBefore + 1);
+  });
+
   it('the served OpenAPI document describes the webhook routes', async () => {
     const doc = (await api().get('/docs-json').expect(200)).body as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(
