@@ -110,7 +110,8 @@ let startupLines: HeldLogDestination | undefined;
 
 async function main(): Promise<void> {
   assertSupportedNode('embedded');
-  tuneHeapGrowth(); // before PGlite's worker starts: it applies to that thread's heap too
+  // First, so the flag never changes while a collection (PGlite's worker's included) reads it.
+  tuneHeapGrowth();
   const config = loadConfig(embeddedConfigSchema);
   const dataDir = path.resolve(config.MAILBRIDGE_DATA_DIR);
   const format = resolveLogFormat(config.LOG_FORMAT);

@@ -12,7 +12,7 @@ import { PushRedeliveries } from './push-redeliveries';
 
 export type IntakeOutcome = 'accepted' | 'ignored' | 'redelivery';
 
-/** Pub/Sub retries an unacknowledged push with backoff up to 10 minutes apart; ids take ~100 bytes each. */
+/** Pub/Sub retries an unacknowledged push with backoff up to 10 minutes apart; an entry takes ~200 bytes (4 MB). */
 const REDELIVERY_MEMORY = { rememberMs: 15 * 60_000, maxRemembered: 20_000 };
 
 /**
@@ -59,7 +59,8 @@ export class WebhookIntakeUseCase implements OnApplicationBootstrap {
     }
     const mailboxKey = `google:${push.emailAddress.trim().toLowerCase()}`;
     // A redelivered push (same id) is not handed off a second time: see PushRedeliveries.
-    const pushId = push.messageId === undefined ? undefined : `${mailboxKey}\n${push.messageId}`;
+    // The history id too: a redelivery carries the same one, so a reused or empty message id never hides new mail.
+    const pushId = push.messageId ? `${mailboxKey}\n${push.historyId}\n${push.messageId}` : undefined;
     const outcome = await this.redeliveries.once(pushId, () =>
       this.uow.run(async (tx) => {
         tx.emit(mailboxNotificationReceivedV1, {

@@ -1,6 +1,6 @@
 // The file-system calls of the local folder store that need more than one line: EEXIST/ENOENT handling, fdatasync.
 import { fdatasync, mkdirSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { ObjectNotFoundError } from './object-store.port';
 
 /** Makes a fan-out directory: one mkdir when its parent exists (EEXIST is fine: another put or process made it). */
@@ -11,16 +11,6 @@ export async function mkdirLeaf(path: string): Promise<void> {
     if (errorCode(error) === 'EEXIST') return;
     if (errorCode(error) !== 'ENOENT') throw error;
     await mkdir(path, { recursive: true });
-  }
-}
-
-/** fdatasync(2) of an existing file. */
-export async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
   }
 }
 

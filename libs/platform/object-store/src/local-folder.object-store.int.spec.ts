@@ -41,13 +41,14 @@ describe('LocalFolderObjectStore layout', () => {
     expect(await listFiles(dir)).toEqual([path(stored.sha256), path(streamed.sha256)].sort());
   });
 
-  it('content already stored is not written again (the file keeps its inode and mtime)', async () => {
+  it('content already stored is not written again without fsync (the file keeps its inode and mtime)', async () => {
     const bytes = Buffer.from('same bytes twice');
-    const first = await harness.store.put(bytes);
+    const first = await new LocalFolderObjectStore(dir, { fsync: false }).put(bytes);
     const file = join(dir, `sha256/${first.sha256.slice(0, 2)}/${first.sha256.slice(2, 4)}/${first.sha256}`);
     const before = await stat(file);
     // A second store on the same folder (a restarted process) knows nothing in memory: it still does not rewrite.
-    const again = await new LocalFolderObjectStore(dir).put(bytes);
+    // (With fsync it does, once: see "a complete file found under a key is replaced by a synced copy".)
+    const again = await new LocalFolderObjectStore(dir, { fsync: false }).put(bytes);
     const after = await stat(file);
     expect(again.created).toBe(false);
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
@@ -118,10 +119,10 @@ describe('LocalFolderObjectStore layout', () => {
       // The fan-out directory first (this store has not met it; in an empty folder its parent is missing too, so
       // the mkdir is tried again with parents), then the open that writes: no failed open.
       expect(calls()).toEqual({ ...none, mkdirSync: 2, openSync: 1, fdatasync: 1 });
-      // Its twin, as another process would put it: mkdir meets EEXIST, so does the open, so the stored file is read,
-      // hashed and kept (synced once more: its writer may have died before its fdatasync).
-      const again = await new LocalFolderObjectStore(dir).put(Buffer.from('first object'));
-      expect(calls()).toEqual({ ...none, open: 1, readFile: 1, mkdirSync: 3, openSync: 2, fdatasync: 1 });
+      // Its twin, as another process without fsync would put it: mkdir meets EEXIST, so does the open, so the stored
+      // file is read, hashed and kept.
+      const again = await new LocalFolderObjectStore(dir, { fsync: false }).put(Buffer.from('first object'));
+      expect(calls()).toEqual({ ...none, readFile: 1, mkdirSync: 3, openSync: 2, fdatasync: 1 });
       expect([first.created, again.created]).toEqual([true, false]);
       expect(await listFiles(dir)).toEqual([
         `sha256/${first.sha256.slice(0, 2)}/${first.sha256.slice(2, 4)}/${first.sha256}`,
@@ -224,7 +225,7 @@ describe('LocalFolderObjectStore layout', () => {
     }
   });
 
-  it('a put fails when its fdatasync fails, and the next put of the content syncs the file it finds', async () => {
+  it('a put fails when its fdatasync fails, and the next put of the content writes a synced copy over the file it finds', async () => {
     jest
       .spyOn(fs, 'fdatasync')
       .mockImplementation(((_fd: number, callback: (e: Error | null) => void) =>
@@ -238,14 +239,47 @@ describe('LocalFolderObjectStore layout', () => {
     } finally {
       jest.restoreAllMocks();
     }
-    // Not taken as stored: the next put finds the complete file and syncs it before it answers.
-    const syncs = jest.spyOn(fsp, 'open');
+    // Not taken as stored: the next put finds the complete file but cannot know it is on disk (a second fdatasync
+    // would answer success for pages the failed writeback marked clean), so a synced copy replaces it.
+    const renames = jest.spyOn(fsp, 'rename');
+    const syncs = jest.spyOn(fs, 'fdatasync');
     try {
       expect(await store.put(bytes)).toMatchObject({ created: false, size: bytes.length });
-      expect(syncs.mock.calls.map((c) => c[1])).toEqual(['r']);
+      expect(syncs).toHaveBeenCalledTimes(1);
+      expect(renames).toHaveBeenCalledTimes(1);
+      const [from, to] = renames.mock.calls[0].map(String);
+      expect(from).toMatch(/[/\\]tmp[/\\].*\.part$/);
+      expect(to.endsWith(contentKeyOf(bytes).slice('sha256-'.length))).toBe(true);
     } finally {
       jest.restoreAllMocks();
     }
+    expect((await readAll(await store.get(contentKeyOf(bytes)))).equals(bytes)).toBe(true);
+  });
+
+  it('with fsync, a complete file found under a key is replaced by a synced copy, never trusted as it is', async () => {
+    const bytes = Buffer.from('left by a writer that died before its fdatasync');
+    await new LocalFolderObjectStore(dir, { fsync: false }).put(bytes);
+    const renames = jest.spyOn(fsp, 'rename');
+    const syncs = jest.spyOn(fs, 'fdatasync');
+    try {
+      expect(await new LocalFolderObjectStore(dir, { fsync: true }).put(bytes)).toMatchObject({
+        created: false,
+      });
+      expect([syncs.mock.calls.length, renames.mock.calls.length]).toEqual([1, 1]);
+      // A large stream (through its own synced temporary file) does the same: renamed over, not trusted.
+      const large = Buffer.alloc(600 * 1024, 4);
+      await new LocalFolderObjectStore(dir, { fsync: false }).put(Readable.from([large]));
+      expect(
+        await new LocalFolderObjectStore(dir, { fsync: true }).put(Readable.from([large])),
+      ).toMatchObject({
+        created: false,
+        size: large.length,
+      });
+      expect(renames).toHaveBeenCalledTimes(2);
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(await listFiles(dir).then((f) => f.filter((x) => x.startsWith('tmp/')))).toEqual([]);
   });
 
   it('the large-object path still fdatasyncs each object unless turned off', async () => {

@@ -24,7 +24,6 @@ import {
   mkdirLeaf,
   mkdirLeafSync,
   notFoundOr,
-  syncFile,
 } from './local-folder.file-calls';
 
 /** How many keys known to be stored are remembered, so a repeated put (a shared attachment) costs no syscall. */
@@ -38,7 +37,8 @@ const SMALL_STREAM_BYTES = 512 * 1024;
  * event loop for tens of microseconds for a message (a few hundred at this cap), while the asynchronous calls cost more
  * CPU than the syscalls themselves: thread-pool hops, wake-ups and promises (issue 16, a micro-bench of 8,000 puts:
  * about 20 fewer syscalls and less than half the user CPU per put). With fsync, only the fdatasync, the one call that
- * waits on the disk, goes to the thread pool: one hop per object instead of four.
+ * waits on the disk, goes to the thread pool: one hop per object instead of four. (The local store with fsync serves
+ * single-node deployments; a disk saturated by writeback could stall these writes, where S3 is the better choice.)
  */
 const SYNC_WRITE_BYTES = 512 * 1024;
 
@@ -65,8 +65,9 @@ export interface LocalFolderObjectStoreOptions {
  * fdatasync (same calls, same guarantees; see SYNC_WRITE_BYTES). A crash (kill -9,
  * power cut) or a failed write (disk full) can leave a torn file under a key, so a file is trusted only once its
  * bytes hash to the key:
- * - a later put meeting EEXIST reads and hashes the file (only then: new content costs no read); a torn one is
- *   replaced whole by a complete temporary file renamed over it (rename is atomic: the key never shows less);
+ * - a later put meeting EEXIST reads and hashes the file (only then: new content costs no read); a torn one, and
+ *   with fsync any one (its durability is unknown, see trustsFound), is replaced whole by a complete, synced
+ *   temporary file renamed over it (rename is atomic: the key never shows less);
  * - `get` hashes what it streams and fails the stream at its end on a mismatch; `head` and `exists` hash the file.
  * A put resolves only once its bytes are complete under the key, and a reference to a key is committed only after
  * its put, so a committed key names a complete object; the checks above are for what a crash left unreferenced.
@@ -149,17 +150,14 @@ export class LocalFolderObjectStore implements ObjectStore {
     const key = contentKeyFor(sha256);
     return this.once({ key, sha256, size: bytes.length }, async (target) => {
       if (await this.writeNew(target, bytes, fanOutOf(sha256))) return true;
-      if ((await this.storedSize(key, target)) === bytes.length) {
-        // Complete, but maybe written by a put whose fdatasync failed or a process that crashed before it.
-        if (this.fsync) await syncFile(target);
-        return false;
-      }
-      // Torn by a crash: a complete copy replaces it in one rename.
+      const complete = (await this.storedSize(key, target)) === bytes.length;
+      if (complete && this.trustsFound) return false;
+      // Torn by a crash, or complete but maybe never on disk (see trustsFound): a synced copy replaces it in one rename.
       const tmp = await this.tmpPath();
       try {
         await this.writeNew(tmp, bytes);
         await rename(tmp, target);
-        return true;
+        return !complete;
       } finally {
         await unlink(tmp).catch(() => undefined);
       }
@@ -227,6 +225,17 @@ export class LocalFolderObjectStore implements ObjectStore {
     return true;
   }
 
+  /**
+   * Whether a complete file found under a key may be taken as stored. Without fsync, yes. With fsync, no: its writer
+   * may have died before its fdatasync, or its fdatasync may have failed, and on Linux a failed writeback marks the
+   * pages clean, so a second fdatasync through a new descriptor answers success for bytes that never reached the disk
+   * (PostgreSQL's "fsyncgate"). It is replaced by a copy synced here; this costs a write only when the same content
+   * was put before by a crashed or failed put, or by another process (a shared attachment).
+   */
+  private get trustsFound(): boolean {
+    return !this.fsync;
+  }
+
   private metFanOut(index: number): boolean {
     return (this.fanOutDirs[index >> 3] & (1 << (index & 7))) !== 0;
   }
@@ -276,9 +285,11 @@ export class LocalFolderObjectStore implements ObjectStore {
       const size = meter.byteCount();
       return await this.once({ key, sha256, size }, async (target) => {
         if (await this.linkInPlace(tmp, target)) return true;
-        if ((await this.storedSize(key, target)) === size) return false;
+        const complete = (await this.storedSize(key, target)) === size;
+        if (complete && this.trustsFound) return false;
+        // `tmp` is synced already: it replaces what is there in one rename (see trustsFound).
         await rename(tmp, target);
-        return true;
+        return !complete;
       });
     } finally {
       await unlink(tmp).catch(() => undefined);

@@ -2,21 +2,22 @@ import v8 from 'node:v8';
 
 /**
  * How far V8 lets the old generation grow past what survived the last full collection before it starts the next one:
- * the limit becomes live × (1 + this / 100). V8's own choice follows how cheap its collections have been; for these
- * processes (100 MB live in embedded, a burst promoting each event's short-lived batch objects) it sets the limit a
- * few MB above the live size, so a burst of 2,000 messages ran 12 full collections (7 of them in PGlite's worker,
- * whose heap is 25 MB), each marking the whole heap on V8's helper threads: a quarter of the CPU per message (issue
- * 16, `npm run bench -- --profile`). At 100 they were 3, and the CPU per message fell from 2.2 to 1.9 ms. The cost is
- * memory: a heap may hold up to its live size again in garbage before a full collection (the bench's idle memory is
- * read after one).
+ * the limit becomes live × (1 + this / 100), in place of V8's own factor (1.1 to 4, lower the cheaper its collections
+ * have been and under memory pressure). In the embedded process (100 MB live, four services and PGlite's worker with
+ * 25 MB) V8 kept the limit a few MB above the live size under a burst: 2,000 messages ran 12 full collections, each
+ * marking a whole heap on V8's helper threads, a quarter of the CPU per message (issue 16, `npm run bench --
+ * --profile`). At 100 they were 3, and the CPU per message fell from 2.2 to 1.9 ms. Used by the embedded process only:
+ * the standalone services showed no gain (their cost is young-generation collections) and run in pods with memory
+ * limits, where V8's own lower factor under pressure is the safer choice. The cost is memory: a heap may hold up to
+ * its live size again in garbage before a full collection (the bench reads idle memory after one).
  */
 export const HEAP_GROWING_PERCENT = 100;
 
 const FLAG = '--heap-growing-percent';
 
 /**
- * Sets V8's heap growing factor for this process and the worker threads it starts later (PGlite's); V8 reads it at
- * every full collection, so setting it at start-up is enough. An explicit `node --heap-growing-percent=N` wins (Node
+ * Sets V8's heap growing factor for this process and its worker threads (PGlite's): a process-wide flag V8 reads at
+ * every full collection. An explicit `node --heap-growing-percent=N` wins (Node
  * refuses it in NODE_OPTIONS). Answers the flag set, or undefined when left to the operator's.
  */
 export function tuneHeapGrowth(

@@ -13,7 +13,6 @@ import { StandaloneConfig, kafkaSecurityOf, standaloneConfigSchema } from './sta
 import { startService } from './start-service';
 import { trustExtraCaCertificatesFile } from './extra-ca-certificates';
 import { assertSupportedNode } from './node-version';
-import { tuneHeapGrowth } from './heap-growth';
 
 /**
  * Entry point of a service running alone: validated configuration (one clear line and exit 1 when wrong), Kafka,
@@ -24,7 +23,6 @@ export async function runStandalone(
   processEnv: Env = process.env,
 ): Promise<void> {
   assertSupportedNode(definition.name);
-  tuneHeapGrowth();
   let config: StandaloneConfig;
   try {
     config = loadConfig(standaloneConfigSchema, processEnv);
