@@ -23,36 +23,8 @@ export interface PgliteFile {
   statements: Record<string, StatementStats>;
 }
 
-/** Cumulative CPU in ms of every thread of a process, by thread id. */
-export function threadCpuMsOf(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  let tids: string[] = [];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      out.set(Number(tid), (cpuTicksOfStat(stat) * 1000) / clockTicks());
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return out;
-}
-
-export const THREAD_GROUPS = {
-  main: 'main thread (the four services)',
-  pglite: "PGlite's worker thread",
-  v8: 'V8 platform threads (GC helpers, concurrent compiler: V8Worker, DelayedTaskScheduler)',
-  libuv: 'libuv pool (fs, crypto, dns: libuv-worker)',
-  rest: 'other threads (inspector, signal handling)',
-} as const;
-
-/** Each thread's name (`/proc/<pid>/task/<tid>/comm`), by thread id. */
-export function threadNamesOf(pid: number): Map<number, string> {
+/** One file of every thread of a process (`/proc/<pid>/task/<tid>/<file>`), by thread id. */
+function taskFiles(pid: number, file: 'stat' | 'comm'): Map<number, string> {
   const out = new Map<number, string>();
   let tids: string[] = [];
   try {
@@ -62,13 +34,33 @@ export function threadNamesOf(pid: number): Map<number, string> {
   }
   for (const tid of tids) {
     try {
-      out.set(Number(tid), fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim());
+      out.set(Number(tid), fs.readFileSync(`/proc/${pid}/task/${tid}/${file}`, 'utf8'));
     } catch {
       // the thread ended between the listing and the read
     }
   }
   return out;
 }
+
+/** Cumulative CPU in ms of every thread of a process, by thread id. */
+export function threadCpuMsOf(pid: number): Map<number, number> {
+  return new Map(
+    [...taskFiles(pid, 'stat')].map(([tid, stat]) => [tid, (cpuTicksOfStat(stat) * 1000) / clockTicks()]),
+  );
+}
+
+/** Each thread's name (Node 24 names its threads), by thread id. */
+export function threadNamesOf(pid: number): Map<number, string> {
+  return new Map([...taskFiles(pid, 'comm')].map(([tid, name]) => [tid, name.trim()]));
+}
+
+export const THREAD_GROUPS = {
+  main: 'main thread (the four services)',
+  pglite: "PGlite's worker thread",
+  v8: 'V8 platform threads (GC helpers, concurrent compiler: V8Worker, DelayedTaskScheduler)',
+  libuv: 'libuv pool (fs, crypto, dns: libuv-worker)',
+  rest: 'other threads (inspector, signal handling)',
+} as const;
 
 /**
  * CPU between two readings, by group of threads. Node 24 names its threads (`MainThread`, `V8Worker`,
