@@ -19,6 +19,7 @@ export function datasyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
+/** `mkdirLeaf` with a synchronous call (the small-object path, see SYNC_WRITE_BYTES). */
 export function mkdirLeafSync(path: string): void {
   try {
     mkdirSync(path);
