@@ -1,12 +1,14 @@
-import { kafkaRequestLines } from './kafka-requests';
+import { KafkaRequestCounts, kafkaRequestLines } from './kafka-requests';
+
+type Readings = Map<number, { kafka?: KafkaRequestCounts }>;
 
 describe('kafkaRequestLines', () => {
   it('prints each process its requests between two readings, per unit, most frequent API first', () => {
-    const before = new Map([
+    const before: Readings = new Map<number, { kafka?: KafkaRequestCounts }>([
       [1, { kafka: { Fetch: 100, Heartbeat: 10 } }],
       [2, { kafka: { Fetch: 5 } }],
     ]);
-    const after = new Map([
+    const after: Readings = new Map<number, { kafka?: KafkaRequestCounts }>([
       [1, { kafka: { Fetch: 400, Heartbeat: 16, Produce: 2 } }],
       [2, { kafka: { Fetch: 5 } }],
       [3, {}],
