@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick --mode embedded|distributed|both --mailboxes M --messages N --idle-mailboxes K
-//   --latency-seconds S --raw-rows R --profile [--profile-out FILE] --log-dir DIR --skip-components]`
+//   --latency-seconds S --raw-rows R --profile [--profile-out FILE] --log-dir DIR --skip-components --kafka-brokers B]`
 // First the component benches (bench/*.bench.ts, each in its own process), then the end-to-end bench per mode; the
 // last lines are one summary per mode. Prints numbers, asserts no target; exits non-zero when a bench could not run or
 // when messages never became visible in the CRM API (every wait is bounded).
@@ -118,7 +118,7 @@ function profileDocument(o: Options, sections: string[]): string {
     "- Transactions: COMMITs on the service's connections; SQL statements: every other statement except BEGIN;",
     '  DB round trips: every `pg` query call (BEGIN and COMMIT included). Counted in each process by a preloaded',
     '  wrapper around `pg.Client.prototype.query` (`tools/bench/probe.cjs`), per connection application name.',
-    '  Kafka round trips are not counted.',
+    '  Kafka requests are printed apart (per service and API, in the bench log), not in this table.',
     "- Embedded, by thread (`/proc/<pid>/task/*/stat`): the main thread is the pid, PGlite's worker reports its id,",
     '  the rest go by the names Node 24 gives them (`V8Worker` and `DelayedTaskSche`: V8; `libuv-worker`: the pool).',
     "  PGlite worker, by statement: the worker's own count (asked for by the probe) of wall time per",

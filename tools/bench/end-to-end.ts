@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { Answer, call, connectMailbox, crmToken } from '../soak/crm-client';
 import { Platform, Sandbox, startDistributed, startEmbedded, startSandbox } from '../soak/platforms';
+import { KafkaRequestCounts, kafkaRequestLines } from './kafka-requests';
 import { freePortBase, sleep, waitFor } from '../soak/processes';
 import { seededRandom } from '../soak/mix';
 import { CpuProfile, NO_STAGE, ProfileSummary, summariseProfile } from './cpu-profile';
@@ -46,6 +47,8 @@ export interface BenchOptions {
   rawRows: number;
   profile: boolean;
   concurrency: number;
+  /** Brokers of the Kafka mock cluster in distributed mode (each consumer long-polls every broker that leads one of its partitions). */
+  kafkaBrokers: number;
   /** Wait after the idle mailboxes connected (and their watches are in place), before their memory is read. */
   settleSeconds: number;
   quick: boolean;
@@ -573,6 +576,11 @@ class ModeRun {
     }
   }
 
+  /** Each platform process's name by pid. */
+  processNames(): Map<number, string> {
+    return new Map(this.platform.processes().map((p) => [p.pid, p.name]));
+  }
+
   /** The SQL counters of every platform process. */
   countSql() {
     return this.probe('count');
@@ -600,6 +608,8 @@ export interface ProbeFile {
   pid: number;
   /** Per connection application name; `byText`: calls per statement shape (the probe's normalised text). */
   counts: Record<string, ProbeCounts & { byText?: Record<string, number> }>;
+  /** Kafka requests sent by the process, by API name (distributed mode). */
+  kafka?: KafkaRequestCounts;
   /** After `gc`: the main thread's V8 heap in use and memory outside it held by JS objects, bytes. */
   memory?: {
     heapUsed: number;
@@ -688,6 +698,7 @@ export async function runMode(
     const options = {
       env: BENCH_PLATFORM_ENV,
       databasePrefix: 'mb_bench',
+      kafkaBrokers: o.kafkaBrokers,
       // The probe in every platform process: SQL counters, a full GC before memory readings, the profiler.
       processEnv: (): Record<string, string> => ({
         NODE_OPTIONS: `--expose-gc --require ${PROBE}`,
@@ -763,6 +774,7 @@ export async function runMode(
     );
     // The idle connects' own work (first pull, watch, health reports) must not be counted against the burst.
     const waitSql0 = await run.countSql();
+    const waitStarted = performance.now();
     const quiet = await waitUntilQuiet(
       async () => (await run.cpuSample()).filter((c) => c.name !== 'sandbox'),
       { now: () => Date.now(), sleep },
@@ -777,9 +789,13 @@ export async function runMode(
       `${mode}: idle CPU (the last windows), ms per second: ` +
         quiet.idleMsPerSecond.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', '),
     );
+    const waitSql1 = await run.countSql();
+    const waitSeconds = (performance.now() - waitStarted) / 1000;
+    for (const line of kafkaRequestLines(waitSql0, waitSql1, run.processNames(), waitSeconds, 1))
+      out(`${mode}: Kafka requests per second during that wait, ${line}`);
     out(
       `${mode}: database work during that wait, per burst message: ` +
-        [...sqlDeltas(waitSql0, await run.countSql())]
+        [...sqlDeltas(waitSql0, waitSql1)]
           .map(([app, c]) => `${app} ${perMessage(c, o.messages)}`)
           .join('; '),
     );
@@ -840,6 +856,8 @@ export async function runMode(
       }),
     );
 
+    for (const line of kafkaRequestLines(burst.sql0, burst.sql1, run.processNames(), o.messages, 3))
+      out(`${mode}: Kafka requests per message during the burst, ${line}`);
     const sqlPerMessage = sqlTotals(burst.sql0, burst.sql1);
     out(
       `${mode}: database work per message during the burst: ${(sqlPerMessage.commits / o.messages).toFixed(1)} transactions, ` +

@@ -24,7 +24,13 @@ describe('bench options', () => {
     });
   });
 
+  it('--kafka-brokers sets the mock cluster size (default 3, as in the tests)', () => {
+    expect(parseArgs([]).kafkaBrokers).toBe(3);
+    expect(parseArgs(['--kafka-brokers', '1']).kafkaBrokers).toBe(1);
+  });
+
   it.each([
+    [['--kafka-brokers', '0']],
     [['--mode', 'cluster']],
     [['--messages', '-3']],
     [['--idle-mailboxes', 'many']],

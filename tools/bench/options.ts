@@ -23,7 +23,7 @@ export class UsageError extends Error {}
 const USAGE =
   'usage: npm run bench -- [--quick] [--mode embedded|distributed|both] [--mailboxes M] [--messages N] ' +
   '[--idle-mailboxes K] [--latency-seconds S] [--raw-rows R] [--concurrency C] [--profile] [--profile-out FILE] ' +
-  '[--log-dir DIR] [--skip-components]';
+  '[--log-dir DIR] [--skip-components] [--kafka-brokers B]';
 
 function usage(problem: string): never {
   throw new UsageError(`${problem}\n${USAGE}`);
@@ -39,6 +39,7 @@ export function parseArgs(argv: readonly string[]): Options {
     latencySeconds: quick ? 10 : 60,
     rawRows: quick ? 10_000 : 100_000,
     concurrency: 8,
+    kafkaBrokers: 3,
     settleSeconds: quick ? 1 : 30,
     profile: false,
     profileOut: path.join(ROOT, 'bench', 'results', 'profile.md'),
@@ -79,6 +80,9 @@ export function parseArgs(argv: readonly string[]): Options {
         break;
       case '--concurrency':
         o.concurrency = int(flag, value(), 1);
+        break;
+      case '--kafka-brokers':
+        o.kafkaBrokers = int(flag, value(), 1);
         break;
       case '--profile-out':
         o.profileOut = path.resolve(value());

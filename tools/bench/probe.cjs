@@ -111,6 +111,31 @@ try {
   process.stderr.write(`bench sql-counter: pg not patched: ${error}\n`);
 }
 
+// Kafka requests by API, counted where @platformatic/kafka sends them (its diagnostics channel, by name, so it works
+// before the library loads): what each service asks the brokers idle and per message.
+const KAFKA_APIS = {
+  0: 'Produce',
+  1: 'Fetch',
+  2: 'ListOffsets',
+  3: 'Metadata',
+  8: 'OffsetCommit',
+  9: 'OffsetFetch',
+  10: 'FindCoordinator',
+  11: 'JoinGroup',
+  12: 'Heartbeat',
+  13: 'LeaveGroup',
+  14: 'SyncGroup',
+  18: 'ApiVersions',
+  19: 'CreateTopics',
+  22: 'InitProducerId',
+};
+const kafka = {};
+if (dir)
+  require('node:diagnostics_channel').subscribe('tracing:plt:kafka:connections:api:start', (message) => {
+    const api = KAFKA_APIS[message && message.apiKey] ?? `api-${message && message.apiKey}`;
+    kafka[api] = (kafka[api] ?? 0) + 1;
+  });
+
 let seq = 0;
 let profiles = 0;
 let session;
@@ -136,7 +161,7 @@ if (dir)
   process.on('SIGUSR2', () => {
     seq++;
     pglite.postMessage({ dir, seq });
-    const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts });
+    const done = () => write(`sql-${process.pid}.json`, { seq, pid: process.pid, counts, kafka });
     const what = command();
     if (what === 'gc') {
       // Memory is read after a full collection, so garbage does not count as a mailbox's cost.
@@ -149,6 +174,7 @@ if (dir)
           seq: at,
           pid: process.pid,
           counts,
+          kafka,
           memory: { heapUsed, heapTotal, external, workers: inWorkers.filter(Boolean) },
         }),
       );

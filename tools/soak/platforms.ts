@@ -101,6 +101,8 @@ export interface PlatformOptions {
   /** Extra environment of one process (e.g. the bench's NODE_OPTIONS for its SQL counter and profiler). */
   readonly processEnv?: (name: string) => Record<string, string>;
   readonly databasePrefix?: string;
+  /** Brokers of the Kafka mock cluster (default 3), distributed mode. */
+  readonly kafkaBrokers?: number;
 }
 
 /** Settings the soak gives the platform (the same in both modes): the only way it configures the services. */
@@ -191,7 +193,7 @@ export async function startDistributed(
 ): Promise<Platform> {
   const entries = SERVICES.map((s) => build(`apps/${s}`));
   const [kafka, db] = await Promise.all([
-    startKafkaMockCluster(),
+    startKafkaMockCluster({ brokers: options.kafkaBrokers }),
     createTestDatabase(options.databasePrefix ?? 'mb_soak'),
   ]);
   const urls = Object.fromEntries(SERVICES.map((s, i) => [s, `http://127.0.0.1:${ports[i]}`])) as Record<
