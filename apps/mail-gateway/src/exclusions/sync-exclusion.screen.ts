@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   decideSyncExclusion,
+  headerBlockOf,
   messagePartiesFromHead,
   type SyncExclusionVerdict,
 } from '@mailbridge/domain-mail';
@@ -45,7 +46,8 @@ function verdictOf(
   head: Buffer,
 ): SyncExclusionVerdict | null {
   if (connections.length === 0 || connections.every((c) => !c.location && !c.connection)) return null;
-  const parties = messagePartiesFromHead(head.toString('utf8'));
+  // Only the header block is decoded (issue 16): the head may be 256 KB of attachment.
+  const parties = messagePartiesFromHead(headerBlockOf(head).toString('utf8'));
   let first: SyncExclusionVerdict | null = null;
   for (const c of connections) {
     const verdict = decideSyncExclusion({

@@ -10,6 +10,7 @@ import {
 } from '@mailbridge/contracts';
 import {
   classifyMessage,
+  headerBlockOf,
   parseMimeStreaming,
   readPrefix,
   type BounceReport,
@@ -50,7 +51,8 @@ const MAX_ADDRESSES = 1000;
 
 /** The value of one top-level header, unfolded; undefined when absent. */
 export function headerFromHead(head: Buffer, name: string): string | undefined {
-  const text = head.toString('latin1');
+  // Only the header block is decoded (issue 16): the head may be 256 KB of attachment.
+  const text = headerBlockOf(head).toString('latin1');
   const end = text.search(/\r?\n\r?\n/);
   const block = (end === -1 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
   const wanted = name.toLowerCase();

@@ -14,6 +14,7 @@ export * from './threading/message-identity.util';
 export * from './threading/subject.util';
 export * from './threading/forward.util';
 export * from './mime/canonical-message.types';
+export * from './mime/header-block.util';
 export * from './mime/mime.parser';
 export * from './mime/mime.composer';
 export * from './provider/provider-error';

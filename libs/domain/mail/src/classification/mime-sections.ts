@@ -99,11 +99,17 @@ export function parseSection(text: string, depth = 0, budget = { parts: 0 }): Mi
     budget.parts += 1;
     parts.push(parseSection(body, depth + 1, budget));
   }
+  if (parts.length > 0) return { headers, contentType: type, params, body, parts };
+  // A leaf's body is decoded on first read (issue 16): classification reads text and report parts only, and decoding
+  // an attachment's base64 it never reads cost milliseconds per message.
+  let decoded: string | undefined;
   return {
     headers,
     contentType: type,
     params,
-    body: parts.length > 0 ? body : decodeBody(body, first(headers, 'content-transfer-encoding')),
+    get body(): string {
+      return (decoded ??= decodeBody(body, first(headers, 'content-transfer-encoding')));
+    },
     parts,
   };
 }
