@@ -3,6 +3,7 @@ import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/Postgres
 import type { Logger } from '@mailbridge/platform-observability';
 import { PlatformTables1732400000000 } from './platform-tables.migration';
 import { PlatformQuarantine1732650000000 } from './quarantine.migration';
+import { PlatformOutboxEnvelopeJson1732660000000 } from './outbox-envelope-json.migration';
 
 /* eslint-disable @typescript-eslint/no-unsafe-function-type -- TypeORM's own option types use Function */
 export interface ServiceDataSourceOptions {
@@ -36,6 +37,7 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     migrations: [
       PlatformTables1732400000000,
       PlatformQuarantine1732650000000,
+      PlatformOutboxEnvelopeJson1732660000000,
       ...(options.migrations as unknown[] as never[]),
     ],
     migrationsTableName: 'migrations',

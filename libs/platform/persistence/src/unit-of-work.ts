@@ -142,10 +142,11 @@ export class UnitOfWork {
       };
       const value = await work(tx);
       if (pending.length > 0) {
-        // One statement for the whole batch: no per-row round trips on the hot path.
+        // One statement for the whole batch: no per-row round trips on the hot path. `json[]`, the column's type
+        // (no jsonb tree built per event: PlatformOutboxEnvelopeJson1732660000000).
         await manager.query(
           `INSERT INTO "${this.schema}".outbox (event_id, topic, event_key, envelope)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::json[])`,
           [
             pending.map((p) => p.envelope.id),
             pending.map((p) => p.topic),
