@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ObservedDecision, ObservedMessage } from '../decisions/decision.types';
-import { queryRows } from '@mailbridge/platform-persistence';
+import { queryPrepared, queryRows } from '@mailbridge/platform-persistence';
 
 /** What a repeat needs of a stored decision to announce it again. */
 export interface StoredDecision {
@@ -44,7 +44,9 @@ export class MessageDecisionRepository {
   async recordMany(tx: EntityManager, rows: readonly DecisionToRecord[]): Promise<void> {
     if (rows.length === 0) return;
     const col = <T>(f: (r: DecisionToRecord) => T) => rows.map(f);
-    await tx.query(
+    // Fixed text, prepared (issue 16): an insert from its arrays, no plan to go stale.
+    await queryPrepared(
+      tx,
       `INSERT INTO sync_engine.message_decision
          (mailbox_key, provider_message_id, rfc_message_id, event_id, source, direction, outcome, rules, deliveries,
           skips, trace)

@@ -7,7 +7,7 @@ import type {
   KeyMatch,
   NewBinding,
 } from '../decisions/decision.types';
-import { queryRows } from '@mailbridge/platform-persistence';
+import { queryPrepared, queryRows } from '@mailbridge/platform-persistence';
 
 export interface BindingRow {
   binding_id: string;
@@ -69,6 +69,8 @@ const insertKeys = (
        OR (thread_key.first_at IS NULL AND EXCLUDED.first_at IS NOT NULL)
   RETURNING mailbox_key, key`;
 
+const INSERT_KEYS = insertKeys(1);
+
 const changedKeys = (rows: Array<{ mailbox_key: string; key: string }>) =>
   rows.map((r) => ({ mailboxKey: r.mailbox_key, key: r.key }));
 
@@ -86,7 +88,8 @@ export class ThreadBindingRepository {
     const keys = [...new Set(mailboxKeys.filter((k): k is string => !!k))].sort();
     if (keys.length === 0) return;
     // One round trip for a whole batch (issue 16); unnest yields the sorted array in order, so the order holds.
-    await tx.query(
+    await queryPrepared(
+      tx,
       `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7)))
        FROM unnest($1::text[]) AS k`,
       [keys.map((k) => `sync_engine.mailbox:${k}`)],
@@ -167,9 +170,10 @@ export class ThreadBindingRepository {
     ];
     if (bindings.length === 0) {
       // The common case (a message joins a known thread): keys only, a simpler statement.
-      return changedKeys(await queryRows(tx, insertKeys(1), keyParams));
+      return changedKeys(await queryPrepared(tx, INSERT_KEYS, keyParams));
     }
-    const rows = await queryRows<{ mailbox_key: string; key: string }>(
+    // Both statements of fixed text, prepared: they only insert from their arrays (no plan to go stale, issue 16).
+    const rows = await queryPrepared<Array<{ mailbox_key: string; key: string }>>(
       tx,
       `WITH new_bindings AS (
          INSERT INTO sync_engine.thread_binding

@@ -3,6 +3,8 @@ import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/Postgres
 import type { Logger } from '@mailbridge/platform-observability';
 import { PlatformTables1732400000000 } from './platform-tables.migration';
 import { PlatformQuarantine1732650000000 } from './quarantine.migration';
+import { PlatformOutboxEnvelopeJson1732660000000 } from './outbox-envelope-json.migration';
+import { isSharedSessionUrl } from './embedded-postgres';
 
 /* eslint-disable @typescript-eslint/no-unsafe-function-type -- TypeORM's own option types use Function */
 export interface ServiceDataSourceOptions {
@@ -24,11 +26,23 @@ export function schemaOf(dataSource: DataSource): string {
   return schema;
 }
 
+/** Data sources on a server where each connection is its own session (see `preparesStatements`). */
+const ownSessions = new WeakSet<DataSource>();
+
+/**
+ * True when named prepared statements are safe on this data source: a real PostgreSQL server, where each pool
+ * connection is its own session. Not on an embedded PGlite server, whose connections share one session (two
+ * connections preparing the same name would collide, and a closed connection's statements would stay behind).
+ */
+export function preparesStatements(dataSource: DataSource): boolean {
+  return ownSessions.has(dataSource);
+}
+
 export const SCHEMA_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
 export function createServiceDataSource(options: ServiceDataSourceOptions): DataSource {
   if (!SCHEMA_NAME.test(options.schema)) throw new Error(`Invalid schema name "${options.schema}"`);
-  return new DataSource({
+  const dataSource = new DataSource({
     type: 'postgres',
     url: options.url,
     schema: options.schema,
@@ -36,6 +50,7 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     migrations: [
       PlatformTables1732400000000,
       PlatformQuarantine1732650000000,
+      PlatformOutboxEnvelopeJson1732660000000,
       ...(options.migrations as unknown[] as never[]),
     ],
     migrationsTableName: 'migrations',
@@ -46,6 +61,8 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? options.schema },
     logging: false,
   });
+  if (!isSharedSessionUrl(options.url)) ownSessions.add(dataSource);
+  return dataSource;
 }
 
 /**

@@ -18,6 +18,17 @@ export interface EmbeddedPostgresOptions {
   readonly maxConnections?: number;
 }
 
+/**
+ * URLs of the embedded servers this process started and has not stopped: their connections share one session, so a
+ * named prepared statement of one would collide with another's (see `preparesStatements`).
+ */
+const sharedSessionUrls = new Set<string>();
+
+/** True when `url` is an embedded PGlite server of this process (all its connections share one backend session). */
+export function isSharedSessionUrl(url: string): boolean {
+  return sharedSessionUrls.has(url);
+}
+
 type WorkerMessage = { ready: true; port: number } | { error: string } | { stopped: true };
 
 /**
@@ -47,9 +58,12 @@ export async function startEmbeddedPostgres(
     worker.once('exit', (code) => reject(new Error(`Embedded PostgreSQL worker exited with code ${code}`)));
   });
   let stopped: Promise<void> | undefined;
+  const url = `postgres://postgres@${host}:${port}/postgres`;
+  sharedSessionUrls.add(url);
   return {
-    url: `postgres://postgres@${host}:${port}/postgres`,
+    url,
     stop() {
+      sharedSessionUrls.delete(url);
       stopped ??= new Promise<void>((resolve) => {
         worker.once('message', () => resolve());
         worker.once('exit', () => resolve());

@@ -2,6 +2,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { EventCatalog, EventDefinition, EventEnvelope, PayloadOf } from '@mailbridge/contracts';
 import { currentContext, type Logger } from '@mailbridge/platform-observability';
 import { schemaOf } from './data-source.factory';
+import { queryPrepared } from './query-rows';
 
 export interface TransactionContext {
   readonly manager: EntityManager;
@@ -64,7 +65,8 @@ export class UnitOfWork {
     work: (tx: TransactionContext) => Promise<void>,
   ): Promise<boolean> {
     const { result } = await this.transaction(async (tx) => {
-      const inserted: unknown[] = await tx.manager.query(
+      const inserted: unknown[] = await queryPrepared(
+        tx.manager,
         `INSERT INTO "${this.schema}".inbox (consumer, event_id) VALUES ($1, $2)
          ON CONFLICT DO NOTHING RETURNING event_id`,
         [consumer, event.id],
@@ -95,16 +97,21 @@ export class UnitOfWork {
       // PostgreSQL answers uuids in lower case; an id may arrive in upper case (still a valid uuid).
       const idOf = (e: E) => e.id.toLowerCase();
       const ids = [...new Set(events.map(idOf))];
+      // The quarantine check is a probe of its unique key per event whatever the plan: `OFFSET 0` keeps the EXISTS a
+      // subplan (never an anti join), as the prepared statement's generic plan, made while the quarantine was empty,
+      // would otherwise scan all of the group's quarantined ids for every event once the table has grown.
       const inserted: Array<{ event_id: string }> = skip
-        ? await tx.manager.query(
+        ? await queryPrepared(
+            tx.manager,
             `INSERT INTO "${this.schema}".inbox (consumer, event_id)
              SELECT $1, e.id FROM unnest($2::uuid[]) AS e(id)
              WHERE NOT EXISTS (SELECT 1 FROM "${this.schema}".quarantine q
-                               WHERE q.consumer_group = $3 AND q.event_id = e.id)
+                               WHERE q.consumer_group = $3 AND q.event_id = e.id OFFSET 0)
              ON CONFLICT DO NOTHING RETURNING event_id`,
             [consumer, ids, skip.quarantinedBy],
           )
-        : await tx.manager.query(
+        : await queryPrepared(
+            tx.manager,
             `INSERT INTO "${this.schema}".inbox (consumer, event_id)
              SELECT $1, id FROM unnest($2::uuid[]) AS id
              ON CONFLICT DO NOTHING RETURNING event_id`,
@@ -142,10 +149,12 @@ export class UnitOfWork {
       };
       const value = await work(tx);
       if (pending.length > 0) {
-        // One statement for the whole batch: no per-row round trips on the hot path.
-        await manager.query(
+        // One statement for the whole batch: no per-row round trips on the hot path. `json[]`, the column's type
+        // (no jsonb tree built per event: PlatformOutboxEnvelopeJson1732660000000).
+        await queryPrepared(
+          manager,
           `INSERT INTO "${this.schema}".outbox (event_id, topic, event_key, envelope)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::json[])`,
           [
             pending.map((p) => p.envelope.id),
             pending.map((p) => p.topic),
