@@ -16,6 +16,13 @@ export interface ServiceDataSourceOptions {
   readonly migrations: MixedList<Function | string>;
   readonly poolSize?: number;
   readonly applicationName?: string;
+  /**
+   * Named prepared statements for the hot statements (`queryPrepared`); default on for a real server, always off on an
+   * embedded PGlite server. Off behind a pooler that moves a session's statements between server connections
+   * (PgBouncer in transaction mode without `max_prepared_statements`): a statement prepared on one would be missing on
+   * the next.
+   */
+  readonly preparedStatements?: boolean;
 }
 /* eslint-enable @typescript-eslint/no-unsafe-function-type */
 
@@ -61,7 +68,7 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? options.schema },
     logging: false,
   });
-  if (!isSharedSessionUrl(options.url)) ownSessions.add(dataSource);
+  if ((options.preparedStatements ?? true) && !isSharedSessionUrl(options.url)) ownSessions.add(dataSource);
   return dataSource;
 }
 

@@ -12,6 +12,9 @@ export class PlatformOutboxEnvelopeJson1732660000000 implements MigrationInterfa
 
   async up(q: QueryRunner): Promise<void> {
     const s = `"${schemaOf(q.connection)}"`;
+    // The rewrite holds the outbox exclusively: fail cleanly (the upgrade can be retried) rather than queue every write
+    // of the running version behind a long transaction.
+    await q.query(`SET LOCAL lock_timeout = '10s'`);
     await q.query(`ALTER TABLE ${s}.outbox ALTER COLUMN envelope TYPE json USING envelope::json`);
   }
 

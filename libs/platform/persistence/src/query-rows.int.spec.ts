@@ -22,8 +22,20 @@ const preparedOn = async (tx: EntityManager) =>
     .filter((s) => s.name !== '')
     .map((s) => s.statement);
 
-const withDataSource = async (url: string, poolSize: number, test: (ds: DataSource) => Promise<void>) => {
-  const ds = createServiceDataSource({ url, schema: 'svc', entities: [], migrations: [], poolSize });
+const withDataSource = async (
+  url: string,
+  poolSize: number,
+  test: (ds: DataSource) => Promise<void>,
+  preparedStatements?: boolean,
+) => {
+  const ds = createServiceDataSource({
+    url,
+    schema: 'svc',
+    entities: [],
+    migrations: [],
+    poolSize,
+    preparedStatements,
+  });
   try {
     await initializeServiceDataSource(ds, { runMigrations: true });
     await test(ds);
@@ -125,6 +137,42 @@ describe('queryPrepared (issue 16: parse and plan a hot statement once per conne
       });
     } finally {
       await pg.stop();
+    }
+  });
+
+  it('on PostgreSQL with DATABASE_PREPARED_STATEMENTS off (a transaction-mode pooler): unnamed', async () => {
+    const db = await createTestDatabase();
+    try {
+      await withDataSource(
+        db.url,
+        1,
+        async (ds) => {
+          expect(preparesStatements(ds)).toBe(false);
+          const uow = new UnitOfWork(ds, eventCatalog);
+          const ids = [randomUUID()];
+          const seen: string[][] = [];
+          const handled = await uow.handleBatch(
+            'consumer',
+            ids.map((id) => ({ id })),
+            async (_fresh, tx) => void seen.push(await preparedOn(tx.manager)),
+            { quarantinedBy: 'group' },
+          );
+          expect(handled).toBe(1);
+          // Still deduplicated by the unnamed statement.
+          expect(
+            await uow.handleBatch(
+              'consumer',
+              ids.map((id) => ({ id })),
+              async () => undefined,
+            ),
+          ).toBe(0);
+          await ds.transaction(async (tx) => void seen.push(await preparedOn(tx)));
+          expect(seen).toEqual([[], []]);
+        },
+        false,
+      );
+    } finally {
+      await db.drop();
     }
   });
 });

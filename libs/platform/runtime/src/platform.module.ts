@@ -61,6 +61,7 @@ export class PlatformModule {
                 entities: definition.entities,
                 migrations: definition.migrations,
                 applicationName: definition.name,
+                preparedStatements: host.preparedStatements,
               }),
               { runMigrations: host.runMigrations, logger: host.logger },
             ),

@@ -53,6 +53,7 @@ export async function runStandalone(
     if (process.argv[2] === 'migrate') {
       const ds = createServiceDataSource({
         url: databaseUrl,
+        preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
         schema: definition.schema,
         entities: definition.entities,
         migrations: definition.migrations,
@@ -82,6 +83,7 @@ export async function runStandalone(
       port: config.PORT ?? definition.defaultPort,
       host: config.HOST,
       databaseUrl,
+      preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
       runMigrations: config.RUN_MIGRATIONS,
       bus,
       logger,

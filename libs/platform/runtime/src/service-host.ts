@@ -50,6 +50,8 @@ export interface ServiceHost {
   readonly listenOn?: Server;
   readonly host?: string;
   readonly databaseUrl: string;
+  /** Named prepared statements on a real server (`DATABASE_PREPARED_STATEMENTS`); default on. */
+  readonly preparedStatements?: boolean;
   readonly runMigrations: boolean;
   readonly bus: EventBus;
   readonly logger: Logger;

@@ -11,6 +11,11 @@ export const standaloneConfigSchema = z
     /** PostgreSQL; unset = an embedded PGlite kept in DATA_DIR (single-machine use only). */
     DATABASE_URL: env.url(['postgres', 'postgresql']).optional(),
     DATA_DIR: z.string().default('.data'),
+    /**
+     * Hot statements as named prepared statements (parsed and planned once per connection). Turn off behind a pooler
+     * in transaction mode without prepared-statement support (PgBouncer < 1.21, or without `max_prepared_statements`).
+     */
+    DATABASE_PREPARED_STATEMENTS: env.bool(true),
     /** Run pending migrations at start. Kubernetes runs them in a pre-upgrade Job instead (`main.js migrate`). */
     RUN_MIGRATIONS: env.bool(true),
     KAFKA_BROKERS: kafkaBrokers(),
