@@ -1,29 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { contactUpsertedV1, eventCatalog, type EventEnvelope } from '@mailbridge/contracts';
-import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbridge/platform-messaging';
 import { createLogger } from '@mailbridge/platform-observability';
 import { createTestDatabase, type TestDatabase } from '@mailbridge/testing';
 import { createServiceDataSource, initializeServiceDataSource } from './data-source.factory';
 import { OutboxRelay } from './outbox-relay';
 import { UnitOfWork } from './unit-of-work';
-
-class RecordingBus implements EventBus {
-  readonly transport = 'in-process' as const;
-  published: OutgoingEvent[] = [];
-  async publish(events: readonly OutgoingEvent[]) {
-    this.published.push(...events);
-  }
-  async subscribe(): Promise<Subscription> {
-    return { stop: async () => undefined };
-  }
-  async health(): Promise<BusHealth> {
-    return { ok: true };
-  }
-  async close() {
-    this.published = [];
-  }
-}
+import { RecordingBus } from './testing/recording-bus';
 
 const envelope = (contactId: string): EventEnvelope =>
   eventCatalog.create(contactUpsertedV1, {

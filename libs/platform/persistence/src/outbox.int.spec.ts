@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
 import { contactUpsertedV1, eventCatalog, EventEnvelope } from '@mailbridge/contracts';
-import type { BusHealth, EventBus, OutgoingEvent, Subscription } from '@mailbridge/platform-messaging';
 import { createLogger, runWithContext } from '@mailbridge/platform-observability';
 import { createTestDatabase, expectEventually, TestDatabase } from '@mailbridge/testing';
 import { createServiceDataSource, initializeServiceDataSource, schemaOf } from './data-source.factory';
 import { RetentionPruner, inboxRetention } from './retention-pruner';
 import { OutboxRelay } from './outbox-relay';
 import { UnitOfWork } from './unit-of-work';
+import { RecordingBus } from './testing/recording-bus';
 
 class Notes1700000000000 implements MigrationInterface {
   name = 'Notes1700000000000';
@@ -16,29 +16,6 @@ class Notes1700000000000 implements MigrationInterface {
   }
   async down(q: QueryRunner) {
     await q.query(`DROP TABLE "${schemaOf(q.connection)}".notes`);
-  }
-}
-
-/** Records what reaches the bus; can be told to fail. */
-class RecordingBus implements EventBus {
-  readonly transport = 'in-process' as const;
-  published: OutgoingEvent[] = [];
-  failNext = 0;
-  async publish(events: readonly OutgoingEvent[]) {
-    if (this.failNext > 0) {
-      this.failNext--;
-      throw new Error('broker unavailable');
-    }
-    this.published.push(...events);
-  }
-  async subscribe(): Promise<Subscription> {
-    return { stop: async () => undefined };
-  }
-  async health(): Promise<BusHealth> {
-    return { ok: true };
-  }
-  async close() {
-    this.published = [];
   }
 }
 
