@@ -42,6 +42,12 @@ import {
 export interface BenchOptions {
   mailboxes: number;
   messages: number;
+  /**
+   * Messages of an unmeasured burst before the measured one: a fresh process compiles its hot code (V8's optimising
+   * compiler, PGlite's WebAssembly tier-up) on background threads during its first thousands of messages, a cost a
+   * long-running server has paid; the measured burst is the sustained rate.
+   */
+  warmupMessages: number;
   idleMailboxes: number;
   latencySeconds: number;
   rawRows: number;
@@ -371,10 +377,10 @@ class ModeRun {
     return result;
   }
 
-  async burst(boxes: BenchMailbox[]) {
-    const n = this.o.messages;
+  /** A burst of `n` messages into `boxes`, measured (or, as a warm-up, only waited for: `measured` false). */
+  async burst(boxes: BenchMailbox[], n = this.o.messages, measured = true) {
     const base = await this.counts();
-    const sql0 = await this.probe(this.o.profile ? 'profile-start' : 'count');
+    const sql0 = await this.probe(this.o.profile && measured ? 'profile-start' : 'count');
     const pglite0 = await this.pglite(sql0);
     const cpu0 = await this.cpuSample();
     const main0 = this.mainThreads();
@@ -437,7 +443,7 @@ class ModeRun {
     const main1 = this.mainThreads();
     const threads1 = this.threads();
     const bench1 = process.cpuUsage(bench0);
-    const sql1 = await this.probe(this.o.profile ? 'profile-stop' : 'count');
+    const sql1 = await this.probe(this.o.profile && measured ? 'profile-stop' : 'count');
     const pglite1 = await this.pglite(sql1);
     const pgliteSections = [...pglite1].map(([pid, after]) =>
       pgliteMarkdown(
@@ -764,6 +770,15 @@ export async function runMode(
         idle.cpuPerConnect.map((c) => `${c.name} ${c.perMessageMs.toFixed(1)} ms`).join(', '),
     );
 
+    if (o.warmupMessages > 0) {
+      log(`${mode}: warm-up burst of ${o.warmupMessages} messages (not measured)`);
+      const warm = await run.burst(boxes, o.warmupMessages, false);
+      out(
+        `${mode}: warm-up burst ${o.warmupMessages} msgs visible in ${warm.seconds.toFixed(1)} s = ` +
+          `${warm.sustained.toFixed(1)} msg/s, ${platformCpuPerMessage(warm.cpu).toFixed(2)} cpu-ms/msg (a fresh process's first ` +
+          `messages; not the result)`,
+      );
+    }
     // A new mailbox's first completeness audit (SYN-10) comes at mail-gateway's next audit tick (30 s): after the
     // idle connects, that is a round over all of them, which must not fall into the burst window either.
     const mailboxes = o.mailboxes + idle.baseline + o.idleMailboxes;
@@ -821,8 +836,7 @@ export async function runMode(
       out(
         `${mode}: mailbox pulls during the burst (${p.series}): ${p.count}, duration p50 ${p.p50.toFixed(2)} s, p99 ${p.p99.toFixed(2)} s`,
       );
-    const platformCpu = burst.cpu.filter((c) => c.name !== 'sandbox');
-    const cpuPerMessage = platformCpu.reduce((a, c) => a + c.perMessageMs, 0);
+    const cpuPerMessage = platformCpuPerMessage(burst.cpu);
     out(`${mode}: CPU per message during the burst (from /proc/<pid>/stat utime+stime deltas):`);
     for (const c of burst.cpu)
       out(
@@ -906,6 +920,11 @@ function idleMemoryLine(mode: string, k: number, m: IdleMemoryReport): string {
 }
 
 /** The "where the time goes" tables: per stage, per message; then each process's top modules and functions. */
+/** CPU-ms per message summed over the platform's processes (the sandbox excluded). */
+function platformCpuPerMessage(cpu: readonly CpuUse[]): number {
+  return cpu.filter((c) => c.name !== 'sandbox').reduce((a, c) => a + c.perMessageMs, 0);
+}
+
 function profileSection(
   mode: string,
   o: BenchOptions,

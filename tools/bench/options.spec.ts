@@ -29,7 +29,15 @@ describe('bench options', () => {
     expect(parseArgs(['--kafka-brokers', '1']).kafkaBrokers).toBe(1);
   });
 
+  it('--warmup-messages sets the unmeasured burst before the measured one (2,000; none with --quick)', () => {
+    expect(parseArgs([]).warmupMessages).toBe(2_000);
+    expect(parseArgs(['--quick']).warmupMessages).toBe(0);
+    expect(parseArgs(['--warmup-messages', '0']).warmupMessages).toBe(0);
+    expect(parseArgs(['--warmup-messages=500', '--quick']).warmupMessages).toBe(500);
+  });
+
   it.each([
+    [['--warmup-messages', '-1']],
     [['--kafka-brokers', '0']],
     [['--mode', 'cluster']],
     [['--messages', '-3']],

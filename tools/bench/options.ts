@@ -21,7 +21,7 @@ export const QUICK_COMPONENT_ARGS: Record<string, string[]> = {
 export class UsageError extends Error {}
 
 const USAGE =
-  'usage: npm run bench -- [--quick] [--mode embedded|distributed|both] [--mailboxes M] [--messages N] ' +
+  'usage: npm run bench -- [--quick] [--mode embedded|distributed|both] [--mailboxes M] [--messages N] [--warmup-messages W] ' +
   '[--idle-mailboxes K] [--latency-seconds S] [--raw-rows R] [--concurrency C] [--profile] [--profile-out FILE] ' +
   '[--log-dir DIR] [--skip-components] [--kafka-brokers B]';
 
@@ -35,6 +35,7 @@ export function parseArgs(argv: readonly string[]): Options {
     modes: ['embedded', 'distributed'],
     mailboxes: quick ? 5 : 20,
     messages: quick ? 200 : 2_000,
+    warmupMessages: quick ? 0 : 2_000,
     idleMailboxes: quick ? 100 : 10_000,
     latencySeconds: quick ? 10 : 60,
     rawRows: quick ? 10_000 : 100_000,
@@ -68,6 +69,9 @@ export function parseArgs(argv: readonly string[]): Options {
         break;
       case '--messages':
         o.messages = int(flag, value(), 1);
+        break;
+      case '--warmup-messages':
+        o.warmupMessages = int(flag, value(), 0);
         break;
       case '--idle-mailboxes':
         o.idleMailboxes = int(flag, value(), 1);
