@@ -33,41 +33,52 @@ export interface MessageIdentity {
   readonly rfcMessageId?: string | null;
 }
 
-const MESSAGE_COLUMNS: ReadonlyArray<[keyof NewMessage, string, string?]> = [
-  ['locationId', 'location_id'],
-  ['messageId', 'message_id'],
-  ['conversationId', 'conversation_id'],
-  ['contactId', 'contact_id'],
-  ['userId', 'user_id'],
-  ['connectionId', 'connection_id'],
-  ['mailboxKey', 'mailbox_key'],
-  ['kind', 'kind'],
-  ['direction', 'direction'],
-  ['source', 'source'],
-  ['status', 'status'],
+/** The PostgreSQL type of an inserted column (the batch's arrays are cast to it). */
+export type ColumnType = 'text' | 'uuid' | 'jsonb' | 'boolean' | 'timestamptz';
+
+/** The columns a new message writes, in the one order both INSERTs use, with their types (see the migrations). */
+const MESSAGE_COLUMNS: ReadonlyArray<readonly [keyof NewMessage, string, ColumnType]> = [
+  ['locationId', 'location_id', 'text'],
+  ['messageId', 'message_id', 'uuid'],
+  ['conversationId', 'conversation_id', 'uuid'],
+  ['contactId', 'contact_id', 'text'],
+  ['userId', 'user_id', 'text'],
+  ['connectionId', 'connection_id', 'uuid'],
+  ['mailboxKey', 'mailbox_key', 'text'],
+  ['kind', 'kind', 'text'],
+  ['direction', 'direction', 'text'],
+  ['source', 'source', 'text'],
+  ['status', 'status', 'text'],
   ['from', 'from_address', 'jsonb'],
   ['to', 'to_addresses', 'jsonb'],
   ['cc', 'cc_addresses', 'jsonb'],
   ['bcc', 'bcc_addresses', 'jsonb'],
-  ['subject', 'subject'],
-  ['text', 'text_body'],
-  ['html', 'html_body'],
-  ['bodyTruncated', 'body_truncated'],
-  ['sortAt', 'sort_at'],
-  ['sentAt', 'sent_at'],
-  ['receivedAt', 'received_at'],
-  ['provider', 'provider'],
-  ['providerMessageId', 'provider_message_id'],
-  ['providerThreadId', 'provider_thread_id'],
-  ['rfcMessageId', 'rfc_message_id'],
-  ['inReplyTo', 'in_reply_to'],
+  ['subject', 'subject', 'text'],
+  ['text', 'text_body', 'text'],
+  ['html', 'html_body', 'text'],
+  ['bodyTruncated', 'body_truncated', 'boolean'],
+  ['sortAt', 'sort_at', 'timestamptz'],
+  ['sentAt', 'sent_at', 'timestamptz'],
+  ['receivedAt', 'received_at', 'timestamptz'],
+  ['provider', 'provider', 'text'],
+  ['providerMessageId', 'provider_message_id', 'text'],
+  ['providerThreadId', 'provider_thread_id', 'text'],
+  ['rfcMessageId', 'rfc_message_id', 'text'],
+  ['inReplyTo', 'in_reply_to', 'text'],
   ['references', '"references"', 'jsonb'],
-  ['deliveryId', 'delivery_id'],
-  ['rule', 'rule'],
-  ['idempotencyKey', 'idempotency_key'],
-  ['failureCode', 'failure_code'],
-  ['failureMessage', 'failure_message'],
+  ['deliveryId', 'delivery_id', 'uuid'],
+  ['rule', 'rule', 'text'],
+  ['idempotencyKey', 'idempotency_key', 'text'],
+  ['failureCode', 'failure_code', 'text'],
+  ['failureMessage', 'failure_message', 'text'],
 ];
+
+/**
+ * A column's value as both INSERTs bind it. A jsonb value goes as its JSON text: null (a message without a sender)
+ * is stored as JSON `null`, not SQL NULL; both paths must keep storing the same.
+ */
+const columnValue = (message: NewMessage, prop: keyof NewMessage, type: ColumnType): unknown =>
+  type === 'jsonb' ? JSON.stringify(message[prop]) : message[prop];
 
 /** The INSERT's columns, their placeholders (typed where pg needs it) and values, the place (SYN-6) last. */
 export function messageInsertValues(
@@ -75,54 +86,46 @@ export function messageInsertValues(
   key: SortKey,
 ): { columns: string[]; placeholders: string[]; params: unknown[] } {
   const params = [
-    ...MESSAGE_COLUMNS.map(([prop, , type]) =>
-      type === 'jsonb' ? JSON.stringify(message[prop]) : message[prop],
-    ),
+    ...MESSAGE_COLUMNS.map(([prop, , type]) => columnValue(message, prop, type)),
     key.second,
     key.receivedAt,
   ];
   const columns = [...MESSAGE_COLUMNS.map(([, col]) => col), 'sort_second', 'sort_received_at'];
   const placeholders = [
-    ...MESSAGE_COLUMNS.map(([, , type], i) => (type ? `$${i + 1}::${type}` : `$${i + 1}`)),
+    ...MESSAGE_COLUMNS.map(([, , type], i) => (type === 'jsonb' ? `$${i + 1}::jsonb` : `$${i + 1}`)),
     `$${MESSAGE_COLUMNS.length + 1}`,
     `$${MESSAGE_COLUMNS.length + 2}`,
   ];
   return { columns, placeholders, params };
 }
 
-/** A row of a multi-row INSERT: the message, its place (SYN-6) and its SYN-9 classification, if any. */
+/** A row of the batch's INSERT: the message, its place (SYN-6) and its SYN-9 classification, if any. */
 export interface MessageInsertRow {
   readonly message: NewMessage;
   readonly key: SortKey;
   readonly classification: MessageEntity['classification'];
 }
 
-/** Bind parameters a row of `messageRowsInsertValues` takes: the columns, the place (SYN-6), the classification. */
-export const MESSAGE_ROW_PARAMS = MESSAGE_COLUMNS.length + 3;
+/** The batch INSERT's columns after MESSAGE_COLUMNS: the place (SYN-6), then the classification. */
+const ROW_EXTRA_COLUMNS: ReadonlyArray<readonly [string, ColumnType, (row: MessageInsertRow) => unknown]> = [
+  ['sort_second', 'timestamptz', (row) => row.key.second],
+  ['sort_received_at', 'timestamptz', (row) => row.key.receivedAt],
+  // The single path writes it with a later UPDATE; the row ends the same.
+  ['classification', 'text', (row) => row.classification],
+];
 
-/**
- * Several messages in one INSERT (the batch path, issue 16): each row as `messageInsertValues` builds it, placeholders
- * numbered on, and the classification last (the single path writes it with a later UPDATE; the row ends the same).
- */
-export function messageRowsInsertValues(rows: readonly MessageInsertRow[]): {
-  columns: string[];
-  tuples: string[];
-  params: unknown[];
-} {
-  const params: unknown[] = [];
-  const tuples: string[] = [];
-  let columns: string[] = [];
-  for (const row of rows) {
-    const one = messageInsertValues(row.message, row.key);
-    columns = [...one.columns, 'classification'];
-    const offset = params.length;
-    const placeholders = [...one.placeholders, `$${one.params.length + 1}`].map((ph) =>
-      ph.replace(/\$(\d+)/, (_, n: string) => `$${Number(n) + offset}`),
-    );
-    params.push(...one.params, row.classification);
-    tuples.push(`(${placeholders.join(', ')}, now(), now())`);
-  }
-  return { columns, tuples, params };
+/** The batch INSERT's columns and types, in the order of `messageRowsInsertParams`' arrays. */
+export const MESSAGE_ROW_COLUMNS: ReadonlyArray<readonly [string, ColumnType]> = [
+  ...MESSAGE_COLUMNS.map(([, col, type]) => [col, type] as const),
+  ...ROW_EXTRA_COLUMNS.map(([col, type]) => [col, type] as const),
+];
+
+/** The batch INSERT's parameters: one array per MESSAGE_ROW_COLUMNS column, values as the single path binds them. */
+export function messageRowsInsertParams(rows: readonly MessageInsertRow[]): unknown[][] {
+  return [
+    ...MESSAGE_COLUMNS.map(([prop, , type]) => rows.map((row) => columnValue(row.message, prop, type))),
+    ...ROW_EXTRA_COLUMNS.map(([, , value]) => rows.map(value)),
+  ];
 }
 
 /** TypeORM's `query` on UPDATE ... RETURNING answers [rows, count] with pg. */

@@ -3,15 +3,30 @@
 // message-placement.repository.ts; both must leave the same rows.
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { chunkRows } from '@mailbridge/platform-persistence';
+import { queryPrepared } from '@mailbridge/platform-persistence';
 import { MessageEntity } from './message.entity';
 import type { SortKey } from './message-order';
 import {
-  MESSAGE_ROW_PARAMS,
+  MESSAGE_ROW_COLUMNS,
   type MessageInsertRow,
   type NewAttachment,
-  messageRowsInsertValues,
+  messageRowsInsertParams,
 } from './message-rows';
+
+const rowColumns = MESSAGE_ROW_COLUMNS.map(([col]) => col).join(', ');
+
+/**
+ * The batch's messages in one INSERT of fixed text (issue 16): one array parameter per column, each cast to its
+ * column's type, so PostgreSQL can keep it prepared whatever the batch size. Rows are inserted in the arrays' order
+ * (WITH ORDINALITY): seq, the SYN-6 tie-break, must follow the batch. A row already recorded is left alone (ON
+ * CONFLICT, as the single path) and only new rows come back.
+ */
+const INSERT_MESSAGES = `INSERT INTO conversations.messages (${rowColumns}, created_at, updated_at)
+  SELECT ${MESSAGE_ROW_COLUMNS.map(([col]) => `r.${col}`).join(', ')}, now(), now()
+  FROM unnest(${MESSAGE_ROW_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+    WITH ORDINALITY AS r(${rowColumns}, ord)
+  ORDER BY r.ord
+  ON CONFLICT DO NOTHING RETURNING message_id`;
 
 /** What a new message needs to be placed after its parent and before its replies (SYN-6). */
 export interface ThreadQuery {
@@ -144,21 +159,17 @@ export class MessagesBatchRepository {
   }
 
   /**
-   * One INSERT for the batch's new messages (one per chunk where a batch is larger than PostgreSQL's bind-parameter
-   * limit); a row already recorded is left alone. Answers the ids inserted.
+   * One INSERT of fixed text for the batch's new messages, whatever their number (INSERT_MESSAGES); a row already
+   * recorded is left alone. Answers the ids inserted.
    */
   async insertMessages(tx: EntityManager, rows: readonly MessageInsertRow[]): Promise<Set<string>> {
-    const ids = new Set<string>();
-    for (const chunk of chunkRows(rows, MESSAGE_ROW_PARAMS)) {
-      const { columns, tuples, params } = messageRowsInsertValues(chunk);
-      const inserted: Array<{ message_id: string }> = await tx.query(
-        `INSERT INTO conversations.messages (${columns.join(', ')}, created_at, updated_at)
-         VALUES ${tuples.join(', ')}
-         ON CONFLICT DO NOTHING RETURNING message_id`,
-        params,
-      );
-      for (const r of inserted) ids.add(r.message_id);
-    }
-    return ids;
+    if (rows.length === 0) return new Set();
+    // Prepared: its text never changes, its plan is a scan of the arrays and the ON CONFLICT index probes.
+    const inserted = await queryPrepared<Array<{ message_id: string }>>(
+      tx,
+      INSERT_MESSAGES,
+      messageRowsInsertParams(rows),
+    );
+    return new Set(inserted.map((r) => r.message_id));
   }
 }
