@@ -327,7 +327,7 @@ describe('conversations: recording a batch of synced messages (issue 16, real ap
     expect(locked.map((m) => m.provider)).toEqual(['microsoft']);
   });
 
-  it('issue 16: a batch of 2,000 new messages (more bind parameters than one PostgreSQL statement takes) is recorded whole', async () => {
+  it('issue 16: a batch of 2,000 new messages (more values than one statement takes as bind parameters; its columns go as arrays) is recorded whole', async () => {
     const LARGE = 'loc_large';
     const items = Array.from({ length: 2_000 }, (_, i) => ({
       payload: synced(LARGE, `ct_large_${i % 10}`, {

@@ -9,5 +9,4 @@ export * from './outbox-relay';
 export * from './retention-pruner';
 export * from './platform-stats.repository';
 export * from './query-rows';
-export * from './chunk-rows';
 export * from './database-health';
