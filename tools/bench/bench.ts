@@ -93,6 +93,11 @@ async function main(): Promise<void> {
   }
   if (failed.length === 0 || !o.logDir) fs.rmSync(workDir, { recursive: true, force: true });
   out('');
+  // Said above the result lines: a run with another warm-up (0 before it existed, and with --quick) compares badly.
+  out(
+    `burst of ${o.messages} into ${o.mailboxes} mailboxes after an unmeasured warm-up burst of ${o.warmupMessages} ` +
+      `(--warmup-messages):`,
+  );
   for (const r of results)
     out(r.report ? summaryLine(r.report.summary) : `bench ${r.mode}: FAILED: ${r.error?.split('\n')[0]}`);
   process.exit(failed.length > 0 ? 1 : 0);

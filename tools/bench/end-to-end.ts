@@ -770,15 +770,6 @@ export async function runMode(
         idle.cpuPerConnect.map((c) => `${c.name} ${c.perMessageMs.toFixed(1)} ms`).join(', '),
     );
 
-    if (o.warmupMessages > 0) {
-      log(`${mode}: warm-up burst of ${o.warmupMessages} messages (not measured)`);
-      const warm = await run.burst(boxes, o.warmupMessages, false);
-      out(
-        `${mode}: warm-up burst ${o.warmupMessages} msgs visible in ${warm.seconds.toFixed(1)} s = ` +
-          `${warm.sustained.toFixed(1)} msg/s, ${platformCpuPerMessage(warm.cpu).toFixed(2)} cpu-ms/msg (a fresh process's first ` +
-          `messages; not the result)`,
-      );
-    }
     // A new mailbox's first completeness audit (SYN-10) comes at mail-gateway's next audit tick (30 s): after the
     // idle connects, that is a round over all of them, which must not fall into the burst window either.
     const mailboxes = o.mailboxes + idle.baseline + o.idleMailboxes;
@@ -787,7 +778,18 @@ export async function runMode(
       `${mode}: ${audits.audited} of ${mailboxes} mailboxes audited once (mail_gateway_audits_total) after ` +
         `${(audits.waitedMs / 1000).toFixed(0)} s${audits.audited >= mailboxes ? '' : ': gave up waiting'}`,
     );
-    // The idle connects' own work (first pull, watch, health reports) must not be counted against the burst.
+    // After the audit round, so the two do not overlap; the wait for quiet below takes its tail.
+    if (o.warmupMessages > 0) {
+      log(`${mode}: warm-up burst of ${o.warmupMessages} messages (not measured)`);
+      const warm = await run.burst(boxes, o.warmupMessages, false);
+      out(
+        `${mode}: warm-up burst ${o.warmupMessages} msgs visible in ${warm.seconds.toFixed(1)} s = ` +
+          `${warm.sustained.toFixed(1)} msg/s, ${platformCpuPerMessage(warm.cpu).toFixed(2)} cpu-ms/msg (fresh processes' first ` +
+          `messages; not the result)`,
+      );
+    }
+    // The idle connects' and the warm-up's own work (first pull, watch, health reports, the warm-up's tail) must not
+    // be counted against the burst.
     const waitSql0 = await run.countSql();
     const waitStarted = performance.now();
     const quiet = await waitUntilQuiet(
@@ -919,11 +921,12 @@ function idleMemoryLine(mode: string, k: number, m: IdleMemoryReport): string {
   );
 }
 
-/** The "where the time goes" tables: per stage, per message; then each process's top modules and functions. */
 /** CPU-ms per message summed over the platform's processes (the sandbox excluded). */
 function platformCpuPerMessage(cpu: readonly CpuUse[]): number {
   return cpu.filter((c) => c.name !== 'sandbox').reduce((a, c) => a + c.perMessageMs, 0);
 }
+
+/** The "where the time goes" tables: per stage, per message; then each process's top modules and functions. */
 
 function profileSection(
   mode: string,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { storableText } from '@mailbridge/contracts';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { UNIT_OF_WORK } from '@mailbridge/platform-runtime';
@@ -7,7 +8,7 @@ import { Harness, startHarness } from '../testing/harness';
 import { MessageActivityRepository } from './message-activity.repository';
 import { sortKeyOf } from './message-order';
 import { crmSendRow, syncedMessageRow } from './message-row.factory';
-import type { MessageInsertRow, NewMessage } from './message-rows';
+import { type ColumnType, MESSAGE_ROW_COLUMNS, type MessageInsertRow, type NewMessage } from './message-rows';
 import { MessagesBatchRepository } from './messages-batch.repository';
 import { MessagesRepository } from './messages.repository';
 
@@ -251,6 +252,23 @@ describe('conversations: the batch INSERT of messages leaves the rows the single
 
     expect(inserted).toEqual(new Set([first.message.messageId.toLowerCase()]));
     expect((await rowsOf(loc)).map((r) => r.message_id)).toEqual([first.message.messageId]);
+  });
+
+  it("issue 16: each array of the batch INSERT is cast to its column's type in the schema (a later migration that changes one fails here)", async () => {
+    const rows: Array<{ column_name: string; udt_name: string }> = await h.svc.app.get(DataSource).query(
+      `SELECT column_name, udt_name FROM information_schema.columns
+         WHERE table_schema = 'conversations' AND table_name = 'messages'`,
+    );
+    const schema = new Map(rows.map((r) => [r.column_name, r.udt_name]));
+    const udt: Record<ColumnType, string> = {
+      text: 'text',
+      uuid: 'uuid',
+      jsonb: 'jsonb',
+      boolean: 'bool',
+      timestamptz: 'timestamptz',
+    };
+    const cast = MESSAGE_ROW_COLUMNS.map(([column, type]) => [column.replace(/"/g, ''), udt[type]]);
+    expect(cast).toEqual(cast.map(([column]) => [column, schema.get(column)]));
   });
 
   it('issue 16: an empty batch runs no statement', async () => {
