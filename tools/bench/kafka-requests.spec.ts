@@ -1,14 +1,14 @@
 import { KafkaRequestCounts, kafkaRequestLines } from './kafka-requests';
 
-type Readings = Map<number, { kafka?: KafkaRequestCounts }>;
+type Reading = { kafka?: KafkaRequestCounts };
 
 describe('kafkaRequestLines', () => {
   it('prints each process its requests between two readings, per unit, most frequent API first', () => {
-    const before: Readings = new Map<number, { kafka?: KafkaRequestCounts }>([
+    const before = new Map<number, Reading>([
       [1, { kafka: { Fetch: 100, Heartbeat: 10 } }],
       [2, { kafka: { Fetch: 5 } }],
     ]);
-    const after: Readings = new Map<number, { kafka?: KafkaRequestCounts }>([
+    const after = new Map<number, Reading>([
       [1, { kafka: { Fetch: 400, Heartbeat: 16, Produce: 2 } }],
       [2, { kafka: { Fetch: 5 } }],
       [3, {}],

@@ -52,9 +52,9 @@ const MAX_ADDRESSES = 1000;
 /** The value of one top-level header, unfolded; undefined when absent. */
 export function headerFromHead(head: Buffer, name: string): string | undefined {
   // Only the header block is decoded (issue 16): the head may be 256 KB of attachment.
-  const text = headerBlockOf(head).toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
-  const block = (end === -1 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
+  const block = headerBlockOf(head)
+    .toString('latin1')
+    .replace(/\r?\n[ \t]+/g, ' ');
   const wanted = name.toLowerCase();
   for (const line of block.split(/\r?\n/)) {
     const colon = line.indexOf(':');
