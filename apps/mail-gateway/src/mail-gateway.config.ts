@@ -44,6 +44,12 @@ export const mailGatewayConfigSchema = z
 
     /** The object store conversations shares (the same variables). */
     ...objectStoreSettingsSchema.shape,
+    /**
+     * Keep every observed message's raw RFC 822 in the object store and name it in `message.observed`
+     * (`rawObjectKey`). Off by default: no service reads it, the provider keeps the original, and it would cost a
+     * durable write and a full copy of the mail per message (issue 16). Attachments are stored either way (ATT-3).
+     */
+    STORE_RAW_MESSAGES: env.bool(false),
 
     /** Gmail API root (trailing slash); the sandbox in embedded mode. */
     GMAIL_API_ROOT_URL: httpUrl().default('https://gmail.googleapis.com/'),

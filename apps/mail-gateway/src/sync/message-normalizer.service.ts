@@ -16,8 +16,9 @@ import {
   type BounceReport,
   type MailAddress,
 } from '@mailbridge/domain-mail';
-import type { ObjectStore } from '@mailbridge/platform-object-store';
+import type { ObjectStore, StoredObject } from '@mailbridge/platform-object-store';
 import { OBJECT_STORE } from '../common/tokens';
+import { MAIL_GATEWAY_CONFIG, type MailGatewayConfig } from '../mail-gateway.config';
 import { MessageExcludedError } from '../exclusions/message-excluded.error';
 import { SyncExclusionScreen, type ExclusionCheck } from '../exclusions/sync-exclusion.screen';
 
@@ -34,7 +35,7 @@ export interface RawMessageSource {
   readonly labels: readonly string[];
   /** In the Sent folder / has the SENT label. */
   readonly inSent: boolean;
-  /** RFC 822 bytes in memory, or a stream (stored first, then parsed back from the store). */
+  /** RFC 822 bytes in memory, or a stream (stored first, then parsed back from the store, so always kept). */
   readonly raw: Buffer | Readable;
 }
 
@@ -103,17 +104,23 @@ function bounceReport(b: BounceReport): NonNullable<CanonicalMessage['bounce']> 
 }
 
 /**
- * Turns a raw message into the canonical, provider-neutral message of `message.observed`: the raw RFC 822 and every
- * attachment go to the object store (content-addressed, streamed, ATT-3), bodies are inlined up to the contract's
- * limit, and the direction is decided relative to the mailbox owner. The one entry point for every source of mail,
- * so the smart-BCC receiver (a later issue) reuses it as is.
+ * Turns a raw message into the canonical, provider-neutral message of `message.observed`: every attachment goes to
+ * the object store (content-addressed, streamed, ATT-3), bodies are inlined up to the contract's limit, and the
+ * direction is decided relative to the mailbox owner. The raw RFC 822 is stored (and named as `rawObjectKey`) when
+ * STORE_RAW_MESSAGES is on, or when it arrives as a stream: that is spooled through the store and parsed back. The
+ * one entry point for every source of mail (pulls, the smart-BCC receiver).
  */
 @Injectable()
 export class MessageNormalizer {
+  private readonly storeRaw: boolean;
+
   constructor(
     @Inject(OBJECT_STORE) private readonly store: ObjectStore,
     @Optional() private readonly exclusions?: SyncExclusionScreen,
-  ) {}
+    @Optional() @Inject(MAIL_GATEWAY_CONFIG) config?: Pick<MailGatewayConfig, 'STORE_RAW_MESSAGES'>,
+  ) {
+    this.storeRaw = config?.STORE_RAW_MESSAGES ?? false;
+  }
 
   /**
    * `screen`: the page's SYN-8 check ({@link pageScreen}), so a page reads the exclusion lists once; without it the
@@ -125,11 +132,7 @@ export class MessageNormalizer {
     screen?: ExclusionCheck,
   ): Promise<NormalizedMessage> {
     const source = await this.refuseExcluded(input, ownerAddress, screen);
-    const raw = await this.store.put(source.raw, { contentType: 'message/rfc822' });
-    const head = Buffer.isBuffer(source.raw)
-      ? source.raw.subarray(0, HEAD_SCAN_BYTES)
-      : await readPrefix(await this.store.get(raw.key), HEAD_SCAN_BYTES);
-    const body = Buffer.isBuffer(source.raw) ? source.raw : await this.store.get(raw.key);
+    const { raw, head, body } = await this.rawOf(source.raw);
     const { message: parsed, sinkResults } = await parseMimeStreaming(body, (attachment, content) =>
       this.store.put(content, { contentType: attachment.detected.mimeType }),
     );
@@ -175,7 +178,7 @@ export class MessageNormalizer {
         ...(a.contentId && a.contentId.length <= 998 ? { contentId: a.contentId } : {}),
         inline: a.inline,
       })),
-      rawObjectKey: raw.key,
+      ...(raw ? { rawObjectKey: raw.key } : {}),
       ...(ref ? { mailbridgeRef: ref.slice(0, 200) } : {}),
       classification: classified.classification,
       ...(classified.bounce ? { bounce: bounceReport(classified.bounce) } : {}),
@@ -186,6 +189,24 @@ export class MessageNormalizer {
       inSent: source.inSent,
       labels: storableDeep(source.labels.slice(0, 100).map((l) => l.slice(0, 256))),
     };
+  }
+
+  /**
+   * The raw message's head and body to parse, and its stored copy when there is one. Bytes in memory are stored only
+   * when STORE_RAW_MESSAGES asks for it (issue 16: no service reads them); a stream is spooled through the store
+   * either way and parsed back from it.
+   */
+  private async rawOf(
+    source: Buffer | Readable,
+  ): Promise<{ raw?: StoredObject; head: Buffer; body: Buffer | Readable }> {
+    const options = { contentType: 'message/rfc822' };
+    if (Buffer.isBuffer(source)) {
+      const raw = this.storeRaw ? await this.store.put(source, options) : undefined;
+      return { raw, head: source.subarray(0, HEAD_SCAN_BYTES), body: source };
+    }
+    const raw = await this.store.put(source, options);
+    const head = await readPrefix(await this.store.get(raw.key), HEAD_SCAN_BYTES);
+    return { raw, head, body: await this.store.get(raw.key) };
   }
 
   /** One SYN-8 check for the messages of one page of a mailbox (the lists are read once, on first use). */

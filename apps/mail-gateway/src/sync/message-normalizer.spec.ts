@@ -35,6 +35,8 @@ const PNG = Buffer.concat([
   Buffer.alloc(300, 7),
 ]);
 
+const KEEP_RAW = { STORE_RAW_MESSAGES: true };
+
 describe('MessageNormalizer', () => {
   const source = (raw: Buffer | Readable, over: Partial<{ inSent: boolean }> = {}) => ({
     provider: 'google' as const,
@@ -47,7 +49,7 @@ describe('MessageNormalizer', () => {
     ...over,
   });
 
-  it('stores the raw message and every attachment by content, and reads our reference header', async () => {
+  it('a streamed message is spooled through the store (kept as its raw copy), every attachment stored by content, our reference header read', async () => {
     const store = new MemoryStore();
     const { raw } = await composeMime({
       from: 'Ann <ann@example.com>',
@@ -109,7 +111,7 @@ describe('MessageNormalizer', () => {
           `${PNG.toString('base64')}\r\n--b--\r\n`,
       ),
     ]);
-    const { message, labels } = await new MessageNormalizer(store).normalize(
+    const { message, labels } = await new MessageNormalizer(store, undefined, KEEP_RAW).normalize(
       { ...source(raw), providerMessageId: 'm\u0000', labels: ['IN\u0000BOX', 'x\uD800'] },
       'sam@example.com',
     );
@@ -125,6 +127,35 @@ describe('MessageNormalizer', () => {
     const json = JSON.stringify(message);
     expect(json.includes('\u0000') || /\\u0000|\\ud[89a-f]/i.test(json)).toBe(false);
     expect(store.objects.get(message.rawObjectKey!)).toEqual(raw);
+  });
+
+  it('bytes in memory: the raw message is stored and named only with STORE_RAW_MESSAGES; attachments always', async () => {
+    const { raw } = await composeMime({
+      from: 'ann@example.com',
+      to: ['sam@example.com'],
+      subject: 'Hi',
+      text: 'Body',
+      attachments: [{ filename: 'p.png', content: PNG, contentType: 'image/png' }],
+    });
+    const rawKey = `sha256-${createHash('sha256').update(raw).digest('hex')}`;
+
+    const store = new MemoryStore();
+    const plain = await new MessageNormalizer(store).normalize(source(raw), 'sam@example.com');
+    expect(plain.message.rawObjectKey).toBeUndefined();
+    expect('rawObjectKey' in plain.message).toBe(false);
+    expect([...store.objects.keys()]).toEqual([plain.message.attachments[0].objectKey]);
+    expect(plain.message).toMatchObject({ subject: 'Hi', text: expect.stringContaining('Body') });
+
+    const kept = new MemoryStore();
+    const withRaw = await new MessageNormalizer(kept, undefined, KEEP_RAW).normalize(
+      source(raw),
+      'sam@example.com',
+    );
+    expect(withRaw.message.rawObjectKey).toBe(rawKey);
+    expect(kept.objects.get(rawKey)).toEqual(raw);
+    // Everything else is the same message either way.
+    const { rawObjectKey: _kept, ...rest } = withRaw.message;
+    expect(rest).toEqual(plain.message);
   });
 
   it('headerFromHead unfolds and matches names case-insensitively, only in the top header block', () => {
