@@ -46,7 +46,8 @@ describe('exclusions (SYN-8, e2e, Gmail)', () => {
   beforeAll(async () => {
     platform = await startPlatform({
       label: 'exclusions',
-      env: { AUDIT_INTERVAL_MINUTES: '0', AUDIT_GRACE_MINUTES: '0.05' },
+      // Raw MIME kept (STORE_RAW_MESSAGES), so "no raw MIME of it" below is a real check.
+      env: { AUDIT_INTERVAL_MINUTES: '0', AUDIT_GRACE_MINUTES: '0.05', STORE_RAW_MESSAGES: 'true' },
     });
   });
   afterAll(async () => {
@@ -96,7 +97,12 @@ describe('exclusions (SYN-8, e2e, Gmail)', () => {
       subject: `Statement ${marker}`,
       text: `Balance ${marker}`,
     });
-    const kept = await platform.sandbox.control.deliver(sam, { from: casey, subject: 'Kept', text: 'hello' });
+    const keptMarker = `KEPT-${randomUUID()}`;
+    const kept = await platform.sandbox.control.deliver(sam, {
+      from: casey,
+      subject: 'Kept',
+      text: keptMarker,
+    });
     await eventually(async () =>
       expect((await crm.messages('ct_casey')).map((m) => m.subject)).toContain('Kept'),
     );
@@ -135,8 +141,9 @@ describe('exclusions (SYN-8, e2e, Gmail)', () => {
         id: false,
       });
     }
-    // Stored bytes: no raw MIME of it.
+    // Stored bytes: no raw MIME of it (the kept message's raw MIME is there: the check works).
     expect(await filesContaining(platform.objectStoreDir, marker)).toEqual([]);
+    expect(await filesContaining(platform.objectStoreDir, keptMarker)).toHaveLength(1);
     // The CRM shows nothing of it.
     expect(await crm.messages('ct_bank')).toEqual([]);
   });

@@ -46,8 +46,9 @@ export const mailGatewayConfigSchema = z
     ...objectStoreSettingsSchema.shape,
     /**
      * Keep every observed message's raw RFC 822 in the object store and name it in `message.observed`
-     * (`rawObjectKey`). Off by default: no service reads it, the provider keeps the original, and it would cost a
-     * durable write and a full copy of the mail per message (issue 16). Attachments are stored either way (ATT-3).
+     * (`rawObjectKey`). Off by default: no service reads it, the mailbox's provider keeps the original, and it would
+     * cost a durable write and a full copy of the mail per message (issue 16). Kept either way: attachments (ATT-3),
+     * smart-BCC mail (no provider keeps it) and a message fetched as a stream (Graph `$value` alone: spooled to parse).
      */
     STORE_RAW_MESSAGES: env.bool(false),
 

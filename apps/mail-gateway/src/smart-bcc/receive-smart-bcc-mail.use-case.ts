@@ -92,6 +92,8 @@ export class ReceiveSmartBccMailUseCase {
         labels: [],
         inSent: false,
         raw: mail.raw,
+        // Received over SMTP: no provider holds the original, so its raw MIME is kept whatever STORE_RAW_MESSAGES says.
+        keepRaw: true,
       },
       mail.envelopeFrom ?? '',
     );

@@ -209,10 +209,12 @@ describe('mail-gateway Auto-BCC SMTP receiver (BCC-1)', () => {
         to: [{ name: 'New Lead', address: 'new.lead@example.org' }],
         subject: 'Our proposal',
         text: expect.stringContaining('here is the proposal'),
+        rawObjectKey: expect.stringMatching(/^sha256-/),
       }),
     );
-    // Like any observed message, its raw MIME is not kept by default (STORE_RAW_MESSAGES).
-    expect(event.message.rawObjectKey).toBeUndefined();
+    // No provider keeps smart-BCC mail: its raw message is stored even with STORE_RAW_MESSAGES off (the default).
+    const raw = await fs.readdir(h.objectDir, { recursive: true });
+    expect(raw.some((f) => f.includes(event.message.rawObjectKey!.replace(/^sha256-/, '')))).toBe(true);
   });
 
   it('BCC-1: the smart-BCC address in Cc (an existing contact in To) is observed with its recipients in header order', async () => {

@@ -10,6 +10,8 @@ import {
 import type { ConnectionSnapshot } from '@mailbridge/contracts';
 import type { RetentionPruner } from '@mailbridge/platform-persistence';
 import { RETENTION_PRUNER } from '@mailbridge/platform-runtime';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
 
@@ -114,8 +116,16 @@ describe('mail-gateway sync against the sandbox providers (Kafka + PostgreSQL)',
     expect(observed.message.text).toContain('Hello Sam');
     expect(observed.message.html).toContain('<p>Hello Sam</p>');
     expect(observed.message.sentAt).toEqual(expect.any(String));
-    // The raw RFC 822 is not kept by default (STORE_RAW_MESSAGES): only the attachment was stored.
+    // The raw RFC 822 is not kept by default (STORE_RAW_MESSAGES): the store holds attachments only.
     expect(observed.message.rawObjectKey).toBeUndefined();
+    const attachmentKeys = new Set(
+      h.log.of(messageObservedV1).flatMap((e) => e.message.attachments.map((a) => a.objectKey)),
+    );
+    const stored = (await readdir(path.join(h.objectDir, 'sha256'), { recursive: true }))
+      .map((f) => path.basename(f))
+      .filter((f) => /^[0-9a-f]{64}$/.test(f));
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.filter((hex) => !attachmentKeys.has(`sha256-${hex}`))).toEqual([]);
     expect(observed.labels).toContain('INBOX');
     // It came through the push path: an acknowledged Pub/Sub push and its durable hand-off.
     expect(gmailPushes(SAM_GMAIL).some((n) => n.outcome === 'acked')).toBe(true);

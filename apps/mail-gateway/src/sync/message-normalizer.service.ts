@@ -25,7 +25,7 @@ import { SyncExclusionScreen, type ExclusionCheck } from '../exclusions/sync-exc
 /** Our own header on mail sent through the platform (SYN-5: the Sent copy is recognised by it). */
 export const MAILBRIDGE_REF_HEADER = 'X-Mailbridge-Ref';
 
-/** A raw message from anywhere: a mailbox pull, or (later) the smart-BCC SMTP receiver. */
+/** A raw message from anywhere: a mailbox pull, or the smart-BCC SMTP receiver. */
 export interface RawMessageSource {
   readonly provider: ProviderName;
   readonly providerMessageId: string;
@@ -37,6 +37,8 @@ export interface RawMessageSource {
   readonly inSent: boolean;
   /** RFC 822 bytes in memory, or a stream (stored first, then parsed back from the store, so always kept). */
   readonly raw: Buffer | Readable;
+  /** Keep the raw whatever STORE_RAW_MESSAGES says: no provider holds this message for us (smart-BCC mail). */
+  readonly keepRaw?: boolean;
 }
 
 export interface NormalizedMessage {
@@ -107,8 +109,8 @@ function bounceReport(b: BounceReport): NonNullable<CanonicalMessage['bounce']> 
  * Turns a raw message into the canonical, provider-neutral message of `message.observed`: every attachment goes to
  * the object store (content-addressed, streamed, ATT-3), bodies are inlined up to the contract's limit, and the
  * direction is decided relative to the mailbox owner. The raw RFC 822 is stored (and named as `rawObjectKey`) when
- * STORE_RAW_MESSAGES is on, or when it arrives as a stream: that is spooled through the store and parsed back. The
- * one entry point for every source of mail (pulls, the smart-BCC receiver).
+ * STORE_RAW_MESSAGES is on, for smart-BCC mail (`keepRaw`: no provider keeps it), and when it arrives as a stream
+ * (spooled through the store and parsed back). The one entry point for every source of mail (pulls, smart-BCC).
  */
 @Injectable()
 export class MessageNormalizer {
@@ -132,7 +134,7 @@ export class MessageNormalizer {
     screen?: ExclusionCheck,
   ): Promise<NormalizedMessage> {
     const source = await this.refuseExcluded(input, ownerAddress, screen);
-    const { raw, head, body } = await this.rawOf(source.raw);
+    const { raw, head, body } = await this.rawOf(source.raw, this.storeRaw || source.keepRaw === true);
     const { message: parsed, sinkResults } = await parseMimeStreaming(body, (attachment, content) =>
       this.store.put(content, { contentType: attachment.detected.mimeType }),
     );
@@ -193,15 +195,16 @@ export class MessageNormalizer {
 
   /**
    * The raw message's head and body to parse, and its stored copy when there is one. Bytes in memory are stored only
-   * when STORE_RAW_MESSAGES asks for it (issue 16: no service reads them); a stream is spooled through the store
-   * either way and parsed back from it.
+   * when `keep` (issue 16: no service reads them, a mailbox's provider keeps the original); a stream is spooled
+   * through the store either way and parsed back from it.
    */
   private async rawOf(
     source: Buffer | Readable,
+    keep: boolean,
   ): Promise<{ raw?: StoredObject; head: Buffer; body: Buffer | Readable }> {
     const options = { contentType: 'message/rfc822' };
     if (Buffer.isBuffer(source)) {
-      const raw = this.storeRaw ? await this.store.put(source, options) : undefined;
+      const raw = keep ? await this.store.put(source, options) : undefined;
       return { raw, head: source.subarray(0, HEAD_SCAN_BYTES), body: source };
     }
     const raw = await this.store.put(source, options);

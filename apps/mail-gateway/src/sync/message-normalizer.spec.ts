@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { MAX_INLINE_BODY_CHARS } from '@mailbridge/contracts';
 import { composeMime } from '@mailbridge/domain-mail';
 import type { ObjectBody, ObjectStore } from '@mailbridge/platform-object-store';
+import { MessageExcludedError } from '../exclusions/message-excluded.error';
 import { MessageNormalizer, headerFromHead } from './message-normalizer.service';
 
 /** An in-memory content-addressed store (the real ones have their own contract suite). */
@@ -156,6 +157,40 @@ describe('MessageNormalizer', () => {
     // Everything else is the same message either way.
     const { rawObjectKey: _kept, ...rest } = withRaw.message;
     expect(rest).toEqual(plain.message);
+  });
+
+  it('SYN-8: an excluded message stores nothing, not even with its raw kept (bytes, smart-BCC, stream)', async () => {
+    const { raw } = await composeMime({
+      from: 'alerts@bank.example',
+      to: ['sam@example.com'],
+      subject: 'Statement',
+      text: 'Balance',
+      attachments: [{ filename: 'p.png', content: PNG, contentType: 'image/png' }],
+    });
+    const exclude = async () =>
+      ({ rule: 'SYN-8', reason: 'domain', scope: 'location', matched: 'bank.example' }) as const;
+    for (const input of [source(raw), { ...source(raw), keepRaw: true }, source(Readable.from([raw]))]) {
+      const store = new MemoryStore();
+      await expect(
+        new MessageNormalizer(store, undefined, KEEP_RAW).normalize(input, 'sam@example.com', exclude),
+      ).rejects.toBeInstanceOf(MessageExcludedError);
+      expect(store.objects.size).toBe(0);
+    }
+  });
+
+  it('smart-BCC mail (keepRaw) keeps its raw message with STORE_RAW_MESSAGES off', async () => {
+    const store = new MemoryStore();
+    const { raw } = await composeMime({
+      from: 'sam@example.com',
+      to: ['lead@example.org'],
+      subject: 'Hi',
+      text: 'x',
+    });
+    const { message } = await new MessageNormalizer(store).normalize(
+      { ...source(raw), keepRaw: true },
+      'sam@example.com',
+    );
+    expect(store.objects.get(message.rawObjectKey!)).toEqual(raw);
   });
 
   it('headerFromHead unfolds and matches names case-insensitively, only in the top header block', () => {
