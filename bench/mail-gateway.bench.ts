@@ -2,6 +2,7 @@
  * mail-gateway performance. Prints numbers, asserts nothing (not a test).
  *
  *   node tools/run-ts.cjs bench/mail-gateway.bench.ts [--mailboxes 10] [--messages 400] [--requests 2000] [--concurrency 16]
+ *     [--normalize-messages 2000]
  *
  * Needs PostgreSQL on 127.0.0.1:5432 (or TEST_DATABASE_ADMIN_URL) and kcat (librdkafka's Kafka mock cluster). The
  * gateway runs in this process against the sandbox providers, exactly as in the integration tests.
@@ -15,13 +16,22 @@
  *    back from Kafka (fetch raw in provider batches, store raw + attachments, parse, outbox, relay, Kafka).
  * 3. The sandbox's own ceiling, in the same process with the gateway idle: message fetches/s one call per message
  *    and batched (Gmail HTTP batch of 100, Graph `$batch` of 20), so it is known whether the sandbox limited (2).
+ * 4. `MessageNormalizer` alone, after the gateway stopped: CPU per message (this process, thread pool included) of
+ *    `--normalize-messages` small messages (no attachment) into a local-folder store with fsync (as distributed), the
+ *    raw message kept (STORE_RAW_MESSAGES=true) and not (the default), alternated three times each.
  *
  * Before/after for issue 16 (same machine, 10+10 mailboxes, 400 messages each): see the last lines printed.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { messageObservedV1 } from '@mailbridge/contracts';
+import { composeMime } from '@mailbridge/domain-mail';
+import { LocalFolderObjectStore } from '@mailbridge/platform-object-store';
 import { expectEventually } from '@mailbridge/testing';
+import { MessageNormalizer } from '../apps/mail-gateway/src/sync/message-normalizer.service';
 import { startGatewayHarness, type GatewayHarness } from '../apps/mail-gateway/src/testing/gateway-harness';
 import { formatCeiling, measureSandboxCeiling } from './sandbox-ceiling';
 
@@ -33,6 +43,7 @@ const MESSAGES = Number(args.get('messages') ?? 400);
 const REQUESTS = Number(args.get('requests') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const CEILING_FETCHES = Number(args.get('ceiling-fetches') ?? 3000);
+const NORMALIZE_MESSAGES = Number(args.get('normalize-messages') ?? 2000);
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(20_000, 0x41), Buffer.from('\n%%EOF\n')]);
@@ -238,6 +249,71 @@ async function main(): Promise<void> {
   } finally {
     await h.close();
   }
+  await normalizeCost();
+}
+
+/** 4. CPU per normalised message with the raw kept and not, alternated (the first round also warms the JIT up). */
+async function normalizeCost(): Promise<void> {
+  const raws: Buffer[] = [];
+  for (let i = 0; i < NORMALIZE_MESSAGES; i++) {
+    const { raw } = await composeMime({
+      from: `sender${i}@example.com`,
+      to: ['user@gmail.bench.test'],
+      subject: `Bench ${i}`,
+      text: `message ${i} `.repeat(40),
+    });
+    raws.push(raw);
+  }
+  const cpu: Record<'kept' | 'not kept', number[]> = { kept: [], 'not kept': [] };
+  for (const round of [0, 1, 2]) {
+    for (const keep of round % 2 === 0 ? [false, true] : [true, false]) {
+      const dir = await mkdtemp(path.join(tmpdir(), 'mb-bench-normalize-'));
+      try {
+        const normalizer = new MessageNormalizer(
+          new LocalFolderObjectStore(dir, { fsync: true }),
+          undefined,
+          {
+            STORE_RAW_MESSAGES: keep,
+          },
+        );
+        const before = process.cpuUsage();
+        let next = 0;
+        // Four at a time, as a pull normalises a page (FETCH_CONCURRENCY).
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            for (let i = next++; i < raws.length; i = next++) {
+              await normalizer.normalize(
+                {
+                  provider: 'google',
+                  providerMessageId: `m${i}`,
+                  providerThreadId: 't',
+                  receivedAt: new Date(),
+                  labels: ['INBOX'],
+                  inSent: false,
+                  raw: raws[i],
+                },
+                'user@gmail.bench.test',
+              );
+            }
+          }),
+        );
+        const used = process.cpuUsage(before);
+        cpu[keep ? 'kept' : 'not kept'].push((used.user + used.system) / 1000 / raws.length);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  // The first round warms the JIT up: the last two rounds of each are what is printed.
+  const fmt = (xs: number[]) =>
+    xs
+      .slice(1)
+      .map((x) => x.toFixed(3))
+      .join(' / ');
+  out(
+    `  normalise ${NORMALIZE_MESSAGES} messages (no attachment; local store, fsync), CPU ms/msg: raw not kept ` +
+      `(default) ${fmt(cpu['not kept'])}, raw kept (STORE_RAW_MESSAGES=true) ${fmt(cpu.kept)}`,
+  );
 }
 
 main().then(

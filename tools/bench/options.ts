@@ -14,7 +14,16 @@ export interface Options extends BenchOptions {
 /** Sizes of the component benches in a `--quick` run (their own flags; the full run uses their defaults). */
 export const QUICK_COMPONENT_ARGS: Record<string, string[]> = {
   'audit.bench.ts': ['--mailboxes', '5', '--messages', '10', '--rounds', '2'],
-  'mail-gateway.bench.ts': ['--mailboxes', '4', '--messages', '100', '--requests', '300'],
+  'mail-gateway.bench.ts': [
+    '--mailboxes',
+    '4',
+    '--messages',
+    '100',
+    '--requests',
+    '300',
+    '--normalize-messages',
+    '300',
+  ],
   'sync-engine.bench.ts': ['--sizes', '1000', '--messages', '300'],
 };
 
