@@ -198,7 +198,9 @@ async function benchSize(bindings: number): Promise<void> {
             try {
               return await query(sql, params);
             } finally {
-              const kind = sql.replace(/\s+/g, ' ').trim().slice(0, 48);
+              // A prepared statement (queryPrepared) comes as pg's query config: its text is the statement.
+              const text = typeof sql === 'string' ? sql : (sql as { text: string }).text;
+              const kind = text.replace(/\s+/g, ' ').trim().slice(0, 48);
               const entry = spent.get(kind) ?? { ms: 0, n: 0 };
               entry.ms += performance.now() - t;
               entry.n++;
