@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import {
   connectionDisconnectedV1,
   connectionReactivatedV1,
@@ -10,8 +12,6 @@ import {
 import type { ConnectionSnapshot } from '@mailbridge/contracts';
 import type { RetentionPruner } from '@mailbridge/platform-persistence';
 import { RETENTION_PRUNER } from '@mailbridge/platform-runtime';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { expectEventually } from '@mailbridge/testing';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
 
