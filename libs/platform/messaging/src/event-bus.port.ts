@@ -82,6 +82,20 @@ export interface SubscriptionSpec {
   readonly retry?: Partial<RetryPolicy>;
 }
 
+/**
+ * Several consumers of one service read through one consumer group (issue 16: one fetch loop, one membership and one
+ * heartbeat per service instead of one per consumer). Each consumer still sees every event of its topics in order per
+ * key, with its own retries and dead letters, named by its own `groupId`; the group commits past an event once every
+ * consumer of its topic settled it. A consumer that already handled events under its own group (before the service
+ * moved to the shared one) is not handed them again: the shared group starts from the consumers' committed offsets.
+ */
+export interface SharedSubscriptionSpec {
+  /** The service's consumer group, e.g. `sync-engine`. */
+  readonly groupId: string;
+  /** Each with its own `groupId` (`<service>.<purpose>`), the group it had on its own. */
+  readonly consumers: readonly SubscriptionSpec[];
+}
+
 export interface Subscription {
   stop(): Promise<void>;
 }
@@ -128,10 +142,29 @@ export interface EventBus {
    */
   publishAccepted?(events: readonly OutgoingEvent[]): Promise<{ readonly delivered: Promise<void> }>;
   subscribe(spec: SubscriptionSpec): Promise<Subscription>;
+  /** Optional: a bus without it gives each consumer its own group (see `subscribeConsumers`). */
+  subscribeShared?(spec: SharedSubscriptionSpec): Promise<Subscription>;
   health(): Promise<BusHealth>;
   /** Consumer lag and dead-letter counts of the topics this bus's subscriptions read (cached where it costs). */
   stats?(): Promise<BusStats>;
   close(): Promise<void>;
+}
+
+/**
+ * Subscribes a service's consumers: through one shared group where the bus offers it (Kafka), else one group each
+ * (in-process, where a group costs no fetch loop). Either way each consumer's events, order and failures are its own.
+ */
+export async function subscribeConsumers(bus: EventBus, spec: SharedSubscriptionSpec): Promise<Subscription> {
+  if (bus.subscribeShared) return bus.subscribeShared(spec);
+  const settled = await Promise.allSettled(spec.consumers.map((consumer) => bus.subscribe(consumer)));
+  const subscriptions = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const stop = async () => void (await Promise.all(subscriptions.map((s) => s.stop())));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return { stop };
 }
 
 /** Thrown by a handler for an event that can never succeed: no retries, straight to the dead-letter topic. */

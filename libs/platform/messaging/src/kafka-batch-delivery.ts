@@ -14,14 +14,13 @@ export interface BatchDeliveryDeps {
   readonly stopped: () => boolean;
   /** One record through the subscription's `handler`, with retries and dead letters; false when stopped. */
   readonly handleOne: (message: KafkaMessage) => Promise<boolean>;
-  readonly commit: (message: KafkaMessage) => Promise<void>;
 }
 
 type Run = ReadonlyArray<{ readonly message: KafkaMessage; readonly event: EventEnvelope }>;
 
 /**
  * The batch path (SubscriptionSpec.batch) for records of one partition, in log order: valid events in runs handed
- * to the batch handler and committed past the run's last once it resolves; an invalid record ends the run and is
+ * to the batch handler (the caller commits once everything resolved); an invalid record ends the run and is
  * dead-lettered on its own (through `handleOne`); a run that rejects is delivered again one event at a time through
  * `handleOne`, so one failing event fails only itself. False when stopped before everything was settled.
  */
@@ -81,6 +80,5 @@ async function deliverRun(
   const seconds = Number(process.hrtime.bigint() - started) / 1e9 / run.length;
   for (const { event } of run)
     deps.metrics.consumed(partition.topic, deps.groupId, seconds, event.occurredAt);
-  await deps.commit(last);
   return true;
 }

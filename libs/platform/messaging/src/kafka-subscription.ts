@@ -1,7 +1,7 @@
 import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { BusMetrics } from './bus-metrics';
-import { BatchSpec, RetryPolicy, SubscriptionSpec } from './event-bus.port';
+import type { RetryPolicy, SubscriptionSpec } from './event-bus.port';
 import { abortableSleep, deliverRecord } from './event-delivery';
 import {
   baseOptions,
@@ -17,6 +17,7 @@ import {
 import { deliverBatch } from './kafka-batch-delivery';
 import { PartitionQueue, partitionQueueFor, receivedRecordOf, WorkerSlots } from './kafka-partition-queue';
 import type { ProducerRecord } from './kafka-producer';
+import type { KafkaTopicAdmin } from './kafka-topic-admin';
 
 export type { PartitionQueue } from './kafka-partition-queue';
 
@@ -46,17 +47,36 @@ export interface SubscriptionDeps {
   readonly tuning: Required<KafkaConsumerTuning>;
   readonly ensureTopics: (topics: readonly string[]) => Promise<void>;
   readonly writeDeadLetter: (record: ProducerRecord) => Promise<void>;
+  /** Committed offsets and partition counts, for a shared group's carry-over (see `carryOver`). */
+  readonly admin: Pick<KafkaTopicAdmin, 'ends' | 'committedOf' | 'seedCommitted'>;
 }
 
-/** Records read ahead per consumer before the fetches pause (they resume at half). */
-const MAX_QUEUED = 1_000;
+/** One consumer read through the group: its own handler, retries and dead letters, named by its own `groupId`. */
+export interface KafkaConsumerMember {
+  readonly spec: SubscriptionSpec;
+  readonly policy: RetryPolicy;
+}
+
+interface Member extends KafkaConsumerMember {
+  readonly topics: ReadonlySet<string>;
+  /**
+   * Per `topic:partition`, the offset its own group had committed before the shared group took over: the records
+   * below it were handled already and are not handed to it again.
+   */
+  readonly floors: Map<string, bigint>;
+}
+
+/** Records read ahead per topic of a consumer before the fetches pause (they resume at half). */
+const MAX_QUEUED_PER_TOPIC = 1_000;
 const DEFAULT_BATCH_SIZE = 100;
 
 /**
- * One consumer group member. Records are queued per partition and handled strictly in order within a partition,
- * partitions in parallel; the offset is committed only after the handler resolved or the event was dead-lettered.
- * After a rebalance the partitions kept stay queued, the others are dropped (their new owner reads them from the
- * committed offset); a failed consumer is replaced by a new one, which reads from the committed offsets.
+ * One consumer group member, for one consumer or several sharing the group (SharedSubscriptionSpec). Records are
+ * queued per partition and handled strictly in order within a partition, partitions in parallel (up to
+ * `partitionsConsumedConcurrently` per topic); a chunk of a partition goes to each consumer of its topic at once, and
+ * the offset is committed past it only after every one of them handled it or dead-lettered it. After a rebalance the
+ * partitions kept stay queued, the others are dropped (their new owner reads them from the committed offset); a
+ * failed consumer is replaced by a new one, which reads from the committed offsets.
  */
 export class KafkaSubscription {
   state: ConsumerState = 'joining';
@@ -69,29 +89,28 @@ export class KafkaSubscription {
   private queued = 0;
   private paused = false;
   private readonly slots: WorkerSlots;
+  private readonly members: readonly Member[];
+  private readonly maxQueued: number;
+  readonly topics: readonly string[];
   private restarting?: Promise<void>;
   /** Set from the coordinator's "rebalance" until the new assignment: no record starts meanwhile. */
   private rebalancing?: { readonly done: Promise<void>; readonly end: () => void };
   private stopping?: Promise<void>;
 
   constructor(
-    private readonly spec: SubscriptionSpec,
-    private readonly policy: RetryPolicy,
+    readonly groupId: string,
+    members: readonly KafkaConsumerMember[],
     private readonly deps: SubscriptionDeps,
   ) {
-    this.slots = new WorkerSlots(deps.tuning.partitionsConsumedConcurrently);
-  }
-
-  get groupId(): string {
-    return this.spec.groupId;
-  }
-
-  get topics(): readonly string[] {
-    return this.spec.topics;
+    this.members = members.map((m) => ({ ...m, topics: new Set(m.spec.topics), floors: new Map() }));
+    this.topics = [...new Set(members.flatMap((m) => m.spec.topics))];
+    this.slots = new WorkerSlots(deps.tuning.partitionsConsumedConcurrently * this.topics.length);
+    this.maxQueued = MAX_QUEUED_PER_TOPIC * this.topics.length;
   }
 
   async start(): Promise<void> {
-    await this.deps.ensureTopics(this.spec.topics);
+    await this.deps.ensureTopics(this.topics);
+    await this.carryOver();
     await this.connect();
     this.deps.logger.info({ groupId: this.groupId, topics: this.topics }, 'subscribed');
   }
@@ -205,7 +224,7 @@ export class KafkaSubscription {
     if (message.offset <= queue.highest) return;
     queue.highest = message.offset;
     queue.items.push(message);
-    if (++this.queued >= MAX_QUEUED && !this.paused) {
+    if (++this.queued >= this.maxQueued && !this.paused) {
       this.paused = true;
       this.stream?.pause();
     }
@@ -213,7 +232,7 @@ export class KafkaSubscription {
   }
 
   private resumeIfDrained(): void {
-    if (this.paused && this.queued <= MAX_QUEUED / 2 && !this.abort.signal.aborted) {
+    if (this.paused && this.queued <= this.maxQueued / 2 && !this.abort.signal.aborted) {
       this.paused = false;
       this.stream?.resume();
     }
@@ -240,28 +259,51 @@ export class KafkaSubscription {
       if (queue.revoked || this.abort.signal.aborted) return;
       await this.slots.acquire();
       try {
-        const size = this.spec.batch ? (this.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1;
-        const chunk = queue.items.splice(0, Math.max(1, size));
+        const members = this.members.filter((m) => m.topics.has(queue.topic));
+        const size = Math.max(
+          1,
+          ...members.map((m) => (m.spec.batch ? (m.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1)),
+        );
+        const chunk = queue.items.splice(0, size);
         this.queued -= chunk.length;
         this.resumeIfDrained();
-        const done = this.spec.batch
-          ? await this.handleBatch(queue, chunk)
-          : await this.handleOne(queue, chunk[0]);
-        if (!done) return;
+        const settled = await Promise.all(members.map((m) => this.deliverTo(m, queue, chunk)));
+        if (settled.includes(false)) return;
+        await this.commit(queue, chunk[chunk.length - 1]);
       } finally {
         this.slots.release();
       }
     }
   }
 
+  /** The chunk to one consumer (what it has not handled yet). False when stopped before all of it was settled. */
+  private async deliverTo(member: Member, queue: PartitionQueue, chunk: KafkaMessage[]): Promise<boolean> {
+    const floor = member.floors.get(`${queue.topic}:${queue.partition}`);
+    const messages = floor === undefined ? chunk : chunk.filter((m) => m.offset >= floor);
+    if (messages.length === 0) return true;
+    if (member.spec.batch) {
+      return deliverBatch(queue, messages, {
+        batch: member.spec.batch,
+        groupId: member.spec.groupId,
+        catalog: this.deps.catalog,
+        logger: this.deps.logger,
+        metrics: this.deps.metrics,
+        stopped: () => queue.revoked || this.abort.signal.aborted,
+        handleOne: (message) => this.handleOne(member, queue, message),
+      });
+    }
+    for (const message of messages) if (!(await this.handleOne(member, queue, message))) return false;
+    return true;
+  }
+
   /** False when the subscription stopped before the record was settled (it will be delivered again). */
-  private async handleOne(queue: PartitionQueue, message: KafkaMessage): Promise<boolean> {
+  private async handleOne(member: Member, queue: PartitionQueue, message: KafkaMessage): Promise<boolean> {
     if (queue.revoked || this.abort.signal.aborted) return false;
     const outcome = await deliverRecord(receivedRecordOf(message), {
       catalog: this.deps.catalog,
-      groupId: this.groupId,
-      handler: this.spec.handler,
-      policy: this.policy,
+      groupId: member.spec.groupId,
+      handler: member.spec.handler,
+      policy: member.policy,
       logger: this.deps.logger,
       metrics: this.deps.metrics,
       signal: this.abort.signal,
@@ -276,21 +318,52 @@ export class KafkaSubscription {
       });
       if (!written) return false;
     }
-    await this.commit(queue, message);
     return true;
   }
 
-  private handleBatch(queue: PartitionQueue, messages: readonly KafkaMessage[]): Promise<boolean> {
-    return deliverBatch(queue, messages, {
-      batch: this.spec.batch as BatchSpec,
-      groupId: this.groupId,
-      catalog: this.deps.catalog,
-      logger: this.deps.logger,
-      metrics: this.deps.metrics,
-      stopped: () => queue.revoked || this.abort.signal.aborted,
-      handleOne: (message) => this.handleOne(queue, message),
-      commit: (message) => this.commit(queue, message),
-    });
+  /**
+   * A shared group takes over from its consumers' own groups (a service moving to one group): each consumer skips
+   * what its own group had committed (its floors), and a partition the shared group has no offset for yet starts at
+   * the lowest of them rather than at the beginning of the log. Old groups no longer move, so reading them at every
+   * start is exact; the seed only saves re-reading, the floors are what keep a consumer from acting twice.
+   */
+  private async carryOver(): Promise<void> {
+    const own = this.members.filter((m) => m.spec.groupId !== this.groupId);
+    if (own.length === 0) return;
+    const ends = await this.deps.admin.ends(this.topics);
+    const sizes = new Map(this.topics.map((t) => [t, ends.get(t)?.high.length ?? 0]));
+    const committed = await this.deps.admin.committedOf(
+      [this.groupId, ...own.map((m) => m.spec.groupId)],
+      sizes,
+    );
+    const seeds = new Map<string, bigint[]>();
+    for (const [topic, count] of sizes) {
+      const shared = committed.get(this.groupId)?.get(topic) ?? [];
+      const readers = this.members.filter((m) => m.topics.has(topic));
+      for (let partition = 0; partition < count; partition++) {
+        let lowest: bigint | undefined;
+        for (const member of readers) {
+          const floor = committed.get(member.spec.groupId)?.get(topic)?.[partition] ?? -1n;
+          if (floor >= 0n) member.floors.set(`${topic}:${partition}`, floor);
+          lowest = floor < 0n ? -1n : lowest === undefined || floor < lowest ? floor : lowest;
+        }
+        if ((shared[partition] ?? -1n) >= 0n || lowest === undefined || lowest < 0n) continue;
+        const offsets = seeds.get(topic) ?? [];
+        offsets[partition] = lowest;
+        seeds.set(topic, offsets);
+      }
+    }
+    if (seeds.size === 0) return;
+    try {
+      await this.deps.admin.seedCommitted(this.groupId, seeds);
+      this.deps.logger.info({ groupId: this.groupId }, "shared group starts from its consumers' offsets");
+    } catch (error) {
+      // Another member of the group joined first (the group is not empty): it seeded already, or reads from the start.
+      this.deps.logger.warn(
+        { err: error, groupId: this.groupId },
+        "could not seed the shared group's offsets",
+      );
+    }
   }
 
   /** Retries until the letter is written (the partition waits: its offset must not pass an unwritten letter). */

@@ -98,24 +98,45 @@ export class KafkaTopicAdmin {
 
   /** The group's committed offset per partition of each topic (-1: nothing committed). */
   async committed(groupId: string, topics: ReadonlyMap<string, number>): Promise<Map<string, bigint[]>> {
-    const [group] = await this.admin.listConsumerGroupOffsets({
-      groups: [
-        {
-          groupId,
-          topics: [...topics].map(([name, count]) => ({
-            name,
-            partitionIndexes: Array.from({ length: count }, (_, i) => i),
-          })),
-        },
-      ],
+    return (await this.committedOf([groupId], topics)).get(groupId) ?? new Map();
+  }
+
+  /** `committed` of several groups in one request; by group, then topic. */
+  async committedOf(
+    groupIds: readonly string[],
+    topics: ReadonlyMap<string, number>,
+  ): Promise<Map<string, Map<string, bigint[]>>> {
+    const wanted = [...topics].map(([name, count]) => ({
+      name,
+      partitionIndexes: Array.from({ length: count }, (_, i) => i),
+    }));
+    const groups = await this.admin.listConsumerGroupOffsets({
+      groups: groupIds.map((groupId) => ({ groupId, topics: wanted })),
     });
-    const out = new Map<string, bigint[]>();
-    for (const topic of group?.topics ?? []) {
-      const offsets: bigint[] = [];
-      for (const p of topic.partitions) offsets[p.partitionIndex] = p.committedOffset;
-      out.set(topic.name, offsets);
+    const out = new Map<string, Map<string, bigint[]>>();
+    for (const group of groups) {
+      const byTopic = new Map<string, bigint[]>();
+      for (const topic of group.topics ?? []) {
+        const offsets: bigint[] = [];
+        for (const p of topic.partitions) offsets[p.partitionIndex] = p.committedOffset;
+        byTopic.set(topic.name, offsets);
+      }
+      out.set(group.groupId, byTopic);
     }
     return out;
+  }
+
+  /** Commits offsets for a group no member is in (it fails once one joined). Sparse arrays: only the set partitions. */
+  async seedCommitted(groupId: string, offsets: ReadonlyMap<string, readonly bigint[]>): Promise<void> {
+    await this.admin.alterConsumerGroupOffsets({
+      groupId,
+      topics: [...offsets].map(([name, byPartition]) => ({
+        name,
+        partitionOffsets: byPartition.flatMap((offset, partition) =>
+          offset === undefined ? [] : [{ partition, offset }],
+        ),
+      })),
+    });
   }
 
   async close(): Promise<void> {

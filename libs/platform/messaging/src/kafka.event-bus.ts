@@ -18,6 +18,7 @@ import {
   EventBus,
   OutgoingEvent,
   RetryPolicy,
+  SharedSubscriptionSpec,
   Subscription,
   SubscriptionSpec,
 } from './event-bus.port';
@@ -59,7 +60,7 @@ export interface KafkaEventBusOptions {
 
 /**
  * The distributed bus (@platformatic/kafka), one facade over its parts: the producer (kafka-producer), one consumer
- * group member per subscription (kafka-subscription), topic administration and offsets (kafka-topic-admin), dead
+ * group member per subscription, shared by a service's consumers (kafka-subscription), topic administration and offsets (kafka-topic-admin), dead
  * letters (kafka-dead-letters). Publishing: every envelope validated first, key = envelope key (ordering), value =
  * the serialized envelope, headers `type`, `version`, `correlation-id`, `traceparent`; acknowledged by all in-sync
  * replicas. Consuming: manual commits only after the handler resolved (its transaction committed) or the event was
@@ -143,12 +144,26 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
     );
   }
 
-  async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+  subscribe(spec: SubscriptionSpec): Promise<Subscription> {
+    return this.subscribeShared({ groupId: spec.groupId, consumers: [spec] });
+  }
+
+  /** One group member for all the consumers (one fetch loop and heartbeat instead of one each). */
+  async subscribeShared(spec: SharedSubscriptionSpec): Promise<Subscription> {
     this.assertOpen();
-    const topics = [...new Set(spec.topics)];
-    if (topics.length === 0) throw new Error(`subscription ${spec.groupId} names no topic`);
-    const policy = resolveRetryPolicy(this.options.retry, spec.retry);
-    const sub = new KafkaSubscription({ ...spec, topics }, policy, {
+    if (spec.consumers.length === 0) throw new Error(`subscription ${spec.groupId} has no consumer`);
+    const names = new Set<string>();
+    const members = spec.consumers.map((consumer) => {
+      const topics = [...new Set(consumer.topics)];
+      if (topics.length === 0) throw new Error(`subscription ${consumer.groupId} names no topic`);
+      if (names.has(consumer.groupId)) throw new Error(`consumer ${consumer.groupId} is named twice`);
+      names.add(consumer.groupId);
+      return {
+        spec: { ...consumer, topics },
+        policy: resolveRetryPolicy(this.options.retry, consumer.retry),
+      };
+    });
+    const sub = new KafkaSubscription(spec.groupId, members, {
       connection: this.connection,
       catalog: this.options.catalog,
       logger: this.logger,
@@ -156,6 +171,7 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
       tuning: this.tuning,
       ensureTopics: (t) => this.admin.ensureTopics(t),
       writeDeadLetter: (record) => this.producer.send([record]),
+      admin: this.admin,
     });
     this.subscriptions.add(sub);
     const stop = async () => {

@@ -11,6 +11,7 @@ import {
   OutgoingEvent,
   PermanentEventError,
   RetryPolicy,
+  subscribeConsumers,
   Subscription,
 } from '../event-bus.port';
 import { PingPayload, TestEvents } from './test-events';
@@ -65,6 +66,8 @@ export const CONTRACT_SCENARIOS = [
   'batch-size',
   'batch-isolation',
   'batch-crash',
+  'shared-one',
+  'shared-two',
 ] as const;
 
 /** Keys that cover all 4 partitions of a mock-cluster topic (kafkajs' murmur2) and several virtual ones. */
@@ -704,6 +707,84 @@ export function describeEventBusContract(
         });
         expect(JSON.parse(letter.value)).toMatchObject({ id: poison.envelope.id });
         expect(letter.headers[DeadLetterHeaders.groupId]).toBe(consumer.groupId);
+      });
+
+      it('shared group: each consumer gets every event of its topics in key order; a failing one dead-letters only its own event', async () => {
+        const groupId = group('shared-one');
+        const got = {
+          batched: [] as EventEnvelope<PingPayload>[],
+          picky: [] as EventEnvelope<PingPayload>[],
+          other: [] as EventEnvelope<PingPayload>[],
+        };
+        const poisonAttempts: number[] = [];
+        const subscription = await subscribeConsumers(bus, {
+          groupId,
+          consumers: [
+            {
+              groupId: `${groupId}.batched`,
+              topics: [events.topic('shared-one')],
+              handler: async (event) => void got.batched.push(event as EventEnvelope<PingPayload>),
+              batch: {
+                maxEvents: 7,
+                handler: async (batch) => void got.batched.push(...(batch as EventEnvelope<PingPayload>[])),
+              },
+            },
+            {
+              groupId: `${groupId}.picky`,
+              topics: [events.topic('shared-one')],
+              handler: async (event, context) => {
+                const ping = event as EventEnvelope<PingPayload>;
+                if (ping.payload.note === 'poison') {
+                  poisonAttempts.push(context.attempt);
+                  expect(context.groupId).toBe(`${groupId}.picky`);
+                  throw new Error('picky cannot digest this');
+                }
+                got.picky.push(ping);
+              },
+            },
+            {
+              groupId: `${groupId}.other`,
+              topics: [events.topic('shared-two')],
+              handler: async (event) => void got.other.push(event as EventEnvelope<PingPayload>),
+            },
+          ],
+        });
+        const keys = ['sh-1', 'sh-2', 'sh-3'];
+        const one = [];
+        for (let seq = 0; seq < 20; seq++)
+          for (const key of keys)
+            one.push(
+              events.ping('shared-one', {
+                key,
+                seq,
+                ...(key === 'sh-1' && seq === 7 ? { note: 'poison' } : {}),
+              }),
+            );
+        const two = Array.from({ length: 10 }, (_, seq) => events.ping('shared-two', { key: 'sh-x', seq }));
+        await bus.publish([...one, ...two]);
+
+        await eventually(() => {
+          expect(got.batched).toHaveLength(60);
+          expect(got.picky).toHaveLength(59);
+          expect(got.other).toHaveLength(10);
+        });
+        const seqsOf = (list: EventEnvelope<PingPayload>[], key: string) =>
+          list.filter((e) => e.payload.key === key).map((e) => e.payload.seq);
+        const all = Array.from({ length: 20 }, (_, i) => i);
+        for (const key of keys) {
+          expect(seqsOf(got.batched, key)).toEqual(all);
+          expect(seqsOf(got.picky, key)).toEqual(key === 'sh-1' ? all.filter((s) => s !== 7) : all);
+        }
+        expect(seqsOf(got.other, 'sh-x')).toEqual(all.slice(0, 10));
+        expect(poisonAttempts).toEqual([1, 2, 3]);
+        const letters = await eventually(async () => {
+          const found = await bus.listDeadLetters(events.topic('shared-one'));
+          expect(found).toHaveLength(1);
+          return found;
+        });
+        expect(letters[0].headers[DeadLetterHeaders.groupId]).toBe(`${groupId}.picky`);
+        expect(await bus.listDeadLetters(events.topic('shared-two'))).toHaveLength(0);
+        await subscription.stop();
       });
 
       it('batch: a crash mid-batch redelivers the batch; nothing is lost and the inbox absorbs the repeats', async () => {

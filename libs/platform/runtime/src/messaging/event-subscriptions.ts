@@ -1,6 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import type { BatchEventHandler, EventBus, Subscription } from '@mailbridge/platform-messaging';
+import {
+  subscribeConsumers,
+  type BatchEventHandler,
+  type EventBus,
+  type Subscription,
+} from '@mailbridge/platform-messaging';
 import type { RetentionPruner, OutboxRelay, UnitOfWork } from '@mailbridge/platform-persistence';
 import type { Logger } from '@mailbridge/platform-observability';
 import { EVENT_BUS, RETENTION_PRUNER, LOGGER, OUTBOX_RELAY, SERVICE_HOST, UNIT_OF_WORK } from '../tokens';
@@ -16,8 +21,9 @@ import { bindBatchConsumer, bindConsumer, type BoundMethod } from './event-bindi
 
 /**
  * Finds every @OnEvent method once the application is initialised, binds it (its definitions, inbox and unit of work:
- * bindConsumer), subscribes it (isolated per event by the quarantine: a last failure is recorded and the partition
- * moves on; a transactional consumer also with its batch path, bindBatchConsumer), and starts the outbox relay and the retention pruner; on shutdown stops consuming first, then lets the
+ * bindConsumer), subscribes them all through the service's one consumer group (isolated per event by the
+ * quarantine: a last failure is recorded and the partition moves on; a transactional consumer also with its batch
+ * path, bindBatchConsumer), and starts the outbox relay and the retention pruner; on shutdown stops consuming first, then lets the
  * relay publish what is left.
  */
 @Injectable()
@@ -94,21 +100,23 @@ export class EventSubscriptions implements OnApplicationBootstrap, BeforeApplica
         throw new Error(`@OnEventBatch group ${group} has no @OnEvent consumer of that group in its class`);
       }
     }
-    // In parallel: each Kafka group join takes seconds, and they are independent.
-    await Promise.all(
-      specs.map(async ({ groupId, options, handler, batch }) => {
-        this.subscriptions.push(
-          await this.bus.subscribe({
-            groupId,
-            topics: [options.topic],
-            handler,
-            ...(batch ? { batch: { handler: batch } } : {}),
-            retry: options.retry,
-          }),
-        );
-        this.logger.info({ groupId, topic: options.topic }, 'consumer subscribed');
+    if (specs.length === 0) return;
+    // One consumer group for the service (on Kafka one fetch loop and one heartbeat, not one per consumer); each
+    // consumer keeps its own name `<service>.<group>` for its retries, dead letters, metrics and carry-over.
+    this.subscriptions.push(
+      await subscribeConsumers(this.bus, {
+        groupId: this.host.name,
+        consumers: specs.map(({ groupId, options, handler, batch }) => ({
+          groupId,
+          topics: [options.topic],
+          handler,
+          ...(batch ? { batch: { handler: batch } } : {}),
+          retry: options.retry,
+        })),
       }),
     );
+    for (const { groupId, options } of specs)
+      this.logger.info({ groupId, topic: options.topic }, 'consumer subscribed');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
