@@ -10,8 +10,8 @@ export interface BatchDeliveryDeps {
   readonly catalog: EventCatalog;
   readonly logger: Logger;
   readonly metrics: BusMetrics;
-  /** The partition was revoked or the subscription stops: nothing more starts. */
-  readonly stopped: () => boolean;
+  /** Waits out a rebalance; false when the partition was revoked or the subscription stops (nothing more starts). */
+  readonly mayStart: () => Promise<boolean>;
   /** One record through the subscription's `handler`, with retries and dead letters; false when stopped. */
   readonly handleOne: (message: KafkaMessage) => Promise<boolean>;
 }
@@ -54,7 +54,7 @@ async function deliverRun(
   deps: BatchDeliveryDeps,
 ): Promise<boolean> {
   if (run.length === 0) return true;
-  if (deps.stopped()) return false;
+  if (!(await deps.mayStart())) return false;
   const first = run[0].message;
   const last = run[run.length - 1].message;
   const started = process.hrtime.bigint();

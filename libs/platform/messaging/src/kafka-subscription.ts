@@ -31,7 +31,7 @@ export interface KafkaConsumerTuning {
   readonly rebalanceTimeoutMs?: number;
   /** Longest a fetch waits for new records (default 1 000). */
   readonly maxWaitTimeMs?: number;
-  /** Partitions handled in parallel per consumer (default 4); one partition is always handled in order. */
+  /** Partitions handled in parallel per topic of a consumer (default 4); one partition is always handled in order. */
   readonly partitionsConsumedConcurrently?: number;
   /** How long `subscribe` waits for the consumer to join its group (default 60 000). */
   readonly joinTimeoutMs?: number;
@@ -70,11 +70,16 @@ interface Member extends KafkaConsumerMember {
 const MAX_QUEUED_PER_TOPIC = 1_000;
 const DEFAULT_BATCH_SIZE = 100;
 
+/** Records a consumer takes at once: its batch size, or one. */
+const batchSizeOf = (member: KafkaConsumerMember): number =>
+  member.spec.batch ? Math.max(1, member.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1;
+
 /**
  * One consumer group member, for one consumer or several sharing the group (SharedSubscriptionSpec). Records are
  * queued per partition and handled strictly in order within a partition, partitions in parallel (up to
- * `partitionsConsumedConcurrently` per topic); a chunk of a partition goes to each consumer of its topic at once, and
- * the offset is committed past it only after every one of them handled it or dead-lettered it. After a rebalance the
+ * `partitionsConsumedConcurrently` per topic); a chunk of a partition goes to each consumer of its topic at once (each
+ * takes it in its own batch size), and the offset moves past a record only once every one of them handled it or
+ * dead-lettered it. After a rebalance the
  * partitions kept stay queued, the others are dropped (their new owner reads them from the committed offset); a
  * failed consumer is replaced by a new one, which reads from the committed offsets.
  */
@@ -88,8 +93,10 @@ export class KafkaSubscription {
   private readonly workers = new Set<Promise<void>>();
   private queued = 0;
   private paused = false;
-  private readonly slots: WorkerSlots;
+  /** Per topic, so a topic whose partitions wait (retries, a slow provider) never holds another topic's. */
+  private readonly slots = new Map<string, WorkerSlots>();
   private readonly members: readonly Member[];
+  private readonly readers = new Map<string, readonly Member[]>();
   private readonly maxQueued: number;
   readonly topics: readonly string[];
   private restarting?: Promise<void>;
@@ -104,7 +111,13 @@ export class KafkaSubscription {
   ) {
     this.members = members.map((m) => ({ ...m, topics: new Set(m.spec.topics), floors: new Map() }));
     this.topics = [...new Set(members.flatMap((m) => m.spec.topics))];
-    this.slots = new WorkerSlots(deps.tuning.partitionsConsumedConcurrently * this.topics.length);
+    for (const topic of this.topics) {
+      this.slots.set(topic, new WorkerSlots(deps.tuning.partitionsConsumedConcurrently));
+      this.readers.set(
+        topic,
+        this.members.filter((m) => m.topics.has(topic)),
+      );
+    }
     this.maxQueued = MAX_QUEUED_PER_TOPIC * this.topics.length;
   }
 
@@ -254,51 +267,107 @@ export class KafkaSubscription {
   }
 
   private async drain(queue: PartitionQueue): Promise<void> {
+    const slots = this.slots.get(queue.topic) as WorkerSlots;
+    const members = this.readers.get(queue.topic) ?? [];
+    const size = Math.max(1, ...members.map(batchSizeOf));
     while (queue.items.length > 0 && !queue.revoked && !this.abort.signal.aborted) {
       while (this.rebalancing && !this.abort.signal.aborted) await this.rebalancing.done;
       if (queue.revoked || this.abort.signal.aborted) return;
-      await this.slots.acquire();
+      await slots.acquire();
       try {
-        const members = this.members.filter((m) => m.topics.has(queue.topic));
-        const size = Math.max(
-          1,
-          ...members.map((m) => (m.spec.batch ? (m.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1)),
-        );
         const chunk = queue.items.splice(0, size);
         this.queued -= chunk.length;
         this.resumeIfDrained();
-        const settled = await Promise.all(members.map((m) => this.deliverTo(m, queue, chunk)));
-        if (settled.includes(false)) return;
-        await this.commit(queue, chunk[chunk.length - 1]);
+        if (!(await this.deliverChunk(queue, chunk, members))) return;
       } finally {
-        this.slots.release();
+        slots.release();
       }
     }
   }
 
-  /** The chunk to one consumer (what it has not handled yet). False when stopped before all of it was settled. */
-  private async deliverTo(member: Member, queue: PartitionQueue, chunk: KafkaMessage[]): Promise<boolean> {
-    const floor = member.floors.get(`${queue.topic}:${queue.partition}`);
-    const messages = floor === undefined ? chunk : chunk.filter((m) => m.offset >= floor);
-    if (messages.length === 0) return true;
-    if (member.spec.batch) {
-      return deliverBatch(queue, messages, {
+  /**
+   * A chunk of one partition to every consumer of its topic at once. The offset moves past a record once every one of
+   * them settled it (commits in order, as they progress), so a stop or crash mid-chunk hands again only what some
+   * consumer had not settled. False when not all of it was settled (stopped, revoked, or a consumer failed).
+   */
+  private async deliverChunk(
+    queue: PartitionQueue,
+    chunk: readonly KafkaMessage[],
+    members: readonly Member[],
+  ): Promise<boolean> {
+    const settled = members.map(() => -1);
+    let committed = -1;
+    let commits = Promise.resolve();
+    const progress = (member: number, index: number) => {
+      settled[member] = index;
+      const low = Math.min(...settled);
+      if (low <= committed) return;
+      committed = low;
+      const message = chunk[low];
+      commits = commits.then(() => this.commit(queue, message));
+    };
+    const outcomes = await Promise.allSettled(
+      members.map((m, i) => this.deliverTo(m, queue, chunk, (index) => progress(i, index))),
+    );
+    await commits;
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      // Not settled and not retried here: the consumer starts again from the committed offset (nothing skipped).
+      if (this.stream) this.failed(this.stream, failed.reason as Error);
+      return false;
+    }
+    return outcomes.every((o) => o.status === 'fulfilled' && o.value);
+  }
+
+  /**
+   * The chunk to one consumer: what it has not handled yet (its floor), in its own batch size. `settledTo` gets the
+   * index in the chunk up to which it is done. False when stopped before all of it was settled.
+   */
+  private async deliverTo(
+    member: Member,
+    queue: PartitionQueue,
+    chunk: readonly KafkaMessage[],
+    settledTo: (index: number) => void,
+  ): Promise<boolean> {
+    const floor = member.floors.get(`${queue.topic}:${queue.partition}`) ?? -1n;
+    let from = 0;
+    while (from < chunk.length && chunk[from].offset < floor) from++;
+    if (!member.spec.batch) {
+      for (let i = from; i < chunk.length; i++) {
+        if (!(await this.handleOne(member, queue, chunk[i]))) return false;
+        settledTo(i);
+      }
+      settledTo(chunk.length - 1);
+      return true;
+    }
+    const size = batchSizeOf(member);
+    for (let i = from; i < chunk.length; i += size) {
+      const slice = chunk.slice(i, i + size);
+      const done = await deliverBatch(queue, slice, {
         batch: member.spec.batch,
         groupId: member.spec.groupId,
         catalog: this.deps.catalog,
         logger: this.deps.logger,
         metrics: this.deps.metrics,
-        stopped: () => queue.revoked || this.abort.signal.aborted,
+        mayStart: () => this.mayStart(queue),
         handleOne: (message) => this.handleOne(member, queue, message),
       });
+      if (!done) return false;
+      settledTo(i + slice.length - 1);
     }
-    for (const message of messages) if (!(await this.handleOne(member, queue, message))) return false;
+    settledTo(chunk.length - 1);
     return true;
+  }
+
+  /** Waits out a rebalance (no record starts before the new assignment); false when the record must not start. */
+  private async mayStart(queue: PartitionQueue): Promise<boolean> {
+    while (this.rebalancing && !this.abort.signal.aborted) await this.rebalancing.done;
+    return !(queue.revoked || this.abort.signal.aborted);
   }
 
   /** False when the subscription stopped before the record was settled (it will be delivered again). */
   private async handleOne(member: Member, queue: PartitionQueue, message: KafkaMessage): Promise<boolean> {
-    if (queue.revoked || this.abort.signal.aborted) return false;
+    if (!(await this.mayStart(queue))) return false;
     const outcome = await deliverRecord(receivedRecordOf(message), {
       catalog: this.deps.catalog,
       groupId: member.spec.groupId,
@@ -330,12 +399,25 @@ export class KafkaSubscription {
   private async carryOver(): Promise<void> {
     const own = this.members.filter((m) => m.spec.groupId !== this.groupId);
     if (own.length === 0) return;
-    const ends = await this.deps.admin.ends(this.topics);
-    const sizes = new Map(this.topics.map((t) => [t, ends.get(t)?.high.length ?? 0]));
-    const committed = await this.deps.admin.committedOf(
-      [this.groupId, ...own.map((m) => m.spec.groupId)],
-      sizes,
-    );
+    const groups = [this.groupId, ...own.map((m) => m.spec.groupId)];
+    let sizes = new Map<string, number>();
+    let committed = new Map<string, Map<string, bigint[]>>();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ends = await this.deps.admin.ends(this.topics);
+        sizes = new Map(this.topics.map((t) => [t, ends.get(t)?.high.length ?? 0]));
+        committed = await this.deps.admin.committedOf(groups, sizes);
+        break;
+      } catch (error) {
+        // Without them a consumer could act again on what it had handled: the service does not start blind.
+        if (attempt >= 3 || this.abort.signal.aborted)
+          throw new Error(
+            `could not read the committed offsets of consumer groups ${groups.join(', ')} (the service's group and ` +
+              `its consumers' former ones; the service needs Describe on them): ${errorText(error)}`,
+          );
+        await abortableSleep(1_000 * attempt, this.abort.signal);
+      }
+    }
     const seeds = new Map<string, bigint[]>();
     for (const [topic, count] of sizes) {
       const shared = committed.get(this.groupId)?.get(topic) ?? [];

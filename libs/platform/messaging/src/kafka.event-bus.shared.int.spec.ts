@@ -11,7 +11,7 @@ import { PingPayload, TestEvents } from './testing/test-events';
 // what its own group had handled, nothing is skipped, and the shared group starts where its consumers stood.
 jest.setTimeout(120_000);
 
-const events = new TestEvents(['carry-over', 'carry-seed'], 'kafka-shared');
+const events = new TestEvents(['carry-over', 'carry-seed', 'mid-chunk'], 'kafka-shared');
 const eventually = <T>(assertion: () => T | Promise<T>) => expectEventually(assertion, { timeoutMs: 30_000 });
 const SPREAD = ['k-a', 'k-b', 'k-c', 'k-d', 'k-e', 'k-f', 'k-g', 'k-h'];
 
@@ -152,6 +152,7 @@ describe('KafkaEventBus shared group', () => {
         consumers: [recorder(a, topic, seen.a), recorder(b, topic, seen.b)],
       });
       expect(seed).toHaveBeenCalledTimes(1);
+      await expect(seed.mock.results[0].value).resolves.toBeUndefined(); // the broker took it
       const [groupId, offsets] = seed.mock.calls[0];
       expect(groupId).toBe(service);
       // Every partition b had reached (the lower of the two), none at the beginning of the log.
@@ -164,5 +165,55 @@ describe('KafkaEventBus shared group', () => {
       seed.mockRestore();
       await admin.close();
     }
+  });
+
+  it('stopped while one consumer of a chunk is still at it, the group hands that consumer the rest again; nothing is lost', async () => {
+    const scenario = 'mid-chunk';
+    const topic = events.topic(scenario);
+    const service = `svc-${randomUUID().slice(0, 8)}`;
+    const publisher = newBus();
+    // One key, one partition, published first: the batch consumer's whole chunk arrives at once.
+    await publisher.publish(range(0, 20).map((seq) => events.ping(scenario, { key: 'one', seq })));
+    const fast: number[] = [];
+    const slow: number[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reachedHold = false;
+    const slowConsumer = (hold: boolean): SubscriptionSpec => ({
+      groupId: `${service}.slow`,
+      topics: [topic],
+      handler: async (event) => {
+        const seq = (event.payload as PingPayload).seq;
+        if (hold && seq === 8) {
+          reachedHold = true;
+          await held;
+        }
+        slow.push(seq);
+      },
+    });
+    const first = await newBus().subscribeShared({
+      groupId: service,
+      consumers: [recorder(`${service}.fast`, topic, fast, true), slowConsumer(true)],
+    });
+    await eventually(() => {
+      expect(sorted(fast)).toEqual(range(0, 20));
+      expect(reachedHold).toBe(true);
+    });
+    const stopping = first.stop();
+    release(); // the record in hand finishes; nothing after it starts
+    await stopping;
+    expect(slow).toEqual(range(0, 9));
+
+    const second = await newBus().subscribeShared({
+      groupId: service,
+      consumers: [recorder(`${service}.fast`, topic, fast, true), slowConsumer(false)],
+    });
+    // The slow one gets what it had not handled, from where the group's offset stood (past 8: every consumer had it).
+    // The fast one had all 20, but its group could not move past what the slow one had not settled: 9..19 again.
+    await eventually(() => {
+      expect(slow).toEqual(range(0, 20));
+      expect(sorted(fast)).toEqual([...range(0, 20), ...range(9, 20)].sort((a, b) => a - b));
+    });
+    await second.stop();
   });
 });

@@ -713,6 +713,8 @@ export function describeEventBusContract(
         const groupId = group('shared-one');
         const got = {
           batched: [] as EventEnvelope<PingPayload>[],
+          bulk: [] as EventEnvelope<PingPayload>[],
+          batchSizes: [] as number[],
           picky: [] as EventEnvelope<PingPayload>[],
           other: [] as EventEnvelope<PingPayload>[],
         };
@@ -726,7 +728,18 @@ export function describeEventBusContract(
               handler: async (event) => void got.batched.push(event as EventEnvelope<PingPayload>),
               batch: {
                 maxEvents: 7,
-                handler: async (batch) => void got.batched.push(...(batch as EventEnvelope<PingPayload>[])),
+                handler: async (batch) => {
+                  got.batchSizes.push(batch.length);
+                  got.batched.push(...(batch as EventEnvelope<PingPayload>[]));
+                },
+              },
+            },
+            {
+              groupId: `${groupId}.bulk`,
+              topics: [events.topic('shared-one')],
+              handler: async (event) => void got.bulk.push(event as EventEnvelope<PingPayload>),
+              batch: {
+                handler: async (batch) => void got.bulk.push(...(batch as EventEnvelope<PingPayload>[])),
               },
             },
             {
@@ -765,6 +778,7 @@ export function describeEventBusContract(
 
         await eventually(() => {
           expect(got.batched).toHaveLength(60);
+          expect(got.bulk).toHaveLength(60);
           expect(got.picky).toHaveLength(59);
           expect(got.other).toHaveLength(10);
         });
@@ -773,10 +787,13 @@ export function describeEventBusContract(
         const all = Array.from({ length: 20 }, (_, i) => i);
         for (const key of keys) {
           expect(seqsOf(got.batched, key)).toEqual(all);
+          expect(seqsOf(got.bulk, key)).toEqual(all);
           expect(seqsOf(got.picky, key)).toEqual(key === 'sh-1' ? all.filter((s) => s !== 7) : all);
         }
         expect(seqsOf(got.other, 'sh-x')).toEqual(all.slice(0, 10));
         expect(poisonAttempts).toEqual([1, 2, 3]);
+        // Each consumer in its own batch size, whatever its neighbours take.
+        expect(Math.max(...got.batchSizes)).toBeLessThanOrEqual(7);
         const letters = await eventually(async () => {
           const found = await bus.listDeadLetters(events.topic('shared-one'));
           expect(found).toHaveLength(1);
