@@ -1,7 +1,6 @@
 import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { BusMetrics } from './bus-metrics';
-import type { RetryPolicy, SubscriptionSpec } from './event-bus.port';
 import { abortableSleep, deliverRecord } from './event-delivery';
 import {
   baseOptions,
@@ -14,12 +13,19 @@ import {
   KafkaMessagesStream,
   withTimeout,
 } from './kafka-client';
-import { deliverBatch } from './kafka-batch-delivery';
+import {
+  batchSizeOf,
+  CarryOverAdmin,
+  carryOver,
+  ConsumerMember,
+  deliverChunk,
+  KafkaConsumerMember,
+} from './kafka-consumer-members';
 import { PartitionQueue, partitionQueueFor, receivedRecordOf, WorkerSlots } from './kafka-partition-queue';
 import type { ProducerRecord } from './kafka-producer';
-import type { KafkaTopicAdmin } from './kafka-topic-admin';
 
 export type { PartitionQueue } from './kafka-partition-queue';
+export type { KafkaConsumerMember } from './kafka-consumer-members';
 
 /** Consumer timings. The defaults suit a real cluster; tests against the mock cluster lower them. */
 export interface KafkaConsumerTuning {
@@ -48,31 +54,11 @@ export interface SubscriptionDeps {
   readonly ensureTopics: (topics: readonly string[]) => Promise<void>;
   readonly writeDeadLetter: (record: ProducerRecord) => Promise<void>;
   /** Committed offsets and partition counts, for a shared group's carry-over (see `carryOver`). */
-  readonly admin: Pick<KafkaTopicAdmin, 'ends' | 'committedOf' | 'seedCommitted'>;
-}
-
-/** One consumer read through the group: its own handler, retries and dead letters, named by its own `groupId`. */
-export interface KafkaConsumerMember {
-  readonly spec: SubscriptionSpec;
-  readonly policy: RetryPolicy;
-}
-
-interface Member extends KafkaConsumerMember {
-  readonly topics: ReadonlySet<string>;
-  /**
-   * Per `topic:partition`, the offset its own group had committed before the shared group took over: the records
-   * below it were handled already and are not handed to it again.
-   */
-  readonly floors: Map<string, bigint>;
+  readonly admin: CarryOverAdmin;
 }
 
 /** Records read ahead per topic of a consumer before the fetches pause (they resume at half). */
 const MAX_QUEUED_PER_TOPIC = 1_000;
-const DEFAULT_BATCH_SIZE = 100;
-
-/** Records a consumer takes at once: its batch size, or one. */
-const batchSizeOf = (member: KafkaConsumerMember): number =>
-  member.spec.batch ? Math.max(1, member.spec.batch.maxEvents ?? DEFAULT_BATCH_SIZE) : 1;
 
 /**
  * One consumer group member, for one consumer or several sharing the group (SharedSubscriptionSpec). Records are
@@ -95,8 +81,8 @@ export class KafkaSubscription {
   private paused = false;
   /** Per topic, so a topic whose partitions wait (retries, a slow provider) never holds another topic's. */
   private readonly slots = new Map<string, WorkerSlots>();
-  private readonly members: readonly Member[];
-  private readonly readers = new Map<string, readonly Member[]>();
+  private readonly members: readonly ConsumerMember[];
+  private readonly readers = new Map<string, readonly ConsumerMember[]>();
   private readonly maxQueued: number;
   readonly topics: readonly string[];
   private restarting?: Promise<void>;
@@ -123,7 +109,8 @@ export class KafkaSubscription {
 
   async start(): Promise<void> {
     await this.deps.ensureTopics(this.topics);
-    await this.carryOver();
+    const { admin, logger } = this.deps;
+    await carryOver(this.groupId, this.members, { admin, logger, signal: this.abort.signal });
     await this.connect();
     this.deps.logger.info({ groupId: this.groupId, topics: this.topics }, 'subscribed');
   }
@@ -278,85 +265,22 @@ export class KafkaSubscription {
         const chunk = queue.items.splice(0, size);
         this.queued -= chunk.length;
         this.resumeIfDrained();
-        if (!(await this.deliverChunk(queue, chunk, members))) return;
+        const delivered = await deliverChunk(queue, chunk, members, {
+          catalog: this.deps.catalog,
+          logger: this.deps.logger,
+          metrics: this.deps.metrics,
+          mayStart: () => this.mayStart(queue),
+          handleOne: (member, message) => this.handleOne(member, queue, message),
+          commit: (message) => this.commit(queue, message),
+          failed: (error) => {
+            if (this.stream) this.failed(this.stream, error as Error);
+          },
+        });
+        if (!delivered) return;
       } finally {
         slots.release();
       }
     }
-  }
-
-  /**
-   * A chunk of one partition to every consumer of its topic at once. The offset moves past a record once every one of
-   * them settled it (commits in order, as they progress), so a stop or crash mid-chunk hands again only what some
-   * consumer had not settled. False when not all of it was settled (stopped, revoked, or a consumer failed).
-   */
-  private async deliverChunk(
-    queue: PartitionQueue,
-    chunk: readonly KafkaMessage[],
-    members: readonly Member[],
-  ): Promise<boolean> {
-    const settled = members.map(() => -1);
-    let committed = -1;
-    let commits = Promise.resolve();
-    const progress = (member: number, index: number) => {
-      settled[member] = index;
-      const low = Math.min(...settled);
-      if (low <= committed) return;
-      committed = low;
-      const message = chunk[low];
-      commits = commits.then(() => this.commit(queue, message));
-    };
-    const outcomes = await Promise.allSettled(
-      members.map((m, i) => this.deliverTo(m, queue, chunk, (index) => progress(i, index))),
-    );
-    await commits;
-    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failed) {
-      // Not settled and not retried here: the consumer starts again from the committed offset (nothing skipped).
-      if (this.stream) this.failed(this.stream, failed.reason as Error);
-      return false;
-    }
-    return outcomes.every((o) => o.status === 'fulfilled' && o.value);
-  }
-
-  /**
-   * The chunk to one consumer: what it has not handled yet (its floor), in its own batch size. `settledTo` gets the
-   * index in the chunk up to which it is done. False when stopped before all of it was settled.
-   */
-  private async deliverTo(
-    member: Member,
-    queue: PartitionQueue,
-    chunk: readonly KafkaMessage[],
-    settledTo: (index: number) => void,
-  ): Promise<boolean> {
-    const floor = member.floors.get(`${queue.topic}:${queue.partition}`) ?? -1n;
-    let from = 0;
-    while (from < chunk.length && chunk[from].offset < floor) from++;
-    if (!member.spec.batch) {
-      for (let i = from; i < chunk.length; i++) {
-        if (!(await this.handleOne(member, queue, chunk[i]))) return false;
-        settledTo(i);
-      }
-      settledTo(chunk.length - 1);
-      return true;
-    }
-    const size = batchSizeOf(member);
-    for (let i = from; i < chunk.length; i += size) {
-      const slice = chunk.slice(i, i + size);
-      const done = await deliverBatch(queue, slice, {
-        batch: member.spec.batch,
-        groupId: member.spec.groupId,
-        catalog: this.deps.catalog,
-        logger: this.deps.logger,
-        metrics: this.deps.metrics,
-        mayStart: () => this.mayStart(queue),
-        handleOne: (message) => this.handleOne(member, queue, message),
-      });
-      if (!done) return false;
-      settledTo(i + slice.length - 1);
-    }
-    settledTo(chunk.length - 1);
-    return true;
   }
 
   /** Waits out a rebalance (no record starts before the new assignment); false when the record must not start. */
@@ -366,7 +290,7 @@ export class KafkaSubscription {
   }
 
   /** False when the subscription stopped before the record was settled (it will be delivered again). */
-  private async handleOne(member: Member, queue: PartitionQueue, message: KafkaMessage): Promise<boolean> {
+  private async handleOne(member: ConsumerMember, queue: PartitionQueue, message: KafkaMessage) {
     if (!(await this.mayStart(queue))) return false;
     const outcome = await deliverRecord(receivedRecordOf(message), {
       catalog: this.deps.catalog,
@@ -388,64 +312,6 @@ export class KafkaSubscription {
       if (!written) return false;
     }
     return true;
-  }
-
-  /**
-   * A shared group takes over from its consumers' own groups (a service moving to one group): each consumer skips
-   * what its own group had committed (its floors), and a partition the shared group has no offset for yet starts at
-   * the lowest of them rather than at the beginning of the log. Old groups no longer move, so reading them at every
-   * start is exact; the seed only saves re-reading, the floors are what keep a consumer from acting twice.
-   */
-  private async carryOver(): Promise<void> {
-    const own = this.members.filter((m) => m.spec.groupId !== this.groupId);
-    if (own.length === 0) return;
-    const groups = [this.groupId, ...own.map((m) => m.spec.groupId)];
-    let sizes = new Map<string, number>();
-    let committed = new Map<string, Map<string, bigint[]>>();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const ends = await this.deps.admin.ends(this.topics);
-        sizes = new Map(this.topics.map((t) => [t, ends.get(t)?.high.length ?? 0]));
-        committed = await this.deps.admin.committedOf(groups, sizes);
-        break;
-      } catch (error) {
-        // Without them a consumer could act again on what it had handled: the service does not start blind.
-        if (attempt >= 3 || this.abort.signal.aborted)
-          throw new Error(
-            `could not read the committed offsets of consumer groups ${groups.join(', ')} (the service's group and ` +
-              `its consumers' former ones; the service needs Describe on them): ${errorText(error)}`,
-          );
-        await abortableSleep(1_000 * attempt, this.abort.signal);
-      }
-    }
-    const seeds = new Map<string, bigint[]>();
-    for (const [topic, count] of sizes) {
-      const shared = committed.get(this.groupId)?.get(topic) ?? [];
-      const readers = this.members.filter((m) => m.topics.has(topic));
-      for (let partition = 0; partition < count; partition++) {
-        let lowest: bigint | undefined;
-        for (const member of readers) {
-          const floor = committed.get(member.spec.groupId)?.get(topic)?.[partition] ?? -1n;
-          if (floor >= 0n) member.floors.set(`${topic}:${partition}`, floor);
-          lowest = floor < 0n ? -1n : lowest === undefined || floor < lowest ? floor : lowest;
-        }
-        if ((shared[partition] ?? -1n) >= 0n || lowest === undefined || lowest < 0n) continue;
-        const offsets = seeds.get(topic) ?? [];
-        offsets[partition] = lowest;
-        seeds.set(topic, offsets);
-      }
-    }
-    if (seeds.size === 0) return;
-    try {
-      await this.deps.admin.seedCommitted(this.groupId, seeds);
-      this.deps.logger.info({ groupId: this.groupId }, "shared group starts from its consumers' offsets");
-    } catch (error) {
-      // Another member of the group joined first (the group is not empty): it seeded already, or reads from the start.
-      this.deps.logger.warn(
-        { err: error, groupId: this.groupId },
-        "could not seed the shared group's offsets",
-      );
-    }
   }
 
   /** Retries until the letter is written (the partition waits: its offset must not pass an unwritten letter). */
