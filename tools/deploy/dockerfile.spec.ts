@@ -16,6 +16,7 @@ import {
   readDockerfile,
 } from './dockerfile';
 import { SERVICES, WORKSPACE_ROOT } from './env-scan';
+import { NODE_FLAGS } from '../soak/processes';
 
 /** Built for real in this test (one is enough: the others follow the same pattern, checked below). */
 const BUILT = 'sync-engine';
@@ -64,6 +65,14 @@ describe('docker/Dockerfile', () => {
     // The lockfile decides the versions (npm install would otherwise rewrite it in the layer).
     expect(install[0]).toMatch(/npm ci|--no-save/);
     expect(effective(dockerfile, 'runtime', 'ENV')).toMatch(/NODE_ENV=production/);
+  });
+
+  it('issue 16: runs node with the V8 flags the soak and the bench run it with, as `npm start` does', () => {
+    expect(NODE_FLAGS.length).toBeGreaterThan(0);
+    expect(effective(dockerfile, 'runtime', 'ENV')).toContain(`NODE_OPTIONS=${NODE_FLAGS.join(' ')}`);
+    const start: string = JSON.parse(fs.readFileSync(path.join(WORKSPACE_ROOT, 'package.json'), 'utf8'))
+      .scripts.start;
+    expect(start).toContain(`node ${NODE_FLAGS.join(' ')} dist/apps/embedded/`);
   });
 
   it.each(SERVICES)(

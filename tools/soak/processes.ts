@@ -20,6 +20,14 @@ export function build(projectRoot: string): string {
   return path.join(ROOT, 'dist', projectRoot, projectRoot, 'src', 'main.js');
 }
 
+/**
+ * V8 flags of every process the soak and the bench start, as `npm start` and the images (docker/Dockerfile) run
+ * them: a young generation of up to 32 MB per semi-space (V8's default is 16 MB). A batch in flight (up to 1,000
+ * records read ahead, their envelopes and rows) then dies young instead of being promoted and marked again by the
+ * major collector (issue 16; docs/deploy.md, "Memory and garbage collection").
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
+
 export class NodeProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -44,7 +52,7 @@ export class NodeProcess {
     if (this.running) throw new Error(`${this.name} is already running`);
     const log = fs.openSync(this.logFile, 'a');
     fs.writeSync(log, `\n===== ${this.name} started ${new Date().toISOString()} =====\n`);
-    const child = spawn(process.execPath, [this.entry], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, this.entry], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env },
       stdio: ['ignore', log, log],

@@ -4,6 +4,11 @@ import type { EventEnvelope } from '@mailbridge/contracts';
 export interface OutgoingEvent {
   readonly topic: string;
   readonly envelope: EventEnvelope;
+  /**
+   * The envelope's JSON as `EventCatalog.create` validated and serialized it (the outbox's copy): the bus sends this
+   * text as it is instead of validating and serializing the envelope again. Only for that text, never for input.
+   */
+  readonly json?: string;
 }
 
 export interface DeliveryContext {

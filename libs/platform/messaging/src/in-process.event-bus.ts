@@ -21,7 +21,7 @@ import { deliverRecord, resolveRetryPolicy } from './event-delivery';
 import { deliverInProcessBatch } from './in-process-batch-delivery';
 import { InProcessEventBusOptions, partitionsOf } from './in-process-bus.options';
 import { InProcessDeadLetters } from './in-process-dead-letters';
-import { validatedRecords } from './in-process-records';
+import { validatedRecords } from './outgoing-records';
 import {
   endOf,
   gate,

@@ -28,6 +28,7 @@ import { readDeadLetterTopic, StoredDeadLetter } from './kafka-dead-letters';
 import { KafkaBusProducer, ProducerRecord } from './kafka-producer';
 import { KafkaConsumerTuning, KafkaSubscription } from './kafka-subscription';
 import { KafkaTopicAdmin } from './kafka-topic-admin';
+import { validatedRecords } from './outgoing-records';
 
 export type { KafkaConsumerTuning } from './kafka-subscription';
 export type { KafkaSasl, KafkaSaslMechanism } from './kafka-client';
@@ -120,13 +121,9 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
   async publish(events: readonly OutgoingEvent[]): Promise<void> {
     this.assertOpen();
     // Validate everything first: one invalid event rejects the whole batch and nothing is sent.
-    const records: ProducerRecord[] = events.map(({ topic, envelope }) => {
-      const parsed = this.options.catalog.parse(envelope, topic);
-      const headers: Record<string, string> = { type: parsed.type, version: String(parsed.version) };
-      if (parsed.correlationId) headers['correlation-id'] = parsed.correlationId;
-      if (parsed.traceparent) headers.traceparent = parsed.traceparent;
-      return { topic, key: parsed.key, value: this.options.catalog.serialize(parsed), headers };
-    });
+    const records: ProducerRecord[] = validatedRecords(this.options.catalog, events).map(
+      ({ topic, record }) => ({ topic, key: record.key, value: record.value, headers: record.headers ?? {} }),
+    );
     if (records.length === 0) return;
     await this.track(() => this.producer.send(records));
     const counts = new Map<string, number>();

@@ -26,6 +26,8 @@ interface OutboxRow {
   id: string;
   topic: string;
   envelope: EventEnvelope;
+  /** The envelope as written: `catalog.create` validated it, so the bus sends this text as it is. */
+  json: string;
 }
 
 /**
@@ -124,7 +126,7 @@ export class OutboxRelay {
 
   /** Without `publishAccepted`, `delivered` is `publish` itself (the loop then waits for it: one batch at a time). */
   private async accept(rows: readonly OutboxRow[]): Promise<{ readonly delivered: Promise<void> }> {
-    const events = rows.map((r) => ({ topic: r.topic, envelope: r.envelope }));
+    const events = rows.map((r) => ({ topic: r.topic, envelope: r.envelope, json: r.json }));
     const bus = this.options.bus;
     if (bus.publishAccepted) return bus.publishAccepted(events);
     return { delivered: bus.publish(events) };
@@ -156,20 +158,25 @@ export class OutboxRelay {
    * the bigint: a bare `id` would sort by the text alias ('10' before '9'), out of commit order. The CTE's delete
    * runs to completion whatever the select reads; its rows are all at or below `after`, so the select skips them.
    */
-  private selectBatch(after: string | undefined, deleting: readonly OutboxRow[]): Promise<OutboxRow[]> {
+  private async selectBatch(after: string | undefined, deleting: readonly OutboxRow[]): Promise<OutboxRow[]> {
     const limit = this.options.batchSize ?? 200;
     const table = `"${this.schema}".outbox`;
+    // The envelope as text (`json` keeps its input verbatim): parsed here once for its headers, sent as it is.
+    const columns = `o.id::text AS id, o.topic, o.envelope::text AS json`;
     const select =
       after === undefined
-        ? `SELECT o.id::text AS id, o.topic, o.envelope FROM ${table} o ORDER BY o.id LIMIT $1`
-        : `SELECT o.id::text AS id, o.topic, o.envelope FROM ${table} o WHERE o.id > $2::bigint ORDER BY o.id LIMIT $1`;
+        ? `SELECT ${columns} FROM ${table} o ORDER BY o.id LIMIT $1`
+        : `SELECT ${columns} FROM ${table} o WHERE o.id > $2::bigint ORDER BY o.id LIMIT $1`;
     const params: unknown[] = after === undefined ? [limit] : [limit, after];
-    if (deleting.length === 0) return this.options.dataSource.query(select, params);
     // Only a drain that selected before has rows to delete, so `after` is set and the ids are $3.
-    return this.options.dataSource.query(
-      `WITH published AS (DELETE FROM ${table} WHERE id = ANY($3::bigint[])) ${select}`,
-      [...params, deleting.map((r) => r.id)],
-    );
+    const rows: Array<Omit<OutboxRow, 'envelope'>> =
+      deleting.length === 0
+        ? await this.options.dataSource.query(select, params)
+        : await this.options.dataSource.query(
+            `WITH published AS (DELETE FROM ${table} WHERE id = ANY($3::bigint[])) ${select}`,
+            [...params, deleting.map((r) => r.id)],
+          );
+    return rows.map((r) => ({ ...r, envelope: JSON.parse(r.json) as EventEnvelope }));
   }
 
   private async deleteBatch(rows: readonly OutboxRow[]): Promise<void> {

@@ -72,6 +72,21 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     expect(await relay.drain()).toBe(0);
   });
 
+  it("issue 16: a transaction's events reach the bus in emit order, each with its JSON exactly as validated (not serialized again)", async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `o${String(i).padStart(2, '0')}`);
+    const emitted: EventEnvelope[] = [];
+    // Quotes, backslashes and non-ASCII text in the payload: the array encoding must keep every envelope's text.
+    await uow.run(async (tx) => {
+      for (const id of ids)
+        emitted.push(tx.emit(contactUpsertedV1, { ...contact(id), name: `"Zoë" \\ ${id}` }));
+    });
+    const bus = new RecordingBus();
+    expect(await new OutboxRelay({ dataSource: ds, bus, logger }).drain()).toBe(ids.length);
+    expect(bus.published.map((e) => e.envelope.id)).toEqual(emitted.map((e) => e.id));
+    expect(bus.published.map((e) => e.json)).toEqual(emitted.map((e) => JSON.stringify(e)));
+    expect(bus.published.map((e) => e.envelope)).toEqual(emitted);
+  });
+
   it('a rolled-back transaction publishes nothing', async () => {
     await expect(
       uow.run(async (tx) => {

@@ -149,17 +149,22 @@ export class UnitOfWork {
       };
       const value = await work(tx);
       if (pending.length > 0) {
-        // One statement for the whole batch: no per-row round trips on the hot path. `json[]`, the column's type
-        // (no jsonb tree built per event: PlatformOutboxEnvelopeJson1732660000000).
+        // One statement for the whole batch: no per-row round trips on the hot path. `json`, the column's type (no
+        // jsonb tree built per event: PlatformOutboxEnvelopeJson1732660000000), its elements keep their text. The
+        // envelopes go as one JSON array, not a `json[]` (the driver escaped every quote of every envelope, issue 16);
+        // rows are inserted in emit order (the ids, hence the relay's order, follow it).
         await queryPrepared(
           manager,
           `INSERT INTO "${this.schema}".outbox (event_id, topic, event_key, envelope)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::json[])`,
+           SELECT u.id, u.topic, u.key, e.envelope
+           FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS u(id, topic, key, n)
+           JOIN json_array_elements($4::json) WITH ORDINALITY AS e(envelope, n) USING (n)
+           ORDER BY n`,
           [
             pending.map((p) => p.envelope.id),
             pending.map((p) => p.topic),
             pending.map((p) => p.envelope.key),
-            pending.map((p) => JSON.stringify(p.envelope)),
+            `[${pending.map((p) => JSON.stringify(p.envelope)).join(',')}]`,
           ],
         );
         wroteEvents = true;

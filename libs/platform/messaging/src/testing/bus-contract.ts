@@ -45,6 +45,7 @@ export interface ContractOptions {
 
 export const CONTRACT_SCENARIOS = [
   'round-trip',
+  'as-written',
   'ordering',
   'parallel',
   'two-groups',
@@ -153,6 +154,17 @@ export function describeEventBusContract(
           partition: expect.any(Number),
           offset: expect.stringMatching(/^\d+$/),
         });
+      });
+
+      it("sends an event that comes with its validated JSON (the outbox's copy) as that text, not serialized again", async () => {
+        const { deliveries } = await record('as-written');
+        const sent = events.ping('as-written', { key: 'k1', seq: 1, note: 'the object' });
+        const written = { ...sent.envelope, payload: { ...sent.envelope.payload, note: 'the text' } };
+
+        await bus.publish([{ ...sent, json: JSON.stringify(written) }]);
+
+        await eventually(() => expect(deliveries).toHaveLength(1));
+        expect(deliveries[0].event).toEqual(written);
       });
 
       it('keeps the events of each key in order under load (5 keys x 200 events)', async () => {
