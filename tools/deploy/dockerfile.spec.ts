@@ -16,7 +16,7 @@ import {
   readDockerfile,
 } from './dockerfile';
 import { SERVICES, WORKSPACE_ROOT } from './env-scan';
-import { NODE_FLAGS } from '../soak/processes';
+import { NODE_FLAGS } from '../soak/node-flags';
 
 /** Built for real in this test (one is enough: the others follow the same pattern, checked below). */
 const BUILT = 'sync-engine';
@@ -69,7 +69,12 @@ describe('docker/Dockerfile', () => {
 
   it('issue 16: runs node with the V8 flags the soak and the bench run it with, as `npm start` does', () => {
     expect(NODE_FLAGS.length).toBeGreaterThan(0);
-    expect(effective(dockerfile, 'runtime', 'ENV')).toContain(`NODE_OPTIONS=${NODE_FLAGS.join(' ')}`);
+    // ENV's value is quoted once it holds a space (several flags).
+    const value = NODE_FLAGS.length === 1 ? NODE_FLAGS[0] : `"${NODE_FLAGS.join(' ')}"`;
+    const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(effective(dockerfile, 'runtime', 'ENV')).toMatch(
+      new RegExp(`(^|\\s)NODE_OPTIONS=${escaped}(\\s|$)`),
+    );
     const start: string = JSON.parse(fs.readFileSync(path.join(WORKSPACE_ROOT, 'package.json'), 'utf8'))
       .scripts.start;
     expect(start).toContain(`node ${NODE_FLAGS.join(' ')} dist/apps/embedded/`);

@@ -4,6 +4,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { NODE_FLAGS } from './node-flags';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -19,14 +20,6 @@ export function build(projectRoot: string): string {
   });
   return path.join(ROOT, 'dist', projectRoot, projectRoot, 'src', 'main.js');
 }
-
-/**
- * V8 flags of every process the soak and the bench start, as `npm start` and the images (docker/Dockerfile) run
- * them: a young generation of up to 32 MB per semi-space (V8's default is 16 MB). A batch in flight (up to 1,000
- * records read ahead, their envelopes and rows) then dies young instead of being promoted and marked again by the
- * major collector (issue 16; docs/deploy.md, "Memory and garbage collection").
- */
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
 
 export class NodeProcess {
   private child: ChildProcess | undefined;

@@ -57,6 +57,23 @@ describe('event catalog', () => {
     expect(eventCatalog.parse(JSON.parse(eventCatalog.serialize(env)))).toEqual(env);
   });
 
+  it('refuses to build an envelope with an empty key (what it builds is not parsed again on publish)', () => {
+    const emptyKey = { ...contactUpsertedV1, key: () => '' };
+    const payload = {
+      locationId: 'loc_1',
+      contactId: 'c_1',
+      email: 'a@b.co',
+      name: null,
+      assignedUserId: null,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      revision: 1,
+    };
+    expect(() => new EventCatalog([emptyKey]).create(emptyKey, payload)).toThrow(EventValidationError);
+    expect(() => new EventCatalog([emptyKey]).create(emptyKey, payload)).toThrow(
+      /Envelope of contact.upserted@v1/,
+    );
+  });
+
   it('rejects an invalid payload, an unknown type, the wrong topic and non-JSON bytes', () => {
     const good = examples.find((e) => e.json.type === 'contact.upserted')!.json;
     const badPayload = { ...good, payload: { ...(good.payload as object), email: 'nope' } };

@@ -82,12 +82,19 @@ export class EventCatalog {
     }
     const data = parsed.data as PayloadOf<D>;
     const locationId = def.locationId?.(data);
+    // The envelope schema's one rule a payload can break: what is built here is not parsed again (the outbox's JSON).
+    const key = def.key(data);
+    if (!key) {
+      throw new EventValidationError(`Envelope of ${EventCatalog.keyOf(def.type, def.version)} is invalid`, [
+        'key: must not be empty',
+      ]);
+    }
     return {
       id: context.id ?? randomUUID(),
       type: def.type,
       version: def.version,
       occurredAt: (context.occurredAt ?? new Date()).toISOString(),
-      key: def.key(data),
+      key,
       ...(locationId ? { locationId } : {}),
       payload: data,
       ...(context.correlationId ? { correlationId: context.correlationId } : {}),

@@ -26,7 +26,7 @@ export interface ReceivedRecord {
   readonly headers: Readonly<Record<string, string>>;
   /**
    * The in-process bus validated this value itself when it was published in this process (`publish`, not
-   * `publishRaw`): it is the serialized output of the catalog's parse, so reading it needs no schema check again.
+   * `publishRaw`; an outbox's JSON only if it passed), so reading it needs no schema check again.
    */
   readonly validated?: boolean;
 }

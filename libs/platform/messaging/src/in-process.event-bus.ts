@@ -21,7 +21,7 @@ import { deliverRecord, resolveRetryPolicy } from './event-delivery';
 import { deliverInProcessBatch } from './in-process-batch-delivery';
 import { InProcessEventBusOptions, partitionsOf } from './in-process-bus.options';
 import { InProcessDeadLetters } from './in-process-dead-letters';
-import { validatedRecords } from './outgoing-records';
+import { outgoingRecords } from './outgoing-records';
 import {
   endOf,
   gate,
@@ -101,10 +101,11 @@ export class InProcessEventBus implements EventBus, DeadLetterAdmin {
     owner?: string,
   ): Promise<{ readonly delivered: Promise<void> }> {
     this.assertOpen();
-    const records = validatedRecords(this.options.catalog, events); // nothing is appended if one is invalid
+    // Nothing is appended if an envelope is invalid; an outbox's JSON that is not goes as a record to dead-letter.
+    const records = outgoingRecords(this.options.catalog, events, true);
     await this.start?.opened;
     this.assertOpen();
-    const delivered = records.map(({ topic, record }) => this.append(topic, record, true));
+    const delivered = records.map(({ topic, record, validated }) => this.append(topic, record, validated));
     for (const { topic } of records) this.metrics.published(topic, 1, owner);
     return { delivered: this.awaitDelivery(delivered) };
   }

@@ -28,7 +28,7 @@ import { readDeadLetterTopic, StoredDeadLetter } from './kafka-dead-letters';
 import { KafkaBusProducer, ProducerRecord } from './kafka-producer';
 import { KafkaConsumerTuning, KafkaSubscription } from './kafka-subscription';
 import { KafkaTopicAdmin } from './kafka-topic-admin';
-import { validatedRecords } from './outgoing-records';
+import { outgoingRecords } from './outgoing-records';
 
 export type { KafkaConsumerTuning } from './kafka-subscription';
 export type { KafkaSasl, KafkaSaslMechanism } from './kafka-client';
@@ -62,8 +62,8 @@ export interface KafkaEventBusOptions {
 /**
  * The distributed bus (@platformatic/kafka), one facade over its parts: the producer (kafka-producer), one consumer
  * group member per subscription, shared by a service's consumers (kafka-subscription), topic administration and offsets (kafka-topic-admin), dead
- * letters (kafka-dead-letters). Publishing: every envelope validated first, key = envelope key (ordering), value =
- * the serialized envelope, headers `type`, `version`, `correlation-id`, `traceparent`; acknowledged by all in-sync
+ * letters (kafka-dead-letters). Publishing: every envelope validated first (or its outbox JSON sent as written),
+ * key = envelope key (ordering), value = the serialized envelope, headers `type`, `version`, `correlation-id`, `traceparent`; acknowledged by all in-sync
  * replicas. Consuming: manual commits only after the handler resolved (its transaction committed) or the event was
  * dead-lettered, one partition strictly in order, partitions in parallel.
  */
@@ -120,8 +120,9 @@ export class KafkaEventBus implements EventBus, DeadLetterAdmin {
 
   async publish(events: readonly OutgoingEvent[]): Promise<void> {
     this.assertOpen();
-    // Validate everything first: one invalid event rejects the whole batch and nothing is sent.
-    const records: ProducerRecord[] = validatedRecords(this.options.catalog, events).map(
+    // Validate everything first: one invalid event rejects the whole batch and nothing is sent (an outbox's JSON is
+    // sent as it is: consumers validate every record).
+    const records: ProducerRecord[] = outgoingRecords(this.options.catalog, events, false).map(
       ({ topic, record }) => ({ topic, key: record.key, value: record.value, headers: record.headers ?? {} }),
     );
     if (records.length === 0) return;

@@ -26,7 +26,7 @@ interface OutboxRow {
   id: string;
   topic: string;
   envelope: EventEnvelope;
-  /** The envelope as written: `catalog.create` validated it, so the bus sends this text as it is. */
+  /** The envelope's text in the outbox (`catalog.create` validated it): the bus sends it as it is. */
   json: string;
 }
 
@@ -161,7 +161,7 @@ export class OutboxRelay {
   private async selectBatch(after: string | undefined, deleting: readonly OutboxRow[]): Promise<OutboxRow[]> {
     const limit = this.options.batchSize ?? 200;
     const table = `"${this.schema}".outbox`;
-    // The envelope as text (`json` keeps its input verbatim): parsed here once for its headers, sent as it is.
+    // The envelope as text (a `json` column keeps what was written): parsed here once for its headers, sent as it is.
     const columns = `o.id::text AS id, o.topic, o.envelope::text AS json`;
     const select =
       after === undefined

@@ -72,19 +72,24 @@ describe('transactional outbox and inbox (real PostgreSQL)', () => {
     expect(await relay.drain()).toBe(0);
   });
 
-  it("issue 16: a transaction's events reach the bus in emit order, each with its JSON exactly as validated (not serialized again)", async () => {
+  it("issue 16: the relay hands the bus each event's JSON as emitted and validated (not serialized again), in emit order", async () => {
     const ids = Array.from({ length: 60 }, (_, i) => `o${String(i).padStart(2, '0')}`);
     const emitted: EventEnvelope[] = [];
+    const atEmit: string[] = [];
     // Quotes, backslashes and non-ASCII text in the payload: the array encoding must keep every envelope's text.
     await uow.run(async (tx) => {
-      for (const id of ids)
+      for (const id of ids) {
         emitted.push(tx.emit(contactUpsertedV1, { ...contact(id), name: `"Zoë" \\ ${id}` }));
+        atEmit.push(JSON.stringify(emitted[emitted.length - 1]));
+      }
+      // A caller changing the returned object afterwards changes nothing the outbox keeps.
+      (emitted[0].payload as { name: string | null }).name = 'changed after emit';
     });
     const bus = new RecordingBus();
     expect(await new OutboxRelay({ dataSource: ds, bus, logger }).drain()).toBe(ids.length);
     expect(bus.published.map((e) => e.envelope.id)).toEqual(emitted.map((e) => e.id));
-    expect(bus.published.map((e) => e.json)).toEqual(emitted.map((e) => JSON.stringify(e)));
-    expect(bus.published.map((e) => e.envelope)).toEqual(emitted);
+    expect(bus.published.map((e) => e.json)).toEqual(atEmit);
+    expect(bus.published.map((e) => e.envelope)).toEqual(atEmit.map((j) => JSON.parse(j)));
   });
 
   it('a rolled-back transaction publishes nothing', async () => {

@@ -30,6 +30,8 @@ export interface BatchSkip {
 interface PendingEvent {
   readonly topic: string;
   readonly envelope: EventEnvelope;
+  /** Serialized at emit: what the outbox keeps is what was validated, whatever the caller does with the object. */
+  readonly json: string;
 }
 
 /**
@@ -143,7 +145,7 @@ export class UnitOfWork {
             correlationId: ctx?.correlationId,
             traceparent: ctx?.traceparent,
           });
-          pending.push({ topic: def.topic, envelope });
+          pending.push({ topic: def.topic, envelope, json: JSON.stringify(envelope) });
           return envelope;
         },
       };
@@ -164,7 +166,7 @@ export class UnitOfWork {
             pending.map((p) => p.envelope.id),
             pending.map((p) => p.topic),
             pending.map((p) => p.envelope.key),
-            `[${pending.map((p) => JSON.stringify(p.envelope)).join(',')}]`,
+            `[${pending.map((p) => p.json).join(',')}]`,
           ],
         );
         wroteEvents = true;

@@ -46,6 +46,7 @@ export interface ContractOptions {
 export const CONTRACT_SCENARIOS = [
   'round-trip',
   'as-written',
+  'written-invalid',
   'ordering',
   'parallel',
   'two-groups',
@@ -379,6 +380,24 @@ export function describeEventBusContract(
         expect(letter.headers[DeadLetterHeaders.errorCode]).toBe('mailbox_unknown');
         expect(letter.headers[DeadLetterHeaders.reason]).toBe('unknown mailbox');
         expect(letter.headers[DeadLetterHeaders.attempts]).toBe('1');
+      });
+
+      it('dead-letters an event whose validated JSON is not valid after all (an older outbox row), not its neighbours', async () => {
+        const topic = events.topic('written-invalid');
+        const { deliveries } = await record('written-invalid');
+        const bad = events.ping('written-invalid', { key: 'k2', seq: 1 });
+        const json = JSON.stringify({ ...bad.envelope, payload: { key: 'k2', seq: -5 } });
+
+        await bus.publish([{ ...bad, json }, events.ping('written-invalid', { key: 'k2', seq: 2 })]);
+
+        await eventually(() => expect(seqs(deliveries)).toEqual([2]));
+        const letters = await eventually(async () => {
+          const found = await bus.listDeadLetters(topic);
+          expect(found).toHaveLength(1);
+          return found;
+        });
+        expect(letters[0].value).toBe(json);
+        expect(letters[0].headers[DeadLetterHeaders.errorCode]).toBe('event_invalid');
       });
 
       it('dead-letters an event that fails validation without calling the handler', async () => {
