@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { eventCatalog } from './catalog';
-import { EventCatalog, EventValidationError } from './event-catalog';
+import { EventCatalog, EventDefinition, EventValidationError } from './event-catalog';
 import { contactUpsertedV1 } from './events/contacts.events';
 import { SKIP_REASONS } from './events/sync.events';
 import { ALL_TOPICS, ALL_TOPICS_WITH_DLQ, Topics, dlqTopic } from './topics';
@@ -58,7 +58,7 @@ describe('event catalog', () => {
   });
 
   it('refuses to build an envelope with an empty key (what it builds is not parsed again on publish)', () => {
-    const emptyKey = { ...contactUpsertedV1, key: () => '' };
+    const emptyKey = { ...contactUpsertedV1, key: () => '' } as unknown as EventDefinition;
     const payload = {
       locationId: 'loc_1',
       contactId: 'c_1',
