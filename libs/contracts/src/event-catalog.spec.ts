@@ -16,6 +16,16 @@ const examples = fs
   }));
 
 describe('event catalog', () => {
+  const contact = {
+    locationId: 'loc_1',
+    contactId: 'c_1',
+    email: 'a@b.co',
+    name: null,
+    assignedUserId: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    revision: 1,
+  };
+
   it.each(examples)('golden example $file still parses, under its own topic and key', ({ file, json }) => {
     const envelope = eventCatalog.parse(json);
     const def = eventCatalog.find(envelope.type, envelope.version)!;
@@ -34,19 +44,7 @@ describe('event catalog', () => {
   });
 
   it('builds envelopes with id, time, key and location from the payload', () => {
-    const env = eventCatalog.create(
-      contactUpsertedV1,
-      {
-        locationId: 'loc_1',
-        contactId: 'c_1',
-        email: 'a@b.co',
-        name: null,
-        assignedUserId: null,
-        createdAt: '2026-01-01T00:00:00.000Z',
-        revision: 1,
-      },
-      { correlationId: 'corr-1' },
-    );
+    const env = eventCatalog.create(contactUpsertedV1, contact, { correlationId: 'corr-1' });
     expect(env).toMatchObject({
       type: 'contact.upserted',
       version: 1,
@@ -59,17 +57,8 @@ describe('event catalog', () => {
 
   it('refuses to build an envelope with an empty key (what it builds is not parsed again on publish)', () => {
     const emptyKey = { ...contactUpsertedV1, key: () => '' } as unknown as EventDefinition;
-    const payload = {
-      locationId: 'loc_1',
-      contactId: 'c_1',
-      email: 'a@b.co',
-      name: null,
-      assignedUserId: null,
-      createdAt: '2026-01-01T00:00:00.000Z',
-      revision: 1,
-    };
-    expect(() => new EventCatalog([emptyKey]).create(emptyKey, payload)).toThrow(EventValidationError);
-    expect(() => new EventCatalog([emptyKey]).create(emptyKey, payload)).toThrow(
+    expect(() => new EventCatalog([emptyKey]).create(emptyKey, contact)).toThrow(EventValidationError);
+    expect(() => new EventCatalog([emptyKey]).create(emptyKey, contact)).toThrow(
       /Envelope of contact.upserted@v1/,
     );
   });
