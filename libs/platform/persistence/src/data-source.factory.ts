@@ -15,6 +15,12 @@ export interface ServiceDataSourceOptions {
   /** The service's migrations, oldest first. The platform tables (outbox, inbox, quarantine) are prepended. */
   readonly migrations: MixedList<Function | string>;
   readonly poolSize?: number;
+  /**
+   * How long an idle pool connection stays open (default {@link POOL_IDLE_TIMEOUT_MS}). pg's own default, 10 s, closed
+   * most of a pool after every quiet spell: the next burst then opened new server sessions, each loading its catalog
+   * caches and parsing and planning its statements again, named prepared ones included (issue 16).
+   */
+  readonly poolIdleTimeoutMs?: number;
   readonly applicationName?: string;
   /**
    * Named prepared statements for the hot statements (`queryPrepared`); default on for a real server, always off on an
@@ -45,6 +51,12 @@ export function preparesStatements(dataSource: DataSource): boolean {
   return ownSessions.has(dataSource);
 }
 
+/**
+ * A minute: longer than the quiet spells between bursts of a working service, shorter than the idle timeouts of the
+ * NATs and load balancers between a pod and a managed PostgreSQL (4 minutes and more), which drop a silent connection.
+ */
+export const POOL_IDLE_TIMEOUT_MS = 60_000;
+
 export const SCHEMA_NAME = /^[a-z][a-z0-9_]{0,62}$/;
 
 export function createServiceDataSource(options: ServiceDataSourceOptions): DataSource {
@@ -65,7 +77,11 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     synchronize: false,
     migrationsRun: false,
     uuidExtension: 'pgcrypto',
-    extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? options.schema },
+    extra: {
+      max: options.poolSize ?? 10,
+      idleTimeoutMillis: options.poolIdleTimeoutMs ?? POOL_IDLE_TIMEOUT_MS,
+      application_name: options.applicationName ?? options.schema,
+    },
     logging: false,
   });
   if ((options.preparedStatements ?? true) && !isSharedSessionUrl(options.url)) ownSessions.add(dataSource);

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { contactUpsertedV1, eventCatalog } from '@mailbridge/contracts';
 import { createTestDatabase } from '@mailbridge/testing';
 import {
+  POOL_IDLE_TIMEOUT_MS,
   createServiceDataSource,
   initializeServiceDataSource,
   preparesStatements,
@@ -171,6 +172,44 @@ describe('queryPrepared (issue 16: parse and plan a hot statement once per conne
         },
         false,
       );
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('keeps an idle pool connection, and the statements it prepared, through a quiet spell (pg closed it after 10 s)', async () => {
+    const db = await createTestDatabase();
+    const session = async (poolIdleTimeoutMs?: number) => {
+      const ds = createServiceDataSource({
+        url: db.url,
+        schema: 'svc',
+        entities: [],
+        migrations: [],
+        poolSize: 1,
+        ...(poolIdleTimeoutMs === undefined ? {} : { poolIdleTimeoutMs }),
+      });
+      try {
+        await initializeServiceDataSource(ds, { runMigrations: true });
+        const pool = (ds.driver as unknown as { master: { options: { idleTimeoutMillis?: number } } }).master;
+        const pid = async () =>
+          ((await queryPrepared(ds, 'SELECT pg_backend_pid() AS pid', [])) as Array<{ pid: number }>)[0].pid;
+        const before = await pid();
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        const after = await pid();
+        const prepared = await ds.transaction(preparedOn);
+        return { idleTimeout: pool.options.idleTimeoutMillis, sameSession: before === after, prepared };
+      } finally {
+        if (ds.isInitialized) await ds.destroy();
+      }
+    };
+    try {
+      const kept = await session();
+      expect(kept.idleTimeout).toBe(POOL_IDLE_TIMEOUT_MS);
+      expect(POOL_IDLE_TIMEOUT_MS).toBeGreaterThanOrEqual(60_000);
+      expect(kept).toMatchObject({ sameSession: true, prepared: ['SELECT pg_backend_pid() AS pid'] });
+      // What a short idle timeout costs: a new server session, which parses and plans everything again.
+      const closed = await session(200);
+      expect(closed).toMatchObject({ idleTimeout: 200, sameSession: false });
     } finally {
       await db.drop();
     }
