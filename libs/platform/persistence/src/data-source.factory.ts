@@ -54,6 +54,8 @@ export function preparesStatements(dataSource: DataSource): boolean {
 /**
  * A minute: longer than the quiet spells between bursts of a working service, shorter than the idle timeouts of the
  * NATs and load balancers between a pod and a managed PostgreSQL (4 minutes and more), which drop a silent connection.
+ * Fixed, not a setting. The pool hands out the connection released last first, so only as many stay open as the
+ * service kept busy in the last minute.
  */
 export const POOL_IDLE_TIMEOUT_MS = 60_000;
 
@@ -80,6 +82,10 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     extra: {
       max: options.poolSize ?? 10,
       idleTimeoutMillis: options.poolIdleTimeoutMs ?? POOL_IDLE_TIMEOUT_MS,
+      // TCP keepalive on an idle connection: a NAT on the way keeps its mapping, and a peer gone without a reset is
+      // noticed by the kernel instead of hanging the next query.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 30_000,
       application_name: options.applicationName ?? options.schema,
     },
     logging: false,
