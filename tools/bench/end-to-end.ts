@@ -11,6 +11,7 @@ import { KafkaRequestCounts, kafkaRequestLines } from './kafka-requests';
 import { freePortBase, sleep, waitFor } from '../soak/processes';
 import { seededRandom } from '../soak/mix';
 import { CpuProfile, NO_STAGE, ProfileSummary, summariseProfile } from './cpu-profile';
+import { HeapProfile, allocationMarkdown, summariseAllocations } from './alloc-profile';
 import { IdleMemoryReport, measureIdleMemory } from './idle-memory';
 import { cpuMsOf, mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
@@ -1028,6 +1029,13 @@ function profileSection(
       lines.push(`| ${cell(s.byModule[i])} | ${cell(s.topFunctions[i])} | ${cell(s.topOwnFrames[i])} |`);
     }
     lines.push('');
+  }
+  // What each process allocated in the window: the young generation's fill rate, and so its collections' work.
+  for (const p of platform.processes()) {
+    const file = path.join(probeDir, `alloc-${p.pid}-1.heapprofile`);
+    if (!fs.existsSync(file)) continue;
+    const heap = JSON.parse(fs.readFileSync(file, 'utf8')) as HeapProfile;
+    lines.push(...allocationMarkdown(p.name, summariseAllocations(heap), n));
   }
   return lines.join('\n');
 }

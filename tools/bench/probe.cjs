@@ -3,7 +3,8 @@
 // control, everything else a statement; statements on outbox/inbox tables are the relay's and the bus's share. The
 // service is the connection's application name. On SIGUSR2 it does what $BENCH_PROBE_DIR/command says (`count`;
 // `gc`: a full collection first; `profile-start` / `profile-stop`: a CPU profile of the main thread, written to
-// profile-<pid>-<n>.cpuprofile, so it covers only the measured window) and writes the counters to sql-<pid>.json.
+// profile-<pid>-<n>.cpuprofile, and a sampling heap profile of what it allocated, alloc-<pid>-<n>.heapprofile, so both
+// cover only the measured window) and writes the counters to sql-<pid>.json.
 // With a probe dir it also counts each statement text (normalised: placeholders and value lists folded, so a batch of
 // any size is one text), so the report can show what runs per message.
 // An embedded process's PGlite worker writes its own counters (pglite-<pid>.json, same seq).
@@ -188,19 +189,29 @@ if (dir)
     if (what === 'profile-start') {
       session = new inspector.Session();
       session.connect();
+      // With it, what the window allocates: a sample every 32 KiB on average, kept when a collection frees it.
+      const allocations = {
+        samplingInterval: 32 * 1024,
+        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMajorGC: true,
+      };
       session.post('Profiler.enable', () =>
         session.post('Profiler.setSamplingInterval', { interval: 1000 }, () =>
-          session.post('Profiler.start', done),
+          session.post('HeapProfiler.startSampling', allocations, () => session.post('Profiler.start', done)),
         ),
       );
       return;
     }
     if (what === 'profile-stop' && session)
       return session.post('Profiler.stop', (error, result) => {
-        if (!error) write(`profile-${process.pid}-${++profiles}.cpuprofile`, result.profile);
-        session.disconnect();
-        session = undefined;
-        done();
+        const n = ++profiles;
+        if (!error) write(`profile-${process.pid}-${n}.cpuprofile`, result.profile);
+        session.post('HeapProfiler.stopSampling', (heapError, heap) => {
+          if (!heapError) write(`alloc-${process.pid}-${n}.heapprofile`, heap.profile);
+          session.disconnect();
+          session = undefined;
+          done();
+        });
       });
     done();
   });
