@@ -2,11 +2,11 @@
 // major collections freed kept in it: what the process allocated during the measured window, and which code asked for
 // it. Allocation is what fills the young generation (a scavenge per semi-space of it), and what outlives two scavenges
 // is promoted and marked again by the major collector on V8's helper threads (issue 16).
-import { moduleOf } from './cpu-profile';
+import { NO_OWN_FRAME, moduleOf, ownFrameLabel, top } from './cpu-profile';
 
 interface HeapProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
-  /** Bytes allocated at this frame, as V8 estimates them from its samples. */
+  /** Bytes allocated at this frame, as V8 estimates them from its samples (already scaled). */
   selfSize: number;
   children?: HeapProfileNode[];
 }
@@ -23,30 +23,30 @@ export interface AllocationSummary {
    * stream of node's): the package or folder of ours that asked for the memory.
    */
   readonly byModule: ReadonlyArray<[string, number]>;
-  /** Bytes by the nearest frame of our own code (apps/, libs/) on the stack. */
+  /**
+   * Bytes by the nearest frame of our own code (apps/, libs/) on the stack. V8 keeps the innermost 128 frames of a
+   * sample, so on a deeper stack an outer frame of ours can be missing.
+   */
   readonly byOwnFrame: ReadonlyArray<[string, number]>;
 }
 
-const NO_MODULE = '(node and V8 only)';
-const NO_OWN_FRAME = '(no frame of ours on the stack)';
+export const NO_MODULE = '(node and V8 only)';
 
-const isRuntime = (module: string): boolean =>
-  module.startsWith('node:') || module.startsWith('(') || module === '';
-
-const top = (m: Map<string, number>, n: number): Array<[string, number]> =>
-  [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+const isRuntime = (module: string): boolean => module.startsWith('node:') || module.startsWith('(');
 
 export function summariseAllocations(profile: HeapProfile, topN = 12): AllocationSummary {
   const modules = new Map<string, number>();
   const own = new Map<string, number>();
   let bytes = 0;
-  // Depth first with the stack's nearest module and own frame carried down: the profile is a tree of call paths.
+  // Depth first with the stack's nearest module and own frame carried down: the profile is a tree of call paths
+  // (at most 128 deep). What the in-process inspector allocates is the profilers' own cost (the CPU profile handed over
+  // at the stop), not the platform's.
   const walk = (node: HeapProfileNode, module: string, ownFrame: string): void => {
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url } = node.callFrame;
+    if (url === 'node:inspector') return;
     const mod = moduleOf(url, functionName);
     const nearestModule = isRuntime(mod) ? module : mod;
-    const ours = /\/(apps|libs)\//.test(url) && !/\/node_modules\//.test(url);
-    const nearestOwn = ours ? `${functionName || '(anonymous)'} ${mod}:${lineNumber + 1}` : ownFrame;
+    const nearestOwn = ownFrameLabel(node.callFrame) ?? ownFrame;
     if (node.selfSize > 0) {
       bytes += node.selfSize;
       modules.set(nearestModule, (modules.get(nearestModule) ?? 0) + node.selfSize);

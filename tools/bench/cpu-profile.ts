@@ -49,8 +49,21 @@ export function stageOf(url: string): string | undefined {
   return app?.[1];
 }
 
-const top = (m: Map<string, number>, n: number): Array<[string, number]> =>
+/** The `n` largest entries, largest first. */
+export const top = (m: Map<string, number>, n: number): Array<[string, number]> =>
   [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+
+export const NO_OWN_FRAME = '(no frame of ours on the stack)';
+
+/** `function module:line` when the frame is our own code (apps/, libs/ outside node_modules), else undefined. */
+export function ownFrameLabel(frame: {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}): string | undefined {
+  if (!/\/(apps|libs)\//.test(frame.url) || /\/node_modules\//.test(frame.url)) return undefined;
+  return `${frame.functionName || '(anonymous)'} ${moduleOf(frame.url, frame.functionName)}:${frame.lineNumber + 1}`;
+}
 
 export function summariseProfile(profile: CpuProfile, topN = 12): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -65,11 +78,11 @@ export function summariseProfile(profile: CpuProfile, topN = 12): ProfileSummary
   const ownFrameOf = (id: number): string => {
     const cached = ownCache.get(id);
     if (cached) return cached;
-    let found = '(no frame of ours on the stack)';
+    let found = NO_OWN_FRAME;
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const f = frameOf(at);
-      if (/\/(apps|libs)\//.test(f.url) && !/\/node_modules\//.test(f.url)) {
-        found = `${f.functionName || '(anonymous)'} ${moduleOf(f.url, f.functionName)}:${f.lineNumber + 1}`;
+      const label = ownFrameLabel(frameOf(at));
+      if (label) {
+        found = label;
         break;
       }
     }

@@ -189,29 +189,50 @@ if (dir)
     if (what === 'profile-start') {
       session = new inspector.Session();
       session.connect();
-      // With it, what the window allocates: a sample every 32 KiB on average, kept when a collection frees it.
+      // Alongside the CPU profile, what the window allocates: a sample every 32 KiB on average, kept when a collection
+      // frees it (without both flags a window of short-lived garbage would show nothing).
       const allocations = {
         samplingInterval: 32 * 1024,
         includeObjectsCollectedByMinorGC: true,
         includeObjectsCollectedByMajorGC: true,
       };
+      const started = (profiler) => (error) => {
+        if (error) process.stderr.write(`bench probe: ${profiler} not started: ${error.message}\n`);
+      };
       session.post('Profiler.enable', () =>
         session.post('Profiler.setSamplingInterval', { interval: 1000 }, () =>
-          session.post('HeapProfiler.startSampling', allocations, () => session.post('Profiler.start', done)),
+          session.post('HeapProfiler.startSampling', allocations, (heapError) => {
+            started('heap sampling')(heapError);
+            session.post('Profiler.start', (error) => (started('CPU profile')(error), done()));
+          }),
         ),
       );
       return;
     }
-    if (what === 'profile-stop' && session)
-      return session.post('Profiler.stop', (error, result) => {
-        const n = ++profiles;
-        if (!error) write(`profile-${process.pid}-${n}.cpuprofile`, result.profile);
-        session.post('HeapProfiler.stopSampling', (heapError, heap) => {
-          if (!heapError) write(`alloc-${process.pid}-${n}.heapprofile`, heap.profile);
-          session.disconnect();
-          session = undefined;
-          done();
-        });
-      });
+    if (what === 'profile-stop' && session) {
+      // Heap sampling stops first, so the CPU profile's hand-over (megabytes of JSON) is not counted as allocation.
+      const n = ++profiles;
+      const save = (name, error, result) => {
+        if (error) return void process.stderr.write(`bench probe: ${name}: ${error.message}\n`);
+        try {
+          write(name, result.profile);
+        } catch (writeError) {
+          process.stderr.write(`bench probe: ${name} not written: ${writeError}\n`);
+        }
+      };
+      return session.post('HeapProfiler.stopSampling', (heapError, heap) =>
+        session.post('Profiler.stop', (error, cpu) => {
+          // The bench waits for every process's answer: whatever failed above, it gets one.
+          try {
+            save(`alloc-${process.pid}-${n}.heapprofile`, heapError, heap);
+            save(`profile-${process.pid}-${n}.cpuprofile`, error, cpu);
+          } finally {
+            session.disconnect();
+            session = undefined;
+            done();
+          }
+        }),
+      );
+    }
     done();
   });
