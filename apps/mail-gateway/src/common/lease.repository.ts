@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REPLICA_ID } from './tokens';
-import { queryRows } from '@mailbridge/platform-persistence';
+import { queryPreparedRows } from '@mailbridge/platform-persistence';
 
 /**
  * Expiring named locks in the database, so two replicas never work on one mailbox at once (ordering of pulls,
- * subscription renewals). Each call is one statement: no transaction is held while the owner works.
+ * subscription renewals). Each call is one statement (prepared: every mailbox round takes and gives back a lease, issue 16): no transaction
+ * is held while the owner works.
  */
 @Injectable()
 export class LeaseRepository {
@@ -16,7 +17,7 @@ export class LeaseRepository {
 
   /** Takes the lease if it is free, expired, or already ours (then extends it). */
   async acquire(name: string, ttlSeconds: number): Promise<boolean> {
-    const rows = await queryRows(
+    const rows = await queryPreparedRows(
       this.dataSource,
       `INSERT INTO mail_gateway.leases (name, owner, expires_at)
        VALUES ($1, $2, now() + make_interval(secs => $3))
@@ -30,7 +31,7 @@ export class LeaseRepository {
 
   /** Extends a lease we hold; false when it was lost (expired and taken by another replica). */
   async extend(name: string, ttlSeconds: number): Promise<boolean> {
-    const rows = await queryRows(
+    const rows = await queryPreparedRows(
       this.dataSource,
       `UPDATE mail_gateway.leases SET expires_at = now() + make_interval(secs => $3)
        WHERE name = $1 AND owner = $2 RETURNING name`,
@@ -40,9 +41,10 @@ export class LeaseRepository {
   }
 
   async release(name: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM mail_gateway.leases WHERE name = $1 AND owner = $2`, [
-      name,
-      this.owner,
-    ]);
+    await queryPreparedRows(
+      this.dataSource,
+      `DELETE FROM mail_gateway.leases WHERE name = $1 AND owner = $2`,
+      [name, this.owner],
+    );
   }
 }

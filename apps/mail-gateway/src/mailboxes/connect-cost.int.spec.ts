@@ -1,9 +1,11 @@
+import { DataSource } from 'typeorm';
 import type { UnitOfWork } from '@mailbridge/platform-persistence';
 import { UNIT_OF_WORK } from '@mailbridge/platform-runtime';
 import { startGatewayHarness, type GatewayHarness } from '../testing/gateway-harness';
 import { countStatements, type StatementCount } from '../testing/statement-counter';
 import { MailboxProcessor } from '../sync/mailbox-processor.service';
 import { ApplyConnectionChangeUseCase } from './apply-connection-change.use-case';
+import { MailboxEntity } from './mailbox.entity';
 import { MailboxesRepository } from './mailboxes.repository';
 import { SyncHealthService } from './sync-health.service';
 
@@ -100,5 +102,60 @@ describe('mail-gateway: the database cost of connecting a mailbox (sandbox Gmail
     });
     expect(written?.lastErrorAt).toBeInstanceOf(Date);
     expect(written?.renewalFailures).toBe(2);
+  });
+
+  it("issue 16: the mailbox read by id or key is a prepared statement that answers what TypeORM's own read does", async () => {
+    const ds = h.gateway.app.get(DataSource);
+    const mailboxes = h.gateway.app.get(MailboxesRepository);
+    // A row no connection points at (stopped, as wanted): nothing else writes it while the reads compare.
+    const id = await ds.transaction(async (tx) => {
+      const m = await mailboxes.ensure(tx, {
+        mailboxKey: 'google:hydration@gmail.sandbox.test',
+        provider: 'google',
+        emailAddress: 'Hydration@gmail.sandbox.test',
+      });
+      const at = (n: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, 5, n));
+      await mailboxes.update(tx, m.id, {
+        historyId: '123456',
+        cursorSyncedAt: at(1),
+        baselineAt: at(2),
+        recovery: { labelIndex: 2, pageToken: 'p', startedAt: '2026-01-02T03:04:05.678Z' },
+        watchExpiresAt: at(3),
+        watchRenewAt: at(4),
+        renewalFailures: 3,
+        pullRequestedAt: at(5),
+        backoffUntil: at(6),
+        failures: 4,
+        lastNotificationAt: at(7),
+        lastPullAt: at(8),
+        lastSyncedAt: at(9),
+        lastErrorCode: 'rate_limited',
+        lastErrorMessage: 'slow down',
+        lastErrorAt: at(10),
+        healthSignature: 'sig',
+        healthPublishedAt: at(11),
+      });
+      await tx.query(`UPDATE mail_gateway.mailboxes SET pull_request_history_id = '777' WHERE id = $1`, [
+        m.id,
+      ]);
+      return m.id;
+    });
+    const typeorm = await ds.getRepository(MailboxEntity).findOneByOrFail({ id });
+    // Every column set, so a column the prepared read left out or converted otherwise shows.
+    expect(Object.entries(typeorm).filter(([, v]) => v === null || v === undefined)).toEqual([]);
+    const query = jest.spyOn(ds, 'query');
+    const byId = await mailboxes.findById(id);
+    // Named: pg parses and plans it once per connection.
+    expect(query.mock.calls.map(([q]) => (q as unknown as { name?: string }).name)).toEqual([
+      expect.stringMatching(/^mb_/),
+    ]);
+    query.mockRestore();
+    const byKey = await ds.transaction((tx) =>
+      mailboxes.findByKey('google:hydration@gmail.sandbox.test', tx),
+    );
+    expect(byId).toEqual(typeorm);
+    expect(byKey).toEqual(typeorm);
+    expect(byId).toBeInstanceOf(MailboxEntity);
+    expect(await mailboxes.findById('00000000-0000-4000-8000-000000000000')).toBeNull();
   });
 });

@@ -5,7 +5,7 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { GraphFolderEntity } from './graph-folder.entity';
 import { MailboxConnectionEntity } from './mailbox-connection.entity';
 import { MailboxEntity, type MailboxDesired, type MailboxStage } from './mailbox.entity';
-import { hydrateRow, queryRows } from '@mailbridge/platform-persistence';
+import { hydrateRow, queryPreparedRows, queryRows } from '@mailbridge/platform-persistence';
 
 type Db = EntityManager | DataSource;
 
@@ -86,6 +86,8 @@ const REQUEST_SERVED = `(pull_requested_at < coalesce($2::timestamptz, '-infinit
 /** Mailboxes, the connections pointing at them, and their Graph folders. */
 @Injectable()
 export class MailboxesRepository {
+  private columnList?: string;
+
   constructor(
     private readonly dataSource: DataSource,
     @InjectRepository(MailboxEntity) private readonly mailboxes: Repository<MailboxEntity>,
@@ -95,11 +97,34 @@ export class MailboxesRepository {
   ) {}
 
   findById(id: string, db?: EntityManager): Promise<MailboxEntity | null> {
-    return (db ? db.getRepository(MailboxEntity) : this.mailboxes).findOneBy({ id });
+    return this.readOne(db, 'id', id);
   }
 
   findByKey(mailboxKey: string, db?: EntityManager): Promise<MailboxEntity | null> {
-    return (db ? db.getRepository(MailboxEntity) : this.mailboxes).findOneBy({ mailboxKey });
+    return this.readOne(db, 'mailbox_key', mailboxKey);
+  }
+
+  /**
+   * The row by a unique column, hydrated as TypeORM's own reads are (issue 16: every pull and notification reads it,
+   * so it is a prepared statement, not a query TypeORM builds, parses and plans each time). The columns are named
+   * (never `*`): a column a later migration adds does not change a prepared statement's result.
+   */
+  private async readOne(
+    db: EntityManager | undefined,
+    column: 'id' | 'mailbox_key',
+    value: string,
+  ): Promise<MailboxEntity | null> {
+    const source = db ?? this.dataSource;
+    this.columnList ??= this.dataSource
+      .getMetadata(MailboxEntity)
+      .columns.map((c) => `"${c.databaseName}"`)
+      .join(', ');
+    const rows = await queryPreparedRows<Record<string, unknown>>(
+      source,
+      `SELECT ${this.columnList} FROM mail_gateway.mailboxes WHERE ${column} = $1`,
+      [value],
+    );
+    return rows[0] ? hydrateRow(source, MailboxEntity, rows[0]) : null;
   }
 
   /** The mailbox row, locked until the transaction ends (serialises cap checks and state transitions). */
@@ -186,7 +211,7 @@ export class MailboxesRepository {
   async requestPull(db: Db, id: string, notifiedAt?: Date, historyId?: string): Promise<boolean> {
     const covered = `coalesce(recovery IS NULL AND CASE WHEN history_id ~ '^[0-9]{1,40}$'
       THEN $3::numeric <= history_id::numeric END, false)`;
-    const rows = await queryRows<{ due: boolean }>(
+    const rows = await queryPreparedRows<{ due: boolean }>(
       db,
       `UPDATE mail_gateway.mailboxes
           SET pull_request_history_id = CASE
@@ -219,7 +244,7 @@ export class MailboxesRepository {
     cursorSyncedAt: Date | null,
     covered: string | null,
   ): Promise<boolean> {
-    const rows = await queryRows<{ id: string }>(
+    const rows = await queryPreparedRows<{ id: string }>(
       this.dataSource,
       `UPDATE mail_gateway.mailboxes
           SET last_pull_at = $4, last_synced_at = $4, cursor_synced_at = coalesce($5, cursor_synced_at),
@@ -361,7 +386,7 @@ export class MailboxesRepository {
    * retry after a back-off: a mailbox not `watching` is always due once its back-off ends, as `dueWork` says).
    */
   async due(safetyNetSeconds: number, limit: number): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(
+    const rows = await queryPreparedRows<{ id: string }>(
       this.dataSource,
       `SELECT id FROM mail_gateway.mailboxes
         WHERE (desired = 'stopped' AND stage <> 'stopped')

@@ -10,7 +10,19 @@ export type Queryable = Pick<EntityManager | DataSource, 'query'>;
  * with the rows; this hides the difference. The one copy every repository uses.
  */
 export async function queryRows<T>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
-  const result: unknown = await db.query(sql, params);
+  return rowsOf<T>(await db.query(sql, params));
+}
+
+/** {@link queryRows} of a hot statement, as a named prepared statement where the server allows it ({@link queryPrepared}). */
+export async function queryPreparedRows<T>(
+  db: EntityManager | DataSource,
+  sql: string,
+  params: unknown[],
+): Promise<T[]> {
+  return rowsOf<T>(await queryPrepared<unknown>(db, sql, params));
+}
+
+function rowsOf<T>(result: unknown): T[] {
   if (
     Array.isArray(result) &&
     result.length === 2 &&
