@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { PayloadOf, syncExclusionsChangedV1 } from '@mailbridge/contracts';
 import type { SyncExclusionList } from '@mailbridge/domain-mail';
-import { queryPreparedRows } from '@mailbridge/platform-persistence';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 /** What SYN-8 needs about one live connection of a mailbox. */
 export interface ConnectionExclusions {
@@ -55,7 +55,7 @@ export class SyncExclusionsRepository {
       conn_domains: string[] | null;
       users: string[] | null;
     };
-    const rows = await queryPreparedRows<Row>(
+    const rows = await queryRows<Row>(
       this.dataSource,
       `SELECT c.connection_id, c.location_id,
               le.addresses AS loc_addresses, le.domains AS loc_domains, le.between_users,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { storableText } from '@mailbridge/contracts';
-import { queryPrepared, queryRows } from '@mailbridge/platform-persistence';
+import { queryRows } from '@mailbridge/platform-persistence';
 
 export type LedgerOutcome = 'synced' | 'not_synced' | 'skipped' | 'quarantined';
 
@@ -57,8 +57,7 @@ export class MessageLedgerRepository {
     for (const d of decisions) last.set(JSON.stringify([d.mailboxKey, d.providerMessageId]), d);
     const rows = [...last.values()];
     if (rows.length === 0) return;
-    await queryPrepared(
-      db,
+    await db.query(
       `INSERT INTO mail_gateway.message_ledger
          (mailbox_id, provider_message_id, outcome, rule, reason, conversations)
        SELECT m.id, d.provider_message_id, d.outcome, d.rule, d.reason, d.conversations

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { queryPrepared } from '@mailbridge/platform-persistence';
 import { ConnectionRow, toConnectionView } from '../connections/connection-projection.repository';
 import type { ObservedMessage } from '../decisions/decision.types';
 import { lookupKeys, messageKey, ownKeys } from '../decisions/thread-keys';
@@ -19,7 +18,7 @@ import {
 /**
  * Issue 16: what the decisions of a whole batch of mailbox messages read, in one statement of `= ANY($n)` lookups
  * (the single path's SyncContextRepository.load, for every message at once). A superset: BatchContext picks each
- * message's share in memory. Prepared: planning it took longer than running it (1.8 ms a batch).
+ * message's share in memory.
  */
 @Injectable()
 export class BatchContextRepository {
@@ -71,8 +70,7 @@ export class BatchContextRepository {
       }>;
       parked: string[];
       parked_keys: Array<{ mailbox_key: string; keys: string[] }>;
-    }> = await queryPrepared(
-      tx,
+    }> = await tx.query(
       `WITH conns AS (
          SELECT connection_id, location_id, user_id, provider, email_normalized, mailbox_key, sync_scope, status
          FROM sync_engine.connection_projection WHERE mailbox_key = ANY($1::text[])
