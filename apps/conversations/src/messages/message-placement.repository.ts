@@ -29,8 +29,12 @@ export async function placeOf(
     : [];
   const [firstReply]: KeyRow[] = m.rfcMessageId
     ? await tx.query(
-        `SELECT sort_second, sort_received_at FROM conversations.messages
-         WHERE location_id = $1 AND conversation_id = $2 AND in_reply_to = $3 AND message_id <> $4
+        // OFFSET 0: by the replies' index, not a walk of the conversation in sort order (as threadNeighbours).
+        `SELECT sort_second, sort_received_at FROM (
+           SELECT sort_second, sort_received_at, seq FROM conversations.messages
+           WHERE location_id = $1 AND conversation_id = $2 AND in_reply_to = $3 AND message_id <> $4
+           OFFSET 0
+         ) replies
          ORDER BY sort_second, sort_received_at, seq LIMIT 1`,
         [m.locationId, m.conversationId, m.rfcMessageId, m.messageId],
       )

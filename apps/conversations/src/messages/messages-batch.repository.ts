@@ -140,10 +140,15 @@ export class MessagesBatchRepository {
          FOR SHARE
        ) p ON true
        LEFT JOIN LATERAL (
-         SELECT sort_second, sort_received_at FROM conversations.messages m
-         WHERE m.location_id = q.location_id AND m.conversation_id = q.conversation_id
-           AND m.in_reply_to = q.rfc_message_id AND m.message_id <> q.message_id
-         ORDER BY m.sort_second, m.sort_received_at, m.seq LIMIT 1
+         SELECT sort_second, sort_received_at FROM (
+           -- OFFSET 0: the replies are found by their index, then sorted. Left to itself the planner walks the whole
+           -- conversation in sort order for the first reply, most often to find none (issue 16).
+           SELECT sort_second, sort_received_at, seq FROM conversations.messages m
+           WHERE m.location_id = q.location_id AND m.conversation_id = q.conversation_id
+             AND m.in_reply_to = q.rfc_message_id AND m.message_id <> q.message_id
+           OFFSET 0
+         ) replies
+         ORDER BY sort_second, sort_received_at, seq LIMIT 1
        ) r ON true`,
       [col('locationId'), col('conversationId'), col('messageId'), col('inReplyTo'), col('rfcMessageId')],
     );

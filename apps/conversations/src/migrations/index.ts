@@ -7,6 +7,7 @@ import { MessageIdNotUnique1732400600000 } from './1732400600000-message-id-not-
 import { MessageClassification1732400750000 } from './1732400750000-message-classification';
 import { LocationSyncExclusions1732400760000 } from './1732400760000-location-sync-exclusions';
 import { MessageMailboxState1732400770000 } from './1732400770000-message-mailbox-state';
+import { CrmSendsByConversation1732400780000 } from './1732400780000-crm-sends-by-conversation';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   MessageClassification1732400750000,
   LocationSyncExclusions1732400760000,
   MessageMailboxState1732400770000,
+  CrmSendsByConversation1732400780000,
 ];
