@@ -6,14 +6,14 @@ describe('bench options', () => {
     expect(o).toMatchObject({
       modes: ['embedded', 'distributed'],
       idleMailboxes: 10_000,
-      messages: 2_000,
+      messages: 10_000,
       profile: false,
     });
   });
 
   it('--quick shrinks every size, and explicit sizes win over it in any order', () => {
     const quick = parseArgs(['--quick']);
-    expect(quick.messages).toBeLessThan(2_000);
+    expect(quick.messages).toBeLessThan(10_000);
     expect(quick.idleMailboxes).toBeLessThan(10_000);
     expect(
       parseArgs(['--messages', '50', '--quick', '--mailboxes=5', '--mode', 'distributed']),
