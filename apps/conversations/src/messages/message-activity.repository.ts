@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { queryPrepared } from '@mailbridge/platform-persistence';
 import type { StoredBounce } from './message.entity';
 
 export interface CrmSendRow {
@@ -62,8 +61,7 @@ export class MessageActivityRepository {
     }>,
   ): Promise<Array<string | null>> {
     if (qs.length === 0) return [];
-    const rows = await queryPrepared<Array<{ i: number; message_id: string | null }>>(
-      tx,
+    const rows: Array<{ i: number; message_id: string | null }> = await tx.query(
       `SELECT q.i, a.message_id
        FROM jsonb_to_recordset($1::jsonb)
               AS q(i int, location_id text, conversation_id uuid, reply_ids text[], thread_id text, connection_id uuid)

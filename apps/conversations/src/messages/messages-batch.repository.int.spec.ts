@@ -276,4 +276,95 @@ describe('conversations: the batch INSERT of messages leaves the rows the single
     expect(result).toEqual(new Set());
     expect(statements).toBe(0);
   });
+
+  it('issue 16: a new message finds its first reply and the CRM send it answers by index, not by walking its conversation', async () => {
+    const LONG = 'loc_rows_long';
+    const conversationId = randomUUID();
+    const row = (i: number) => ({
+      ...syncedMessageRow(
+        synced(LONG, 'ct_long', {
+          message: {
+            rfcMessageId: `<long-${i}@mail.example.com>`,
+            inReplyTo: `<long-${i - 1}@mail.example.com>`,
+          },
+        }),
+      ),
+      conversationId,
+    });
+    // A long thread of synced mail (no CRM send in it), its statistics known, as in a long-running database.
+    await uow.run(async (tx) => {
+      const rows: MessageInsertRow[] = Array.from({ length: 3_000 }, (_, i) => {
+        const message = row(i);
+        return { message, key: sortKeyOf(message), classification: null };
+      });
+      for (let i = 0; i < rows.length; i += 500)
+        await batchRepo.insertMessages(tx.manager, rows.slice(i, i + 500));
+    });
+    const explain = async (): Promise<string[]> => {
+      const plans: string[] = [];
+      await uow.run(async (tx) => {
+        // Each statement as the repositories send it, explained with the same values.
+        const query = jest.spyOn(tx.manager, 'query');
+        await batchRepo.threadNeighbours(tx.manager, [
+          {
+            locationId: LONG,
+            conversationId,
+            messageId: randomUUID(),
+            inReplyTo: null,
+            rfcMessageId: '<new@x>',
+          },
+        ]);
+        await h.svc.app.get(MessageActivityRepository).crmSendsAnswered(tx.manager, [
+          {
+            locationId: LONG,
+            conversationId,
+            replyIds: ['<long-5@mail.example.com>'],
+            providerThreadId: 'thread-long',
+            connectionId: null,
+          },
+        ]);
+        const sent = query.mock.calls.map(([sql, params]) => ({ sql: String(sql), params }));
+        query.mockRestore();
+        for (const { sql, params } of sent) {
+          const [{ 'QUERY PLAN': plan }] = (await tx.manager.query(
+            `EXPLAIN (FORMAT JSON) ${sql}`,
+            params,
+          )) as Array<{
+            'QUERY PLAN': unknown;
+          }>;
+          plans.push(JSON.stringify(plan));
+        }
+      });
+      return plans;
+    };
+    type PlanNode = {
+      'Node Type': string;
+      'Relation Name'?: string;
+      'Index Name'?: string;
+      Plans?: PlanNode[];
+    };
+    /** How each plan reads conversations.messages: the index of each scan of it, or the scan's type. */
+    const scans = (plan: string): string[] => {
+      const out: string[] = [];
+      const walk = (n: PlanNode) => {
+        if (n['Relation Name'] === 'messages') out.push(n['Index Name'] ?? n['Node Type']);
+        for (const child of n.Plans ?? []) walk(child);
+      };
+      walk((JSON.parse(plan) as Array<{ Plan: PlanNode }>)[0].Plan);
+      return out;
+    };
+    // Before the table's statistics exist (a fresh database; autovacuum off) and after.
+    const fresh = await explain();
+    await h.svc.app.get(DataSource).query('ANALYZE conversations.messages');
+    for (const plans of [fresh, await explain()]) {
+      expect(plans).toHaveLength(2);
+      expect(scans(plans[0])).toContain('messages_in_reply_to_idx');
+      expect(scans(plans[1])).toEqual(['messages_crm_sends_idx']);
+      for (const plan of plans) {
+        expect(scans(plan)).not.toContain('Seq Scan');
+        expect(plan).not.toContain('messages_conversation_sort_idx');
+        expect(plan).not.toContain('messages_conversation_order_idx');
+      }
+    }
+  });
 });

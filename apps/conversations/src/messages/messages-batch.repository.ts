@@ -126,8 +126,7 @@ export class MessagesBatchRepository {
       r_received: Date | null;
     };
     const col = <K extends keyof ThreadQuery>(k: K) => qs.map((q) => q[k]);
-    const rows = await queryPrepared<Row[]>(
-      tx,
+    const rows: Row[] = await tx.query(
       `SELECT q.i, p.sort_second AS p_second, p.sort_received_at AS p_received,
               r.sort_second AS r_second, r.sort_received_at AS r_received
        FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])

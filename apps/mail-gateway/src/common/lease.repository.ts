@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REPLICA_ID } from './tokens';
-import { queryPreparedRows } from '@mailbridge/platform-persistence';
+import { queryPreparedRows, queryRows } from '@mailbridge/platform-persistence';
 
 /**
  * Expiring named locks in the database, so two replicas never work on one mailbox at once (ordering of pulls,
- * subscription renewals). Each call is one statement (prepared: every mailbox round takes and gives back a lease, issue 16): no transaction
- * is held while the owner works.
+ * subscription renewals). Each call is one statement: no transaction is held while the owner works.
  */
 @Injectable()
 export class LeaseRepository {
@@ -15,7 +14,7 @@ export class LeaseRepository {
     @Inject(REPLICA_ID) private readonly owner: string,
   ) {}
 
-  /** Takes the lease if it is free, expired, or already ours (then extends it). */
+  /** Takes the lease if it is free, expired, or already ours (then extends it). Prepared: an upsert, no scan. */
   async acquire(name: string, ttlSeconds: number): Promise<boolean> {
     const rows = await queryPreparedRows(
       this.dataSource,
@@ -31,7 +30,7 @@ export class LeaseRepository {
 
   /** Extends a lease we hold; false when it was lost (expired and taken by another replica). */
   async extend(name: string, ttlSeconds: number): Promise<boolean> {
-    const rows = await queryPreparedRows(
+    const rows = await queryRows(
       this.dataSource,
       `UPDATE mail_gateway.leases SET expires_at = now() + make_interval(secs => $3)
        WHERE name = $1 AND owner = $2 RETURNING name`,
@@ -41,10 +40,9 @@ export class LeaseRepository {
   }
 
   async release(name: string): Promise<void> {
-    await queryPreparedRows(
-      this.dataSource,
-      `DELETE FROM mail_gateway.leases WHERE name = $1 AND owner = $2`,
-      [name, this.owner],
-    );
+    await queryRows(this.dataSource, `DELETE FROM mail_gateway.leases WHERE name = $1 AND owner = $2`, [
+      name,
+      this.owner,
+    ]);
   }
 }

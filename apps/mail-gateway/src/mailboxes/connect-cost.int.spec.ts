@@ -104,7 +104,7 @@ describe('mail-gateway: the database cost of connecting a mailbox (sandbox Gmail
     expect(written?.renewalFailures).toBe(2);
   });
 
-  it("issue 16: the mailbox read by id or key is a prepared statement that answers what TypeORM's own read does", async () => {
+  it("issue 16: the mailbox read by id or key (a statement of its own) answers what TypeORM's own read does", async () => {
     const ds = h.gateway.app.get(DataSource);
     const mailboxes = h.gateway.app.get(MailboxesRepository);
     // A row no connection points at (stopped, as wanted): nothing else writes it while the reads compare.
@@ -143,19 +143,14 @@ describe('mail-gateway: the database cost of connecting a mailbox (sandbox Gmail
     const typeorm = await ds.getRepository(MailboxEntity).findOneByOrFail({ id });
     // Every column set, so a column the prepared read left out or converted otherwise shows.
     expect(Object.entries(typeorm).filter(([, v]) => v === null || v === undefined)).toEqual([]);
-    const query = jest.spyOn(ds, 'query');
     const byId = await mailboxes.findById(id);
-    // Named: pg parses and plans it once per connection.
-    expect(query.mock.calls.map(([q]) => (q as unknown as { name?: string }).name)).toEqual([
-      expect.stringMatching(/^mb_/),
-    ]);
-    query.mockRestore();
     const byKey = await ds.transaction((tx) =>
       mailboxes.findByKey('google:hydration@gmail.sandbox.test', tx),
     );
     expect(byId).toEqual(typeorm);
     expect(byKey).toEqual(typeorm);
     expect(byId).toBeInstanceOf(MailboxEntity);
+    expect(byKey).toBeInstanceOf(MailboxEntity);
     expect(await mailboxes.findById('00000000-0000-4000-8000-000000000000')).toBeNull();
   });
 });

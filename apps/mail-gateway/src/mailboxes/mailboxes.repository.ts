@@ -105,9 +105,9 @@ export class MailboxesRepository {
   }
 
   /**
-   * The row by a unique column, hydrated as TypeORM's own reads are (issue 16: every pull and notification reads it,
-   * so it is a prepared statement, not a query TypeORM builds, parses and plans each time). The columns are named
-   * (never `*`): a column a later migration adds does not change a prepared statement's result.
+   * The row by a unique column, hydrated as TypeORM's own reads are (issue 16: every pull and notification reads it;
+   * a statement of fixed text, not one TypeORM's query builder assembles each time). Not prepared: a generic plan made
+   * while the table was small would scan it once it has grown.
    */
   private async readOne(
     db: EntityManager | undefined,
@@ -119,7 +119,7 @@ export class MailboxesRepository {
       .getMetadata(MailboxEntity)
       .columns.map((c) => `"${c.databaseName}"`)
       .join(', ');
-    const rows = await queryPreparedRows<Record<string, unknown>>(
+    const rows = await queryRows<Record<string, unknown>>(
       source,
       `SELECT ${this.columnList} FROM mail_gateway.mailboxes WHERE ${column} = $1`,
       [value],
@@ -211,7 +211,7 @@ export class MailboxesRepository {
   async requestPull(db: Db, id: string, notifiedAt?: Date, historyId?: string): Promise<boolean> {
     const covered = `coalesce(recovery IS NULL AND CASE WHEN history_id ~ '^[0-9]{1,40}$'
       THEN $3::numeric <= history_id::numeric END, false)`;
-    const rows = await queryPreparedRows<{ due: boolean }>(
+    const rows = await queryRows<{ due: boolean }>(
       db,
       `UPDATE mail_gateway.mailboxes
           SET pull_request_history_id = CASE
@@ -244,7 +244,7 @@ export class MailboxesRepository {
     cursorSyncedAt: Date | null,
     covered: string | null,
   ): Promise<boolean> {
-    const rows = await queryPreparedRows<{ id: string }>(
+    const rows = await queryRows<{ id: string }>(
       this.dataSource,
       `UPDATE mail_gateway.mailboxes
           SET last_pull_at = $4, last_synced_at = $4, cursor_synced_at = coalesce($5, cursor_synced_at),
@@ -386,6 +386,7 @@ export class MailboxesRepository {
    * retry after a back-off: a mailbox not `watching` is always due once its back-off ends, as `dueWork` says).
    */
   async due(safetyNetSeconds: number, limit: number): Promise<string[]> {
+    // Prepared (issue 16): every tick runs it, and it reads the whole table whatever the plan.
     const rows = await queryPreparedRows<{ id: string }>(
       this.dataSource,
       `SELECT id FROM mail_gateway.mailboxes

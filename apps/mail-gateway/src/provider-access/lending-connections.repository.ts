@@ -1,12 +1,10 @@
-import type { DataSource, EntityManager } from 'typeorm';
-import { queryPreparedRows, queryRows, type Queryable } from '@mailbridge/platform-persistence';
+import { queryRows, type Queryable } from '@mailbridge/platform-persistence';
 
 /** The connections of a mailbox that may lend it an access token (read by MailboxAccess, no DI needed). */
 export const LendingConnectionsRepository = {
   /** Active connections, the most recently changed first. */
-  async active(db: EntityManager | DataSource, mailboxId: string): Promise<string[]> {
-    // Prepared: read before every provider call (CON-4).
-    const rows = await queryPreparedRows<{ connection_id: string }>(
+  async active(db: Queryable, mailboxId: string): Promise<string[]> {
+    const rows = await queryRows<{ connection_id: string }>(
       db,
       `SELECT connection_id FROM mail_gateway.mailbox_connections
         WHERE mailbox_id = $1 AND status = 'active' ORDER BY changed_at DESC`,

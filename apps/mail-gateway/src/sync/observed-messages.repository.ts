@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { queryPreparedRows, queryRows, type Queryable } from '@mailbridge/platform-persistence';
 
-/** What runs this repository's hot statements (prepared: issue 16). */
+/** What runs a prepared statement (issue 16). */
 type Db = EntityManager | DataSource;
 
 /** `observed_messages`: which provider messages of a mailbox were already observed (emitted once, SYN-5/SYN-10). */
@@ -24,16 +24,12 @@ export class ObservedMessagesRepository {
    * holds the ids in storable form) and which have an open failure record (`raw` ids, as failures keep them).
    */
   async pageStatus(
-    db: Db,
+    db: Queryable,
     mailboxId: string,
     stored: readonly string[],
     raw: readonly string[],
   ): Promise<{ observed: Set<string>; open: Map<string, { quarantined: boolean }> }> {
-    const rows = await queryPreparedRows<{
-      provider_message_id: string;
-      failure: boolean;
-      quarantined: boolean;
-    }>(
+    const rows = await queryRows<{ provider_message_id: string; failure: boolean; quarantined: boolean }>(
       db,
       `SELECT provider_message_id, false AS failure, false AS quarantined FROM mail_gateway.observed_messages
         WHERE mailbox_id = $1 AND provider_message_id = ANY($2::text[])
@@ -53,6 +49,7 @@ export class ObservedMessagesRepository {
 
   /** Records them as observed; returns those that were not before (a redelivery claims nothing). */
   async claim(db: Db, mailboxId: string, ids: readonly string[]): Promise<Set<string>> {
+    // Prepared: an insert, with no plan to go stale as the table grows.
     const rows = await queryPreparedRows<{ provider_message_id: string }>(
       db,
       `INSERT INTO mail_gateway.observed_messages (mailbox_id, provider_message_id)

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '@mailbridge/contracts';
 import { schemaOf } from './data-source.factory';
-import { queryPrepared } from './query-rows';
 import type { EventBus } from '@mailbridge/platform-messaging';
 import type { Logger, ServiceMetrics } from '@mailbridge/platform-observability';
 
@@ -170,13 +169,10 @@ export class OutboxRelay {
         : `SELECT ${columns} FROM ${table} o WHERE o.id > $2::bigint ORDER BY o.id LIMIT $1`;
     const params: unknown[] = after === undefined ? [limit] : [limit, after];
     // Only a drain that selected before has rows to delete, so `after` is set and the ids are $3.
-    // Prepared (issue 16): every poll of every service runs one of these; their generic plans walk the primary key.
-    type Row = Omit<OutboxRow, 'envelope'>;
-    const rows =
+    const rows: Array<Omit<OutboxRow, 'envelope'>> =
       deleting.length === 0
-        ? await queryPrepared<Row[]>(this.options.dataSource, select, params)
-        : await queryPrepared<Row[]>(
-            this.options.dataSource,
+        ? await this.options.dataSource.query(select, params)
+        : await this.options.dataSource.query(
             `WITH published AS (DELETE FROM ${table} WHERE id = ANY($3::bigint[])) ${select}`,
             [...params, deleting.map((r) => r.id)],
           );
@@ -184,11 +180,9 @@ export class OutboxRelay {
   }
 
   private async deleteBatch(rows: readonly OutboxRow[]): Promise<void> {
-    await queryPrepared(
-      this.options.dataSource,
-      `DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`,
-      [rows.map((r) => r.id)],
-    );
+    await this.options.dataSource.query(`DELETE FROM "${this.schema}".outbox WHERE id = ANY($1::bigint[])`, [
+      rows.map((r) => r.id),
+    ]);
   }
 
   private countPublished(count: number): void {
@@ -212,8 +206,7 @@ export class OutboxRelay {
   }
 
   private async acquireLease(): Promise<boolean> {
-    const rows: unknown[] = await queryPrepared(
-      this.options.dataSource,
+    const rows: unknown[] = await this.options.dataSource.query(
       `INSERT INTO "${this.schema}".outbox_lease (name, holder, expires_at)
        VALUES ('relay', $1, now() + ($2::int * interval '1 millisecond'))
        ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
