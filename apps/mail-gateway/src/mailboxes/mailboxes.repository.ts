@@ -5,7 +5,7 @@ import { DataSource, EntityManager, Repository } from 'typeorm';
 import { GraphFolderEntity } from './graph-folder.entity';
 import { MailboxConnectionEntity } from './mailbox-connection.entity';
 import { MailboxEntity, type MailboxDesired, type MailboxStage } from './mailbox.entity';
-import { hydrateRow, queryPreparedRows, queryRows } from '@mailbridge/platform-persistence';
+import { findEntityBy, hydrateRow, queryPreparedRows, queryRows } from '@mailbridge/platform-persistence';
 
 type Db = EntityManager | DataSource;
 
@@ -86,8 +86,6 @@ const REQUEST_SERVED = `(pull_requested_at < coalesce($2::timestamptz, '-infinit
 /** Mailboxes, the connections pointing at them, and their Graph folders. */
 @Injectable()
 export class MailboxesRepository {
-  private columnList?: string;
-
   constructor(
     private readonly dataSource: DataSource,
     @InjectRepository(MailboxEntity) private readonly mailboxes: Repository<MailboxEntity>,
@@ -96,35 +94,13 @@ export class MailboxesRepository {
     @InjectRepository(GraphFolderEntity) private readonly folders: Repository<GraphFolderEntity>,
   ) {}
 
+  // Issue 16: every pull and notification reads the row; one statement of fixed text, not TypeORM's query builder.
   findById(id: string, db?: EntityManager): Promise<MailboxEntity | null> {
-    return this.readOne(db, 'id', id);
+    return findEntityBy(db ?? this.dataSource, MailboxEntity, 'id', id);
   }
 
   findByKey(mailboxKey: string, db?: EntityManager): Promise<MailboxEntity | null> {
-    return this.readOne(db, 'mailbox_key', mailboxKey);
-  }
-
-  /**
-   * The row by a unique column, hydrated as TypeORM's own reads are (issue 16: every pull and notification reads it;
-   * a statement of fixed text, not one TypeORM's query builder assembles each time). Not prepared: a generic plan made
-   * while the table was small would scan it once it has grown.
-   */
-  private async readOne(
-    db: EntityManager | undefined,
-    column: 'id' | 'mailbox_key',
-    value: string,
-  ): Promise<MailboxEntity | null> {
-    const source = db ?? this.dataSource;
-    this.columnList ??= this.dataSource
-      .getMetadata(MailboxEntity)
-      .columns.map((c) => `"${c.databaseName}"`)
-      .join(', ');
-    const rows = await queryRows<Record<string, unknown>>(
-      source,
-      `SELECT ${this.columnList} FROM mail_gateway.mailboxes WHERE ${column} = $1`,
-      [value],
-    );
-    return rows[0] ? hydrateRow(source, MailboxEntity, rows[0]) : null;
+    return findEntityBy(db ?? this.dataSource, MailboxEntity, 'mailbox_key', mailboxKey);
   }
 
   /** The mailbox row, locked until the transaction ends (serialises cap checks and state transitions). */

@@ -86,3 +86,30 @@ export function hydrateRow<T extends object>(
   }
   return out as T;
 }
+
+const columnLists = new WeakMap<object, string>();
+
+/**
+ * The entity whose `column` (a unique one) is `value`, or null: one statement of fixed text, hydrated as TypeORM's own
+ * reads are, without its query builder (issue 16: for rows read on every message). Not prepared: a generic plan made
+ * while the table was small would scan it once it has grown. The columns are named, never `*`.
+ */
+export async function findEntityBy<T extends object>(
+  db: EntityManager | DataSource,
+  entity: new () => T,
+  column: string,
+  value: unknown,
+): Promise<T | null> {
+  const metadata = ('driver' in db ? db : db.connection).getMetadata(entity);
+  let columns = columnLists.get(metadata);
+  if (columns === undefined) {
+    columns = metadata.columns.map((c) => `"${c.databaseName}"`).join(', ');
+    columnLists.set(metadata, columns);
+  }
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    `SELECT ${columns} FROM ${metadata.tablePath} WHERE "${column}" = $1`,
+    [value],
+  );
+  return rows[0] ? hydrateRow(db, entity, rows[0]) : null;
+}

@@ -442,8 +442,15 @@ describe('Microsoft Graph emulator driven by @microsoft/microsoft-graph-client',
           receiver.requests.filter((r) => !r.url.searchParams.has('validationToken')).map((r) => r.method),
         ).toEqual(['POST', 'POST']),
       );
-      const log = sandbox.control.notifications('microsoft').filter((r) => r.url === `${receiver.url}/n`);
-      expect(log.map((r) => r.outcome)).toEqual(['nacked', 'acked']);
+      // The sandbox logs an outcome once it has read the answer, after the receiver has seen the request.
+      await eventually(() =>
+        expect(
+          sandbox.control
+            .notifications('microsoft')
+            .filter((r) => r.url === `${receiver.url}/n`)
+            .map((r) => r.outcome),
+        ).toEqual(['nacked', 'acked']),
+      );
     } finally {
       await receiver.close();
     }
