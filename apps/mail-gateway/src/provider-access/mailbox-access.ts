@@ -5,6 +5,9 @@ import type { CallTarget } from './provider-call.policy';
 import { AccessTokenUnavailableError } from './provider-failure';
 import { LendingConnectionsRepository } from './lending-connections.repository';
 
+/** How long a target keeps using the connection that lent its last token before reading the connections again. */
+const LENDER_REUSE_MS = 30_000;
+
 /** Call targets: a mailbox (any of its active connections can lend a token) or one connection (a send). */
 @Injectable()
 export class MailboxAccess {
@@ -23,17 +26,36 @@ export class MailboxAccess {
     options: { lastWords?: boolean } = {},
   ): CallTarget {
     let current: string | undefined;
+    let chosenAt = 0;
     return {
       key: mailbox.mailboxKey,
       provider: mailbox.provider,
       token: async (forceRefresh) => {
-        if (forceRefresh && current) return this.tokens.tokenFor(current, true);
+        // A pull makes a call per page and per batch (issue 16): the connection chosen a moment ago lends again
+        // while its token is held, without reading the mailbox's connections for every call.
+        if (
+          current &&
+          !forceRefresh &&
+          Date.now() - chosenAt < LENDER_REUSE_MS &&
+          this.tokens.cached(current)
+        )
+          return this.tokens.tokenFor(current);
+        if (forceRefresh && current) {
+          try {
+            return await this.tokens.tokenFor(current, true);
+          } catch (error) {
+            // Its grant ended meanwhile: another active connection may still lend one (SYN-4), read below.
+            if (!(error instanceof AccessTokenUnavailableError && error.code === 'auth_revoked')) throw error;
+            current = undefined;
+          }
+        }
         const connections = await LendingConnectionsRepository.active(this.dataSource, mailbox.id);
         let refused: AccessTokenUnavailableError | undefined;
         for (const connectionId of connections) {
           try {
             const token = await this.tokens.tokenFor(connectionId, forceRefresh);
             current = connectionId;
+            chosenAt = Date.now();
             return token;
           } catch (error) {
             // This grant is dead or over; another connection to the same mailbox may still serve (SYN-4).

@@ -14,6 +14,42 @@ export interface BatchDeliveryDeps {
   readonly mayStart: () => Promise<boolean>;
   /** One record through the subscription's `handler`, with retries and dead letters; false when stopped. */
   readonly handleOne: (message: KafkaMessage) => Promise<boolean>;
+  /** The chunk's records validated once for all its consumers (see ChunkEnvelopes); without it, each one here. */
+  readonly envelopes?: ChunkEnvelopes;
+}
+
+/**
+ * The envelopes of one chunk, each record parsed and validated once however many consumers of the service read its
+ * topic (issue 16: conversations reads sync.messages twice). The first consumer to ask gets the validated envelope,
+ * every later one its own copy, so no handler sees what another one may have changed. Undefined: not a valid event.
+ */
+export class ChunkEnvelopes {
+  private readonly parsed = new Map<KafkaMessage, { event?: EventEnvelope; taken: boolean }>();
+
+  constructor(private readonly catalog: EventCatalog) {}
+
+  of(message: KafkaMessage): EventEnvelope | undefined {
+    const known = this.parsed.get(message);
+    if (known) {
+      if (!known.event) return undefined;
+      if (!known.taken) {
+        known.taken = true;
+        return known.event;
+      }
+      return structuredClone(known.event);
+    }
+    const event = parseEnvelope(this.catalog, message);
+    this.parsed.set(message, { event, taken: true });
+    return event;
+  }
+}
+
+function parseEnvelope(catalog: EventCatalog, message: KafkaMessage): EventEnvelope | undefined {
+  try {
+    return catalog.deserialize(message.value?.toString('utf8') ?? null, message.topic);
+  } catch {
+    return undefined;
+  }
 }
 
 type Run = ReadonlyArray<{ readonly message: KafkaMessage; readonly event: EventEnvelope }>;
@@ -31,12 +67,7 @@ export async function deliverBatch(
 ): Promise<boolean> {
   let run: Array<{ message: KafkaMessage; event: EventEnvelope }> = [];
   for (const message of messages) {
-    let event: EventEnvelope | undefined;
-    try {
-      event = deps.catalog.deserialize(message.value?.toString('utf8') ?? null, message.topic);
-    } catch {
-      event = undefined;
-    }
+    const event = deps.envelopes ? deps.envelopes.of(message) : parseEnvelope(deps.catalog, message);
     if (event) {
       run.push({ message, event });
       continue;

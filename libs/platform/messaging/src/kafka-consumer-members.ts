@@ -4,7 +4,7 @@ import type { Logger } from '@mailbridge/platform-observability';
 import type { RetryPolicy, SubscriptionSpec } from './event-bus.port';
 import { abortableSleep } from './event-delivery';
 import { errorText, KafkaMessage } from './kafka-client';
-import { BatchDeliveryDeps, deliverBatch } from './kafka-batch-delivery';
+import { BatchDeliveryDeps, ChunkEnvelopes, deliverBatch } from './kafka-batch-delivery';
 import type { PartitionQueue } from './kafka-partition-queue';
 import type { KafkaTopicAdmin } from './kafka-topic-admin';
 
@@ -123,8 +123,10 @@ export async function deliverChunk(
     const message = chunk[low];
     commits = commits.then(() => deps.commit(message));
   };
+  // Validated once for all of them (a lone consumer needs no memo).
+  const shared = members.length > 1 ? { ...deps, envelopes: new ChunkEnvelopes(deps.catalog) } : deps;
   const outcomes = await Promise.allSettled(
-    members.map((m, i) => deliverTo(m, queue, chunk, (index) => progress(i, index), deps)),
+    members.map((m, i) => deliverTo(m, queue, chunk, (index) => progress(i, index), shared)),
   );
   await commits;
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
