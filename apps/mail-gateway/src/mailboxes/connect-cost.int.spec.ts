@@ -141,7 +141,7 @@ describe('mail-gateway: the database cost of connecting a mailbox (sandbox Gmail
       return m.id;
     });
     const typeorm = await ds.getRepository(MailboxEntity).findOneByOrFail({ id });
-    // Every column set, so a column the prepared read left out or converted otherwise shows.
+    // Every column set, so a column the raw read (findEntityBy) left out or converted otherwise shows.
     expect(Object.entries(typeorm).filter(([, v]) => v === null || v === undefined)).toEqual([]);
     const byId = await mailboxes.findById(id);
     const byKey = await ds.transaction((tx) =>
