@@ -24,22 +24,17 @@ export interface BatchDeliveryDeps {
  * every later one its own copy, so no handler sees what another one may have changed. Undefined: not a valid event.
  */
 export class ChunkEnvelopes {
-  private readonly parsed = new Map<KafkaMessage, { event?: EventEnvelope; taken: boolean }>();
+  private readonly parsed = new Map<KafkaMessage, EventEnvelope | undefined>();
 
   constructor(private readonly catalog: EventCatalog) {}
 
   of(message: KafkaMessage): EventEnvelope | undefined {
-    const known = this.parsed.get(message);
-    if (known) {
-      if (!known.event) return undefined;
-      if (!known.taken) {
-        known.taken = true;
-        return known.event;
-      }
-      return structuredClone(known.event);
+    if (this.parsed.has(message)) {
+      const event = this.parsed.get(message);
+      return event && structuredClone(event);
     }
     const event = parseEnvelope(this.catalog, message);
-    this.parsed.set(message, { event, taken: true });
+    this.parsed.set(message, event);
     return event;
   }
 }
