@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   // Said above the result lines: a run with another warm-up (0 before it existed, and with --quick) compares badly.
   out(
     `burst of ${o.messages} into ${o.mailboxes} mailboxes after an unmeasured warm-up burst of ${o.warmupMessages} ` +
-      `(--warmup-messages):`,
+      `(--warmup-messages), ${o.bodyKb > 0 ? `${o.bodyKb} KB messages (--body-kb)` : 'one-line messages'}:`,
   );
   for (const r of results)
     out(r.report ? summaryLine(r.report.summary) : `bench ${r.mode}: FAILED: ${r.error?.split('\n')[0]}`);

@@ -15,6 +15,7 @@ import { HeapProfile, allocationMarkdown, summariseAllocations } from './alloc-p
 import { IdleMemoryReport, measureIdleMemory } from './idle-memory';
 import { cpuMsOf, mainThreadCpuMsOf, sampleCpu } from './proc';
 import { rawInsertRate } from './raw-pg';
+import { BenchMail, deliveryItem } from './bench-mail';
 import { statementDeltas, statementsMarkdown } from './statements';
 import { counterTotal, waitUntilQuiet } from './quiescence';
 import { ageBuckets, ageRows, scrapeMetrics } from './event-age';
@@ -56,6 +57,8 @@ export interface BenchOptions {
   concurrency: number;
   /** Brokers of the Kafka mock cluster in distributed mode (each consumer long-polls every broker that leads one of its partitions). */
   kafkaBrokers: number;
+  /** Body size of every delivered message in KB (0: a one-line plain message); see bench-mail.ts. */
+  bodyKb: number;
   /** Wait after the idle mailboxes connected (and their watches are in place), before their memory is read. */
   settleSeconds: number;
   quick: boolean;
@@ -182,11 +185,8 @@ class ModeRun {
   }
 
   async deliver(to: string, from: string, subject: string): Promise<void> {
-    await this.control(`/mailboxes/${encodeURIComponent(to)}/deliver`, 'POST', {
-      from,
-      subject,
-      text: `bench message ${subject}`,
-    });
+    const { mailbox, ...message } = deliveryItem({ to, from, subject }, this.o.bodyKb);
+    await this.control(`/mailboxes/${encodeURIComponent(mailbox)}/deliver`, 'POST', message);
   }
 
   /**
@@ -194,14 +194,9 @@ class ModeRun {
    * and the bench more CPU on the platform's cores than the platform's own work (issue 16). Resolves with when each
    * message landed in its mailbox (the sandbox's acknowledgement of it, what latency is measured from), in order.
    */
-  async deliverBulk(items: ReadonlyArray<{ to: string; from: string; subject: string }>): Promise<number[]> {
+  async deliverBulk(items: readonly BenchMail[]): Promise<number[]> {
     const { results } = await this.control<{ results: BulkDeliveryAnswer[] }>('/bulk-deliver', 'POST', {
-      messages: items.map((m) => ({
-        mailbox: m.to,
-        from: m.from,
-        subject: m.subject,
-        text: `bench message ${m.subject}`,
-      })),
+      messages: items.map((m) => deliveryItem(m, this.o.bodyKb)),
     });
     const failed = results.find((r) => r.status !== 201);
     if (failed || results.length !== items.length)

@@ -36,7 +36,13 @@ describe('bench options', () => {
     expect(parseArgs(['--warmup-messages=500', '--quick']).warmupMessages).toBe(500);
   });
 
+  it('--body-kb sets the size of every delivered message (0, one line, by default)', () => {
+    expect(parseArgs([]).bodyKb).toBe(0);
+    expect(parseArgs(['--body-kb', '32']).bodyKb).toBe(32);
+  });
+
   it.each([
+    [['--body-kb', '-1']],
     [['--warmup-messages', '-1']],
     [['--kafka-brokers', '0']],
     [['--mode', 'cluster']],

@@ -31,7 +31,7 @@ export class UsageError extends Error {}
 
 const USAGE =
   'usage: npm run bench -- [--quick] [--mode embedded|distributed|both] [--mailboxes M] [--messages N] [--warmup-messages W] ' +
-  '[--idle-mailboxes K] [--latency-seconds S] [--raw-rows R] [--concurrency C] [--profile] [--profile-out FILE] ' +
+  '[--idle-mailboxes K] [--latency-seconds S] [--raw-rows R] [--concurrency C] [--body-kb B] [--profile] [--profile-out FILE] ' +
   '[--log-dir DIR] [--skip-components] [--kafka-brokers B]';
 
 function usage(problem: string): never {
@@ -50,6 +50,7 @@ export function parseArgs(argv: readonly string[]): Options {
     latencySeconds: quick ? 10 : 60,
     rawRows: quick ? 10_000 : 100_000,
     concurrency: 8,
+    bodyKb: 0,
     kafkaBrokers: 3,
     settleSeconds: quick ? 1 : 30,
     profile: false,
@@ -94,6 +95,9 @@ export function parseArgs(argv: readonly string[]): Options {
         break;
       case '--concurrency':
         o.concurrency = int(flag, value(), 1);
+        break;
+      case '--body-kb':
+        o.bodyKb = int(flag, value(), 0);
         break;
       case '--kafka-brokers':
         o.kafkaBrokers = int(flag, value(), 1);

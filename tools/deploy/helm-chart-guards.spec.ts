@@ -316,7 +316,7 @@ describe('PrometheusRule', () => {
     expect(ofKind(await render({ set: REQUIRED_VALUES }), 'PrometheusRule')).toEqual([]);
   });
 
-  it('alerts on DLQ growth, outbox age, consumer lag, mailboxes in error and incomplete audits, with served series', async () => {
+  it('alerts on DLQ growth, events lost to retention, outbox age, consumer lag, mailboxes in error and incomplete audits, with served series', async () => {
     const objects = await render({ set: [...REQUIRED_VALUES, 'metrics.prometheusRule.enabled=true'] });
     const [rule] = ofKind(objects, 'PrometheusRule');
     const rules = (
@@ -324,6 +324,7 @@ describe('PrometheusRule', () => {
     ).groups.flatMap((g) => g.rules);
     const byAlert = Object.fromEntries(rules.map((r) => [r.alert, r.expr]));
     expect(byAlert.MailbridgeDeadLettersGrowing).toMatch(/mailbridge_events_dead_lettered_total/);
+    expect(byAlert.MailbridgeEventsLost).toMatch(/increase\(mailbridge_events_lost_total\{.*\[15m\]\)\) > 0/);
     expect(byAlert.MailbridgeOutboxStale).toMatch(/mailbridge_outbox_oldest_age_seconds.*> 300/);
     expect(byAlert.MailbridgeConsumerLag).toMatch(/mailbridge_consumer_lag.*> 1000/);
     expect(byAlert.MailbridgeMailboxesInError).toMatch(/mail_gateway_mailbox_stage\{.*stage="error"/);

@@ -8,6 +8,7 @@ import { MessageClassification1732400750000 } from './1732400750000-message-clas
 import { LocationSyncExclusions1732400760000 } from './1732400760000-location-sync-exclusions';
 import { MessageMailboxState1732400770000 } from './1732400770000-message-mailbox-state';
 import { CrmSendsByConversation1732400780000 } from './1732400780000-crm-sends-by-conversation';
+import { MessageBodiesLz41732400790000 } from './1732400790000-message-bodies-lz4';
 
 /** Oldest first. Add a migration: a new file `<timestamp>-<what>.ts` here, appended to this list. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   LocationSyncExclusions1732400760000,
   MessageMailboxState1732400770000,
   CrmSendsByConversation1732400780000,
+  MessageBodiesLz41732400790000,
 ];

@@ -23,6 +23,11 @@ function seriesOf(metrics: ServiceMetrics) {
       'Events sent to the dead-letter topic',
       ['transport', 'topic', 'group', 'code'],
     ),
+    lost: metrics.counter(
+      'mailbridge_events_lost_total',
+      'Records removed from the log (retention) before the group read them: never handled',
+      ['transport', 'topic', 'group'],
+    ),
     duration: metrics.histogram(
       'mailbridge_event_handler_duration_seconds',
       'Time spent in event handlers, per attempt',
@@ -94,6 +99,11 @@ export class BusMetrics {
     const series = this.forGroup(group);
     series?.failed.inc({ transport: this.transport, topic, group, code });
     series?.duration.observe({ transport: this.transport, topic, group }, seconds);
+  }
+
+  /** Records the group never received: the log dropped them first (Kafka retention). */
+  lost(topic: string, group: string, count: number): void {
+    this.forGroup(group)?.lost.inc({ transport: this.transport, topic, group }, count);
   }
 
   deadLettered(topic: string, group: string, code: string): void {

@@ -12,6 +12,8 @@ import {
   withTimeout,
 } from './kafka-client';
 import type { KafkaTopicAdmin } from './kafka-topic-admin';
+import type { ProducerRecord } from './kafka-producer';
+import { abortableSleep } from './event-delivery';
 import type { KafkaConsumerTuning } from './kafka-subscription';
 
 /** A letter as listed, plus what a replay needs: the record's own bytes and headers. */
@@ -98,4 +100,25 @@ function toStored(dlq: string, message: KafkaMessage): StoredDeadLetter {
     value: message.value ?? null,
     headers,
   };
+}
+
+/**
+ * Retries until the letter is written (the partition waits: its offset must not pass an unwritten letter). False when
+ * the subscription stopped first.
+ */
+export async function writeDeadLetterPatiently(
+  record: ProducerRecord,
+  write: (record: ProducerRecord) => Promise<void>,
+  deps: { readonly logger: Logger; readonly signal: AbortSignal },
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write(record);
+      return true;
+    } catch (error) {
+      deps.logger.error({ err: error, topic: record.topic, attempt }, 'could not write a dead letter');
+      if (deps.signal.aborted) return false;
+      await abortableSleep(Math.min(5_000, 200 * 2 ** attempt), deps.signal);
+    }
+  }
 }

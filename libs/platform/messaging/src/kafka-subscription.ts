@@ -22,6 +22,8 @@ import {
   KafkaConsumerMember,
 } from './kafka-consumer-members';
 import { PartitionQueue, partitionQueueFor, receivedRecordOf, WorkerSlots } from './kafka-partition-queue';
+import { OffsetGap, OffsetGaps, reportGap } from './kafka-offset-gaps';
+import { writeDeadLetterPatiently } from './kafka-dead-letters';
 import type { ProducerRecord } from './kafka-producer';
 
 export type { PartitionQueue } from './kafka-partition-queue';
@@ -65,9 +67,9 @@ const MAX_QUEUED_PER_TOPIC = 1_000;
  * queued per partition and handled strictly in order within a partition, partitions in parallel (up to
  * `partitionsConsumedConcurrently` per topic); a chunk of a partition goes to each consumer of its topic at once (each
  * takes it in its own batch size), and the offset moves past a record only once every one of them handled it or
- * dead-lettered it. After a rebalance the
- * partitions kept stay queued, the others are dropped (their new owner reads them from the committed offset); a
- * failed consumer is replaced by a new one, which reads from the committed offsets.
+ * dead-lettered it. After a rebalance the partitions kept stay queued, the others are dropped (their new owner reads
+ * them from the committed offset); a failed consumer is replaced by a new one, which reads from the committed offsets.
+ * Records the log dropped before they were read (retention) are reported (OffsetGaps), never skipped silently.
  */
 export class KafkaSubscription {
   state: ConsumerState = 'joining';
@@ -79,6 +81,7 @@ export class KafkaSubscription {
   private readonly workers = new Set<Promise<void>>();
   private queued = 0;
   private paused = false;
+  private readonly gaps = new OffsetGaps((gap) => this.missed(gap));
   /** Per topic, so a topic whose partitions wait (retries, a slow provider) never holds another topic's. */
   private readonly slots = new Map<string, WorkerSlots>();
   private readonly members: readonly ConsumerMember[];
@@ -195,6 +198,9 @@ export class KafkaSubscription {
       this.revoke(queue);
       this.partitions.delete(key);
     }
+    const failed = (err: unknown) =>
+      this.deps.logger.warn({ err, groupId: this.groupId }, 'no committed offsets');
+    this.gaps.joined(consumer, assignments, failed);
     this.deps.logger.info(
       { groupId: this.groupId, generationId: consumer.generationId, assignments },
       'consumer joined',
@@ -223,12 +229,18 @@ export class KafkaSubscription {
     }
     if (message.offset <= queue.highest) return;
     queue.highest = message.offset;
+    this.gaps.received(message.topic, message.partition, message.offset);
     queue.items.push(message);
     if (++this.queued >= this.maxQueued && !this.paused) {
       this.paused = true;
       this.stream?.pause();
     }
     this.schedule(queue);
+  }
+
+  private missed(gap: OffsetGap): void {
+    const members = this.readers.get(gap.topic)?.map((m) => m.spec.groupId) ?? [];
+    reportGap(gap, { groupId: this.groupId, members }, this.deps);
   }
 
   private resumeIfDrained(): void {
@@ -303,29 +315,19 @@ export class KafkaSubscription {
     });
     if (outcome.status === 'aborted') return false;
     if (outcome.status === 'dead-lettered') {
-      const written = await this.writeDeadLetter({
+      const letter = {
         topic: `${message.topic}${DLQ_SUFFIX}`,
         key: message.key ?? null,
         value: message.value ?? null,
         headers: outcome.headers,
+      };
+      const written = await writeDeadLetterPatiently(letter, this.deps.writeDeadLetter, {
+        logger: this.deps.logger,
+        signal: this.abort.signal,
       });
       if (!written) return false;
     }
     return true;
-  }
-
-  /** Retries until the letter is written (the partition waits: its offset must not pass an unwritten letter). */
-  private async writeDeadLetter(record: ProducerRecord): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.deps.writeDeadLetter(record);
-        return true;
-      } catch (error) {
-        this.deps.logger.error({ err: error, topic: record.topic, attempt }, 'could not write a dead letter');
-        if (this.abort.signal.aborted) return false;
-        await abortableSleep(Math.min(5_000, 200 * 2 ** attempt), this.abort.signal);
-      }
-    }
   }
 
   /** Commits past `message`. A member that lost the partition does not commit (the new owner's offset stands). */
@@ -363,6 +365,7 @@ export class KafkaSubscription {
     this.restarting = (async () => {
       for (const queue of this.partitions.values()) this.revoke(queue);
       this.partitions.clear();
+      this.gaps.reset();
       await Promise.allSettled([...this.workers]);
       await this.closeConsumer();
       for (let attempt = 1; !this.abort.signal.aborted; attempt++) {

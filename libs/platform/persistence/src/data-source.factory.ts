@@ -4,6 +4,7 @@ import type { Logger } from '@mailbridge/platform-observability';
 import { PlatformTables1732400000000 } from './platform-tables.migration';
 import { PlatformQuarantine1732650000000 } from './quarantine.migration';
 import { PlatformOutboxEnvelopeJson1732660000000 } from './outbox-envelope-json.migration';
+import { PlatformOutboxEnvelopeStorage1732670000000 } from './outbox-envelope-storage.migration';
 import { isSharedSessionUrl } from './embedded-postgres';
 
 /* eslint-disable @typescript-eslint/no-unsafe-function-type -- TypeORM's own option types use Function */
@@ -72,6 +73,7 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
       PlatformTables1732400000000,
       PlatformQuarantine1732650000000,
       PlatformOutboxEnvelopeJson1732660000000,
+      PlatformOutboxEnvelopeStorage1732670000000,
       ...(options.migrations as unknown[] as never[]),
     ],
     migrationsTableName: 'migrations',

@@ -3,6 +3,7 @@ export * from './data-source.factory';
 export * from './platform-tables.migration';
 export * from './quarantine.migration';
 export * from './outbox-envelope-json.migration';
+export * from './outbox-envelope-storage.migration';
 export * from './quarantine.repository';
 export * from './unit-of-work';
 export * from './outbox-relay';

@@ -51,6 +51,8 @@ describe('outbox envelope as json (migration, real PostgreSQL)', () => {
 
   it('keeps the rows written before it, and the relay publishes them and new ones as the objects emitted', async () => {
     expect(await columnType(ds)).toBe('json');
+    // The envelope's storage (PlatformOutboxEnvelopeStorage) came after it: undone first.
+    await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await columnType(ds)).toBe('jsonb');
     const before = envelope(`c_${randomUUID()}`);
