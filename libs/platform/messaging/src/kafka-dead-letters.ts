@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DLQ_SUFFIX } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import { ListedDeadLetter } from './dead-letter-admin';
 import { DeadLetter, DeadLetterHeaders } from './event-bus.port';
@@ -103,14 +104,21 @@ function toStored(dlq: string, message: KafkaMessage): StoredDeadLetter {
 }
 
 /**
- * Retries until the letter is written (the partition waits: its offset must not pass an unwritten letter). False when
- * the subscription stopped first.
+ * Writes `message` to its topic's dead-letter topic with `headers` (why it failed), retrying until it is written (the
+ * partition waits: its offset must not pass an unwritten letter). False when the subscription stopped first.
  */
 export async function writeDeadLetterPatiently(
-  record: ProducerRecord,
+  message: KafkaMessage,
+  headers: ProducerRecord['headers'],
   write: (record: ProducerRecord) => Promise<void>,
   deps: { readonly logger: Logger; readonly signal: AbortSignal },
 ): Promise<boolean> {
+  const record: ProducerRecord = {
+    topic: `${message.topic}${DLQ_SUFFIX}`,
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers,
+  };
   for (let attempt = 1; ; attempt++) {
     try {
       await write(record);

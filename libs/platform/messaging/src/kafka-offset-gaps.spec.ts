@@ -71,18 +71,29 @@ describe('OffsetGaps: records a group never received', () => {
   });
 });
 
-describe('reportGap', () => {
-  it('counts the lost records for every consumer reading the topic and logs them as an error', () => {
+describe('reportGap: a gap is a loss only where the log no longer has the records', () => {
+  const run = (logStart: bigint, readers: Array<{ group: string; floor: bigint }>) => {
     const lost: Array<[string, number]> = [];
     const errors: Array<Record<string, unknown>> = [];
-    reportGap(
+    const total = reportGap(
       { topic: 'mail.observed.v1', partition: 2, from: 10n, to: 132n },
-      { groupId: 'conversations', members: ['conversations.a', 'conversations.b'] },
+      logStart,
+      { groupId: 'conversations', readers },
       {
         metrics: { lost: (_topic: string, group: string, count: number) => void lost.push([group, count]) },
         logger: { error: (fields: Record<string, unknown>) => void errors.push(fields) } as never,
       },
     );
+    return { total, lost, errors };
+  };
+  const two = [
+    { group: 'conversations.a', floor: -1n },
+    { group: 'conversations.b', floor: -1n },
+  ];
+
+  it('counts the records below the log start for every consumer reading the topic, and logs them as an error', () => {
+    const { total, lost, errors } = run(132n, two);
+    expect(total).toBe(244);
     expect(lost).toEqual([
       ['conversations.a', 122],
       ['conversations.b', 122],
@@ -96,5 +107,23 @@ describe('reportGap', () => {
         count: 122,
       }),
     ]);
+  });
+
+  it('says nothing when the log still has them (another member committed further: not a loss)', () => {
+    expect(run(0n, two)).toEqual({ total: 0, lost: [], errors: [] });
+    expect(run(10n, two)).toEqual({ total: 0, lost: [], errors: [] });
+  });
+
+  it('counts only up to the log start, and for each consumer from its floor (what its former group had handled)', () => {
+    const { lost, errors } = run(50n, [
+      { group: 'conversations.a', floor: -1n },
+      { group: 'conversations.b', floor: 30n },
+      { group: 'conversations.c', floor: 60n },
+    ]);
+    expect(lost).toEqual([
+      ['conversations.a', 40],
+      ['conversations.b', 20],
+    ]);
+    expect(errors).toEqual([expect.objectContaining({ toOffset: '50', count: 40 })]);
   });
 });

@@ -6,6 +6,7 @@
 import type { Logger } from '@mailbridge/platform-observability';
 import type { BusMetrics } from './bus-metrics';
 import type { KafkaConsumer } from './kafka-client';
+import type { KafkaTopicAdmin } from './kafka-topic-admin';
 
 /** Offsets `from` (inclusive) to `to` (exclusive) of a partition that this group never received. */
 export interface OffsetGap {
@@ -102,10 +103,13 @@ export class OffsetGaps {
   ): void {
     const fresh = this.assign(assignments);
     if (fresh.length === 0) return;
-    consumer.listCommittedOffsets({ topics: fresh }).then((committed) => {
-      for (const { topic, partitions } of fresh)
-        for (const p of partitions) this.committed(topic, p, committed.get(topic)?.[p] ?? -1n);
-    }, failed);
+    consumer
+      .listCommittedOffsets({ topics: fresh })
+      .then((committed) => {
+        for (const { topic, partitions } of fresh)
+          for (const p of partitions) this.committed(topic, p, committed.get(topic)?.[p] ?? -1n);
+      })
+      .catch(failed);
   }
 
   private found(gap: OffsetGap): OffsetGap {
@@ -114,24 +118,65 @@ export class OffsetGaps {
   }
 }
 
-/** Records removed from the log before the group read them were never handled: said loudly, and counted. */
+/** A consumer of the group reading the gap's topic, and where it starts in the gap's partition (carry-over floor). */
+export interface GapReader {
+  readonly group: string;
+  readonly floor: bigint;
+}
+
+/**
+ * A gap is a loss only where the log no longer has the records: the offsets a group reads can also jump when another
+ * member committed further than this one read (a late commit of a partition's former owner, an eviction and rejoin).
+ * So the gap is checked against the partition's log start, read when it is found: the records from `gap.from` up to
+ * the log start (at most `gap.to`) are lost, per consumer from its floor on (a consumer of a shared group skips what
+ * its former group had handled). Each consumer's count goes to `lost`; the whole is logged as an error.
+ */
 export function reportGap(
   gap: OffsetGap,
-  group: { readonly groupId: string; readonly members: readonly string[] },
+  logStart: bigint,
+  group: { readonly groupId: string; readonly readers: readonly GapReader[] },
   deps: { readonly metrics: Pick<BusMetrics, 'lost'>; readonly logger: Pick<Logger, 'error'> },
-): void {
-  const count = Number(gap.to - gap.from);
-  for (const member of group.members) deps.metrics.lost(gap.topic, member, count);
+): number {
+  const to = logStart < gap.to ? logStart : gap.to;
+  if (to <= gap.from) return 0;
+  let total = 0;
+  for (const reader of group.readers) {
+    const from = reader.floor > gap.from ? reader.floor : gap.from;
+    if (to <= from) continue;
+    deps.metrics.lost(gap.topic, reader.group, Number(to - from));
+    total += Number(to - from);
+  }
+  if (total === 0) return 0;
   deps.logger.error(
     {
       groupId: group.groupId,
-      groups: group.members,
+      groups: group.readers.map((r) => r.group),
       topic: gap.topic,
       partition: gap.partition,
       fromOffset: gap.from.toString(),
-      toOffset: gap.to.toString(),
-      count,
+      toOffset: to.toString(),
+      count: Number(to - gap.from),
     },
     'records were removed from the log before this group read them (retention); they were never handled',
   );
+  return total;
+}
+
+/** Reads the partition's log start now and reports what of the gap is lost (reportGap); a failed read is a warning. */
+export async function checkGap(
+  gap: OffsetGap,
+  group: { readonly groupId: string; readonly readers: readonly GapReader[] },
+  deps: {
+    readonly admin: Pick<KafkaTopicAdmin, 'ends'>;
+    readonly metrics: Pick<BusMetrics, 'lost'>;
+    readonly logger: Pick<Logger, 'error' | 'warn'>;
+  },
+): Promise<number> {
+  try {
+    const ends = await deps.admin.ends([gap.topic]);
+    return reportGap(gap, ends.get(gap.topic)?.low[gap.partition] ?? 0n, group, deps);
+  } catch (err) {
+    deps.logger.warn({ err, topic: gap.topic, partition: gap.partition }, 'could not check an offset gap');
+    return 0;
+  }
 }

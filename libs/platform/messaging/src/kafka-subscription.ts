@@ -1,4 +1,4 @@
-import { DLQ_SUFFIX, EventCatalog } from '@mailbridge/contracts';
+import { EventCatalog } from '@mailbridge/contracts';
 import type { Logger } from '@mailbridge/platform-observability';
 import type { BusMetrics } from './bus-metrics';
 import { abortableSleep, deliverRecord } from './event-delivery';
@@ -22,7 +22,7 @@ import {
   KafkaConsumerMember,
 } from './kafka-consumer-members';
 import { PartitionQueue, partitionQueueFor, receivedRecordOf, WorkerSlots } from './kafka-partition-queue';
-import { OffsetGap, OffsetGaps, reportGap } from './kafka-offset-gaps';
+import { checkGap, OffsetGap, OffsetGaps } from './kafka-offset-gaps';
 import { writeDeadLetterPatiently } from './kafka-dead-letters';
 import type { ProducerRecord } from './kafka-producer';
 
@@ -106,6 +106,8 @@ export class KafkaSubscription {
         topic,
         this.members.filter((m) => m.topics.has(topic)),
       );
+      // Listed at 0 from the start: an alert on its increase must see the first loss.
+      for (const m of this.readers.get(topic) ?? []) deps.metrics.lost(topic, m.spec.groupId, 0);
     }
     this.maxQueued = MAX_QUEUED_PER_TOPIC * this.topics.length;
   }
@@ -135,6 +137,7 @@ export class KafkaSubscription {
 
   private async connect(): Promise<void> {
     const { tuning } = this.deps;
+    this.gaps.reset(); // a new member: every partition it is assigned is new to it
     const consumer = compatible(
       new kafkaLib.Consumer<Buffer, Buffer, Buffer, Buffer>({
         ...baseOptions(this.deps.connection),
@@ -198,9 +201,7 @@ export class KafkaSubscription {
       this.revoke(queue);
       this.partitions.delete(key);
     }
-    const failed = (err: unknown) =>
-      this.deps.logger.warn({ err, groupId: this.groupId }, 'no committed offsets');
-    this.gaps.joined(consumer, assignments, failed);
+    this.gaps.joined(consumer, assignments, (err) => this.deps.logger.warn({ err }, 'no committed offsets'));
     this.deps.logger.info(
       { groupId: this.groupId, generationId: consumer.generationId, assignments },
       'consumer joined',
@@ -238,9 +239,14 @@ export class KafkaSubscription {
     this.schedule(queue);
   }
 
+  /** A jump in the offsets read: a loss where the log no longer has the records (checkGap). */
   private missed(gap: OffsetGap): void {
-    const members = this.readers.get(gap.topic)?.map((m) => m.spec.groupId) ?? [];
-    reportGap(gap, { groupId: this.groupId, members }, this.deps);
+    const floor = (m: ConsumerMember) => m.floors.get(`${gap.topic}:${gap.partition}`) ?? -1n;
+    const readers = (this.readers.get(gap.topic) ?? []).map((m) => ({
+      group: m.spec.groupId,
+      floor: floor(m),
+    }));
+    void checkGap(gap, { groupId: this.groupId, readers }, this.deps);
   }
 
   private resumeIfDrained(): void {
@@ -315,17 +321,9 @@ export class KafkaSubscription {
     });
     if (outcome.status === 'aborted') return false;
     if (outcome.status === 'dead-lettered') {
-      const letter = {
-        topic: `${message.topic}${DLQ_SUFFIX}`,
-        key: message.key ?? null,
-        value: message.value ?? null,
-        headers: outcome.headers,
-      };
-      const written = await writeDeadLetterPatiently(letter, this.deps.writeDeadLetter, {
-        logger: this.deps.logger,
-        signal: this.abort.signal,
-      });
-      if (!written) return false;
+      const { logger, writeDeadLetter } = this.deps;
+      const deps = { logger, signal: this.abort.signal };
+      if (!(await writeDeadLetterPatiently(message, outcome.headers, writeDeadLetter, deps))) return false;
     }
     return true;
   }
@@ -365,7 +363,6 @@ export class KafkaSubscription {
     this.restarting = (async () => {
       for (const queue of this.partitions.values()) this.revoke(queue);
       this.partitions.clear();
-      this.gaps.reset();
       await Promise.allSettled([...this.workers]);
       await this.closeConsumer();
       for (let attempt = 1; !this.abort.signal.aborted; attempt++) {
