@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { contactUpsertedV1, eventCatalog, type EventEnvelope } from '@mailbridge/contracts';
 import { createLogger } from '@mailbridge/platform-observability';
-import { createTestDatabase, type TestDatabase } from '@mailbridge/testing';
+import { createTestDatabase } from '@mailbridge/testing';
 import { createServiceDataSource, initializeServiceDataSource } from './data-source.factory';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { startEmbeddedPostgres } from './embedded-postgres';
 import { OutboxRelay } from './outbox-relay';
 import { RecordingBus } from './testing/recording-bus';
 
@@ -67,57 +67,55 @@ async function relayedEnvelopes(ds: DataSource): Promise<EventEnvelope[]> {
   return bus.published.map((p) => p.envelope);
 }
 
-describe('outbox envelope storage (migration): a large envelope is not pglz-compressed (issue 16)', () => {
-  let db: TestDatabase;
-  let ds: DataSource;
+/** A database of each kind the platform runs on: the tests' PostgreSQL server (built with lz4), and PGlite (without). */
+const databases = [
+  {
+    name: 'PostgreSQL with lz4: lz4-compressed',
+    start: async () => {
+      const db = await createTestDatabase();
+      return { url: db.url, stop: () => db.drop() };
+    },
+    lz4: true,
+    after: 'lz4',
+  },
+  {
+    name: 'PGlite, no lz4: kept uncompressed',
+    start: async () => {
+      const pg = await startEmbeddedPostgres();
+      return { url: pg.url, stop: () => pg.stop() };
+    },
+    lz4: false,
+    after: null,
+  },
+];
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createServiceDataSource({ url: db.url, schema: 'svc', entities: [], migrations: [] });
-    await initializeServiceDataSource(ds, { runMigrations: true });
-  });
-  afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
-  });
+describe.each(databases)(
+  'outbox envelope storage (migration, issue 16) on $name',
+  ({ start, lz4, after }) => {
+    let stop: () => Promise<void>;
+    let ds: DataSource;
 
-  it('PostgreSQL with lz4: the envelope is lz4-compressed (pglz before the migration), and relayed unchanged', async () => {
-    // The server of these tests is built with lz4 (PostgreSQL 14+ from the distributions); the test says if not.
-    expect(await serverHasLz4(ds)).toBe(true);
-    await ds.undoLastMigration({ transaction: 'each' });
-    const before = await insertLarge(ds);
-    expect(await storedCompression(ds)).toBe('pglz');
+    beforeAll(async () => {
+      const db = await start();
+      stop = db.stop;
+      ds = createServiceDataSource({ url: db.url, schema: 'svc', entities: [], migrations: [] });
+      await initializeServiceDataSource(ds, { runMigrations: true });
+    });
+    afterAll(async () => {
+      await ds.destroy();
+      await stop();
+    });
 
-    await ds.runMigrations({ transaction: 'each' });
-    const after = await insertLarge(ds);
-    expect(await storedCompression(ds)).toBe('lz4');
-    expect(await relayedEnvelopes(ds)).toEqual([before, after]);
-  });
-});
+    it('a large envelope is no longer pglz-compressed (it was before the migration), and is relayed unchanged', async () => {
+      expect(await serverHasLz4(ds)).toBe(lz4);
+      await ds.undoLastMigration({ transaction: 'each' });
+      const before = await insertLarge(ds);
+      expect(await storedCompression(ds)).toBe('pglz');
 
-describe('outbox envelope storage on PGlite (no lz4): kept uncompressed', () => {
-  let pg: EmbeddedPostgres;
-  let ds: DataSource;
-
-  beforeAll(async () => {
-    pg = await startEmbeddedPostgres();
-    ds = createServiceDataSource({ url: pg.url, schema: 'svc', entities: [], migrations: [] });
-    await initializeServiceDataSource(ds, { runMigrations: true });
-  });
-  afterAll(async () => {
-    await ds.destroy();
-    await pg.stop();
-  });
-
-  it('stores the envelope without compression, was pglz before, and relays it unchanged', async () => {
-    expect(await serverHasLz4(ds)).toBe(false);
-    await ds.undoLastMigration({ transaction: 'each' });
-    const before = await insertLarge(ds);
-    expect(await storedCompression(ds)).toBe('pglz');
-
-    await ds.runMigrations({ transaction: 'each' });
-    const after = await insertLarge(ds);
-    expect(await storedCompression(ds)).toBeNull();
-    expect(await relayedEnvelopes(ds)).toEqual([before, after]);
-  });
-});
+      await ds.runMigrations({ transaction: 'each' });
+      const written = await insertLarge(ds);
+      expect(await storedCompression(ds)).toBe(after);
+      expect(await relayedEnvelopes(ds)).toEqual([before, written]);
+    });
+  },
+);
